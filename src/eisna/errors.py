@@ -1,0 +1,131 @@
+"""Exception and warning hierarchy of eisna.
+
+Every error eisna raises on bad input derives from :class:`EisnaError`. Each
+class also derives from the builtin that best describes it, so that callers
+who catch ``ValueError`` keep working.
+
+Messages follow one template: ``"<where>: <what is wrong>; expected <x>, found
+<y>. <how to fix>"``, where *where* names the file and, when known, the line,
+column or byte offset.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+
+__all__ = [
+    "CircuitDefinitionError",
+    "CircuitSyntaxError",
+    "EisnaError",
+    "EisnaWarning",
+    "FitError",
+    "KKWarning",
+    "MetadataWarning",
+    "NoImpedanceData",
+    "ParameterAtBoundWarning",
+    "ParseError",
+    "RoleMismatchWarning",
+    "SpectrumError",
+    "UnknownElementError",
+    "UnsupportedFormatError",
+]
+
+
+class EisnaError(Exception):
+    """Root of every error raised by eisna."""
+
+
+class ParseError(EisnaError, ValueError):
+    """A file could not be parsed.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file being read.
+    message : str
+        What is wrong: what was expected and what was found.
+    line : int, optional
+        1-based line number in a text file.
+    offset : int, optional
+        Byte offset in a binary file.
+    column : str or int, optional
+        Column name or 1-based column number.
+    hint : str, optional
+        What the user can do about it.
+    """
+
+    def __init__(
+        self,
+        path: str | PathLike[str] | None,
+        message: str,
+        *,
+        line: int | None = None,
+        offset: int | None = None,
+        column: str | int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.path = None if path is None else str(path)
+        self.line = line
+        self.offset = offset
+        self.column = column
+        self.detail = message
+        self.hint = hint
+        where = self.path or "<input>"
+        if line is not None:
+            where += f", line {line}"
+        if column is not None:
+            where += f", column {column!r}" if isinstance(column, str) else f", column {column}"
+        if offset is not None:
+            where += f", byte offset {offset}"
+        text = f"{where}: {message}"
+        if hint:
+            text += f" {hint}"
+        super().__init__(text)
+
+
+class UnsupportedFormatError(ParseError):
+    """No reader recognises the file."""
+
+
+class NoImpedanceData(EisnaError, ValueError):
+    """A valid instrument file that holds no impedance spectrum (e.g. a GCPL run)."""
+
+
+class SpectrumError(EisnaError, ValueError):
+    """Arrays handed to :class:`~eisna.Spectrum` are inconsistent or invalid."""
+
+
+class CircuitSyntaxError(EisnaError, ValueError):
+    """A circuit string does not parse; the message carries a caret under the column."""
+
+
+class UnknownElementError(CircuitSyntaxError):
+    """A circuit string names an element that is not registered."""
+
+
+class CircuitDefinitionError(EisnaError, ValueError):
+    """A circuit TOML file is invalid; the message names the file and the key."""
+
+
+class FitError(EisnaError, RuntimeError):
+    """The optimiser could not run at all (a poor fit is not an error)."""
+
+
+class EisnaWarning(UserWarning):
+    """Root of eisna's warnings."""
+
+
+class MetadataWarning(EisnaWarning):
+    """Metadata could not be read (e.g. an anonymised date); the data are still returned."""
+
+
+class ParameterAtBoundWarning(EisnaWarning):
+    """A fitted parameter ended on one of its bounds."""
+
+
+class RoleMismatchWarning(EisnaWarning):
+    """An arc's effective capacitance contradicts the role it was given."""
+
+
+class KKWarning(EisnaWarning):
+    """A spectrum fails the Kramers–Kronig test."""

@@ -1,0 +1,61 @@
+"""Instrument readers.
+
+:func:`read` returns every impedance spectrum of a file as a list of
+:class:`~eisna.Spectrum`; :func:`read_cycling` returns cycling data as a
+:class:`pandas.DataFrame`. The reader is chosen by content (magic bytes, the
+EC-Lab header) first and by file extension second.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from ._registry import call_reader, find_reader, list_formats
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..spectrum import Spectrum
+
+__all__ = ["list_formats", "read", "read_cycling"]
+
+
+def read(path: str | os.PathLike[str], **options: Any) -> list[Spectrum]:
+    """Read every impedance spectrum in an instrument file.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        EC-Lab ``.mpt``/``.mpr``, or a CSV/TXT table with frequency and impedance columns.
+    **options
+        Passed to the chosen reader (for example ``columns=`` for generic tables).
+
+    Returns
+    -------
+    list of Spectrum
+        In acquisition order. Never empty.
+
+    Raises
+    ------
+    ParseError
+        The file is missing, empty, truncated or malformed.
+    NoImpedanceData
+        A valid file without impedance data (e.g. a GCPL run or a Neware cycling file).
+    """
+    reader = find_reader(path, need="read")
+    return call_reader(reader.read, path, **options)
+
+
+def read_cycling(path: str | os.PathLike[str], **options: Any) -> pd.DataFrame:
+    """Read cycling data (Neware ``.nda``/``.ndax``, BTS CSV/XLSX, EC-Lab GCPL/MB).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns in SI units: ``time_s`` (total test time, s), ``voltage_V``,
+        ``current_A``, ``capacity_Ah``, ``cycle``, ``step``, ``step_type``, and
+        ``timestamp`` where the file has absolute times.
+    """
+    reader = find_reader(path, need="read_cycling")
+    return call_reader(reader.read_cycling, path, **options)

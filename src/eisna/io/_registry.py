@@ -1,0 +1,125 @@
+"""Reader registry: pick a reader by content first, then by file extension.
+
+Each reader is a module in :mod:`eisna.io` that defines
+
+``NAME`` : str
+    Short format name shown to users (``"biologic-mpt"``).
+``EXTENSIONS`` : tuple of str
+    Lower-case suffixes with the dot (``(".mpt",)``), used only when no reader
+    recognises the content.
+``sniff(head: bytes) -> bool``
+    Cheap check on the first :data:`SNIFF_BYTES` bytes of the file.
+``read(path, **options) -> list[Spectrum]``
+    Every spectrum in the file, in acquisition order.
+``read_cycling(path, **options) -> pandas.DataFrame`` (optional)
+    Cycling data with the common columns (see :func:`eisna.read_cycling`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from ..errors import EisnaError, ParseError, UnsupportedFormatError
+
+__all__ = ["READER_MODULES", "SNIFF_BYTES", "call_reader", "find_reader", "list_formats"]
+
+SNIFF_BYTES = 4096
+
+# Order matters: specific magic bytes before permissive text sniffers.
+READER_MODULES: tuple[str, ...] = (
+    "eisna.io.biologic_mpr",
+    "eisna.io.biologic_mpt",
+    "eisna.io.neware_nda",
+    "eisna.io.neware_csv",
+    "eisna.io.table",
+)
+
+
+def _modules() -> list[ModuleType]:
+    mods = []
+    for name in READER_MODULES:
+        try:
+            mods.append(importlib.import_module(name))
+        except ModuleNotFoundError as err:
+            if err.name != name:  # a real missing dependency inside the reader
+                raise
+    return mods
+
+
+def list_formats() -> list[tuple[str, tuple[str, ...]]]:
+    """Return ``(name, extensions)`` for every registered reader."""
+    return [(m.NAME, tuple(m.EXTENSIONS)) for m in _modules()]
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(SNIFF_BYTES)
+    except FileNotFoundError as err:
+        raise ParseError(path, "file not found.", hint="Check the path.") from err
+    except IsADirectoryError as err:
+        raise ParseError(path, "is a folder, not a file.") from err
+    except OSError as err:
+        raise ParseError(path, f"cannot be opened ({err.strerror}).") from err
+
+
+def find_reader(path: str | os.PathLike[str], *, need: str = "read") -> ModuleType:
+    """Return the reader module for ``path``.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file.
+    need : {"read", "read_cycling"}
+        The function the reader must provide.
+
+    Raises
+    ------
+    ParseError
+        The file is missing or empty.
+    UnsupportedFormatError
+        No reader recognises the content or the extension.
+    """
+    path = Path(path)
+    head = _head(path)
+    if not head:
+        raise ParseError(path, "the file is empty; expected an instrument export.")
+    mods = [m for m in _modules() if hasattr(m, need)]
+    for mod in mods:
+        if mod.sniff(head):
+            return mod
+    suffix = path.suffix.lower()
+    for mod in mods:
+        if suffix in mod.EXTENSIONS:
+            return mod
+    known = ", ".join(f"{m.NAME} ({'/'.join(m.EXTENSIONS)})" for m in mods)
+    raise UnsupportedFormatError(
+        path,
+        f"no reader recognises this file's content or its extension {suffix!r}.",
+        hint=f"Known formats: {known}. For a plain table use eisna.io.table.read(path, columns=...).",
+    )
+
+
+def call_reader(func: Callable[..., Any], path: str | os.PathLike[str], **options: Any) -> Any:
+    """Call a reader function, turning any stray exception into a :class:`ParseError`.
+
+    Readers raise precise :class:`EisnaError` subclasses themselves; this net makes
+    sure that arbitrary bytes can never leak a ``struct.error`` or ``IndexError``.
+    """
+    try:
+        return func(path, **options)
+    except EisnaError:
+        raise
+    except MemoryError as err:
+        raise ParseError(path, "the file claims more data than can be held in memory.") from err
+    except Exception as err:
+        raise ParseError(
+            path,
+            f"could not be parsed ({type(err).__name__}: {err}).",
+            hint="The file may be truncated or corrupt; re-export it from the instrument software.",
+        ) from err

@@ -1,0 +1,148 @@
+"""The :class:`Spectrum` data model: one impedance spectrum with its time and metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import SpectrumError
+
+__all__ = ["CellGeometry", "Spectrum"]
+
+FloatArray = npt.NDArray[np.float64]
+ComplexArray = npt.NDArray[np.complex128]
+
+
+@dataclass(frozen=True, slots=True)
+class CellGeometry:
+    """Pellet or cell geometry.
+
+    Parameters
+    ----------
+    thickness_cm : float
+        Electrolyte thickness L in cm.
+    area_cm2 : float
+        Electrode area A in cm².
+    """
+
+    thickness_cm: float
+    area_cm2: float
+
+    def __post_init__(self) -> None:
+        for name in ("thickness_cm", "area_cm2"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value > 0):
+                raise SpectrumError(f"CellGeometry: {name} must be a positive number, got {value!r}")
+
+    @property
+    def cell_constant_per_cm(self) -> float:
+        """Cell constant L/A in 1/cm."""
+        return self.thickness_cm / self.area_cm2
+
+
+@dataclass(frozen=True, eq=False)
+class Spectrum:
+    """One impedance spectrum.
+
+    Parameters
+    ----------
+    freq : array_like of float
+        Frequencies in Hz, in acquisition order (not sorted). Must be finite and > 0.
+    z : array_like of complex
+        Impedance in Ω, Z = Z′ + jZ″, physical sign: capacitive arcs have Z″ < 0.
+    timestamp : datetime or None
+        Absolute acquisition time of the first point, or None when unknown.
+    elapsed_s : float or None
+        Seconds from the start of the file to the first point, or None.
+    meta : Mapping
+        Read-only metadata. Keys used by eisna (all optional): ``source`` (str path),
+        ``index`` (int, position in the file), ``technique`` ("PEIS"/"GEIS"),
+        ``cycle`` (int), ``Ewe_V`` and ``I_A`` (mean potential in V and current in A),
+        ``area_cm2``, ``thickness_cm``, ``temperature_K``, ``device``,
+        ``software_version``, ``n_dropped`` (rows with freq ≤ 0 dropped by the reader),
+        ``format`` (reader name) and ``header`` (raw header as a dict).
+
+    Notes
+    -----
+    Arrays are copied to float64/complex128 and made read-only, so nothing
+    downstream can mutate a spectrum.
+    """
+
+    freq: FloatArray
+    z: ComplexArray
+    timestamp: datetime | None = None
+    elapsed_s: float | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        where = self.meta.get("source", "<spectrum>") if isinstance(self.meta, Mapping) else ""
+        try:
+            freq = np.array(self.freq, dtype=np.float64, copy=True).ravel()
+            z = np.array(self.z, dtype=np.complex128, copy=True).ravel()
+        except (TypeError, ValueError) as err:
+            raise SpectrumError(f"{where}: freq and z must be numeric arrays ({err})") from err
+        if freq.shape != z.shape:
+            raise SpectrumError(
+                f"{where}: freq and z must have the same length; found {freq.size} and {z.size}"
+            )
+        if freq.size == 0:
+            raise SpectrumError(f"{where}: a spectrum needs at least one point; found none")
+        bad = np.flatnonzero(~np.isfinite(freq) | (freq <= 0))
+        if bad.size:
+            raise SpectrumError(
+                f"{where}: frequencies must be finite and > 0 Hz; bad at indices {bad[:10].tolist()}"
+            )
+        bad = np.flatnonzero(~np.isfinite(z))
+        if bad.size:
+            raise SpectrumError(f"{where}: impedance is not finite at indices {bad[:10].tolist()}")
+        freq.flags.writeable = False
+        z.flags.writeable = False
+        object.__setattr__(self, "freq", freq)
+        object.__setattr__(self, "z", z)
+        object.__setattr__(self, "meta", MappingProxyType(dict(self.meta)))
+        if self.elapsed_s is not None:
+            object.__setattr__(self, "elapsed_s", float(self.elapsed_s))
+
+    def __len__(self) -> int:
+        return int(self.freq.size)
+
+    def __repr__(self) -> str:
+        src = self.meta.get("source")
+        return (
+            f"Spectrum({self.freq.size} points, {self.freq.min():.3g}–{self.freq.max():.3g} Hz, "
+            f"timestamp={self.timestamp!s}, source={src!r}, index={self.meta.get('index')})"
+        )
+
+    @property
+    def omega(self) -> FloatArray:
+        """Angular frequency ω = 2πf in rad/s."""
+        return 2.0 * np.pi * self.freq
+
+    @property
+    def geometry(self) -> CellGeometry | None:
+        """Geometry from ``meta`` (``thickness_cm`` and ``area_cm2``), or None."""
+        t, a = self.meta.get("thickness_cm"), self.meta.get("area_cm2")
+        if t and a:
+            return CellGeometry(float(t), float(a))
+        return None
+
+    def select(self, fmin: float | None = None, fmax: float | None = None) -> Spectrum:
+        """Return the points with ``fmin <= freq <= fmax`` (Hz), keeping acquisition order."""
+        keep = np.ones(self.freq.size, dtype=bool)
+        if fmin is not None:
+            keep &= self.freq >= fmin
+        if fmax is not None:
+            keep &= self.freq <= fmax
+        if not keep.any():
+            raise SpectrumError(f"no points between {fmin} and {fmax} Hz")
+        return replace(self, freq=self.freq[keep], z=self.z[keep])
+
+    def with_meta(self, **updates: Any) -> Spectrum:
+        """Return a copy whose metadata is updated with ``updates``."""
+        return replace(self, meta={**self.meta, **updates})
