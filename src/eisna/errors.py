@@ -21,6 +21,7 @@ __all__ = [
     "FitError",
     "KKWarning",
     "MetadataWarning",
+    "NoCyclingData",
     "NoImpedanceData",
     "ParameterAtBoundWarning",
     "ParseError",
@@ -89,6 +90,10 @@ class UnsupportedFormatError(ParseError):
 
 class NoImpedanceData(EisnaError, ValueError):
     """A valid instrument file that holds no impedance spectrum (e.g. a GCPL run)."""
+
+
+class NoCyclingData(EisnaError, ValueError):
+    """A valid instrument file that holds no cycling data (e.g. an impedance-only PEIS export)."""
 
 
 class SpectrumError(EisnaError, ValueError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime, timedelta
 
 from ..errors import EisnaError, NoImpedanceData
 
@@ -26,20 +27,34 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def _when(moment: datetime) -> str:
+    """Date and time, to the millisecond (truncated) when the time has a fraction of a second."""
+    return moment.isoformat(sep=" ", timespec="milliseconds" if moment.microsecond >= 1000 else "seconds")
+
+
 def describe(path: str) -> list[str]:
     """Return the lines ``eisna info`` prints for one file."""
+    import warnings
+
     from ..io import read, read_cycling
+    from ..io._registry import find_reader
 
     lines = [f"{path}"]
     spectra = []
-    try:
-        spectra = read(path)
-    except NoImpedanceData as err:
-        lines.append(f"  no impedance data ({err})")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lines.append(f"  format: {find_reader(path).NAME}")
+        try:
+            spectra = read(path)
+        except NoImpedanceData:
+            lines.append("  spectra: none (no impedance data)")
+        try:
+            cyc = read_cycling(path)
+        except EisnaError:
+            cyc = None
+    start = None
     if spectra:
-        m0 = spectra[0].meta
-        lines.append(f"  format: {m0.get('format', '?')}")
-        techniques = sorted({str(s.meta.get('technique', '?')) for s in spectra})
+        techniques = sorted({str(s.meta.get("technique") or "unknown") for s in spectra})
         lines.append(f"  technique: {', '.join(techniques)}")
         npts = [len(s) for s in spectra]
         lines.append(
@@ -49,14 +64,18 @@ def describe(path: str) -> list[str]:
         fmin = min(float(s.freq.min()) for s in spectra)
         fmax = max(float(s.freq.max()) for s in spectra)
         lines.append(f"  frequency range: {fmin:.4g} Hz – {fmax:.4g} Hz")
-        ts = spectra[0].timestamp
-        lines.append(f"  start time: {ts.isoformat() if ts else 'unknown'}")
-    try:
-        cyc = read_cycling(path)
-    except EisnaError:
-        cyc = None
+        first = spectra[0]
+        if first.timestamp is not None:
+            start = first.timestamp - timedelta(seconds=first.elapsed_s or 0.0)
     if cyc is not None and len(cyc):
         lines.append(f"  cycling rows: {len(cyc)}")
+        if start is None and "timestamp" in cyc and "time_s" in cyc:
+            start = cyc["timestamp"].iloc[0].to_pydatetime() - timedelta(seconds=float(cyc["time_s"].iloc[0]))
+    lines.append(f"  start time: {_when(start) if start is not None else 'unknown'}")
+    if spectra and spectra[0].timestamp is not None:
+        lines.append(f"  first spectrum at: {_when(spectra[0].timestamp)} (t = {spectra[0].elapsed_s:.6g} s)")
+    for message in dict.fromkeys(str(w.message).removeprefix(f"{path}: ") for w in caught):
+        lines.append(f"  warning: {message}")
     if not spectra and cyc is None:
         raise NoImpedanceData(f"{path}: holds neither impedance spectra nor cycling data.")
     return lines

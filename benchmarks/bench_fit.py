@@ -1,0 +1,86 @@
+"""Fit benchmark: speed of eisna.fit vs impedance.py CustomCircuit.fit, and the known-answer report.
+
+Usage::
+
+    python benchmarks/bench_fit.py --n 10            # speed + accuracy on 4-arc symmetric cells
+    python benchmarks/bench_fit.py --known-answer    # 200-draw sweep of every library circuit
+
+The speed spectra are random identifiable draws of ``symmetric_interlayer`` (bulk, grain
+boundary, interlayer and charge-transfer arcs plus Ws; 80 points 7 MHz–0.1 Hz, 0.2 % noise).
+eisna starts from its automatic start values; impedance.py gets the same circuit string and the
+true values ×1.5 (exponents n ×1.05, capped at 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+
+import eisna
+from eisna.circuit import load_circuit
+from eisna.fitting.synthetic import FREQ_CELL, noisy_spectrum, random_parameters
+
+
+def max_r_error(names, fitted, truth):
+    return max(abs(fitted[i] / truth[i] - 1) for i, n in enumerate(names) if n.startswith("R"))
+
+
+def speed(n: int, seed: int = 7) -> None:
+    from impedance.models.circuits import CustomCircuit
+
+    d = load_circuit("symmetric_interlayer")
+    rng = np.random.default_rng(seed)
+    t_e, t_i, e_e, e_i = [], [], [], []
+    eisna.fit(noisy_spectrum(d, random_parameters(d, rng), FREQ_CELL, 0.002, rng), d)  # warm imports
+    for _ in range(n):
+        truth = random_parameters(d, rng)
+        s = noisy_spectrum(d, truth, FREQ_CELL, 0.002, rng)
+        tv = [truth[p] for p in d.param_names]
+        reps = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            r = eisna.fit(s, d)
+            reps.append(time.perf_counter() - t0)
+        t_e.append(np.median(reps))
+        e_e.append(max_r_error(d.param_names, [r.params[p] for p in d.param_names], tv))
+        guess = [min(v * 1.05, 1.0) if p.startswith("n_") else v * 1.5 for p, v in zip(d.param_names, tv,
+                                                                                          strict=True)]
+        cc = CustomCircuit(d.circuit.text, initial_guess=guess)
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cc.fit(np.asarray(s.freq), np.asarray(s.z))
+        t_i.append(time.perf_counter() - t0)
+        e_i.append(max_r_error(d.param_names, cc.parameters_, tv))
+    print(f"{n} spectra, symmetric_interlayer (14 parameters), 80 points, 0.2 % noise")
+    print(f"eisna.fit (auto start)     median {1e3 * np.median(t_e):7.1f} ms  max {1e3 * max(t_e):7.1f} ms  "
+          f"median max-R error {100 * np.median(e_e):.2f} %  worst {100 * max(e_e):.2f} %")
+    print(f"impedance.py (truth x1.5)  median {1e3 * np.median(t_i):7.1f} ms  max {1e3 * max(t_i):7.1f} ms  "
+          f"median max-R error {100 * np.median(e_i):.2f} %  worst {100 * max(e_i):.2f} %")
+    print(f"speed-up (median): {np.median(t_i) / np.median(t_e):.1f}x")
+
+
+def known_answer() -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from test_fit_known_answer import sweep
+
+    for name in eisna.list_circuits():
+        for noise, n in ((0.002, 200), (0.01, 200)):
+            t0 = time.perf_counter()
+            r = sweep(name, noise, n)
+            print(f"{name:22s} noise {100 * noise:.1f} %: global optimum {100 * r['optimum']:5.1f} %, "
+                  f"R/n criterion {100 * r['criterion']:5.1f} %  ({n} draws, {time.perf_counter() - t0:.0f} s)")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=10)
+    ap.add_argument("--known-answer", action="store_true")
+    args = ap.parse_args()
+    known_answer() if args.known_answer else speed(args.n)

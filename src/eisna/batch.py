@@ -1,0 +1,381 @@
+"""Files → time-ordered fits → ``results.csv``, ``results.json``, ``kinetics.json``, ``report.html``.
+
+:func:`batch` expands paths (files, folders searched recursively, globs), reads every spectrum,
+groups them into cells (a file holding several spectra is one cell; single-spectrum files in
+one folder form one cell), fits them with :func:`eisna.fit_series` and writes the outputs
+atomically (temporary file, then rename) into the output folder.
+
+Resuming: every finished spectrum is stored in ``DIR/.eisna-cache`` under a key made of the
+spectrum's data hash, the circuit and the options. Re-running the same command after an
+interruption reuses those fits and fits only the rest.
+
+Parallelism: ``executor`` (any :class:`concurrent.futures.Executor`), ``scheduler`` (the
+address of a Dask distributed scheduler; needs ``dask[distributed]``) or ``jobs`` (a local
+process pool). Warm starts run in order within a chain: cells are independent chains, and long
+cells are cut into ordered chunks.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import math
+import os
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import EisnaError, NoImpedanceData
+from .series import FitFailure, SeriesResult, fit_series, natural_key
+
+__all__ = ["batch", "expand_paths", "write_atomic"]
+
+CACHE_DIRNAME = ".eisna-cache"
+# spectra per chain when running in parallel (a chunk's first spectrum starts cold)
+DEFAULT_CHUNK = 50
+
+
+def _reader_extensions() -> set[str]:
+    from .io import list_formats
+
+    exts = set()
+    for _name, ext in list_formats():
+        exts.update(e.lower() for e in ext)
+    return exts
+
+
+def expand_paths(paths: Iterable[str | os.PathLike[str]], *, exclude: Path | None = None) -> list[Path]:
+    """Files named by ``paths``: files as given, folders searched recursively, globs expanded.
+
+    Folder contents are limited to extensions some reader handles (``.mpt``, ``.mpr``, ``.csv``…)
+    and hidden files are skipped; the result is in natural file-name order without duplicates.
+
+    Raises
+    ------
+    EisnaError
+        A path that is neither a file, a folder nor a glob with matches.
+    """
+    exts = _reader_extensions()
+    found: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_file():
+            found.append(p)
+        elif p.is_dir():
+            for f in p.rglob("*"):
+                rel = f.relative_to(p)
+                if any(part.startswith(".") for part in rel.parts):
+                    continue
+                if exclude is not None and _inside(f, exclude):
+                    continue
+                if f.is_file() and f.suffix.lower() in exts:
+                    found.append(f)
+        else:
+            matches = [Path(m) for m in glob.glob(str(raw), recursive=True)]
+            files = [m for m in matches if m.is_file()]
+            if not files:
+                raise EisnaError(
+                    f"{raw}: no such file or folder, and no file matches it as a pattern. "
+                    "Check the path (quote patterns so the shell passes them on)."
+                )
+            found.extend(files)
+    unique = {str(f.resolve()): f for f in found}
+    return sorted(unique.values(), key=lambda f: natural_key(str(f)))
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, datetime):
+        return obj.isoformat()
+    if isinstance(obj, np.integer | np.bool_):
+        return obj.item()
+    if isinstance(obj, np.floating):
+        return None if not np.isfinite(obj) else float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    return str(obj)
+
+
+def _clean(obj: Any) -> Any:
+    """NaN/inf → None, recursively (strict JSON)."""
+    if isinstance(obj, float | np.floating):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def dumps(obj: Any) -> str:
+    """Strict JSON (no NaN), UTF-8, indented."""
+    return json.dumps(_clean(obj), indent=1, ensure_ascii=False, default=_json_default) + "\n"
+
+
+def _read_all(files: Sequence[Path]):
+    """Read every file; return spectra, cell labels, read failures, skipped files and hashes."""
+    from .io import read
+    from .spectrum import Spectrum
+
+    spectra: list[Spectrum] = []
+    groups: list[str] = []
+    failures: list[FitFailure] = []
+    skipped: list[dict[str, str]] = []
+    inputs: list[dict[str, Any]] = []
+    for f in files:
+        try:
+            digest = sha256_file(f)
+        except OSError as err:
+            failures.append(FitFailure(str(f), None, f"cannot be opened ({err.strerror})", "read"))
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                got = read(f)
+        except NoImpedanceData as err:
+            skipped.append({"path": str(f), "reason": str(err)})
+            continue
+        except EisnaError as err:
+            failures.append(FitFailure(str(f), None, str(err), "read"))
+            inputs.append({"path": str(f), "sha256": digest, "spectra": 0, "status": "failed"})
+            continue
+        inputs.append({"path": str(f), "sha256": digest, "spectra": len(got), "status": "read"})
+        cell = str(f) if len(got) > 1 else str(f.parent)
+        for s in got:
+            spectra.append(s.with_meta(source=str(f), file_sha256=digest))
+            groups.append(cell)
+    return spectra, groups, failures, skipped, inputs
+
+
+def _make_executor(jobs: int | None, scheduler: str | None, n_spectra: int, chunk: int):
+    """Return (executor, owned, workers): a Dask or process-pool executor, or None (in process)."""
+    if scheduler:
+        try:
+            from dask.distributed import Client
+        except ImportError as err:
+            raise EisnaError(
+                "--scheduler needs dask[distributed]; install it with pip install 'eisna[dask]'."
+            ) from err
+        client = Client(scheduler)
+        workers = max(len(client.scheduler_info().get("workers", {})), 1)
+        return client.get_executor(), client, workers
+    if jobs is None:
+        jobs = min(os.cpu_count() or 1, 2) if n_spectra > chunk else 1
+    if jobs <= 1:
+        return None, None, 1
+    from concurrent.futures import ProcessPoolExecutor
+
+    # import the fit engine before forking so workers do not pay for it again
+    import eisna.fitting  # noqa: F401
+
+    pool = ProcessPoolExecutor(max_workers=jobs)
+    return pool, pool, jobs
+
+
+def batch(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    circuit: str = "symmetric_interlayer",
+    *,
+    out: str | os.PathLike[str] = "eisna-out",
+    jobs: int | None = None,
+    executor: Executor | None = None,
+    scheduler: str | None = None,
+    chunk_size: int | None = None,
+    resume: bool = True,
+    report: bool = True,
+    area_cm2: float | None = None,
+    thickness_cm: float | None = None,
+    eps_r: float = 10.0,
+    progress: bool | None = None,
+    hook: Callable[[int], None] | None = None,
+    command: str | None = None,
+    **options: Any,
+) -> SeriesResult:
+    """Fit every spectrum under ``paths`` as one time series and write the outputs into ``out``.
+
+    Parameters
+    ----------
+    paths : path or iterable of paths
+        Files, folders (searched recursively) and glob patterns.
+    circuit : str
+        Library circuit, e.g. ``"symmetric_interlayer"``.
+    out : path
+        Output folder; gets ``results.csv``, ``results.json``, ``kinetics.json``,
+        ``report.html`` and the resume cache ``.eisna-cache/``.
+    jobs : int, optional
+        Worker processes. Default: in process for up to one chunk of spectra, else 2.
+    executor : concurrent.futures.Executor, optional
+        Use this executor (e.g. ``dask.distributed.Client(...).get_executor()``).
+    scheduler : str, optional
+        Address of a Dask distributed scheduler (``tcp://host:8786``).
+    chunk_size : int, optional
+        Spectra per chain in parallel runs (default 50).
+    resume : bool
+        Reuse fits cached in ``out/.eisna-cache`` (default True).
+    report : bool
+        Write ``report.html``.
+    area_cm2, thickness_cm, eps_r : float, optional
+        Geometry (area defaults to the files' "Electrode surface area") and the interlayer
+        permittivity assumed for its thickness.
+    progress : bool, optional
+        tqdm progress bar; default only on a terminal.
+    hook : callable, optional
+        Called with the series position after each spectrum is fitted.
+    command : str, optional
+        Command line recorded in the provenance.
+    **options
+        Passed to :func:`eisna.fit_series` (``delta_bic``, ``min_interlayer_ohm``…) and on to
+        :func:`eisna.fit` (``weighting``, ``fmin``, ``fmax``).
+
+    Returns
+    -------
+    SeriesResult
+
+    Raises
+    ------
+    EisnaError
+        No input file found, or the circuit is unknown. Unreadable files and failed fits do not
+        raise: they become rows with ``status = "failed"``.
+    """
+    started = datetime.now(UTC)
+    t_start = time.perf_counter()
+    out_dir = Path(out)
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    files = expand_paths(paths, exclude=out_dir)
+    if not files:
+        raise EisnaError(f"no instrument files found in {', '.join(map(str, paths))}.")
+    spectra, groups, failures, skipped, inputs = _read_all(files)
+    if not spectra and not failures:
+        raise EisnaError(
+            f"none of the {len(files)} file(s) holds an impedance spectrum "
+            f"({'; '.join(s['reason'] for s in skipped[:3])})."
+        )
+    chunk = int(chunk_size or DEFAULT_CHUNK)
+    owned = None
+    workers = 1
+    if executor is None:
+        executor, owned, workers = _make_executor(jobs, scheduler, len(spectra), chunk)
+    else:
+        workers = max(jobs or 2, 1)
+    if executor is not None and chunk_size is None:
+        # enough chunks to keep every worker busy, never shorter than 20 spectra
+        chunk = max(20, min(chunk, math.ceil(len(spectra) / workers)))
+    cache_dir = out_dir / CACHE_DIRNAME if resume else None
+    try:
+        series = fit_series(
+            spectra,
+            circuit,
+            executor=executor,
+            groups=groups,
+            chunk_size=chunk,
+            area_cm2=area_cm2,
+            thickness_cm=thickness_cm,
+            eps_r=eps_r,
+            cache_dir=cache_dir,
+            progress=progress,
+            hook=hook,
+            failures=failures,
+            **options,
+        )
+    finally:
+        if owned is not None:
+            if hasattr(owned, "shutdown"):
+                owned.shutdown(wait=True)
+            else:
+                owned.close()
+    fit_seconds = time.perf_counter() - t_start
+    provenance = {
+        "command": command,
+        "circuit": circuit,
+        "baseline": series.baseline,
+        "options": {"eps_r": eps_r, "area_cm2": series.area_cm2, "thickness_cm": thickness_cm,
+                    "jobs": workers, "chunk_size": chunk, **options},
+        "inputs": inputs,
+        "skipped": skipped,
+        "started": started.isoformat(),
+        "fit_seconds": round(fit_seconds, 3),
+    }
+    write_outputs(series, out_dir, provenance=provenance, report=report)
+    return series
+
+
+def write_outputs(series: SeriesResult, out_dir: Path, *, provenance: dict[str, Any], report: bool = True) -> None:
+    """Write ``results.csv``, ``results.json``, ``kinetics.json`` and ``report.html`` atomically."""
+    from . import __version__
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    frame = series.to_frame()
+    rows = series.rows()
+    provenance = {**provenance, "eisna_version": __version__, "finished": datetime.now(UTC).isoformat()}
+    write_atomic(out_dir / "results.csv", frame.to_csv(index=False))
+    kinetics = series.kinetics_summary()
+    write_atomic(out_dir / "kinetics.json", dumps(kinetics))
+    fits = [r.to_dict() if not isinstance(r, FitFailure) else r.to_dict() for r in series.results]
+    write_atomic(
+        out_dir / "results.json",
+        dumps({"provenance": provenance, "rows": rows, "fits": fits}),
+    )
+    if report:
+        write_report_or_fallback(out_dir, series, kinetics, provenance)
+
+
+def write_report_or_fallback(out_dir: Path, series: SeriesResult, kinetics: dict, provenance: dict) -> Path:
+    """``eisna.report.write_report`` when available; else a plain, self-contained table page."""
+    try:
+        from .report import write_report
+    except ImportError:
+        write_report = None
+    if write_report is not None:
+        return write_report(out_dir, series=series, kinetics=kinetics, provenance=provenance,
+                            title=f"eisna batch: {series.circuit}")
+    import html
+
+    frame = series.to_frame()
+    body = frame.to_html(index=False, float_format=lambda x: f"{x:.4g}", na_rep="")
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>eisna batch</title></head><body>"
+        f"<h1>eisna batch: {html.escape(series.circuit)}</h1>"
+        f"<pre>{html.escape(dumps(kinetics))}</pre>{body}</body></html>"
+    )
+    path = out_dir / "report.html"
+    write_atomic(path, page)
+    return path

@@ -1,0 +1,374 @@
+"""Parse impedance.py circuit strings (``L0-p(R0,C0)-CPE1``) and compile them to numpy.
+
+Grammar (whitespace ignored)::
+
+    circuit  := term ("-" term)*
+    term     := "p" "(" circuit ("," circuit)+ ")" | ELEMENT
+    ELEMENT  := TYPE LABEL        e.g. R0, CPE1, Ws0, CPE_gb
+
+``TYPE`` is the leading run of letters of the name, ``LABEL`` the rest (digits and
+underscores first). No ``eval``: a hand-written tokenizer feeds a recursive-descent
+parser, and the tree is turned into nested closures, one per node, that evaluate the whole
+circuit in a single vectorised call.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import CircuitSyntaxError, UnknownElementError
+from .elements import ELEMENTS, ElementSpec
+
+__all__ = ["Circuit", "ElementInstance", "parse_circuit"]
+
+_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z][A-Za-z0-9_]*)|(?P<op>[-(),]))")
+_NAME = re.compile(r"(?P<type>[A-Za-z]+)(?P<label>(?:[0-9_][A-Za-z0-9_]*)?)$")
+
+
+@dataclass(frozen=True, slots=True)
+class ElementInstance:
+    """One element of a circuit: its name in the string, its type and its parameter names."""
+
+    name: str
+    spec: ElementSpec
+    param_names: tuple[str, ...]
+    index: tuple[int, ...]  # positions of its parameters in Circuit.param_names
+
+    @property
+    def symbol(self) -> str:
+        return self.spec.symbol
+
+
+# --- tree ----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Node:
+    kind: str  # "series", "parallel" or "element"
+    children: tuple[Node, ...] = ()
+    element: str = ""  # element name when kind == "element"
+    column: int = 0
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = self._tokenize(text)
+        self.pos = 0
+
+    def error(self, column: int, message: str, cls: type[CircuitSyntaxError] = CircuitSyntaxError):
+        caret = " " * column + "^"
+        return cls(f"circuit {self.text!r}, column {column + 1}: {message}\n  {self.text}\n  {caret}")
+
+    def _tokenize(self, text: str) -> list[tuple[str, str, int]]:
+        tokens, i = [], 0
+        while i < len(text):
+            if text[i:].strip() == "":
+                break
+            m = _TOKEN.match(text, i)
+            if m is None or m.end() == i:
+                col = i + len(text[i:]) - len(text[i:].lstrip())
+                raise self.error(
+                    col, f"expected an element name, '-', 'p(', ',' or ')'; found {text[col]!r}"
+                )
+            kind = "name" if m.group("name") else "op"
+            value = m.group(kind)
+            tokens.append((kind, value, m.start(kind)))
+            i = m.end()
+        tokens.append(("end", "", len(text)))
+        return tokens
+
+    def peek(self) -> tuple[str, str, int]:
+        return self.tokens[self.pos]
+
+    def take(self) -> tuple[str, str, int]:
+        tok = self.tokens[self.pos]
+        self.pos += 1
+        return tok
+
+    def expect(self, value: str, context: str) -> None:
+        kind, found, col = self.take()
+        if found != value:
+            shown = "end of string" if kind == "end" else repr(found)
+            raise self.error(col, f"expected {value!r} {context}; found {shown}")
+
+    def parse(self) -> Node:
+        if self.peek()[0] == "end":
+            raise self.error(0, "empty circuit; expected an element such as 'R0'")
+        node = self.circuit()
+        kind, found, col = self.peek()
+        if kind != "end":
+            raise self.error(col, f"expected '-' or end of string; found {found!r}")
+        return node
+
+    def circuit(self) -> Node:
+        terms = [self.term()]
+        while self.peek()[1] == "-":
+            self.take()
+            terms.append(self.term())
+        return terms[0] if len(terms) == 1 else Node("series", tuple(terms), column=terms[0].column)
+
+    def term(self) -> Node:
+        kind, value, col = self.take()
+        if kind == "name" and value == "p" and self.peek()[1] == "(":
+            self.take()
+            branches = [self.circuit()]
+            while self.peek()[1] == ",":
+                self.take()
+                branches.append(self.circuit())
+            self.expect(")", "to close 'p('")
+            if len(branches) < 2:
+                raise self.error(col, "p(...) needs at least two branches separated by ','")
+            return Node("parallel", tuple(branches), column=col)
+        if kind != "name":
+            shown = "end of string" if kind == "end" else repr(value)
+            raise self.error(col, f"expected an element name (e.g. R0, CPE1) or 'p('; found {shown}")
+        m = _NAME.match(value)
+        symbol = m.group("type") if m else value
+        if m is None or symbol not in ELEMENTS:
+            close = difflib.get_close_matches(symbol, list(ELEMENTS), n=1, cutoff=0.4)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise self.error(
+                col,
+                f"unknown element type {symbol!r} in {value!r}; known types: "
+                f"{', '.join(ELEMENTS)}.{hint}",
+                UnknownElementError,
+            )
+        return Node("element", element=value, column=col)
+
+
+# --- compilation ---------------------------------------------------------------------------
+def _compile(node: Node, elements: Mapping[str, ElementInstance]) -> Callable:
+    if node.kind == "element":
+        inst = elements[node.element]
+        func = inst.spec.impedance
+        idx = inst.index
+        if len(idx) == 1:
+            (i,) = idx
+            return lambda s, p: func(s, p[i])
+        if len(idx) == 2:
+            i, j = idx
+            return lambda s, p: func(s, p[i], p[j])
+        return lambda s, p: func(s, *[p[k] for k in idx])
+    fused = _fused_parallel(node, elements)
+    if fused is not None:
+        return fused
+    parts = [_compile(child, elements) for child in node.children]
+    if node.kind == "series":
+
+        def series(s, p):
+            z = parts[0](s, p)
+            for part in parts[1:]:
+                z = z + part(s, p)
+            return z
+
+        return series
+
+    def parallel(s, p):
+        y = 1.0 / parts[0](s, p)
+        for part in parts[1:]:
+            y = y + 1.0 / part(s, p)
+        return 1.0 / y
+
+    return parallel
+
+
+def _fused_parallel(node: Node, elements: Mapping[str, ElementInstance]) -> Callable | None:
+    """R‖C and R‖CPE as one expression, R/(1 + R Y): fewer array operations than 1/(1/R + Y)."""
+    if node.kind != "parallel" or len(node.children) != 2:
+        return None
+    if not all(c.kind == "element" for c in node.children):
+        return None
+    a, b = (elements[c.element] for c in node.children)
+    if b.symbol == "R":
+        a, b = b, a
+    if a.symbol != "R" or b.symbol not in ("C", "CPE"):
+        return None
+    (i,) = a.index
+    if b.symbol == "C":
+        (j,) = b.index
+        return lambda s, p: p[i] / (1.0 + p[i] * p[j] * s)
+    j, k = b.index
+    return lambda s, p: p[i] / (1.0 + p[i] * p[j] * s ** p[k])
+
+
+def _compile_grad(node: Node, elements: Mapping[str, ElementInstance]) -> Callable:
+    """Like _compile, but the function returns (Z, [(param index, dZ/dvalue), ...])."""
+    if node.kind == "element":
+        inst = elements[node.element]
+        spec, idx = inst.spec, inst.index
+
+        def element(s, p):
+            vals = [p[k] for k in idx]
+            z = spec.impedance(s, *vals)
+            return z, list(zip(idx, spec.gradient(s, z, *vals), strict=True))
+
+        return element
+    parts = [_compile_grad(child, elements) for child in node.children]
+    if node.kind == "series":
+
+        def series(s, p):
+            z, grads = parts[0](s, p)
+            for part in parts[1:]:
+                zi, gi = part(s, p)
+                z = z + zi
+                grads = grads + gi
+            return z, grads
+
+        return series
+
+    def parallel(s, p):
+        outs = [part(s, p) for part in parts]
+        y = 1.0 / outs[0][0]
+        for zi, _ in outs[1:]:
+            y = y + 1.0 / zi
+        z = 1.0 / y
+        grads = []
+        for zi, gi in outs:
+            factor = (z / zi) ** 2  # dZ/dZ_i for Z = 1/Σ 1/Z_i
+            grads.extend((k, factor * g) for k, g in gi)
+        return z, grads
+
+    return parallel
+
+
+def _element_names(node: Node) -> list[tuple[str, int]]:
+    if node.kind == "element":
+        return [(node.element, node.column)]
+    return [item for child in node.children for item in _element_names(child)]
+
+
+@dataclass(frozen=True, eq=False)
+class Circuit:
+    """A parsed, compiled circuit.
+
+    Build with :func:`parse_circuit`. ``impedance(freq, values)`` evaluates it.
+
+    Attributes
+    ----------
+    text : str
+        The circuit string as given.
+    elements : tuple of ElementInstance
+        Elements in string order (high to low frequency by convention).
+    param_names : tuple of str
+        Names of the parameters, in the order ``values`` must follow.
+    tree : Node
+        The parse tree.
+    """
+
+    text: str
+    elements: tuple[ElementInstance, ...]
+    param_names: tuple[str, ...]
+    tree: Node = field(repr=False)
+    _func: Callable = field(repr=False)
+    _grad: Callable = field(repr=False)
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"Circuit({self.text!r}, params={list(self.param_names)})"
+
+    def element(self, name: str) -> ElementInstance:
+        """Return the element called ``name`` (as written in the string)."""
+        for inst in self.elements:
+            if inst.name == name:
+                return inst
+        raise KeyError(name)
+
+    def impedance_s(self, s: npt.ArrayLike, values: npt.ArrayLike) -> np.ndarray:
+        """Impedance in Ω at Laplace variable ``s = 2jπf``; ``values`` may be (n_params, ...)."""
+        return self._func(s, values)
+
+    def gradient_s(self, s: np.ndarray, values: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        """Impedance and its derivatives at ``s``: (Z, G) with G[i] = dZ/dvalues[i], shape (n_params, n)."""
+        z, pairs = self._grad(s, values)
+        g = np.zeros((len(self.param_names), np.size(s)), dtype=complex)
+        for k, dz in pairs:
+            g[k] += dz
+        return np.broadcast_to(z, np.shape(s)), g
+
+    def impedance(self, freq: npt.ArrayLike, values: npt.ArrayLike | Mapping[str, float]) -> np.ndarray:
+        """Impedance in Ω at frequencies ``freq`` (Hz).
+
+        Parameters
+        ----------
+        freq : array_like
+            Frequencies in Hz.
+        values : array_like or mapping
+            Parameter values in the order of :attr:`param_names`, or a dict by name.
+        """
+        if isinstance(values, Mapping):
+            missing = [n for n in self.param_names if n not in values]
+            if missing:
+                raise KeyError(f"values missing for parameters {missing}")
+            values = [values[n] for n in self.param_names]
+        p = np.asarray(values, dtype=float)
+        if p.shape[0] != len(self.param_names):
+            raise ValueError(f"expected {len(self.param_names)} values, got {p.shape[0]}")
+        s = 2j * np.pi * np.asarray(freq, dtype=float)
+        return np.asarray(self._func(s, p) + 0.0 * s, dtype=complex)
+
+    def renamed(self, names: Mapping[str, Sequence[str]]) -> Circuit:
+        """Return the same circuit with parameters renamed per element (``{"R0": ["R_b"]}``)."""
+        return _build(self.text, self.tree, names)
+
+
+def _build(text: str, tree: Node, names: Mapping[str, Sequence[str]] | None = None) -> Circuit:
+    instances: dict[str, ElementInstance] = {}
+    param_names: list[str] = []
+    for name, column in _element_names(tree):
+        if name in instances:
+            caret = " " * column + "^"
+            raise CircuitSyntaxError(
+                f"circuit {text!r}, column {column + 1}: element name {name!r} is used twice; "
+                f"give each element its own label (e.g. R0, R1)\n  {text}\n  {caret}"
+            )
+        spec = ELEMENTS[_NAME.match(name).group("type")]
+        if names is not None and name in names:
+            pnames = tuple(names[name])
+        elif spec.n_params == 1:
+            pnames = (name,)
+        else:  # impedance.py convention: CPE1_0, CPE1_1
+            pnames = tuple(f"{name}_{i}" for i in range(spec.n_params))
+        index = tuple(range(len(param_names), len(param_names) + len(pnames)))
+        param_names.extend(pnames)
+        instances[name] = ElementInstance(name, spec, pnames, index)
+    if len(set(param_names)) != len(param_names):
+        dup = sorted({n for n in param_names if param_names.count(n) > 1})
+        raise CircuitSyntaxError(f"circuit {text!r}: parameter names {dup} occur more than once")
+    func = _compile(tree, instances)
+    grad = _compile_grad(tree, instances)
+    return Circuit(text, tuple(instances.values()), tuple(param_names), tree, func, grad)
+
+
+def parse_circuit(text: str) -> Circuit:
+    """Parse an impedance.py circuit string into a compiled :class:`Circuit`.
+
+    Parameters
+    ----------
+    text : str
+        E.g. ``"L0-R0-p(R1,CPE1)-p(R2,CPE2)-Ws0"``. ``-`` joins in series, ``p(a, b)``
+        in parallel. Element types: R, C, L, CPE, W, Wo, Ws, La, G, Gs, K, Zarc, TLMQ, T.
+
+    Returns
+    -------
+    Circuit
+        Parameters are named like impedance.py's: one-parameter elements by their own name
+        (``R0``), others ``<name>_<i>`` (``CPE1_0`` = Q, ``CPE1_1`` = n).
+
+    Raises
+    ------
+    CircuitSyntaxError
+        With the column and a caret under the offending character.
+    UnknownElementError
+        For an unregistered element type, with the closest known type.
+    """
+    if not isinstance(text, str):
+        raise CircuitSyntaxError(f"a circuit must be a string such as 'R0-p(R1,C1)'; got {type(text).__name__}")
+    tree = _Parser(text).parse()
+    return _build(text, tree)

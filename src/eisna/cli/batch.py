@@ -1,0 +1,106 @@
+"""``eisna batch PATH... --circuit NAME --out DIR``: fit a time series and write the outputs."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+EXAMPLES = """examples:
+  eisna batch sample_spectra/nas_looped.mpt --circuit symmetric_interlayer --out eisna-out
+  eisna batch sample_spectra/nas --circuit symmetric_interlayer --out nas-out --jobs 2
+  eisna batch "runs/cell7_*.mpt" --circuit symmetric_interlayer --out cell7 --area-cm2 0.785
+  eisna batch data/ --circuit symmetric_interlayer --out big --scheduler tcp://10.0.0.5:8786
+
+Writes DIR/results.csv (one row per spectrum: source, index, timestamp, time_h, status,
+interlayer, every parameter with its _stderr, derived quantities with units in the column
+names, fit quality), DIR/results.json, DIR/kinetics.json (best growth law, onset_h, t95_h,
+final R_int, per-interface ASR and thickness) and DIR/report.html. Re-running the same
+command resumes: finished spectra are taken from DIR/.eisna-cache. Unreadable files and
+failed fits become rows with status "failed". Exit status: 0 all fitted, 1 some spectra
+failed (or nothing could be fitted), 2 bad usage.
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "batch",
+        help="fit a time series of spectra (files, folders, globs); interlayer onset and kinetics",
+        description="Fit every spectrum under PATH... in time order with warm starts, decide per "
+        "spectrum whether the interlayer arc is present (BIC against the circuit without it plus a "
+        "minimum-resistance rule), fit growth laws to R_int(t) and write results.csv, "
+        "results.json, kinetics.json and report.html into DIR.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files, folders (recursive) or glob patterns")
+    p.add_argument("--circuit", default="symmetric_interlayer", metavar="NAME",
+                   help="library circuit (default: symmetric_interlayer)")
+    p.add_argument("--out", default="eisna-out", metavar="DIR", help="output folder (default: eisna-out)")
+    p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: 1, or 2 for >50 spectra)")
+    p.add_argument("--scheduler", metavar="ADDR", help="Dask distributed scheduler address (tcp://host:8786)")
+    p.add_argument("--area-cm2", type=float, metavar="A", help="electrode area in cm² (default: from the file)")
+    p.add_argument("--thickness-cm", type=float, metavar="L", help="electrolyte thickness in cm (for σ_total)")
+    p.add_argument("--eps-r", type=float, default=10.0, metavar="EPS",
+                   help="relative permittivity assumed for the interlayer thickness (default 10)")
+    p.add_argument("--delta-bic", type=float, default=-10.0, metavar="D",
+                   help="keep the interlayer arc when BIC(full) - BIC(baseline) < D (default -10)")
+    p.add_argument("--min-interlayer-ohm", type=float, default=0.5, metavar="OHM",
+                   help="minimum interlayer resistance in Ω (default 0.5; at least 1%% of |Z| at f_min)")
+    p.add_argument("--weighting", choices=("modulus", "proportional", "unit"), default="modulus",
+                   help="residual weighting (default: modulus)")
+    p.add_argument("--fmin", type=float, metavar="HZ", help="ignore points below this frequency (Hz)")
+    p.add_argument("--fmax", type=float, metavar="HZ", help="ignore points above this frequency (Hz)")
+    p.add_argument("--no-resume", action="store_true", help="ignore and overwrite the resume cache")
+    p.add_argument("--no-report", action="store_true", help="do not write report.html")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..batch import batch
+
+    if args.jobs is not None and args.jobs < 1:
+        print("eisna batch: error: --jobs must be at least 1", file=sys.stderr)
+        return 2
+    fit_opts = {"weighting": args.weighting}
+    if args.fmin is not None:
+        fit_opts["fmin"] = args.fmin
+    if args.fmax is not None:
+        fit_opts["fmax"] = args.fmax
+    series = batch(
+        args.paths,
+        args.circuit,
+        out=args.out,
+        jobs=args.jobs,
+        scheduler=args.scheduler,
+        resume=not args.no_resume,
+        report=not args.no_report,
+        area_cm2=args.area_cm2,
+        thickness_cm=args.thickness_cm,
+        eps_r=args.eps_r,
+        delta_bic=args.delta_bic,
+        min_interlayer_ohm=args.min_interlayer_ohm,
+        command="eisna batch " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if sys.argv else None,
+        **fit_opts,
+    )
+    kin = series.kinetics_summary()
+    n, failed = len(series), series.n_failed
+    print(f"eisna batch: {n - failed}/{n} spectra fitted with {series.circuit} -> {args.out}")
+    if kin.get("model") not in (None, "none"):
+        onset = kin.get("onset_h")
+        t95 = kin.get("t95_h")
+        print(
+            f"  interlayer in {kin['n_interlayer']} spectra; growth law {kin['model']}, onset "
+            f"{onset:.2f} h, t95 {t95:.2f} h, final R_int {kin['R_int_final']:.4g} Ω"
+            if onset is not None and t95 is not None
+            else f"  interlayer in {kin['n_interlayer']} spectra; growth law {kin['model']}"
+        )
+    else:
+        print(f"  no interlayer growth found (interlayer in {kin.get('n_interlayer', 0)} spectra)")
+    for r in series.results:
+        if getattr(r, "success", True) is False and hasattr(r, "reason"):
+            print(f"  failed: {r.source}" + (f" [{r.index}]" if r.index is not None else "") + f": {r.reason}",
+                  file=sys.stderr)
+    if failed == n:
+        return 1
+    return 1 if failed else 0

@@ -1,0 +1,107 @@
+"""``eisna drt FILE...``: distribution of relaxation times and its peaks, per spectrum."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ..errors import EisnaError
+from .kk import add_selection_argument, spectra_of
+
+EXAMPLES = """examples:
+  eisna drt cell.mpt
+  eisna drt cell.mpt --index 0 --plot drt.png
+  eisna drt cell.mpt --lam 1e-3            # fixed regularisation instead of cross-validation
+
+Each peak is listed with its time constant tau (s), frequency f = 1/(2 pi tau) (Hz) and
+resistance R (Ohm, area under the peak). With several files or spectra, --plot overlays
+all the curves.
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "drt",
+        help="distribution of relaxation times and its peaks",
+        description="Compute the distribution of relaxation times (Tikhonov + NNLS on Gaussian RBFs, "
+        "lambda by real/imaginary cross-validation) of every spectrum and list its peaks.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--plot", metavar="PNG", help="save a plot of gamma(tau) to this file")
+    p.add_argument(
+        "--lam", type=float, metavar="LAMBDA", help="regularisation parameter (default: automatic)"
+    )
+    p.add_argument("--no-inductance", action="store_true", help="do not fit a series inductance")
+    add_selection_argument(p)
+    p.set_defaults(run=run)
+
+
+def drt_lines(path: str, args: argparse.Namespace, curves: list[tuple[str, Any]]) -> list[str]:
+    """Return the lines ``eisna drt`` prints for one file; append (label, DRTResult) to ``curves``."""
+    from ..drt import drt
+
+    lines = [path]
+    for i, spectrum in spectra_of(path, args.index):
+        try:
+            res = drt(spectrum, lam=args.lam, inductance=not args.no_inductance)
+        except EisnaError as err:
+            lines.append(f"  spectrum {i}: skipped: {err}")
+            continue
+        curves.append((f"{path} #{i}", res))
+        lines.append(
+            f"  spectrum {i}: R_inf = {res.R_inf:.4g} Ohm, R_pol = {res.R_pol:.4g} Ohm, "
+            f"L = {res.L:.3g} H, lambda = {res.lam:.2g}, residual rms = {100 * res.residual_rms:.2f} %"
+        )
+        if not res.peaks:
+            lines.append("    no peaks")
+        for k, peak in enumerate(res.peaks, 1):
+            lines.append(f"    peak {k}: tau = {peak.tau:.3e} s  f = {peak.f:.3e} Hz  R = {peak.R:.4g} Ohm")
+    return lines
+
+
+def save_plot(curves: list[tuple[str, Any]], out: str) -> None:
+    """Draw γ(τ) of every curve on one Axes and save it (no pyplot, no global state)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.0, 3.8), layout="constrained")
+    ax = fig.add_subplot()
+    try:
+        from ..plotting import plot_drt
+    except ImportError:  # plotting module not available: a minimal γ(τ) plot
+        plot_drt = None
+    for label, res in curves:
+        if plot_drt is not None and len(curves) == 1:
+            plot_drt(res, ax=ax, label=label)
+        else:
+            ax.plot(res.tau, res.gamma, label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("τ / s")
+    ax.set_ylabel("γ / Ω")
+    if 1 < len(curves) <= 12:
+        ax.legend(fontsize="x-small")
+    try:
+        fig.savefig(out)
+    except (OSError, ValueError) as err:
+        raise EisnaError(
+            f"{out}: cannot save the plot ({err}). Check the directory and the file extension."
+        ) from err
+
+
+def run(args: argparse.Namespace) -> int:
+    status = 0
+    curves: list[tuple[str, Any]] = []
+    for path in args.files:
+        try:
+            print("\n".join(drt_lines(path, args, curves)))
+        except EisnaError as err:
+            print(f"eisna: error: {err}", file=sys.stderr)
+            status = 1
+    if args.plot:
+        if not curves:
+            raise EisnaError(f"{args.plot}: nothing to plot; no spectrum gave a DRT.")
+        save_plot(curves, args.plot)
+        print(f"plot saved to {args.plot}")
+    return status

@@ -1,0 +1,128 @@
+"""``eisna kk FILE...``: Kramers–Kronig (lin-KK) check of every spectrum in the files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from ..errors import EisnaError
+
+if TYPE_CHECKING:
+    from ..spectrum import Spectrum
+
+EXAMPLES = """examples:
+  eisna kk cell.mpt
+  eisna kk cell.mpt --threshold 2          # fixed limit: 2 % of |Z|
+  eisna kk pellet.mpt --capacitance        # blocking electrodes: add a series C
+  eisna kk series.mpr --index 0 5 10       # only spectra 0, 5 and 10
+
+The verdict is PASS when no relative residual (Z - Z_KK)/|Z|, real or imaginary,
+exceeds the limit: by default max(1 %, 5 x the noise estimated from the residuals),
+at most 5 %. Exit status is 0 whatever the verdicts; 1 if a file cannot be read.
+"""
+
+HEADER = f"{'index':>5}  {'points':>6}  {'M':>3}  {'mu':>6}  {'max res %':>9}  {'limit %':>9}  verdict"
+
+
+def spectra_of(path: str, indices: Sequence[int] | None) -> Iterator[tuple[int, Spectrum]]:
+    """Yield ``(index, spectrum)`` for the spectra of ``path`` selected by ``indices`` (all if None)."""
+    from ..io import read
+
+    spectra = read(path)
+    if indices is None:
+        yield from enumerate(spectra)
+        return
+    for i in indices:
+        if not -len(spectra) <= i < len(spectra):
+            raise EisnaError(
+                f"{path}: no spectrum with index {i}; expected 0 to {len(spectra) - 1} "
+                f"(the file holds {len(spectra)}). Run 'eisna info {path}'."
+            )
+        yield i % len(spectra), spectra[i]
+
+
+def add_selection_argument(parser: argparse.ArgumentParser) -> None:
+    """The ``--index`` option shared by ``eisna kk`` and ``eisna drt``."""
+    parser.add_argument(
+        "--index",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="analyse only these spectra (0-based position in the file; negative counts from the end)",
+    )
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "kk",
+        help="Kramers-Kronig (lin-KK) test of every spectrum",
+        description="Test every impedance spectrum in the files for Kramers-Kronig consistency "
+        "with lin-KK (Schoenleber et al. 2014) and print one line per spectrum: index, points, "
+        "number of RC elements M, mu, largest relative residual, limit and verdict.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        metavar="PCT",
+        help="limit on each relative residual, in %% of |Z| (default: noise-based, 1-5 %%)",
+    )
+    p.add_argument(
+        "--capacitance", action="store_true", help="fit a series capacitance (blocking electrodes)"
+    )
+    p.add_argument("--no-inductance", action="store_true", help="do not fit a series inductance")
+    p.add_argument(
+        "--c", type=float, default=0.85, metavar="MU", help="mu limit for choosing M (default 0.85)"
+    )
+    add_selection_argument(p)
+    p.set_defaults(run=run)
+
+
+def kk_lines(path: str, args: argparse.Namespace) -> list[str]:
+    """Return the table ``eisna kk`` prints for one file."""
+    from ..validation import kk_test
+
+    if args.threshold is not None and not args.threshold > 0:
+        raise EisnaError(f"--threshold must be a positive percentage; found {args.threshold}.")
+    threshold = None if args.threshold is None else args.threshold / 100.0
+    lines = [path, HEADER]
+    n_pass = n_total = 0
+    for i, spectrum in spectra_of(path, args.index):
+        try:
+            res = kk_test(
+                spectrum,
+                threshold=threshold,
+                add_inductance=not args.no_inductance,
+                add_capacitance=args.capacitance,
+                c=args.c,
+            )
+        except EisnaError as err:  # e.g. a one-point spectrum: report it and go on
+            dashes = f"{'-':>3}  {'-':>6}  {'-':>9}  {'-':>9}"
+            lines.append(f"{i:>5}  {len(spectrum):>6}  {dashes}  skipped: {err}")
+            continue
+        n_total += 1
+        n_pass += res.passed
+        lo, hi = 100 * res.threshold.min(), 100 * res.threshold.max()
+        lim_text = f"{lo:.2g}" if lo == hi else f"{lo:.2g}-{hi:.2g}"
+        verdict = "PASS" if res.passed else f"FAIL ({len(res.bad_points)} points)"
+        lines.append(
+            f"{i:>5}  {len(spectrum):>6}  {res.M:>3}  {res.mu:>6.3f}  {100 * res.max_residual:>9.2f}  "
+            f"{lim_text:>9}  {verdict}"
+        )
+    lines.append(f"  {n_pass} of {n_total} spectra pass")
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    status = 0
+    for path in args.files:
+        try:
+            print("\n".join(kk_lines(path, args)))
+        except EisnaError as err:
+            print(f"eisna: error: {err}", file=sys.stderr)
+            status = 1
+    return status

@@ -1,0 +1,360 @@
+"""Galvanostatic cycling of symmetric cells: overpotential, DC resistance and soft shorts.
+
+Input is the frame of :func:`eisna.read_cycling` (columns ``time_s``, ``voltage_V``,
+``current_A``; ``cycle``, ``step`` and ``timestamp`` are used when present). In a symmetric
+Na–Sn|SE|Na–Sn cell the open-circuit voltage is ≈ 0 V, so the cell voltage under current is
+the overpotential η of the two interfaces and the electrolyte in series.
+
+Criteria (all thresholds are keyword arguments of :func:`cycling_summary`):
+
+Half cycles
+    Runs of records whose current has the same sign and ``|I| > current_threshold_A``
+    (default 5 % of the largest ``|I|``). Rest records end a half cycle.
+Overpotential
+    The *plateau* of a half cycle is its part after the first ``plateau_skip`` (10 %) of its
+    duration, which skips the polarisation build-up after a current reversal.
+    ``overpotential_V`` is the median ``|V|`` over the plateau; ``overpotential_max_V`` the
+    largest ``|V|`` of the half cycle.
+DC resistance
+    ``R_dc_ohm = η / |I|`` (Ω, cell total). With an electrode area A,
+    ``asr_dc_ohm_cm2 = η / j = η·A / |I|`` (Ω·cm², cell total, as for EIS-derived ASR:
+    the two interfaces of a symmetric cell are in series, so per interface it is half).
+Voltage collapse (soft short)
+    The reference η_ref is ``|I|`` times the median DC resistance ``η/|I|`` of the last
+    ``reference_window`` (5) healthy half cycles, so that the current steps of a rate test
+    are not taken for collapses (for the first half cycle: the expanding median of ``|V|``
+    over its own plateau so far). A half cycle is *shorted* when, after ``|V|`` has first reached
+    ``collapse_fraction·η_ref`` (20 %), it falls below that level for at least
+    ``min_collapse_records`` (2) consecutive records (or until the half cycle ends), or when it
+    never reaches that level at all. The event time is the first record below the level. Only
+    the onset (a shorted half cycle after a healthy one) is an event; later shorted half
+    cycles are marked ``short`` in the table. No collapse is sought when η_ref is below
+    ``min_overpotential_V`` (1 mV), which cannot be told from noise.
+Jagged plating (micro shorts)
+    Within the plateau of a half cycle, a *significant* step is a change of ``|V|`` between consecutive
+    records larger than ``spike_fraction`` (10 %) of the half cycle's reference η. The half
+    cycle is jagged when the signs of its significant steps reverse at least
+    ``min_reversals`` (4) times (two drop-and-recover spikes give 3 reversals). The event time
+    is the first significant step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import EisnaError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["CyclingDataError", "CyclingSummary", "SoftShortEvent", "cycling_summary", "half_cycle_bounds"]
+
+_REQUIRED = ("time_s", "voltage_V", "current_A")
+_MIN_OWN_RECORDS = 3  # records of a half cycle's own plateau before its own median is trusted
+
+
+class CyclingDataError(EisnaError, ValueError):
+    """A cycling frame lacks the columns or values the analysis needs."""
+
+
+@dataclass(frozen=True)
+class SoftShortEvent:
+    """One soft-short indication.
+
+    Attributes
+    ----------
+    time_s : float
+        Total test time of the first affected record (s).
+    time_h : float
+        The same in hours.
+    half_cycle : int
+        Index of the half cycle (row of :attr:`CyclingSummary.half_cycles`).
+    reason : str
+        ``"voltage_collapse"`` or ``"jagged"``.
+    detail : str
+        The numbers behind the decision, for people.
+    """
+
+    time_s: float
+    time_h: float
+    half_cycle: int
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True, eq=False)
+class CyclingSummary:
+    """Result of :func:`cycling_summary`.
+
+    Attributes
+    ----------
+    half_cycles : pandas.DataFrame
+        One row per half cycle: ``half_cycle``, ``start_s``, ``end_s`` (s), ``time_h``
+        (mid-time, h), ``duration_s``, ``n_records``, ``current_A`` (median, signed),
+        ``overpotential_V`` (median |V| of the plateau), ``overpotential_max_V``,
+        ``R_dc_ohm`` (Ω), ``asr_dc_ohm_cm2`` (Ω·cm², cell total; NaN without an area),
+        ``reversals`` (sign reversals of significant voltage steps), ``short`` and ``jagged``
+        (bool), and ``cycle``, ``step``, ``start_timestamp`` when the input has them.
+    events : tuple of SoftShortEvent
+        Soft-short onsets and jagged half cycles, in time order.
+    area_cm2 : float or None
+        Electrode area used for the ASR (cm²).
+    criteria : Mapping
+        The thresholds used (see the module docstring).
+    """
+
+    half_cycles: pd.DataFrame
+    events: tuple[SoftShortEvent, ...]
+    area_cm2: float | None
+    criteria: Mapping[str, float | int] = field(default_factory=dict)
+
+    @property
+    def first_short_h(self) -> float | None:
+        """Time of the first soft-short event (h), or None."""
+        return self.events[0].time_h if self.events else None
+
+    def events_frame(self) -> pd.DataFrame:
+        """The events as a table with columns ``time_s, time_h, half_cycle, reason, detail``."""
+        import pandas as pd
+
+        cols = ["time_s", "time_h", "half_cycle", "reason", "detail"]
+        return pd.DataFrame([[getattr(e, c) for c in cols] for e in self.events], columns=cols)
+
+
+def half_cycle_bounds(current_A: Any, threshold_A: float) -> list[tuple[int, int]]:
+    """Return ``(start, stop)`` index pairs of runs with one current sign and ``|I| > threshold_A``.
+
+    Parameters
+    ----------
+    current_A : array_like
+        Current of each record (A).
+    threshold_A : float
+        Records with ``|I|`` at or below this (A) are rest and end a half cycle.
+    """
+    current = np.asarray(current_A, dtype=float)
+    sign = np.where(np.abs(current) > threshold_A, np.sign(current), 0.0)
+    edges = np.flatnonzero(np.diff(sign) != 0) + 1
+    starts = np.concatenate(([0], edges))
+    stops = np.concatenate((edges, [len(sign)]))
+    return [(int(a), int(b)) for a, b in zip(starts, stops, strict=True) if b > a and sign[a] != 0]
+
+
+def cycling_summary(
+    df: pd.DataFrame,
+    *,
+    area_cm2: float | None = None,
+    current_threshold_A: float | None = None,
+    plateau_skip: float = 0.1,
+    collapse_fraction: float = 0.2,
+    min_collapse_records: int = 2,
+    reference_window: int = 5,
+    min_overpotential_V: float = 1e-3,
+    spike_fraction: float = 0.1,
+    min_reversals: int = 4,
+) -> CyclingSummary:
+    """Per-half-cycle overpotential, DC resistance and soft-short events of a symmetric cell.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Cycling records from :func:`eisna.read_cycling` (``time_s`` in s, ``voltage_V`` in V,
+        ``current_A`` in A), in acquisition order.
+    area_cm2 : float, optional
+        Electrode area (cm²); gives ``asr_dc_ohm_cm2 = η/j``.
+    current_threshold_A : float, optional
+        ``|I|`` at or below this is rest (A). Default: 5 % of the largest ``|I|``.
+    plateau_skip : float
+        Fraction of each half cycle's duration skipped before the plateau (0–1).
+    collapse_fraction : float
+        A voltage collapse is ``|V|`` below this fraction of the reference overpotential.
+    min_collapse_records : int
+        Consecutive records below the level needed for a collapse.
+    reference_window : int
+        Number of previous healthy half cycles whose median η is the reference.
+    min_overpotential_V : float
+        Reference overpotentials below this (V) are noise: no collapse test.
+    spike_fraction : float
+        A significant voltage step exceeds this fraction of the reference η.
+    min_reversals : int
+        Sign reversals of significant steps that make a half cycle jagged.
+
+    Returns
+    -------
+    CyclingSummary
+
+    Raises
+    ------
+    CyclingDataError
+        A required column is missing, or an argument is out of range.
+    """
+    import pandas as pd
+
+    missing = [c for c in _REQUIRED if c not in df.columns]
+    if missing:
+        raise CyclingDataError(
+            f"cycling data: missing column(s) {missing}; expected {list(_REQUIRED)}, found "
+            f"{list(df.columns)}. Read the file with eisna.read_cycling."
+        )
+    if area_cm2 is not None and not area_cm2 > 0:
+        raise CyclingDataError(f"area_cm2 must be positive (cm²); found {area_cm2!r}.")
+    if not 0 <= plateau_skip < 1 or not 0 < collapse_fraction < 1 or min_collapse_records < 1:
+        raise CyclingDataError(
+            "expected 0 ≤ plateau_skip < 1, 0 < collapse_fraction < 1 and min_collapse_records ≥ 1; "
+            f"found {plateau_skip}, {collapse_fraction}, {min_collapse_records}."
+        )
+    data = df.loc[df[list(_REQUIRED)].notna().all(axis=1)].reset_index(drop=True)
+    time_s = data["time_s"].to_numpy(dtype=float)
+    volt = data["voltage_V"].to_numpy(dtype=float)
+    current = data["current_A"].to_numpy(dtype=float)
+    i_max = float(np.max(np.abs(current))) if len(current) else 0.0
+    threshold = 0.05 * i_max if current_threshold_A is None else float(current_threshold_A)
+    criteria = MappingProxyType(
+        {
+            "current_threshold_A": threshold,
+            "plateau_skip": plateau_skip,
+            "collapse_fraction": collapse_fraction,
+            "min_collapse_records": min_collapse_records,
+            "reference_window": reference_window,
+            "min_overpotential_V": min_overpotential_V,
+            "spike_fraction": spike_fraction,
+            "min_reversals": min_reversals,
+        }
+    )
+    bounds = half_cycle_bounds(current, threshold) if i_max > 0 else []
+
+    rows: list[dict[str, Any]] = []
+    events: list[SoftShortEvent] = []
+    healthy_r_dc: list[float] = []  # η/|I| of healthy half cycles (Ω)
+    previous_short = False
+    for h, (a, b) in enumerate(bounds):
+        t, v_abs, i = time_s[a:b], np.abs(volt[a:b]), current[a:b]
+        plateau = t >= t[0] + plateau_skip * (t[-1] - t[0])
+        p0 = int(np.argmax(plateau))
+        eta = float(np.median(v_abs[plateau]))
+        i_med = float(np.median(i))
+        history = healthy_r_dc[-reference_window:]
+        if history:  # scaled by |I| so that the current steps of a rate test are no collapse
+            ref = np.full(len(t), float(np.median(history)) * abs(i_med))
+        else:  # first half cycle: its own plateau so far
+            ref = np.full(len(t), np.nan)
+            own = pd.Series(v_abs[p0:]).expanding().median().shift(1).to_numpy(dtype=float, copy=True)
+            own[:_MIN_OWN_RECORDS] = np.nan
+            ref[p0:] = own
+        k_collapse, note = _collapse(v_abs, ref, collapse_fraction, min_collapse_records, min_overpotential_V)
+        short = k_collapse is not None
+        scale = float(np.nanmedian(ref)) if np.isfinite(ref).any() else eta
+        reversals, k_jag = _reversals(v_abs[p0:], spike_fraction * max(scale, min_overpotential_V))
+        k_jag += p0
+        jagged = reversals >= min_reversals
+        if short and not previous_short:
+            events.append(_event(t[k_collapse], h, "voltage_collapse", note))
+        if jagged:
+            events.append(
+                _event(
+                    t[k_jag],
+                    h,
+                    "jagged",
+                    f"{reversals} reversals of |ΔV| > {spike_fraction:.0%} of η_ref = {scale * 1e3:.3g} mV",
+                )
+            )
+        if not short:
+            healthy_r_dc.append(eta / abs(i_med))
+        previous_short = short
+        row: dict[str, Any] = {
+            "half_cycle": h,
+            "start_s": t[0],
+            "end_s": t[-1],
+            "time_h": 0.5 * (t[0] + t[-1]) / 3600,
+            "duration_s": t[-1] - t[0],
+            "n_records": b - a,
+            "current_A": i_med,
+            "overpotential_V": eta,
+            "overpotential_max_V": float(v_abs.max()),
+            "R_dc_ohm": eta / abs(i_med),
+            "asr_dc_ohm_cm2": eta * area_cm2 / abs(i_med) if area_cm2 else np.nan,
+            "reversals": reversals,
+            "short": short,
+            "jagged": jagged,
+        }
+        for name in ("cycle", "step"):
+            if name in data.columns:
+                row[name] = data[name].iloc[a]
+        if "timestamp" in data.columns:
+            row["start_timestamp"] = data["timestamp"].iloc[a]
+        rows.append(row)
+
+    columns = [
+        "half_cycle",
+        "start_s",
+        "end_s",
+        "time_h",
+        "duration_s",
+        "n_records",
+        "current_A",
+        "overpotential_V",
+        "overpotential_max_V",
+        "R_dc_ohm",
+        "asr_dc_ohm_cm2",
+        "reversals",
+        "short",
+        "jagged",
+    ]
+    columns += [c for c in ("cycle", "step") if c in data.columns]
+    columns += ["start_timestamp"] if "timestamp" in data.columns else []
+    table = pd.DataFrame(rows, columns=columns)
+    events.sort(key=lambda e: e.time_s)
+    return CyclingSummary(half_cycles=table, events=tuple(events), area_cm2=area_cm2, criteria=criteria)
+
+
+def _event(t_s: float, half_cycle: int, reason: str, detail: str) -> SoftShortEvent:
+    return SoftShortEvent(float(t_s), float(t_s) / 3600, half_cycle, reason, detail)
+
+
+def _collapse(
+    v_abs: np.ndarray, ref: np.ndarray, fraction: float, min_records: int, min_eta: float
+) -> tuple[int | None, str]:
+    """Index of the first record of a voltage collapse in one half cycle, and why."""
+    level = fraction * ref
+    checkable = np.isfinite(ref) & (ref >= min_eta)
+    if not checkable.any():
+        return None, ""
+    below = checkable & (v_abs < level)
+    armed = checkable & (v_abs >= level)
+    if not armed.any():
+        # |V| never built up: a cell already shorted at the current reversal
+        if checkable.sum() >= min_records:
+            k = int(np.argmax(checkable))
+            return k, f"|V| never reached {fraction:.0%} of η_ref = {ref[k] * 1e3:.3g} mV"
+        return None, ""
+    start = int(np.argmax(armed))
+    n = len(v_abs)
+    k = start
+    while k < n:
+        if below[k]:
+            run = k
+            while run < n and below[run]:
+                run += 1
+            if run - k >= min_records or run == n:
+                return k, (
+                    f"|V| = {v_abs[k] * 1e3:.3g} mV < {fraction:.0%} of η_ref = {ref[k] * 1e3:.3g} mV "
+                    f"for {run - k} records"
+                )
+            k = run
+        else:
+            k += 1
+    return None, ""
+
+
+def _reversals(v_abs: np.ndarray, step_V: float) -> tuple[int, int]:
+    """Sign reversals of the |V| steps larger than ``step_V``, and the index of the first such step."""
+    dv = np.diff(v_abs)
+    big = np.flatnonzero(np.abs(dv) > step_V)
+    if big.size == 0:
+        return 0, 0
+    signs = np.sign(dv[big])
+    return int(np.count_nonzero(np.diff(signs))), int(big[0] + 1)

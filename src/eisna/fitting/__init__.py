@@ -1,0 +1,11 @@
+"""Circuit fitting: :func:`fit` one spectrum, :func:`compare` several circuits."""
+
+from __future__ import annotations
+
+from .compare import ComparisonResult, FTest, compare
+from .engine import fit, resolve_circuit
+from .result import Arc, FitResult, Quantity
+from .weights import WEIGHTINGS
+
+__all__ = ["WEIGHTINGS", "Arc", "ComparisonResult", "FTest", "FitResult", "Quantity", "compare", "fit",
+           "resolve_circuit"]

@@ -1,0 +1,393 @@
+"""The fit engine: :func:`fit` a circuit to a spectrum.
+
+How a fit runs:
+
+1. The circuit (library name, TOML path, circuit string, :class:`Circuit` or
+   :class:`CircuitDefinition`) is resolved; parameters with ``scale = "log"`` are fitted as
+   log10(value), the others (exponents n) linearly, all within their bounds.
+2. Start values: ``initial`` if given (warm start), else candidates from the data
+   (:mod:`eisna.fitting.start`: HF intercept, inductance, arc apexes from a quick DRT).
+3. Each candidate is solved with ``scipy.optimize.least_squares`` (TRF, bounds, a batched
+   finite-difference Jacobian: all columns in one vectorised circuit evaluation). The first
+   solution is kept unless it is poor (misfit well above the DRT sketch's or a parameter on a
+   bound); then up to ``n_restarts`` further candidates are tried and the lowest χ² wins.
+4. The winner is polished by ``lmfit.minimize`` (method ``least_squares``, same residual and
+   Jacobian), which gives the covariance; standard errors of the linear values and of every
+   derived quantity follow from the delta method.
+
+The residual handed to the solvers is the stacked weighted vector
+``[w_re (Z'_fit − Z'), w_im (Z''_fit − Z'')]`` (see :mod:`eisna.fitting.weights`); it is never
+squared here.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..circuit.library import CircuitDefinition, definition_from_circuit, list_circuits, load_circuit
+from ..circuit.parser import Circuit, parse_circuit
+from ..errors import FitError
+from ..spectrum import CellGeometry, Spectrum
+from .physics import compute_physics
+from .result import FitResult
+from .start import SpectrumSketch, sketch, start_candidates
+from .weights import WEIGHTINGS, weights
+
+__all__ = ["fit", "resolve_circuit"]
+
+_REL_STDERR_LIMIT = 1.0  # relative stderr above which a parameter is flagged unidentifiable
+_N_STDERR_LIMIT = 0.2  # absolute stderr limit for linear (exponent) parameters
+
+
+def resolve_circuit(circuit: str | os.PathLike[str] | Circuit | CircuitDefinition) -> CircuitDefinition:
+    """Turn a library name, TOML path, circuit string or Circuit into a CircuitDefinition."""
+    if isinstance(circuit, CircuitDefinition):
+        return circuit
+    if isinstance(circuit, Circuit):
+        return definition_from_circuit(circuit)
+    text = os.fspath(circuit)
+    if text.endswith(".toml") or text in list_circuits():
+        return load_circuit(text)
+    return definition_from_circuit(parse_circuit(text))
+
+
+class _Problem:
+    """Residual and Jacobian of one fit in internal coordinates x (log10 or linear)."""
+
+    def __init__(self, defn: CircuitDefinition, freq, z, w_re, w_im, fixed: Mapping[str, float]):
+        self.defn = defn
+        self.names = defn.param_names
+        self.circuit = defn.circuit
+        self.func = defn.circuit.impedance_s
+        self.s = 2j * np.pi * freq
+        self.s_col = self.s[:, None]
+        self.z = z
+        self.w_re, self.w_im = w_re, w_im
+        self.w_re_col, self.w_im_col = w_re[:, None], w_im[:, None]
+        d = defn.defaults
+        self.base = np.array([d[n].value for n in self.names], dtype=float)
+        for name, val in fixed.items():
+            self.base[self.names.index(name)] = float(val)
+        self.free = np.array([d[n].vary and n not in fixed for n in self.names])
+        self.free_idx = np.flatnonzero(self.free)
+        self.is_log = np.array([d[n].scale == "log" for n in self.names])[self.free_idx]
+        lo = np.array([d[n].min for n in self.names], dtype=float)[self.free_idx]
+        hi = np.array([d[n].max for n in self.names], dtype=float)[self.free_idx]
+        self.lo = np.where(self.is_log, np.log10(np.where(self.is_log, lo, 1.0)), lo)
+        self.hi = np.where(self.is_log, np.log10(np.where(self.is_log, hi, 1.0)), hi)
+        self.internal_names = [("log10_" + self.names[i]) if lg else self.names[i]
+                               for i, lg in zip(self.free_idx, self.is_log, strict=True)]
+        self.nfev = 0
+
+    def to_x(self, values: np.ndarray) -> np.ndarray:
+        v = np.asarray(values, dtype=float)[self.free_idx]
+        x = np.where(self.is_log, np.log10(np.where(self.is_log, np.maximum(v, 1e-300), 1.0)), v)
+        span = self.hi - self.lo
+        return np.clip(x, self.lo + 1e-6 * span, self.hi - 1e-6 * span)
+
+    def to_values(self, x: np.ndarray) -> np.ndarray:
+        v = self.base.copy()
+        v[self.free_idx] = np.where(self.is_log, 10.0**x, x)
+        return v
+
+    def residual(self, x: np.ndarray) -> np.ndarray:
+        self.nfev += 1
+        zf = self.func(self.s, self.to_values(x))
+        d = zf - self.z
+        return np.concatenate([d.real * self.w_re, d.imag * self.w_im])
+
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
+        # analytic dZ/dvalue from the circuit, chained with dvalue/dx (v ln 10 for log10 params)
+        values = self.to_values(x)
+        _, grad = self.circuit.gradient_s(self.s, values)
+        v_free = values[self.free_idx]
+        dz = grad[self.free_idx] * np.where(self.is_log, v_free * np.log(10.0), 1.0)[:, None]
+        self.nfev += 1
+        return np.concatenate([dz.real * self.w_re, dz.imag * self.w_im], axis=1).T
+
+    def misfit(self, x: np.ndarray) -> float:
+        """Relative rms misfit |Z_fit − Z|/|Z| (per component), independent of the weighting."""
+        zf = self.func(self.s, self.to_values(x))
+        return float(np.sqrt(np.mean(np.abs(zf - self.z) ** 2 / np.abs(self.z) ** 2) / 2))
+
+    def at_bound(self, x: np.ndarray) -> list[int]:
+        span = self.hi - self.lo
+        return [i for i in range(x.size) if x[i] - self.lo[i] < 1e-4 * span[i] or self.hi[i] - x[i] < 1e-4 * span[i]]
+
+
+def _solve(problem: _Problem, x0: np.ndarray, max_nfev: int):
+    from scipy.optimize import least_squares
+
+    return least_squares(problem.residual, x0, jac=problem.jacobian, bounds=(problem.lo, problem.hi),
+                         method="trf", x_scale=1.0, ftol=1e-10, xtol=1e-10, gtol=1e-10, max_nfev=max_nfev)
+
+
+def _poor(problem: _Problem, x: np.ndarray, sk: SpectrumSketch | None) -> bool:
+    floor = sk.rms if sk is not None else 0.0
+    return problem.misfit(x) > 1.5 * floor + 1e-3 or bool(
+        [i for i in problem.at_bound(x) if problem.is_log[i]])
+
+
+def _check_names(where: str, given: Mapping[str, Any] | None, names: Sequence[str]) -> dict[str, float]:
+    if not given:
+        return {}
+    import difflib
+
+    out = {}
+    for key, val in given.items():
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise FitError(f"fit: {where} names unknown parameter {key!r}; parameters are {list(names)}.{hint}")
+        out[key] = float(val)
+    return out
+
+
+def fit(
+    spectrum: Spectrum,
+    circuit: str | os.PathLike[str] | Circuit | CircuitDefinition,
+    *,
+    weighting: str = "modulus",
+    fmin: float | None = None,
+    fmax: float | None = None,
+    initial: Mapping[str, float] | None = None,
+    fixed: Mapping[str, float] | None = None,
+    geometry: CellGeometry | None = None,
+    eps_r: float | None = None,
+    symmetric: bool | None = None,
+    n_restarts: int = 4,
+    max_nfev: int = 400,
+) -> FitResult:
+    """Fit an equivalent circuit to one spectrum.
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+        The data (Ω, Hz).
+    circuit : str, Circuit or CircuitDefinition
+        A library name (``"symmetric_interlayer"``), a TOML path, or a circuit string
+        (``"L0-R0-p(R1,CPE1)"``; parameters then get impedance.py names such as ``CPE1_0``).
+    weighting : {"modulus", "proportional", "unit"}
+        Residual weights, see :mod:`eisna.fitting.weights`.
+    fmin, fmax : float, optional
+        Frequency range (Hz) used for the fit.
+    initial : dict, optional
+        Start values by parameter name (a warm start, e.g. ``previous.params``); the automatic
+        start values are used as fallback when this start gives a poor fit.
+    fixed : dict, optional
+        Parameters held at the given values.
+    geometry : CellGeometry, optional
+        Thickness and area, for σ = L/(R A), ASR and thickness; defaults to the spectrum's.
+    eps_r : float, optional
+        Relative permittivity of the interlayer, for its thickness d = ε0 εr A/C_1.
+    symmetric : bool, optional
+        Two identical interfaces in series (ASR per interface = R A/2, C_1 = 2 C_eff).
+        Defaults to the circuit file's ``symmetric`` key.
+    n_restarts : int
+        Extra start candidates tried when the first solution is poor.
+    max_nfev : int
+        Evaluation budget per local solve.
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    FitError
+        Too few points, unknown option or parameter names, or a solver crash.
+    """
+    import lmfit
+
+    if not isinstance(spectrum, Spectrum):
+        raise FitError(f"fit: expected an eisna.Spectrum; got {type(spectrum).__name__}")
+    if weighting not in WEIGHTINGS:
+        raise FitError(f"fit: unknown weighting {weighting!r}; expected one of {list(WEIGHTINGS)}")
+    defn = resolve_circuit(circuit)
+    names = defn.param_names
+    fixed_v = _check_names("fixed", fixed, names)
+    initial_v = _check_names("initial", initial, names)
+    data = spectrum.select(fmin, fmax) if (fmin is not None or fmax is not None) else spectrum
+    freq, z = np.asarray(data.freq), np.asarray(data.z)
+    w_re, w_im = weights(z, weighting)
+    problem = _Problem(defn, freq, z, w_re, w_im, fixed_v)
+    k = problem.free_idx.size
+    if 2 * freq.size <= k:
+        raise FitError(f"fit: {freq.size} points give {2 * freq.size} residuals for {k} free parameters "
+                       f"of {defn.name!r}; widen fmin/fmax or fix parameters.")
+
+    sk: SpectrumSketch | None = None
+    starts: list[np.ndarray] = []
+    if initial_v:
+        v0 = problem.base.copy()
+        for n, val in initial_v.items():
+            v0[names.index(n)] = val
+        if len(initial_v) < k:  # fill the rest from the data
+            cands, sk = start_candidates(defn, freq, z, problem.base)
+            v0 = cands[0].copy()
+            for n, val in initial_v.items():
+                v0[names.index(n)] = val
+        for n, val in fixed_v.items():
+            v0[names.index(n)] = val
+        starts.append(v0)
+    else:
+        cands, sk = start_candidates(defn, freq, z, problem.base)
+        for v in cands:
+            for n, val in fixed_v.items():
+                v[names.index(n)] = val
+        starts.extend(cands)
+
+    best = None
+    tried = 0
+    min_starts = 1 if initial_v else 2  # cold starts: always compare the two best candidates
+    try:
+        i = 0
+        while i < len(starts):
+            res = _solve(problem, problem.to_x(starts[i]), max_nfev)
+            tried += 1
+            if best is None or res.cost < best.cost:
+                best = res
+            if initial_v and i == 0 and (sk is None):
+                sk = sketch(freq, z)
+            if (tried >= min_starts and not _poor(problem, best.x, sk)) or tried > n_restarts:
+                break
+            if initial_v and i == len(starts) - 1 and len(starts) == 1:
+                cands, sk = start_candidates(defn, freq, z, problem.base)
+                for v in cands:
+                    for n, val in fixed_v.items():
+                        v[names.index(n)] = val
+                starts.extend(cands)
+            i += 1
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError) as err:
+        raise FitError(f"fit: the solver failed on {defn.name!r} ({err}); check the data and bounds.") from err
+
+    # polish with lmfit: covariance and the documented lmfit path
+    params = lmfit.Parameters()
+    for name, x_i, lo, hi in zip(problem.internal_names, best.x, problem.lo, problem.hi, strict=True):
+        params.add(name, value=float(np.clip(x_i, lo, hi)), min=float(lo), max=float(hi))
+    pnames = problem.internal_names
+
+    def lm_residual(p):
+        return problem.residual(np.array([p[n].value for n in pnames]))
+
+    def lm_jac(p):
+        return problem.jacobian(np.array([p[n].value for n in pnames]))
+
+    with warnings.catch_warnings():  # lmfit warns on negative covariance diagonals; handled below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = lmfit.minimize(lm_residual, params, method="least_squares", jac=lm_jac, max_nfev=50,
+                             ftol=1e-12, xtol=1e-12, gtol=1e-12)
+    x = np.array([out.params[n].value for n in pnames])
+    if out.chisqr > 2 * best.cost * (1 + 1e-9):  # never let the polish make it worse
+        x = best.x
+    values = problem.to_values(x)
+    resid = problem.residual(x)
+    n_res = resid.size
+    chisqr = float(resid @ resid)
+    dof = max(n_res - k, 1)
+    redchi = chisqr / dof
+    cov_x = out.covar if getattr(out, "covar", None) is not None else None
+    if cov_x is None or not np.all(np.isfinite(np.diag(cov_x))) or np.any(np.diag(cov_x) < 0):
+        jac = problem.jacobian(x)
+        cov_x = np.linalg.pinv(jac.T @ jac) * redchi
+    flags: list[str] = []
+    warns: list[str] = []
+
+    # standard errors of the linear values (delta method)
+    stderr = dict.fromkeys(names, math.nan)
+    diag = np.sqrt(np.clip(np.diag(cov_x), 0, None))
+    for j, i in enumerate(problem.free_idx):
+        stderr[names[i]] = float(values[i] * np.log(10) * diag[j] if problem.is_log[j] else diag[j])
+    corr = np.full((len(names), len(names)), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = cov_x / np.outer(diag, diag)
+    corr[np.ix_(problem.free_idx, problem.free_idx)] = c
+
+    def propagate(fn):
+        v0 = float(fn(values))
+        grad = np.zeros(k)
+        for j in range(k):
+            h = 1e-6 * max(1.0, abs(x[j]))
+            xp = x.copy()
+            xp[j] += h
+            grad[j] = (float(fn(problem.to_values(xp))) - v0) / h
+        var = float(grad @ cov_x @ grad)
+        return v0, math.sqrt(var) if var >= 0 and np.isfinite(var) else math.nan
+
+    for j in problem.at_bound(x):
+        name = names[problem.free_idx[j]]
+        side = "lower" if x[j] - problem.lo[j] < problem.hi[j] - x[j] else "upper"
+        bound = defn.defaults[name].min if side == "lower" else defn.defaults[name].max
+        flags.append(f"at_bound:{name}")
+        warns.append(f"ParameterAtBoundWarning: {name} = {values[problem.free_idx[j]]:.4g} is at its {side} "
+                     f"bound {bound:.4g}; the element may be superfluous or the bound too tight.")
+    for j, i in enumerate(problem.free_idx):
+        name = names[i]
+        if f"at_bound:{name}" in flags:
+            continue
+        rel = stderr[name] / abs(values[i]) if problem.is_log[j] else stderr[name]
+        limit = _REL_STDERR_LIMIT if problem.is_log[j] else _N_STDERR_LIMIT
+        if not np.isfinite(rel) or rel > limit:
+            flags.append(f"unidentifiable:{name}")
+            shown = f"{100 * rel:.0f} %" if problem.is_log[j] else f"±{rel:.2g}"
+            warns.append(f"{name} is not identifiable from these data (standard error {shown}); "
+                         f"fix it or use a simpler circuit.")
+    misfit = problem.misfit(x)
+    if sk is not None and misfit > 3 * sk.rms + 5e-3:
+        flags.append("poor_fit")
+        warns.append(f"poor fit: relative misfit {100 * misfit:.2f} % against {100 * sk.rms:.2f} % for a "
+                     f"free DRT description; the circuit may be missing an element.")
+
+    geom = geometry if geometry is not None else spectrum.geometry
+    area = spectrum.meta.get("area_cm2") if geom is None else None
+    sym = defn.symmetric if symmetric is None else bool(symmetric)
+    arcs, derived, phys_warn = compute_physics(defn, values, propagate, geom,
+                                               float(area) if area else None, eps_r, sym)
+    warns.extend(phys_warn)
+    if any(not a.role_ok for a in arcs if a.role_ok is not None):
+        flags.append("role_mismatch")
+
+    n_log = math.log(chisqr / n_res) if chisqr > 0 else -np.inf
+    aic = n_res * n_log + 2 * k
+    bic = n_res * n_log + k * math.log(n_res)
+    aicc = aic + (2 * k * (k + 1) / (n_res - k - 1) if n_res - k - 1 > 0 else np.inf)
+    success = bool(np.all(np.isfinite(values)) and (best.status > 0 or out.success))
+    message = best.message if tried == 1 else f"{best.message} (best of {tried} starts)"
+    return FitResult(
+        params={n: float(v) for n, v in zip(names, values, strict=True)},
+        stderr=stderr,
+        correlation=corr,
+        param_names=tuple(names),
+        chisqr=chisqr,
+        redchi=float(redchi),
+        aic=float(aic),
+        bic=float(bic),
+        aicc=float(aicc),
+        residuals=resid,
+        freq=freq,
+        z=z,
+        z_fit=defn.circuit.impedance(freq, values),
+        fmin=float(freq.min()),
+        fmax=float(freq.max()),
+        weighting=weighting,
+        circuit=defn,
+        circuit_name=defn.name,
+        arcs=arcs,
+        derived=derived,
+        flags=tuple(flags),
+        success=success,
+        nfev=int(problem.nfev),
+        message=str(message),
+        warnings=tuple(warns),
+        varied=tuple(names[i] for i in problem.free_idx),
+        n_points=int(freq.size),
+        start={n: float(v) for n, v in zip(names, starts[0], strict=True)},
+        meta={"source": spectrum.meta.get("source"), "index": spectrum.meta.get("index"),
+              "misfit": misfit, "starts_tried": tried},
+    )

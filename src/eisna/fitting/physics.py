@@ -1,0 +1,209 @@
+"""Physics of a fitted circuit: arcs, effective capacitances, role checks and derived quantities.
+
+Formulas (eis-science.md §1.3 and §2):
+
+* R‖CPE arc (Hsu–Mansfeld, normal distribution): τ = (R Q)^(1/n), C_eff = τ/R
+  = Q^(1/n) R^((1−n)/n), apex f = 1/(2πτ).
+* R‖C arc: τ = R C, C_eff = C.
+* Blocking-electrode CPE (Brug, surface distribution): C_eff = Q^(1/n) R_e^((1−n)/n) with R_e the
+  sum of all series resistances (R_b + R_gb + …).
+* σ = L/(R A) (S/cm) for bulk, grain boundary and total (R_b + R_gb).
+* ASR per interface = R A/2 in a symmetric cell (R A otherwise), Ω·cm².
+* Layer thickness d = ε0 εr A / C_1 with C_1 = 2 C_eff per interface in a symmetric cell.
+
+Every value carries a 1σ error from the delta method on the fit covariance.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from ..circuit.library import CircuitDefinition
+from ..spectrum import CellGeometry
+from .result import Arc, Quantity
+from .start import _items
+
+__all__ = ["ISW_RANGES", "compute_physics"]
+
+EPS0_F_PER_CM = 8.8541878128e-14
+SHORT = {"bulk": "b", "grain_boundary": "gb", "interlayer": "int", "charge_transfer": "ct",
+         "electrode": "el", "diffusion": "W", "stray": "L"}
+# Irvine–Sinclair–West nominal ranges (F for a cell constant of 1 cm⁻¹); a role is accepted
+# within one decade of its nominal range, since the ranges are order-of-magnitude guides
+ISW_RANGES = {
+    "bulk": (1e-13, 1e-11),
+    "grain_boundary": (1e-11, 1e-8),
+    "interlayer": (1e-9, 1e-7),
+    "charge_transfer": (1e-7, 1e-4),
+    "electrode": (1e-7, 1e-5),
+}
+_TOLERANCE = 10.0
+
+Propagate = Callable[[Callable[[np.ndarray], float]], tuple[float, float]]
+
+
+def _role_of(defn: CircuitDefinition, idx: int) -> str | None:
+    name = defn.param_names[idx]
+    return defn.param_roles.get(name)
+
+
+def _suggest(c_table: float) -> str:
+    best, dist = "bulk", math.inf
+    for role, (lo, hi) in ISW_RANGES.items():
+        d = 0.0 if lo <= c_table <= hi else min(abs(math.log10(c_table / lo)), abs(math.log10(c_table / hi)))
+        if d < dist:
+            best, dist = role, d
+    return best
+
+
+def compute_physics(
+    defn: CircuitDefinition,
+    values: np.ndarray,
+    propagate: Propagate,
+    geometry: CellGeometry | None,
+    area_cm2: float | None,
+    eps_r: float | None,
+    symmetric: bool,
+) -> tuple[tuple[Arc, ...], dict[str, Quantity], list[str]]:
+    """Arcs, derived quantities and warnings for fitted ``values`` (see module docstring)."""
+    items = _items(defn)
+    arcs: list[Arc] = []
+    derived: dict[str, Quantity] = {}
+    warn: list[str] = []
+    cell_const = geometry.cell_constant_per_cm if geometry else None
+    series_r_idx = [it.params["R"] for it in items if it.kind in ("R", "arc")]
+    roles_seen: dict[str, int] = {}
+
+    def quantity(fn, unit) -> Quantity:
+        v, e = propagate(fn)
+        return Quantity(v, e, unit)
+
+    for it in items:
+        p = it.params
+        if it.kind == "arc":
+            iR = p["R"]
+            role = _role_of(defn, iR)
+            if "C" in p:
+                iC = p["C"]
+
+                def tau_fn(v, iR=iR, iC=iC):
+                    return v[iR] * v[iC]
+                formula = "RC"
+            elif "Q" in p:
+                iQ, iN = p["Q"], p["n"]
+
+                def tau_fn(v, iR=iR, iQ=iQ, iN=iN):
+                    return (v[iR] * v[iQ]) ** (1 / v[iN])
+                formula = "Hsu-Mansfeld"
+            else:
+                iT = p["tau"]
+
+                def tau_fn(v, iT=iT):
+                    return v[iT]
+                formula = "tau/R"
+
+            def c_fn(v, tau_fn=tau_fn, iR=iR):
+                return tau_fn(v) / v[iR]
+
+            def f_fn(v, tau_fn=tau_fn):
+                return 1 / (2 * np.pi * tau_fn(v))
+            R, R_err = propagate(lambda v, iR=iR: v[iR])
+            C, C_err = propagate(c_fn)
+            f, f_err = propagate(f_fn)
+            tau = tau_fn(values)
+            name = role or defn.param_names[iR]
+        elif it.kind == "spike":
+            if "Q" in p:
+                iQ, iN = p["Q"], p["n"]
+                role = _role_of(defn, iQ)
+
+                def c_fn(v, iQ=iQ, iN=iN):
+                    r_e = sum(v[i] for i in series_r_idx) if series_r_idx else 1.0
+                    return v[iQ] ** (1 / v[iN]) * r_e ** ((1 - v[iN]) / v[iN])
+                formula = "Brug"
+                name = role or defn.param_names[iQ]
+            else:
+                iC = p["C"]
+                role = _role_of(defn, iC)
+
+                def c_fn(v, iC=iC):
+                    return v[iC]
+                formula = "C"
+                name = role or defn.param_names[iC]
+            C, C_err = propagate(c_fn)
+            R = R_err = f = f_err = tau = math.nan
+        else:
+            continue
+        if role in roles_seen:
+            roles_seen[role] += 1
+            name = f"{name}_{roles_seen[role]}"
+        elif role:
+            roles_seen[role] = 1
+        role_ok = None
+        if role in ISW_RANGES and np.isfinite(C) and C > 0:
+            lo, hi = ISW_RANGES[role]
+            c_table = C * (cell_const if cell_const else 1.0)
+            role_ok = bool(lo / _TOLERANCE <= c_table <= hi * _TOLERANCE)
+            if not role_ok:
+                scaled = f" ({c_table:.3g} F·cm⁻¹ with L/A = {cell_const:.3g} cm⁻¹)" if cell_const else \
+                    " (no geometry: cell constant taken as 1 cm⁻¹)"
+                warn.append(
+                    f"RoleMismatchWarning: arc {name!r} has C_eff = {C:.3g} F{scaled}, outside the "
+                    f"Irvine–Sinclair–West range of {role} ({lo:.0e}–{hi:.0e} F·cm⁻¹, ×10 tolerance); "
+                    f"its capacitance suggests {_suggest(c_table)}."
+                )
+        arcs.append(Arc(name, role, float(R), float(R_err), float(C), float(C_err), float(f), float(tau),
+                        role_ok, float(f_err), formula))
+        if role:
+            short = SHORT.get(role, role)
+            if name != role:
+                short = f"{short}{name[len(role):]}"
+            derived[f"C_eff_{short}"] = Quantity(C, C_err, "F")
+            if np.isfinite(f):
+                derived[f"f_apex_{short}"] = Quantity(f, f_err, "Hz")
+
+    # resistances by role
+    r_by_role: dict[str, list[int]] = {}
+    for it in items:
+        if it.kind in ("R", "arc"):
+            role = _role_of(defn, it.params["R"])
+            if role:
+                r_by_role.setdefault(role, []).append(it.params["R"])
+    se_idx = r_by_role.get("bulk", []) + r_by_role.get("grain_boundary", [])
+    if se_idx:
+        derived["R_SE"] = quantity(lambda v: sum(v[i] for i in se_idx), "Ohm")
+    if geometry is not None:
+        L_cm, A = geometry.thickness_cm, geometry.area_cm2
+        if r_by_role.get("bulk"):
+            ib = r_by_role["bulk"]
+            derived["sigma_b"] = quantity(lambda v: L_cm / (A * sum(v[i] for i in ib)), "S/cm")
+        if r_by_role.get("grain_boundary"):
+            ig = r_by_role["grain_boundary"]
+            derived["sigma_gb"] = quantity(lambda v: L_cm / (A * sum(v[i] for i in ig)), "S/cm")
+        if se_idx:
+            derived["sigma_total"] = quantity(lambda v: L_cm / (A * sum(v[i] for i in se_idx)), "S/cm")
+        bulk_c = [a for a in arcs if a.role == "bulk" and a.formula == "RC"]
+        if bulk_c:
+            c = bulk_c[0]
+            derived["eps_r_b"] = Quantity(c.C_eff * L_cm / (EPS0_F_PER_CM * A),
+                                          c.C_eff_stderr * L_cm / (EPS0_F_PER_CM * A), "")
+    area = geometry.area_cm2 if geometry is not None else area_cm2
+    factor = 2.0 if symmetric else 1.0
+    if area:
+        for role in ("interlayer", "charge_transfer"):
+            for i in r_by_role.get(role, []):
+                short = SHORT[role]
+                derived[f"ASR_{short}"] = quantity(lambda v, i=i: v[i] * area / factor, "Ohm cm2")
+        for a in arcs:
+            if a.role in ("interlayer", "charge_transfer") and np.isfinite(a.C_eff):
+                short = SHORT[a.role]
+                derived[f"C_{short}_per_area"] = Quantity(a.C_eff * factor / area, a.C_eff_stderr * factor / area,
+                                                          "F/cm2")
+                if eps_r is not None and a.role == "interlayer":
+                    # d = ε0 εr A / C_1 (cm) → nm
+                    k = EPS0_F_PER_CM * eps_r * area / factor * 1e7
+                    derived[f"d_{short}"] = Quantity(k / a.C_eff, k * a.C_eff_stderr / a.C_eff**2, "nm")
+    return tuple(arcs), derived, warn

@@ -1,0 +1,168 @@
+"""Result types of a circuit fit: :class:`FitResult`, :class:`Arc`, :class:`Quantity`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..circuit.library import CircuitDefinition
+
+__all__ = ["Arc", "FitResult", "Quantity"]
+
+
+def _num(x: Any) -> float | None:
+    """JSON-safe float: NaN and ±inf become None."""
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """A derived physical quantity with its 1σ standard error (NaN when unknown)."""
+
+    value: float
+    stderr: float
+    unit: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": _num(self.value), "stderr": _num(self.stderr), "unit": self.unit}
+
+
+@dataclass(frozen=True, slots=True)
+class Arc:
+    """One relaxation of the fitted circuit, with its physics.
+
+    Attributes
+    ----------
+    name : str
+        Role-based name (``"grain_boundary"``) or the element name for ad-hoc circuits.
+    role : str or None
+        Role from the circuit file (None for circuit strings).
+    R, R_stderr : float
+        Resistance of the arc in Ω (NaN for a blocking electrode).
+    C_eff, C_eff_stderr : float
+        Effective capacitance in F: Hsu–Mansfeld τ/R for R‖CPE arcs (C itself for R‖C),
+        Brug for a blocking-electrode CPE.
+    f_apex : float
+        Apex frequency 1/(2πτ) in Hz (NaN for a blocking electrode).
+    tau : float
+        Time constant τ = (R Q)^(1/n) in s.
+    role_ok : bool or None
+        Whether C_eff (× cell constant L/A when the geometry is known) falls in the
+        Irvine–Sinclair–West range of its role; None when there is no role.
+    f_apex_stderr : float
+        Standard error of f_apex in Hz.
+    formula : str
+        "RC", "Hsu-Mansfeld" or "Brug".
+    """
+
+    name: str
+    role: str | None
+    R: float
+    R_stderr: float
+    C_eff: float
+    C_eff_stderr: float
+    f_apex: float
+    tau: float
+    role_ok: bool | None
+    f_apex_stderr: float = math.nan
+    formula: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key in self.__slots__:
+            v = getattr(self, key)
+            out[key] = _num(v) if isinstance(v, float) else v
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class FitResult:
+    """Outcome of :func:`eisna.fit`.
+
+    All parameter values are in SI-like units (Ω, F, H, s, F s^(n-1)); ``stderr`` is the 1σ
+    standard error from the covariance matrix scaled by the reduced χ² (NaN when unknown).
+    ``residuals`` is the stacked weighted vector ``[w_re (Z'_fit − Z'), w_im (Z''_fit − Z'')]``
+    that was minimised; ``chisqr`` is its sum of squares, ``aic = N ln(χ²/N) + 2k``,
+    ``bic = N ln(χ²/N) + k ln N``, ``aicc = aic + 2k(k+1)/(N−k−1)`` with N = 2 × points and
+    k the number of varied parameters.
+    """
+
+    params: Mapping[str, float]
+    stderr: Mapping[str, float]
+    correlation: np.ndarray
+    param_names: tuple[str, ...]
+    chisqr: float
+    redchi: float
+    aic: float
+    bic: float
+    aicc: float
+    residuals: np.ndarray
+    freq: np.ndarray
+    z: np.ndarray
+    z_fit: np.ndarray
+    fmin: float
+    fmax: float
+    weighting: str
+    circuit: CircuitDefinition
+    circuit_name: str
+    arcs: tuple[Arc, ...]
+    derived: Mapping[str, Quantity]
+    flags: tuple[str, ...]
+    success: bool
+    nfev: int
+    message: str
+    warnings: tuple[str, ...] = ()
+    varied: tuple[str, ...] = ()
+    n_points: int = 0
+    start: Mapping[str, float] = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def nvarys(self) -> int:
+        return len(self.varied)
+
+    def predict(self, freq: npt.ArrayLike) -> np.ndarray:
+        """Impedance of the fitted circuit in Ω at ``freq`` (Hz)."""
+        return self.circuit.circuit.impedance(freq, [self.params[n] for n in self.param_names])
+
+    def __repr__(self) -> str:
+        vals = ", ".join(f"{n}={self.params[n]:.4g}" for n in self.param_names)
+        return (f"FitResult({self.circuit_name!r}, success={self.success}, redchi={self.redchi:.3g}, "
+                f"{vals}, flags={list(self.flags)})")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-safe dict (NaN → None, arrays → lists, complex → [re, im])."""
+        return {
+            "circuit_name": self.circuit_name,
+            "circuit": self.circuit.circuit.text,
+            "param_names": list(self.param_names),
+            "params": {k: _num(v) for k, v in self.params.items()},
+            "stderr": {k: _num(v) for k, v in self.stderr.items()},
+            "varied": list(self.varied),
+            "correlation": [[_num(c) for c in row] for row in np.asarray(self.correlation)],
+            "chisqr": _num(self.chisqr),
+            "redchi": _num(self.redchi),
+            "aic": _num(self.aic),
+            "bic": _num(self.bic),
+            "aicc": _num(self.aicc),
+            "n_points": self.n_points,
+            "fmin": _num(self.fmin),
+            "fmax": _num(self.fmax),
+            "weighting": self.weighting,
+            "arcs": [a.to_dict() for a in self.arcs],
+            "derived": {k: q.to_dict() for k, q in self.derived.items()},
+            "flags": list(self.flags),
+            "warnings": list(self.warnings),
+            "success": bool(self.success),
+            "nfev": int(self.nfev),
+            "message": self.message,
+            "freq": [float(f) for f in self.freq],
+            "z": [[float(v.real), float(v.imag)] for v in self.z],
+            "z_fit": [[float(v.real), float(v.imag)] for v in self.z_fit],
+        }

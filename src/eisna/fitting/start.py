@@ -1,0 +1,322 @@
+"""Automatic start values from the data: HF intercept, inductance, arc apexes (a quick DRT).
+
+The spectrum is first described by a series inductance L, a high-frequency resistance R_inf,
+an optional series capacitance (a blocking spike) and a distribution of RC (Voigt) elements
+on a log-spaced τ grid, all with non-negative weights: one regularised NNLS solve weighted
+by 1/|Z| (about 1 ms for 80 points). Local maxima of that distribution are the arcs: each
+gives an apex τ and the resistance under it.
+
+The circuit's top-level series items are then classified (inductor, series resistor, R‖C or
+R‖CPE arc, Zarc/K arc, blocking C/CPE, Warburg) and the peaks are mapped onto the arcs in
+frequency order (circuit strings list elements from high to low frequency). When there are
+fewer peaks than arcs, every order-preserving assignment is a candidate; arcs left without a
+peak are placed above the window (high-frequency side, e.g. an NAS bulk arc) or made small
+between their neighbours. The fit engine tries the candidates and keeps the best.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..circuit.library import CircuitDefinition
+from ..circuit.parser import Node
+
+__all__ = ["SpectrumSketch", "sketch", "start_candidates"]
+
+_ARC_C = {"C", "CPE"}
+_DIFFUSION = {"Ws", "Wo", "W"}
+
+
+@dataclass(frozen=True)
+class SpectrumSketch:
+    """Coarse description of a spectrum used to build start values."""
+
+    R_inf: float  # Ω, high-frequency intercept (without L)
+    L: float  # H
+    inv_C: float  # 1/F, series (blocking) capacitance term
+    peaks: tuple[tuple[float, float], ...]  # (tau in s, R in Ω), sorted by tau ascending
+    rms: float  # relative rms misfit of the sketch (a noise floor estimate)
+    tau_min: float  # 1/(2π fmax)
+    tau_max: float  # 1/(2π fmin)
+
+
+def sketch(freq: np.ndarray, z: np.ndarray, per_decade: int = 5, lam: float = 0.1) -> SpectrumSketch:
+    """Regularised NNLS Voigt description of a spectrum (see module docstring)."""
+    from scipy.optimize import nnls
+
+    omega = 2 * np.pi * freq
+    tau_min, tau_max = 1 / omega.max(), 1 / omega.min()
+    n_tau = int(np.ceil(np.log10(tau_max / tau_min) + 3)) * per_decade
+    tau = np.logspace(np.log10(tau_min) - 1.5, np.log10(tau_max) + 1.5, n_tau)
+    wt = omega[:, None] * tau[None, :]
+    k_re = 1 / (1 + wt**2)
+    k_im = -wt / (1 + wt**2)
+    scale = float(np.abs(z).max())
+    w = scale / np.abs(z)  # modulus weights; unknowns are in units of `scale` (max |Z|)
+    # columns: gamma(tau) | R_inf | L ω_max | 1/(C ω_min), each O(1) in units of scale
+    col_l = (omega / omega.max())[:, None]
+    col_c = (-omega.min() / omega)[:, None]
+    zeros = np.zeros((freq.size, 1))
+    a_re = np.hstack([k_re, np.ones((freq.size, 1)), zeros, zeros])
+    a_im = np.hstack([k_im, zeros, col_l, col_c])
+    a = np.vstack([a_re * w[:, None], a_im * w[:, None]])
+    b = np.concatenate([z.real * w, z.imag * w]) / scale
+    # second-difference smoothing on gamma only
+    d2 = np.zeros((n_tau - 2, n_tau + 3))
+    for i in range(n_tau - 2):
+        d2[i, i : i + 3] = (1.0, -2.0, 1.0)
+    x, _ = nnls(np.vstack([a, lam * d2]), np.concatenate([b, np.zeros(n_tau - 2)]), maxiter=20 * (n_tau + 3))
+    rms = float(np.sqrt(np.mean((a @ x - b) ** 2)))
+    x = x * scale
+    gamma, r_inf = x[:n_tau], x[n_tau]
+    l_val, inv_c = x[n_tau + 1] / omega.max(), x[n_tau + 2] * omega.min()
+    # peak threshold relative to what lies inside the window (a blocking spike puts huge
+    # resistances beyond the low-frequency edge)
+    total = gamma[tau <= tau_max].sum() + r_inf
+    peaks: list[tuple[float, float]] = []
+    if total > 0:
+        # split gamma at local minima; a peak is a local maximum holding > 0.3 % of the total
+        maxima = [i for i in range(n_tau) if gamma[i] > 0
+                  and (i == 0 or gamma[i] >= gamma[i - 1]) and (i == n_tau - 1 or gamma[i] > gamma[i + 1])]
+        bounds = [0]
+        for m0, m1 in itertools.pairwise(maxima):
+            bounds.append(m0 + int(np.argmin(gamma[m0 : m1 + 1])))
+        bounds.append(n_tau)
+        for lo, hi in itertools.pairwise(bounds):
+            g = gamma[lo:hi]
+            R = float(g.sum())
+            if R > 3e-3 * total:
+                t = float(np.exp(np.sum(g * np.log(tau[lo:hi])) / R))
+                peaks.append((t, R))
+    return SpectrumSketch(float(r_inf), float(l_val), float(inv_c), tuple(peaks), rms, tau_min, tau_max)
+
+
+# --- structure of the circuit --------------------------------------------------------------
+@dataclass(frozen=True)
+class _Item:
+    kind: str  # "L", "R", "arc", "spike", "diffusion", "other"
+    params: dict  # role of the item's parameters -> index into values
+
+
+def _items(defn: CircuitDefinition) -> list[_Item]:
+    circuit = defn.circuit
+    tree = circuit.tree
+    nodes = list(tree.children) if tree.kind == "series" else [tree]
+    items = []
+    for node in nodes:
+        items.append(_classify(node, circuit))
+    return items
+
+
+def _classify(node: Node, circuit) -> _Item:
+    if node.kind == "element":
+        inst = circuit.element(node.element)
+        sym, idx = inst.symbol, inst.index
+        if sym in ("L", "La"):
+            return _Item("L", {"L": idx[0]})
+        if sym == "R":
+            return _Item("R", {"R": idx[0]})
+        if sym == "C":
+            return _Item("spike", {"C": idx[0]})
+        if sym == "CPE":
+            return _Item("spike", {"Q": idx[0], "n": idx[1]})
+        if sym in _DIFFUSION and len(idx) == 2:
+            return _Item("diffusion", {"R": idx[0], "tau": idx[1], "sym": sym})
+        if sym in ("K", "Zarc"):
+            p = {"R": idx[0], "tau": idx[1]}
+            if sym == "Zarc":
+                p["n"] = idx[2]
+            return _Item("arc", p)
+    if node.kind == "parallel" and len(node.children) == 2 and all(c.kind == "element" for c in node.children):
+        a, b = (circuit.element(c.element) for c in node.children)
+        if b.symbol == "R":
+            a, b = b, a
+        if a.symbol == "R" and b.symbol in _ARC_C:
+            p = {"R": a.index[0]}
+            if b.symbol == "C":
+                p["C"] = b.index[0]
+            else:
+                p["Q"], p["n"] = b.index
+            return _Item("arc", p)
+    return _Item("other", {})
+
+
+def _basis(item: _Item, s: np.ndarray, tau: float, values: np.ndarray) -> np.ndarray | None:
+    """Impedance of the item per unit of its linear coefficient (R, L or 1/Q) at fixed tau and n."""
+    p = item.params
+    if item.kind == "L":
+        return s
+    if item.kind == "R":
+        return np.ones_like(s)
+    if item.kind == "arc":
+        n = values[p["n"]] if "n" in p else 1.0
+        return 1.0 / (1.0 + (s * tau) ** n)
+    if item.kind == "diffusion":
+        x = np.sqrt(s * tau)
+        if p["sym"] == "Ws":
+            return np.tanh(x) / x
+        if p["sym"] == "Wo":
+            return 1.0 / (x * np.tanh(x))
+        return None
+    if item.kind == "spike":
+        return 1.0 / s ** values[p["n"]] if "n" in p else 1.0 / s
+    return None
+
+
+def _apply(item: _Item, values: np.ndarray, coef: float, tau: float, floor: float) -> None:
+    p = item.params
+    if item.kind == "L":
+        values[p["L"]] = max(coef, 1e-10)
+    elif item.kind == "R":
+        values[p["R"]] = max(coef, floor)
+    elif item.kind == "arc":
+        R = max(coef, floor)
+        values[p["R"]] = R
+        if "C" in p:
+            values[p["C"]] = tau / R
+        if "tau" in p:
+            values[p["tau"]] = tau
+        if "Q" in p:
+            values[p["Q"]] = tau ** values[p["n"]] / R
+    elif item.kind == "diffusion":
+        values[p["R"]] = max(coef, floor)
+        values[p["tau"]] = tau
+    elif item.kind == "spike":
+        inv_q = max(coef, 1e-300)
+        values[p["Q" if "Q" in p else "C"]] = 1.0 / inv_q if inv_q > 1e-300 else values[p["Q" if "Q" in p else "C"]]
+
+
+def _linear_start(items, taus, s, z, w, values, floor) -> tuple[np.ndarray, float]:
+    """Given a tau for every item, solve all linear coefficients (R, L, 1/Q) by NNLS."""
+    from scipy.optimize import nnls
+
+    v = values.copy()
+    cols, used = [], []
+    z_rest = z.copy()
+    for it, tau in zip(items, taus, strict=True):
+        b = _basis(it, s, tau, v)
+        if b is None:  # element without a linear form: keep its defaults
+            continue
+        cols.append(b)
+        used.append((it, tau))
+    if not cols:
+        return v, np.inf
+    a = np.array(cols).T
+    scale = np.abs(a).max(axis=0)
+    scale[scale == 0] = 1.0
+    a = a / scale
+    for it in items:
+        if _basis(it, s, 1.0, v) is None and it.kind != "other":
+            pass
+    aa = np.vstack([a.real * w[:, None], a.imag * w[:, None]])
+    bb = np.concatenate([z_rest.real * w, z_rest.imag * w])
+    coef, rnorm = nnls(aa, bb, maxiter=50 * len(cols))
+    coef = coef / scale
+    for (it, tau), c in zip(used, coef, strict=True):
+        _apply(it, v, float(c), tau, floor)
+    return v, float(rnorm)
+
+
+def start_candidates(
+    defn: CircuitDefinition, freq: np.ndarray, z: np.ndarray, base: np.ndarray, max_candidates: int = 6
+) -> tuple[list[np.ndarray], SpectrumSketch]:
+    """Start-value vectors (in ``defn.param_names`` order), most plausible first.
+
+    ``base`` holds the definition defaults (n values are taken from it). Each candidate fixes a
+    τ for every arc (from the DRT peaks, or above the window / between neighbours for arcs
+    without a peak); all resistances, L and 1/Q then follow from one NNLS solve, and the
+    candidates are ranked by that solve's residual.
+    """
+    sk = sketch(freq, z)
+    items = _items(defn)
+    s = 2j * np.pi * freq
+    w = 1.0 / np.abs(z)
+    floor = 1e-4 * float(np.abs(z).max())
+    values = base.astype(float).copy()
+    peaks = list(sk.peaks)
+    tau_hf = sk.tau_min / 3  # for arcs above the window
+
+    # spike exponent from the slope of -Z'' at the lowest frequencies
+    spikes = [it for it in items if it.kind == "spike" and "n" in it.params]
+    if spikes:
+        while peaks and peaks[-1][0] > sk.tau_max * 3:
+            peaks.pop()
+        lo = np.argsort(freq)[:3]
+        zi = -z.imag[lo]
+        if (zi > 0).sum() >= 2:
+            slope = -np.polyfit(np.log(freq[lo][zi > 0]), np.log(zi[zi > 0]), 1)[0]
+            for it in spikes:
+                values[it.params["n"]] = float(np.clip(slope, 0.5, 1.0))
+    arcs = [i for i, it in enumerate(items) if it.kind == "arc"]
+    diffs = [i for i, it in enumerate(items) if it.kind == "diffusion"]
+
+    # variants for the diffusion element: lowest peak, or below the window
+    variants: list[tuple[list, dict]] = []
+    if diffs and peaks:
+        t1 = peaks[-1][0]
+        finite = items[diffs[0]].params["sym"] in ("Ws", "Wo")
+        tau_w = t1 * np.pi**2 / 4 if finite else t1
+        rest = [pk for pk in peaks[:-1] if not (t1 / 40 < pk[0] < t1 / 4 and pk[1] < 0.3 * peaks[-1][1])]
+        variants.append((rest, {diffs[0]: tau_w}))
+        if len(rest) != len(peaks) - 1:
+            variants.append((peaks[:-1], {diffs[0]: tau_w}))
+        variants.append((peaks, {diffs[0]: 4 * sk.tau_max}))
+    else:
+        variants.append((peaks, {i: 4 * sk.tau_max for i in diffs}))
+
+    scored: list[tuple[float, np.ndarray]] = []
+    for arc_peaks, dtaus in variants:
+        for assign in _assignments(len(arcs), arc_peaks, tau_hf):
+            taus = [1.0] * len(items)
+            for i, tau in dtaus.items():
+                taus[i] = tau
+            for i, tau in zip(arcs, assign, strict=True):
+                taus[i] = tau
+            v, rnorm = _linear_start(items, taus, s, z, w, values, floor)
+            scored.append((rnorm, v))
+    scored.sort(key=lambda t: t[0])
+    out = [v for _, v in scored[:max_candidates]]
+    return (out or [values]), sk
+
+
+def _assignments(n_arcs: int, peaks: list[tuple[float, float]], tau_hf: float) -> list[list[float]]:
+    """Order-preserving choices of a tau for each arc.
+
+    Arcs are matched to peaks in frequency order; arcs left without a peak go above the window
+    when they precede every matched arc, else halfway (in log tau) between their neighbours.
+    """
+    if n_arcs == 0:
+        return [[]]
+    tp = [pk[0] for pk in peaks]
+    m = len(tp)
+    if m > n_arcs + 1:  # keep the largest peaks only
+        keep = sorted(sorted(range(m), key=lambda i: -peaks[i][1])[: n_arcs + 1])
+        tp = [tp[i] for i in keep]
+        m = len(tp)
+    out: list[list[float]] = []
+    j_top = min(m, n_arcs)
+    for j in (j_top, j_top - 1) if m <= n_arcs and j_top > 0 else (j_top,):
+        for arc_sel in itertools.combinations(range(n_arcs), j):
+            for pk_sel in itertools.combinations(range(m), j):
+                taus: list[float | None] = [None] * n_arcs
+                for a, q in zip(arc_sel, pk_sel, strict=True):
+                    taus[a] = tp[q]
+                out.append(_fill(taus, tau_hf))
+                if len(out) > 400:
+                    return out
+    return out
+
+
+def _fill(taus: list[float | None], tau_hf: float) -> list[float]:
+    res = list(taus)
+    first = next((i for i, t in enumerate(res) if t is not None), len(res))
+    for i in range(first - 1, -1, -1):  # above the window, one decade apart
+        res[i] = (res[i + 1] if i + 1 < len(res) and res[i + 1] is not None and i + 1 < first else tau_hf * 10) / 10
+    for i in range(first, len(res)):
+        if res[i] is None:
+            nxt = next((t for t in res[i + 1 :] if t is not None), None)
+            res[i] = np.sqrt(res[i - 1] * nxt) if nxt is not None else res[i - 1] * 10
+    return [float(t) for t in res]

@@ -1,0 +1,688 @@
+"""BioLogic EC-Lab / BT-Lab ASCII exports (``.mpt``), written from the format as observed.
+
+Layout: ``EC-Lab ASCII FILE``, ``Nb header lines : N``, settings (``key : value`` lines,
+fixed-width technique tables), then the tab-separated column names on line N and the data
+from line N+1. Handled here, each seen in real files:
+
+* headers of any length, down to ``N = 3`` (no settings, no date);
+* cp1252 text, CRLF or LF line endings;
+* a locale decimal comma, detected from the data rows and applied to the header too;
+* a column-name line wider than the data rows (aligned from the left) and trailing tabs;
+* column aliases (``<Ewe>/V``, ``Ewe/V``, ``Ecell/V``; ``<I>/mA``, ``I/mA``) in any order;
+* ``-Im(Z)/Ohm`` turned into the physical sign (Z″ < 0 for capacitive arcs), or Z built
+  from ``|Z|`` and ``Phase(Z)`` when Re/Im columns are absent;
+* several spectra per file, split on ``cycle number``, ``Ns`` and, in Modulo Bat runs, on
+  each contiguous impedance step (the ``z cycle`` counter is kept as the cycle number; it
+  can reset in the middle of a sweep, so it is not used to cut sweeps);
+* rows with freq ≤ 0 Hz (time-domain or DC points) dropped and counted.
+
+Timestamps: ``Acquisition started on`` (month first) plus the ``time/s`` of a spectrum's
+first point, since ``time/s`` runs on from the start of the first linked technique.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import MetadataWarning, NoCyclingData, NoImpedanceData, ParseError
+from ..spectrum import Spectrum
+from ._text import (
+    count_dropped,
+    decode_text,
+    parse_ec_lab_datetime,
+    parse_header_number,
+    parse_key_value,
+    read_bytes,
+    sniff_decimal,
+    split_spectra,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["EXTENSIONS", "NAME", "MptFile", "load", "read", "read_cycling", "sniff"]
+
+NAME = "biologic-mpt"
+EXTENSIONS = (".mpt",)
+
+_MAGICS = (b"EC-Lab ASCII FILE", b"BT-Lab ASCII FILE")
+_NB_HEADER = re.compile(r"^\s*Nb header lines\s*:\s*(\d+)\s*$", re.IGNORECASE)
+_VERSION = re.compile(r"(?:EC|BT)-Lab for windows v(\S+)\s*\(software\)", re.IGNORECASE)
+_LOOP = re.compile(r"^\s*Loop\s+(\d+)\s+from point number\s+(\d+)\s+to\s+(\d+)\s*$")
+_TABLE_WIDTH = 20  # EC-Lab technique tables use 20-character columns
+
+# Short names of the technique long names written on line 4.
+TECHNIQUES: Mapping[str, str] = MappingProxyType(
+    {
+        "potentio electrochemical impedance spectroscopy": "PEIS",
+        "galvano electrochemical impedance spectroscopy": "GEIS",
+        "staircase potentio electrochemical impedance spectroscopy": "SPEIS",
+        "staircase galvano electrochemical impedance spectroscopy": "SGEIS",
+        "ir compensation (peis)": "ZIR",
+        "modulo bat": "MB",
+        "galvanostatic cycling with potential limitation": "GCPL",
+        "potentiodynamic cycling with galvanostatic acceleration": "PCGA",
+        "open circuit voltage": "OCV",
+        "chronoamperometry / chronocoulometry": "CA",
+        "chronopotentiometry": "CP",
+        "cyclic voltammetry": "CV",
+        "cyclic voltammetry advanced": "CVA",
+        "linear sweep voltammetry": "LSV",
+        "constant current": "CC",
+        "constant voltage": "CV",
+        "wait": "WAIT",
+        "battery capacity determination": "BCD",
+    }
+)
+_EIS_TECHNIQUES = frozenset({"PEIS", "GEIS", "SPEIS", "SGEIS", "ZIR"})
+
+# Column aliases, first match wins. EC-Lab's names vary with version and technique.
+_COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "freq": ("freq/Hz",),
+        "re": ("Re(Z)/Ohm",),
+        "neg_im": ("-Im(Z)/Ohm",),
+        "im": ("Im(Z)/Ohm",),
+        "modulus": ("|Z|/Ohm",),
+        "phase": ("Phase(Z)/deg",),
+        "time": ("time/s",),
+        "ewe": ("<Ewe>/V", "Ewe/V", "Ecell/V", "<Ecell>/V"),
+        "i_mA": ("<I>/mA", "I/mA"),
+        "i_A": ("<I>/A", "I/A"),
+        "cycle": ("cycle number",),
+        "z_cycle": ("z cycle",),
+        "ns": ("Ns",),
+        "q_mAh": ("(Q-Qo)/mA.h", "Capacity/mA.h"),
+        "q_C": ("(Q-Qo)/C",),
+    }
+)
+
+
+def sniff(head: bytes) -> bool:
+    """Return True for an EC-Lab/BT-Lab ASCII export or a bare EC-Lab column-name line.
+
+    Parameters
+    ----------
+    head : bytes
+        The first bytes of the file.
+    """
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if text.startswith(_MAGICS):
+        return True
+    first = text.split(b"\n", 1)[0]
+    return b"freq/Hz" in first and b"\t" in first
+
+
+@dataclass(frozen=True)
+class MptFile:
+    """The parsed content of one ``.mpt`` file (before it is cut into spectra).
+
+    Attributes
+    ----------
+    path : str
+        The file.
+    header : Mapping
+        ``key : value`` lines (str), technique-table rows (str, or tuple of str per
+        sequence), flag lines (``""``), ``"loops"`` (tuple of (first, last) point
+        numbers), ``"technique_name"`` (line 4), ``"software_version"`` and ``"decimal"``
+        (the separator the numbers were read with).
+    columns : Mapping[str, ndarray]
+        Every named column as float64, in file order.
+    first_data_line : int
+        1-based line number of the first data row.
+    n_rows : int
+        Number of data rows.
+    decimal : str
+        ``"."`` or ``","``.
+    encoding : str
+        Encoding the text was decoded with.
+    start : datetime or None
+        ``Acquisition started on``.
+    technique : str or None
+        Short technique name (``"PEIS"``, ``"GEIS"``, ``"MB"`` …) or the long name
+        when unknown; None when the header has no technique line.
+    sequence_types : Mapping[int, str]
+        Modulo Bat ``Ns`` → ``ctrl_type`` (``"Rest"``, ``"CC"``, ``"PEIS"`` …).
+    """
+
+    path: str
+    header: Mapping[str, Any]
+    columns: Mapping[str, np.ndarray]
+    first_data_line: int
+    n_rows: int
+    decimal: str
+    encoding: str
+    start: datetime | None
+    technique: str | None
+    sequence_types: Mapping[int, str]
+
+    def column(self, role: str) -> np.ndarray | None:
+        """Return the first column present among the aliases of ``role``, or None."""
+        for name in _COLUMNS[role]:
+            if name in self.columns:
+                return self.columns[name]
+        return None
+
+    @property
+    def software_version(self) -> str | None:
+        """EC-Lab/BT-Lab version from the ``... for windows vX (software)`` line, e.g. ``"11.33"``."""
+        return self.header.get("software_version")
+
+    @property
+    def area_cm2(self) -> float | None:
+        """``Electrode surface area`` in cm² (mm² and m² converted); None when unset or zero."""
+        return _area_cm2(self.header.get("Electrode surface area"), self.decimal)
+
+
+def load(path: str | os.PathLike[str], *, decimal: str | None = None) -> MptFile:
+    """Parse an ``.mpt`` file into its header and numeric columns.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file.
+    decimal : {".", ","}, optional
+        Decimal separator; detected from the data rows when omitted.
+
+    Raises
+    ------
+    ParseError
+        Missing, empty, truncated or malformed file; the message names the line and column.
+    """
+    where = str(path)
+    raw = read_bytes(path)
+    if not raw.strip():
+        raise ParseError(where, "the file is empty; expected an EC-Lab ASCII export (.mpt).")
+    text, encoding = decode_text(raw)
+    text = text.lstrip()
+    n_header = _header_length(where, text)
+    parts = text.split("\n", n_header)
+    if len(parts) <= n_header or not parts[n_header].strip():
+        found = len(text.splitlines())
+        raise ParseError(
+            where,
+            f"no data rows after the {n_header}-line header; the file ends at line {found}.",
+            line=found,
+            hint="The file is truncated or the export holds no points; re-export it from EC-Lab.",
+        )
+    header_lines = [ln.rstrip("\r") for ln in parts[:n_header]]
+    data_text = parts[n_header]
+    names = header_lines[-1].split("\t")
+    sample = _first_lines(data_text, 12)
+    if decimal is None:
+        decimal = sniff_decimal(sample)
+    elif decimal not in (".", ","):
+        raise ParseError(where, f"decimal must be '.' or ','; got {decimal!r}.")
+    width = len(sample[0].rstrip("\r").split("\t"))
+    table = _parse_table(where, data_text, width, decimal, first_line=n_header + 1)
+    columns = _name_columns(names, table)
+    header = _parse_header(header_lines, decimal)
+    start = _start_time(where, header)
+    long_name = header.get("technique_name")
+    technique = TECHNIQUES.get(long_name.lower(), long_name) if long_name else None
+    return MptFile(
+        path=where,
+        header=MappingProxyType(header),
+        columns=MappingProxyType(columns),
+        first_data_line=n_header + 1,
+        n_rows=table.shape[0],
+        decimal=decimal,
+        encoding=encoding,
+        start=start,
+        technique=technique,
+        sequence_types=MappingProxyType(_sequence_types(header)),
+    )
+
+
+def read(path: str | os.PathLike[str], *, decimal: str | None = None) -> list[Spectrum]:
+    """Read every impedance spectrum of an EC-Lab ``.mpt`` export.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The ``.mpt`` file.
+    decimal : {".", ","}, optional
+        Decimal separator; detected from the data rows when omitted.
+
+    Returns
+    -------
+    list of Spectrum
+        In acquisition order; ``freq`` in Hz, ``z`` in Ω with Z″ < 0 for capacitive arcs.
+        ``meta`` holds ``source``, ``index``, ``format``, ``technique``, ``cycle``,
+        ``Ewe_V`` (mean, V), ``I_A`` (mean, A), ``area_cm2``, ``device``,
+        ``software_version``, ``n_dropped`` (rows with freq ≤ 0 Hz attributed to this
+        spectrum) and ``header``.
+
+    Raises
+    ------
+    ParseError
+        Malformed file (line and column named) or no usable impedance columns.
+    NoImpedanceData
+        A valid export without impedance points (e.g. GCPL, Modulo Bat without EIS).
+
+    Warns
+    -----
+    MetadataWarning
+        The start date cannot be read (e.g. anonymised); timestamps are then None.
+    """
+    mpt = load(path, decimal=decimal)
+    freq = mpt.column("freq")
+    if freq is None:
+        raise NoImpedanceData(
+            f"{mpt.path}: no impedance data: expected a 'freq/Hz' column; found columns "
+            f"{list(mpt.columns)} (technique: {mpt.technique or 'unknown'}). "
+            "Use eisna.read_cycling(path) for cycling data."
+        )
+    is_point = np.isfinite(freq) & (freq > 0)
+    if not is_point.any():
+        raise NoImpedanceData(
+            f"{mpt.path}: no impedance data: all {mpt.n_rows} rows have freq/Hz ≤ 0 "
+            f"(technique: {mpt.technique or 'unknown'}). Use eisna.read_cycling(path) for cycling data."
+        )
+    z = _impedance(mpt)
+    groups = _split_spectra(mpt, freq, is_point)
+    ns = mpt.column("ns") if mpt.sequence_types else None
+    dropped = count_dropped(groups, is_point, ns)
+    return [_build_spectrum(mpt, freq, z, rows, k, dropped[k]) for k, rows in enumerate(groups)]
+
+
+def read_cycling(path: str | os.PathLike[str], *, decimal: str | None = None) -> pd.DataFrame:
+    """Read the DC rows of an EC-Lab cycling export (Modulo Bat, GCPL …) as a DataFrame.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every data row, with ``time_s`` (s), ``voltage_V``, ``current_A``,
+        ``capacity_Ah`` (from ``(Q-Qo)/mA.h`` or ``Capacity/mA.h``), ``cycle``
+        (``cycle number``), ``step`` (``Ns``), ``step_type`` (Modulo Bat ``ctrl_type``
+        of the sequence, else the technique) and ``timestamp`` when the start is known.
+
+    Raises
+    ------
+    NoCyclingData
+        An impedance-only export (PEIS, GEIS …).
+    ParseError
+        Malformed file, or no time/voltage/current columns.
+    """
+    import pandas as pd
+
+    mpt = load(path, decimal=decimal)
+    freq = mpt.column("freq")
+    impedance_only = mpt.technique in _EIS_TECHNIQUES or (
+        mpt.technique is None and freq is not None and bool(np.all(freq > 0))
+    )
+    if impedance_only:
+        raise NoCyclingData(
+            f"{mpt.path}: holds impedance spectra ({mpt.technique or 'EIS'}) and no cycling data; "
+            "use eisna.read(path) for the spectra."
+        )
+    time_s, voltage = mpt.column("time"), mpt.column("ewe")
+    current = _current_A(mpt)
+    missing = [
+        role
+        for role, col in (("time/s", time_s), ("Ewe/V", voltage), ("I/mA", current))
+        if col is None
+    ]
+    if missing:
+        raise ParseError(
+            mpt.path,
+            f"cycling data needs the columns {missing}; found {list(mpt.columns)}.",
+        )
+    n = mpt.n_rows
+    if (q := mpt.column("q_mAh")) is not None:
+        capacity = q / 1000.0
+    elif (q := mpt.column("q_C")) is not None:
+        capacity = q / 3600.0
+    else:
+        capacity = np.full(n, np.nan)
+    cycle = _int_column(mpt.column("cycle"), n)
+    step = _int_column(mpt.column("ns"), n)
+    if mpt.sequence_types:
+        step_type = [mpt.sequence_types.get(int(s), mpt.technique or "") for s in step]
+    else:
+        step_type = [mpt.technique or ""] * n
+    frame = pd.DataFrame(
+        {
+            "time_s": time_s,
+            "voltage_V": voltage,
+            "current_A": current,
+            "capacity_Ah": capacity,
+            "cycle": cycle,
+            "step": step,
+            "step_type": step_type,
+        }
+    )
+    if mpt.start is not None and np.all(np.abs(time_s) < 1e10):
+        frame["timestamp"] = pd.Timestamp(mpt.start) + pd.to_timedelta(time_s, unit="s")
+    return frame
+
+
+# --------------------------------------------------------------------------- header
+
+
+def _header_length(where: str, text: str) -> int:
+    """Number of header lines N (the column names are on line N); 1 for a bare column line."""
+    head = text[:200].encode("latin-1", "replace")
+    if not head.startswith(_MAGICS):
+        first = text.split("\n", 1)[0]
+        if "freq/Hz" in first and "\t" in first:
+            return 1
+        shown = first[:60].rstrip("\r")
+        raise ParseError(
+            where,
+            f"not an EC-Lab ASCII export: expected 'EC-Lab ASCII FILE', found {shown!r}.",
+            line=1,
+            hint="Export the data from EC-Lab as text (.mpt), or read a table with eisna.io.table.read.",
+        )
+    second = text.split("\n", 2)[1] if text.count("\n") >= 1 else ""
+    match = _NB_HEADER.match(second.rstrip("\r"))
+    if match is None:
+        raise ParseError(
+            where,
+            f"expected 'Nb header lines : N', found {second[:60].rstrip()!r}.",
+            line=2,
+        )
+    n_header = int(match.group(1))
+    if n_header < 3:
+        raise ParseError(where, f"'Nb header lines' must be at least 3; found {n_header}.", line=2)
+    return n_header
+
+
+def _parse_header(lines: list[str], decimal: str) -> dict[str, Any]:
+    """Turn the settings lines (3 … N-1) into a dict; see :class:`MptFile` for the keys."""
+    header: dict[str, Any] = {}
+    loops: list[tuple[int, int]] = []
+    parent = ""
+    in_table = False
+    body = lines[2:-1]
+    for k, line in enumerate(body):
+        if not line.strip():
+            in_table = False
+            continue
+        if k <= 2 and "technique_name" not in header and parse_key_value(line) is None:
+            header["technique_name"] = line.strip()
+            continue
+        if (loop := _LOOP.match(line)) is not None:
+            loops.append((int(loop.group(2)), int(loop.group(3))))
+            continue
+        indented = line[:1] in ("\t", " ")
+        pair = parse_key_value(line)
+        if pair is not None:
+            in_table = False
+            key, value = pair
+            if indented and parent:
+                key = f"{parent} / {key}"
+            else:
+                parent = key
+            header[key] = f"{header[key]}\n{value}" if header.get(key) else value
+            continue
+        # a table row: a name padded to 20 characters, then 20-character cells
+        if (
+            not indented
+            and len(line) > _TABLE_WIDTH
+            and line[_TABLE_WIDTH - 1] == " "
+            and (in_table or line[_TABLE_WIDTH - 2] == " ")
+        ):
+            in_table = True
+            name = line[:_TABLE_WIDTH].strip()
+            cells = [
+                line[i : i + _TABLE_WIDTH].strip() for i in range(_TABLE_WIDTH, len(line), _TABLE_WIDTH)
+            ]
+            while len(cells) > 1 and not cells[-1]:
+                cells.pop()
+            header[name] = cells[0] if len(cells) == 1 else tuple(cells)
+            continue
+        header[line.strip()] = ""
+        if not indented:
+            parent = line.strip()
+    if loops:
+        header["loops"] = tuple(loops)
+    for line in body:
+        if (version := _VERSION.search(line)) is not None:
+            header["software_version"] = version.group(1)
+            break
+    header["decimal"] = decimal
+    return header
+
+
+def _start_time(where: str, header: Mapping[str, Any]) -> datetime | None:
+    value = header.get("Acquisition started on")
+    if value is None:
+        return None
+    start = parse_ec_lab_datetime(value)
+    if start is None:
+        warnings.warn(
+            f"{where}: cannot read the start date 'Acquisition started on : {value}' "
+            "(expected MM/DD/YYYY HH:MM:SS[.fff]); timestamps are set to None.",
+            MetadataWarning,
+            stacklevel=4,
+        )
+    return start
+
+
+def _sequence_types(header: Mapping[str, Any]) -> dict[int, str]:
+    """Modulo Bat sequence number ``Ns`` → ``ctrl_type`` from the header table."""
+    ns, ctrl = header.get("Ns"), header.get("ctrl_type")
+    if ns is None or ctrl is None:
+        return {}
+    ns = (ns,) if isinstance(ns, str) else ns
+    ctrl = (ctrl,) if isinstance(ctrl, str) else ctrl
+    out: dict[int, str] = {}
+    for number, kind in zip(ns, ctrl, strict=False):
+        if number.strip().isdigit() and kind:
+            out[int(number)] = kind
+    return out
+
+
+def _area_cm2(value: str | None, decimal: str) -> float | None:
+    """``Electrode surface area`` in cm²; None when absent, zero or in an unknown unit."""
+    if not value:
+        return None
+    parsed = parse_header_number(value, decimal)
+    if parsed is None:
+        return None
+    number, unit = parsed
+    factor = {"cm²": 1.0, "cm2": 1.0, "mm²": 0.01, "mm2": 0.01, "m²": 1e4, "m2": 1e4}.get(unit)
+    if factor is None or not number > 0 or not np.isfinite(number):
+        return None
+    return number * factor
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _first_lines(text: str, count: int) -> list[str]:
+    """The first ``count`` non-blank lines of ``text`` (looks at its first 256 kB only)."""
+    chunk = text[:262144]
+    lines = chunk.split("\n")
+    if len(chunk) < len(text) and len(lines) > 1:
+        lines.pop()  # cut in the middle
+    return [ln.rstrip("\r") for ln in lines if ln.strip()][:count]
+
+
+def _data_lines(text: str) -> list[tuple[int, str]]:
+    """(offset from the first data line, line) for each non-blank line; error paths only."""
+    return [(k, ln.rstrip("\r")) for k, ln in enumerate(text.split("\n")) if ln.strip()]
+
+
+def _parse_table(where: str, text: str, width: int, decimal: str, first_line: int) -> np.ndarray:
+    """Parse the tab-separated data block into a float64 array (rows × width), in bulk."""
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep="\t",
+            header=None,
+            names=list(range(width)),
+            index_col=False,
+            decimal=decimal,
+            quoting=csv.QUOTE_NONE,
+            engine="c",
+            low_memory=False,
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=True,
+        )
+    except (pd.errors.ParserError, ValueError, OverflowError) as err:
+        raise _width_error(where, text, width, first_line) or ParseError(
+            where, f"cannot parse the data rows ({err})."
+        ) from err
+    values = np.empty(frame.shape, dtype=np.float64)
+    for j in range(width):
+        col = frame[j]
+        if col.dtype.kind in "iuf":
+            values[:, j] = col.to_numpy(dtype=np.float64)
+            continue
+        numeric = pd.to_numeric(col.str.replace(",", ".") if decimal == "," else col, errors="coerce")
+        bad = np.flatnonzero(numeric.isna().to_numpy() & col.notna().to_numpy())
+        if bad.size:
+            i = int(bad[0])
+            line = first_line + _data_lines(text)[i][0]
+            raise ParseError(
+                where,
+                f"expected a number, found {str(col.iloc[i])[:40]!r}.",
+                line=line,
+                column=j + 1,
+                hint=f"The decimal separator was taken as {decimal!r}; check the export.",
+            )
+        values[:, j] = numeric.to_numpy(dtype=np.float64)
+    # a trailing tab on every data row gives one all-empty column: drop it
+    while values.shape[1] > 1 and np.isnan(values[:, -1]).all():
+        values = values[:, :-1]
+    short = np.flatnonzero(np.isnan(values).any(axis=1))
+    if short.size:
+        raise _width_error(where, text, values.shape[1], first_line) or ParseError(
+            where, "a data row has empty fields.", line=first_line + _data_lines(text)[int(short[0])][0]
+        )
+    return values
+
+
+def _width_error(where: str, text: str, width: int, first_line: int) -> ParseError | None:
+    """The first data row whose field count differs from ``width``, as a ParseError."""
+    for k, line in _data_lines(text):
+        fields = line.split("\t")
+        if fields and fields[-1] == "" and len(fields) == width + 1:
+            fields = fields[:-1]  # trailing tab
+        n = len(fields)
+        if n != width or any(f == "" for f in fields):
+            found = f"{n} fields" if n != width else f"an empty field at column {fields.index('') + 1}"
+            return ParseError(
+                where,
+                f"expected {width} tab-separated fields like the first data row, found {found}.",
+                line=first_line + k,
+                hint="The file may be truncated or edited; re-export it from EC-Lab.",
+            )
+    return None
+
+
+def _name_columns(names: list[str], table: np.ndarray) -> dict[str, np.ndarray]:
+    """Name the data columns from the left; the name line may be wider (EC-Lab 11.61 with Ece)."""
+    columns: dict[str, np.ndarray] = {}
+    for j in range(table.shape[1]):
+        name = names[j].strip() if j < len(names) else f"column {j + 1}"
+        if name and name not in columns:
+            columns[name] = table[:, j]
+    return columns
+
+
+def _impedance(mpt: MptFile) -> np.ndarray:
+    """Complex impedance in Ω with the physical sign (EC-Lab writes −Im(Z))."""
+    re_z, neg_im, im = mpt.column("re"), mpt.column("neg_im"), mpt.column("im")
+    if re_z is not None and neg_im is not None:
+        return re_z - 1j * neg_im
+    if re_z is not None and im is not None:
+        return re_z + 1j * im
+    modulus, phase = mpt.column("modulus"), mpt.column("phase")
+    if modulus is not None and phase is not None:
+        return modulus * np.exp(1j * np.deg2rad(phase))
+    raise ParseError(
+        mpt.path,
+        "expected impedance columns 'Re(Z)/Ohm' and '-Im(Z)/Ohm', or '|Z|/Ohm' and 'Phase(Z)/deg'; "
+        f"found {list(mpt.columns)}.",
+        line=mpt.first_data_line - 1,
+    )
+
+
+def _current_A(mpt: MptFile) -> np.ndarray | None:
+    if (i_mA := mpt.column("i_mA")) is not None:
+        return i_mA / 1000.0
+    return mpt.column("i_A")
+
+
+def _int_column(values: np.ndarray | None, n: int) -> np.ndarray:
+    if values is None:
+        return np.zeros(n, dtype=np.int64)
+    return np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0).clip(-(2**62), 2**62).astype(np.int64)
+
+
+# --------------------------------------------------------------------------- spectra
+
+
+def _split_spectra(mpt: MptFile, freq: np.ndarray, is_point: np.ndarray) -> list[np.ndarray]:
+    """Row indices of each spectrum (see :func:`eisna.io._text.split_spectra` for the rules)."""
+    by_step = mpt.column("z_cycle") is not None or mpt.technique == "MB"
+    return split_spectra(freq, is_point, [mpt.column("cycle"), mpt.column("ns")], by_step=by_step)
+
+
+def _build_spectrum(
+    mpt: MptFile,
+    freq: np.ndarray,
+    z: np.ndarray,
+    rows: np.ndarray,
+    index: int,
+    n_dropped: int,
+) -> Spectrum:
+    bad = rows[~np.isfinite(z[rows])]
+    if bad.size:
+        raise ParseError(
+            mpt.path,
+            "impedance is not finite.",
+            line=mpt.first_data_line + int(bad[0]),
+            hint="The file is corrupt; re-export it from EC-Lab.",
+        )
+    first = int(rows[0])
+    technique = mpt.technique
+    ns = mpt.column("ns")
+    if mpt.sequence_types and ns is not None:
+        technique = mpt.sequence_types.get(int(ns[first]), technique)
+    time_s = mpt.column("time")
+    elapsed = float(time_s[first]) if time_s is not None else None
+    timestamp = None
+    if mpt.start is not None and elapsed is not None:
+        try:
+            timestamp = mpt.start + timedelta(seconds=elapsed)
+        except (OverflowError, ValueError) as err:
+            raise ParseError(
+                mpt.path, f"time/s value {elapsed!r} is out of range.", line=mpt.first_data_line + first
+            ) from err
+    cycle_col = mpt.column("z_cycle")
+    if cycle_col is None:
+        cycle_col = mpt.column("cycle")
+    ewe, current = mpt.column("ewe"), _current_A(mpt)
+    meta = {
+        "source": mpt.path,
+        "index": index,
+        "format": NAME,
+        "technique": technique,
+        "cycle": int(cycle_col[first]) if cycle_col is not None and np.isfinite(cycle_col[first]) else None,
+        "Ewe_V": float(np.mean(ewe[rows])) if ewe is not None else None,
+        "I_A": float(np.mean(current[rows])) if current is not None else None,
+        "area_cm2": mpt.area_cm2,
+        "device": mpt.header.get("Device"),
+        "software_version": mpt.software_version,
+        "n_dropped": n_dropped,
+        "header": mpt.header,
+    }
+    return Spectrum(freq=freq[rows], z=z[rows], timestamp=timestamp, elapsed_s=elapsed, meta=meta)

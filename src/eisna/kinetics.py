@@ -1,0 +1,487 @@
+"""Growth kinetics of an interlayer resistance R(t), each law with an onset time t0.
+
+Every model has the form ``R(t) = R0 + A·g(t; t0, θ)`` with ``H = max(t − t0, 0)``:
+
+========== ======================================== ======================================
+name       equation                                 physical reading
+========== ======================================== ======================================
+constant   R0                                       no growth (the null model)
+linear     R0 + k·H                                 interface-reaction limited
+parabolic  R0 + k·√H                                transport limited (Wagner)
+logarithmic R0 + a·ln(1 + H/τ)                      self-passivation (Cabrera–Mott type)
+first_order R0 + ΔR·(1 − exp(−H/τ))                 reactant exhaustion, passivation
+jmak       R0 + ΔR·(1 − exp(−(H/τ)^m))              nucleation, growth, coalescence (Avrami)
+========== ======================================== ======================================
+
+The fit profiles the onset t0 on a grid and refines it (the laws are not smooth at t0), solves
+the linear amplitudes (R0, A) exactly for each trial of the non-linear ones (variable projection),
+and ranks the laws by AICc = χ² + 2k + 2k(k+1)/(N − k − 1), where k counts t0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import EisnaError
+
+__all__ = ["MODELS", "KineticsModelFit", "KineticsResult", "fit_kinetics"]
+
+
+class KineticsError(EisnaError, ValueError):
+    """The data handed to :func:`fit_kinetics` cannot be fitted."""
+
+
+@dataclass(frozen=True)
+class _Law:
+    name: str
+    equation: str
+    amplitude: str  # name of the linear amplitude A
+    nonlinear: tuple[str, ...]  # names of θ, in order
+    shape: Callable[[np.ndarray, tuple[float, ...]], np.ndarray]  # g(H; θ)
+    saturating: bool
+    has_onset: bool = True
+
+
+def _jmak(h: np.ndarray, th: tuple[float, ...]) -> np.ndarray:
+    return 1.0 - np.exp(-((h / th[0]) ** th[1]))
+
+
+_LAWS: dict[str, _Law] = {
+    "constant": _Law("constant", "R = R0", "", (), lambda h, th: np.zeros_like(h), False, False),
+    "linear": _Law("linear", "R = R0 + k*H(t - t0)", "k", (), lambda h, th: h, False),
+    "parabolic": _Law("parabolic", "R = R0 + k*sqrt(H(t - t0))", "k", (), lambda h, th: np.sqrt(h), False),
+    "logarithmic": _Law(
+        "logarithmic", "R = R0 + a*ln(1 + H(t - t0)/tau)", "a", ("tau_h",),
+        lambda h, th: np.log1p(h / th[0]), False,
+    ),
+    "first_order": _Law(
+        "first_order", "R = R0 + dR*(1 - exp(-H(t - t0)/tau))", "dR", ("tau_h",),
+        lambda h, th: -np.expm1(-h / th[0]), True,
+    ),
+    "jmak": _Law(
+        "jmak", "R = R0 + dR*(1 - exp(-(H(t - t0)/tau)^m))", "dR", ("tau_h", "m"), _jmak, True,
+    ),
+}
+MODELS: tuple[str, ...] = tuple(_LAWS)
+
+_UNITS = {"R0": "Ω", "k": "Ω/h", "a": "Ω", "dR": "Ω", "tau_h": "h", "m": "", "t0_h": "h"}
+
+
+@dataclass(frozen=True)
+class KineticsModelFit:
+    """One growth law fitted to R(t).
+
+    Attributes
+    ----------
+    name, equation : str
+        Law name (see :data:`MODELS`) and its equation; H(x) = max(x, 0).
+    params, stderr : dict
+        Best values and 1σ standard errors: ``R0`` (Ω), the amplitude (``k`` in Ω/h for
+        linear, Ω/√h for parabolic, ``a`` or ``dR`` in Ω), ``tau_h`` (h), ``m`` and ``t0_h`` (h).
+    chisqr : float
+        Weighted χ² (or the residual sum of squares in Ω² without standard errors).
+    aicc : float
+        Small-sample Akaike criterion; lower is better.
+    delta_aicc : float
+        AICc minus the best AICc of the table.
+    n_params : int
+        Free parameters including t0.
+    t95_h : float or None
+        Time (h) at which 95 % of the final growth is reached: of ΔR∞ for saturating laws,
+        of the growth at the last time otherwise.
+    """
+
+    name: str
+    equation: str
+    params: dict[str, float]
+    stderr: dict[str, float]
+    chisqr: float
+    aicc: float
+    delta_aicc: float
+    n_params: int
+    t95_h: float | None
+    success: bool = True
+
+    def predict(self, t_h: Any) -> np.ndarray:
+        """Model R (Ω) at times ``t_h`` (h)."""
+        return _predict(_LAWS[self.name], self.params, np.asarray(t_h, dtype=float))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.name,
+            "equation": self.equation,
+            "params": dict(self.params),
+            "stderr": dict(self.stderr),
+            "units": {k: _UNITS.get(k, "") for k in self.params},
+            "chisqr": self.chisqr,
+            "aicc": self.aicc,
+            "delta_aicc": self.delta_aicc,
+            "n_params": self.n_params,
+            "t95_h": self.t95_h,
+            "success": self.success,
+        }
+
+
+@dataclass(frozen=True)
+class KineticsResult:
+    """Growth laws fitted to R(t), ranked by AICc.
+
+    Attributes
+    ----------
+    model : str
+        Best law, or ``"none"`` when the constant (no-growth) model wins.
+    onset_h, onset_stderr_h : float or None
+        Onset time t0 of the best law (h) and its 1σ error from the χ² profile; None for "none".
+    t95_h : float or None
+        Time (h) at which 95 % of the final growth is reached (best law).
+    R_final : float
+        Best law's R at the last time (Ω).
+    best : KineticsModelFit or None
+        The best law (None for "none").
+    table : tuple of KineticsModelFit
+        Every law, best first.
+    t_h, R, stderr : ndarray
+        The data (h, Ω, Ω).
+    weighted : bool
+        True when standard errors weighted the fit.
+    """
+
+    model: str
+    onset_h: float | None
+    onset_stderr_h: float | None
+    t95_h: float | None
+    R_final: float
+    best: KineticsModelFit | None
+    table: tuple[KineticsModelFit, ...]
+    t_h: np.ndarray = field(repr=False)
+    R: np.ndarray = field(repr=False)
+    stderr: np.ndarray = field(repr=False)
+    weighted: bool = True
+
+    def predict(self, t_h: Any) -> np.ndarray:
+        """Best law's R (Ω) at ``t_h`` (h); the constant model when ``model == "none"``."""
+        fit = self.best if self.best is not None else self.table[0]
+        return fit.predict(t_h)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (the ``kinetics.json`` core)."""
+        best = self.best
+        return {
+            "model": self.model,
+            "equation": best.equation if best else None,
+            "onset_h": self.onset_h,
+            "onset_stderr_h": self.onset_stderr_h,
+            "t95_h": self.t95_h,
+            "R_final_ohm": self.R_final,
+            "params": dict(best.params) if best else {},
+            "stderr": dict(best.stderr) if best else {},
+            "selection": "AICc = chi2 + 2k + 2k(k+1)/(N-k-1), k counts t0",
+            "weighted": self.weighted,
+            "models": [m.to_dict() for m in self.table],
+        }
+
+
+# --------------------------------------------------------------------------- core maths
+
+
+def _predict(law: _Law, params: dict[str, float], t: np.ndarray) -> np.ndarray:
+    if not law.has_onset:
+        return np.full_like(t, params["R0"], dtype=float)
+    h = np.maximum(t - params["t0_h"], 0.0)
+    theta = tuple(params[n] for n in law.nonlinear)
+    return params["R0"] + params[law.amplitude] * law.shape(h, theta)
+
+
+def _solve_linear(g: np.ndarray, y: np.ndarray, w: np.ndarray, law: _Law) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted least squares for (R0, A); returns (coefficients, weighted residuals)."""
+    X = np.column_stack([np.ones_like(g), g]) if law.has_onset else np.ones((g.size, 1))
+    coef, *_ = np.linalg.lstsq(X * w[:, None], y * w, rcond=None)
+    return coef, (y - X @ coef) * w
+
+
+class _Profile:
+    """χ²(t0) with θ optimised and (R0, A) solved exactly at each t0."""
+
+    def __init__(self, law: _Law, t: np.ndarray, y: np.ndarray, w: np.ndarray) -> None:
+        self.law, self.t, self.y, self.w = law, t, y, w
+        span = max(float(t[-1] - t[0]), 1e-6)
+        self.span = span
+        if law.nonlinear == ("tau_h",):
+            self.lo = np.array([math.log(span * 1e-3)])
+            self.hi = np.array([math.log(span * 50)])
+            self.starts = [np.array([math.log(span / 4)])]
+        elif law.nonlinear == ("tau_h", "m"):
+            self.lo = np.array([math.log(span * 1e-3), 0.3])
+            self.hi = np.array([math.log(span * 50), 8.0])
+            self.starts = [np.array([math.log(span / 4), m]) for m in (1.0, 2.0, 3.5)]
+        else:
+            self.lo = self.hi = np.zeros(0)
+            self.starts = [np.zeros(0)]
+        self.last = self.starts[0]
+
+    def _theta(self, x: np.ndarray) -> tuple[float, ...]:
+        if x.size == 0:
+            return ()
+        return (math.exp(x[0]), *x[1:].tolist())
+
+    def residual(self, x: np.ndarray, t0: float) -> np.ndarray:
+        h = np.maximum(self.t - t0, 0.0)
+        g = self.law.shape(h, self._theta(x))
+        return _solve_linear(g, self.y, self.w, self.law)[1]
+
+    def solve(self, t0: float, *, thorough: bool = False) -> tuple[float, np.ndarray]:
+        """Return (χ², θ in optimiser space) at fixed t0."""
+        if self.lo.size == 0:
+            r = self.residual(np.zeros(0), t0)
+            return float(r @ r), np.zeros(0)
+        from scipy.optimize import least_squares
+
+        starts = [self.last, *self.starts] if thorough else [self.last]
+        best = (math.inf, self.last)
+        for x0 in starts:
+            x0 = np.clip(x0, self.lo + 1e-9, self.hi - 1e-9)
+            sol = least_squares(
+                self.residual, x0, args=(t0,), bounds=(self.lo, self.hi), method="trf", x_scale=1.0,
+                xtol=1e-10, ftol=1e-12, max_nfev=200,
+            )
+            chi = float(sol.fun @ sol.fun)
+            if chi < best[0]:
+                best = (chi, sol.x)
+        self.last = best[1]
+        return best
+
+
+def _fit_law(
+    law: _Law, t: np.ndarray, y: np.ndarray, w: np.ndarray, unweighted: bool
+) -> tuple[KineticsModelFit, _Profile]:
+    n = t.size
+    k = 1 + (1 if law.has_onset else 0) + len(law.nonlinear) + (1 if law.has_onset else 0)
+    prof = _Profile(law, t, y, w)
+    if law.has_onset:
+        step = max(float(np.min(np.diff(t))) if n > 1 else 0.25, 1e-3)
+        # onset between the first time and the third-to-last one: later ones fit noise
+        grid = np.arange(t[0], t[max(n - 3, 0)] + 1e-9, step)
+        chis = []
+        for t0 in grid:
+            chis.append(prof.solve(float(t0), thorough=t0 == grid[0])[0])
+        i = int(np.argmin(chis))
+        prof.solve(float(grid[i]), thorough=True)
+        from scipy.optimize import minimize_scalar
+
+        lo_t, hi_t = float(grid[max(i - 1, 0)]), float(grid[min(i + 1, grid.size - 1)])
+        if hi_t > lo_t:
+            res = minimize_scalar(
+                lambda t0: prof.solve(t0)[0], bounds=(lo_t, hi_t), method="bounded",
+                options={"xatol": 1e-3},
+            )
+            t0_best = float(res.x) if res.fun <= chis[i] else float(grid[i])
+        else:
+            t0_best = float(grid[i])
+        chi, x = prof.solve(t0_best, thorough=True)
+    else:
+        t0_best = math.nan
+        chi, x = prof.solve(0.0)
+    h = np.maximum(t - t0_best, 0.0) if law.has_onset else np.zeros_like(t)
+    theta = prof._theta(x)
+    coef, _ = _solve_linear(law.shape(h, theta), y, w, law)
+    params: dict[str, float] = {"R0": float(coef[0])}
+    if law.has_onset:
+        params[law.amplitude] = float(coef[1])
+        params.update({name: float(v) for name, v in zip(law.nonlinear, theta, strict=True)})
+        params["t0_h"] = t0_best
+    dof = max(n - k, 1)
+    redchi = chi / dof
+    # errors scaled by χ²_ν, as lmfit does by default
+    stderr = _stderr(law, params, t, y, w, redchi)
+    if law.has_onset:
+        stderr["t0_h"] = math.nan  # filled from the χ² profile for the best law only
+    aicc = _aicc(chi, n, k, unweighted)
+    fit = KineticsModelFit(
+        name=law.name,
+        equation=law.equation,
+        params=params,
+        stderr=stderr,
+        chisqr=chi,
+        aicc=aicc,
+        delta_aicc=0.0,
+        n_params=k,
+        t95_h=_t95(law, params, t),
+        success=bool(np.isfinite(chi)),
+    )
+    return fit, prof
+
+
+def _aicc(chi: float, n: int, k: int, unweighted: bool) -> float:
+    """AICc; with unknown σ the χ² term is N·ln(RSS/N)."""
+    base = n * math.log(max(chi, 1e-300) / n) if unweighted else chi
+    corr = 2 * k * (k + 1) / (n - k - 1) if n - k - 1 > 0 else math.inf
+    return float(base + 2 * k + corr)
+
+
+def _stderr(law, params, t, y, w, scale) -> dict[str, float]:
+    """1σ errors from the Jacobian of all parameters except t0 (profiled separately)."""
+    names = [n for n in params if n != "t0_h"]
+    p0 = np.array([params[n] for n in names])
+
+    def resid(p: np.ndarray) -> np.ndarray:
+        return (y - _predict(law, {**params, **dict(zip(names, p, strict=True))}, t)) * w
+
+    J = np.empty((t.size, p0.size))
+    r0 = resid(p0)
+    for j in range(p0.size):
+        dp = 1e-6 * max(abs(p0[j]), 1e-3)
+        pj = p0.copy()
+        pj[j] += dp
+        J[:, j] = (resid(pj) - r0) / dp
+    try:
+        cov = np.linalg.pinv(J.T @ J) * scale
+        err = np.sqrt(np.clip(np.diag(cov), 0, None))
+    except np.linalg.LinAlgError:
+        err = np.full(p0.size, np.nan)
+    return {n: float(e) for n, e in zip(names, err, strict=True)}
+
+
+def _onset_stderr(prof: _Profile, t0: float, chi: float, scale: float, t: np.ndarray) -> float:
+    """Half-width of the Δχ² = 1 (×χ²_ν) interval of the onset profile, in hours."""
+    step = max(float(np.min(np.diff(t))) / 10 if t.size > 1 else 0.05, 1e-3)
+    target = chi + max(scale, 1e-12)
+    edges = []
+    for sign in (-1.0, 1.0):
+        x, found = t0, math.nan
+        for _ in range(40):
+            x += sign * step
+            if x < t[0] - 1e-9 or x > t[-1]:
+                break
+            if prof.solve(x)[0] >= target:
+                found = abs(x - t0)
+                break
+        edges.append(found)
+    prof.solve(t0)
+    finite = [e for e in edges if np.isfinite(e)]
+    return float(np.mean(finite)) if finite else math.nan
+
+
+def _t95(law: _Law, params: dict[str, float], t: np.ndarray) -> float | None:
+    if not law.has_onset:
+        return None
+    t0 = params["t0_h"]
+    if law.saturating:
+        if law.name == "first_order":
+            return t0 + params["tau_h"] * math.log(20.0)
+        return t0 + params["tau_h"] * math.log(20.0) ** (1.0 / params["m"])
+    # open-ended laws: 95 % of the growth reached at the last time
+    fine = np.linspace(t0, float(t[-1]), 4001)
+    growth = _predict(law, params, fine) - params["R0"]
+    if growth[-1] == 0:
+        return None
+    frac = growth / growth[-1]
+    return float(fine[int(np.argmax(frac >= 0.95))])
+
+
+# --------------------------------------------------------------------------- public
+
+
+def fit_kinetics(
+    t_h: Sequence[float] | np.ndarray,
+    R: Sequence[float] | np.ndarray,
+    stderr: Sequence[float] | np.ndarray | None = None,
+    *,
+    models: Sequence[str] | None = None,
+) -> KineticsResult:
+    """Fit growth laws with an onset to R(t) and rank them by AICc.
+
+    Parameters
+    ----------
+    t_h : array_like
+        Times in hours.
+    R : array_like
+        Resistance in Ω (for example ``R_int``, 0 where no interlayer was found).
+    stderr : array_like, optional
+        1σ errors of R in Ω. Non-finite or non-positive entries get the median of the valid
+        ones. Without errors the fit is unweighted and AICc uses N·ln(RSS/N).
+    models : sequence of str, optional
+        Subset of :data:`MODELS`; the constant model is always included as the no-growth null.
+
+    Returns
+    -------
+    KineticsResult
+        ``model`` is ``"none"`` (and ``onset_h`` None) when the constant model ranks first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(0, 24.5, 0.5)
+    >>> R = 180 * (1 - np.exp(-(np.clip(t - 1, 0, None) / 6) ** 1.5))
+    >>> res = fit_kinetics(t, R, np.full(t.size, 0.5))
+    >>> res.model, round(res.onset_h, 2)
+    ('jmak', 1.0)
+    """
+    t = np.asarray(t_h, dtype=float).ravel()
+    y = np.asarray(R, dtype=float).ravel()
+    if t.shape != y.shape:
+        raise KineticsError(f"fit_kinetics: t_h and R differ in length ({t.size} and {y.size}).")
+    keep = np.isfinite(t) & np.isfinite(y)
+    if stderr is not None:
+        s = np.asarray(stderr, dtype=float).ravel()
+        if s.shape != t.shape:
+            raise KineticsError(f"fit_kinetics: stderr has {s.size} values; expected {t.size}.")
+        s = s[keep]
+    t, y = t[keep], y[keep]
+    if t.size < 6:
+        raise KineticsError(
+            f"fit_kinetics: need at least 6 finite (t, R) points; found {t.size}. "
+            "Fit a longer series or check for failed spectra."
+        )
+    order = np.argsort(t, kind="stable")
+    t, y = t[order], y[order]
+    if stderr is None:
+        s = np.ones_like(y)
+        weighted = False
+    else:
+        s = s[order]
+        good = np.isfinite(s) & (s > 0)
+        fill = float(np.median(s[good])) if good.any() else 1.0
+        s = np.where(good, s, fill)
+        weighted = True
+    w = 1.0 / s
+    names = list(MODELS if models is None else models)
+    unknown = [m for m in names if m not in _LAWS]
+    if unknown:
+        raise KineticsError(f"fit_kinetics: unknown model(s) {unknown}; choose from {list(MODELS)}.")
+    if "constant" not in names:
+        names.insert(0, "constant")
+    fitted = {name: _fit_law(_LAWS[name], t, y, w, not weighted) for name in names}
+    best_aicc = min(f.aicc for f, _ in fitted.values())
+    fits = sorted(
+        (KineticsModelFit(**{**f.__dict__, "delta_aicc": f.aicc - best_aicc}) for f, _ in fitted.values()),
+        key=lambda f: f.aicc,
+    )
+    top = fits[0]
+    if top.name != "constant":
+        prof = fitted[top.name][1]
+        redchi = top.chisqr / max(t.size - top.n_params, 1)
+        top.stderr["t0_h"] = _onset_stderr(prof, top.params["t0_h"], top.chisqr, redchi, t)
+    if top.name == "constant":
+        return KineticsResult(
+            model="none", onset_h=None, onset_stderr_h=None, t95_h=None,
+            R_final=float(top.params["R0"]), best=None, table=tuple(fits),
+            t_h=t, R=y, stderr=s, weighted=weighted,
+        )
+    return KineticsResult(
+        model=top.name,
+        onset_h=top.params["t0_h"],
+        onset_stderr_h=top.stderr.get("t0_h"),
+        t95_h=top.t95_h,
+        R_final=float(top.predict(t[-1:])[0]),
+        best=top,
+        table=tuple(fits),
+        t_h=t,
+        R=y,
+        stderr=s,
+        weighted=weighted,
+    )

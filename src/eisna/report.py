@@ -1,0 +1,921 @@
+"""Self-contained HTML report of a fit, a batch or a time series: ``report.html``.
+
+The page carries everything inline: figures as base64 PNG ``data:`` URIs, CSS in a
+``<style>`` element, system fonts only. It opens offline and loads no external resource.
+
+Contract (used by :func:`eisna.batch` and ``eisna report DIR``)
+----------------------------------------------------------------
+::
+
+    write_report(out_dir, series=None, fits=None, kinetics=None, provenance=None, title=None,
+                 *, kk=None, arrhenius=None, filename="report.html") -> Path
+
+* ``out_dir`` — folder to write ``report.html`` into (created if needed; written atomically).
+* ``series`` — a ``SeriesResult`` (``.results``, ``.time_h``, ``.interlayer``, ``.to_frame()``).
+* ``fits`` — instead of a series: a sequence of ``FitResult`` (or ``FitFailure``) objects, or of
+  row dicts as in ``results.json``.
+* ``kinetics`` — a ``KineticsResult`` or the ``kinetics.json`` mapping.
+* ``provenance`` — mapping; recognised keys (all optional): ``circuit`` (name),
+  ``circuit_file`` (path), ``options`` (mapping), ``inputs`` (paths, or mappings with
+  ``path`` and ``sha256``), ``command``, ``started``/``finished`` (ISO time). The eisna
+  version, the time of the report and the SHA-256 of input files that exist are added.
+* ``kk`` — optional KK results aligned with the fits; computed here when omitted.
+
+With only ``out_dir`` given, the report is rebuilt from ``results.json`` (a list of row dicts,
+or a mapping with ``rows``/``results`` and optionally ``provenance``), ``kinetics.json`` and
+``provenance.json`` found in that folder; spectra named in the rows' ``source``/``index`` are
+re-read for the Nyquist figure when the files still exist.
+
+Examples
+--------
+>>> from eisna.report import format_quantity
+>>> format_quantity(1.234e-9, 4.1e-11, "F")
+'1.234 ± 0.041 nF'
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import EisnaError
+
+__all__ = ["format_quantity", "param_unit", "render_report", "sha256_file", "write_report"]
+
+_SI_UNITS = {"Ω", "F", "Hz", "H", "s", "S", "V", "A", "S/cm", "F/cm²", "Ω·cm²"}
+_UNIT_ALIASES = {
+    "Ohm": "Ω",
+    "ohm": "Ω",
+    "Ohm cm2": "Ω·cm²",
+    "ohm cm2": "Ω·cm²",
+    "F/cm2": "F/cm²",
+    "S cm-1": "S/cm",
+    "Ohm*cm2": "Ω·cm²",
+    "F cm-2": "F/cm²",
+    "cm2": "cm²",
+}
+_PREFIXES = (
+    (1e9, "G"),
+    (1e6, "M"),
+    (1e3, "k"),
+    (1.0, ""),
+    (1e-3, "m"),
+    (1e-6, "µ"),
+    (1e-9, "n"),
+    (1e-12, "p"),
+    (1e-15, "f"),
+)
+# parameter-name prefix → unit, for tables rebuilt from rows without a circuit definition
+_PARAM_UNITS = (
+    ("R", "Ω"),
+    ("C", "F"),
+    ("Q", "F·s^(n−1)"),
+    ("n", ""),
+    ("L", "H"),
+    ("W", "Ω·s^−½"),
+    ("sigma", "Ω·s^−½"),
+    ("tau", "s"),
+    ("A", "Ω·s^−½"),
+)
+_NON_PARAM_COLUMNS = {
+    "source",
+    "index",
+    "timestamp",
+    "time_h",
+    "status",
+    "interlayer",
+    "message",
+    "reason",
+    "error",
+    "circuit",
+    "circuit_name",
+    "weighting",
+    "chisqr",
+    "redchi",
+    "aic",
+    "bic",
+    "aicc",
+    "nfev",
+    "success",
+    "flags",
+    "n_points",
+    "fmin",
+    "fmax",
+    "fmin_Hz",
+    "fmax_Hz",
+    "kk_passed",
+    "kk_max_res",
+    "file",
+    "sha256",
+    "cycle",
+    "temperature_K",
+}
+
+
+# ----------------------------------------------------------------------------- formatting
+def param_unit(name: str) -> str:
+    """Unit of a circuit parameter guessed from its name: ``R_gb`` → Ω, ``Q_int`` → F·s^(n−1)."""
+    head = name.split("_", 1)[0]
+    for prefix, unit in _PARAM_UNITS:
+        if head == prefix:
+            return unit
+    return ""
+
+
+def _finite(x: Any) -> bool:
+    try:
+        return x is not None and math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def format_quantity(value: Any, stderr: Any = None, unit: str = "") -> str:
+    """Format ``value ± stderr unit`` with an SI prefix and as many digits as the error supports.
+
+    The error is rounded to two significant digits and the value to the same decimal place;
+    without an error the value gets four significant digits. Non-finite values give ``"—"``.
+    """
+    if not _finite(value):
+        return "—"
+    value = float(value)
+    unit = _UNIT_ALIASES.get(unit, unit)
+    err = float(stderr) if _finite(stderr) and float(stderr) > 0 else None
+    if err is not None and value != 0 and err > 10 * abs(value):
+        # an unidentifiable parameter: digits of its error would only mislead
+        return f"{format_quantity(value, None, unit)} (σ > 10×)"
+    scale, shown_unit = 1.0, unit
+    base = unit.split("/")[0] if unit in ("S/cm", "F/cm²") else unit
+    if unit in _SI_UNITS and base and "·" not in unit and value != 0:
+        for factor, prefix in _PREFIXES:
+            if abs(value) >= factor * 0.9995:
+                scale, shown_unit = factor, prefix + unit
+                break
+        else:
+            scale, shown_unit = _PREFIXES[-1][0], _PREFIXES[-1][1] + unit
+    v = value / scale
+    suffix = f" {shown_unit}" if shown_unit else ""
+    if scale == 1.0 and value != 0 and not (1e-3 <= abs(value) < 1e5):
+        # no prefix available (compound unit): scientific notation with a shared exponent
+        exp = math.floor(math.log10(abs(value)))
+        m = value / 10**exp
+        if err is None:
+            return f"{m:.3f}e{exp:+03d}{suffix}"
+        e = err / 10**exp
+        dec = min(max(1 - math.floor(math.log10(e)), 0), 6) if e > 0 else 3
+        return f"({m:.{dec}f} ± {e:.{dec}f})e{exp:+03d}{suffix}"
+    if err is None:
+        return f"{v:.4g}{suffix}" if abs(v) < 1e4 else f"{v:.0f}{suffix}"
+    e = err / scale
+    dec = min(max(1 - math.floor(math.log10(e)), 0), 6)
+    return f"{v:.{dec}f} ± {e:.{dec}f}{suffix}"
+
+
+def _esc(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+# ----------------------------------------------------------------------------- provenance
+def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    """SHA-256 hex digest of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _provenance(prov: Mapping[str, Any] | None, items: Sequence[Any]) -> dict[str, Any]:
+    from . import __version__
+
+    out: dict[str, Any] = dict(prov or {})
+    out.setdefault("eisna_version", __version__)
+    out.setdefault("report_time", datetime.now(UTC).isoformat(timespec="seconds"))
+    inputs = out.get("inputs")
+    if inputs is None:  # take the inputs from the spectra's sources
+        seen: dict[str, None] = {}
+        for item in items:
+            src = _source_of(item)
+            if src:
+                seen.setdefault(str(src), None)
+        inputs = list(seen)
+    table = []
+    for entry in inputs or ():
+        path = entry.get("path") if isinstance(entry, Mapping) else str(entry)
+        digest = entry.get("sha256") if isinstance(entry, Mapping) else None
+        if digest is None and path and os.path.isfile(path):
+            digest = sha256_file(path)
+        table.append({"path": path, "sha256": digest or "(file not found)"})
+    out["inputs"] = table
+    return out
+
+
+# ----------------------------------------------------------------------------- data access
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _meta(item: Any) -> Mapping[str, Any]:
+    for holder in (item, _get(item, "spectrum")):
+        meta = _get(holder, "meta") if holder is not None else None
+        if isinstance(meta, Mapping):
+            return meta
+    return {}
+
+
+def _source_of(item: Any) -> str | None:
+    if isinstance(item, Mapping):
+        return item.get("source")
+    return _meta(item).get("source") or _get(item, "source")
+
+
+def _label_of(item: Any, i: int) -> str:
+    src = _source_of(item)
+    index = item.get("index") if isinstance(item, Mapping) else _meta(item).get("index", _get(item, "index"))
+    name = Path(str(src)).name if src else f"spectrum {i + 1}"
+    return f"{name} #{index}" if index is not None and str(index) != "" else name
+
+
+def _is_fit(item: Any) -> bool:
+    return (
+        not isinstance(item, Mapping) and _get(item, "z_fit") is not None and _get(item, "params") is not None
+    )
+
+
+def _rows_from_json(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    prov: dict[str, Any] = {}
+    if isinstance(data, Mapping):
+        prov = dict(data.get("provenance") or {})
+        data = data.get("rows") or data.get("results") or data.get("spectra") or []
+    if not isinstance(data, list):
+        raise EisnaError(
+            f"{path}: expected a list of result rows; found {type(data).__name__}. "
+            "Re-run 'eisna batch' to rewrite it."
+        )
+    return [dict(r) for r in data if isinstance(r, Mapping)], prov
+
+
+# ----------------------------------------------------------------------------- figures
+def _png(fig: Any, dpi: int = 110) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _figure(width: float, height: float) -> Any:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _figures(
+    items: list[Any], time_h: np.ndarray | None, series: Any, kinetics: Any, kk: list[Any], arrhenius: Any
+) -> list[tuple[str, str, str]]:
+    """(title, caption, base64 PNG) for every figure the data support."""
+    from . import plotting
+
+    figs: list[tuple[str, str, str]] = []
+    fits = [it for it in items if _is_fit(it)]
+    with np.errstate(all="ignore"):
+        if time_h is not None and len(items) > 1 and any(_get(it, "z") is not None for it in items):
+            fig = _figure(8.0, 4.2)
+            n = sum(_get(it, "z") is not None for it in items)
+            every = max(1, n // 12)
+            plotting.plot_nyquist_series(items, fig.add_subplot(), time_h=time_h, every=every)
+            figs.append(
+                (
+                    "Nyquist plots over time",
+                    ("All spectra" if every == 1 else f"Every {every}th spectrum")
+                    + ": points measured, lines fitted; colour gives the time since the first spectrum.",
+                    _png(fig),
+                )
+            )
+        if time_h is not None and len(items) > 1 and fits:
+            fig = _figure(6.4, 6.8)
+            axes = fig.subplots(3, 1, sharex=True)
+            source = series if series is not None and _get(series, "results") is not None else items
+            plotting.plot_trajectories(source, axes, kinetics=kinetics, time_h=time_h)
+            figs.append(
+                (
+                    "Interlayer growth",
+                    "Interlayer resistance and effective capacitance, and the sum of all arc "
+                    "resistances, with 1σ error bars; line: best kinetics model; dashed: onset; "
+                    "dotted: t95.",
+                    _png(fig),
+                )
+            )
+        if fits:
+            pick = fits[-1]
+            index = items.index(pick)
+            fig = _figure(10.0, 7.0)
+            plotting.plot_fit(
+                pick,
+                fig,
+                kk=kk[index] if index < len(kk) else None,
+                title=f"{_label_of(pick, index)} — {_get(pick, 'circuit_name') or ''}",
+            )
+            figs.append(
+                (
+                    "Fit of the last spectrum",
+                    "Nyquist plot with decade markers, Bode plot and relative residuals; grey band: "
+                    "Kramers–Kronig acceptance band.",
+                    _png(fig),
+                )
+            )
+        if arrhenius is not None:
+            fig = _figure(5.0, 4.0)
+            plotting.plot_arrhenius(arrhenius, fig.add_subplot())
+            figs.append(("Arrhenius plot", "σT form: Ea = −k_B · d ln(σT)/d(1/T).", _png(fig)))
+    return figs
+
+
+# ----------------------------------------------------------------------------- tables
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]], cls: str = "") -> str:
+    th = "".join(f"<th>{h}</th>" for h in head)
+    body = "\n".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return (
+        f'<div class="scroll"><table class="{cls}"><thead><tr>{th}</tr></thead>'
+        f"<tbody>\n{body}\n</tbody></table></div>"
+    )
+
+
+def _kk_cell(kk: Any) -> str:
+    if kk is None:
+        return "—"
+    passed = bool(_get(kk, "passed"))
+    res = [
+        np.max(np.abs(np.asarray(_get(kk, k), dtype=float)))
+        for k in ("res_re", "res_im")
+        if _get(kk, k) is not None
+    ]
+    worst = f" ({100 * max(res):.2g} %)" if res else ""
+    return f'<span class="{"ok" if passed else "bad"}">{"pass" if passed else "FAIL"}</span>{worst}'
+
+
+def _param_order(name: str) -> tuple[int, str]:
+    """Resistances first (what users read), then capacitances, CPE exponents, the rest."""
+    head = name.split("_", 1)[0]
+    rank = {"R": 0, "C": 1, "Q": 2, "n": 3, "tau": 4, "L": 5}.get(head, 6)
+    return rank, ""
+
+
+def _fit_table(
+    items: list[Any],
+    time_h: np.ndarray | None,
+    kk: list[Any],
+    absent: Sequence[bool] = (),
+    absent_param: str = "R_int",
+) -> str:
+    """One row per spectrum: time, status, each parameter and derived quantity ± 1σ, KK, quality.
+
+    ``absent[i]`` True marks a spectrum where the series found no interlayer: its
+    ``absent_param`` reads 0 rather than a blank.
+    """
+    names: list[str] = []
+    derived: list[tuple[str, str]] = []
+    for it in items:
+        if _is_fit(it):
+            names.extend(n for n in (_get(it, "param_names") or list(_get(it, "params"))) if n not in names)
+            for dn, q in (_get(it, "derived") or {}).items():
+                if dn not in [d for d, _ in derived]:
+                    derived.append((dn, str(_get(q, "unit", ""))))
+        elif isinstance(it, Mapping):
+            for key in it:
+                if key.endswith("_stderr") or key in _NON_PARAM_COLUMNS or key in names:
+                    continue
+                if f"{key}_stderr" in it and _finite(it.get(key)):
+                    names.append(key)
+    names.sort(key=_param_order)
+    with_arc = bool(absent)
+    head = ["spectrum", "t / h", "status"] + (["interlayer"] if with_arc else [])
+    head += [f"{_esc(n)}{' / ' + _esc(param_unit(n)) if param_unit(n) else ''}" for n in names]
+    head += [f"{_esc(d)}{' / ' + _esc(_UNIT_ALIASES.get(u, u)) if u else ''}" for d, u in derived]
+    head += ["KK (max |res|)", "χ²<sub>ν</sub>", "flags"]
+    rows = []
+    for i, it in enumerate(items):
+        t = f"{time_h[i]:.2f}" if time_h is not None and i < len(time_h) and _finite(time_h[i]) else "—"
+        row = [_esc(_label_of(it, i)), t]
+        if _is_fit(it):
+            params, stderr = _get(it, "params"), _get(it, "stderr") or {}
+            ok = _get(it, "success", True)
+            row.append('<span class="ok">ok</span>' if ok else '<span class="bad">not converged</span>')
+            if with_arc:
+                row.append("no" if i < len(absent) and absent[i] else "yes")
+            no_arc = i < len(absent) and absent[i]
+            row += [
+                _esc(format_quantity(params.get(n), stderr.get(n)))
+                if n in params
+                else ("0 (no arc)" if no_arc and n == absent_param else "—")
+                for n in names
+            ]
+            dq = _get(it, "derived") or {}
+            row += [
+                _esc(format_quantity(_get(dq[d], "value"), _get(dq[d], "stderr"))) if d in dq else "—"
+                for d, _ in derived
+            ]
+            row.append(_kk_cell(kk[i] if i < len(kk) else None))
+            redchi = _get(it, "redchi")
+            row.append(f"{redchi:.3g}" if _finite(redchi) else "—")
+            row.append(_esc(", ".join(_get(it, "flags") or ())) or "—")
+        elif isinstance(it, Mapping):
+            status = str(it.get("status", "ok"))
+            cls = "ok" if status in ("ok", "fitted", "success", "cached") else "bad"
+            reason = it.get("message") or it.get("reason") or it.get("error")
+            row.append(
+                f'<span class="{cls}">{_esc(status)}</span>'
+                + (f"<br><small>{_esc(reason)}</small>" if cls == "bad" and reason else "")
+            )
+            row += [_esc(format_quantity(it.get(n), it.get(f"{n}_stderr"))) for n in names]
+            kk_passed = it.get("kk_passed")
+            row.append(
+                "—"
+                if kk_passed is None
+                else f'<span class="{"ok" if kk_passed else "bad"}">{"pass" if kk_passed else "FAIL"}</span>'
+            )
+            row.append(f"{float(it['redchi']):.3g}" if _finite(it.get("redchi")) else "—")
+            flags = it.get("flags")
+            row.append(_esc(", ".join(flags) if isinstance(flags, list) else (flags or "—")))
+        else:  # a failure object
+            reason = _get(it, "reason") or _get(it, "message") or _get(it, "error") or "failed"
+            row.append(f'<span class="bad">failed</span><br><small>{_esc(reason)}</small>')
+            row += ["—"] * (len(names) + len(derived) + 3 + int(with_arc))
+        rows.append(row)
+    return _table(head, rows, "fits")
+
+
+def _arc_table(fit: Any) -> str:
+    """Physics table of one fit: each arc with role, R, C_eff and apex frequency."""
+    arcs = _get(fit, "arcs") or ()
+    rows = []
+    for arc in arcs:
+        role = str(_get(arc, "role", "")).replace("_", " ")
+        if _get(arc, "role_ok") is False:
+            role += ' <span class="bad">(C_eff outside the range for this role)</span>'
+        rows.append(
+            [
+                _esc(_get(arc, "name", "")),
+                role,
+                _esc(format_quantity(_get(arc, "R"), _get(arc, "R_stderr"), "Ω")),
+                _esc(format_quantity(_get(arc, "C_eff"), _get(arc, "C_eff_stderr"), "F")),
+                _esc(format_quantity(_get(arc, "f_apex"), None, "Hz")),
+            ]
+        )
+    if not rows:
+        return ""
+    return _table(["arc", "role", "R", "C<sub>eff</sub>", "f<sub>apex</sub>"], rows, "arcs")
+
+
+def _kinetics_html(kinetics: Any) -> str:
+    if kinetics is None:
+        return "<p>No kinetics fit (not a time series, or no interlayer resistance to fit).</p>"
+    if not isinstance(kinetics, Mapping):
+        kinetics = kinetics.to_dict() if hasattr(kinetics, "to_dict") else dict(vars(kinetics))
+    model = kinetics.get("model")
+    if model in (None, "none"):
+        summary = (
+            "<p><b>No interlayer growth detected</b>: the constant (no-growth) model describes "
+            "R<sub>int</sub>(t) best.</p>"
+        )
+    else:
+        r_final = next(
+            (kinetics[k] for k in ("R_int_final", "R_int_final_ohm", "R_final_ohm") if k in kinetics), None
+        )
+        items = [
+            ("best model", f"{_esc(model)}: <code>{_esc(kinetics.get('equation') or '')}</code>"),
+            (
+                "onset t<sub>0</sub>",
+                _esc(format_quantity(kinetics.get("onset_h"), kinetics.get("onset_stderr_h"), "h")),
+            ),
+            (
+                "t<sub>95</sub> (95 % of final growth)",
+                _esc(format_quantity(kinetics.get("t95_h"), None, "h")),
+            ),
+            (
+                "first spectrum with the arc",
+                _esc(format_quantity(kinetics.get("first_detected_h"), None, "h")),
+            ),
+            ("R<sub>int</sub> at the end (cell total)", _esc(format_quantity(r_final, None, "Ω"))),
+        ]
+        eps = kinetics.get("eps_r_assumed")
+        for key, label, unit in (
+            ("ASR_int_final_per_interface_ohm_cm2", "ASR per interface at the end", "Ω·cm²"),
+            ("C_eff_int_final_F", "C<sub>eff,int</sub> at the end (cell total)", "F"),
+            ("f0_int_final_Hz", "apex frequency of the interlayer arc", "Hz"),
+            (
+                "thickness_int_final_nm",
+                "interlayer thickness at the end"
+                + (f" (ε<sub>r</sub> = {_esc(eps)} assumed)" if eps else ""),
+                "nm",
+            ),
+        ):
+            if _finite(kinetics.get(key)):
+                items.append(
+                    (label, _esc(format_quantity(kinetics[key], kinetics.get(f"{key}_stderr"), unit)))
+                )
+        items = [(k, v) for k, v in items if v != "—"]
+        summary = "<dl>" + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
+    rows = []
+    for m in kinetics.get("models") or ():
+        params = m.get("params") or {}
+        stderr = m.get("stderr") or {}
+        units = m.get("units") or {}
+        text = ", ".join(
+            f"{k} = {format_quantity(v, stderr.get(k), units.get(k, ''))}" for k, v in params.items()
+        )
+        rows.append(
+            [
+                _esc(m.get("model", m.get("name", ""))),
+                f"{float(m['aicc']):.1f}" if _finite(m.get("aicc")) else "—",
+                f"{float(m['delta_aicc']):.1f}" if _finite(m.get("delta_aicc")) else "—",
+                _esc(text),
+            ]
+        )
+    table = _table(["model", "AICc", "ΔAICc", "parameters (±1σ)"], rows, "kin") if rows else ""
+    return summary + table
+
+
+def _provenance_html(prov: Mapping[str, Any]) -> str:
+    items = [("eisna version", prov.get("eisna_version")), ("report written", prov.get("report_time"))]
+    for key, label in (
+        ("started", "run started"),
+        ("finished", "run finished"),
+        ("command", "command"),
+        ("circuit", "circuit"),
+        ("baseline circuit", "baseline circuit (no interlayer)"),
+        ("circuit_string", "circuit string"),
+        ("circuit_file", "circuit file"),
+        ("circuit_sha256", "circuit file SHA-256"),
+    ):
+        if prov.get(key):
+            items.append((label, prov[key]))
+    options = prov.get("options")
+    dl = "<dl>" + "".join(f"<dt>{_esc(k)}</dt><dd><code>{_esc(v)}</code></dd>" for k, v in items) + "</dl>"
+    if options:
+        dl += (
+            "<h3>Options</h3><dl>"
+            + "".join(
+                f"<dt>{_esc(k)}</dt><dd><code>{_esc(json.dumps(v, default=str))}</code></dd>"
+                for k, v in options.items()
+            )
+            + "</dl>"
+        )
+    files = [
+        [f"<code>{_esc(e['path'])}</code>", f"<code class='hash'>{_esc(e['sha256'])}</code>"]
+        for e in prov.get("inputs", [])
+    ]
+    if files:
+        dl += "<h3>Input files</h3>" + _table(["file", "SHA-256"], files, "prov")
+    return dl
+
+
+_CSS = """
+:root{color-scheme:light}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
+ margin:0;color:#1d2433;background:#f6f7f9;line-height:1.45}
+main{max-width:1100px;margin:0 auto;padding:24px 28px 48px;background:#fff;min-height:100vh;
+ box-shadow:0 0 0 1px #e3e6ea}
+h1{font-size:1.55rem;margin:0 0 4px} h2{font-size:1.2rem;margin:32px 0 10px;padding-bottom:4px;
+ border-bottom:2px solid #1f4e79;color:#1f4e79} h3{font-size:1rem;margin:18px 0 6px}
+.sub{color:#5a6473;margin:0 0 16px}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin:14px 0}
+.card{flex:1 1 170px;border:1px solid #dfe3e8;border-radius:6px;padding:10px 14px;background:#fafbfc}
+.card .v{font-size:1.25rem;font-weight:600} .card .k{color:#5a6473;font-size:.85rem}
+figure{margin:18px 0;text-align:center} figure img{max-width:100%;height:auto;border:1px solid #eceef1}
+figcaption{color:#4a5361;font-size:.88rem;max-width:820px;margin:6px auto 0;text-align:left}
+.scroll{overflow-x:auto;margin:8px 0;border:1px solid #e3e6ea;border-radius:4px}
+table{border-collapse:collapse;font-size:.82rem;white-space:nowrap;width:100%}
+th,td{padding:4px 9px;border-bottom:1px solid #eceef1;text-align:right}
+th{background:#eef2f7;position:sticky;top:0;font-weight:600}
+td:first-child,th:first-child{text-align:left} tbody tr:nth-child(even){background:#fafbfc}
+table.prov td,table.prov th,table.kin td:last-child,table.kin th:last-child
+{text-align:left;white-space:normal}
+table.arcs td:nth-child(2),table.arcs th:nth-child(2){text-align:left}
+.ok{color:#1b7a3a;font-weight:600} .bad{color:#b3261e;font-weight:600}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:3px 16px;margin:6px 0;font-size:.9rem}
+dt{color:#5a6473} dd{margin:0} code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85em}
+code.hash{font-size:.75em;color:#4a5361} small{color:#5a6473;white-space:normal}
+.note{font-size:.85rem;color:#4a5361}
+"""
+
+
+def _cards(items: list[Any], time_h: np.ndarray | None, kinetics: Any) -> str:
+    n_ok = sum(
+        1
+        for it in items
+        if _is_fit(it)
+        or (isinstance(it, Mapping) and str(it.get("status", "ok")) in ("ok", "fitted", "success", "cached"))
+    )
+    cards = [("spectra fitted", f"{n_ok} / {len(items)}")]
+    if time_h is not None and len(time_h):
+        cards.append(("time span", f"{np.nanmax(time_h) - np.nanmin(time_h):.1f} h"))
+    if kinetics is not None:
+        k = (
+            kinetics
+            if isinstance(kinetics, Mapping)
+            else (kinetics.to_dict() if hasattr(kinetics, "to_dict") else {})
+        )
+        model = k.get("model")
+        cards.append(("growth law", "none detected" if model in (None, "none") else str(model)))
+        if _finite(k.get("onset_h")):
+            cards.append(("onset", format_quantity(k["onset_h"], k.get("onset_stderr_h"), "h")))
+        if _finite(k.get("t95_h")):
+            cards.append(("t95", format_quantity(k["t95_h"], None, "h")))
+    return (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><div class="k">{_esc(k)}</div><div class="v">{_esc(v)}</div></div>'
+            for k, v in cards
+        )
+        + "</div>"
+    )
+
+
+def _kk_for(items: list[Any], kk: Sequence[Any] | None) -> list[Any]:
+    if kk is not None:
+        return list(kk)
+    from .spectrum import Spectrum
+    from .validation import kk_test
+
+    out: list[Any] = []
+    for it in items:
+        result = None
+        if _is_fit(it) and _get(it, "z") is not None:
+            try:
+                result = kk_test(Spectrum(_get(it, "freq"), _get(it, "z")))
+            except (EisnaError, ValueError, np.linalg.LinAlgError):
+                result = None  # the table shows "—" rather than stopping the report
+        out.append(result)
+    return out
+
+
+def _reread_spectra(rows: list[dict[str, Any]], circuit: str | None) -> list[Any]:
+    """Spectra named by the rows' source/index, with the stored fit drawn when the circuit loads."""
+    from .io import read
+
+    cache: dict[str, list[Any]] = {}
+    out: list[Any] = []
+    model = None
+    if circuit:
+        try:
+            from .circuit import load_circuit
+
+            model = load_circuit(circuit)
+        except (EisnaError, OSError, ImportError):
+            model = None
+    for row in rows:
+        src, index = row.get("source"), row.get("index")
+        spec = None
+        if src and os.path.isfile(str(src)):
+            if src not in cache:
+                try:
+                    cache[src] = read(src)
+                except (EisnaError, OSError):
+                    cache[src] = []
+            spectra = cache[src]
+            try:
+                i = int(index) if index is not None else 0
+            except (TypeError, ValueError):
+                i = 0
+            spec = spectra[i] if 0 <= i < len(spectra) else None
+        if spec is None:
+            out.append(None)
+            continue
+        z_fit = None
+        if model is not None:
+            values = {k: row[k] for k in _circuit_params(model) if _finite(row.get(k))}
+            try:
+                z_fit = _circuit_impedance(model, spec.freq, values)
+            except (EisnaError, KeyError, TypeError, ValueError):
+                z_fit = None
+        out.append(
+            {"freq": spec.freq, "z": spec.z, "z_fit": z_fit}
+            if z_fit is not None
+            else {"freq": spec.freq, "z": spec.z}
+        )
+    return out
+
+
+def _circuit_params(definition: Any) -> list[str]:
+    circuit = _get(definition, "circuit", definition)
+    return list(_get(circuit, "param_names") or _get(definition, "param_names") or ())
+
+
+def _circuit_impedance(definition: Any, freq: np.ndarray, values: Mapping[str, float]) -> np.ndarray:
+    circuit = _get(definition, "circuit", definition)
+    return np.asarray(circuit.impedance(freq, values), dtype=complex)
+
+
+def _absent(series: Any) -> list[bool]:
+    flags = _get(series, "interlayer") if series is not None else None
+    return [] if flags is None else [f is False or (isinstance(f, np.bool_) and not f) for f in flags]
+
+
+class _Nyq:
+    """A re-read spectrum with its stored fit, shaped like what the plots expect."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.freq = data["freq"]
+        self.z = data["z"]
+        self.z_fit = data.get("z_fit")
+
+
+# ----------------------------------------------------------------------------- public API
+def render_report(
+    series: Any = None,
+    fits: Sequence[Any] | None = None,
+    kinetics: Any = None,
+    provenance: Mapping[str, Any] | None = None,
+    title: str | None = None,
+    *,
+    kk: Sequence[Any] | None = None,
+    arrhenius: Any = None,
+    spectra_for_rows: Sequence[Any] | None = None,
+) -> str:
+    """Return the report as one self-contained HTML string (see :func:`write_report`)."""
+    time_h: np.ndarray | None = None
+    if series is not None:
+        items = list(_get(series, "results"))
+        th = _get(series, "time_h")
+        time_h = None if th is None else np.asarray(th, dtype=float)
+    else:
+        items = list(fits or ())
+        if items and isinstance(items[0], Mapping) and "time_h" in items[0]:
+            time_h = np.array([float(r["time_h"]) if _finite(r.get("time_h")) else np.nan for r in items])
+    if kinetics is None and series is not None:
+        kinetics = _get(series, "kinetics")
+        summary = getattr(series, "kinetics_summary", None)
+        if kinetics is not None and callable(summary):
+            kinetics = summary()  # adds the ASR, thickness and first detection to the best law
+    if series is not None:
+        provenance = {
+            "circuit": _get(series, "circuit"),
+            "baseline circuit": _get(series, "baseline"),
+            "options": dict(_get(series, "options") or {}) or None,
+            **(provenance or {}),
+        }
+    kk_results = _kk_for(items, kk)
+    plot_items: list[Any] = items
+    if spectra_for_rows is not None:  # rows rebuilt from JSON: plot the re-read spectra
+        plot_items = [_Nyq(s) if s is not None else {"status": "missing"} for s in spectra_for_rows]
+    prov = _provenance(provenance, items)
+    figs = _figures(plot_items, time_h, series, kinetics, kk_results, arrhenius)
+    if time_h is not None and len(items) > 1 and all(isinstance(it, Mapping) for it in items):
+        # rows from results.json: the trajectories come from the table
+        from . import plotting
+
+        fig = _figure(6.4, 6.8)
+        plotting.plot_trajectories(items, fig.subplots(3, 1, sharex=True), kinetics=kinetics, time_h=time_h)
+        figs.append(
+            (
+                "Interlayer growth",
+                "Interlayer resistance and effective capacitance, and the total "
+                "resistance, with 1σ error bars; line: best kinetics model; dashed: onset; dotted: t95.",
+                _png(fig),
+            )
+        )
+    circuit = prov.get("circuit") or next((_get(it, "circuit_name") for it in items if _is_fit(it)), None)
+    title = title or (f"eisna report — {circuit}" if circuit else "eisna report")
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_esc(title)}</title><style>{_CSS}</style></head><body><main>",
+        f"<h1>{_esc(title)}</h1>",
+        f'<p class="sub">{len(items)} spectra · circuit <code>{_esc(circuit or "?")}</code> · written '
+        f"{_esc(prov['report_time'])} by eisna {_esc(prov['eisna_version'])}</p>",
+        _cards(items, time_h, kinetics),
+    ]
+    if kinetics is not None or time_h is not None:
+        parts += ["<h2>Kinetics of interlayer growth</h2>", _kinetics_html(kinetics)]
+    if figs:
+        parts.append("<h2>Figures</h2>")
+        for name, caption, data in figs:
+            parts.append(
+                f'<figure><img alt="{_esc(name)}" src="data:image/png;base64,{data}">'
+                f"<figcaption><b>{_esc(name)}.</b> {_esc(caption)}</figcaption></figure>"
+            )
+    last_fit = next((it for it in reversed(items) if _is_fit(it)), None)
+    if last_fit is not None and _get(last_fit, "arcs"):
+        parts += ["<h2>Arcs of the last spectrum</h2>", _arc_table(last_fit)]
+    parts += [
+        "<h2>Fitted values per spectrum</h2>",
+        '<p class="note">Value ± 1σ standard error. Z = Z′ + jZ″; resistances and capacitances are cell '
+        "totals (per interface: R/2, 2C). KK: Lin-KK test, largest residual relative to |Z|. "
+        "χ²<sub>ν</sub>: reduced χ² of the weighted fit.</p>",
+        _fit_table(
+            items,
+            time_h,
+            kk_results,
+            absent=_absent(series),
+            absent_param=_get(series, "interlayer_param") or "R_int",
+        ),
+        "<h2>Provenance</h2>",
+        _provenance_html(prov),
+        "</main></body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def write_report(
+    out_dir: str | os.PathLike[str],
+    series: Any = None,
+    fits: Sequence[Any] | None = None,
+    kinetics: Any = None,
+    provenance: Mapping[str, Any] | None = None,
+    title: str | None = None,
+    *,
+    kk: Sequence[Any] | None = None,
+    arrhenius: Any = None,
+    filename: str = "report.html",
+) -> Path:
+    """Write a self-contained ``report.html`` into ``out_dir`` and return its path.
+
+    Parameters
+    ----------
+    out_dir : path
+        Output folder; created when missing.
+    series : SeriesResult, optional
+        A fitted time series.
+    fits : sequence of FitResult or of row dicts, optional
+        Fits to report when there is no series.
+    kinetics : KineticsResult or mapping, optional
+        Interlayer growth kinetics (``kinetics.json`` content).
+    provenance : mapping, optional
+        Circuit, options, input files, run times (see the module docstring).
+    title : str, optional
+        Page title.
+    kk : sequence of KKResult, optional
+        KK results aligned with the fits; computed from the fits when omitted.
+    arrhenius : ArrheniusResult or (T_K, sigma_S_cm), optional
+        Adds an Arrhenius plot.
+    filename : str
+        Name of the HTML file.
+
+    Returns
+    -------
+    Path
+        The written report.
+
+    Raises
+    ------
+    EisnaError
+        When nothing is given and ``out_dir`` holds no ``results.json`` to rebuild from.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    spectra_for_rows = None
+    if series is None and fits is None:
+        results = out / "results.json"
+        if not results.is_file():
+            raise EisnaError(
+                f"{out}: no results to report; expected results.json from 'eisna batch' in "
+                "this folder. Run 'eisna batch FILES --circuit NAME --out DIR' first."
+            )
+        fits, stored_prov = _rows_from_json(results)
+        prov_file = out / "provenance.json"
+        if prov_file.is_file():
+            stored_prov = {**json.loads(prov_file.read_text(encoding="utf-8")), **stored_prov}
+        provenance = {**stored_prov, **(provenance or {})}
+        kin_file = out / "kinetics.json"
+        if kinetics is None and kin_file.is_file():
+            kinetics = json.loads(kin_file.read_text(encoding="utf-8"))
+        circuit = (
+            provenance.get("circuit_file")
+            or provenance.get("circuit")
+            or next((r.get("circuit") for r in fits if r.get("circuit")), None)
+        )
+        spectra_for_rows = _reread_spectra(list(fits), circuit)
+    text = render_report(
+        series,
+        fits,
+        kinetics,
+        provenance,
+        title,
+        kk=kk,
+        arrhenius=arrhenius,
+        spectra_for_rows=spectra_for_rows,
+    )
+    target = out / filename
+    fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", dir=out)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target

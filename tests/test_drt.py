@@ -1,0 +1,162 @@
+"""DRT: known-answer peaks of RC/ZARC spectra, λ choice, options, errors and real files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from eisna import Spectrum, SpectrumError
+from eisna.drt import DRTPeak, DRTResult, drt
+
+FREQ = np.geomspace(1e6, 0.01, 80)
+# (R Ω, f_c Hz, n) of three ZARCs two to three decades apart
+ARCS = [(50.0, 1e4, 0.9), (100.0, 100.0, 0.85), (30.0, 0.3, 0.95)]
+R_INF, L_SERIES = 10.0, 1e-7
+
+
+def arcs_impedance(freq, arcs=ARCS, R_inf=R_INF, L=L_SERIES):
+    """R∞ + jωL + Σ R/(1 + (jf/f_c)^n), Ω."""
+    z = R_inf + 1j * 2 * np.pi * freq * L
+    for R, f_c, n in arcs:
+        z = z + R / (1 + (1j * freq / f_c) ** n)
+    return z
+
+
+def noisy(z, seed, sigma=0.002):
+    rng = np.random.default_rng(seed)
+    return z + sigma * np.abs(z) * (rng.standard_normal(z.size) + 1j * rng.standard_normal(z.size))
+
+
+def match_peaks(peaks, arcs, max_decades=0.15):
+    """For each true arc, the peak within ``max_decades`` in τ (fails when there is none)."""
+    found = []
+    for _R, f_c, _n in arcs:
+        tau = 1 / (2 * np.pi * f_c)
+        near = [p for p in peaks if abs(np.log10(p.tau / tau)) <= max_decades]
+        assert near, f"no peak within {max_decades} decade of tau = {tau:.3g} s in {peaks}"
+        found.append(max(near, key=lambda p: p.R))
+    return found
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_three_zarc_peaks_known_answer(seed):
+    res = drt(Spectrum(FREQ, noisy(arcs_impedance(FREQ), seed)))
+    assert isinstance(res, DRTResult)
+    assert len(res.peaks) == 3, res.summary()
+    for peak, (R, _f_c, _n) in zip(match_peaks(res.peaks, ARCS), ARCS, strict=True):
+        assert abs(peak.R / R - 1) < 0.10, res.summary()
+    assert abs(res.R_inf / R_INF - 1) < 0.05
+    assert abs(res.L / L_SERIES - 1) < 0.2
+    assert abs(res.R_pol / sum(a[0] for a in ARCS) - 1) < 0.03
+    assert res.residual_rms < 0.004  # about the 0.2 % noise
+
+
+def test_ideal_rc_arcs_noise_free():
+    arcs = [(80.0, 5e3, 1.0), (40.0, 5.0, 1.0)]
+    res = drt(Spectrum(FREQ, arcs_impedance(FREQ, arcs, L=0.0)), inductance=False)
+    peaks = match_peaks(res.peaks, arcs, max_decades=0.1)
+    assert [round(p.R) for p in peaks] == pytest.approx([80, 40], abs=3)
+    assert res.L == 0.0
+    assert res.residual_rms < 0.005
+
+
+def test_peak_bookkeeping():
+    res = drt(Spectrum(FREQ, noisy(arcs_impedance(FREQ), 4)))
+    taus = [p.tau for p in res.peaks]
+    assert taus == sorted(taus)
+    for p in res.peaks:
+        assert isinstance(p, DRTPeak)
+        assert p.f == pytest.approx(1 / (2 * np.pi * p.tau))
+    assert np.all(np.diff(res.tau) > 0)
+    assert np.all(res.gamma >= 0)
+    # γ is per unit ln τ: its integral is the polarisation resistance
+    assert np.trapezoid(res.gamma, np.log(res.tau)) == pytest.approx(res.R_pol, rel=0.01)
+    # the model reproduces the data
+    assert np.max(np.abs(res.z_fit - res_z(res))) < 0.02 * np.max(np.abs(res_z(res)))
+    assert "peak 1: tau =" in res.summary()
+
+
+def res_z(res):
+    return noisy(arcs_impedance(res.freq), 4)
+
+
+def test_fixed_lambda_is_used_and_strong_regularisation_broadens():
+    spec = Spectrum(FREQ, noisy(arcs_impedance(FREQ), 5))
+    weak = drt(spec, lam=1e-4)
+    strong = drt(spec, lam=10.0)
+    assert weak.lam == 1e-4 and strong.lam == 10.0
+    assert strong.gamma.max() < weak.gamma.max()
+    assert strong.residual_rms > weak.residual_rms
+
+
+def test_order_of_points_does_not_matter():
+    z = noisy(arcs_impedance(FREQ), 6)
+    perm = np.random.default_rng(0).permutation(FREQ.size)
+    a = drt(Spectrum(FREQ, z))
+    b = drt(Spectrum(FREQ[perm], z[perm]))
+    assert a.lam == b.lam
+    np.testing.assert_allclose([p.tau for p in a.peaks], [p.tau for p in b.peaks])
+    np.testing.assert_allclose(b.z_fit, a.z_fit[perm], rtol=1e-6)
+
+
+def test_n_tau_option():
+    res = drt(Spectrum(FREQ, noisy(arcs_impedance(FREQ), 7)), n_tau=60)
+    assert res.tau.size == 4 * 59 + 1
+    assert len(match_peaks(res.peaks, ARCS, max_decades=0.2)) == 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"lam": 0.0}, "lam must be a positive number"),
+        ({"lam": float("nan")}, "lam must be a positive number"),
+        ({"n_tau": 2}, "n_tau must be an integer"),
+        ({"basis": "C4 Matern"}, "unknown basis 'C4 Matern'"),
+    ],
+)
+def test_invalid_options(kwargs, message):
+    with pytest.raises(SpectrumError, match=message):
+        drt(Spectrum(FREQ, arcs_impedance(FREQ)), **kwargs)
+
+
+def test_impossible_input():
+    with pytest.raises(SpectrumError, match="at least 4 points"):
+        drt(Spectrum([1e3, 1e2, 10.0], [10 - 1j, 11 - 2j, 12 - 1j]))
+    with pytest.raises(SpectrumError, match=r"\|Z\| = 0 at indices \[2\]"):
+        drt(Spectrum([1e3, 1e2, 10.0, 1.0, 0.1], [10 - 1j, 11 - 2j, 0j, 12 - 1j, 13 - 1j]))
+
+
+def test_degenerate_but_valid_spectra_do_not_crash():
+    freq = np.geomspace(1e5, 1.0, 20)
+    resistor = drt(Spectrum(freq, np.full(freq.size, 100 + 0j)))
+    assert resistor.peaks == ()
+    assert abs(resistor.R_inf - 100) < 0.5
+    inductive = drt(Spectrum(freq, 1 + 1j * 2 * np.pi * freq * 1e-6))
+    assert abs(inductive.L / 1e-6 - 1) < 0.02
+    noise = np.random.default_rng(1).normal(size=(2, 20))
+    garbage = drt(Spectrum(freq, noise[0] + 1j * noise[1]))
+    assert np.isfinite(garbage.residual_rms)
+
+
+def test_real_corpus_spectra_run(corpus):
+    from eisna import read
+    from eisna.errors import EisnaError
+
+    n_done = 0
+    for path in sorted((corpus / "biologic-mpt").glob("*.mpt")):
+        try:
+            spectra = read(path)
+        except EisnaError:
+            continue  # files without impedance, or a reader not written yet
+        for spec in spectra[:3]:
+            if len(spec) < 4:
+                with pytest.raises(SpectrumError):
+                    drt(spec)
+                continue
+            res = drt(spec)
+            assert np.all(np.isfinite(res.gamma)) and np.isfinite(res.R_inf)
+            assert res.R_inf >= 0 and res.L >= 0
+            assert all(p.R > 0 and p.tau > 0 for p in res.peaks)
+            n_done += 1
+    if n_done == 0:
+        pytest.skip("no corpus spectrum could be read (the .mpt reader is not available yet)")

@@ -1,0 +1,184 @@
+"""Fit engine: NAS/NPS benchmark spectra (eis-science.md §4), options, physics, flags, errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import eisna
+from eisna import CellGeometry, FitError, Spectrum
+from eisna.circuit import load_circuit
+
+FREQ = np.geomspace(7e6, 0.1, 80)
+AREA = np.pi * 0.5**2
+
+
+def _q(R, f_apex, n):
+    return (1 / (2 * np.pi * f_apex)) ** n / R
+
+
+NAS = dict(L=2e-7, R_b=42.4, C_b=13.9e-12, R_gb=21.0, Q_gb=_q(21.0, 2e6, 0.8), n_gb=0.8,
+           R_int=180.0, Q_int=_q(180.0, 1e4, 0.85), n_int=0.85, R_ct=40.0, Q_ct=_q(40.0, 300, 0.9), n_ct=0.9,
+           R_W=12.0, tau_W=1.0)
+NPS = dict(L=2e-7, R_b=413.8, C_b=10.7e-12, R_gb=248.0, Q_gb=_q(248.0, 3e5, 0.8), n_gb=0.8,
+           R_ct=60.0, Q_ct=_q(60.0, 300, 0.9), n_ct=0.9, R_W=12.0, tau_W=1.0)
+
+
+def spectrum(name, truth, noise=0.002, seed=1, meta=None):
+    d = load_circuit(name)
+    z = d.circuit.impedance(FREQ, truth)
+    rng = np.random.default_rng(seed)
+    z = z + noise * np.abs(z) * (rng.normal(size=z.size) + 1j * rng.normal(size=z.size))
+    return Spectrum(FREQ, z, meta=meta or {})
+
+
+@pytest.fixture(scope="module")
+def nas_fit():
+    return eisna.fit(spectrum("symmetric_interlayer", NAS), "symmetric_interlayer",
+                     geometry=CellGeometry(0.1, AREA), eps_r=10.0)
+
+
+def test_nas_interlayer_recovered(nas_fit):
+    r = nas_fit
+    assert r.success
+    assert r.params["R_b"] + r.params["R_gb"] == pytest.approx(63.4, rel=0.02)
+    assert r.params["R_int"] == pytest.approx(180.0, rel=0.03)
+    assert r.params["R_ct"] == pytest.approx(40.0, rel=0.06)
+    assert r.params["n_int"] == pytest.approx(0.85, abs=0.02)
+    assert r.params["R_W"] == pytest.approx(12.0, rel=0.1)
+    assert r.params["tau_W"] == pytest.approx(1.0, rel=0.1)
+    # the bulk arc lies above 7 MHz: C_b is flagged, not hidden
+    assert "unidentifiable:C_b" in r.flags or "at_bound:C_b" in r.flags
+    assert all(np.isfinite(r.stderr[n]) for n in ("R_int", "R_ct", "n_int"))
+
+
+def test_nas_physics(nas_fit):
+    r = nas_fit
+    arcs = {a.role: a for a in r.arcs}
+    assert arcs["interlayer"].f_apex == pytest.approx(1e4, rel=0.05)
+    assert arcs["interlayer"].C_eff == pytest.approx(88.5e-9, rel=0.05)  # Hsu–Mansfeld τ/R
+    assert arcs["interlayer"].formula == "Hsu-Mansfeld" and arcs["interlayer"].role_ok
+    assert arcs["charge_transfer"].C_eff == pytest.approx(13.3e-6, rel=0.1)
+    assert arcs["grain_boundary"].role_ok and arcs["charge_transfer"].role_ok
+    d = r.derived
+    assert d["ASR_int"].value == pytest.approx(180.0 * AREA / 2, rel=0.03)
+    assert d["ASR_int"].unit == "Ohm cm2" and d["ASR_int"].stderr > 0
+    assert d["d_int"].value == pytest.approx(39.3, rel=0.06)  # nm, eis-science.md §4.2
+    assert d["sigma_total"].value == pytest.approx(0.1 / (63.4 * AREA), rel=0.02)
+    assert d["R_SE"].value == pytest.approx(63.4, rel=0.02)
+
+
+def test_npsc_symmetric_cell_bulk_partly_visible():
+    r = eisna.fit(spectrum("symmetric_cell", NPS), "symmetric_cell")
+    assert r.params["R_b"] == pytest.approx(413.8, rel=0.02)
+    assert r.params["R_gb"] == pytest.approx(248.0, rel=0.03)
+    assert r.params["R_ct"] == pytest.approx(60.0, rel=0.05)
+    assert r.params["n_gb"] == pytest.approx(0.8, abs=0.02)
+
+
+def test_interlayer_absent_is_flagged_not_hidden():
+    r = eisna.fit(spectrum("symmetric_cell", NPS), "symmetric_interlayer")
+    assert r.success
+    # the superfluous interlayer arc ends on a bound or with huge errors, and says so
+    suspicious = [f for f in r.flags if f.endswith(("R_int", "Q_int", "n_int"))]
+    assert suspicious
+    assert any("R_int" in w or "n_int" in w for w in r.warnings)
+
+
+def test_warm_start_and_fixed(nas_fit):
+    s = spectrum("symmetric_interlayer", NAS, seed=2)
+    warm = eisna.fit(s, "symmetric_interlayer", initial=nas_fit.params)
+    assert warm.params["R_int"] == pytest.approx(180.0, rel=0.03)
+    fixed = eisna.fit(s, "symmetric_interlayer", fixed={"C_b": 13.9e-12}, initial=nas_fit.params)
+    assert fixed.params["C_b"] == 13.9e-12
+    assert "C_b" not in fixed.varied and np.isnan(fixed.stderr["C_b"])
+    assert fixed.nvarys == warm.nvarys - 1
+
+
+@pytest.mark.parametrize("weighting", ["unit", "modulus", "proportional"])
+def test_weightings_recover_simple_cell(weighting):
+    truth = dict(L=1e-7, R_b=50.0, R_ct=80.0, Q_ct=_q(80.0, 500.0, 0.9), n_ct=0.9, R_W=30.0, tau_W=1.0)
+    r = eisna.fit(spectrum("symmetric_simple", truth), "symmetric_simple", weighting=weighting)
+    assert r.weighting == weighting
+    for name in ("R_b", "R_ct", "R_W"):
+        assert r.params[name] == pytest.approx(truth[name], rel=0.02)
+
+
+def test_raw_circuit_string_and_frequency_range():
+    truth = [30.0, 100.0, _q(100.0, 1e3, 0.9), 0.9]
+    z = eisna.parse_circuit("R0-p(R1,CPE1)").impedance(FREQ, truth)
+    r = eisna.fit(Spectrum(FREQ, z), "R0-p(R1,CPE1)", fmin=1.0, fmax=1e6)
+    assert r.param_names == ("R0", "R1", "CPE1_0", "CPE1_1")
+    np.testing.assert_allclose([r.params[n] for n in r.param_names], truth, rtol=1e-5)
+    assert r.fmin >= 1.0 and r.fmax <= 1e6
+    assert r.arcs[0].role is None and r.arcs[0].R == pytest.approx(100.0, rel=1e-5)
+    np.testing.assert_allclose(r.predict(FREQ), z, rtol=1e-5)
+
+
+def test_pellet_brug_and_conductivity():
+    truth = dict(L=1e-7, R_b=400.0, C_b=3e-12 / 0.127 * 1.0, R_gb=250.0, Q_gb=_q(250.0, 3e4, 0.85), n_gb=0.85,
+                 Q_el=4e-6, n_el=0.9)
+    truth["C_b"] = 1 / (2 * np.pi * 3e6 * 400.0)
+    freq = np.geomspace(7e6, 1, 70)
+    z = load_circuit("pellet_blocking").circuit.impedance(freq, truth)
+    s = Spectrum(freq, z, meta={"thickness_cm": 0.127, "area_cm2": 1.0})
+    r = eisna.fit(s, "pellet_blocking")
+    assert r.params["R_b"] == pytest.approx(400.0, rel=1e-3)
+    el = next(a for a in r.arcs if a.role == "electrode")
+    assert el.formula == "Brug"
+    brug = 4e-6 ** (1 / 0.9) * 650.0 ** ((1 - 0.9) / 0.9)
+    assert el.C_eff == pytest.approx(brug, rel=1e-3)
+    assert r.derived["sigma_b"].value == pytest.approx(0.127 / 400.0, rel=1e-3)
+    assert r.derived["sigma_total"].value == pytest.approx(0.127 / 650.0, rel=1e-3)
+
+
+def test_role_mismatch_is_warned():
+    # an "interlayer" arc with a µF capacitance is really an electrode process
+    truth = dict(NAS)
+    truth["Q_int"] = _q(180.0, 1.0, 0.85)
+    truth["R_ct"], truth["Q_ct"] = 40.0, _q(40.0, 0.05, 0.9)
+    r = eisna.fit(spectrum("symmetric_interlayer", truth), "symmetric_interlayer")
+    assert "role_mismatch" in r.flags
+    assert any("RoleMismatchWarning" in w and "interlayer" in w for w in r.warnings)
+
+
+def test_to_dict_is_json_safe(nas_fit):
+    d = nas_fit.to_dict()
+    text = json.dumps(d, allow_nan=False)
+    back = json.loads(text)
+    assert back["params"]["R_int"] == pytest.approx(nas_fit.params["R_int"])
+    assert back["circuit_name"] == "symmetric_interlayer"
+    assert len(back["z_fit"]) == 80 and back["derived"]["ASR_int"]["unit"] == "Ohm cm2"
+
+
+def test_result_statistics(nas_fit):
+    r = nas_fit
+    n, k = 2 * r.n_points, r.nvarys
+    assert r.chisqr == pytest.approx(float(r.residuals @ r.residuals))
+    assert r.redchi == pytest.approx(r.chisqr / (n - k))
+    assert r.aic == pytest.approx(n * np.log(r.chisqr / n) + 2 * k)
+    assert r.bic == pytest.approx(n * np.log(r.chisqr / n) + k * np.log(n))
+    assert r.aicc == pytest.approx(r.aic + 2 * k * (k + 1) / (n - k - 1))
+    assert r.correlation.shape == (14, 14)
+    assert r.correlation[6, 6] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"weighting": "square"}, "unknown weighting 'square'"),
+        ({"initial": {"R_itn": 1.0}}, "unknown parameter 'R_itn'.*Did you mean 'R_int'"),
+        ({"fixed": {"Rb": 1.0}}, "unknown parameter 'Rb'"),
+    ],
+)
+def test_fit_errors(kwargs, match):
+    with pytest.raises(FitError, match=match):
+        eisna.fit(spectrum("symmetric_interlayer", NAS), "symmetric_interlayer", **kwargs)
+
+
+def test_too_few_points():
+    s = Spectrum([1e3, 1e2, 10.0], [10 - 1j, 12 - 2j, 15 - 1j])
+    with pytest.raises(FitError, match="3 points give 6 residuals for 13 free parameters"):
+        eisna.fit(s, "symmetric_interlayer", fixed={"L": 1e-7})

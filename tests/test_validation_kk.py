@@ -1,0 +1,226 @@
+"""lin-KK test: known answers on synthetic spectra, drift and artefacts, options, errors, real files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from eisna import Spectrum, SpectrumError
+from eisna.validation import DEFAULT_FLOOR, KKResult, kk_test
+
+FREQ = np.geomspace(7e6, 0.1, 80)  # the benchmark grid of eis-science §4.2, swept high → low
+
+
+def zarc(freq, R, f_c, n):
+    """ZARC R/(1 + (jωτ)^n) with τ = 1/(2π f_c), Ω."""
+    return R / (1.0 + (1j * freq / f_c) ** n)
+
+
+def cell_impedance(freq, R_ct=40.0):
+    """A NAS-like symmetric cell: L, bulk R‖C, gb, interlayer and charge-transfer ZARCs (Ω)."""
+    w = 2 * np.pi * freq
+    return (
+        1j * w * 2e-7
+        + 42.4 / (1 + 1j * w * 42.4 * 13.9e-12)
+        + zarc(freq, 21.0, 2e6, 0.8)
+        + zarc(freq, 100.0, 1e4, 0.85)
+        + zarc(freq, R_ct, 300.0, 0.9)
+    )
+
+
+def with_noise(z, rng, sigma=0.002):
+    """Gaussian noise on the real and imaginary parts, σ·|Z| each."""
+    return z + sigma * np.abs(z) * (rng.standard_normal(z.size) + 1j * rng.standard_normal(z.size))
+
+
+def drifting_cell(freq, drift):
+    """R_ct grows by the fraction ``drift`` during the sweep (time ∝ cumulative 0.25 s + 3 periods)."""
+    t = np.cumsum(0.25 + 3.0 / freq)
+    t = t / t[-1]
+    R_ct = 40.0 * (1 + drift * t)
+    return np.array([cell_impedance(np.array([f]), R_ct=r)[0] for f, r in zip(freq, R_ct, strict=True)])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_clean_spectrum_passes(seed):
+    rng = np.random.default_rng(seed)
+    res = kk_test(Spectrum(FREQ, with_noise(cell_impedance(FREQ), rng)))
+    assert isinstance(res, KKResult)
+    assert res.passed, res.summary()
+    assert res.bad_points == ()
+    assert res.mu < 0.85
+    # residuals are at the noise level: RMS close to 0.2 % (the fit absorbs a little)
+    rms = np.sqrt(np.mean(np.r_[res.res_re, res.res_im] ** 2))
+    assert 0.0012 < rms < 0.0022
+    assert res.pseudo_chisqr == pytest.approx(np.sum(res.res_re**2 + res.res_im**2))
+    assert np.all(res.threshold >= DEFAULT_FLOOR)
+
+
+def test_noise_free_voigt_circuit_is_reproduced():
+    freq = np.geomspace(1e5, 0.1, 60)
+    z = 10 + 100 / (1 + 1j * 2 * np.pi * freq * 1e-3) + 50 / (1 + 1j * 2 * np.pi * freq * 0.05)
+    res = kk_test(Spectrum(freq, z), add_inductance=False)
+    assert res.passed
+    assert res.max_residual < 5e-3
+    # the Voigt series reproduces the dc resistance R0 + ΣR_k = 160 Ω and R(∞) = 10 Ω
+    assert res.R0 + res.R.sum() == pytest.approx(160.0, rel=2e-3)
+    assert np.abs(res.z_fit[0] - z[0]) / np.abs(z[0]) < 2e-3
+    assert res.L == 0.0 and np.isinf(res.C)
+    assert res.tau[0] == pytest.approx(1 / (2 * np.pi * 1e5))
+    assert res.tau[-1] == pytest.approx(1 / (2 * np.pi * 0.1))
+
+
+def test_drifting_spectrum_fails_at_low_frequency():
+    rng = np.random.default_rng(7)
+    res = kk_test(Spectrum(FREQ, with_noise(drifting_cell(FREQ, 0.3), rng)))
+    assert not res.passed
+    assert res.max_residual > 0.02
+    # the drift is in the slow, low-frequency part of the sweep
+    assert np.all(res.freq[list(res.bad_points)] < 100.0)
+    assert "FAIL" in res.summary()
+
+
+def test_small_drift_is_caught_by_the_trend_test():
+    """A 15 % rise of R_ct during the sweep leaves smooth residuals below the point limit."""
+    rng = np.random.default_rng(21)
+    res = kk_test(Spectrum(FREQ, with_noise(drifting_cell(FREQ, 0.15), rng)))
+    assert not res.passed
+    assert res.trend_points
+    assert set(res.trend_points) <= set(res.bad_points)
+    assert "systematic trend" in res.summary()
+    # an explicit threshold applies the point test only
+    assert (
+        kk_test(
+            Spectrum(FREQ, with_noise(drifting_cell(FREQ, 0.15), np.random.default_rng(21))), threshold=0.05
+        ).trend_limit
+        is None
+    )
+
+
+def test_outlier_is_flagged_at_its_index():
+    rng = np.random.default_rng(11)
+    z = with_noise(cell_impedance(FREQ), rng)
+    z[40] += 0.04 * np.abs(z[40]) * np.exp(0.7j)
+    res = kk_test(Spectrum(FREQ, z))
+    assert not res.passed
+    assert 40 in res.bad_points
+
+
+def test_non_kk_bump_in_real_part_fails():
+    rng = np.random.default_rng(12)
+    z0 = cell_impedance(FREQ)
+    # a Gaussian bump in Z′ only, 3 % of |Z| around 100 Hz: no causal impedance does that
+    z = with_noise(z0, rng) + 0.03 * np.abs(z0) * np.exp(-0.5 * ((np.log10(FREQ) - 2.0) / 0.3) ** 2)
+    res = kk_test(Spectrum(FREQ, z))
+    assert not res.passed
+    bad_f = res.freq[list(res.bad_points)]
+    assert np.all((bad_f > 5.0) & (bad_f < 2e3))
+
+
+def test_bad_points_refer_to_acquisition_order():
+    rng = np.random.default_rng(13)
+    z = with_noise(cell_impedance(FREQ), rng)
+    z[40] += 0.04 * np.abs(z[40])
+    perm = rng.permutation(FREQ.size)
+    res = kk_test(Spectrum(FREQ[perm], z[perm]))
+    ref = kk_test(Spectrum(FREQ, z))
+    assert [perm[i] for i in res.bad_points] == sorted(perm[i] for i in res.bad_points)
+    assert sorted(int(perm[i]) for i in res.bad_points) == list(ref.bad_points)
+    np.testing.assert_allclose(res.res_re, ref.res_re[perm], atol=1e-12)
+
+
+def test_fixed_and_per_point_thresholds():
+    rng = np.random.default_rng(3)
+    spec = Spectrum(FREQ, with_noise(cell_impedance(FREQ), rng))
+    strict = kk_test(spec, threshold=0.001)  # 0.1 %: below the noise, must fail
+    assert not strict.passed
+    assert np.all(strict.threshold == 0.001)
+    assert len(strict.bad_points) > 10
+    per_point = np.full(FREQ.size, 0.05)
+    assert kk_test(spec, threshold=per_point).passed
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.01, np.nan, [0.01, 0.02]])
+def test_invalid_threshold_raises(bad):
+    spec = Spectrum(FREQ, cell_impedance(FREQ))
+    with pytest.raises(SpectrumError, match="threshold must be a positive fraction"):
+        kk_test(spec, threshold=bad)
+
+
+def test_series_capacitance_for_blocking_electrode():
+    freq = np.geomspace(1e6, 0.1, 70)
+    z = 50 + zarc(freq, 200.0, 1e4, 0.95) + 1 / (1j * 2 * np.pi * freq * 2e-6)
+    spec = Spectrum(freq, z)
+    without = kk_test(spec)
+    with_c = kk_test(spec, add_capacitance=True)
+    assert not without.passed
+    assert with_c.passed, with_c.summary()
+    assert abs(with_c.C / 2e-6 - 1) < 0.02
+
+
+def test_series_inductance_is_recovered():
+    freq = np.geomspace(1e6, 1.0, 60)
+    z = 5 + 1j * 2 * np.pi * freq * 1e-6 + 100 / (1 + 1j * 2 * np.pi * freq * 1e-4)
+    res = kk_test(Spectrum(freq, z))
+    assert res.passed
+    assert abs(res.L / 1e-6 - 1) < 0.05
+    assert not kk_test(Spectrum(freq, z), add_inductance=False).passed
+
+
+def test_mu_limit_controls_M():
+    rng = np.random.default_rng(5)
+    spec = Spectrum(FREQ, with_noise(cell_impedance(FREQ), rng))
+    loose = kk_test(spec, c=0.85)
+    capped = kk_test(spec, max_M=10)
+    assert capped.M == 10
+    assert loose.M > 10
+    with pytest.raises(SpectrumError, match=r"c must be in \(0, 1\]"):
+        kk_test(spec, c=1.5)
+    with pytest.raises(SpectrumError, match="max_M must be a positive integer"):
+        kk_test(spec, max_M=0)
+
+
+def test_too_few_points_and_zero_impedance():
+    with pytest.raises(SpectrumError, match="at least 3 points"):
+        kk_test(Spectrum([1e3, 1e2], [10 - 1j, 11 - 2j]))
+    with pytest.raises(SpectrumError, match=r"\|Z\| = 0 at indices \[1\]"):
+        kk_test(Spectrum([1e3, 1e2, 10.0], [10 - 1j, 0j, 11 - 2j]))
+
+
+def test_result_is_frozen_and_summarised():
+    res = kk_test(Spectrum(FREQ, cell_impedance(FREQ)))
+    with pytest.raises(AttributeError):
+        res.passed = False  # type: ignore[misc]
+    text = res.summary()
+    assert text.startswith("lin-KK PASS: M = ")
+    assert f"M = {res.M}" in text
+
+
+def test_real_corpus_spectra_get_a_verdict(corpus):
+    from eisna import read
+    from eisna.errors import EisnaError
+
+    files = sorted((corpus / "biologic-mpt").glob("*.mpt"))
+    assert files
+    verdicts = {}
+    for path in files:
+        try:
+            spectra = read(path)
+        except EisnaError:
+            continue  # GCPL/MB files without impedance, or a reader not written yet
+        for i, spec in enumerate(spectra[:5]):
+            if len(spec) < 3:
+                with pytest.raises(SpectrumError):
+                    kk_test(spec)
+                continue
+            res = kk_test(spec)
+            assert np.all(np.isfinite(res.res_re)) and np.all(np.isfinite(res.res_im))
+            verdicts[(path.name, i)] = res
+    if not verdicts:
+        pytest.skip("no corpus spectrum could be read (the .mpt reader is not available yet)")
+    # a clean PEIS file and a visibly broken one (Z″ jumps sign from point to point)
+    if ("peis.issue_149.mpt", 0) in verdicts:
+        assert verdicts[("peis.issue_149.mpt", 0)].max_residual < 0.015
+    if ("peis.mpt", 0) in verdicts:
+        assert not verdicts[("peis.mpt", 0)].passed
+        assert verdicts[("peis.mpt", 0)].max_residual > 0.2
