@@ -50,7 +50,8 @@ def test_mapping_values_and_missing_names():
 
 
 def test_syntax_error_has_column_and_caret():
-    with pytest.raises(CircuitSyntaxError, match="column 14: expected '\\)' to close 'p\\('; found end of string") as err:
+    expected = r"column 14: expected '\)' to close 'p\('; found end of string"
+    with pytest.raises(CircuitSyntaxError, match=expected) as err:
         parse_circuit("R0-p(R1,C1-R2")
     assert "\n  R0-p(R1,C1-R2\n  " in str(err.value)
     assert str(err.value).rstrip().endswith("^")
@@ -73,7 +74,7 @@ def test_syntax_errors(text, match):
 
 
 def test_unknown_element_suggests_the_closest():
-    with pytest.raises(UnknownElementError, match="unknown element type 'CEP'.*Did you mean 'CPE'"):
+    with pytest.raises(UnknownElementError, match=r"unknown element type 'CEP'.*Did you mean 'CPE'"):
         parse_circuit("R0-p(R1,CEP1)")
 
 

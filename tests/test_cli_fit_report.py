@@ -61,7 +61,7 @@ def test_fit_all_spectra_of_a_file(tmp_path, capsys):
     code = main(
         [
             "fit",
-            str(SAMPLES / "nas" / "nas_t01.mpt"),
+            str(SAMPLES / "nas" / "nas_t41.mpt"),
             "--circuit",
             "symmetric_interlayer",
             "--all",
@@ -70,7 +70,7 @@ def test_fit_all_spectra_of_a_file(tmp_path, capsys):
         ]
     )
     assert code == 0
-    assert "nas_t01.mpt #0" in capsys.readouterr().out
+    assert "nas_t41.mpt #0" in capsys.readouterr().out
     assert plot.is_file()  # one spectrum in the file: the name is kept as given
 
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import re
+from pathlib import Path
 
 import pytest
 
 from eisna.cli import main
 
-from .conftest import SAMPLES
-
-NAS = SAMPLES / "nas_looped.mpt"  # 49 synthetic Tier-A spectra of eis-science §4.2
+# 49 synthetic Tier-A spectra of eis-science §4.2
+NAS = Path(__file__).resolve().parents[1] / "sample_spectra" / "nas_looped.mpt"
 
 
 @pytest.fixture
@@ -45,6 +46,23 @@ def test_kk_fixed_threshold_fails_below_the_noise(nas_file, capsys):
     assert "0 of 1 spectra pass" in out
 
 
+def test_kk_residual_plot(nas_file, tmp_path, capsys):
+    out_png = tmp_path / "kk.png"
+    assert main(["kk", nas_file, "--index", "5", "2", "--plot", str(out_png)]) == 0
+    assert f"plot saved to {out_png}" in capsys.readouterr().out
+    assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["kk", nas_file, "--index", "0", "--plot", str(tmp_path / "no_dir" / "kk.png")]) == 1
+    assert "cannot save the plot" in capsys.readouterr().err
+
+
+def test_frequency_window(nas_file, capsys):
+    assert main(["kk", nas_file, "--index", "0", "--fmin", "1", "--fmax", "1e5"]) == 0
+    row = capsys.readouterr().out.splitlines()[2].split()
+    assert row[1] == "50"  # points from 1 Hz to 100 kHz at 10.16 per decade
+    assert main(["drt", nas_file, "--index", "0", "--fmin", "1e9"]) == 0
+    assert "skipped: no points between 1000000000.0 and None Hz" in capsys.readouterr().out
+
+
 def test_kk_bad_threshold_and_index(nas_file, capsys):
     assert main(["kk", nas_file, "--threshold", "-1"]) == 1
     assert "--threshold must be a positive percentage" in capsys.readouterr().err
@@ -65,7 +83,7 @@ def test_drt_peaks_and_plot(nas_file, tmp_path, capsys):
     peaks = re.findall(r"peak \d: tau = (\S+) s  f = (\S+) Hz  R = (\S+) Ohm", out)
     # at t = 24 h: the interlayer arc (180 Ω at 10 kHz) dominates
     big = max(peaks, key=lambda p: float(p[2]))
-    assert 3.8 < __import__("math").log10(float(big[1])) < 4.2
+    assert 3.8 < math.log10(float(big[1])) < 4.2
     assert 150 < float(big[2]) < 200
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert f"plot saved to {out_png}" in out
@@ -77,6 +95,20 @@ def test_drt_overlay_of_several_spectra(nas_file, tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.count("lambda = 0.01,") == 2
     assert out_png.stat().st_size > 1000
+
+
+def test_drt_options_for_blocking_electrodes(tmp_path, capsys):
+    pellet = NAS.parent / "pellet" / "pellet_025C.mpt"
+    if not pellet.is_file():
+        pytest.skip(f"sample spectra not found at {pellet}")
+    assert main(["drt", str(pellet), "--capacitance", "--min-peak", "1"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"C = 3\.\d+e-06 F", out)  # the blocking CPE (≈ 2–4 µF) as a series C
+    # grain boundary: 248 Ω at about 300 kHz in the truth file
+    gb = [float(r) for f, r in re.findall(r"f = (\S+) Hz  R = (\S+) Ohm", out) if 1e5 < float(f) < 1e6]
+    assert len(gb) == 1 and 200 < gb[0] < 280
+    assert main(["drt", str(pellet), "--min-peak", "150"]) == 1
+    assert "--min-peak must be a percentage" in capsys.readouterr().err
 
 
 def test_help_shows_examples(capsys):

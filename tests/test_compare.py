@@ -11,7 +11,7 @@ import pytest
 import eisna
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_fit import NAS, NPS, spectrum  # noqa: E402
+from test_fit import NAS, NPS, spectrum
 
 PAIR = ["symmetric_cell", "symmetric_interlayer"]
 
@@ -40,6 +40,6 @@ def test_no_interlayer_when_absent():
 
 def test_small_early_interlayer_is_found():
     # t = 1.5 h of the NAS benchmark: R_int = 4.28 Ω, about 3 % of |Z|
-    truth = dict(NAS, R_int=4.28, Q_int=1.95e-5)
+    truth = {**NAS, "R_int": 4.28, "Q_int": 1.95e-5}
     c = eisna.compare(spectrum("symmetric_interlayer", truth, noise=0.002, seed=5), PAIR)
     assert c.preferred("symmetric_cell", "symmetric_interlayer") == "symmetric_interlayer"

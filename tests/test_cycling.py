@@ -164,6 +164,7 @@ def test_rests_split_half_cycles_and_carry_columns() -> None:
     assert table["start_s"].tolist() == [h * (HALF_S + 600) for h in range(6)]
     assert table["cycle"].tolist() == [1, 1, 2, 2, 3, 3]
     assert table["start_timestamp"].iloc[1] == pd.Timestamp("2026-01-01 09:10")
+    assert table["mid_timestamp"].iloc[1] == pd.Timestamp("2026-01-01 09:10") + pd.Timedelta(seconds=1795)
 
 
 def test_rest_only_data_gives_empty_table() -> None:

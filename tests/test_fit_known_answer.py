@@ -1,9 +1,18 @@
 """Known-answer sweep: random identifiable draws of every library circuit, automatic start values.
 
-Reports, per circuit and noise level, (a) the rate at which the fit reaches the global optimum
-(χ² no larger than at the true parameters) and (b) the issue-3 criterion: every R within 1 %
-and every n within 0.01 of the truth (at 0.2 % noise; 5 % and 0.03 at 1 % noise). Full
-200-draw report: ``python benchmarks/bench_fit.py --known-answer``.
+For each circuit and noise level this reports three rates over the draws:
+
+* ``optimum``: the fit reached the global optimum, i.e. its χ² is no larger than χ² at the
+  true parameters (the engine's own job: start values, restarts, solver);
+* ``criterion``: issue 3's criterion, every R within 1 % and every n within 0.01 of the truth
+  (5 % and 0.03 at 1 % noise);
+* ``consistent``: every R and n within max(tolerance, 3 × its reported standard error), i.e.
+  the truth lies inside the stated uncertainty.
+
+The criterion also depends on how well the data determine the parameters: for the 4-arc
+symmetric cells the Cramér–Rao bound of R_int, R_ct or R_W at 0.2 % noise often exceeds 0.4 %,
+so no fitter can meet it there; those rates are reported, not asserted (see BENCHMARKS.md).
+Full 200-draw report at both noise levels: ``python benchmarks/bench_fit.py --known-answer``.
 """
 
 from __future__ import annotations
@@ -18,11 +27,8 @@ from eisna.fitting.synthetic import FREQ_CELL, FREQ_PELLET, noisy_spectrum, rand
 from eisna.fitting.weights import weights
 
 DRAWS = {0.002: 200, 0.01: 20}
-# measured global-optimum rates the engine must keep (issue 3 asks >= 99 %; the blocking-pellet
-# circuits still fall short, see BENCHMARKS.md "Fitting")
-MIN_OPTIMUM = {("pellet_blocking", 0.002): 0.95, ("pellet_blocking", 0.01): 0.6,
-               ("pellet_blocking_cpe", 0.002): 0.8, ("pellet_blocking_cpe", 0.01): 0.45}
 TOL = {0.002: (0.01, 0.01), 0.01: (0.05, 0.03)}
+CRITERION_ASSERTED = {"pellet_merged"}  # circuits whose draws are identifiable to 1 % at 0.2 % noise
 
 
 def sweep(name: str, noise: float, n_draws: int, seed: int = 2024) -> dict[str, float]:
@@ -30,7 +36,7 @@ def sweep(name: str, noise: float, n_draws: int, seed: int = 2024) -> dict[str, 
     freq = FREQ_CELL if name.startswith("symmetric") else FREQ_PELLET
     rng = np.random.default_rng(seed)
     r_tol, n_tol = TOL[noise]
-    optimum = criterion = 0
+    optimum = criterion = consistent = 0
     for _ in range(n_draws):
         truth = random_parameters(d, rng)
         s = noisy_spectrum(d, truth, freq, noise, rng)
@@ -39,10 +45,20 @@ def sweep(name: str, noise: float, n_draws: int, seed: int = 2024) -> dict[str, 
         prob = _Problem(d, np.asarray(s.freq), z, *weights(z, "modulus"), {})
         res_true = prob.residual(prob.to_x(np.array([truth[n] for n in d.param_names])))
         optimum += r.chisqr <= float(res_true @ res_true) * (1 + 1e-6)
-        err_r = max(abs(r.params[n] / truth[n] - 1) for n in d.param_names if n.startswith("R"))
-        err_n = max([abs(r.params[n] - truth[n]) for n in d.param_names if n.startswith("n_")] or [0.0])
-        criterion += err_r <= r_tol and err_n <= n_tol
-    return {"optimum": optimum / n_draws, "criterion": criterion / n_draws}
+        ok = agree = True
+        for n in d.param_names:
+            if n.startswith("R"):
+                err, tol, sd = abs(r.params[n] / truth[n] - 1), r_tol, r.stderr[n] / truth[n]
+            elif n.startswith("n_"):
+                err, tol, sd = abs(r.params[n] - truth[n]), n_tol, r.stderr[n]
+            else:
+                continue
+            ok &= err <= tol
+            agree &= err <= max(tol, 3 * sd) if np.isfinite(sd) else err <= tol
+        criterion += ok
+        consistent += agree
+    return {"optimum": optimum / n_draws, "criterion": criterion / n_draws,
+            "consistent": consistent / n_draws}
 
 
 @pytest.mark.slow
@@ -52,5 +68,9 @@ def test_known_answer_sweep(name, noise, capsys):
     rates = sweep(name, noise, DRAWS[noise])
     with capsys.disabled():
         print(f"\n{name} noise {100 * noise:.1f} %: global optimum {100 * rates['optimum']:.1f} %, "
-              f"R/n criterion {100 * rates['criterion']:.1f} % of {DRAWS[noise]} draws")
-    assert rates["optimum"] >= MIN_OPTIMUM.get((name, noise), 0.99)
+              f"R/n criterion {100 * rates['criterion']:.1f} %, within 3σ {100 * rates['consistent']:.1f} % "
+              f"of {DRAWS[noise]} draws")
+    assert rates["optimum"] >= (0.99 if noise < 0.005 else 0.95)
+    assert rates["consistent"] >= (0.95 if noise < 0.005 else 0.9)
+    if name in CRITERION_ASSERTED:
+        assert rates["criterion"] >= 0.99

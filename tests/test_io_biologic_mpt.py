@@ -341,7 +341,7 @@ def _cut_after(marker: bytes):
 
 DAMAGED = [
     ("bad.mpt", lambda b: b.replace(b"1.0351303E+001", b"1.03x1303E+001"), ParseError,
-     r"bad\.mpt, line 72, column 2: expected a number, found '1\.03x"),
+     r"bad\.mpt, line 72, column 'Re\(Z\)/Ohm': expected a number, found '1\.03x"),
     ("nofreq.mpt", lambda b: b.replace(b"freq/Hz", b"frequency"), NoImpedanceData,
      r"nofreq\.mpt.*'freq/Hz'.*\['frequency', 'Re\(Z\)/Ohm'"),
     ("noz.mpt", lambda b: b.replace(b"Re(Z)/Ohm\t-Im(Z)/Ohm\t|Z|/Ohm", b"A\tB\tC"), ParseError,
@@ -353,6 +353,12 @@ DAMAGED = [
      r"line 72: expected 30 tab-separated fields.*found 31"),
     ("nb.mpt", lambda b: b.replace(b"Nb header lines : 70", b"Nb header lines : 7x"), ParseError,
      r"nb\.mpt, line 2: expected 'Nb header lines : N'"),
+    ("bool.mpt", lambda b: b.replace(b"1.0351303E+001", b"True"), ParseError,
+     r"bool\.mpt, line 72, column 'Re\(Z\)/Ohm': expected a number, found 'True'"),
+    ("absolute_time.mpt", lambda b: b.replace(b"4.481567263361649E+002", b"03/02/2021 16:25:27.156"),
+     ParseError, r"line 71, column 'time/s': expected a number, found '03/02/2021.*Time format : Elapsed"),
+    ("huge_nb.mpt", lambda b: b.replace(b"Nb header lines : 70", b"Nb header lines : 7" + b"0" * 8),
+     ParseError, r"line 102: no data rows after the 700000000-line header; the file ends at line 102"),
     ("inf.mpt", lambda b: b.replace(b"1.0351303E+001", b"inf"), ParseError,
      r"inf\.mpt, line 72: impedance is not finite"),
 ]
@@ -370,3 +376,12 @@ def test_empty_and_not_mpt(tmp_path):
         biologic_mpt.read(_write(tmp_path, "empty.mpt", b"  \n"))
     with pytest.raises(ParseError, match=r"other\.mpt, line 1: not an EC-Lab ASCII export"):
         biologic_mpt.read(_write(tmp_path, "other.mpt", b"hello\tworld\n1\t2\n"))
+
+
+def test_start_date_out_of_range_warns(peis_bytes, tmp_path):
+    data = peis_bytes.replace(b"03/02/2021 16:17:59.000", b"12/31/9999 23:59:59.000")
+    path = _write(tmp_path, "y9999.mpt", data)
+    with pytest.warns(MetadataWarning, match=r"y9999\.mpt, line 71: .*leaves the datetime range"):
+        spectra = eisna.read(path)
+    assert spectra[0].timestamp is None
+    assert spectra[0].elapsed_s == pytest.approx(448.1567263361649)

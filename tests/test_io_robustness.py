@@ -143,7 +143,6 @@ def _check_read(name: str, data: bytes, funcs) -> None:
                     assert str(path) in str(err)
 
 
-@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=st.sampled_from(SAMPLES), mutations=st.lists(mutation, min_size=1, max_size=4))
 def test_mutated_corpus_bytes_raise_only_eisna_errors(name, mutations):

@@ -368,3 +368,53 @@ def test_plot_fit_makes_four_panels():
     assert fig.axes[0].get_xlabel() == "Z′ / Ω" and fig.axes[3].get_ylabel() == "residual / %"
     assert "R0-p(R_gb" in fig._suptitle.get_text()
     png_bytes(fig)
+
+
+def test_arrhenius_of_a_real_result_draws_each_kind_with_its_ea():
+    from types import SimpleNamespace
+
+    T = [298.15, 318.15, 338.15, 358.15, 378.15]
+
+    def r(t, r25, ea):  # R(T) of σT = A exp(−Ea/kT)
+        return r25 * t / 298.15 * np.exp(ea / 8.617333262e-5 * (1 / t - 1 / 298.15))
+
+    fits = [
+        SimpleNamespace(
+            params={"R_b": r(t, 400.0, 0.26), "R_gb": r(t, 250.0, 0.32)}, stderr={}, success=True, meta={}
+        )
+        for t in T
+    ]
+    result = eisna.arrhenius(fits, 0.13, 0.785, temperatures_K=T)
+    ax = plot_arrhenius(result, new_ax())
+    labels = [ln.get_label() for ln in by_gid(ax, "fit")]
+    assert len(labels) == len(result.fits) == 3  # bulk, grain boundary, total
+    assert labels[0].startswith("Ea = 0.260") and labels[1].startswith("Ea = 0.320")
+    assert len(by_gid(ax, "data")) == 3
+    png_bytes(ax.figure)
+
+
+def test_cycling_of_the_sample_file_with_its_real_summary():
+    from pathlib import Path
+
+    cycling = eisna.read_cycling(Path(__file__).resolve().parents[1] / "sample_spectra" / "nas_cycling.csv")
+    summary = eisna.cycling_summary(cycling, area_cm2=0.785)
+    fig = Figure(figsize=(6, 5))
+    ax_v, ax_eta = plot_cycling(cycling, fig.subplots(2, 1, sharex=True), summary=summary)
+    (eta,) = by_gid(ax_eta, "overpotential")
+    assert len(eta.get_xdata()) == len(summary.half_cycles)
+    np.testing.assert_allclose(eta.get_ydata(), 1000 * np.abs(summary.half_cycles["overpotential_V"]))
+    assert ax_eta.get_ylim()[0] == 0.0  # overpotential axis starts at zero
+    assert len(by_gid(ax_v, "short")) == len(summary.events)
+    png_bytes(fig)
+
+
+def test_nyquist_hf_inset_zooms_on_the_high_frequency_points():
+    fit = make_fit()
+    ax = plot_nyquist(fit, new_ax(), hf_inset=0.3)
+    (inset,) = ax.child_axes
+    assert inset.get_gid() == "hf_inset"
+    (points,) = by_gid(inset, "data")
+    expected = fit.z.real <= fit.z.real.min() + 0.3 * np.ptp(fit.z.real)
+    np.testing.assert_allclose(points.get_xdata(), fit.z.real[expected])
+    assert len(by_gid(inset, "fit")) == 1
+    png_bytes(ax.figure)

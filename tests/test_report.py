@@ -60,13 +60,18 @@ def test_format_quantity(args, text):
 
 
 def test_param_unit_from_name():
-    assert [param_unit(n) for n in ("R_gb", "C_b", "Q_int", "n_int", "L", "tau_W", "x")] == [
+    assert [
+        param_unit(n) for n in ("R_gb", "C_b", "Q_int", "n_int", "L", "tau_W", "x", "R0", "CPE1_0", "CPE1_1")
+    ] == [
         "Ω",
         "F",
         "F·s^(n−1)",
         "",
         "H",
         "s",
+        "",
+        "Ω",
+        "F·s^(n−1)",
         "",
     ]
 
@@ -102,7 +107,9 @@ def test_report_of_a_series_has_figures_tables_kinetics_and_provenance(tmp_path,
         assert f"nas_looped.mpt #{i}" in text
         assert format_quantity(fit.params["R_int"], fit.stderr["R_int"]) in text
     assert "R_int / Ω" in text and "KK (max |res|)" in text
-    assert text.count('<span class="ok">pass</span>') + text.count('<span class="bad">FAIL</span>') == 3
+    n_pass = text.count('<span class="ok">pass</span>')
+    assert n_pass + text.count('<span class="bad">FAIL</span>') == 3
+    assert f"KK test passed</div><div class=\"v\">{n_pass} / 3" in text
     # kinetics: the winning model and its onset
     assert f"{kinetics.model}:" in text and "onset t<sub>0</sub>" in text
     # provenance: version, options, input file with its SHA-256
@@ -235,3 +242,50 @@ def test_report_renders_in_headless_chromium_with_no_failed_resource(tmp_path, s
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000  # a rendered page, not a blank one
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (1280, 2400)
+
+
+def test_report_rebuilds_from_the_batch_layout_with_stored_curves(tmp_path, series):
+    # eisna batch writes {"provenance", "rows", "fits"}; the fits carry freq, z and z_fit
+    rows = [
+        {
+            "source": "gone.mpt",
+            "index": i,
+            "time_h": float(t),
+            "status": "ok",
+            "interlayer": True,
+            "R_int": fit.params["R_int"],
+            "R_int_stderr": fit.stderr["R_int"],
+        }
+        for i, t, fit in zip(PICK, series.time_h, series.results, strict=True)
+    ]
+    data = {
+        "provenance": {
+            "circuit": "symmetric_interlayer",
+            "inputs": [{"path": "gone.mpt", "sha256": "ab" * 32}],
+            "skipped": [{"path": "notes.txt", "reason": "not an instrument file"}],
+        },
+        "rows": rows,
+        "fits": [fit.to_dict() for fit in series.results],
+    }
+    (tmp_path / "results.json").write_text(json.dumps(data), encoding="utf-8")
+    text = write_report(tmp_path).read_text(encoding="utf-8")
+    # the source files do not exist: the Nyquist stack comes from the stored curves
+    assert text.count("data:image/png;base64,") == 2
+    assert "ab" * 32 in text and "not an instrument file" in text
+    assert oct((tmp_path / "report.html").stat().st_mode & 0o777) == "0o644"
+
+
+def test_report_keeps_failed_spectra_as_rows_with_the_reason(tmp_path, series):
+    from eisna.series import FitFailure
+
+    failure = FitFailure(source="broken.mpt", index=3, reason="broken.mpt, line 62: no 'freq/Hz' column")
+    mixed = SimpleNamespace(
+        results=[*series.results, failure],
+        time_h=np.append(series.time_h, 30.0),
+        interlayer=[False, True, True, None],
+    )
+    text = render_report(mixed, kk=[None] * 4)
+    _assert_self_contained(text)
+    assert "broken.mpt #3" in text and "no &#x27;freq/Hz&#x27; column" in text
+    assert '<span class="bad">failed</span>' in text
+    assert "3 / 4" in text  # spectra fitted

@@ -18,7 +18,9 @@ TRUTH = json.loads((SAMPLES / "truth.json").read_text(encoding="utf-8"))
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("make_sample_spectra", REPO / "scripts" / "make_sample_spectra.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_sample_spectra", REPO / "scripts" / "make_sample_spectra.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -45,7 +47,13 @@ def test_truth_matches_the_specification_table():
     assert nas[24.0]["derived"]["thickness_int_nm"] == pytest.approx(39.3, abs=0.1)
     assert nas[24.0]["derived"]["R_dc_ohm"] == pytest.approx(295.3, abs=0.1)
     kin = TRUTH["NAS"]["kinetics"]
-    assert (kin["model"], kin["t0_h"], kin["tau_g_h"], kin["m"], kin["dR_inf_ohm"]) == ("jmak", 1.0, 6.0, 1.5, 180.0)
+    assert (kin["model"], kin["t0_h"], kin["tau_g_h"], kin["m"], kin["dR_inf_ohm"]) == (
+        "jmak",
+        1.0,
+        6.0,
+        1.5,
+        180.0,
+    )
     assert kin["t95_h"] == pytest.approx(13.5, abs=0.05)
     assert all(s["params"]["R_int"] == 0.0 for s in TRUTH["NPS"]["spectra"])
     assert TRUTH["NPS"]["kinetics"]["model"] == "none"
@@ -109,4 +117,6 @@ def test_cycling_csv_is_a_neware_export_with_ohmic_overpotential():
     late = chg[chg["step_time_s"] > 600]
     r_dc = (late["voltage_V"] / late["current_A"]).median()
     assert r_dc == pytest.approx(truth["R_dc_ohm_at_start"], rel=0.02)
-    assert math.isclose(truth["ASR_dc_cell_ohm_cm2_at_start"], truth["R_dc_ohm_at_start"] * 0.7853981634, rel_tol=1e-6)
+    assert math.isclose(
+        truth["ASR_dc_cell_ohm_cm2_at_start"], truth["R_dc_ohm_at_start"] * 0.7853981634, rel_tol=1e-6
+    )

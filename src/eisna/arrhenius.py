@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import math
 import re
+import sys
+import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -170,10 +172,7 @@ def _fit_line(kind: str, T: np.ndarray, sigma: np.ndarray, sigma_err: np.ndarray
     resid = yw - Xw @ coef
     dof = x.size - 2
     cov = np.linalg.pinv(Xw.T @ Xw)
-    if dof > 0:
-        cov = cov * max(float(resid @ resid) / dof, 1e-300)
-    else:
-        cov = np.full((2, 2), np.nan)
+    cov = cov * max(float(resid @ resid) / dof, 1e-300) if dof > 0 else np.full((2, 2), np.nan)
     yhat = X @ coef
     ss_tot = float(np.sum((y - y.mean()) ** 2))
     r2 = 1.0 - float(np.sum((y - yhat) ** 2)) / ss_tot if ss_tot > 0 else math.nan
@@ -233,7 +232,9 @@ def arrhenius(
     --------
     >>> from types import SimpleNamespace as NS
     >>> T = [298.15, 318.15, 338.15]
-    >>> fits = [NS(params={"R_b": 100 * t / 298.15 * 2.718281828 ** (0.3 / 8.617333262e-5 * (1 / t - 1 / 298.15))},
+    >>> def R(t):
+    ...     return 100 * t / 298.15 * 2.718281828 ** (0.3 / 8.617333262e-5 * (1 / t - 1 / 298.15))
+    >>> fits = [NS(params={"R_b": R(t)},
     ...            stderr={}, success=True, meta={}) for t in T]
     >>> round(arrhenius(fits, 0.1, 0.785, temperatures_K=T)["bulk"].Ea_eV, 3)
     0.3
@@ -287,3 +288,14 @@ def arrhenius(
         form=FORM, fits=fits, thickness_cm=float(thickness_cm), area_cm2=float(area_cm2),
         sources=tuple(np.asarray(sources, dtype=object)[order].tolist()),
     )
+
+
+class _CallableModule(types.ModuleType):
+    """Importing the submodule ``eisna.arrhenius`` rebinds the package attribute ``eisna.arrhenius`` to it,
+    hiding the lazily exported function of the same name; calling the module calls the function."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return arrhenius(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

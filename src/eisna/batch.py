@@ -22,8 +22,10 @@ import hashlib
 import json
 import math
 import os
+import sys
 import tempfile
 import time
+import types
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
@@ -107,6 +109,15 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _file_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _file_mode()
+
+
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,6 +125,7 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, _FILE_MODE)  # mkstemp makes 0600 files; outputs are ordinary files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -203,7 +215,10 @@ def _make_executor(jobs: int | None, scheduler: str | None, n_spectra: int, chun
         return None, None, 1
     from concurrent.futures import ProcessPoolExecutor
 
-    # import the fit engine before forking so workers do not pay for it again
+    # import the fit engine (and lmfit, which it imports on first use) before forking, so
+    # forked workers do not pay for the import again
+    import lmfit  # noqa: F401
+
     import eisna.fitting  # noqa: F401
 
     pool = ProcessPoolExecutor(max_workers=jobs)
@@ -318,9 +333,9 @@ def batch(
         )
     finally:
         if owned is not None:
-            if hasattr(owned, "shutdown"):
+            if isinstance(owned, Executor):
                 owned.shutdown(wait=True)
-            else:
+            else:  # a Dask client: disconnect, never shut the user's scheduler down
                 owned.close()
     fit_seconds = time.perf_counter() - t_start
     provenance = {
@@ -338,7 +353,9 @@ def batch(
     return series
 
 
-def write_outputs(series: SeriesResult, out_dir: Path, *, provenance: dict[str, Any], report: bool = True) -> None:
+def write_outputs(
+    series: SeriesResult, out_dir: Path, *, provenance: dict[str, Any], report: bool = True
+) -> None:
     """Write ``results.csv``, ``results.json``, ``kinetics.json`` and ``report.html`` atomically."""
     from . import __version__
 
@@ -349,7 +366,7 @@ def write_outputs(series: SeriesResult, out_dir: Path, *, provenance: dict[str, 
     write_atomic(out_dir / "results.csv", frame.to_csv(index=False))
     kinetics = series.kinetics_summary()
     write_atomic(out_dir / "kinetics.json", dumps(kinetics))
-    fits = [r.to_dict() if not isinstance(r, FitFailure) else r.to_dict() for r in series.results]
+    fits = [r.to_dict() for r in series.results]
     write_atomic(
         out_dir / "results.json",
         dumps({"provenance": provenance, "rows": rows, "fits": fits}),
@@ -379,3 +396,14 @@ def write_report_or_fallback(out_dir: Path, series: SeriesResult, kinetics: dict
     path = out_dir / "report.html"
     write_atomic(path, page)
     return path
+
+
+class _CallableModule(types.ModuleType):
+    """Importing the submodule ``eisna.batch`` rebinds the package attribute ``eisna.batch`` to it,
+    hiding the lazily exported function of the same name; calling the module calls the function."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return batch(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -99,7 +99,9 @@ class CyclingSummary:
         ``overpotential_V`` (median |V| of the plateau), ``overpotential_max_V``,
         ``R_dc_ohm`` (Ω), ``asr_dc_ohm_cm2`` (Ω·cm², cell total; NaN without an area),
         ``reversals`` (sign reversals of significant voltage steps), ``short`` and ``jagged``
-        (bool), and ``cycle``, ``step``, ``start_timestamp`` when the input has them.
+        (bool), and ``cycle``, ``step`` and ``start_timestamp``/``mid_timestamp`` (absolute
+        time of the first record and of the mid-time, for a common axis with EIS spectra)
+        when the input has them.
     events : tuple of SoftShortEvent
         Soft-short onsets and jagged half cycles, in time order.
     area_cm2 : float or None
@@ -286,6 +288,7 @@ def cycling_summary(
                 row[name] = data[name].iloc[a]
         if "timestamp" in data.columns:
             row["start_timestamp"] = data["timestamp"].iloc[a]
+            row["mid_timestamp"] = row["start_timestamp"] + pd.Timedelta(seconds=0.5 * (t[-1] - t[0]))
         rows.append(row)
 
     columns = [
@@ -305,7 +308,7 @@ def cycling_summary(
         "jagged",
     ]
     columns += [c for c in ("cycle", "step") if c in data.columns]
-    columns += ["start_timestamp"] if "timestamp" in data.columns else []
+    columns += ["start_timestamp", "mid_timestamp"] if "timestamp" in data.columns else []
     table = pd.DataFrame(rows, columns=columns)
     events.sort(key=lambda e: e.time_s)
     return CyclingSummary(half_cycles=table, events=tuple(events), area_cm2=area_cm2, criteria=criteria)

@@ -19,9 +19,11 @@ of circuits and fitting, which may use its peaks for start values).
 from __future__ import annotations
 
 import itertools
+import sys
+import types
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -43,9 +45,8 @@ _EXTEND_DECADES = 1.0
 _LAMBDA_GRID = np.logspace(-7.0, 1.0, 9)
 # a peak must reappear within this many decades of τ when λ is ten times larger
 _SURVIVAL_DECADES = 0.3
-# RBF centres per decade of τ (default: the data density, within these bounds)
-_MIN_PER_DECADE = 8.0
-_MAX_PER_DECADE = 20.0
+# default RBF centres per decade of τ
+_CENTRES_PER_DECADE = 7.0
 # relative misfit (fraction of |Z|) treated as zero when choosing λ
 _CV_FLOOR = 5e-4
 # Gauss–Hermite nodes for the kernel integrals (the kernel is smooth on the RBF's scale)
@@ -97,6 +98,8 @@ class DRTResult:
         The spectrum's frequencies in Hz (acquisition order).
     R_pol : float
         Total polarisation resistance ∫ γ d ln τ in Ω.
+    C : float
+        Series capacitance in F (inf when not fitted).
     """
 
     tau: FloatArray
@@ -109,6 +112,13 @@ class DRTResult:
     residual_rms: float
     freq: FloatArray
     R_pol: float
+    C: float = np.inf
+
+    def __post_init__(self) -> None:
+        for name in ("tau", "gamma", "z_fit", "freq"):
+            value = getattr(self, name)
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
 
     def summary(self) -> str:
         """Short text: λ, R∞, R_pol and one line per peak."""
@@ -214,6 +224,7 @@ def drt(
     n_tau: int | None = None,
     basis: str = "gaussian RBF",
     inductance: bool = True,
+    capacitance: bool = False,
     min_peak_fraction: float = 0.03,
 ) -> DRTResult:
     """Compute the distribution of relaxation times of a spectrum.
@@ -230,15 +241,19 @@ def drt(
         to Z′ alone predicts Z″ and vice versa, and the largest λ whose summed prediction
         error is within 10 % of the smallest wins (smoother γ at equal evidence).
     n_tau : int, optional
-        Number of RBF centres. Default: the data density (points per decade, at least 8)
-        over the measured τ range 1/(2π f_max) … 1/(2π f_min) extended by one decade
-        on each side, where arcs cut by the window still find a centre.
+        Number of RBF centres. Default: 7 per decade over the measured τ range
+        1/(2π f_max) … 1/(2π f_min) extended by one decade on each side, where arcs cut
+        by the window still find a centre (70 centres for 7 MHz … 0.1 Hz). Denser grids
+        cost time (NNLS) without changing the peaks.
     basis : str
         Only ``"gaussian RBF"`` (FWHM two centre spacings).
     inductance : bool
         Fit a series inductance L ≥ 0 (H).
+    capacitance : bool
+        Fit a series capacitance C > 0 (F), for blocking electrodes: without it the
+        capacitive spike piles up at the long-τ end of γ and dwarfs the arcs.
     min_peak_fraction : float
-        Peaks holding less than this fraction of ∫γ d ln τ are not listed (default 3 %:
+        Peaks holding less than this fraction of ∫γ d ln τ are not listed (default 3 %;
         smaller peaks are mostly regularisation ripples, see Notes).
 
     Returns
@@ -249,19 +264,30 @@ def drt(
     ------
     SpectrumError
         Fewer than 4 points or fewer than 3 distinct frequencies, |Z| = 0, or an invalid
-        option (unknown basis, λ ≤ 0, n_tau < 3).
+        option (unknown basis, λ ≤ 0, n_tau < 3, min_peak_fraction outside [0, 1)).
 
     Notes
     -----
     Rows are weighted by 1/|Z|. R∞ and L enter as extra non-negative columns and are
-    not penalised. On an 80-point spectrum the whole call takes a few tens of ms
+    not penalised. On an 80-point spectrum the whole call takes about 10–30 ms of CPU
     (see BENCHMARKS.md).
+
+    Peaks are the maxima of γ; each peak's R is the area of γ between its neighbouring
+    minima. Three rules keep regularisation ripples out of the list (eis-science §5.2):
+    a shoulder separated from a neighbour by a valley at least half as high as the
+    lower maximum is merged into it; a peak must reappear within 0.3 decade when λ is
+    ten times larger; and it must hold at least ``min_peak_fraction`` of R_pol. A
+    finite-length Warburg gives a series of peaks, not one; R∞ is not the bulk
+    resistance when the bulk arc lies above f_max (its truncated peak sits at the top
+    of the τ grid).
     """
     where = spectrum.meta.get("source", "<spectrum>")
     if basis.lower().replace("_", " ") not in ("gaussian rbf", "gaussian"):
         raise SpectrumError(f"drt: unknown basis {basis!r}; expected one of {BASES}.")
     if lam is not None and not (np.isfinite(lam) and lam > 0):
         raise SpectrumError(f"drt: lam must be a positive number; found {lam!r}. Omit it to choose λ.")
+    if not (0.0 <= min_peak_fraction < 1.0):
+        raise SpectrumError(f"drt: min_peak_fraction must be in [0, 1); found {min_peak_fraction!r}.")
     if n_tau is not None and not (isinstance(n_tau, (int, np.integer)) and n_tau >= 3):
         raise SpectrumError(f"drt: n_tau must be an integer ≥ 3; found {n_tau!r}.")
     freq = np.asarray(spectrum.freq, dtype=np.float64)
@@ -283,9 +309,7 @@ def drt(
     lt_lo = -np.log(omega.max()) - _EXTEND_DECADES * np.log(10.0)
     lt_hi = -np.log(omega.min()) + _EXTEND_DECADES * np.log(10.0)
     if n_tau is None:
-        decades_data = max(np.log10(omega.max() / omega.min()), 1e-9)
-        per_decade = max(_MIN_PER_DECADE, min(_MAX_PER_DECADE, (np.unique(freq).size - 1) / decades_data))
-        n_tau = int(np.ceil(per_decade * (lt_hi - lt_lo) / np.log(10.0))) + 1
+        n_tau = int(np.ceil(_CENTRES_PER_DECADE * (lt_hi - lt_lo) / np.log(10.0))) + 1
     centres = np.linspace(lt_lo, lt_hi, n_tau)
     step = centres[1] - centres[0]
     eps = 2.0 * np.sqrt(np.log(2.0)) / (_FWHM_PER_STEP * step)
@@ -301,6 +325,9 @@ def drt(
     if inductance:
         cols_re.append(np.zeros((n, 1)))
         cols_im.append((omega / omega.max() * w)[:, None])
+    if capacitance:  # 1/(jωC) = −j/(ωC); unknown 1/(C ω_min) in units of the median |Z|
+        cols_re.append(np.zeros((n, 1)))
+        cols_im.append((-omega.min() / omega * w)[:, None])
     A_re = np.hstack(cols_re)
     A_im = np.hstack(cols_im)
     b_re = z.real / mod
@@ -311,26 +338,27 @@ def drt(
     D = np.hstack([D, np.zeros((n_tau, n_extra))])
 
     if lam is None:
-        lam = _choose_lambda(A_re, A_im, b_re, b_im, D, n_tau, inductance)
+        lam = _choose_lambda(A_re, A_im, b_re, b_im, D, n_tau)
     coef = _solve(np.vstack([A_re, A_im]), np.concatenate([b_re, b_im]), D, float(lam))
 
     weights = coef[:n_tau] * z_scale
     R_inf = float(coef[n_tau] * z_scale)
     L = float(coef[n_tau + 1] * z_scale / omega.max()) if inductance else 0.0
-    z_fit = R_inf + 1j * omega * L + (k_re + 1j * k_im) @ weights
+    inv_C = float(coef[-1] * z_scale * omega.min()) if capacitance else 0.0
+    C = 1.0 / inv_C if inv_C > 0 else np.inf
+    z_fit = R_inf + 1j * omega * L + inv_C / (1j * omega) + (k_re + 1j * k_im) @ weights
     res = np.concatenate([(z - z_fit).real, (z - z_fit).imag]) / np.concatenate([mod, mod])
 
     # γ on a grid four times finer than the centres, for plots and peak areas
     log_tau = np.linspace(lt_lo, lt_hi, 4 * (n_tau - 1) + 1)
-    gamma = _rbf(log_tau[:, None] - centres[None, :], eps) @ weights
-    gamma = np.clip(gamma, 0.0, None)
+    basis = _rbf(log_tau[:, None] - centres[None, :], eps)
+    gamma = np.clip(basis @ weights, 0.0, None)
     R_pol = float(np.sum(weights) * np.sqrt(np.pi) / eps)
     peaks = _find_peaks(log_tau, gamma, min_peak_fraction * R_pol)
     if len(peaks) > 1:
         # a real relaxation survives ten times stronger smoothing; ripples between the
         # heavy tails of depressed arcs do not (eis-science §5.2: "survive over 1–2 decades of λ")
         coef_smooth = _solve(np.vstack([A_re, A_im]), np.concatenate([b_re, b_im]), D, 10.0 * float(lam))
-        basis = _rbf(log_tau[:, None] - centres[None, :], eps)
         gamma_smooth = np.clip(basis @ coef_smooth[:n_tau], 0.0, None) * z_scale
         smooth_peaks = _find_peaks(log_tau, gamma_smooth, 0.5 * min_peak_fraction * R_pol)
         peaks = tuple(
@@ -347,6 +375,7 @@ def drt(
         residual_rms=float(np.sqrt(np.mean(res**2))),
         freq=freq,
         R_pol=R_pol,
+        C=C,
     )
 
 
@@ -364,9 +393,11 @@ def _solve(
     return full
 
 
-def _refit_column(pred: FloatArray, col: FloatArray, b: FloatArray) -> FloatArray:
-    """Add the non-negative least-squares multiple of one column to a prediction."""
-    return pred + col * max(0.0, float(col @ (b - pred) / (col @ col)))
+def _refit_columns(pred: FloatArray, cols: FloatArray, b: FloatArray) -> FloatArray:
+    """Add the non-negative least-squares combination of a few columns to a prediction."""
+    if cols.shape[1] == 0:
+        return pred
+    return pred + cols @ _nnls(cols, b - pred)
 
 
 def _choose_lambda(
@@ -376,26 +407,22 @@ def _choose_lambda(
     b_im: FloatArray,
     D: FloatArray,
     n_tau: int,
-    inductance: bool,
 ) -> float:
     """Real/imaginary cross-validation: pick the λ that minimises the cross-prediction error.
 
-    γ fitted to Z′ predicts Z″ (with L refitted, since Z′ carries no information on
-    it) and γ fitted to Z″ predicts Z′ (with R∞ refitted, for the same reason).
+    γ fitted to Z′ predicts Z″ (with L and C refitted, since Z′ carries no information
+    on them) and γ fitted to Z″ predicts Z′ (with R∞ refitted, for the same reason).
     """
-    keep_re = np.ones(A_re.shape[1], dtype=bool)
+    im_only = np.zeros(A_re.shape[1], dtype=bool)
+    im_only[n_tau + 1 :] = True  # L and 1/C are invisible in Z′
     keep_im = np.ones(A_re.shape[1], dtype=bool)
     keep_im[n_tau] = False  # R∞ is invisible in Z″
-    if inductance:
-        keep_re[n_tau + 1] = False  # L is invisible in Z′
 
     def cv_error(lam: float) -> float:
-        c_re = _solve(A_re, b_re, D, lam, keep_re)
+        c_re = _solve(A_re, b_re, D, lam, ~im_only)
         c_im = _solve(A_im, b_im, D, lam, keep_im)
-        pred_im = A_im @ c_re
-        if inductance:
-            pred_im = _refit_column(pred_im, A_im[:, n_tau + 1], b_im)
-        pred_re = _refit_column(A_re @ c_im, A_re[:, n_tau], b_re)
+        pred_im = _refit_columns(A_im @ c_re, A_im[:, im_only], b_im)
+        pred_re = _refit_columns(A_re @ c_im, A_re[:, [n_tau]], b_re)
         return float(np.sum((pred_im - b_im) ** 2) + np.sum((pred_re - b_re) ** 2))
 
     # The error is flat over decades of small λ, where spurious split peaks appear; like the
@@ -410,3 +437,19 @@ def _choose_lambda(
         errors[half] = cv_error(half)
         best = max(lam for lam, e in errors.items() if e <= 1.1 * min(errors.values()) + floor)
     return best
+
+
+class _CallableModule(types.ModuleType):
+    """Module type that forwards calls to :func:`drt`.
+
+    ``eisna.drt`` names both this module and the function. Importing the submodule
+    (``from eisna.drt import DRTResult``) makes Python set the package attribute
+    ``eisna.drt`` to the module, shadowing the lazily exported function; being callable,
+    the module still answers ``eisna.drt(spectrum)``.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> DRTResult:
+        return drt(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -263,9 +263,13 @@ def _fit_law(
     k = 1 + (1 if law.has_onset else 0) + len(law.nonlinear) + (1 if law.has_onset else 0)
     prof = _Profile(law, t, y, w)
     if law.has_onset:
-        step = max(float(np.min(np.diff(t))) if n > 1 else 0.25, 1e-3)
-        # onset between the first time and the third-to-last one: later ones fit noise
-        grid = np.arange(t[0], t[max(n - 3, 0)] + 1e-9, step)
+        step = _time_step(t)
+        # onset between the first time and the time the change reaches half its range (a later
+        # onset cannot explain the half already grown), never past the third-to-last point
+        change = np.abs(y - y[0])
+        half = np.flatnonzero(change > 0.5 * change.max()) if change.max() > 0 else np.array([], int)
+        last = min(int(half[0]) if half.size else n - 3, max(n - 3, 0))
+        grid = np.arange(t[0], t[max(last, 1)] + 1e-9, step)
         chis = []
         for t0 in grid:
             chis.append(prof.solve(float(t0), thorough=t0 == grid[0])[0])
@@ -316,6 +320,13 @@ def _fit_law(
     return fit, prof
 
 
+def _time_step(t: np.ndarray) -> float:
+    """Onset grid step (h): the smallest spacing of distinct times, at least span/200."""
+    gaps = np.diff(np.unique(t))
+    span = float(t[-1] - t[0]) or 1.0
+    return max(float(gaps.min()) if gaps.size else span, span / 200.0)
+
+
 def _aicc(chi: float, n: int, k: int, unweighted: bool) -> float:
     """AICc; with unknown σ the χ² term is N·ln(RSS/N)."""
     base = n * math.log(max(chi, 1e-300) / n) if unweighted else chi
@@ -348,12 +359,12 @@ def _stderr(law, params, t, y, w, scale) -> dict[str, float]:
 
 def _onset_stderr(prof: _Profile, t0: float, chi: float, scale: float, t: np.ndarray) -> float:
     """Half-width of the Δχ² = 1 (×χ²_ν) interval of the onset profile, in hours."""
-    step = max(float(np.min(np.diff(t))) / 10 if t.size > 1 else 0.05, 1e-3)
+    step = _time_step(t) / 5
     target = chi + max(scale, 1e-12)
     edges = []
     for sign in (-1.0, 1.0):
         x, found = t0, math.nan
-        for _ in range(40):
+        for _ in range(25):
             x += sign * step
             if x < t[0] - 1e-9 or x > t[-1]:
                 break

@@ -42,6 +42,7 @@ import io
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -127,7 +128,10 @@ _NON_PARAM_COLUMNS = {
 # ----------------------------------------------------------------------------- formatting
 def param_unit(name: str) -> str:
     """Unit of a circuit parameter guessed from its name: ``R_gb`` → Ω, ``Q_int`` → F·s^(n−1)."""
-    head = name.split("_", 1)[0]
+    match = re.match(r"[A-Za-z]+", name)
+    head = match.group(0) if match else ""
+    if head == "CPE":  # circuit-string names: CPE1_0 is Q, CPE1_1 is n
+        return "F·s^(n−1)" if name.endswith("_0") else ""
     for prefix, unit in _PARAM_UNITS:
         if head == prefix:
             return unit
@@ -201,7 +205,7 @@ def _provenance(prov: Mapping[str, Any] | None, items: Sequence[Any]) -> dict[st
 
     out: dict[str, Any] = dict(prov or {})
     out.setdefault("eisna_version", __version__)
-    out.setdefault("report_time", datetime.now(UTC).isoformat(timespec="seconds"))
+    out.setdefault("report_time", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))
     inputs = out.get("inputs")
     if inputs is None:  # take the inputs from the spectra's sources
         seen: dict[str, None] = {}
@@ -255,18 +259,37 @@ def _is_fit(item: Any) -> bool:
     )
 
 
-def _rows_from_json(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _rows_from_json(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any], list[Any]]:
+    """Rows, provenance and stored fit curves (``fits``: freq, z, z_fit per row) of results.json."""
     data = json.loads(path.read_text(encoding="utf-8"))
     prov: dict[str, Any] = {}
+    curves: list[Any] = []
     if isinstance(data, Mapping):
         prov = dict(data.get("provenance") or {})
+        curves = list(data.get("fits") or [])
         data = data.get("rows") or data.get("results") or data.get("spectra") or []
     if not isinstance(data, list):
         raise EisnaError(
             f"{path}: expected a list of result rows; found {type(data).__name__}. "
             "Re-run 'eisna batch' to rewrite it."
         )
-    return [dict(r) for r in data if isinstance(r, Mapping)], prov
+    return [dict(r) for r in data if isinstance(r, Mapping)], prov, curves
+
+
+def _stored_curve(entry: Any) -> dict[str, Any] | None:
+    """``{freq, z, z_fit}`` from a FitResult.to_dict() entry (complex values stored as [re, im])."""
+    if not isinstance(entry, Mapping) or not entry.get("freq") or not entry.get("z"):
+        return None
+    try:
+        out = {
+            "freq": np.asarray(entry["freq"], dtype=float),
+            "z": np.asarray(entry["z"], dtype=float) @ np.array([1.0, 1.0j]),
+        }
+        if entry.get("z_fit"):
+            out["z_fit"] = np.asarray(entry["z_fit"], dtype=float) @ np.array([1.0, 1.0j])
+    except (TypeError, ValueError):
+        return None
+    return out
 
 
 # ----------------------------------------------------------------------------- figures
@@ -276,10 +299,13 @@ def _png(fig: Any, dpi: int = 110) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+_LAYOUT = "constrained"  # measured: "tight" saves under 10 % CPU and crowds the colorbar
+
+
 def _figure(width: float, height: float) -> Any:
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), layout="constrained")
+    return Figure(figsize=(width, height), layout=_LAYOUT)
 
 
 def _figures(
@@ -556,6 +582,8 @@ def _provenance_html(prov: Mapping[str, Any]) -> str:
         ("command", "command"),
         ("circuit", "circuit"),
         ("baseline circuit", "baseline circuit (no interlayer)"),
+        ("baseline", "baseline circuit (no interlayer)"),
+        ("fit_seconds", "fit time / s"),
         ("circuit_string", "circuit string"),
         ("circuit_file", "circuit file"),
         ("circuit_sha256", "circuit file SHA-256"),
@@ -579,6 +607,13 @@ def _provenance_html(prov: Mapping[str, Any]) -> str:
     ]
     if files:
         dl += "<h3>Input files</h3>" + _table(["file", "SHA-256"], files, "prov")
+    skipped = [
+        [f"<code>{_esc(_get(e, 'path', e))}</code>", _esc(_get(e, "reason", ""))]
+        for e in prov.get("skipped") or ()
+        if isinstance(e, Mapping)
+    ]
+    if skipped:
+        dl += "<h3>Files skipped</h3>" + _table(["file", "reason"], skipped, "prov")
     return dl
 
 
@@ -591,9 +626,9 @@ main{max-width:1100px;margin:0 auto;padding:24px 28px 48px;background:#fff;min-h
 h1{font-size:1.55rem;margin:0 0 4px} h2{font-size:1.2rem;margin:32px 0 10px;padding-bottom:4px;
  border-bottom:2px solid #1f4e79;color:#1f4e79} h3{font-size:1rem;margin:18px 0 6px}
 .sub{color:#5a6473;margin:0 0 16px}
-.cards{display:flex;flex-wrap:wrap;gap:12px;margin:14px 0}
-.card{flex:1 1 170px;border:1px solid #dfe3e8;border-radius:6px;padding:10px 14px;background:#fafbfc}
-.card .v{font-size:1.25rem;font-weight:600} .card .k{color:#5a6473;font-size:.85rem}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:10px;margin:14px 0}
+.card{border:1px solid #dfe3e8;border-radius:6px;padding:10px 14px;background:#fafbfc}
+.card .v{font-size:1.15rem;font-weight:600;white-space:nowrap} .card .k{color:#5a6473;font-size:.85rem}
 figure{margin:18px 0;text-align:center} figure img{max-width:100%;height:auto;border:1px solid #eceef1}
 figcaption{color:#4a5361;font-size:.88rem;max-width:820px;margin:6px auto 0;text-align:left}
 .scroll{overflow-x:auto;margin:8px 0;border:1px solid #e3e6ea;border-radius:4px}
@@ -612,7 +647,7 @@ code.hash{font-size:.75em;color:#4a5361} small{color:#5a6473;white-space:normal}
 """
 
 
-def _cards(items: list[Any], time_h: np.ndarray | None, kinetics: Any) -> str:
+def _cards(items: list[Any], time_h: np.ndarray | None, kinetics: Any, kk: Sequence[Any] = ()) -> str:
     n_ok = sum(
         1
         for it in items
@@ -620,6 +655,11 @@ def _cards(items: list[Any], time_h: np.ndarray | None, kinetics: Any) -> str:
         or (isinstance(it, Mapping) and str(it.get("status", "ok")) in ("ok", "fitted", "success", "cached"))
     )
     cards = [("spectra fitted", f"{n_ok} / {len(items)}")]
+    tested = [k for k in kk if k is not None]
+    if tested:
+        cards.append(
+            ("KK test passed", f"{sum(bool(_get(k, 'passed')) for k in tested)} / {len(tested)}")
+        )
     if time_h is not None and len(time_h):
         cards.append(("time span", f"{np.nanmax(time_h) - np.nanmin(time_h):.1f} h"))
     if kinetics is not None:
@@ -797,7 +837,7 @@ def render_report(
         f"<h1>{_esc(title)}</h1>",
         f'<p class="sub">{len(items)} spectra · circuit <code>{_esc(circuit or "?")}</code> · written '
         f"{_esc(prov['report_time'])} by eisna {_esc(prov['eisna_version'])}</p>",
-        _cards(items, time_h, kinetics),
+        _cards(items, time_h, kinetics, kk_results),
     ]
     if kinetics is not None or time_h is not None:
         parts += ["<h2>Kinetics of interlayer growth</h2>", _kinetics_html(kinetics)]
@@ -885,7 +925,7 @@ def write_report(
                 f"{out}: no results to report; expected results.json from 'eisna batch' in "
                 "this folder. Run 'eisna batch FILES --circuit NAME --out DIR' first."
             )
-        fits, stored_prov = _rows_from_json(results)
+        fits, stored_prov, curves = _rows_from_json(results)
         prov_file = out / "provenance.json"
         if prov_file.is_file():
             stored_prov = {**json.loads(prov_file.read_text(encoding="utf-8")), **stored_prov}
@@ -898,7 +938,11 @@ def write_report(
             or provenance.get("circuit")
             or next((r.get("circuit") for r in fits if r.get("circuit")), None)
         )
-        spectra_for_rows = _reread_spectra(list(fits), circuit)
+        stored = [_stored_curve(c) for c in curves] if len(curves) == len(fits) else []
+        if stored and any(c is not None for c in stored):
+            spectra_for_rows = stored  # the batch kept data and fit: no need to re-read the files
+        else:
+            spectra_for_rows = _reread_spectra(list(fits), circuit)
     text = render_report(
         series,
         fits,
@@ -914,6 +958,7 @@ def write_report(
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be shared
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

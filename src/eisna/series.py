@@ -4,11 +4,16 @@
 
 1. **Order.** By absolute timestamp when every spectrum has one, else by elapsed time, else by
    natural file-name order (``t2`` before ``t10``) and position in the file. ``time_h`` is the
-   time since the first spectrum, in hours.
-2. **Warm start, guarded.** Each spectrum starts from its predecessor's fit. Parameters the
-   previous data could not identify (standard error larger than the value, or unknown) or that
-   ended on a bound are reset to the engine's automatic start values, so a drifting,
+   time since the first spectrum (of the same cell), in hours. Cells (files or folders) are
+   separate chains: warm starts never cross them.
+2. **Warm start, guarded.** Each spectrum starts from its predecessor's fit. Parameters that
+   ended on a bound, and parameters the data could not identify (flagged by the engine, or a
+   standard error larger than the value) once they have drifted more than two decades from
+   their start value, are reset to the engine's automatic start values, so a drifting,
    unconstrained value (e.g. the bulk C_b of an arc above the window) never poisons the next fit.
+   Each model is also seeded from the other (the baseline from the full fit without the
+   interlayer arc, the full circuit from the baseline with a small arc between its neighbours)
+   where the decision could change, and the lower χ² wins.
 3. **No label switching.** The R‖CPE arcs are kept in time-constant order (the circuit lists
    them from high to low frequency); a fit that swapped two arcs is refitted with the labels put
    back in order.
@@ -21,7 +26,7 @@
 5. **Back-fill.** A spectrum without the arc just before one with it is refitted from its later
    neighbour (the arc seeded small at the same time constant), so an early, small arc that a
    forward pass missed is found; the same rules then decide.
-6. **Kinetics.** :func:`eisna.fit_kinetics` on R_int(t).
+6. **Kinetics.** :func:`eisna.fit_kinetics` on R_int(t), one table per cell.
 
 Failures never stop a series: an unreadable file or a fit that raises becomes a
 :class:`FitFailure` row with the reason.
@@ -51,7 +56,6 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-    from .fitting import FitResult
     from .kinetics import KineticsResult
 
 __all__ = ["FitFailure", "SeriesResult", "fit_series", "order_spectra"]
@@ -65,10 +69,18 @@ BASELINES = {"symmetric_interlayer": "symmetric_cell"}
 # --------------------------------------------------------------------------- pickling
 # Results and spectra travel to worker processes and into the resume cache. Read-only
 # mappings and compiled circuits are rebuilt from plain data on unpickling.
-def _rebuild_circuit(text: str, names: dict[str, tuple[str, ...]]):
-    from .circuit.parser import parse_circuit
+_REBUILT: dict[tuple, Any] = {}
 
-    return parse_circuit(text).renamed(names)
+
+def _rebuild_circuit(text: str, names: dict[str, tuple[str, ...]]):
+    # compiled circuits are immutable: build each one once per process, not once per result
+    key = (text, tuple(sorted(names.items())))
+    circuit = _REBUILT.get(key)
+    if circuit is None:
+        from .circuit.parser import parse_circuit
+
+        circuit = _REBUILT[key] = parse_circuit(text).renamed(names)
+    return circuit
 
 
 def _reduce_circuit(circuit):
@@ -317,7 +329,8 @@ class _Fitter:
                 continue
             e = prev.stderr.get(p, math.nan)
             is_n = p.startswith("n_")
-            if p in loose or not np.isfinite(e) or e > self.options.max_rel_stderr * (0.25 if is_n else abs(v)):
+            limit = self.options.max_rel_stderr * (0.25 if is_n else abs(v))
+            if p in loose or not np.isfinite(e) or e > limit:
                 d = definition.defaults.get(p)
                 if d is None:
                     continue
@@ -331,8 +344,14 @@ class _Fitter:
         return start or None
 
     def safe_fit(self, spectrum: Spectrum, name: str, initial, max_nfev: int | None = None) -> Any:
+        import warnings
+
         try:
-            return self._fit(spectrum, name, initial, max_nfev)
+            with warnings.catch_warnings():
+                # lmfit's covariance of a deliberately over-complete model (the full circuit on
+                # data without the arc) has negative diagonals; the fit result flags it already
+                warnings.simplefilter("ignore", RuntimeWarning)
+                return self._fit(spectrum, name, initial, max_nfev)
         except EisnaError as err:
             return FitFailure(_src(spectrum), _idx(spectrum), f"{name}: {err}", "fit", spectrum.timestamp)
         except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError) as err:
@@ -461,7 +480,9 @@ class _Fitter:
             out = self.decide(spectrum, full, base)
         return out
 
-    def backfill(self, spectrum: Spectrum, current: SpectrumOutcome, later: SpectrumOutcome) -> SpectrumOutcome:
+    def backfill(
+        self, spectrum: Spectrum, current: SpectrumOutcome, later: SpectrumOutcome
+    ) -> SpectrumOutcome:
         """Refit the full circuit from a later spectrum that has the interlayer arc."""
         opt = self.options
         start = dict(later.full.params)
@@ -586,7 +607,7 @@ class SeriesResult:
         Per spectrum in time order: the reported :class:`~eisna.FitResult` (full circuit when
         the interlayer is present, baseline otherwise) or a :class:`FitFailure`.
     time_h : ndarray
-        Hours since the first spectrum (NaN for unreadable files).
+        Hours since the first spectrum of the same cell (NaN for unreadable files).
     time_basis : str
         ``"timestamp"``, ``"elapsed"`` or ``"file order"``.
     interlayer : ndarray of object
@@ -617,6 +638,15 @@ class SeriesResult:
     eps_r: float = 10.0
     interlayer_param: str = "R_int"
     options: Mapping[str, Any] = field(default_factory=dict)
+    cells: tuple[Any, ...] = ()
+    cell_kinetics: Mapping[Any, Any] = field(default_factory=dict)
+    main_cell: Any = None
+
+    def _cell_mask(self, cell: Any = None) -> np.ndarray:
+        n = len(self.results)
+        if cell is None or not self.cells:
+            return np.ones(n, dtype=bool)
+        return np.array([c == cell for c in self.cells], dtype=bool)
 
     def __len__(self) -> int:
         return len(self.results)
@@ -629,9 +659,8 @@ class SeriesResult:
         """Parameters of the full circuit (the columns of :meth:`to_frame`)."""
         for o in self.outcomes:
             for r in (o.full, o.base, o.result):
-                if r is not None and not isinstance(r, FitFailure):
-                    if r.circuit_name == self.circuit:
-                        return list(r.param_names)
+                if r is not None and not isinstance(r, FitFailure) and r.circuit_name == self.circuit:
+                    return list(r.param_names)
         for r in self.results:
             if not isinstance(r, FitFailure):
                 return list(r.param_names)
@@ -655,9 +684,6 @@ class SeriesResult:
             vals[p] = 0.0
             errs[p] = self.outcomes[i].min_interlayer_ohm if self.outcomes else math.nan
         return vals, errs
-
-    def _area(self, i: int) -> float | None:
-        return self.area_cm2
 
     def interlayer_quantities(self, i: int) -> dict[str, float]:
         """R, τ, f0, C_eff, per-interface ASR and thickness of the interlayer arc (SI/lab units)."""
@@ -684,7 +710,7 @@ class SeriesResult:
         tau = _tau(R, Q, n)
         c_eff = tau / R  # Hsu–Mansfeld (normal distribution), cell total
         out.update(tau_int_s=tau, f0_int_Hz=1.0 / (2 * math.pi * tau), C_eff_int_F=c_eff)
-        area = self._area(i)
+        area = self.area_cm2
         if area:
             out["ASR_int_per_interface_ohm_cm2"] = R * area / 2.0
             # two identical interfaces in series: C per interface = 2·C_eff
@@ -717,6 +743,8 @@ class SeriesResult:
                 time_h=float(self.time_h[i]), status="ok", reason="",
                 interlayer=self.interlayer[i], model=res.circuit_name,
             )
+            if self.cells:
+                row["cell"] = self.cells[i]
             vals, errs = self._row_params(i)
             for n in names:
                 row[n] = vals.get(n, math.nan)
@@ -745,22 +773,33 @@ class SeriesResult:
 
         return pd.DataFrame(self.rows())
 
-    def kinetics_summary(self) -> dict[str, Any]:
-        """The ``kinetics.json`` content: best law, onset, t95, final R_int, ASR and thickness."""
-        ok = np.array([self.interlayer[i] is True for i in range(len(self.results))])
+    def kinetics_summary(self, cell: Any = None) -> dict[str, Any]:
+        """The ``kinetics.json`` content: best law, onset, t95, final R_int, ASR and thickness.
+
+        With several cells (files or folders fitted as separate chains) the top level describes
+        the cell with the most interlayer detections and ``cells`` holds one summary per cell.
+        """
+        labels = sorted({c for c in self.cells if c is not None}, key=str)
+        if cell is None and len(labels) > 1:
+            main = self.kinetics_summary(self.main_cell if self.main_cell is not None else labels[0])
+            main["cells"] = {str(c): self.kinetics_summary(c) for c in labels}
+            return main
+        mask = self._cell_mask(cell)
+        ok = np.array([self.interlayer[i] is True for i in range(len(self.results))]) & mask
         summary: dict[str, Any] = {
+            "cell": None if cell is None else str(cell),
             "parameter": self.interlayer_param,
             "circuit": self.circuit,
             "baseline": self.baseline,
             "time_basis": self.time_basis,
-            "n_spectra": len(self.results),
-            "n_failed": self.n_failed,
+            "n_spectra": int(mask.sum()),
+            "n_failed": int(sum(isinstance(self.results[i], FitFailure) for i in np.flatnonzero(mask))),
             "n_interlayer": int(ok.sum()),
             "first_detected_h": float(self.time_h[ok][0]) if ok.any() else None,
             "area_cm2": self.area_cm2,
             "eps_r_assumed": self.eps_r,
         }
-        kin = self.kinetics
+        kin = self.cell_kinetics.get(cell, self.kinetics) if cell is not None else self.kinetics
         if kin is None or kin.model == "none":
             summary.update(model="none", onset_h=None, onset_stderr_h=None, t95_h=None,
                            R_int_final=0.0 if kin is not None else None,
@@ -780,7 +819,7 @@ class SeriesResult:
             t95_h=kin.t95_h,
             R_int_final=kin.R_final,
             R_int_final_measured=float(r_meas),
-            ASR_int_final_per_interface_ohm_cm2=(kin.R_final * self.area_cm2 / 2.0) if self.area_cm2 else None,
+            ASR_int_final_per_interface_ohm_cm2=kin.R_final * self.area_cm2 / 2.0 if self.area_cm2 else None,
             thickness_int_final_nm=_none_nan(q["thickness_int_nm"]),
             f0_int_final_Hz=_none_nan(q["f0_int_Hz"]),
             C_eff_int_final_F=_none_nan(q["C_eff_int_F"]),
@@ -801,7 +840,8 @@ def _unit_slug(unit: str) -> str:
              "µF/cm²": "uF_per_cm2", "nm": "nm", "F": "F", "Hz": "Hz", "s": "s", "": ""}
     if unit in table:
         return table[unit]
-    return re.sub(r"[^A-Za-z0-9]+", "_", unit.replace("Ω", "ohm").replace("µ", "u").replace("²", "2")).strip("_")
+    plain = unit.replace("Ω", "ohm").replace("Ohm", "ohm").replace("µ", "u").replace("²", "2")
+    return re.sub(r"[^A-Za-z0-9]+", "_", plain).strip("_")
 
 
 # --------------------------------------------------------------------------- main API
@@ -894,8 +934,8 @@ def fit_series(
         min_interlayer_fraction × |Z(f_min)|)``; this is also the detection limit reported as
         R_int's uncertainty where the arc is absent.
     groups : sequence, optional
-        Cell label per spectrum (same order as ``spectra``); warm starts never cross cells.
-        Default: one cell.
+        Cell label per spectrum (same order as ``spectra``); warm starts never cross cells and
+        ``time_h`` counts from each cell's first spectrum. Default: one cell.
     chunk_size : int, optional
         Split longer cells into ordered chunks of this many spectra (only with an executor).
     area_cm2, thickness_cm : float, optional
@@ -948,6 +988,10 @@ def fit_series(
     cells: dict[Any, list[int]] = {}
     for pos, lab in enumerate(labels):
         cells.setdefault(lab, []).append(pos)
+    if len(cells) > 1:  # each cell's clock starts at its own first spectrum
+        time_h = np.asarray(time_h, dtype=float).copy()
+        for positions in cells.values():
+            time_h[positions] -= time_h[positions[0]]
     tasks: list[_ChainTask] = []
     for positions in cells.values():
         size = len(positions)
@@ -1023,6 +1067,7 @@ def fit_series(
         areas = [s.meta.get("area_cm2") for s in ordered if s.meta.get("area_cm2")]
         area_cm2 = float(areas[0]) if areas else None
 
+    cell_labels = [*labels, *([None] * len(failures))]
     inter_arr = np.empty(len(results), dtype=object)
     inter_arr[:] = inter
     series = SeriesResult(
@@ -1041,11 +1086,18 @@ def fit_series(
         interlayer_param=interlayer_param,
         options={"delta_bic": delta_bic, "min_interlayer_ohm": min_interlayer_ohm,
                  "min_interlayer_fraction": min_interlayer_fraction, **fit_options},
+        cells=tuple(cell_labels) if len(cells) > 1 else (),
     )
     if baseline is None:
         return series
-    kin = _series_kinetics(series, fit_kinetics)
-    return replace(series, kinetics=kin)
+    if len(cells) <= 1:
+        return replace(series, kinetics=_series_kinetics(series, fit_kinetics))
+    # one growth law per cell; the top level reports the cell with the most detections
+    per_cell = {lab: _series_kinetics(series, fit_kinetics, series._cell_mask(lab)) for lab in cells}
+    counts = {lab: sum(series.interlayer[i] is True for i in np.flatnonzero(series._cell_mask(lab)))
+              for lab in cells}
+    main = max(cells, key=lambda lab: counts[lab])
+    return replace(series, kinetics=per_cell[main], cell_kinetics=per_cell, main_cell=main)
 
 
 def _chain_hook(hook, bar):
@@ -1057,13 +1109,17 @@ def _chain_hook(hook, bar):
     return _h
 
 
-def _series_kinetics(series: SeriesResult, fit_kinetics) -> KineticsResult | None:
+def _series_kinetics(
+    series: SeriesResult, fit_kinetics, mask: np.ndarray | None = None
+) -> KineticsResult | None:
     """Growth laws on R_int(t); model "none" when fewer than 3 spectra have the arc."""
     from .kinetics import KineticsError, KineticsResult
 
+    if mask is None:
+        mask = np.ones(len(series), dtype=bool)
     R, err = series.values(series.interlayer_param)
-    ok = np.array([series.interlayer[i] is not None for i in range(len(series))]) & np.isfinite(R)
-    present = np.array([series.interlayer[i] is True for i in range(len(series))])
+    ok = np.array([series.interlayer[i] is not None for i in range(len(series))]) & np.isfinite(R) & mask
+    present = np.array([series.interlayer[i] is True for i in range(len(series))]) & mask
     t = series.time_h
     if present.sum() < 3 or ok.sum() < 6:
         return KineticsResult(

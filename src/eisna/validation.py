@@ -61,9 +61,11 @@ class KKResult:
         μ = 1 − Σ|R_k<0| / Σ|R_k≥0| at the chosen M.
     threshold : ndarray of float
         Limit on |res_re| and |res_im| at every point, as a fraction of |Z|. Constant
-        when given by the user; by default ``max(1 %, 5 × local noise)`` (see :func:`kk_test`).
+        when given by the user; by default 5 × the local noise, clipped to 1 %–5 %
+        (see :func:`kk_test`).
     passed : bool
-        True when no residual exceeds its threshold.
+        True when no residual exceeds its threshold (and, with the default limit, the
+        trend test finds no systematic run).
     bad_points : tuple of int
         Indices (acquisition order) of the points whose real or imaginary residual
         exceeds the threshold.
@@ -109,6 +111,12 @@ class KKResult:
     mu_limit: float
     trend_limit: FloatArray | None = None
     trend_points: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("freq", "z_fit", "res_re", "res_im", "threshold", "noise", "tau", "R", "trend_limit"):
+            value = getattr(self, name)
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
 
     @property
     def max_residual(self) -> float:
@@ -250,6 +258,22 @@ def _trend_failures(
     return bad
 
 
+def _user_threshold(threshold: float | npt.ArrayLike, n: int) -> FloatArray:
+    """A user threshold as one positive, finite fraction per point."""
+    try:
+        limit = np.asarray(threshold, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        limit = np.full(1, np.nan)
+    if limit.size == 1:
+        limit = np.full(n, limit[0])
+    if limit.size != n or not np.all(np.isfinite(limit)) or np.any(limit <= 0):
+        raise SpectrumError(
+            f"kk_test: threshold must be a positive fraction of |Z| (0.01 = 1 %), one number or "
+            f"one per point ({n}); found {np.asarray(threshold)!r}."
+        )
+    return limit
+
+
 def kk_test(
     spectrum: Spectrum,
     *,
@@ -263,9 +287,11 @@ def kk_test(
 
     A series R0 + Σ_k R_k/(1 + jωτ_k) (+ jωL) (+ 1/(jωC)) is fitted to the real and
     imaginary parts together, each row weighted by 1/|Z|. The M time constants are
-    log-spaced from τ_1 = 1/ω_max to τ_M = 1/ω_min (Schönleber 2014). M grows from 1
-    until μ = 1 − Σ|R_k<0|/Σ|R_k≥0| drops below ``c``: past that point the extra elements
-    start fitting noise with alternating signs.
+    log-spaced from τ_1 = 1/ω_max to τ_M = 1/ω_min (Schönleber 2014). M grows until
+    μ = 1 − Σ|R_k<0|/Σ|R_k≥0| drops below ``c``: past that point the extra elements
+    start fitting noise with alternating signs. The search starts at 3 elements per
+    decade of the frequency range: coarser grids cannot follow even one ideal RC element
+    to 1 %, and their alternating-sign coefficients can fake a low μ.
 
     Parameters
     ----------
@@ -274,12 +300,13 @@ def kk_test(
     threshold : float or array_like, optional
         Limit on each relative residual |ΔZ′|/|Z| and |ΔZ″|/|Z| as a fraction
         (0.01 = 1 %), either one number or one per point (e.g. 3σ_r(f) when the noise
-        model of the instrument is known). Default: ``max(1 %, 5 σ̂_i)`` per point, where
-        σ̂_i is the local noise estimated from the residuals themselves (second
-        differences, sliding median). The 1 % floor is the usual literature limit for
-        valid data; the noise term keeps noisy regions (the MHz end, low-current
-        points) from failing on noise alone, while drift and artefacts, which give
-        smooth or isolated structure, do not raise σ̂. The limit is capped at 5 %.
+        model of the instrument is known). Default: 5 σ̂_i clipped to 1 %–5 % per point,
+        where σ̂_i is the local noise estimated from the residuals themselves (second
+        differences of the leverage-corrected residuals, median over ±6 points). The
+        1 % floor is the usual literature limit for valid data; the noise term keeps
+        noisy regions (the MHz end, low-current points) from failing on noise alone,
+        while drift and artefacts, which give smooth or isolated structure, hardly
+        raise σ̂. Above 5 % nothing is noise.
         With the default, a trend test also runs: the mean of 7 consecutive residuals
         (in frequency order) must stay below ``max(0.4 %, 5 σ̂/√7)``; averaging removes
         noise but keeps the smooth residuals of drift during the sweep. With an
@@ -292,8 +319,8 @@ def kk_test(
     c : float
         μ limit for choosing M, in (0, 1]; 0.85 is Schönleber's recommendation.
     max_M : int, optional
-        Largest M tried; default ``min(N, 100)`` for N points. When μ never drops below
-        ``c`` the fit with ``max_M`` elements is used.
+        Largest M tried; default ``min(N, 100)`` for N points. When μ never drops
+        below ``c`` the fit with ``max_M`` elements is used.
 
     Returns
     -------
@@ -333,6 +360,8 @@ def kk_test(
         max_M = limit_M
     elif not (isinstance(max_M, (int, np.integer)) and max_M >= 1):
         raise SpectrumError(f"kk_test: max_M must be a positive integer; found {max_M!r}.")
+
+    user_limit = None if threshold is None else _user_threshold(threshold, n)
 
     omega = 2.0 * np.pi * freq
     w_min, w_max = float(omega.min()), float(omega.max())
@@ -375,20 +404,10 @@ def kk_test(
     # high-leverage points (the ends of the range) towards the data
     noise = _local_noise(res_re / np.sqrt(1.0 - h_re), res_im / np.sqrt(1.0 - h_im), order)
 
-    if threshold is None:
+    if user_limit is None:
         limit = np.clip(DEFAULT_NOISE_MULTIPLE * noise, DEFAULT_FLOOR, DEFAULT_CAP)
     else:
-        try:
-            limit = np.asarray(threshold, dtype=np.float64).ravel()
-        except (TypeError, ValueError):
-            limit = np.full(1, np.nan)
-        if limit.size == 1:
-            limit = np.full(n, limit[0])
-        if limit.size != n or not np.all(np.isfinite(limit)) or np.any(limit <= 0):
-            raise SpectrumError(
-                f"kk_test: threshold must be a positive fraction of |Z| (0.01 = 1 %), one number or "
-                f"one per point ({n}); found {np.asarray(threshold)!r}."
-            )
+        limit = user_limit
     bad_mask = (np.abs(res_re) > limit) | (np.abs(res_im) > limit)
     trend_limit = None
     trend_bad = np.zeros(n, dtype=bool)

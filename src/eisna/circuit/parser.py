@@ -196,8 +196,43 @@ def _fused_parallel(node: Node, elements: Mapping[str, ElementInstance]) -> Call
     return lambda s, p: p[i] / (1.0 + p[i] * p[j] * s ** p[k])
 
 
+def _fused_parallel_grad(node: Node, elements: Mapping[str, ElementInstance]) -> Callable | None:
+    """Analytic (Z, gradient) of R‖C and R‖CPE written out: Z = R/D, D = 1 + R Y."""
+    if _fused_parallel(node, elements) is None:
+        return None
+    a, b = (elements[c.element] for c in node.children)
+    if b.symbol == "R":
+        a, b = b, a
+    (i,) = a.index
+    if b.symbol == "C":
+        (j,) = b.index
+
+        def rc(s, p):
+            R, C = p[i], p[j]
+            z = R / (1.0 + R * C * s)
+            z2 = z * z
+            return z, [(i, z2 / (R * R)), (j, -z2 * s)]
+
+        return rc
+    j, k = b.index
+
+    def rq(s, p):
+        R, Q, n = p[i], p[j], p[k]
+        ls = np.log(s)
+        sn = np.exp(n * ls)
+        z = R / (1.0 + R * Q * sn)
+        z2 = z * z
+        d_q = -z2 * sn
+        return z, [(i, z2 / (R * R)), (j, d_q), (k, d_q * Q * ls)]
+
+    return rq
+
+
 def _compile_grad(node: Node, elements: Mapping[str, ElementInstance]) -> Callable:
     """Like _compile, but the function returns (Z, [(param index, dZ/dvalue), ...])."""
+    fused = _fused_parallel_grad(node, elements)
+    if fused is not None:
+        return fused
     if node.kind == "element":
         inst = elements[node.element]
         spec, idx = inst.spec, inst.index
@@ -369,6 +404,8 @@ def parse_circuit(text: str) -> Circuit:
         For an unregistered element type, with the closest known type.
     """
     if not isinstance(text, str):
-        raise CircuitSyntaxError(f"a circuit must be a string such as 'R0-p(R1,C1)'; got {type(text).__name__}")
+        raise CircuitSyntaxError(
+            f"a circuit must be a string such as 'R0-p(R1,C1)'; got {type(text).__name__}"
+        )
     tree = _Parser(text).parse()
     return _build(text, tree)

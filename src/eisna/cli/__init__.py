@@ -84,6 +84,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("eisna: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `eisna circuits | head` closed stdout early: not an error, and no traceback at exit
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -37,10 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--circuit", default="symmetric_interlayer", metavar="NAME",
                    help="library circuit (default: symmetric_interlayer)")
     p.add_argument("--out", default="eisna-out", metavar="DIR", help="output folder (default: eisna-out)")
-    p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: 1, or 2 for >50 spectra)")
-    p.add_argument("--scheduler", metavar="ADDR", help="Dask distributed scheduler address (tcp://host:8786)")
-    p.add_argument("--area-cm2", type=float, metavar="A", help="electrode area in cm² (default: from the file)")
-    p.add_argument("--thickness-cm", type=float, metavar="L", help="electrolyte thickness in cm (for σ_total)")
+    p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: 1; 2 above 50 spectra)")
+    p.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (tcp://host:8786)")
+    p.add_argument("--area-cm2", type=float, metavar="A", help="electrode area in cm² (default: from file)")
+    p.add_argument("--thickness-cm", type=float, metavar="L", help="electrolyte thickness, cm (for σ_total)")
     p.add_argument("--eps-r", type=float, default=10.0, metavar="EPS",
                    help="relative permittivity assumed for the interlayer thickness (default 10)")
     p.add_argument("--delta-bic", type=float, default=-10.0, metavar="D",
@@ -99,8 +99,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  no interlayer growth found (interlayer in {kin.get('n_interlayer', 0)} spectra)")
     for r in series.results:
         if getattr(r, "success", True) is False and hasattr(r, "reason"):
-            print(f"  failed: {r.source}" + (f" [{r.index}]" if r.index is not None else "") + f": {r.reason}",
-                  file=sys.stderr)
+            where = r.source + (f" [{r.index}]" if r.index is not None else "")
+            print(f"  failed: {where}: {r.reason}", file=sys.stderr)
     if failed == n:
         return 1
     return 1 if failed else 0

@@ -6,13 +6,16 @@ import argparse
 import sys
 from typing import Any
 
+import numpy as np
+
 from ..errors import EisnaError
-from .kk import add_selection_argument, spectra_of
+from .kk import add_selection_argument, restrict, save_figure, spectra_of
 
 EXAMPLES = """examples:
   eisna drt cell.mpt
   eisna drt cell.mpt --index 0 --plot drt.png
   eisna drt cell.mpt --lam 1e-3            # fixed regularisation instead of cross-validation
+  eisna drt pellet.mpt --capacitance --min-peak 1   # blocking electrodes: series C, small arcs
 
 Each peak is listed with its time constant tau (s), frequency f = 1/(2 pi tau) (Hz) and
 resistance R (Ohm, area under the peak). With several files or spectra, --plot overlays
@@ -35,6 +38,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--lam", type=float, metavar="LAMBDA", help="regularisation parameter (default: automatic)"
     )
     p.add_argument("--no-inductance", action="store_true", help="do not fit a series inductance")
+    p.add_argument(
+        "--capacitance", action="store_true", help="fit a series capacitance (blocking electrodes)"
+    )
+    p.add_argument(
+        "--min-peak",
+        type=float,
+        default=3.0,
+        metavar="PCT",
+        help="list peaks holding at least this %% of the polarisation resistance (default 3)",
+    )
     add_selection_argument(p)
     p.set_defaults(run=run)
 
@@ -43,10 +56,18 @@ def drt_lines(path: str, args: argparse.Namespace, curves: list[tuple[str, Any]]
     """Return the lines ``eisna drt`` prints for one file; append (label, DRTResult) to ``curves``."""
     from ..drt import drt
 
+    if not 0.0 <= args.min_peak < 100.0:
+        raise EisnaError(f"--min-peak must be a percentage from 0 to 100; found {args.min_peak}.")
     lines = [path]
     for i, spectrum in spectra_of(path, args.index):
         try:
-            res = drt(spectrum, lam=args.lam, inductance=not args.no_inductance)
+            res = drt(
+                restrict(spectrum, args),
+                lam=args.lam,
+                inductance=not args.no_inductance,
+                capacitance=args.capacitance,
+                min_peak_fraction=args.min_peak / 100.0,
+            )
         except EisnaError as err:
             lines.append(f"  spectrum {i}: skipped: {err}")
             continue
@@ -54,6 +75,7 @@ def drt_lines(path: str, args: argparse.Namespace, curves: list[tuple[str, Any]]
         lines.append(
             f"  spectrum {i}: R_inf = {res.R_inf:.4g} Ohm, R_pol = {res.R_pol:.4g} Ohm, "
             f"L = {res.L:.3g} H, lambda = {res.lam:.2g}, residual rms = {100 * res.residual_rms:.2f} %"
+            + (f", C = {res.C:.3g} F" if np.isfinite(res.C) else "")
         )
         if not res.peaks:
             lines.append("    no peaks")
@@ -82,12 +104,7 @@ def save_plot(curves: list[tuple[str, Any]], out: str) -> None:
     ax.set_ylabel("γ / Ω")
     if 1 < len(curves) <= 12:
         ax.legend(fontsize="x-small")
-    try:
-        fig.savefig(out)
-    except (OSError, ValueError) as err:
-        raise EisnaError(
-            f"{out}: cannot save the plot ({err}). Check the directory and the file extension."
-        ) from err
+    save_figure(fig, out)
 
 
 def run(args: argparse.Namespace) -> int:

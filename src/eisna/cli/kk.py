@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import EisnaError
 
@@ -17,6 +17,8 @@ EXAMPLES = """examples:
   eisna kk cell.mpt --threshold 2          # fixed limit: 2 % of |Z|
   eisna kk pellet.mpt --capacitance        # blocking electrodes: add a series C
   eisna kk series.mpr --index 0 5 10       # only spectra 0, 5 and 10
+  eisna kk cell.mpt --index 3 --plot kk.png  # residuals of spectrum 3 with the band
+  eisna kk cell.mpt --fmax 3e5             # leave out cable-dominated points above 300 kHz
 
 The verdict is PASS when no relative residual (Z - Z_KK)/|Z|, real or imaginary,
 exceeds the limit: by default max(1 %, 5 x the noise estimated from the residuals),
@@ -44,7 +46,7 @@ def spectra_of(path: str, indices: Sequence[int] | None) -> Iterator[tuple[int, 
 
 
 def add_selection_argument(parser: argparse.ArgumentParser) -> None:
-    """The ``--index`` option shared by ``eisna kk`` and ``eisna drt``."""
+    """The ``--index``, ``--fmin`` and ``--fmax`` options shared by ``eisna kk`` and ``eisna drt``."""
     parser.add_argument(
         "--index",
         type=int,
@@ -52,6 +54,15 @@ def add_selection_argument(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="analyse only these spectra (0-based position in the file; negative counts from the end)",
     )
+    parser.add_argument("--fmin", type=float, metavar="HZ", help="drop points below this frequency")
+    parser.add_argument("--fmax", type=float, metavar="HZ", help="drop points above this frequency")
+
+
+def restrict(spectrum: Spectrum, args: argparse.Namespace) -> Spectrum:
+    """The spectrum limited to ``--fmin``/``--fmax`` (SpectrumError when no point is left)."""
+    if args.fmin is None and args.fmax is None:
+        return spectrum
+    return spectrum.select(args.fmin, args.fmax)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -78,12 +89,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--c", type=float, default=0.85, metavar="MU", help="mu limit for choosing M (default 0.85)"
     )
+    p.add_argument(
+        "--plot",
+        metavar="PNG",
+        help="save the residuals of the first spectrum tested (with --index: the first listed)",
+    )
     add_selection_argument(p)
     p.set_defaults(run=run)
 
 
-def kk_lines(path: str, args: argparse.Namespace) -> list[str]:
-    """Return the table ``eisna kk`` prints for one file."""
+def kk_lines(path: str, args: argparse.Namespace, tested: list[tuple[str, Any]] | None = None) -> list[str]:
+    """Return the table ``eisna kk`` prints for one file; append (label, KKResult) to ``tested``."""
     from ..validation import kk_test
 
     if args.threshold is not None and not args.threshold > 0:
@@ -93,6 +109,7 @@ def kk_lines(path: str, args: argparse.Namespace) -> list[str]:
     n_pass = n_total = 0
     for i, spectrum in spectra_of(path, args.index):
         try:
+            spectrum = restrict(spectrum, args)
             res = kk_test(
                 spectrum,
                 threshold=threshold,
@@ -106,6 +123,8 @@ def kk_lines(path: str, args: argparse.Namespace) -> list[str]:
             continue
         n_total += 1
         n_pass += res.passed
+        if tested is not None:
+            tested.append((f"{path} #{i}", res))
         lo, hi = 100 * res.threshold.min(), 100 * res.threshold.max()
         lim_text = f"{lo:.2g}" if lo == hi else f"{lo:.2g}-{hi:.2g}"
         verdict = "PASS" if res.passed else f"FAIL ({len(res.bad_points)} points)"
@@ -117,12 +136,41 @@ def kk_lines(path: str, args: argparse.Namespace) -> list[str]:
     return lines
 
 
+def save_plot(label: str, res: Any, out: str) -> None:
+    """Residuals (%) against f with the acceptance band, saved without pyplot."""
+    from matplotlib.figure import Figure
+
+    from ..plotting import plot_residuals
+
+    fig = Figure(figsize=(6.0, 3.6), layout="constrained")
+    plot_residuals(res, fig.add_subplot())
+    # the legend sits above the axes; the label goes in the figure title, above it
+    fig.suptitle(f"{label}: lin-KK {'PASS' if res.passed else 'FAIL'}", fontsize="small")
+    save_figure(fig, out)
+
+
+def save_figure(fig: Any, out: str) -> None:
+    """Save a matplotlib figure; unwritable paths become an :class:`EisnaError`."""
+    try:
+        fig.savefig(out)
+    except (OSError, ValueError) as err:
+        raise EisnaError(
+            f"{out}: cannot save the plot ({err}). Check the directory and the file extension."
+        ) from err
+
+
 def run(args: argparse.Namespace) -> int:
     status = 0
+    tested: list[tuple[str, Any]] = []
     for path in args.files:
         try:
-            print("\n".join(kk_lines(path, args)))
+            print("\n".join(kk_lines(path, args, tested)))
         except EisnaError as err:
             print(f"eisna: error: {err}", file=sys.stderr)
             status = 1
+    if args.plot:
+        if not tested:
+            raise EisnaError(f"{args.plot}: nothing to plot; no spectrum could be tested.")
+        save_plot(*tested[0], args.plot)
+        print(f"plot saved to {args.plot}")
     return status

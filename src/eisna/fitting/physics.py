@@ -143,7 +143,8 @@ def compute_physics(
         elif role:
             roles_seen[role] = 1
         role_ok = None
-        if role in ISW_RANGES and np.isfinite(C) and C > 0:
+        # an arc whose capacitance is not identified (relative error > 100 %) cannot be judged
+        if role in ISW_RANGES and np.isfinite(C) and C > 0 and np.isfinite(C_err) and C_err < C:
             lo, hi = ISW_RANGES[role]
             c_table = C * (cell_const if cell_const else 1.0)
             role_ok = bool(lo / _TOLERANCE <= c_table <= hi * _TOLERANCE)
@@ -200,8 +201,9 @@ def compute_physics(
         for a in arcs:
             if a.role in ("interlayer", "charge_transfer") and np.isfinite(a.C_eff):
                 short = SHORT[a.role]
-                derived[f"C_{short}_per_area"] = Quantity(a.C_eff * factor / area, a.C_eff_stderr * factor / area,
-                                                          "F/cm2")
+                derived[f"C_{short}_per_area"] = Quantity(
+                    a.C_eff * factor / area, a.C_eff_stderr * factor / area, "F/cm2"
+                )
                 if eps_r is not None and a.role == "interlayer":
                     # d = ε0 εr A / C_1 (cm) → nm
                     k = EPS0_F_PER_CM * eps_r * area / factor * 1e7

@@ -17,6 +17,7 @@ between their neighbours. The fit engine tries the candidates and keeps the best
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,8 +44,12 @@ class SpectrumSketch:
     tau_max: float  # 1/(2π fmin)
 
 
-def sketch(freq: np.ndarray, z: np.ndarray, per_decade: int = 5, lam: float = 0.1) -> SpectrumSketch:
-    """Regularised NNLS Voigt description of a spectrum (see module docstring)."""
+def sketch(freq: np.ndarray, z: np.ndarray, per_decade: int = 5, lam: float = 0.1,
+           z_weight: np.ndarray | None = None) -> SpectrumSketch:
+    """Regularised NNLS Voigt description of a spectrum (see module docstring).
+
+    ``z_weight`` (default ``z``) sets the modulus weights 1/|z_weight|.
+    """
     from scipy.optimize import nnls
 
     omega = 2 * np.pi * freq
@@ -54,8 +59,9 @@ def sketch(freq: np.ndarray, z: np.ndarray, per_decade: int = 5, lam: float = 0.
     wt = omega[:, None] * tau[None, :]
     k_re = 1 / (1 + wt**2)
     k_im = -wt / (1 + wt**2)
-    scale = float(np.abs(z).max())
-    w = scale / np.abs(z)  # modulus weights; unknowns are in units of `scale` (max |Z|)
+    zw = np.abs(z if z_weight is None else z_weight)
+    scale = float(zw.max())
+    w = scale / zw  # modulus weights; unknowns are in units of `scale` (max |Z|)
     # columns: gamma(tau) | R_inf | L ω_max | 1/(C ω_min), each O(1) in units of scale
     col_l = (omega / omega.max())[:, None]
     col_c = (-omega.min() / omega)[:, None]
@@ -88,7 +94,7 @@ def sketch(freq: np.ndarray, z: np.ndarray, per_decade: int = 5, lam: float = 0.
         for lo, hi in itertools.pairwise(bounds):
             g = gamma[lo:hi]
             R = float(g.sum())
-            if R > 3e-3 * total:
+            if 1e-5 * total < R:  # callers filter by relevance
                 t = float(np.exp(np.sum(g * np.log(tau[lo:hi])) / R))
                 peaks.append((t, R))
     return SpectrumSketch(float(r_inf), float(l_val), float(inv_c), tuple(peaks), rms, tau_min, tau_max)
@@ -130,7 +136,8 @@ def _classify(node: Node, circuit) -> _Item:
             if sym == "Zarc":
                 p["n"] = idx[2]
             return _Item("arc", p)
-    if node.kind == "parallel" and len(node.children) == 2 and all(c.kind == "element" for c in node.children):
+    pair = node.kind == "parallel" and len(node.children) == 2
+    if pair and all(c.kind == "element" for c in node.children):
         a, b = (circuit.element(c.element) for c in node.children)
         if b.symbol == "R":
             a, b = b, a
@@ -185,38 +192,95 @@ def _apply(item: _Item, values: np.ndarray, coef: float, tau: float, floor: floa
         values[p["R"]] = max(coef, floor)
         values[p["tau"]] = tau
     elif item.kind == "spike":
-        inv_q = max(coef, 1e-300)
-        values[p["Q" if "Q" in p else "C"]] = 1.0 / inv_q if inv_q > 1e-300 else values[p["Q" if "Q" in p else "C"]]
+        key = p["Q"] if "Q" in p else p["C"]
+        if coef > 0:
+            values[key] = 1.0 / coef
 
 
-def _linear_start(items, taus, s, z, w, values, floor) -> tuple[np.ndarray, float]:
+_SPIKE_DN = (-0.1, -0.05, 0.0, 0.05, 0.1)
+
+
+def _columns(item: _Item, s: np.ndarray, tau: float, values: np.ndarray, w: np.ndarray):
+    """Weighted, stacked, normalised basis columns of an item: list of (column, norm, n) or None.
+
+    A CPE spike gets several columns with exponents around its start n, so that NNLS can
+    match its exponent instead of bending an arc to absorb the mismatch.
+    """
+    if item.kind == "spike" and "n" in item.params:
+        n0 = values[item.params["n"]]
+        s_ref = float(np.abs(s).min())  # real: (ω_ref/jω)^n keeps the CPE phase
+        bases = [((s_ref / s) ** n, n) for n in np.clip(n0 + np.array(_SPIKE_DN), 0.4, 1.0)]
+    else:
+        b = _basis(item, s, tau, values)
+        if b is None:
+            return None
+        bases = [(b, math.nan)]
+    out = []
+    for b, n in bases:
+        col = np.concatenate([b.real * w, b.imag * w])
+        norm = float(np.abs(col).max()) or 1.0
+        out.append((col / norm, norm, n))
+    return out
+
+
+def _fit_spike(freq: np.ndarray, z: np.ndarray) -> tuple[float, float] | None:
+    """(Q, n) of a blocking CPE spike from the lowest ~0.7 decade: Z = R + 1/(Q (jω)^n)."""
+    from scipy.optimize import least_squares
+
+    order = np.argsort(freq)
+    lo = order[freq[order] <= freq[order[0]] * 10**0.7]
+    if lo.size < 4:
+        lo = order[:4]
+    f, zz = freq[lo], z[lo]
+    if np.sum(-zz.imag > 0) < 3:
+        return None
+    ok = -zz.imag > 0
+    n0 = float(np.clip(-np.polyfit(np.log(f[ok]), np.log(-zz.imag[ok]), 1)[0], 0.45, 1.0))
+    w0 = 2 * np.pi * f[0]
+    q0 = np.sin(n0 * np.pi / 2) / (-zz.imag[0] * w0**n0)
+    sj = 2j * np.pi * f
+    wt = 1 / np.abs(zz)
+
+    def res(p):
+        d = p[0] + 1.0 / (10 ** p[1] * sj ** p[2]) - zz
+        return np.concatenate([d.real * wt, d.imag * wt])
+
+    r0 = max(float(np.min(zz.real)) * 0.5, 0.0)
+    fit = least_squares(res, [r0, np.log10(q0), n0], bounds=([0, -16, 0.4], [np.inf, 2, 1.0]), max_nfev=60)
+    return float(10 ** fit.x[1]), float(fit.x[2])
+
+
+def _linear_start(items, taus, s, z, w, values, floor, cache: dict) -> tuple[np.ndarray, float]:
     """Given a tau for every item, solve all linear coefficients (R, L, 1/Q) by NNLS."""
     from scipy.optimize import nnls
 
     v = values.copy()
     cols, used = [], []
-    z_rest = z.copy()
-    for it, tau in zip(items, taus, strict=True):
-        b = _basis(it, s, tau, v)
-        if b is None:  # element without a linear form: keep its defaults
+    for i, (it, tau) in enumerate(zip(items, taus, strict=True)):
+        key = (i, tau)
+        if key not in cache:
+            cache[key] = _columns(it, s, tau, v, w)
+        if cache[key] is None:  # element without a linear form: keep its defaults
             continue
-        cols.append(b)
-        used.append((it, tau))
+        used.append((it, tau, len(cols), len(cache[key])))
+        cols.extend(cache[key])
     if not cols:
         return v, np.inf
-    a = np.array(cols).T
-    scale = np.abs(a).max(axis=0)
-    scale[scale == 0] = 1.0
-    a = a / scale
-    for it in items:
-        if _basis(it, s, 1.0, v) is None and it.kind != "other":
-            pass
-    aa = np.vstack([a.real * w[:, None], a.imag * w[:, None]])
-    bb = np.concatenate([z_rest.real * w, z_rest.imag * w])
+    aa = np.array([c for c, _, _ in cols]).T
+    bb = cache.setdefault("b", np.concatenate([z.real * w, z.imag * w]))
     coef, rnorm = nnls(aa, bb, maxiter=50 * len(cols))
-    coef = coef / scale
-    for (it, tau), c in zip(used, coef, strict=True):
-        _apply(it, v, float(c), tau, floor)
+    coef = coef / np.array([nm for _, nm, _ in cols])
+    for it, tau, start, count in used:
+        if it.kind == "spike" and "n" in it.params:
+            c = coef[start : start + count]
+            ns = np.array([n for _, _, n in cols[start : start + count]])
+            if c.sum() > 0:
+                n = float(np.sum(c * ns) / c.sum())
+                w_ref = float(np.abs(s).min())
+                v[it.params["n"]] = n
+                v[it.params["Q"]] = 1.0 / (c.sum() * w_ref**n)  # Z = c (ω_ref/jω)^n
+            continue
+        _apply(it, v, float(coef[start]), tau, floor)
     return v, float(rnorm)
 
 
@@ -230,44 +294,54 @@ def start_candidates(
     without a peak); all resistances, L and 1/Q then follow from one NNLS solve, and the
     candidates are ranked by that solve's residual.
     """
-    sk = sketch(freq, z)
     items = _items(defn)
     s = 2j * np.pi * freq
     w = 1.0 / np.abs(z)
     floor = 1e-4 * float(np.abs(z).max())
     values = base.astype(float).copy()
+
+    # a blocking spike: exponent from the slope of -Z'' at the lowest frequencies; the DRT
+    # sketch also splits the spike into RC elements, which the candidate ranking sorts out
+    spikes = [it for it in items if it.kind == "spike" and "n" in it.params]
+    z_arcs = z
+    if spikes:
+        spike = _fit_spike(freq, z)
+        if spike is not None:
+            q_el, n_el = spike
+            for it in spikes:
+                values[it.params["n"]] = n_el
+                values[it.params["Q"]] = q_el
+            z_arcs = z - 1.0 / (q_el * s**n_el)
+    sk = sketch(freq, z_arcs, z_weight=z)
     peaks = list(sk.peaks)
     tau_hf = sk.tau_min / 3  # for arcs above the window
-
-    # spike exponent from the slope of -Z'' at the lowest frequencies
-    spikes = [it for it in items if it.kind == "spike" and "n" in it.params]
     if spikes:
-        while peaks and peaks[-1][0] > sk.tau_max * 3:
+        while peaks and peaks[-1][0] > sk.tau_max * 3:  # beyond the low-frequency edge: the spike
             peaks.pop()
-        lo = np.argsort(freq)[:3]
-        zi = -z.imag[lo]
-        if (zi > 0).sum() >= 2:
-            slope = -np.polyfit(np.log(freq[lo][zi > 0]), np.log(zi[zi > 0]), 1)[0]
-            for it in spikes:
-                values[it.params["n"]] = float(np.clip(slope, 0.5, 1.0))
+    # relevant peaks: > 0.5 % of what the remaining peaks and the intercept add up to
+    relevant = sk.R_inf + sum(pk[1] for pk in peaks)
+    peaks = [pk for pk in peaks if pk[1] > 5e-3 * relevant]
     arcs = [i for i, it in enumerate(items) if it.kind == "arc"]
     diffs = [i for i, it in enumerate(items) if it.kind == "diffusion"]
 
     # variants for the diffusion element: lowest peak, or below the window
     variants: list[tuple[list, dict]] = []
     if diffs and peaks:
-        t1 = peaks[-1][0]
         finite = items[diffs[0]].params["sym"] in ("Ws", "Wo")
-        tau_w = t1 * np.pi**2 / 4 if finite else t1
-        rest = [pk for pk in peaks[:-1] if not (t1 / 40 < pk[0] < t1 / 4 and pk[1] < 0.3 * peaks[-1][1])]
-        variants.append((rest, {diffs[0]: tau_w}))
-        if len(rest) != len(peaks) - 1:
-            variants.append((peaks[:-1], {diffs[0]: tau_w}))
+        # the Warburg's main peak is the lowest or (below it a spurious one) the second-lowest peak
+        for last in range(len(peaks) - 1, max(len(peaks) - 3, -1), -1):
+            t1, r1 = peaks[last]
+            tau_w = t1 * np.pi**2 / 4 if finite else t1
+            rest = [pk for pk in peaks[:last] if not (t1 / 40 < pk[0] < t1 / 4 and pk[1] < 0.3 * r1)]
+            variants.append((rest, {diffs[0]: tau_w}))
+            if len(rest) != last:
+                variants.append((peaks[:last], {diffs[0]: tau_w}))
         variants.append((peaks, {diffs[0]: 4 * sk.tau_max}))
     else:
-        variants.append((peaks, {i: 4 * sk.tau_max for i in diffs}))
+        variants.append((peaks, dict.fromkeys(diffs, 4 * sk.tau_max)))
 
     scored: list[tuple[float, np.ndarray]] = []
+    cache: dict = {}
     for arc_peaks, dtaus in variants:
         for assign in _assignments(len(arcs), arc_peaks, tau_hf):
             taus = [1.0] * len(items)
@@ -275,7 +349,7 @@ def start_candidates(
                 taus[i] = tau
             for i, tau in zip(arcs, assign, strict=True):
                 taus[i] = tau
-            v, rnorm = _linear_start(items, taus, s, z, w, values, floor)
+            v, rnorm = _linear_start(items, taus, s, z, w, values, floor, cache)
             scored.append((rnorm, v))
     scored.sort(key=lambda t: t[0])
     out = [v for _, v in scored[:max_candidates]]
@@ -292,20 +366,22 @@ def _assignments(n_arcs: int, peaks: list[tuple[float, float]], tau_hf: float) -
         return [[]]
     tp = [pk[0] for pk in peaks]
     m = len(tp)
-    if m > n_arcs + 1:  # keep the largest peaks only
-        keep = sorted(sorted(range(m), key=lambda i: -peaks[i][1])[: n_arcs + 1])
+    if m > 10:  # keep the largest peaks only
+        keep = sorted(sorted(range(m), key=lambda i: -peaks[i][1])[:10])
         tp = [tp[i] for i in keep]
         m = len(tp)
     out: list[list[float]] = []
     j_top = min(m, n_arcs)
-    for j in (j_top, j_top - 1) if m <= n_arcs and j_top > 0 else (j_top,):
+    for j in (j_top, j_top - 1) if j_top > 0 else (j_top,):
         for arc_sel in itertools.combinations(range(n_arcs), j):
+            if j < j_top and m > 2 and arc_sel != tuple(range(n_arcs - j, n_arcs)):
+                continue  # one arc short: only the highest-frequency arc(s) above the window
             for pk_sel in itertools.combinations(range(m), j):
                 taus: list[float | None] = [None] * n_arcs
                 for a, q in zip(arc_sel, pk_sel, strict=True):
                     taus[a] = tp[q]
                 out.append(_fill(taus, tau_hf))
-                if len(out) > 400:
+                if len(out) > 120:
                     return out
     return out
 
@@ -314,7 +390,8 @@ def _fill(taus: list[float | None], tau_hf: float) -> list[float]:
     res = list(taus)
     first = next((i for i, t in enumerate(res) if t is not None), len(res))
     for i in range(first - 1, -1, -1):  # above the window, one decade apart
-        res[i] = (res[i + 1] if i + 1 < len(res) and res[i + 1] is not None and i + 1 < first else tau_hf * 10) / 10
+        above = res[i + 1] if i + 1 < first else tau_hf * 10
+        res[i] = above / 10
     for i in range(first, len(res)):
         if res[i] is None:
             nxt = next((t for t in res[i + 1 :] if t is not None), None)

@@ -42,8 +42,8 @@ def random_parameters(defn: CircuitDefinition, rng: np.random.Generator) -> dict
         elif it.kind == "R":
             v[names[p["R"]]] = 10 ** rng.uniform(1.3, 2.7)
         elif it.kind == "diffusion":
-            v[names[p["R"]]] = 10 ** rng.uniform(1.0, 1.7)
-            v[names[p["tau"]]] = 10 ** rng.uniform(0.0, 0.3)
+            v[names[p["R"]]] = 10 ** rng.uniform(1.3, 1.7)
+            v[names[p["tau"]]] = 10 ** rng.uniform(-1.0, -0.6)
         elif it.kind == "spike":
             n = rng.uniform(0.8, 0.95)
             v[names[p["n"]]] = n

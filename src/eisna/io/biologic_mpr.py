@@ -48,7 +48,7 @@ import numpy as np
 
 from ..errors import MetadataWarning, NoCyclingData, NoImpedanceData, ParseError
 from ..spectrum import Spectrum
-from ._text import split_sweeps
+from ._text import count_dropped, split_spectra
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -850,44 +850,14 @@ def _impedance(mpr: MprFile) -> np.ndarray | None:
 
 
 def _split_spectra(mpr: MprFile, freq: np.ndarray, is_point: np.ndarray) -> list[np.ndarray]:
-    """Impedance-row indices of each spectrum, in acquisition order.
+    """Row indices of each spectrum, by the same rules as the ``.mpt`` reader.
 
-    The same rules as the ``.mpt`` reader, so that an ``.mpr`` and its text export give
-    the same spectra: a new spectrum starts where ``cycle number`` or ``Ns`` changes
-    between impedance points, where a Modulo Bat impedance step ends (a non-impedance
-    row in between; ``z cycle`` is not used to cut, as it can reset mid-sweep), and
-    where the frequency jumps back to restart a sweep.
+    See :func:`eisna.io._text.split_spectra`; sharing it keeps an ``.mpr`` and its text
+    export giving the same spectra.
     """
-    rows = np.flatnonzero(is_point)
-    starts = np.zeros(rows.size, dtype=bool)
-    starts[0] = True
-    for name in ("cycle number", "Ns"):
-        key = mpr.column(name)
-        if key is not None:
-            k = key[rows]
-            starts[1:] |= k[1:] != k[:-1]
-    if mpr.column("z cycle") is not None or mpr.technique == "MB":
-        starts[1:] |= np.diff(rows) > 1
-    groups: list[np.ndarray] = []
-    for group in np.split(rows, np.flatnonzero(starts)[1:]):
-        groups.extend(split_sweeps(freq, group))
-    return groups
-
-
-def _n_dropped(mpr: MprFile, groups: list[np.ndarray], index: int, is_point: np.ndarray) -> int:
-    """Rows with freq ≤ 0 Hz from the end of the previous spectrum to the end of this one.
-
-    Rows after the last spectrum count with it. In Modulo Bat runs only rows of the same
-    sequence ``Ns`` count (the others are DC cycling rows, not dropped impedance points).
-    """
-    rows = groups[index]
-    lo = int(groups[index - 1][-1]) + 1 if index else 0
-    hi = int(rows[-1]) + 1 if index < len(groups) - 1 else mpr.n_rows
-    dropped = ~is_point[lo:hi]
-    ns = mpr.column("Ns")
-    if mpr.technique == "MB" and ns is not None:
-        dropped &= ns[lo:hi] == ns[int(rows[0])]
-    return int(dropped.sum())
+    by_step = mpr.column("z cycle") is not None or mpr.technique == "MB"
+    keys = [mpr.column("cycle number"), mpr.column("Ns")]
+    return split_spectra(freq, is_point, keys, by_step=by_step)
 
 
 def read(path: str | os.PathLike[str], **options: Any) -> list[Spectrum]:
@@ -932,6 +902,7 @@ def read(path: str | os.PathLike[str], **options: Any) -> list[Spectrum]:
     ns = mpr.column("Ns")
     header = mpr.header()
     groups = _split_spectra(mpr, freq, is_point)
+    dropped = count_dropped(groups, is_point, ns if mpr.technique == "MB" else None)
     spectra: list[Spectrum] = []
     for index, rows in enumerate(groups):
         first = int(rows[0])
@@ -957,7 +928,7 @@ def read(path: str | os.PathLike[str], **options: Any) -> list[Spectrum]:
             "area_cm2": mpr.settings.get("area_cm2"),
             "device": mpr.log.get("device"),
             "software_version": mpr.log.get("software_version"),
-            "n_dropped": _n_dropped(mpr, groups, index, is_point),
+            "n_dropped": dropped[index],
             "header": header,
         }
         spectra.append(

@@ -57,7 +57,7 @@ NAME = "biologic-mpt"
 EXTENSIONS = (".mpt",)
 
 _MAGICS = (b"EC-Lab ASCII FILE", b"BT-Lab ASCII FILE")
-_NB_HEADER = re.compile(r"^\s*Nb header lines\s*:\s*(\d+)\s*$", re.IGNORECASE)
+_NB_HEADER = re.compile(r"^\s*Nb header lines\s*:\s*(\d{1,9})\s*$", re.IGNORECASE)
 _VERSION = re.compile(r"(?:EC|BT)-Lab for windows v(\S+)\s*\(software\)", re.IGNORECASE)
 _LOOP = re.compile(r"^\s*Loop\s+(\d+)\s+from point number\s+(\d+)\s+to\s+(\d+)\s*$")
 _TABLE_WIDTH = 20  # EC-Lab technique tables use 20-character columns
@@ -207,7 +207,8 @@ def load(path: str | os.PathLike[str], *, decimal: str | None = None) -> MptFile
     text, encoding = decode_text(raw)
     text = text.lstrip()
     n_header = _header_length(where, text)
-    parts = text.split("\n", n_header)
+    n_lines = text.count("\n") + 1
+    parts = text.split("\n", n_header) if n_header < n_lines else []
     if len(parts) <= n_header or not parts[n_header].strip():
         found = len(text.splitlines())
         raise ParseError(
@@ -225,7 +226,7 @@ def load(path: str | os.PathLike[str], *, decimal: str | None = None) -> MptFile
     elif decimal not in (".", ","):
         raise ParseError(where, f"decimal must be '.' or ','; got {decimal!r}.")
     width = len(sample[0].rstrip("\r").split("\t"))
-    table = _parse_table(where, data_text, width, decimal, first_line=n_header + 1)
+    table = _parse_table(where, data_text, width, decimal, first_line=n_header + 1, names=names)
     columns = _name_columns(names, table)
     header = _parse_header(header_lines, decimal)
     start = _start_time(where, header)
@@ -363,8 +364,16 @@ def read_cycling(path: str | os.PathLike[str], *, decimal: str | None = None) ->
             "step_type": step_type,
         }
     )
-    if mpt.start is not None and np.all(np.abs(time_s) < 1e10):
-        frame["timestamp"] = pd.Timestamp(mpt.start) + pd.to_timedelta(time_s, unit="s")
+    if mpt.start is not None:
+        try:
+            frame["timestamp"] = pd.Timestamp(mpt.start) + pd.to_timedelta(time_s, unit="s")
+        except (OverflowError, ValueError) as err:  # pandas' OutOfBoundsDatetime is a ValueError
+            warnings.warn(
+                f"{mpt.path}: start {mpt.start} plus time/s leaves the datetime range ({err}); "
+                "the timestamp column is left out.",
+                MetadataWarning,
+                stacklevel=2,
+            )
     return frame
 
 
@@ -516,8 +525,13 @@ def _data_lines(text: str) -> list[tuple[int, str]]:
     return [(k, ln.rstrip("\r")) for k, ln in enumerate(text.split("\n")) if ln.strip()]
 
 
-def _parse_table(where: str, text: str, width: int, decimal: str, first_line: int) -> np.ndarray:
-    """Parse the tab-separated data block into a float64 array (rows × width), in bulk."""
+def _parse_table(
+    where: str, text: str, width: int, decimal: str, first_line: int, names: list[str]
+) -> np.ndarray:
+    """Parse the tab-separated data block into a float64 array (rows × width), in bulk.
+
+    Errors name the file line and the column (its name when the header gives one).
+    """
     import pandas as pd
 
     try:
@@ -545,17 +559,22 @@ def _parse_table(where: str, text: str, width: int, decimal: str, first_line: in
         if col.dtype.kind in "iuf":
             values[:, j] = col.to_numpy(dtype=np.float64)
             continue
-        numeric = pd.to_numeric(col.str.replace(",", ".") if decimal == "," else col, errors="coerce")
+        cells = col.astype("string")
+        numeric = pd.to_numeric(cells.str.replace(",", ".") if decimal == "," else cells, errors="coerce")
         bad = np.flatnonzero(numeric.isna().to_numpy() & col.notna().to_numpy())
         if bad.size:
             i = int(bad[0])
-            line = first_line + _data_lines(text)[i][0]
+            found = str(cells.iloc[i])[:40]
+            hint = f"The decimal separator was taken as {decimal!r}; check the export."
+            if parse_ec_lab_datetime(found) is not None:
+                hint = "Export the text again with 'Time format : Elapsed' (absolute times are not read)."
+            name = names[j].strip() if j < len(names) else ""
             raise ParseError(
                 where,
-                f"expected a number, found {str(col.iloc[i])[:40]!r}.",
-                line=line,
-                column=j + 1,
-                hint=f"The decimal separator was taken as {decimal!r}; check the export.",
+                f"expected a number, found {found!r}.",
+                line=first_line + _data_lines(text)[i][0],
+                column=name or j + 1,
+                hint=hint,
             )
         values[:, j] = numeric.to_numpy(dtype=np.float64)
     # a trailing tab on every data row gives one all-empty column: drop it
@@ -663,10 +682,13 @@ def _build_spectrum(
     if mpt.start is not None and elapsed is not None:
         try:
             timestamp = mpt.start + timedelta(seconds=elapsed)
-        except (OverflowError, ValueError) as err:
-            raise ParseError(
-                mpt.path, f"time/s value {elapsed!r} is out of range.", line=mpt.first_data_line + first
-            ) from err
+        except (OverflowError, ValueError):
+            warnings.warn(
+                f"{mpt.path}, line {mpt.first_data_line + first}: start {mpt.start} plus time/s "
+                f"{elapsed!r} leaves the datetime range; timestamp set to None.",
+                MetadataWarning,
+                stacklevel=3,
+            )
     cycle_col = mpt.column("z_cycle")
     if cycle_col is None:
         cycle_col = mpt.column("cycle")

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import NoImpedanceData, ParseError
 from ..spectrum import Spectrum
-from ._text import decode_text, read_bytes, sniff_decimal, sniff_delimiter, split_sweeps
+from ._text import count_dropped, decode_text, read_bytes, sniff_decimal, sniff_delimiter, split_sweeps
 
 __all__ = ["EXTENSIONS", "NAME", "find_columns", "read", "sniff"]
 
@@ -142,16 +142,57 @@ def read(
     ParseError
         Empty or malformed file, or a bad number (line and column named).
     """
+    where = str(path)
+    lines, frame, names, layout = _load_frame(where, delimiter, decimal)
+    first_data = layout["first_data"]
+    picked = _pick_columns(where, names, columns, headerless=layout["header_line"] is None)
+    arrays = {
+        role: _numeric(where, frame, j, names[j], lines, first_data) * _scale(names[j], role)
+        for role, (j, _) in picked.items()
+    }
+    freq = arrays["freq"]
+    if "z_real" in picked and "z_imag" in picked:
+        sign = imag_sign if imag_sign is not None else picked["z_imag"][1]
+        if sign not in (1, -1):
+            raise ParseError(where, f"imag_sign must be 1 or -1; got {imag_sign!r}.")
+        z = arrays["z_real"] + 1j * sign * arrays["z_imag"]
+    else:
+        z = arrays["z_mod"] * np.exp(1j * np.deg2rad(arrays["phase"] * picked["phase"][1]))
+    is_point = np.isfinite(freq) & (freq > 0)
+    if not is_point.any():
+        raise NoImpedanceData(f"{where}: no impedance points: every row has a frequency ≤ 0 Hz or none.")
+    bad = np.flatnonzero(is_point & ~np.isfinite(z))
+    if bad.size:
+        raise ParseError(where, "impedance is empty or not finite.", line=_line_of(lines, first_data, bad[0]))
+    picked_names = {role: names[j] for role, (j, _) in picked.items()}
+    header = {**layout, "columns": tuple(names), "picked": picked_names}
+    groups = split_sweeps(freq, np.flatnonzero(is_point))
+    dropped = count_dropped(groups, is_point)
+    meta = {"source": where, "format": NAME, "technique": None, "cycle": None, "header": header}
+    return [
+        Spectrum(freq=freq[rows], z=z[rows], meta={**meta, "index": k, "n_dropped": dropped[k]})
+        for k, rows in enumerate(groups)
+    ]
+
+
+def _load_frame(
+    where: str, delimiter: str | None, decimal: str | None
+) -> tuple[list[str], Any, list[str], dict[str, Any]]:
+    """Locate header and data rows, sniff delimiter and decimal, and parse the rows in bulk.
+
+    Returns the file's lines, the data as a DataFrame, one name per column (``"column k"``
+    where the header gives none) and the layout (``first_data`` and ``header_line``,
+    0-based, ``delimiter``, ``decimal``).
+    """
     import pandas as pd
 
-    where = str(path)
-    raw = read_bytes(path)
+    raw = read_bytes(where)
     if not raw.strip():
         raise ParseError(where, "the file is empty; expected a table with frequency and impedance columns.")
     if b"\x00" in raw[:4096]:
         raise ParseError(where, "binary content; expected a text table with frequency and impedance columns.")
     text, _ = decode_text(raw)
-    lines = text.splitlines()
+    lines = re.split(r"\r\n|\r|\n", text)  # the line breaks pandas knows, no others
     first_data = _first_numeric_line(lines)
     if first_data is None:
         raise ParseError(
@@ -164,7 +205,6 @@ def read(
     sep = delimiter or _delimiter(sample)
     if decimal is None:
         decimal = sniff_decimal(sample, sep="\t" if sep == r"\s+" else sep)
-    names = _split_names(lines[header_at], sep) if header_at is not None else []
     try:
         frame = pd.read_csv(
             io.StringIO("\n".join(lines[first_data:])),
@@ -182,52 +222,11 @@ def read(
     # a trailing delimiter gives an empty last column
     while frame.shape[1] > 1 and frame.iloc[:, -1].isna().all():
         frame = frame.iloc[:, :-1]
-    if not names:
-        names = [f"column {j + 1}" for j in range(frame.shape[1])]
-    names = [n.strip() for n in names[: frame.shape[1]]] + [
-        f"column {j + 1}" for j in range(len(names), frame.shape[1])
-    ]
-    picked = _pick_columns(where, names, columns, headerless=header_at is None)
-    arrays = {role: _numeric(where, frame, j, names[j], lines, first_data) for role, (j, _) in picked.items()}
-    freq = arrays["freq"] * _scale(names[picked["freq"][0]], "freq")
-    if "z_real" in picked and "z_imag" in picked:
-        sign = imag_sign if imag_sign is not None else picked["z_imag"][1]
-        if sign not in (1, -1):
-            raise ParseError(where, f"imag_sign must be 1 or -1; got {imag_sign!r}.")
-        z = arrays["z_real"] * _scale(names[picked["z_real"][0]], "z_real") + 1j * sign * arrays[
-            "z_imag"
-        ] * _scale(names[picked["z_imag"][0]], "z_imag")
-    else:
-        modulus = arrays["z_mod"] * _scale(names[picked["z_mod"][0]], "z_mod")
-        phase = arrays["phase"] * _scale(names[picked["phase"][0]], "phase") * picked["phase"][1]
-        z = modulus * np.exp(1j * np.deg2rad(phase))
-    is_point = np.isfinite(freq) & (freq > 0)
-    if not is_point.any():
-        raise NoImpedanceData(f"{where}: no impedance points: every row has a frequency ≤ 0 Hz or none.")
-    bad = np.flatnonzero(is_point & ~np.isfinite(z))
-    if bad.size:
-        raise ParseError(where, "impedance is empty or not finite.", line=_line_of(lines, first_data, bad[0]))
-    rows = np.flatnonzero(is_point)
-    header = {
-        "columns": tuple(names),
-        "delimiter": sep,
-        "decimal": decimal,
-        "picked": {role: names[j] for role, (j, _) in picked.items()},
-    }
-    n_dropped = int((~is_point).sum())
-    spectra = []
-    for k, group in enumerate(split_sweeps(freq, rows)):
-        meta = {
-            "source": where,
-            "index": k,
-            "format": NAME,
-            "technique": None,
-            "cycle": None,
-            "n_dropped": n_dropped if k == 0 else 0,
-            "header": header,
-        }
-        spectra.append(Spectrum(freq=freq[group], z=z[group], meta=meta))
-    return spectra
+    width = frame.shape[1]
+    names = [n.strip() for n in _split_names(lines[header_at], sep)][:width] if header_at is not None else []
+    names += [f"column {j + 1}" for j in range(len(names), width)]
+    layout = {"first_data": first_data, "header_line": header_at, "delimiter": sep, "decimal": decimal}
+    return lines, frame, names, layout
 
 
 def _is_numeric_row(line: str) -> bool:
@@ -304,7 +303,7 @@ def _numeric(where: str, frame: Any, j: int, name: str, lines: list[str], first_
     col = frame.iloc[:, j]
     if col.dtype.kind in "iuf":
         return col.to_numpy(dtype=np.float64)
-    values = pd.to_numeric(col, errors="coerce")
+    values = pd.to_numeric(col.astype("string"), errors="coerce")
     bad = np.flatnonzero(values.isna().to_numpy() & col.notna().to_numpy())
     if bad.size:
         raise ParseError(

@@ -107,7 +107,7 @@ def plot_arrhenius(data: Any, ax: Any = None, *, label: str | None = None, celsi
         name = label or (str(kind).replace("_", " ") if kind else "data")
         err = d.get("sigma_err")
         yerr = None if err is None else np.nan_to_num(err / (sigma * np.log(10)))  # error of log10(σT)
-        ax.errorbar(
+        container = ax.errorbar(
             x,
             y,
             yerr=yerr,
@@ -117,8 +117,8 @@ def plot_arrhenius(data: Any, ax: Any = None, *, label: str | None = None, celsi
             markerfacecolor="none",
             capsize=2,
             label=name,
-            gid="data",
         )
+        container.lines[0].set_gid("data")
         if T.size >= 2:
             xx = np.linspace(x.min(), x.max(), 50)
             if d.get("predict") is not None and Ea is not None:

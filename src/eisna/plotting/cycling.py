@@ -30,12 +30,14 @@ def plot_cycling(
     axes : pair of matplotlib Axes, optional
         ``(ax_voltage, ax_overpotential)``; a new two-row figure sharing the time axis when omitted.
     summary : CyclingSummary or table, optional
-        Per half-cycle ``time_h`` (or ``t_h``/``time_s``) and ``overpotential_V`` (V); soft-short
-        times (``short_times_h``) are marked.
+        From :func:`eisna.cycling_summary`: per half-cycle ``time_h`` and ``overpotential_V`` (V)
+        in ``half_cycles``; soft-short ``events`` (``time_h``, ``reason``) are marked with vertical
+        lines (dashed red: voltage collapse, dotted orange: jagged plating).
     series : SeriesResult or results table, optional
         EIS-derived total resistance R(t) (Ω), drawn on a right-hand axis of the lower panel.
     eis_offset_h : float
-        Time of the first EIS spectrum on the cycling clock (h).
+        Time of the first EIS spectrum on the cycling clock (h); negative when the impedance
+        series was measured before cycling started.
 
     Returns
     -------
@@ -71,9 +73,13 @@ def plot_cycling(
                 label="|η|",
                 gid="overpotential",
             )
-        for t_short in np.atleast_1d(get(summary, "short_times_h") or []):
+        events = [(float(get(e, "time_h")), str(get(e, "reason", ""))) for e in get(summary, "events") or ()]
+        events += [(float(t), "voltage_collapse") for t in np.atleast_1d(get(summary, "short_times_h") or [])]
+        for t_event, reason in events:
+            style = ("--", "#c0392b") if reason != "jagged" else (":", "#e67e22")
             for ax in (ax_v, ax_eta):
-                ax.axvline(float(t_short), color="#c0392b", linestyle="--", linewidth=0.9, gid="short")
+                ax.axvline(t_event, linestyle=style[0], color=style[1], linewidth=0.9, gid="short")
+    ax_eta.set_ylim(bottom=0)  # overpotentials from zero: small drifts must not look like big ones
     ax_eta.set_ylabel("|η| / mV", color="#d95f02")
     ax_eta.set_xlabel("t / h")
     if series is not None:

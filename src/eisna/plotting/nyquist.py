@@ -77,6 +77,7 @@ def plot_nyquist(
     color: str | None = None,
     fit_color: str | None = None,
     show_fit: bool = True,
+    hf_inset: bool | float = False,
     **marker_kws: Any,
 ) -> Any:
     """Plot −Z″ against Z′ with equal axis scaling; return the Axes.
@@ -99,6 +100,9 @@ def plot_nyquist(
         Colours of the points and of the fit line.
     show_fit : bool
         Draw the fit of a ``FitResult`` passed as ``data``.
+    hf_inset : bool or float
+        Add an inset that zooms on the high-frequency end (bulk and grain-boundary arcs), where
+        Z′ lies within the given fraction of the Z′ span from its minimum (True: 0.2).
     **marker_kws
         Passed to ``Axes.plot`` for the data points.
 
@@ -156,12 +160,20 @@ def plot_nyquist(
                 label="_decades",
             )
             dots.set_gid("decades")
+            centre = 0.5 * (z.real.min() + z.real.max())
+            span = max(float(np.ptp(z.real)), 1e-300)
             for i, f in spaced_marks(z, marks):
+                # push each label outward from the middle of the spectrum, off the curve
+                vx, vy = (z.real[i] - centre) / span, -z.imag[i] / span
+                norm = float(np.hypot(vx, vy)) or 1.0
+                vx, vy = vx / norm, vy / norm
                 ax.annotate(
                     decade_label(f),
                     (z.real[i] / factor, -z.imag[i] / factor),
-                    xytext=(4, 5),
+                    xytext=(8 * vx, 8 * vy),
                     textcoords="offset points",
+                    ha="left" if vx > 0.35 else ("right" if vx < -0.35 else "center"),
+                    va="bottom" if vy > 0.35 else ("top" if vy < -0.35 else "center"),
                     fontsize="x-small",
                     color="0.25",
                     gid="decade_label",
@@ -169,4 +181,42 @@ def plot_nyquist(
     ax.axhline(0.0, color="0.6", linewidth=0.6, zorder=1)
     ax.set_aspect("equal", adjustable="datalim")
     style_axes(ax)
+    if hf_inset:
+        _hf_inset(ax, z, z_fit, factor, 0.2 if hf_inset is True else float(hf_inset), points.get_color())
     return ax
+
+
+def _hf_inset(
+    ax: Any, z: np.ndarray, z_fit: np.ndarray | None, factor: float, fraction: float, color: str
+) -> Any:
+    """Inset zoom on the points with Z′ < min Z′ + fraction × span (the high-frequency arcs)."""
+    re_min, span = float(z.real.min()), float(np.ptp(z.real))
+    keep = z.real <= re_min + fraction * span
+    if keep.sum() < 3:
+        return None
+    inset = ax.inset_axes((0.56, 0.56, 0.42, 0.42))
+    inset.set_gid("hf_inset")
+    inset.plot(
+        z.real[keep] / factor,
+        -z.imag[keep] / factor,
+        "o",
+        markersize=3,
+        markerfacecolor="none",
+        color=color,
+        gid="data",
+    )
+    if z_fit is not None:
+        near = z_fit.real <= re_min + fraction * span
+        inset.plot(
+            z_fit.real[near] / factor,
+            -z_fit.imag[near] / factor,
+            "-",
+            color=FIT_COLOR,
+            linewidth=1.1,
+            gid="fit",
+        )
+    inset.axhline(0.0, color="0.6", linewidth=0.5)
+    inset.set_aspect("equal", adjustable="datalim")
+    inset.tick_params(labelsize="x-small", direction="in")
+    inset.set_title("high frequencies", fontsize="x-small", pad=2)
+    return inset

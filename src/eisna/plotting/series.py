@@ -324,12 +324,13 @@ def plot_trajectories(
                 ax.axvline(float(value), linestyle=style, color="0.35", linewidth=1.0, gid=key)
             ax_r.annotate(
                 f"{text} {float(value):.1f} h",
-                (float(value), 1.0),
+                (float(value), 0.0),
                 xycoords=("data", "axes fraction"),
-                xytext=(3, -12),
+                xytext=(3, 4),
                 textcoords="offset points",
                 fontsize="x-small",
                 color="0.25",
+                bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
             )
     finite_c = c[np.isfinite(c) & (c > 0)]
     if finite_c.size > 1 and finite_c.max() / finite_c.min() > 10:
@@ -338,7 +339,7 @@ def plot_trajectories(
     ax_c.set_ylabel(f"C_eff,int / {c_unit}")
     ax_tot.set_ylabel("R_total / Ω")
     ax_tot.set_xlabel("t / h")
-    ax_r.legend(fontsize="x-small", frameon=False, loc="lower right")
+    ax_r.legend(fontsize="x-small", frameon=False, loc="center right")
     for ax in (ax_r, ax_c, ax_tot):
         style_axes(ax)
     return ax_r, ax_c, ax_tot
