@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from eisna import Spectrum, read
-from eisna.drt import drt
+from eisna.relaxation import drt
 from eisna.validation import kk_test
 
 REPO = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from eisna.arrhenius import K_B_EV, ArrheniusError, arrhenius, temperature_from_text
+from eisna.temperature import K_B_EV, ArrheniusError, arrhenius, temperature_from_text
 
 REPO = Path(__file__).resolve().parents[1]
 PELLET = REPO / "sample_spectra" / "pellet"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import eisna
-from eisna.batch import expand_paths
+from eisna.batching import expand_paths
 from eisna.cli import main
 from eisna.errors import EisnaError
 

@@ -96,7 +96,7 @@ def test_per_file_folder_holds_the_same_data_in_natural_order():
 
 
 def test_pellet_files_carry_their_temperature():
-    from eisna.arrhenius import temperature_from_text
+    from eisna.temperature import temperature_from_text
 
     for s in TRUTH["pellet"]["spectra"]:
         path = SAMPLES / s["file"]

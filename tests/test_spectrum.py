@@ -44,3 +44,13 @@ def test_select_keeps_order_and_geometry_from_meta():
     assert s.geometry.cell_constant_per_cm == pytest.approx(0.2)
     with pytest.raises(SpectrumError):
         s.select(fmin=1e6)
+
+
+def test_spectrum_pickles_for_process_pools():
+    import pickle
+
+    s = Spectrum([1e3, 1e2], [10 - 1j, 12 - 3j], elapsed_s=5.0, meta={"source": "a.mpt", "header": {"k": "v"}})
+    back = pickle.loads(pickle.dumps(s))
+    assert back.freq.tolist() == [1e3, 1e2] and back.z.tolist() == [10 - 1j, 12 - 3j]
+    assert back.elapsed_s == 5.0 and back.meta["header"] == {"k": "v"}
+    assert not back.freq.flags.writeable

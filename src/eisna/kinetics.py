@@ -363,14 +363,18 @@ def _onset_stderr(prof: _Profile, t0: float, chi: float, scale: float, t: np.nda
     target = chi + max(scale, 1e-12)
     edges = []
     for sign in (-1.0, 1.0):
-        x, found = t0, math.nan
+        x, found, prev_chi = t0, math.nan, chi
         for _ in range(25):
             x += sign * step
             if x < t[0] - 1e-9 or x > t[-1]:
                 break
-            if prof.solve(x)[0] >= target:
-                found = abs(x - t0)
+            cur = prof.solve(x)[0]
+            if cur >= target:
+                # interpolate the crossing linearly between the last two profile points
+                frac = (target - prev_chi) / (cur - prev_chi) if cur > prev_chi else 1.0
+                found = abs(x - t0) - step * (1.0 - min(max(frac, 0.0), 1.0))
                 break
+            prev_chi = cur
         edges.append(found)
     prof.solve(t0)
     finite = [e for e in edges if np.isfinite(e)]

@@ -112,6 +112,10 @@ class Spectrum:
     def __len__(self) -> int:
         return int(self.freq.size)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the read-only meta mapping does not pickle; rebuild from a plain dict (process pools)
+        return (Spectrum, (self.freq, self.z, self.timestamp, self.elapsed_s, dict(self.meta)))
+
     def __repr__(self) -> str:
         src = self.meta.get("source")
         return (

@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def file_temperature(spectrum, path: str) -> float | None:
     """Temperature (K) of a spectrum: metadata, then header comments, then the file name."""
-    from ..arrhenius import temperature_from_text
+    from ..temperature import temperature_from_text
 
     t = spectrum.meta.get("temperature_K")
     if t:
@@ -58,10 +58,10 @@ def file_temperature(spectrum, path: str) -> float | None:
 def run(args: argparse.Namespace) -> int:
     import warnings
 
-    from ..arrhenius import arrhenius
-    from ..batch import dumps, write_atomic
+    from ..batching import dumps, write_atomic
     from ..fitting import fit
     from ..io import read
+    from ..temperature import arrhenius
 
     if args.temperatures is not None and len(args.temperatures) != len(args.files):
         print(f"eisna arrhenius: error: {len(args.temperatures)} temperatures for {len(args.files)} files",

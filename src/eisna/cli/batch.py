@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..batch import batch
+    from ..batching import batch
 
     if args.jobs is not None and args.jobs < 1:
         print("eisna batch: error: --jobs must be at least 1", file=sys.stderr)
@@ -80,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
         eps_r=args.eps_r,
         delta_bic=args.delta_bic,
         min_interlayer_ohm=args.min_interlayer_ohm,
-        command="eisna batch " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if sys.argv else None,
+        command=" ".join(
+            ["eisna batch", *map(shlex.quote, args.paths), "--circuit", args.circuit, "--out", args.out]
+        ),
         **fit_opts,
     )
     kin = series.kinetics_summary()

@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def drt_lines(path: str, args: argparse.Namespace, curves: list[tuple[str, Any]]) -> list[str]:
     """Return the lines ``eisna drt`` prints for one file; append (label, DRTResult) to ``curves``."""
-    from ..drt import drt
+    from ..relaxation import drt
 
     if not 0.0 <= args.min_peak < 100.0:
         raise EisnaError(f"--min-peak must be a percentage from 0 to 100; found {args.min_peak}.")

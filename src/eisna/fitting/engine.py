@@ -43,6 +43,7 @@ __all__ = ["fit", "resolve_circuit"]
 
 _REL_STDERR_LIMIT = 1.0  # relative stderr above which a parameter is flagged unidentifiable
 _N_STDERR_LIMIT = 0.2  # absolute stderr limit for linear (exponent) parameters
+_UNDETERMINED = 1e3  # stderr beyond 1000 x those limits: the parameter is held fixed for the others' errors
 
 
 def resolve_circuit(circuit: str | os.PathLike[str] | Circuit | CircuitDefinition) -> CircuitDefinition:
@@ -173,13 +174,15 @@ def _covariance(jac: np.ndarray) -> np.ndarray:
     return cov
 
 
-def _condition_on_undetermined(cov: np.ndarray, problem: _Problem, x: np.ndarray, redchi: float) -> np.ndarray:
+def _condition_on_undetermined(cov: np.ndarray, problem: _Problem, x: np.ndarray,
+                               redchi: float) -> np.ndarray:
     """Covariance of the determined parameters with the undetermined ones held fixed.
 
-    A parameter whose linearised error exceeds the identifiability limits (e.g. C_b of a bulk
-    arc above the window) makes the linearisation meaningless for everything correlated with
-    it. The worst such parameter keeps its own huge variance (so it is flagged) and is held
-    fixed for the others; this repeats until every remaining parameter is determined.
+    A parameter whose linearised error is a thousand times beyond the identifiability limits
+    (e.g. C_b of a bulk arc far above the window, ±10⁸ %) makes the linearisation meaningless
+    for everything correlated with it. The worst such parameter keeps its own huge variance
+    (so it is flagged) and is held fixed for the others; this repeats until no such parameter
+    is left. Merely poorly determined parameters keep the full covariance.
     """
     limit = np.where(problem.is_log, _REL_STDERR_LIMIT / np.log(10), _N_STDERR_LIMIT)
     jac_full = None
@@ -190,7 +193,7 @@ def _condition_on_undetermined(cov: np.ndarray, problem: _Problem, x: np.ndarray
         ratio = np.where(d >= 0, np.sqrt(np.abs(d)), np.inf) / limit
         ratio[fixed] = 0.0
         worst = int(np.argmax(ratio))
-        if ratio[worst] <= 1.0 or (~fixed).sum() <= 1:
+        if ratio[worst] <= _UNDETERMINED or (~fixed).sum() <= 1:
             return out
         fixed[worst] = True
         if jac_full is None:

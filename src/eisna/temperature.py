@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import math
 import re
-import sys
-import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -288,14 +286,3 @@ def arrhenius(
         form=FORM, fits=fits, thickness_cm=float(thickness_cm), area_cm2=float(area_cm2),
         sources=tuple(np.asarray(sources, dtype=object)[order].tolist()),
     )
-
-
-class _CallableModule(types.ModuleType):
-    """Importing the submodule ``eisna.arrhenius`` rebinds the package attribute ``eisna.arrhenius`` to it,
-    hiding the lazily exported function of the same name; calling the module calls the function."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return arrhenius(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

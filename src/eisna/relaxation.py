@@ -19,11 +19,9 @@ of circuits and fitting, which may use its peaks for start values).
 from __future__ import annotations
 
 import itertools
-import sys
-import types
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -437,19 +435,3 @@ def _choose_lambda(
         errors[half] = cv_error(half)
         best = max(lam for lam, e in errors.items() if e <= 1.1 * min(errors.values()) + floor)
     return best
-
-
-class _CallableModule(types.ModuleType):
-    """Module type that forwards calls to :func:`drt`.
-
-    ``eisna.drt`` names both this module and the function. Importing the submodule
-    (``from eisna.drt import DRTResult``) makes Python set the package attribute
-    ``eisna.drt`` to the module, shadowing the lazily exported function; being callable,
-    the module still answers ``eisna.drt(spectrum)``.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> DRTResult:
-        return drt(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -22,10 +22,8 @@ import hashlib
 import json
 import math
 import os
-import sys
 import tempfile
 import time
-import types
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
@@ -396,14 +394,3 @@ def write_report_or_fallback(out_dir: Path, series: SeriesResult, kinetics: dict
     path = out_dir / "report.html"
     write_atomic(path, page)
     return path
-
-
-class _CallableModule(types.ModuleType):
-    """Importing the submodule ``eisna.batch`` rebinds the package attribute ``eisna.batch`` to it,
-    hiding the lazily exported function of the same name; calling the module calls the function."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return batch(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
