@@ -82,10 +82,14 @@ def test_npsc_symmetric_cell_bulk_partly_visible():
 def test_interlayer_absent_is_flagged_not_hidden():
     r = eisna.fit(spectrum("symmetric_cell", NPS), "symmetric_interlayer")
     assert r.success
-    # the superfluous interlayer arc ends on a bound or with huge errors, and says so
-    suspicious = [f for f in r.flags if f.endswith(("R_int", "Q_int", "n_int"))]
+    # one arc too many: some arc ends on a bound or with huge errors (which one depends on the
+    # labels the optimiser settles on), and the result says so
+    suspicious = [f for f in r.flags if f.startswith(("at_bound:", "unidentifiable:"))]
     assert suspicious
-    assert any("R_int" in w or "n_int" in w for w in r.warnings)
+    assert any("bound" in w or "not identifiable" in w for w in r.warnings)
+    # and it fits no better than the circuit without the interlayer, within noise
+    base = eisna.fit(spectrum("symmetric_cell", NPS), "symmetric_cell")
+    assert r.chisqr > 0.9 * base.chisqr
 
 
 def test_warm_start_and_fixed(nas_fit):

@@ -198,6 +198,7 @@ def _apply(item: _Item, values: np.ndarray, coef: float, tau: float, floor: floa
 
 
 _SPIKE_DN = (-0.1, -0.05, 0.0, 0.05, 0.1)
+_ARC_N = (0.7, 0.8, 0.9, 1.0)
 
 
 def _columns(item: _Item, s: np.ndarray, tau: float, values: np.ndarray, w: np.ndarray):
@@ -210,6 +211,10 @@ def _columns(item: _Item, s: np.ndarray, tau: float, values: np.ndarray, w: np.n
         n0 = values[item.params["n"]]
         s_ref = float(np.abs(s).min())  # real: (ω_ref/jω)^n keeps the CPE phase
         bases = [((s_ref / s) ** n, n) for n in np.clip(n0 + np.array(_SPIKE_DN), 0.4, 1.0)]
+    elif item.kind == "arc" and "n" in item.params:
+        # depressed arcs: a few exponents at the same tau; NNLS weighs them, which estimates n
+        st = s * tau
+        bases = [(1.0 / (1.0 + st**n), n) for n in _ARC_N]
     else:
         b = _basis(item, s, tau, values)
         if b is None:
@@ -250,27 +255,40 @@ def _fit_spike(freq: np.ndarray, z: np.ndarray) -> tuple[float, float] | None:
     return float(10 ** fit.x[1]), float(fit.x[2])
 
 
-def _linear_start(items, taus, s, z, w, values, floor, cache: dict) -> tuple[np.ndarray, float]:
-    """Given a tau for every item, solve all linear coefficients (R, L, 1/Q) by NNLS."""
+def _linear_start(items, taus, s, z, w, values, floor, cache: dict,
+                  rank_only: bool = False) -> tuple[np.ndarray | None, float]:
+    """Given a tau for every item, solve all linear coefficients (R, L, 1/Q) by NNLS.
+
+    Returns the start vector and the NNLS residual norm (only the norm if ``rank_only``).
+    """
     from scipy.optimize import nnls
 
-    v = values.copy()
     cols, used = [], []
     for i, (it, tau) in enumerate(zip(items, taus, strict=True)):
         key = (i, tau)
         if key not in cache:
-            cache[key] = _columns(it, s, tau, v, w)
+            cache[key] = _columns(it, s, tau, values, w)
         if cache[key] is None:  # element without a linear form: keep its defaults
             continue
         used.append((it, tau, len(cols), len(cache[key])))
         cols.extend(cache[key])
     if not cols:
-        return v, np.inf
+        return (None if rank_only else values.copy()), np.inf
     aa = np.array([c for c, _, _ in cols]).T
     bb = cache.setdefault("b", np.concatenate([z.real * w, z.imag * w]))
     coef, rnorm = nnls(aa, bb, maxiter=50 * len(cols))
+    if rank_only:
+        return None, float(rnorm)
+    v = values.copy()
     coef = coef / np.array([nm for _, nm, _ in cols])
     for it, tau, start, count in used:
+        if it.kind == "arc" and count > 1:
+            c = coef[start : start + count]
+            ns = np.array([n for _, _, n in cols[start : start + count]])
+            if c.sum() > 0:
+                v[it.params["n"]] = float(np.clip(np.sum(c * ns) / c.sum(), 0.5, 1.0))
+            _apply(it, v, float(c.sum()), tau, floor)
+            continue
         if it.kind == "spike" and "n" in it.params:
             c = coef[start : start + count]
             ns = np.array([n for _, _, n in cols[start : start + count]])
@@ -314,13 +332,13 @@ def start_candidates(
             z_arcs = z - 1.0 / (q_el * s**n_el)
     sk = sketch(freq, z_arcs, z_weight=z)
     peaks = list(sk.peaks)
-    tau_hf = sk.tau_min / 3  # for arcs above the window
+    tau_hf = sk.tau_min / 10  # for arcs above the window
     if spikes:
         while peaks and peaks[-1][0] > sk.tau_max * 3:  # beyond the low-frequency edge: the spike
             peaks.pop()
-    # relevant peaks: > 0.5 % of what the remaining peaks and the intercept add up to
+    # relevant peaks: > 1 % of what the remaining peaks and the intercept add up to
     relevant = sk.R_inf + sum(pk[1] for pk in peaks)
-    peaks = [pk for pk in peaks if pk[1] > 5e-3 * relevant]
+    peaks = [pk for pk in peaks if pk[1] > 1e-2 * relevant]
     arcs = [i for i, it in enumerate(items) if it.kind == "arc"]
     diffs = [i for i, it in enumerate(items) if it.kind == "diffusion"]
 
@@ -328,8 +346,12 @@ def start_candidates(
     variants: list[tuple[list, dict]] = []
     if diffs and peaks:
         finite = items[diffs[0]].params["sym"] in ("Ws", "Wo")
-        # the Warburg's main peak is the lowest or (below it a spurious one) the second-lowest peak
-        for last in range(len(peaks) - 1, max(len(peaks) - 3, -1), -1):
+        # the Warburg's main peak is the lowest peak, or the second-lowest when the lowest lies
+        # beyond the low-frequency edge (a spurious tail of the sketch)
+        lowest = [len(peaks) - 1]
+        if len(peaks) > 1 and peaks[-1][0] > 3 * sk.tau_max:
+            lowest.append(len(peaks) - 2)
+        for last in lowest:
             t1, r1 = peaks[last]
             tau_w = t1 * np.pi**2 / 4 if finite else t1
             rest = [pk for pk in peaks[:last] if not (t1 / 40 < pk[0] < t1 / 4 and pk[1] < 0.3 * r1)]
@@ -340,7 +362,7 @@ def start_candidates(
     else:
         variants.append((peaks, dict.fromkeys(diffs, 4 * sk.tau_max)))
 
-    scored: list[tuple[float, np.ndarray]] = []
+    scored: list[tuple[float, list]] = []
     cache: dict = {}
     for arc_peaks, dtaus in variants:
         for assign in _assignments(len(arcs), arc_peaks, tau_hf):
@@ -349,10 +371,19 @@ def start_candidates(
                 taus[i] = tau
             for i, tau in zip(arcs, assign, strict=True):
                 taus[i] = tau
-            v, rnorm = _linear_start(items, taus, s, z, w, values, floor, cache)
-            scored.append((rnorm, v))
+            _, rnorm = _linear_start(items, taus, s, z, w, values, floor, cache, rank_only=True)
+            scored.append((rnorm, taus))
     scored.sort(key=lambda t: t[0])
-    out = [v for _, v in scored[:max_candidates]]
+    out: list[np.ndarray] = []
+    seen: set[tuple] = set()
+    for _, taus in scored:  # distinct tau sets only (several variants can coincide)
+        key = tuple(np.round(np.log10(taus), 3))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(_linear_start(items, taus, s, z, w, values, floor, cache)[0])
+        if len(out) >= max_candidates:
+            break
     return (out or [values]), sk
 
 
@@ -366,8 +397,8 @@ def _assignments(n_arcs: int, peaks: list[tuple[float, float]], tau_hf: float) -
         return [[]]
     tp = [pk[0] for pk in peaks]
     m = len(tp)
-    if m > 10:  # keep the largest peaks only
-        keep = sorted(sorted(range(m), key=lambda i: -peaks[i][1])[:10])
+    if m > n_arcs + 2:  # keep the largest peaks only
+        keep = sorted(sorted(range(m), key=lambda i: -peaks[i][1])[: n_arcs + 2])
         tp = [tp[i] for i in keep]
         m = len(tp)
     out: list[list[float]] = []
