@@ -85,3 +85,40 @@ def test_batched_values_broadcast():
     z = c.impedance_s(s, vals)
     assert z.shape == (FREQ.size, 2)
     np.testing.assert_allclose(z[:, 1], c.impedance(FREQ, vals[:, 1]))
+
+
+# --- property test: random circuit trees agree with impedance.py ------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_VALUES = {"R": [50.0], "C": [1e-6], "CPE": [1e-5, 0.85], "L": [1e-7], "Ws": [10.0, 0.5]}
+
+
+@st.composite
+def _trees(draw, depth=0):
+    if depth > 2 or draw(st.booleans()):
+        return ("el", draw(st.sampled_from(sorted(_VALUES))))
+    kind = draw(st.sampled_from(["s", "p"]))
+    children = draw(st.lists(_trees(depth=depth + 1), min_size=2, max_size=3))
+    return (kind, children)
+
+
+def _render(tree, counter):
+    if tree[0] == "el":
+        counter[0] += 1
+        return f"{tree[1]}{counter[0]}", list(_VALUES[tree[1]])
+    parts = [_render(child, counter) for child in tree[1]]
+    text = "-".join(p[0] for p in parts) if tree[0] == "s" else "p(" + ",".join(p[0] for p in parts) + ")"
+    return text, [v for p in parts for v in p[1]]
+
+
+@settings(max_examples=40, deadline=None)
+@given(_trees())
+@pytest.mark.filterwarnings("ignore:Simulating circuit")
+def test_random_circuits_match_impedance_py(tree):
+    from impedance.models.circuits import CustomCircuit
+
+    text, values = _render(tree, [0])
+    ours = parse_circuit(text).impedance(FREQ, values)
+    theirs = CustomCircuit(text, initial_guess=values).predict(FREQ, use_initial=True)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9)

@@ -192,3 +192,62 @@ def test_too_few_points():
     s = Spectrum([1e3, 1e2, 10.0], [10 - 1j, 12 - 2j, 15 - 1j])
     with pytest.raises(FitError, match="3 points give 6 residuals for 13 free parameters"):
         eisna.fit(s, "symmetric_interlayer", fixed={"L": 1e-7})
+
+
+def test_weights_formulas():
+    from eisna.fitting.weights import weights
+
+    z = np.array([3 - 4j, 10 + 0.001j])
+    w_re, w_im = weights(z, "modulus")
+    np.testing.assert_allclose(w_re, [1 / 5, 1 / abs(z[1])])
+    np.testing.assert_allclose(w_im, w_re)
+    w_re, w_im = weights(z, "proportional")
+    np.testing.assert_allclose(w_re, [1 / 3, 1 / 10])
+    np.testing.assert_allclose(w_im, [1 / 4, 1 / (0.01 * abs(z[1]))])  # floored at 1 % of |Z|
+    assert np.all(weights(z, "unit")[0] == 1)
+
+
+def test_bad_warm_start_falls_back_to_automatic_start():
+    s = spectrum("symmetric_interlayer", NAS, seed=3)
+    wrong = {**NAS, "R_int": 1.0, "R_ct": 5000.0, "tau_W": 1e-4, "Q_int": 1e-2}
+    r = eisna.fit(s, "symmetric_interlayer", initial=wrong)
+    assert r.params["R_int"] == pytest.approx(180.0, rel=0.03)
+    assert r.meta["starts_tried"] > 1
+
+
+def test_circuit_object_and_merged_pellet():
+    d = load_circuit("pellet_merged")
+    truth = {"L": 1e-7, "R_b": 63.4, "Q_el": 4.9e-6, "n_el": 0.9}
+    freq = np.geomspace(7e6, 1, 70)
+    s = Spectrum(freq, d.circuit.impedance(freq, truth), meta={"thickness_cm": 0.1, "area_cm2": 0.7854})
+    r = eisna.fit(s, eisna.parse_circuit(d.circuit.text))  # a bare Circuit: impedance.py-style names
+    assert r.param_names == ("L0", "R0", "CPE2_0", "CPE2_1")
+    assert r.circuit.roles == {} and r.arcs[0].role is None and r.arcs[0].formula == "Brug"
+    assert r.params["R0"] == pytest.approx(63.4, rel=1e-6)
+    r = eisna.fit(s, d)
+    assert r.derived["sigma_total"].value == pytest.approx(0.1 / (63.4 * 0.7854), rel=1e-6)
+    assert "sigma_gb" not in r.derived
+
+
+def test_drt_fallback_rescues_a_hopeless_start(monkeypatch):
+    import eisna.fitting.engine as engine
+
+    real = engine.start_candidates
+
+    def hopeless(defn, freq, z, base, *args, **kwargs):
+        if kwargs.get("peaks") is not None:  # the eisna.drt-based fallback: leave it alone
+            return real(defn, freq, z, base, *args, **kwargs)
+        _, sk = real(defn, freq, z, base)
+        bad = base.copy()  # arcs swapped far from where the data put them
+        names = defn.param_names
+        for name, value in {"R_int": 1e4, "Q_int": 1e-2, "R_ct": 1e-2, "tau_W": 1e3}.items():
+            bad[names.index(name)] = value
+        return [bad], sk
+
+    monkeypatch.setattr(engine, "start_candidates", hopeless)
+    s = spectrum("symmetric_interlayer", NAS, seed=4)
+    without = eisna.fit(s, "symmetric_interlayer", drt_fallback=False)
+    with_drt = eisna.fit(s, "symmetric_interlayer")
+    assert "poor_fit" in without.flags
+    assert with_drt.params["R_int"] == pytest.approx(180.0, rel=0.03)
+    assert "poor_fit" not in with_drt.flags and with_drt.chisqr < without.chisqr / 10

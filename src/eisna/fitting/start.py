@@ -1,17 +1,23 @@
 """Automatic start values from the data: HF intercept, inductance, arc apexes (a quick DRT).
 
-The spectrum is first described by a series inductance L, a high-frequency resistance R_inf,
-an optional series capacitance (a blocking spike) and a distribution of RC (Voigt) elements
-on a log-spaced τ grid, all with non-negative weights: one regularised NNLS solve weighted
-by 1/|Z| (about 1 ms for 80 points). Local maxima of that distribution are the arcs: each
-gives an apex τ and the resistance under it.
-
-The circuit's top-level series items are then classified (inductor, series resistor, R‖C or
-R‖CPE arc, Zarc/K arc, blocking C/CPE, Warburg) and the peaks are mapped onto the arcs in
-frequency order (circuit strings list elements from high to low frequency). When there are
-fewer peaks than arcs, every order-preserving assignment is a candidate; arcs left without a
-peak are placed above the window (high-frequency side, e.g. an NAS bulk arc) or made small
-between their neighbours. The fit engine tries the candidates and keeps the best.
+1. **Blocking spike.** If the circuit ends in a CPE (blocking electrode), R + 1/(Q (jω)^n) is
+   fitted to the lowest decade of frequencies and the CPE is subtracted from the data.
+2. **DRT sketch.** The (remaining) spectrum is described by a series inductance L, an
+   intercept R_inf, a series capacitance and a distribution of RC (Voigt) elements on a
+   log-spaced τ grid extending 1.5 decades beyond the window, all non-negative: one
+   regularised NNLS solve weighted by 1/|Z| (about 1 ms for 80 points). Local maxima of the
+   distribution are the peaks: each gives an apex τ and the resistance under it.
+3. **Assignment.** The circuit's top-level series items are classified (inductor, series
+   resistor, R‖C / R‖CPE / Zarc / K arc, blocking C/CPE, Warburg) and the peaks are mapped
+   onto the arcs in frequency order (circuit strings list elements from high to low
+   frequency). The lowest peak is the finite Warburg's (τ_W = π²τ/4), with variants. Arcs
+   left without a peak go above the window (e.g. an NAS bulk arc) or sit small between their
+   neighbours; order-preserving assignments are pre-ranked by how prominent the peaks they
+   leave out are (R relative to |Z| there).
+4. **Linear solve.** With every τ fixed, each arc's impedance is linear in R (and a CPE spike
+   in 1/Q), so one NNLS solve gives all resistances, L and 1/Q of a candidate; each arc gets
+   columns for n = 0.7…1.0 at its τ, whose NNLS weights also estimate n. The candidates are
+   ranked by that solve's residual; the fit engine solves the best and, when needed, the next.
 """
 
 from __future__ import annotations
@@ -229,11 +235,11 @@ def _columns(item: _Item, s: np.ndarray, tau: float, values: np.ndarray, w: np.n
 
 
 def _fit_spike(freq: np.ndarray, z: np.ndarray) -> tuple[float, float] | None:
-    """(Q, n) of a blocking CPE spike from the lowest ~0.7 decade: Z = R + 1/(Q (jω)^n)."""
+    """(Q, n) of a blocking CPE spike from the lowest decade: Z = R + 1/(Q (jω)^n)."""
     from scipy.optimize import least_squares
 
     order = np.argsort(freq)
-    lo = order[freq[order] <= freq[order[0]] * 10**0.7]
+    lo = order[freq[order] <= freq[order[0]] * 10**1.0]
     if lo.size < 4:
         lo = order[:4]
     f, zz = freq[lo], z[lo]
@@ -303,14 +309,16 @@ def _linear_start(items, taus, s, z, w, values, floor, cache: dict,
 
 
 def start_candidates(
-    defn: CircuitDefinition, freq: np.ndarray, z: np.ndarray, base: np.ndarray, max_candidates: int = 6
+    defn: CircuitDefinition, freq: np.ndarray, z: np.ndarray, base: np.ndarray, max_candidates: int = 6,
+    peaks: tuple[tuple[float, float], ...] | None = None,
 ) -> tuple[list[np.ndarray], SpectrumSketch]:
     """Start-value vectors (in ``defn.param_names`` order), most plausible first.
 
     ``base`` holds the definition defaults (n values are taken from it). Each candidate fixes a
     τ for every arc (from the DRT peaks, or above the window / between neighbours for arcs
     without a peak); all resistances, L and 1/Q then follow from one NNLS solve, and the
-    candidates are ranked by that solve's residual.
+    candidates are ranked by that solve's residual. ``peaks`` ((τ in s, R in Ω), e.g. from
+    :func:`eisna.drt`) replace the sketch's peaks.
     """
     items = _items(defn)
     s = 2j * np.pi * freq
@@ -318,8 +326,8 @@ def start_candidates(
     floor = 1e-4 * float(np.abs(z).max())
     values = base.astype(float).copy()
 
-    # a blocking spike: exponent from the slope of -Z'' at the lowest frequencies; the DRT
-    # sketch also splits the spike into RC elements, which the candidate ranking sorts out
+    # a blocking spike is fitted on the lowest decade and subtracted before the DRT sketch,
+    # whose RC elements would otherwise spend themselves on it
     spikes = [it for it in items if it.kind == "spike" and "n" in it.params]
     z_arcs = z
     if spikes:
@@ -331,7 +339,7 @@ def start_candidates(
                 values[it.params["Q"]] = q_el
             z_arcs = z - 1.0 / (q_el * s**n_el)
     sk = sketch(freq, z_arcs, z_weight=z)
-    peaks = list(sk.peaks)
+    peaks = sorted(peaks) if peaks is not None else list(sk.peaks)
     tau_hf = sk.tau_min / 10  # for arcs above the window
     if spikes:
         while peaks and peaks[-1][0] > sk.tau_max * 3:  # beyond the low-frequency edge: the spike
@@ -362,10 +370,17 @@ def start_candidates(
     else:
         variants.append((peaks, dict.fromkeys(diffs, 4 * sk.tau_max)))
 
+    order = np.argsort(freq)
+    log_f, mod_z = np.log(freq[order]), np.abs(z[order])
     scored: list[tuple[float, list]] = []
     cache: dict = {}
     for arc_peaks, dtaus in variants:
-        for assign in _assignments(len(arcs), arc_peaks, tau_hf):
+        # prominence: a peak's R relative to |Z| at its frequency (junk from an imperfectly
+        # removed spike is large in ohms but small against the spike's own |Z|)
+        prominent = [(t, R / np.interp(-np.log(2 * np.pi * t), log_f, mod_z)) for t, R in arc_peaks]
+        if spikes:  # leftovers of the subtracted spike: < 2 % of |Z| where they sit
+            prominent = [pk for pk in prominent if pk[1] > 0.02]
+        for assign in _assignments(len(arcs), prominent, tau_hf):
             taus = [1.0] * len(items)
             for i, tau in dtaus.items():
                 taus[i] = tau
@@ -387,21 +402,23 @@ def start_candidates(
     return (out or [values]), sk
 
 
-def _assignments(n_arcs: int, peaks: list[tuple[float, float]], tau_hf: float) -> list[list[float]]:
-    """Order-preserving choices of a tau for each arc.
+def _assignments(n_arcs: int, peaks: list[tuple[float, float]], tau_hf: float,
+                 limit: int = 12) -> list[list[float]]:
+    """Order-preserving choices of a tau for each arc, the ``limit`` most plausible.
 
+    ``peaks`` are (tau, prominence) pairs, prominence = R of the peak / |Z| at its frequency.
     Arcs are matched to peaks in frequency order; arcs left without a peak go above the window
     when they precede every matched arc, else halfway (in log tau) between their neighbours.
+    Plausibility: the less prominence the left-out peaks carry, the better (a prominent peak
+    is rarely spurious); ties keep full matches first.
     """
     if n_arcs == 0:
         return [[]]
-    tp = [pk[0] for pk in peaks]
-    m = len(tp)
-    if m > n_arcs + 2:  # keep the largest peaks only
-        keep = sorted(sorted(range(m), key=lambda i: -peaks[i][1])[: n_arcs + 2])
-        tp = [tp[i] for i in keep]
-        m = len(tp)
-    out: list[list[float]] = []
+    if len(peaks) > n_arcs + 2:  # keep the most prominent peaks only
+        keep = sorted(sorted(range(len(peaks)), key=lambda i: -peaks[i][1])[: n_arcs + 2])
+        peaks = [peaks[i] for i in keep]
+    m = len(peaks)
+    scored: list[tuple[float, int, list[float]]] = []
     j_top = min(m, n_arcs)
     for j in (j_top, j_top - 1) if j_top > 0 else (j_top,):
         for arc_sel in itertools.combinations(range(n_arcs), j):
@@ -410,11 +427,11 @@ def _assignments(n_arcs: int, peaks: list[tuple[float, float]], tau_hf: float) -
             for pk_sel in itertools.combinations(range(m), j):
                 taus: list[float | None] = [None] * n_arcs
                 for a, q in zip(arc_sel, pk_sel, strict=True):
-                    taus[a] = tp[q]
-                out.append(_fill(taus, tau_hf))
-                if len(out) > 120:
-                    return out
-    return out
+                    taus[a] = peaks[q][0]
+                left_out = sum(pk[1] for q, pk in enumerate(peaks) if q not in pk_sel)
+                scored.append((left_out, j_top - j, _fill(taus, tau_hf)))
+    scored.sort(key=lambda t: (t[0], t[1]))
+    return [taus for _, _, taus in scored[:limit]]
 
 
 def _fill(taus: list[float | None], tau_hf: float) -> list[float]:
