@@ -49,7 +49,9 @@ def test_select_keeps_order_and_geometry_from_meta():
 def test_spectrum_pickles_for_process_pools():
     import pickle
 
-    meta = {"source": "a.mpt", "header": {"k": "v"}}
+    from types import MappingProxyType
+
+    meta = {"source": "a.mpt", "header": MappingProxyType({"k": "v"})}
     s = Spectrum([1e3, 1e2], [10 - 1j, 12 - 3j], elapsed_s=5.0, meta=meta)
     back = pickle.loads(pickle.dumps(s))
     assert back.freq.tolist() == [1e3, 1e2] and back.z.tolist() == [10 - 1j, 12 - 3j]

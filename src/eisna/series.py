@@ -34,7 +34,6 @@ Failures never stop a series: an unreadable file or a fit that raises becomes a
 
 from __future__ import annotations
 
-import copyreg
 import hashlib
 import math
 import re
@@ -43,7 +42,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -64,40 +62,6 @@ EPS0_F_PER_CM = 8.8541878128e-14
 
 # baseline circuit (without the interlayer arc) of library circuits that have one
 BASELINES = {"symmetric_interlayer": "symmetric_cell"}
-
-
-# --------------------------------------------------------------------------- pickling
-# Results and spectra travel to worker processes and into the resume cache. Read-only
-# mappings and compiled circuits are rebuilt from plain data on unpickling.
-_REBUILT: dict[tuple, Any] = {}
-
-
-def _rebuild_circuit(text: str, names: dict[str, tuple[str, ...]]):
-    # compiled circuits are immutable: build each one once per process, not once per result
-    key = (text, tuple(sorted(names.items())))
-    circuit = _REBUILT.get(key)
-    if circuit is None:
-        from .circuit.parser import parse_circuit
-
-        circuit = _REBUILT[key] = parse_circuit(text).renamed(names)
-    return circuit
-
-
-def _reduce_circuit(circuit):
-    return _rebuild_circuit, (circuit.text, {e.name: tuple(e.param_names) for e in circuit.elements})
-
-
-def _mappingproxy(data: dict) -> MappingProxyType:
-    return MappingProxyType(data)
-
-
-copyreg.pickle(MappingProxyType, lambda m: (_mappingproxy, (dict(m),)))
-try:  # the circuit package may not be importable in a trimmed install
-    from .circuit.parser import Circuit as _Circuit
-
-    copyreg.pickle(_Circuit, _reduce_circuit)
-except ImportError:  # pragma: no cover
-    pass
 
 
 # --------------------------------------------------------------------------- data types

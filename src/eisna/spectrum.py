@@ -114,7 +114,8 @@ class Spectrum:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # the read-only meta mapping does not pickle; rebuild from a plain dict (process pools)
-        return (Spectrum, (self.freq, self.z, self.timestamp, self.elapsed_s, dict(self.meta)))
+        meta = {k: dict(v) if isinstance(v, MappingProxyType) else v for k, v in self.meta.items()}
+        return (Spectrum, (self.freq, self.z, self.timestamp, self.elapsed_s, meta))
 
     def __repr__(self) -> str:
         src = self.meta.get("source")

@@ -12,6 +12,7 @@ The file format is described in ``circuits/README.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import tomllib
@@ -78,12 +79,25 @@ class CircuitDefinition:
     source: str | None = None
     from_library: bool = field(default=False)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # read-only mappings do not pickle; rebuild from plain dicts (process pools, resume cache)
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for key in ("roles", "param_roles", "defaults"):
+            fields[key] = dict(fields[key])
+        return (_rebuild_definition, (fields,))
+
     @property
     def param_names(self) -> tuple[str, ...]:
         return self.circuit.param_names
 
     def __repr__(self) -> str:
         return f"CircuitDefinition({self.name!r}, {self.circuit.text!r})"
+
+
+def _rebuild_definition(fields: dict[str, Any]) -> CircuitDefinition:
+    for key in ("roles", "param_roles", "defaults"):
+        fields[key] = MappingProxyType(fields[key])
+    return CircuitDefinition(**fields)
 
 
 def definition_from_circuit(circuit: Circuit | str) -> CircuitDefinition:

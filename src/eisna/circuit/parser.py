@@ -15,9 +15,11 @@ circuit in a single vectorised call.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -348,9 +350,20 @@ class Circuit:
         s = 2j * np.pi * np.asarray(freq, dtype=float)
         return np.asarray(self._func(s, p) + 0.0 * s, dtype=complex)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the compiled function does not pickle; rebuild it from the text and the names
+        names = tuple((e.name, tuple(e.param_names)) for e in self.elements)
+        return (_rebuild_circuit, (self.text, names))
+
     def renamed(self, names: Mapping[str, Sequence[str]]) -> Circuit:
         """Return the same circuit with parameters renamed per element (``{"R0": ["R_b"]}``)."""
         return _build(self.text, self.tree, names)
+
+
+@functools.lru_cache(maxsize=64)
+def _rebuild_circuit(text: str, names: tuple[tuple[str, tuple[str, ...]], ...]) -> Circuit:
+    # circuits are immutable: compile each once per process, not once per unpickled result
+    return parse_circuit(text).renamed(dict(names))
 
 
 def _build(text: str, tree: Node, names: Mapping[str, Sequence[str]] | None = None) -> Circuit:
