@@ -48,7 +48,6 @@ def test_select_keeps_order_and_geometry_from_meta():
 
 def test_spectrum_pickles_for_process_pools():
     import pickle
-
     from types import MappingProxyType
 
     meta = {"source": "a.mpt", "header": MappingProxyType({"k": "v"})}
