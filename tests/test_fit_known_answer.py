@@ -1,20 +1,27 @@
-"""Known-answer sweep: random identifiable draws of every library circuit, automatic start values.
+"""Known-answer sweep (issue 3): random identifiable draws of every library circuit, automatic starts.
 
-For each circuit and noise level this reports three rates over the draws:
+Draws come from the documented known-answer prior of each circuit
+(``eisna.fitting.synthetic.KNOWN_ANSWER_PRIORS``: arcs ≥ 1.7 decades apart inside the window,
+R bands within a factor ~3, spike corner / Warburg peak below the last arc; pellets 7 MHz–1 Hz
+at 10 points/decade, cells 10 MHz–10 mHz at 20/decade) and are accepted only if the
+Cramér–Rao bound of the *truth* allows every R to 1 % and n to 0.01 at 3σ and 0.2 % noise
+(:func:`~eisna.fitting.synthetic.identifiable_parameters`) — an acceptance filter on the draw,
+never on the fit. For each circuit and noise level the sweep reports:
 
-* ``optimum``: the fit reached the global optimum, i.e. its χ² is no larger than χ² at the
-  true parameters (the engine's own job: start values, restarts, solver);
+* ``optimum``: χ² of the fit ≤ χ² at the true parameters (start values, restarts, solver);
 * ``criterion``: issue 3's criterion, every R within 1 % and every n within 0.01 of the truth
   (5 % and 0.03 at 1 % noise);
-* ``consistent``: every R and n within max(tolerance, 3 × its reported standard error), i.e.
-  the truth lies inside the stated uncertainty.
+* ``consistent``: every R and n within max(tolerance, 3 × its reported standard error);
+* ``identifiable``: share of draws whose Cramér–Rao 3σ bounds at *this* noise level lie within
+  the tolerances, and the criterion rate among them;
+* ``acceptance``: share of raw prior draws that passed the 0.2 % filter;
+* ``role_mismatch``: share of fits flagged ``role_mismatch`` (a capacitance outside the
+  Irvine–Sinclair–West range of its role) — a realism check of the prior.
 
-The criterion also depends on how well the data determine the parameters: for the 4-arc
-symmetric cells the Cramér–Rao bound of R_int, R_ct or R_W at 0.2 % noise usually exceeds
-0.33 %, so no fitter can meet it on those draws. The sweep therefore also reports the share of
-draws whose Cramér–Rao 3σ bounds lie within the tolerances ("identifiable") and the criterion
-rate among them, which is asserted (≥ 99 %) wherever such draws are at least 10 %.
-Full 200-draw report at both noise levels: ``python benchmarks/bench_fit.py --known-answer``.
+``prior="wide"`` sweeps :func:`~eisna.fitting.synthetic.random_parameters` instead (arcs ~1.5
+decades apart, 0.1 Hz / 1 Hz grids, no filter), where most multi-arc draws do not determine every
+R to 1 % (BENCHMARKS.md). Full 200-draw report at both noise levels:
+``python benchmarks/bench_fit.py --known-answer`` (``--wide`` for the wide prior).
 """
 
 from __future__ import annotations
@@ -24,37 +31,52 @@ import pytest
 
 import eisna
 from eisna.circuit import list_circuits, load_circuit
-from eisna.fitting.engine import _Problem
-from eisna.fitting.synthetic import FREQ_CELL, FREQ_PELLET, noisy_spectrum, random_parameters
+from eisna.fitting.synthetic import (
+    FREQ_CELL,
+    FREQ_PELLET,
+    KNOWN_ANSWER_PRIORS,
+    cramer_rao_sd,
+    identifiable_parameters,
+    is_identifiable,
+    known_answer_parameters,
+    noisy_spectrum,
+    random_parameters,
+)
 from eisna.fitting.weights import weights
 
-DRAWS = {0.002: 200, 0.01: 20}
+DRAWS = {0.002: 200, 0.01: 50}
 TOL = {0.002: (0.01, 0.01), 0.01: (0.05, 0.03)}
-CRITERION_ASSERTED = {"pellet_merged"}  # circuits whose draws are identifiable to 1 % at 0.2 % noise
 
 
-def sweep(name: str, noise: float, n_draws: int, seed: int = 2024) -> dict[str, float]:
+def sweep(name: str, noise: float, n_draws: int, seed: int = 2024, prior: str = "known") -> dict[str, float]:
+    """Fit ``n_draws`` noisy spectra of library circuit ``name`` from automatic starts; return rates.
+
+    ``prior="known"``: the known-answer prior with its Cramér–Rao acceptance filter;
+    ``prior="wide"``: :func:`random_parameters` on the 0.1 Hz / 1 Hz grids.
+    """
     d = load_circuit(name)
-    freq = FREQ_CELL if name.startswith("symmetric") else FREQ_PELLET
     rng = np.random.default_rng(seed)
     r_tol, n_tol = TOL[noise]
-    optimum = criterion = consistent = n_ident = criterion_ident = 0
+    if prior == "wide":
+        freq = FREQ_CELL if name.startswith("symmetric") else FREQ_PELLET
+    else:
+        freq = KNOWN_ANSWER_PRIORS[name].freq
+    optimum = criterion = consistent = n_ident = criterion_ident = tries = mismatch = 0
     for _ in range(n_draws):
-        truth = random_parameters(d, rng)
+        if prior == "wide":
+            truth, k = random_parameters(d, rng), 1
+        else:
+            truth, k = identifiable_parameters(d, rng)
+        tries += k
         s = noisy_spectrum(d, truth, freq, noise, rng)
         r = eisna.fit(s, d)
         z = np.asarray(s.z)
-        prob = _Problem(d, np.asarray(s.freq), z, *weights(z, "modulus"), {})
-        x_true = prob.to_x(np.array([truth[n] for n in d.param_names]))
-        res_true = prob.residual(x_true)
-        optimum += r.chisqr <= float(res_true @ res_true) * (1 + 1e-6)
-        # Cramér–Rao bound at the truth: can these data give every R to r_tol and n to n_tol (3σ)?
-        jac = prob.jacobian(x_true)
-        sd = np.sqrt(np.abs(np.diag(np.linalg.pinv(jac.T @ jac)))) * noise
-        ident = all(
-            3 * (sd[j] * np.log(10) if prob.is_log[j] else sd[j]) <= (r_tol if n.startswith("R") else n_tol)
-            for j, n in enumerate(d.param_names[i] for i in prob.free_idx) if n.startswith(("R", "n_"))
-        )
+        w_re, w_im = weights(z, "modulus")
+        z_true = d.circuit.impedance(freq, truth)
+        chi2_true = float(np.sum(((z_true - z).real * w_re) ** 2 + ((z_true - z).imag * w_im) ** 2))
+        optimum += r.chisqr <= chi2_true * (1 + 1e-6)
+        mismatch += "role_mismatch" in r.flags
+        ident = is_identifiable(cramer_rao_sd(d, truth, freq, noise), r_tol, n_tol)
         ok = agree = True
         for n in d.param_names:
             if n.startswith("R"):
@@ -71,7 +93,8 @@ def sweep(name: str, noise: float, n_draws: int, seed: int = 2024) -> dict[str, 
         criterion_ident += ok and ident
     return {"optimum": optimum / n_draws, "criterion": criterion / n_draws,
             "consistent": consistent / n_draws, "identifiable": n_ident / n_draws,
-            "criterion_identifiable": criterion_ident / n_ident if n_ident else float("nan")}
+            "criterion_identifiable": criterion_ident / n_ident if n_ident else float("nan"),
+            "acceptance": n_draws / tries, "role_mismatch": mismatch / n_draws}
 
 
 @pytest.mark.slow
@@ -80,13 +103,33 @@ def sweep(name: str, noise: float, n_draws: int, seed: int = 2024) -> dict[str, 
 def test_known_answer_sweep(name, noise, capsys):
     rates = sweep(name, noise, DRAWS[noise])
     with capsys.disabled():
-        print(f"\n{name} noise {100 * noise:.1f} %, {DRAWS[noise]} draws: global optimum "
-              f"{100 * rates['optimum']:.1f} %, R/n criterion {100 * rates['criterion']:.1f} % "
-              f"(identifiable draws {100 * rates['identifiable']:.0f} %, criterion among them "
-              f"{100 * rates['criterion_identifiable']:.1f} %), within 3σ {100 * rates['consistent']:.1f} %")
+        print(f"\n{name} noise {100 * noise:.1f} %, {DRAWS[noise]} draws (prior acceptance "
+              f"{100 * rates['acceptance']:.0f} %): global optimum {100 * rates['optimum']:.1f} %, "
+              f"R/n criterion {100 * rates['criterion']:.1f} % (identifiable at this noise "
+              f"{100 * rates['identifiable']:.0f} %, criterion among them "
+              f"{100 * rates['criterion_identifiable']:.1f} %), within 3σ {100 * rates['consistent']:.1f} %, "
+              f"role_mismatch {100 * rates['role_mismatch']:.0f} %")
     assert rates["optimum"] >= (0.99 if noise < 0.005 else 0.95)
     assert rates["consistent"] >= (0.95 if noise < 0.005 else 0.9)
-    if name in CRITERION_ASSERTED:
-        assert rates["criterion"] >= 0.99
-    if rates["identifiable"] >= 0.1:  # where the data permit 1 %, the fit delivers it
-        assert rates["criterion_identifiable"] >= 0.99
+    if noise < 0.005:  # the drawn capacitances fit their roles (ISW ranges, ×10)
+        assert rates["role_mismatch"] <= 0.01
+    if noise < 0.005:
+        assert rates["criterion"] >= 0.99  # issue 3: R within 1 %, n within 0.01 in ≥ 99 % of 200 draws
+    if rates["identifiable"] >= 0.1:  # where the data permit the tolerance, the fit delivers it
+        assert rates["criterion_identifiable"] >= (0.99 if DRAWS[noise] >= 100 else 0.9)
+
+
+def test_identifiable_draws_pass_their_filter():
+    # the acceptance filter is a property of the truth: accepted draws meet the bound, while a
+    # wide-prior draw of the 4-arc cell does not (R_int, R_ct, R_W determined to only ~2-7 %)
+    d = load_circuit("symmetric_interlayer")
+    rng = np.random.default_rng(1)
+    values, tries = identifiable_parameters(d, rng)
+    sd = cramer_rao_sd(d, values, KNOWN_ANSWER_PRIORS[d.name].freq, 0.002)
+    assert tries >= 1 and all(3 * s <= 0.01 for n, s in sd.items() if n.startswith(("R", "n_")))
+    sd_wide = cramer_rao_sd(d, random_parameters(d, rng), FREQ_CELL, 0.002)
+    assert 3 * max(sd_wide["R_int"], sd_wide["R_ct"], sd_wide["R_W"]) > 0.01
+    raw = [known_answer_parameters(d, rng) for _ in range(200)]
+    passed = sum(is_identifiable(cramer_rao_sd(d, v, KNOWN_ANSWER_PRIORS[d.name].freq, 0.002), 0.01, 0.01)
+                 for v in raw)
+    assert 0.5 < passed / 200 < 0.85  # documented acceptance of the raw prior: ~66 %

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 import numpy as np
 
 from ..errors import EisnaError
+from ._common import print_per_file
 from .kk import add_selection_argument, restrict, save_figure, spectra_of
 
 EXAMPLES = """examples:
@@ -108,14 +108,8 @@ def save_plot(curves: list[tuple[str, Any]], out: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    status = 0
     curves: list[tuple[str, Any]] = []
-    for path in args.files:
-        try:
-            print("\n".join(drt_lines(path, args, curves)))
-        except EisnaError as err:
-            print(f"eisna: error: {err}", file=sys.stderr)
-            status = 1
+    status = print_per_file(args.files, lambda path: drt_lines(path, args, curves))
     if args.plot:
         if not curves:
             raise EisnaError(f"{args.plot}: nothing to plot; no spectrum gave a DRT.")

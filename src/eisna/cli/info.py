@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import datetime, timedelta
 
 from ..errors import EisnaError, NoImpedanceData
+from ._common import print_per_file
 
 EXAMPLES = """examples:
   eisna info cell.mpt
@@ -82,11 +82,4 @@ def describe(path: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    status = 0
-    for path in args.files:
-        try:
-            print("\n".join(describe(path)))
-        except EisnaError as err:
-            print(f"eisna: error: {err}", file=sys.stderr)
-            status = 1
-    return status
+    return print_per_file(args.files, describe)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EisnaError
+from ._common import print_per_file
 
 if TYPE_CHECKING:
     from ..spectrum import Spectrum
@@ -160,14 +160,8 @@ def save_figure(fig: Any, out: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    status = 0
     tested: list[tuple[str, Any]] = []
-    for path in args.files:
-        try:
-            print("\n".join(kk_lines(path, args, tested)))
-        except EisnaError as err:
-            print(f"eisna: error: {err}", file=sys.stderr)
-            status = 1
+    status = print_per_file(args.files, lambda path: kk_lines(path, args, tested))
     if args.plot:
         if not tested:
             raise EisnaError(f"{args.plot}: nothing to plot; no spectrum could be tested.")
