@@ -370,27 +370,7 @@ def write_outputs(
         dumps({"provenance": provenance, "rows": rows, "fits": fits}),
     )
     if report:
-        write_report_or_fallback(out_dir, series, kinetics, provenance)
+        from .report import write_report  # the report sits downstream; import it only when asked
 
-
-def write_report_or_fallback(out_dir: Path, series: SeriesResult, kinetics: dict, provenance: dict) -> Path:
-    """``eisna.report.write_report`` when available; else a plain, self-contained table page."""
-    try:
-        from .report import write_report
-    except ImportError:
-        write_report = None
-    if write_report is not None:
-        return write_report(out_dir, series=series, kinetics=kinetics, provenance=provenance,
-                            title=f"eisna batch: {series.circuit}")
-    import html
-
-    frame = series.to_frame()
-    body = frame.to_html(index=False, float_format=lambda x: f"{x:.4g}", na_rep="")
-    page = (
-        "<!doctype html><html><head><meta charset='utf-8'><title>eisna batch</title></head><body>"
-        f"<h1>eisna batch: {html.escape(series.circuit)}</h1>"
-        f"<pre>{html.escape(dumps(kinetics))}</pre>{body}</body></html>"
-    )
-    path = out_dir / "report.html"
-    write_atomic(path, page)
-    return path
+        write_report(out_dir, series=series, kinetics=kinetics, provenance=provenance,
+                     title=f"eisna batch: {series.circuit}")

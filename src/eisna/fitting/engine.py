@@ -45,7 +45,7 @@ from ..errors import EisnaError, FitError
 from ..spectrum import CellGeometry, Spectrum
 from .physics import compute_physics
 from .result import FitResult
-from .start import SpectrumSketch, sketch, start_candidates
+from .start import SpectrumSketch, _items, sketch, start_candidates
 from .weights import WEIGHTINGS, weights
 
 __all__ = ["fit", "resolve_circuit"]
@@ -159,6 +159,53 @@ def _solve(problem: _Problem, x0: np.ndarray, max_nfev: int):
     res = least_squares(fun, u0, jac=jac, method="lm", ftol=1e-6, xtol=1e-6, gtol=1e-6, max_nfev=max_nfev)
     res.x = to_x(res.x)
     return res
+
+
+_ROLE_ORDER = ("bulk", "grain_boundary", "interlayer", "charge_transfer")  # high to low frequency
+
+
+def _order_arcs_by_role(problem: _Problem, x: np.ndarray) -> np.ndarray:
+    """Give interchangeable series arcs the time-constant order of their roles.
+
+    Two arcs of the same form in series (R‖CPE and R‖CPE, or R‖C and R‖C) give the same
+    impedance with their parameter sets exchanged, so a solver may land on either labelling.
+    Their roles decide: bulk → grain boundary → interlayer → charge transfer, from short to long
+    τ. Returns ``x`` unchanged where roles are missing or repeated, a parameter is fixed, or the
+    exchanged values would cross a bound.
+    """
+    defn = problem.defn
+    values = problem.to_values(x)
+    free = set(problem.free_idx.tolist())
+    groups: dict[tuple[str, ...], list[tuple[int, dict]]] = {}
+    for it in _items(defn):
+        p = it.params
+        if it.kind != "arc" or not ("Q" in p or "C" in p) or "tau" in p:
+            continue
+        role = defn.param_roles.get(defn.param_names[p["R"]])
+        if role in _ROLE_ORDER and all(i in free for i in p.values()):
+            groups.setdefault(tuple(sorted(p)), []).append((_ROLE_ORDER.index(role), p))
+
+    def tau(p: dict) -> float:
+        if "C" in p:
+            return values[p["R"]] * values[p["C"]]
+        return (values[p["R"]] * values[p["Q"]]) ** (1 / values[p["n"]])
+
+    new = values.copy()
+    for members in groups.values():
+        ranks = [r for r, _ in members]
+        if len(members) < 2 or len(set(ranks)) < len(ranks):
+            continue
+        by_role = [p for _, p in sorted(members, key=lambda m: m[0])]
+        by_tau = sorted(by_role, key=tau)
+        for dst, src in zip(by_role, by_tau, strict=True):
+            for key in dst:
+                new[dst[key]] = values[src[key]]
+    if np.array_equal(new, values):
+        return x
+    x_new = problem.to_x(new)
+    if not np.allclose(problem.to_values(x_new), new, rtol=1e-12, atol=0):
+        return x  # an exchanged value lies outside the other parameter's bounds
+    return x_new
 
 
 def _poor(problem: _Problem, x: np.ndarray, sk: SpectrumSketch | None) -> bool:
@@ -402,9 +449,10 @@ def fit(
             f"fit: the solver failed on {defn.name!r} ({err}); check the data and bounds."
         ) from err
 
+    x_best = _order_arcs_by_role(problem, best.x)
     # polish with lmfit: covariance and the documented lmfit path
     params = lmfit.Parameters()
-    for name, x_i, lo, hi in zip(problem.internal_names, best.x, problem.lo, problem.hi, strict=True):
+    for name, x_i, lo, hi in zip(problem.internal_names, x_best, problem.lo, problem.hi, strict=True):
         params.add(name, value=float(np.clip(x_i, lo, hi)), min=float(lo), max=float(hi))
     pnames = problem.internal_names
 
@@ -420,7 +468,7 @@ def fit(
                              ftol=1e-12, xtol=1e-12, gtol=1e-12)
     x = np.array([out.params[n].value for n in pnames])
     if out.chisqr > 2 * best.cost * (1 + 1e-9):  # never let the polish make it worse
-        x = best.x
+        x = x_best
     values = problem.to_values(x)
     resid = problem.residual(x)
     n_res = resid.size
