@@ -202,8 +202,10 @@ def _order_arcs_by_role(problem: _Problem, x: np.ndarray) -> np.ndarray:
                 new[dst[key]] = values[src[key]]
     if np.array_equal(new, values):
         return x
+    moved = np.flatnonzero(new != values)
     x_new = problem.to_x(new)
-    if not np.allclose(problem.to_values(x_new), new, rtol=1e-12, atol=0):
+    x_new[~np.isin(problem.free_idx, moved)] = x[~np.isin(problem.free_idx, moved)]
+    if not np.allclose(problem.to_values(x_new)[moved], new[moved], rtol=1e-12, atol=0):
         return x  # an exchanged value lies outside the other parameter's bounds
     return x_new
 
