@@ -92,16 +92,18 @@ def known_answer(prior: str = "known") -> None:
     print(f"prior: {prior}")
     print("| circuit | noise | draws | prior acceptance (CRB filter) | global optimum | "
           "R 1 % & n 0.01 (5 %/0.03 at 1 % noise) | identifiable at this noise (CRB 3σ) | "
-          "criterion among them | truth within 3σ | time |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "criterion among them | truth within 3σ | role_mismatch flag | time |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in eisna.list_circuits():
         for noise, n in ((0.002, 200), (0.01, 200)):
             t0 = time.perf_counter()
             r = sweep(name, noise, n, prior=prior)
+            ci = r["criterion_identifiable"]
+            among = f"{100 * ci:.1f} %" if ci == ci else "–"
             print(f"| {name} | {100 * noise:.1f} % | {n} | {100 * r['acceptance']:.0f} % | "
                   f"{100 * r['optimum']:.1f} % | {100 * r['criterion']:.1f} % | "
-                  f"{100 * r['identifiable']:.0f} % | {100 * r['criterion_identifiable']:.1f} % | "
-                  f"{100 * r['consistent']:.1f} % | {time.perf_counter() - t0:.0f} s |", flush=True)
+                  f"{100 * r['identifiable']:.0f} % | {among} | {100 * r['consistent']:.1f} % | "
+                  f"{100 * r['role_mismatch']:.1f} % | {time.perf_counter() - t0:.0f} s |", flush=True)
 
 
 if __name__ == "__main__":

@@ -14,10 +14,14 @@ How a fit runs:
    when the solution is poor (misfit well above the DRT sketch's, or a log parameter on a
    bound) up to ``n_restarts`` further candidates are solved and the lowest χ² wins. If the
    fit is still clearly poor, starts built on the peaks of :func:`eisna.drt` are tried too.
+   Interchangeable series arcs (two R‖CPE) of the winner are put in the τ order of their roles
+   (bulk → grain boundary → interlayer → charge transfer).
 4. The winner is polished by ``lmfit.minimize`` (method ``least_squares``, same residual and
    Jacobian), which gives the covariance. Parameters that the data do not determine at all
    are held fixed for the others' errors; standard errors of the linear values and of every
-   derived quantity follow from the delta method.
+   derived quantity follow from the delta method. One more LM run restarts at the solution
+   (and once with parameters stuck on a bound or without effect reset to their defaults); if
+   it lowers χ², its point and a Jacobian covariance are used instead.
 
 The residual handed to the solvers is the stacked weighted vector
 ``[w_re (Z'_fit − Z'), w_im (Z''_fit − Z'')]`` (see :mod:`eisna.fitting.weights`); it is never
@@ -43,7 +47,7 @@ from ..circuit.library import CircuitDefinition, definition_from_circuit, list_c
 from ..circuit.parser import Circuit, parse_circuit
 from ..errors import EisnaError, FitError
 from ..spectrum import CellGeometry, Spectrum
-from .physics import compute_physics
+from .physics import ISW_RANGES, compute_physics
 from .result import FitResult
 from .start import SpectrumSketch, _items, sketch, start_candidates
 from .weights import WEIGHTINGS, weights
@@ -161,6 +165,35 @@ def _solve(problem: _Problem, x0: np.ndarray, max_nfev: int):
     return res
 
 
+def _refine(problem: _Problem, x: np.ndarray, max_nfev: int) -> np.ndarray:
+    """Restart Levenberg–Marquardt at the solution ``x``; return ``x`` or a point of lower χ².
+
+    A fresh start (reset damping) finishes solves that stalled in a flat valley, e.g. along a
+    barely determined lead inductance. A second start moves stuck parameters back to their
+    defaults: a sine-mapped parameter on its bound, or a log parameter driven so small that it
+    no longer acts (e.g. L → 10⁻¹¹ H in front of kΩ arcs), has a (near) zero Jacobian column and
+    cannot leave by itself.
+    """
+    res0 = problem.residual(x)
+    best, best_cost = x, 0.5 * float(res0 @ res0)
+    starts = [x]
+    col = np.linalg.norm(problem.jacobian(x), axis=0)
+    vanished = np.flatnonzero(problem.is_log & (col < 1e-4 * col.max())) if col.size else []
+    stuck = sorted(set(problem.at_bound(x)) | {int(i) for i in vanished})
+    if stuck:
+        x0 = x.copy()
+        x0[stuck] = problem.to_x(problem.base)[stuck]
+        starts.append(x0)
+    for x0 in starts:
+        try:
+            res = _solve(problem, x0, max_nfev)
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+            continue
+        if res.cost < best_cost * (1 - 1e-9):
+            best, best_cost = res.x, res.cost
+    return best
+
+
 _ROLE_ORDER = ("bulk", "grain_boundary", "interlayer", "charge_transfer")  # high to low frequency
 
 
@@ -169,9 +202,12 @@ def _order_arcs_by_role(problem: _Problem, x: np.ndarray) -> np.ndarray:
 
     Two arcs of the same form in series (R‖CPE and R‖CPE, or R‖C and R‖C) give the same
     impedance with their parameter sets exchanged, so a solver may land on either labelling.
-    Their roles decide: bulk → grain boundary → interlayer → charge transfer, from short to long
-    τ. Returns ``x`` unchanged where roles are missing or repeated, a parameter is fixed, or the
-    exchanged values would cross a bound.
+    The roles' order (bulk → grain boundary → interlayer → charge transfer, short to long τ) is
+    applied only when it brings the arcs' capacitances (C = τ/R) closer to the
+    Irvine–Sinclair–West ranges of their roles (×10, cell constant 1 cm⁻¹), so a superfluous arc
+    (e.g. an interlayer arc fitted before the interlayer exists) never takes over a real arc's
+    label. Returns ``x`` unchanged where roles are missing or repeated, a parameter is fixed, or
+    the exchanged values would cross a bound.
     """
     defn = problem.defn
     values = problem.to_values(x)
@@ -190,13 +226,26 @@ def _order_arcs_by_role(problem: _Problem, x: np.ndarray) -> np.ndarray:
             return values[p["R"]] * values[p["C"]]
         return (values[p["R"]] * values[p["Q"]]) ** (1 / values[p["n"]])
 
+    def mismatch(roles: list[str], arcs: list[dict]) -> float:
+        # decades by which the capacitances miss their roles' ranges (0 when all fit)
+        total = 0.0
+        for role, p in zip(roles, arcs, strict=True):
+            lo, hi = ISW_RANGES[role]
+            c = tau(p) / values[p["R"]]
+            total += max(0.0, math.log10(lo / (10 * c)), math.log10(c / (10 * hi))) if c > 0 else 0.0
+        return total
+
     new = values.copy()
     for members in groups.values():
         ranks = [r for r, _ in members]
         if len(members) < 2 or len(set(ranks)) < len(ranks):
             continue
-        by_role = [p for _, p in sorted(members, key=lambda m: m[0])]
+        members.sort(key=lambda m: m[0])
+        roles = [_ROLE_ORDER[r] for r, _ in members]
+        by_role = [p for _, p in members]
         by_tau = sorted(by_role, key=tau)
+        if not mismatch(roles, by_tau) < mismatch(roles, by_role) - 1e-9:
+            continue
         for dst, src in zip(by_role, by_tau, strict=True):
             for key in dst:
                 new[dst[key]] = values[src[key]]
@@ -471,13 +520,17 @@ def fit(
     x = np.array([out.params[n].value for n in pnames])
     if out.chisqr > 2 * best.cost * (1 + 1e-9):  # never let the polish make it worse
         x = x_best
+    x_refined = _refine(problem, x, max(max_nfev // 3, 10))
+    refined = x_refined is not x
+    if refined:  # the covariance is then recomputed from the Jacobian below
+        x = _order_arcs_by_role(problem, x_refined)
     values = problem.to_values(x)
     resid = problem.residual(x)
     n_res = resid.size
     chisqr = float(resid @ resid)
     dof = max(n_res - k, 1)
     redchi = chisqr / dof
-    cov_x = out.covar if getattr(out, "covar", None) is not None else None
+    cov_x = out.covar if getattr(out, "covar", None) is not None and not refined else None
     if cov_x is None or not np.all(np.isfinite(np.diag(cov_x))) or np.any(np.diag(cov_x) < 0):
         cov_x = _covariance(problem.jacobian(x)) * redchi
     cov_x = _condition_on_undetermined(cov_x, problem, x, redchi)

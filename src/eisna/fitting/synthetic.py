@@ -6,9 +6,10 @@ Two draw priors:
   lies inside the frequency window and neighbouring relaxations are about 1.5 decades apart
   (``APEX_BANDS``), R 20–200 Ω each. Many of these draws do not determine every R to 1 %.
 * :func:`known_answer_parameters` (issue 3's known-answer prior, one :class:`KnownAnswerPrior`
-  per library circuit in ``KNOWN_ANSWER_PRIORS``): arcs ≥ 1.7 decades apart well inside the
-  window, every R within a factor ~3 of the others, the blocking spike's corner and the
-  Warburg's first DRT peak ≥ 1.5 decades below the last arc. :func:`identifiable_parameters`
+  per library circuit in ``KNOWN_ANSWER_PRIORS``): dispersive arcs ≥ 1.8 decades apart well
+  inside the window (≥ 1.4 from a near-ideal bulk arc), R bands a factor ~3 wide, the blocking
+  spike's corner and the Warburg's first DRT peak ≥ 1.9 decades below the last arc, and
+  capacitances in the Irvine–Sinclair–West range of each role. :func:`identifiable_parameters`
   then accepts a draw only if the Cramér–Rao bound (:func:`cramer_rao_sd`) of the data at the
   truth allows every R to 1 % and every n to 0.01 at 3σ and 0.2 % noise — a property of the
   truth and the frequency grid, never of a fit.
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..circuit.library import CircuitDefinition
+from ..errors import EisnaError
 from ..spectrum import Spectrum
 from .start import _items
 
@@ -245,4 +247,6 @@ def identifiable_parameters(defn: CircuitDefinition, rng: np.random.Generator, n
         values = known_answer_parameters(defn, rng)
         if is_identifiable(cramer_rao_sd(defn, values, freq, noise), r_tol, n_tol):
             return values, tries
-    raise RuntimeError(f"no identifiable draw of {defn.name} in {max_tries} tries")
+    raise EisnaError(f"identifiable_parameters: no draw of {defn.name!r} passed the Cramér–Rao filter "
+                     f"(R to {r_tol:g}, n to {n_tol:g} at 3σ, noise {noise:g}) in {max_tries} tries; "
+                     f"loosen the tolerances or widen the prior's band separations.")
