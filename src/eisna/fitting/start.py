@@ -208,30 +208,32 @@ _ARC_N = (0.7, 0.8, 0.9, 1.0)
 
 
 def _columns(item: _Item, s: np.ndarray, tau: float, values: np.ndarray, w: np.ndarray):
-    """Weighted, stacked, normalised basis columns of an item: list of (column, norm, n) or None.
+    """Weighted, stacked, normalised basis columns of an item, or None.
 
-    A CPE spike gets several columns with exponents around its start n, so that NNLS can
-    match its exponent instead of bending an arc to absorb the mismatch.
+    Returns ``(block, norms, ns)``: the columns side by side (shape (2 n_freq, n_cols)), the
+    norm each was divided by, and the exponent n of each (NaN where it has none). A CPE spike
+    gets several columns with exponents around its start n, so that NNLS can match its
+    exponent instead of bending an arc to absorb the mismatch.
     """
     if item.kind == "spike" and "n" in item.params:
         n0 = values[item.params["n"]]
         s_ref = float(np.abs(s).min())  # real: (ω_ref/jω)^n keeps the CPE phase
-        bases = [((s_ref / s) ** n, n) for n in np.clip(n0 + np.array(_SPIKE_DN), 0.4, 1.0)]
+        ns = np.clip(n0 + np.array(_SPIKE_DN), 0.4, 1.0)
+        bases = (s_ref / s)[None, :] ** ns[:, None]
     elif item.kind == "arc" and "n" in item.params:
         # depressed arcs: a few exponents at the same tau; NNLS weighs them, which estimates n
-        st = s * tau
-        bases = [(1.0 / (1.0 + st**n), n) for n in _ARC_N]
+        ns = np.array(_ARC_N)
+        bases = 1.0 / (1.0 + (s * tau)[None, :] ** ns[:, None])
     else:
         b = _basis(item, s, tau, values)
         if b is None:
             return None
-        bases = [(b, math.nan)]
-    out = []
-    for b, n in bases:
-        col = np.concatenate([b.real * w, b.imag * w])
-        norm = float(np.abs(col).max()) or 1.0
-        out.append((col / norm, norm, n))
-    return out
+        ns = np.array([math.nan])
+        bases = np.asarray(b, dtype=complex)[None, :] * np.ones((1, s.size))
+    block = np.concatenate([bases.real * w, bases.imag * w], axis=1).T
+    norms = np.abs(block).max(axis=0)
+    norms[norms == 0] = 1.0
+    return block / norms, norms, ns
 
 
 def _fit_spike(freq: np.ndarray, z: np.ndarray) -> tuple[float, float] | None:
@@ -265,39 +267,47 @@ def _linear_start(items, taus, s, z, w, values, floor, cache: dict,
                   rank_only: bool = False) -> tuple[np.ndarray | None, float]:
     """Given a tau for every item, solve all linear coefficients (R, L, 1/Q) by NNLS.
 
-    Returns the start vector and the NNLS residual norm (only the norm if ``rank_only``).
+    Returns the start vector and the NNLS residual norm (only the norm if ``rank_only``). The
+    NNLS solution is cached per tau set, so ranking and building a candidate solve it once.
     """
     from scipy.optimize import nnls
 
-    cols, used = [], []
+    blocks, used = [], []
+    n_cols = 0
     for i, (it, tau) in enumerate(zip(items, taus, strict=True)):
         key = (i, tau)
         if key not in cache:
             cache[key] = _columns(it, s, tau, values, w)
         if cache[key] is None:  # element without a linear form: keep its defaults
             continue
-        used.append((it, tau, len(cols), len(cache[key])))
-        cols.extend(cache[key])
-    if not cols:
+        norms = cache[key][1]
+        used.append((it, tau, n_cols, norms.size))
+        blocks.append(cache[key])
+        n_cols += norms.size
+    if not blocks:
         return (None if rank_only else values.copy()), np.inf
-    aa = np.array([c for c, _, _ in cols]).T
-    bb = cache.setdefault("b", np.concatenate([z.real * w, z.imag * w]))
-    coef, rnorm = nnls(aa, bb, maxiter=50 * len(cols))
+    solved_key = ("solved", tuple(taus))
+    if solved_key not in cache:
+        aa = np.hstack([b for b, _, _ in blocks])
+        bb = cache.setdefault("b", np.concatenate([z.real * w, z.imag * w]))
+        cache[solved_key] = nnls(aa, bb, maxiter=50 * n_cols)
+    coef, rnorm = cache[solved_key]
     if rank_only:
         return None, float(rnorm)
     v = values.copy()
-    coef = coef / np.array([nm for _, nm, _ in cols])
+    coef = coef / np.concatenate([nm for _, nm, _ in blocks])
+    all_ns = np.concatenate([ns for _, _, ns in blocks])
     for it, tau, start, count in used:
         if it.kind == "arc" and count > 1:
             c = coef[start : start + count]
-            ns = np.array([n for _, _, n in cols[start : start + count]])
+            ns = all_ns[start : start + count]
             if c.sum() > 0:
                 v[it.params["n"]] = float(np.clip(np.sum(c * ns) / c.sum(), 0.5, 1.0))
             _apply(it, v, float(c.sum()), tau, floor)
             continue
         if it.kind == "spike" and "n" in it.params:
             c = coef[start : start + count]
-            ns = np.array([n for _, _, n in cols[start : start + count]])
+            ns = all_ns[start : start + count]
             if c.sum() > 0:
                 n = float(np.sum(c * ns) / c.sum())
                 w_ref = float(np.abs(s).min())
