@@ -246,8 +246,9 @@ def test_drt_fallback_rescues_a_hopeless_start(monkeypatch):
 
     monkeypatch.setattr(engine, "start_candidates", hopeless)
     s = spectrum("symmetric_interlayer", NAS, seed=4)
-    without = eisna.fit(s, "symmetric_interlayer", drt_fallback=False)
-    with_drt = eisna.fit(s, "symmetric_interlayer")
+    # a small evaluation budget keeps the solve from this single start stuck where it is
+    without = eisna.fit(s, "symmetric_interlayer", drt_fallback=False, max_nfev=30)
+    with_drt = eisna.fit(s, "symmetric_interlayer", max_nfev=30)
     assert "poor_fit" in without.flags
     assert with_drt.params["R_int"] == pytest.approx(180.0, rel=0.03)
     assert "poor_fit" not in with_drt.flags and with_drt.chisqr < without.chisqr / 10

@@ -310,6 +310,31 @@ def test_xlsx_export_reads_like_its_csv(corpus: Path, tmp_path: Path) -> None:
         eisna.read(xlsx)
 
 
+def test_nested_xlsx_export_reads_like_its_csv(corpus: Path, tmp_path: Path) -> None:
+    import csv
+
+    import openpyxl
+
+    source = corpus / "neware-csv" / "nw_regular_export_ife_example.csv"
+    with source.open(encoding="cp1252", newline="") as fh:
+        lines = [row for _, row in zip(range(400), csv.reader(fh), strict=False)]
+    head = tmp_path / "head.csv"  # the same 400 lines as CSV, to compare with
+    head.write_text("\n".join(",".join(r) for r in lines) + "\n", encoding="cp1252")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "record"
+    for row in lines:  # numbers as numbers, as Excel stores them; empty leading cells stay empty
+        sheet.append([float(x) if x.replace(".", "", 1).replace("-", "", 1).isdigit() else (x or None)
+                      for x in row])
+    xlsx = tmp_path / "nested.xlsx"
+    book.save(xlsx)
+    got, want = eisna.read_cycling(xlsx), eisna.read_cycling(head)
+    assert len(got) == len(want) > 300  # record rows only: the cycle and step rows are skipped
+    for col in ("time_s", "voltage_V", "current_A", "capacity_Ah", "cycle", "step"):
+        np.testing.assert_allclose(got[col].astype(float), want[col].astype(float), err_msg=col)
+    assert (got["step_type"] == want["step_type"]).all()
+
+
 def test_legacy_xls_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "old.xls"
     path.write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + bytes(600))

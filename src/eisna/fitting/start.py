@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -50,6 +51,32 @@ class SpectrumSketch:
     tau_max: float  # 1/(2π fmin)
 
 
+@functools.lru_cache(maxsize=16)
+def _sketch_basis(freq_bytes: bytes, per_decade: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """τ grid, unweighted design matrix and smoothing matrix of :func:`sketch` for one frequency
+    grid (cached: a batch fits many spectra on the same grid)."""
+    freq = np.frombuffer(freq_bytes, dtype=float)
+    omega = 2 * np.pi * freq
+    tau_min, tau_max = 1 / omega.max(), 1 / omega.min()
+    n_tau = int(np.ceil(np.log10(tau_max / tau_min) + 3)) * per_decade
+    tau = np.logspace(np.log10(tau_min) - 1.5, np.log10(tau_max) + 1.5, n_tau)
+    wt = omega[:, None] * tau[None, :]
+    # columns: gamma(tau) | R_inf | L ω_max | 1/(C ω_min), each O(1) in units of the scale
+    zeros = np.zeros((freq.size, 1))
+    a_re = np.hstack([1 / (1 + wt**2), np.ones((freq.size, 1)), zeros, zeros])
+    col_l, col_c = (omega / omega.max())[:, None], (-omega.min() / omega)[:, None]
+    a_im = np.hstack([-wt / (1 + wt**2), zeros, col_l, col_c])
+    # second-difference smoothing on gamma only
+    d2 = np.zeros((n_tau - 2, n_tau + 3))
+    for i in range(n_tau - 2):
+        d2[i, i : i + 3] = (1.0, -2.0, 1.0)
+    for arr in (tau, d2):
+        arr.flags.writeable = False
+    a = np.vstack([a_re, a_im])
+    a.flags.writeable = False
+    return tau, a, d2
+
+
 def sketch(freq: np.ndarray, z: np.ndarray, per_decade: int = 5, lam: float = 0.1,
            z_weight: np.ndarray | None = None) -> SpectrumSketch:
     """Regularised NNLS Voigt description of a spectrum (see module docstring).
@@ -60,26 +87,13 @@ def sketch(freq: np.ndarray, z: np.ndarray, per_decade: int = 5, lam: float = 0.
 
     omega = 2 * np.pi * freq
     tau_min, tau_max = 1 / omega.max(), 1 / omega.min()
-    n_tau = int(np.ceil(np.log10(tau_max / tau_min) + 3)) * per_decade
-    tau = np.logspace(np.log10(tau_min) - 1.5, np.log10(tau_max) + 1.5, n_tau)
-    wt = omega[:, None] * tau[None, :]
-    k_re = 1 / (1 + wt**2)
-    k_im = -wt / (1 + wt**2)
+    tau, a_plain, d2 = _sketch_basis(np.ascontiguousarray(freq, dtype=float).tobytes(), per_decade)
+    n_tau = tau.size
     zw = np.abs(z if z_weight is None else z_weight)
     scale = float(zw.max())
     w = scale / zw  # modulus weights; unknowns are in units of `scale` (max |Z|)
-    # columns: gamma(tau) | R_inf | L ω_max | 1/(C ω_min), each O(1) in units of scale
-    col_l = (omega / omega.max())[:, None]
-    col_c = (-omega.min() / omega)[:, None]
-    zeros = np.zeros((freq.size, 1))
-    a_re = np.hstack([k_re, np.ones((freq.size, 1)), zeros, zeros])
-    a_im = np.hstack([k_im, zeros, col_l, col_c])
-    a = np.vstack([a_re * w[:, None], a_im * w[:, None]])
+    a = a_plain * np.concatenate([w, w])[:, None]
     b = np.concatenate([z.real * w, z.imag * w]) / scale
-    # second-difference smoothing on gamma only
-    d2 = np.zeros((n_tau - 2, n_tau + 3))
-    for i in range(n_tau - 2):
-        d2[i, i : i + 3] = (1.0, -2.0, 1.0)
     x, _ = nnls(np.vstack([a, lam * d2]), np.concatenate([b, np.zeros(n_tau - 2)]), maxiter=20 * (n_tau + 3))
     rms = float(np.sqrt(np.mean((a @ x - b) ** 2)))
     x = x * scale
@@ -114,13 +128,15 @@ class _Item:
 
 
 def _items(defn: CircuitDefinition) -> list[_Item]:
-    circuit = defn.circuit
+    """The circuit's top-level series items, classified (read-only; cached per circuit)."""
+    return list(_circuit_items(defn.circuit))
+
+
+@functools.lru_cache(maxsize=64)
+def _circuit_items(circuit) -> tuple[_Item, ...]:
     tree = circuit.tree
     nodes = list(tree.children) if tree.kind == "series" else [tree]
-    items = []
-    for node in nodes:
-        items.append(_classify(node, circuit))
-    return items
+    return tuple(_classify(node, circuit) for node in nodes)
 
 
 def _classify(node: Node, circuit) -> _Item:
@@ -413,7 +429,7 @@ def start_candidates(
 
 
 def _assignments(n_arcs: int, peaks: list[tuple[float, float]], tau_hf: float,
-                 limit: int = 12) -> list[list[float]]:
+                 limit: int = 6) -> list[list[float]]:
     """Order-preserving choices of a tau for each arc, the ``limit`` most plausible.
 
     ``peaks`` are (tau, prominence) pairs, prominence = R of the peak / |Z| at its frequency.
@@ -439,9 +455,9 @@ def _assignments(n_arcs: int, peaks: list[tuple[float, float]], tau_hf: float,
                 for a, q in zip(arc_sel, pk_sel, strict=True):
                     taus[a] = peaks[q][0]
                 left_out = sum(pk[1] for q, pk in enumerate(peaks) if q not in pk_sel)
-                scored.append((left_out, j_top - j, _fill(taus, tau_hf)))
+                scored.append((left_out, j_top - j, taus))
     scored.sort(key=lambda t: (t[0], t[1]))
-    return [taus for _, _, taus in scored[:limit]]
+    return [_fill(taus, tau_hf) for _, _, taus in scored[:limit]]
 
 
 def _fill(taus: list[float | None], tau_hf: float) -> list[float]:
