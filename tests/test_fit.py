@@ -55,6 +55,24 @@ def test_nas_interlayer_recovered(nas_fit):
     assert all(np.isfinite(r.stderr[n]) for n in ("R_int", "R_ct", "n_int"))
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_capacitance_far_above_the_window_is_held_not_chased(seed):
+    # NAS bulk arc at 270 MHz, window to 7 MHz: to first order C_b only trades against L.
+    # The solver holds it (few evaluations), L stays determined, C_b is flagged.
+    r = eisna.fit(spectrum("symmetric_interlayer", NAS, seed=seed), "symmetric_interlayer")
+    assert r.nfev < 60  # chasing C_b along the L valley took 45-230 evaluations
+    assert "unidentifiable:C_b" in r.flags and "unidentifiable:L" not in r.flags
+    assert r.stderr["L"] < 0.05 * r.params["L"]
+    assert r.params["R_b"] + r.params["R_gb"] == pytest.approx(63.4, rel=0.02)
+
+
+def test_bulk_arc_just_above_the_window_keeps_its_capacitance():
+    # NPS bulk arc at 36 MHz (5x f_max) is measurable: its C_b is fitted, not held
+    r = eisna.fit(spectrum("symmetric_cell", NPS, seed=3), "symmetric_cell")
+    assert r.params["C_b"] == pytest.approx(10.7e-12, rel=0.1)
+    assert "unidentifiable:C_b" not in r.flags
+
+
 def test_nas_physics(nas_fit):
     r = nas_fit
     arcs = {a.role: a for a in r.arcs}

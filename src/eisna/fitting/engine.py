@@ -431,20 +431,36 @@ def _covariance(jac: np.ndarray) -> np.ndarray:
 
 
 def _condition_on_undetermined(cov: np.ndarray, problem: _Problem, x: np.ndarray,
-                               redchi: float) -> np.ndarray:
+                               redchi: float, force: Sequence[int] = ()) -> np.ndarray:
     """Covariance of the determined parameters with the undetermined ones held fixed.
 
     A parameter whose linearised error is a thousand times beyond the identifiability limits
     (e.g. C_b of a bulk arc far above the window, ±10⁸ %) makes the linearisation meaningless
     for everything correlated with it. The worst such parameter keeps its own huge variance
     (so it is flagged) and is held fixed for the others; this repeats until no such parameter
-    is left. Merely poorly determined parameters keep the full covariance.
+    is left. The coordinates in ``force`` (capacitances the solver held because the data do
+    not move them, see :func:`_above_window`) are treated so from the start. Merely poorly
+    determined parameters keep the full covariance.
     """
     limit = np.where(problem.is_log, _REL_STDERR_LIMIT / np.log(10), _N_STDERR_LIMIT)
-    jac_full = None
+    jac_full = problem.jacobian(x) if len(force) else None
     fixed = np.zeros(cov.shape[0], dtype=bool)
+    fixed[list(force)] = True
     out = cov.copy()
     while True:
+        if fixed.any() and not fixed.all():
+            good = ~fixed
+            jac = jac_full[:, good]
+            try:
+                sub = np.linalg.inv(jac.T @ jac)
+                if np.any(np.diag(sub) < 0):
+                    raise np.linalg.LinAlgError
+            except np.linalg.LinAlgError:
+                sub = _covariance(jac)
+            keep = np.diag(out)[fixed].copy()
+            out = np.zeros_like(cov)
+            out[np.ix_(good, good)] = sub * redchi
+            out[fixed, fixed] = np.where(np.isfinite(keep), keep, np.inf)
         d = np.diag(out)
         ratio = np.where(d >= 0, np.sqrt(np.abs(d)), np.inf) / limit
         ratio[fixed] = 0.0
@@ -454,18 +470,6 @@ def _condition_on_undetermined(cov: np.ndarray, problem: _Problem, x: np.ndarray
         fixed[worst] = True
         if jac_full is None:
             jac_full = problem.jacobian(x)
-        good = ~fixed
-        jac = jac_full[:, good]
-        try:
-            sub = np.linalg.inv(jac.T @ jac)
-            if np.any(np.diag(sub) < 0):
-                raise np.linalg.LinAlgError
-        except np.linalg.LinAlgError:
-            sub = _covariance(jac)
-        keep = np.diag(out)[fixed].copy()
-        out = np.zeros_like(cov)
-        out[np.ix_(good, good)] = sub * redchi
-        out[fixed, fixed] = np.where(np.isfinite(keep), keep, np.inf)
 
 
 def _drt_starts(data: Spectrum, defn: CircuitDefinition, freq, z, problem: _Problem,
@@ -734,7 +738,9 @@ def fit(
     cov_x = out.covar if getattr(out, "covar", None) is not None and not (refined or held) else None
     if cov_x is None or not np.all(np.isfinite(np.diag(cov_x))) or np.any(np.diag(cov_x) < 0):
         cov_x = _covariance(problem.jacobian(x)) * redchi
-    cov_x = _condition_on_undetermined(cov_x, problem, x, redchi)
+    # capacitances still held at the end (parked far above the window) are undetermined
+    held_now = _above_window(problem, x)[0] if held else []
+    cov_x = _condition_on_undetermined(cov_x, problem, x, redchi, held_now)
     flags: list[str] = []
     warns: list[str] = []
 
