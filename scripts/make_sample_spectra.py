@@ -11,6 +11,11 @@ What it writes (see ``sample_spectra/README.md``):
   5 temperatures, resistances scaled by the σT Arrhenius law;
 * ``nas_cycling.csv``: galvanostatic cycling of the NAS symmetric cell after the OCV hold, as a
   Neware BTSDA flat record export;
+* ``realistic/nas_realistic.mpt``, ``realistic/nps_realistic.mpt`` and
+  ``realistic/temperature_log.csv``: the same two cells under Tier B (realism) conditions —
+  the cell temperature oscillates by ±0.5 K over the day and scales every resistance through
+  its activation energy, and each point of a sweep is evaluated at its own time (the
+  interlayer keeps growing during the 167-s sweep);
 * ``truth.json``: every true parameter per spectrum, the kinetic truth, the Arrhenius truth and
   the noise model.
 
@@ -53,7 +58,15 @@ FREQ_PELLET_HZ = np.geomspace(7e6, 1.0, 70)
 N_SPECTRA = 49
 STEP_H = 0.5
 
-SEEDS = {"NAS": 20250319, "NPS": 20250320, "pellet": 20250323, "cycling": 20250324}
+SEEDS = {"NAS": 20250319, "NPS": 20250320, "NAS-B": 20250321, "NPS-B": 20250322, "pellet": 20250323,
+         "cycling": 20250324}
+
+# Tier B (realism, eis-science §4.2): activation energies (eV) of the σT-Arrhenius factor that
+# scales every resistance (and, with C_eff constant, every τ) as the temperature oscillates
+TIER_B_EA_EV = {
+    "NAS": {"b": 0.22, "gb": 0.30, "int": 0.40, "ct": 0.35, "W": 0.30},
+    "NPS": {"b": 0.26, "gb": 0.32, "int": 0.40, "ct": 0.35, "W": 0.30},
+}
 
 # eis-science §4.1 table (cell totals; "per interface" = R/2 and 2C)
 CELLS = {
@@ -479,6 +492,102 @@ def make_cell_set(system: str, out: Path) -> dict:
     }
 
 
+def tier_b_temperature_K(t_h: float | np.ndarray) -> float | np.ndarray:
+    """Cell temperature (K) of the realistic set: T = 298.15 + 0.5 sin(2πt/24 h)."""
+    return T0_K + 0.5 * np.sin(2.0 * np.pi * np.asarray(t_h) / 24.0)
+
+
+def arrhenius_factor(ea_eV: float, T: float) -> float:
+    """R(T)/R(T0) for σT = A exp(−Ea/kT): (T/T0) exp(Ea/k (1/T − 1/T0))."""
+    return (T / T0_K) * math.exp(ea_eV / K_B_EV * (1.0 / T - 1.0 / T0_K))
+
+
+def tier_b_params(system: str, t_h: float) -> dict:
+    """True parameters of the realistic set at time t_h: Tier A, every R and τ scaled by its
+    Arrhenius factor at T(t_h) (C_eff and C_b constant)."""
+    base = cell_truth(CELLS[system], t_h)["params"]
+    T = float(tier_b_temperature_K(t_h))
+    ea = TIER_B_EA_EV[system]
+    p = dict(base)
+    p["R_b"] = base["R_b"] * arrhenius_factor(ea["b"], T)
+    for arc in ("gb", "int", "ct"):
+        R, n = base[f"R_{arc}"], base[f"n_{arc}"]
+        if not R:
+            continue
+        f = arrhenius_factor(ea[arc], T)
+        tau = (R * base[f"Q_{arc}"]) ** (1.0 / n) * f
+        p[f"R_{arc}"] = R * f
+        p[f"Q_{arc}"] = tau**n / (R * f)
+    f_w = arrhenius_factor(ea["W"], T)
+    p["R_W"], p["tau_W"] = base["R_W"] * f_w, base["tau_W"] * f_w
+    return p
+
+
+def make_realistic_set(system: str, out: Path) -> dict:
+    """Tier B (realism) looped file: temperature oscillation and within-sweep drift.
+
+    Each point is evaluated at its own time t_k = t_i + (0.25 s + 3/f_k settling and
+    integration, cumulated), with the interlayer still growing and the temperature still
+    changing during the 167-s sweep; outliers are off. Truth is given at each sweep's start.
+    """
+    cell = CELLS[system]
+    rng = np.random.default_rng(SEEDS[f"{system}-B"])
+    aux_rng = np.random.default_rng(SEEDS[f"{system}-B"] + 1000)
+    freq = FREQ_CELL_HZ
+    offsets = sweep_times_s(freq)
+    name = f"realistic/{system.lower()}_realistic.mpt"
+    rows, loops, truth_rows = [], [], []
+    for i in range(N_SPECTRA):
+        t_h = STEP_H * i
+        t_k = t_h + offsets / 3600.0
+        z = np.array([cell_impedance(freq[k : k + 1], tier_b_params(system, float(t_k[k])))[0]
+                      for k in range(freq.size)])
+        z = add_noise(z, freq, rng)
+        rows += mpt_rows(freq, z, t_h * 3600.0 + offsets, i + 1, aux_rng)
+        loops.append((i * freq.size, (i + 1) * freq.size - 1))
+        truth_rows.append({
+            "index": i,
+            "t_start_h": t_h,
+            "timestamp": (cell["start"] + timedelta(hours=t_h)).isoformat(),
+            "looped_cycle": i + 1,
+            "temperature_K": float(tier_b_temperature_K(t_h)),
+            "params": tier_b_params(system, t_h),
+        })
+    header = mpt_header(
+        start=cell["start"],
+        mpr_name=Path(name).with_suffix(".mpr").name,
+        comments=f"Na15Sn4|{cell['electrolyte']}|Na15Sn4 symmetric cell, OCV hold 24 h, PEIS every 30 min, "
+        "cell temperature 25 +- 0.5 C (log: realistic/temperature_log.csv). Synthetic data (Tier B): "
+        "eisna scripts/make_sample_spectra.py",
+        electrolyte=f"{cell['electrolyte']}, 200 mg, {cell['thickness_cm'] * 10:.2f} mm, 10 mm die",
+        electrode="Na15Sn4 | Na15Sn4 (40 mg each)",
+        channel=cell["channel"],
+        ff_hz=float(freq[-1]),
+        loops=loops,
+    )
+    write_text(out / name, header + rows)
+    return {
+        "system": system,
+        "file": name,
+        "seed": SEEDS[f"{system}-B"],
+        "spec": "eis-science §4.2 Tier B: Tier A plus T(t) = 298.15 + 0.5 sin(2 pi t/24 h) K scaling "
+        "every R and tau by (T/T0) exp(Ea/k (1/T - 1/T0)), and within-sweep drift (each point at its own "
+        "time); outliers off",
+        "Ea_eV": TIER_B_EA_EV[system],
+        "truth_at": "sweep start",
+        "spectra": truth_rows,
+    }
+
+
+def write_temperature_log(out: Path) -> str:
+    """The cell temperature every 5 min over the 24.5 h of the realistic sets (CSV)."""
+    t_h = np.arange(0.0, 24.5 + 1e-9, 5.0 / 60.0)
+    lines = ["time_h,temperature_K"] + [f"{t:.4f},{T:.3f}" for t, T in zip(t_h, tier_b_temperature_K(t_h),
+                                                                          strict=True)]
+    write_text(out / "realistic" / "temperature_log.csv", lines)
+    return "realistic/temperature_log.csv"
+
+
 def make_pellet_set(out: Path) -> dict:
     """Write the blocking-electrode pellet at 5 temperatures; return its truth."""
     p = PELLET
@@ -656,6 +765,11 @@ def main(argv: list[str] | None = None) -> int:
         "NPS": nps,
         "pellet": make_pellet_set(out),
         "cycling": make_cycling(out, nas),
+        "realistic": {
+            "temperature_log": write_temperature_log(out),
+            "NAS": make_realistic_set("NAS", out),
+            "NPS": make_realistic_set("NPS", out),
+        },
     }
     (out / "truth.json").write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
     return 0
