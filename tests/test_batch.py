@@ -186,3 +186,17 @@ def test_two_cells_are_separate_chains_with_their_own_kinetics(tmp_path):
     with (out / "results.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert {r["cell"] for r in rows} == {str(a), str(b)}
+
+
+def test_cli_batch_with_cycling_file(tmp_path, capsys):
+    folder = _copy(tmp_path, [47, 48, 49])
+    out = tmp_path / "cyc-out"
+    cycling = str(SAMPLES / "nas_cycling.csv")
+    assert main(["batch", str(folder), "--out", str(out), "--no-report", "--cycling", cycling]) == 0
+    text = capsys.readouterr().out
+    # the first of these spectra was taken 23 h after the set's first: cycling starts 1.5 h later
+    assert "cycling: 48 half cycles, impedance series at -1.50 h on its clock; no soft short" in text
+    assert (out / "cycling_summary.csv").exists()
+    code = main(["batch", str(folder), "--out", str(out), "--cycling", cycling, "--tz", "Mars/Olympus"])
+    assert code == 1
+    assert "unknown time zone 'Mars/Olympus'" in capsys.readouterr().err

@@ -231,3 +231,90 @@ def test_sample_nas_cycling_matches_its_truth() -> None:
     assert table["asr_dc_ohm_cm2"].iloc[0] == pytest.approx(truth["ASR_dc_cell_ohm_cm2_at_start"], rel=0.01)
     assert [e.time_h for e in summary.events] == truth["soft_shorts"] == []
     assert table["start_timestamp"].iloc[0] == pd.Timestamp(truth["start"]) + pd.Timedelta(seconds=600)
+
+
+# --------------------------------------------------------------------------- one time axis with EIS
+
+
+def _stamped(start: str, tz: str | None = None) -> pd.DataFrame:
+    df = synthetic(4)
+    stamps = pd.Timestamp(start) + pd.to_timedelta(df["time_s"], unit="s")
+    df["timestamp"] = stamps.dt.tz_localize(tz) if tz else stamps
+    return df
+
+
+def test_eis_offset_from_local_timestamps() -> None:
+    from datetime import datetime
+
+    from eisna.cycling import eis_offset_h
+
+    df = _stamped("2025-03-18 09:42:05")
+    df["time_s"] += 120.0  # the test clock had run 2 min before the first stamped record
+    # the EIS series started 24.5 h before the cycling test's clock zero
+    assert eis_offset_h(datetime(2025, 3, 17, 9, 10, 5), df) == pytest.approx(-24.5)
+
+
+def test_eis_offset_across_time_zones_needs_the_lab_zone() -> None:
+    from datetime import datetime
+
+    from eisna.cycling import eis_offset_h
+
+    df = _stamped("2025-03-18 08:42:05", tz="UTC")  # a Neware binary: UTC (09:42:05 in Berlin)
+    zone_hint = r"cycling timestamps carry a time zone \(UTC\).*tz='Europe/Berlin'"
+    with pytest.raises(CyclingDataError, match=zone_hint):
+        eis_offset_h(datetime(2025, 3, 17, 9, 12, 5), df)
+    assert eis_offset_h(datetime(2025, 3, 17, 9, 12, 5), df, tz="Europe/Berlin") == pytest.approx(-24.5)
+    with pytest.raises(CyclingDataError, match=r"unknown time zone 'Mars/Olympus'"):
+        eis_offset_h(datetime(2025, 3, 17, 9, 12, 5), df, tz="Mars/Olympus")
+
+
+def test_eis_offset_without_clocks_says_what_to_do() -> None:
+    from datetime import datetime
+
+    from eisna.cycling import eis_offset_h
+
+    with pytest.raises(CyclingDataError, match=r"no 'timestamp'.*pass eis_offset_h"):
+        eis_offset_h(datetime(2025, 1, 1), synthetic(2))
+    with pytest.raises(CyclingDataError, match="no absolute timestamps"):
+        eis_offset_h(None, _stamped("2025-01-01"))
+
+
+def test_batch_puts_cycling_on_the_impedance_clock(tmp_path: Path) -> None:
+    import json
+
+    from .conftest import SAMPLES
+
+    out = tmp_path / "out"
+    series = eisna.batch(SAMPLES / "nas_looped.mpt", "symmetric_interlayer", out=out,
+                         cycling=SAMPLES / "nas_cycling.csv")
+    truth = json.loads((SAMPLES / "truth.json").read_text())["cycling"]
+    info = json.loads((out / "cycling.json").read_text())
+    # cycling began 24.5 h after the first sweep (whose stamp carries .125 s)
+    assert info["eis_offset_h"] == pytest.approx(-truth["start_h_after_first_eis"], abs=1e-3)
+    assert info["n_half_cycles"] == 2 * truth["cycles"] and info["events"] == []
+    table = pd.read_csv(out / "cycling_summary.csv")
+    assert len(table) == 48
+    np.testing.assert_allclose(table["time_h_eis"], table["time_h"] + 24.5, atol=1e-3)
+    # the DC resistance of the first half cycle equals the last EIS total (same cell, R_dc)
+    r_eis = series.values("R_b")[0][-1] + series.values("R_gb")[0][-1] + series.values("R_int")[0][-1]
+    r_eis += series.values("R_ct")[0][-1] + series.values("R_W")[0][-1]
+    assert table["R_dc_ohm"].iloc[0] == pytest.approx(r_eis, rel=0.02)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Cycling of the same cell" in html and 'alt="Cycling and impedance on one time axis"' in html
+    assert "−24.5" in html or "-24.500 h" in html
+    # the report rebuilt from the folder keeps the section
+    (out / "report.html").unlink()
+    eisna.write_report(out)
+    assert "Cycling of the same cell" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_batch_with_unreadable_cycling_file_fails_before_fitting(tmp_path: Path) -> None:
+    from eisna import EisnaError
+
+    from .conftest import SAMPLES
+
+    bad = tmp_path / "cycling.csv"
+    bad.write_text("not, a, cycler\n1, 2, 3\n")
+    with pytest.raises(EisnaError, match=r"cycling\.csv"):
+        eisna.batch(SAMPLES / "nas" / "nas_t01.mpt", "symmetric_interlayer", out=tmp_path / "o", cycling=bad)
+    assert not (tmp_path / "o" / "results.csv").exists()

@@ -361,6 +361,23 @@ def test_cycling_shares_time_axis_with_overpotential_and_eis_r():
     png_bytes(fig)
 
 
+def test_cycling_places_eis_by_the_timestamps_of_both():
+    from eisna.cycling import cycling_summary
+
+    from .conftest import SAMPLES
+
+    spectra = [s for k in (47, 48, 49) for s in eisna.read(SAMPLES / "nas" / f"nas_t{k}.mpt")]
+    series = eisna.fit_series(spectra, "symmetric_interlayer")
+    cycling = eisna.read_cycling(SAMPLES / "nas_cycling.csv")
+    fig = Figure(figsize=(6, 5))
+    plot_cycling(cycling, fig.subplots(2, 1, sharex=True), summary=cycling_summary(cycling), series=series)
+    (twin,) = fig.axes[2:]
+    x = np.concatenate([ln.get_xdata() for ln in twin.get_lines()])
+    # sweeps at 23, 23.5 and 24 h of the OCV hold; cycling started at 24.5 h
+    np.testing.assert_allclose(np.unique(np.round(x, 3)), [-1.5, -1.0, -0.5], atol=1e-3)
+    png_bytes(fig)
+
+
 # --- overview --------------------------------------------------------------------------------------
 def test_plot_fit_makes_four_panels():
     fig = plot_fit(make_fit(), Figure(figsize=(9, 5), layout="constrained"))

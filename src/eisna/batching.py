@@ -240,6 +240,8 @@ def batch(
     progress: bool | None = None,
     hook: Callable[[int], None] | None = None,
     command: str | None = None,
+    cycling: str | os.PathLike[str] | None = None,
+    tz: str | None = None,
     **options: Any,
 ) -> SeriesResult:
     """Fit every spectrum under ``paths`` as one time series and write the outputs into ``out``.
@@ -274,6 +276,14 @@ def batch(
         Called with the series position after each spectrum is fitted.
     command : str, optional
         Command line recorded in the provenance.
+    cycling : path, optional
+        Cycling file of the same cell (Neware ``.nda``/``.ndax``/CSV/XLSX, EC-Lab GCPL). Its
+        half-cycle overpotentials, DC ASR and soft shorts go into ``cycling_summary.csv``,
+        ``cycling.json`` and the report, on one time axis with the impedance series (from the
+        absolute timestamps of both).
+    tz : str, optional
+        Time zone of zone-less timestamps (e.g. ``"Europe/Berlin"``), needed when the cycling
+        file has zone-aware times (Neware binaries: UTC) and the spectra local ones.
     **options
         Passed to :func:`eisna.fit_series` (``delta_bic``, ``min_interlayer_ohm``…) and on to
         :func:`eisna.fit` (``weighting``, ``fmin``, ``fmax``).
@@ -302,6 +312,16 @@ def batch(
             f"none of the {len(files)} file(s) holds an impedance spectrum "
             f"({'; '.join(s['reason'] for s in skipped[:3])})."
         )
+    context = None
+    if cycling is not None:  # read and align first: a bad cycling file fails before the long fit
+        from .cycling import cycling_context
+
+        stamps = [s.timestamp for s in spectra if s.timestamp is not None]
+        try:
+            first = min(stamps) if stamps else None
+        except TypeError:
+            first = None
+        context = cycling_context(cycling, eis_start=first, area_cm2=area_cm2, tz=tz)
     chunk = int(chunk_size or DEFAULT_CHUNK)
     owned = None
     workers = 1
@@ -347,14 +367,20 @@ def batch(
         "started": started.isoformat(),
         "fit_seconds": round(fit_seconds, 3),
     }
-    write_outputs(series, out_dir, provenance=provenance, report=report)
+    if context is not None:
+        # the main cell's first spectrum and the area the series settled on (the files' headers)
+        context = context.realigned(series.start_time, series.area_cm2)
+        provenance["cycling"] = {"file": str(cycling), "sha256": sha256_file(Path(cycling)), "tz": tz}
+    write_outputs(series, out_dir, provenance=provenance, report=report, cycling=context)
     return series
 
 
 def write_outputs(
-    series: SeriesResult, out_dir: Path, *, provenance: dict[str, Any], report: bool = True
+    series: SeriesResult, out_dir: Path, *, provenance: dict[str, Any], report: bool = True,
+    cycling: Any = None,
 ) -> None:
-    """Write ``results.csv``, ``results.json``, ``kinetics.json`` and ``report.html`` atomically."""
+    """Write ``results.csv``, ``results.json``, ``kinetics.json`` and ``report.html`` atomically
+    (and ``cycling_summary.csv`` and ``cycling.json`` for a :class:`~eisna.cycling.CyclingContext`)."""
     from . import __version__
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -369,8 +395,11 @@ def write_outputs(
         out_dir / "results.json",
         dumps({"provenance": provenance, "rows": rows, "fits": fits}),
     )
+    if cycling is not None:
+        write_atomic(out_dir / "cycling_summary.csv", cycling.half_cycles_frame().to_csv(index=False))
+        write_atomic(out_dir / "cycling.json", dumps(cycling.to_dict()))
     if report:
         from .report import write_report  # the report sits downstream; import it only when asked
 
         write_report(out_dir, series=series, kinetics=kinetics, provenance=provenance,
-                     title=f"eisna batch: {series.circuit}")
+                     title=f"eisna batch: {series.circuit}", cycling=cycling)

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +53,8 @@ from .errors import EisnaError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CyclingDataError", "CyclingSummary", "SoftShortEvent", "cycling_summary", "half_cycle_bounds"]
+__all__ = ["CyclingContext", "CyclingDataError", "CyclingSummary", "SoftShortEvent", "cycling_context",
+           "cycling_summary", "eis_offset_h", "half_cycle_bounds"]
 
 _REQUIRED = ("time_s", "voltage_V", "current_A")
 _MIN_OWN_RECORDS = 3  # records of a half cycle's own plateau before its own median is trusted
@@ -361,3 +363,212 @@ def _reversals(v_abs: np.ndarray, step_V: float) -> tuple[int, int]:
         return 0, 0
     signs = np.sign(dv[big])
     return int(np.count_nonzero(np.diff(signs))), int(big[0] + 1)
+
+
+def _zone_mismatch(message: str) -> CyclingDataError:
+    err = CyclingDataError(message)
+    err.zone_mismatch = True  # type: ignore[attr-defined]  # callers re-raise this one
+    return err
+
+
+def _zone(tz: str) -> Any:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise _zone_mismatch(f"unknown time zone {tz!r}; expected an IANA name such as "
+                             "'Europe/Berlin' or 'UTC'.") from err
+
+
+def eis_offset_h(eis_start: datetime, cycling: Any, tz: str | None = None) -> float:
+    """Time of an EIS series' first spectrum on the cycling clock (h).
+
+    The cycling clock is the ``time_s`` column of :func:`eisna.read_cycling` (0 at the start of
+    the cycling test); its absolute zero comes from the first record that has a ``timestamp``.
+    The result is negative when the impedance series started before the cycling (e.g. −24.5 h
+    for a 24-h OCV hold followed by cycling half an hour later), so that EIS times
+    ``time_h + offset`` share the cycling axis.
+
+    Parameters
+    ----------
+    eis_start : datetime
+        Absolute time of the first spectrum (:attr:`eisna.SeriesResult.start_time`).
+    cycling : pandas.DataFrame or mapping of columns
+        Cycling records with ``time_s`` (s) and ``timestamp``.
+    tz : str, optional
+        IANA time zone of the clock that wrote zone-less timestamps (e.g. ``"Europe/Berlin"``).
+        Needed only when one side has a zone and the other not: Neware ``.nda``/``.ndax``
+        binaries give UTC, while EC-Lab files and BTSDA CSV exports give local time.
+
+    Returns
+    -------
+    float
+        Offset in hours.
+
+    Raises
+    ------
+    CyclingDataError
+        No timestamps on either side, an unknown zone, or zone-aware and zone-less times without
+        ``tz`` (the message says what to pass).
+    """
+    import pandas as pd
+
+    if tz is not None:
+        _zone(tz)  # a misspelt zone is an error even where it is not needed
+    frame = cycling if isinstance(cycling, pd.DataFrame) else pd.DataFrame(dict(cycling))
+    if eis_start is None:
+        raise CyclingDataError("the impedance spectra have no absolute timestamps; pass the offset "
+                               "between EIS and cycling explicitly (eis_offset_h).")
+    if "timestamp" not in frame.columns or "time_s" not in frame.columns:
+        raise CyclingDataError("the cycling data have no 'timestamp' and 'time_s' columns to put the "
+                               "impedance series on their clock; pass eis_offset_h explicitly.")
+    stamps = pd.to_datetime(frame["timestamp"], errors="coerce")
+    t_s = pd.to_numeric(frame["time_s"], errors="coerce")
+    ok = (stamps.notna() & np.isfinite(t_s)).to_numpy()
+    if not ok.any():
+        raise CyclingDataError("no cycling record has both a timestamp and a test time; pass "
+                               "eis_offset_h explicitly.")
+    i = int(np.flatnonzero(ok)[0])
+    zero = pd.Timestamp(stamps.iloc[i]) - pd.Timedelta(seconds=float(t_s.iloc[i]))
+    start = pd.Timestamp(eis_start)
+    if (zero.tzinfo is None) != (start.tzinfo is None):
+        if tz is None:
+            which, zone = ("cycling", zero.tzinfo) if zero.tzinfo is not None else ("impedance", start.tzinfo)
+            raise _zone_mismatch(
+                f"the {which} timestamps carry a time zone ({zone}) "
+                "and the others are local clock times without one; pass tz='Area/City', the zone of "
+                "the lab computers (e.g. tz='Europe/Berlin'), to put them on one axis."
+            )
+        zone = _zone(tz)
+        if zero.tzinfo is None:
+            zero = zero.tz_localize(zone)
+        else:
+            start = start.tz_localize(zone)
+    return float((start - zero).total_seconds() / 3600.0)
+
+
+@dataclass(frozen=True, eq=False)
+class CyclingContext:
+    """Cycling data of the cell of an impedance series, put on the series' clock.
+
+    Attributes
+    ----------
+    source : str
+        The cycling file.
+    data : pandas.DataFrame
+        Its records (:func:`eisna.read_cycling`).
+    summary : CyclingSummary
+        Per-half-cycle overpotential, DC resistance and soft-short events.
+    eis_offset_h : float or None
+        Time of the first impedance spectrum on the cycling clock (h); None when the two have
+        no common clock (then the figure counts both from 0).
+    tz : str or None
+        Time zone used for zone-less timestamps.
+    """
+
+    source: str
+    data: pd.DataFrame
+    summary: CyclingSummary
+    eis_offset_h: float | None
+    tz: str | None = None
+
+    def realigned(self, eis_start: datetime | None, area_cm2: float | None) -> CyclingContext:
+        """The same data with the offset taken from ``eis_start`` and the ASR from ``area_cm2``."""
+        from dataclasses import replace
+
+        summary = self.summary
+        if area_cm2 != summary.area_cm2:
+            summary = cycling_summary(self.data, area_cm2=area_cm2, **dict(summary.criteria))
+        offset = self.eis_offset_h
+        if eis_start is not None:
+            try:
+                offset = eis_offset_h(eis_start, self.data, self.tz)
+            except CyclingDataError as err:
+                if getattr(err, "zone_mismatch", False):
+                    raise _zone_mismatch(f"{self.source}: {err}") from err
+        return replace(self, summary=summary, eis_offset_h=offset)
+
+    def half_cycles_frame(self) -> pd.DataFrame:
+        """The half-cycle table, plus ``time_h_eis`` (h since the first impedance spectrum)."""
+        frame = self.summary.half_cycles.copy()
+        if self.eis_offset_h is not None and "time_h" in frame.columns:
+            frame["time_h_eis"] = frame["time_h"] - self.eis_offset_h
+        return frame
+
+    def to_dict(self) -> dict[str, Any]:
+        """What ``cycling.json`` holds: source, clock offset, counts, first/last η and events."""
+        hc = self.summary.half_cycles
+        ok = hc[~hc["short"]] if "short" in hc.columns else hc
+
+        def at(row: int, col: str) -> float | None:
+            return float(ok[col].iloc[row]) if len(ok) and col in ok.columns else None
+
+        return {
+            "source": self.source,
+            "eis_offset_h": self.eis_offset_h,
+            "tz": self.tz,
+            "n_records": len(self.data),
+            "n_half_cycles": len(hc),
+            "area_cm2": self.summary.area_cm2,
+            "overpotential_first_V": at(0, "overpotential_V"),
+            "overpotential_last_V": at(-1, "overpotential_V"),
+            "asr_dc_first_ohm_cm2": at(0, "asr_dc_ohm_cm2"),
+            "asr_dc_last_ohm_cm2": at(-1, "asr_dc_ohm_cm2"),
+            "first_short_h": self.summary.first_short_h,
+            "events": [{"time_h": e.time_h, "half_cycle": e.half_cycle, "reason": e.reason,
+                        "detail": e.detail} for e in self.summary.events],
+        }
+
+
+def cycling_context(
+    path: Any,
+    *,
+    eis_start: datetime | None = None,
+    area_cm2: float | None = None,
+    tz: str | None = None,
+    eis_offset: float | None = None,
+) -> CyclingContext:
+    """Read a cycling file, summarise it and place an impedance series on its clock.
+
+    Parameters
+    ----------
+    path : path
+        Neware ``.nda``/``.ndax``/CSV/XLSX or EC-Lab cycling file (:func:`eisna.read_cycling`).
+    eis_start : datetime, optional
+        Absolute time of the first impedance spectrum; the offset then follows from the
+        timestamps (:func:`eis_offset_h`).
+    area_cm2 : float, optional
+        Electrode area for the DC ASR (cm²).
+    tz : str, optional
+        Zone of zone-less timestamps when the other side has one.
+    eis_offset : float, optional
+        The offset (h) when it is known already; used when ``eis_start`` is None.
+
+    Raises
+    ------
+    EisnaError
+        The file cannot be read, holds no cycling records, or the two clocks carry and lack a
+        time zone without ``tz``. Messages name the file.
+    """
+    from .io import read_cycling
+
+    if tz is not None:
+        try:
+            _zone(tz)
+        except CyclingDataError as err:
+            raise _zone_mismatch(f"{path}: {err}") from err
+    data = read_cycling(path)
+    try:
+        summary = cycling_summary(data, area_cm2=area_cm2)
+    except CyclingDataError as err:
+        raise CyclingDataError(f"{path}: {err}") from err
+    offset = eis_offset
+    if eis_start is not None:
+        try:
+            offset = eis_offset_h(eis_start, data, tz)
+        except CyclingDataError as err:
+            if getattr(err, "zone_mismatch", False):  # clocks that cannot be compared as given
+                raise _zone_mismatch(f"{path}: {err}") from err
+            offset = None  # one side has no clock: counted from 0 each
+    return CyclingContext(str(path), data, summary, offset, tz)

@@ -774,6 +774,72 @@ class _Nyq:
 
 
 # ----------------------------------------------------------------------------- public API
+def _cycling_figure(context: Any, series: Any) -> tuple[str, str, str]:
+    """Voltage, overpotential and the EIS-derived resistance on the cycling clock."""
+    from . import plotting
+
+    fig = _figure(7.5, 5.6)
+    offset = context.eis_offset_h
+    plotting.plot_cycling(context.data, fig.subplots(2, 1, sharex=True), summary=context.summary,
+                          series=series, eis_offset_h=0.0 if offset is None else offset)
+    clock = (f"the impedance series starts at {offset:+.2f} h on the cycling clock (from the "
+             "timestamps of both files)" if offset is not None else
+             "the files share no clock, so both are counted from their own start")
+    return (
+        "Cycling and impedance on one time axis",
+        f"Top: cell voltage of {Path(context.source).name}. Bottom: overpotential |η| per half cycle "
+        f"(left axis) and the total resistance from the impedance fits (right axis); {clock}. "
+        "Vertical lines mark soft-short events.",
+        _png(fig),
+    )
+
+
+def _cycling_html(context: Any) -> str:
+    d = context.to_dict()
+
+    def mv(x: Any) -> str:
+        return f"{1e3 * x:.3g} mV" if _finite(x) else "–"
+
+    def asr(x: Any) -> str:
+        return f"{x:.4g} Ω·cm²" if _finite(x) else "–"
+
+    rows = [
+        ["file", _esc(d["source"])],
+        ["records, half cycles", f"{d['n_records']}, {d['n_half_cycles']}"],
+        ["impedance series start on the cycling clock",
+         f"{d['eis_offset_h']:+.3f} h" if d["eis_offset_h"] is not None else "no common clock"],
+        ["overpotential |η|, first → last healthy half cycle",
+         f"{mv(d['overpotential_first_V'])} → {mv(d['overpotential_last_V'])}"],
+        ["DC ASR η/j (cell total), first → last", f"{asr(d['asr_dc_first_ohm_cm2'])} → "
+         f"{asr(d['asr_dc_last_ohm_cm2'])}"],
+        ["first soft short",
+         f"{d['first_short_h']:.2f} h" if d["first_short_h"] is not None else "none found"],
+    ]
+    html = "<dl>" + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows) + "</dl>"
+    if d["events"]:
+        html += _table(["t / h (cycling clock)", "half cycle", "event", "detail"],
+                       [[f"{e['time_h']:.2f}", str(e["half_cycle"]), _esc(e["reason"]), _esc(e["detail"])]
+                        for e in d["events"]])
+    return html
+
+
+def _stored_cycling(path: Path) -> Any:
+    """The CyclingContext of a finished batch, when ``cycling.json`` names a file that still exists."""
+    if not path.is_file():
+        return None
+    from .cycling import cycling_context
+
+    info = json.loads(path.read_text(encoding="utf-8"))
+    source = info.get("source")
+    if not source or not Path(source).is_file():
+        return None
+    try:
+        return cycling_context(source, area_cm2=info.get("area_cm2"), tz=info.get("tz"),
+                               eis_offset=info.get("eis_offset_h"))
+    except EisnaError:
+        return None
+
+
 def render_report(
     series: Any = None,
     fits: Sequence[Any] | None = None,
@@ -784,6 +850,7 @@ def render_report(
     kk: Sequence[Any] | None = None,
     arrhenius: Any = None,
     spectra_for_rows: Sequence[Any] | None = None,
+    cycling: Any = None,
 ) -> str:
     """Return the report as one self-contained HTML string (see :func:`write_report`)."""
     time_h: np.ndarray | None = None
@@ -827,6 +894,8 @@ def render_report(
                 _png(fig),
             )
         )
+    if cycling is not None:
+        figs.append(_cycling_figure(cycling, series if series is not None else items))
     circuit = prov.get("circuit") or next((_get(it, "circuit_name") for it in items if _is_fit(it)), None)
     title = title or (f"eisna report — {circuit}" if circuit else "eisna report")
     parts = [
@@ -848,6 +917,8 @@ def render_report(
                 f'<figure><img alt="{_esc(name)}" src="data:image/png;base64,{data}">'
                 f"<figcaption><b>{_esc(name)}.</b> {_esc(caption)}</figcaption></figure>"
             )
+    if cycling is not None:
+        parts += ["<h2>Cycling of the same cell</h2>", _cycling_html(cycling)]
     last_fit = next((it for it in reversed(items) if _is_fit(it)), None)
     if last_fit is not None and _get(last_fit, "arcs"):
         parts += ["<h2>Arcs of the last spectrum</h2>", _arc_table(last_fit)]
@@ -881,6 +952,7 @@ def write_report(
     kk: Sequence[Any] | None = None,
     arrhenius: Any = None,
     filename: str = "report.html",
+    cycling: Any = None,
 ) -> Path:
     """Write a self-contained ``report.html`` into ``out_dir`` and return its path.
 
@@ -904,6 +976,10 @@ def write_report(
         Adds an Arrhenius plot.
     filename : str
         Name of the HTML file.
+    cycling : CyclingContext, optional
+        Cycling data of the same cell (:func:`eisna.cycling.cycling_context`): adds the joint
+        figure and a summary. When rebuilding from ``out_dir``, taken from ``cycling.json``
+        if the cycling file it names still exists.
 
     Returns
     -------
@@ -933,6 +1009,8 @@ def write_report(
         kin_file = out / "kinetics.json"
         if kinetics is None and kin_file.is_file():
             kinetics = json.loads(kin_file.read_text(encoding="utf-8"))
+        if cycling is None:
+            cycling = _stored_cycling(out / "cycling.json")
         circuit = (
             provenance.get("circuit_file")
             or provenance.get("circuit")
@@ -952,6 +1030,7 @@ def write_report(
         kk=kk,
         arrhenius=arrhenius,
         spectra_for_rows=spectra_for_rows,
+        cycling=cycling,
     )
     target = out / filename
     fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", dir=out)

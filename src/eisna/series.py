@@ -616,6 +616,22 @@ class SeriesResult:
         return len(self.results)
 
     @property
+    def start_time(self) -> datetime | None:
+        """Absolute time of the first spectrum (of the main cell), or None without timestamps."""
+        mask = self._cell_mask(self.main_cell)
+        stamps = []
+        for r, keep in zip(self.results, mask, strict=True):
+            ts = getattr(r, "timestamp", None)
+            if ts is None:
+                ts = (getattr(r, "meta", None) or {}).get("timestamp")
+            if keep and isinstance(ts, datetime):
+                stamps.append(ts)
+        try:
+            return min(stamps) if stamps else None
+        except TypeError:  # zone-aware and zone-less stamps mixed: no single answer
+            return None
+
+    @property
     def n_failed(self) -> int:
         return sum(isinstance(r, FitFailure) for r in self.results)
 

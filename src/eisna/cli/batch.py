@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
+from pathlib import Path
 
 EXAMPLES = """examples:
   eisna batch sample_spectra/nas_looped.mpt --circuit symmetric_interlayer --out eisna-out
   eisna batch sample_spectra/nas --circuit symmetric_interlayer --out nas-out --jobs 2
   eisna batch "runs/cell7_*.mpt" --circuit symmetric_interlayer --out cell7 --area-cm2 0.785
   eisna batch data/ --circuit symmetric_interlayer --out big --scheduler tcp://10.0.0.5:8786
+  eisna batch sample_spectra/nas_looped.mpt --out nas-out --cycling sample_spectra/nas_cycling.csv
+  eisna batch cell7/ --out cell7 --cycling cell7.ndax --tz Europe/Berlin
 
 Writes DIR/results.csv (one row per spectrum: source, index, timestamp, time_h, status,
 interlayer, every parameter with its _stderr, derived quantities with units in the column
 names, fit quality), DIR/results.json, DIR/kinetics.json (best growth law, onset_h, t95_h,
-final R_int, per-interface ASR and thickness) and DIR/report.html. Re-running the same
+final R_int, per-interface ASR and thickness) and DIR/report.html; with --cycling also
+DIR/cycling_summary.csv (one row per half cycle, with time_h_eis on the impedance clock) and
+DIR/cycling.json. Re-running the same
 command resumes: finished spectra are taken from DIR/.eisna-cache. Unreadable files and
 failed fits become rows with status "failed". Exit status: 0 all fitted, 1 some spectra
 failed (or nothing could be fitted), 2 bad usage.
@@ -51,6 +57,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="residual weighting (default: modulus)")
     p.add_argument("--fmin", type=float, metavar="HZ", help="ignore points below this frequency (Hz)")
     p.add_argument("--fmax", type=float, metavar="HZ", help="ignore points above this frequency (Hz)")
+    p.add_argument("--cycling", metavar="FILE",
+                   help="cycling file of the same cell (Neware .nda/.ndax/CSV/XLSX, EC-Lab GCPL): "
+                   "overpotential, DC ASR and soft shorts on the impedance time axis")
+    p.add_argument("--tz", metavar="ZONE",
+                   help="time zone of zone-less timestamps (e.g. Europe/Berlin), needed when the "
+                   "cycling file has UTC times (Neware binaries) and the spectra local ones")
     p.add_argument("--no-resume", action="store_true", help="ignore and overwrite the resume cache")
     p.add_argument("--no-report", action="store_true", help="do not write report.html")
     p.set_defaults(run=run)
@@ -80,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         eps_r=args.eps_r,
         delta_bic=args.delta_bic,
         min_interlayer_ohm=args.min_interlayer_ohm,
+        cycling=args.cycling,
+        tz=args.tz,
         command=" ".join(
             ["eisna batch", *map(shlex.quote, args.paths), "--circuit", args.circuit, "--out", args.out]
         ),
@@ -99,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         print(f"  no interlayer growth found (interlayer in {kin.get('n_interlayer', 0)} spectra)")
+    if args.cycling:
+        _print_cycling(Path(args.out) / "cycling.json")
     for r in series.results:
         if getattr(r, "success", True) is False and hasattr(r, "reason"):
             where = r.source + (f" [{r.index}]" if r.index is not None else "")
@@ -106,3 +122,12 @@ def run(args: argparse.Namespace) -> int:
     if failed == n:
         return 1
     return 1 if failed else 0
+
+
+def _print_cycling(path: Path) -> None:
+    info = json.loads(path.read_text(encoding="utf-8"))
+    offset = info.get("eis_offset_h")
+    clock = f"impedance series at {offset:+.2f} h on its clock" if offset is not None else "no common clock"
+    short = info.get("first_short_h")
+    print(f"  cycling: {info['n_half_cycles']} half cycles, {clock}; "
+          + (f"first soft short at {short:.2f} h" if short is not None else "no soft short"))

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import EisnaError
 from ._data import get
 from ._style import DATA_COLOR, new_axes, style_axes
 from .series import _as_columns, _column, trajectory_table
@@ -19,7 +20,8 @@ def plot_cycling(
     *,
     summary: Any = None,
     series: Any = None,
-    eis_offset_h: float = 0.0,
+    eis_offset_h: float | None = None,
+    tz: str | None = None,
 ) -> Any:
     """Plot cell voltage (V) against time (h), and below it overpotential and EIS R; return the Axes.
 
@@ -35,9 +37,13 @@ def plot_cycling(
         lines (dashed red: voltage collapse, dotted orange: jagged plating).
     series : SeriesResult or results table, optional
         EIS-derived total resistance R(t) (Ω), drawn on a right-hand axis of the lower panel.
-    eis_offset_h : float
+    eis_offset_h : float, optional
         Time of the first EIS spectrum on the cycling clock (h); negative when the impedance
-        series was measured before cycling started.
+        series was measured before cycling started. Default: from the absolute timestamps of
+        both (:func:`eisna.cycling.eis_offset_h`), or 0 when either has none.
+    tz : str, optional
+        Time zone of zone-less timestamps, when the other side has a zone (Neware binaries
+        give UTC); see :func:`eisna.cycling.eis_offset_h`.
 
     Returns
     -------
@@ -79,11 +85,19 @@ def plot_cycling(
             style = ("--", "#c0392b") if reason != "jagged" else (":", "#e67e22")
             for ax in (ax_v, ax_eta):
                 ax.axvline(t_event, linestyle=style[0], color=style[1], linewidth=0.9, gid="short")
-    ax_eta.set_ylim(bottom=0)  # overpotentials from zero: small drifts must not look like big ones
+    # overpotentials from zero (small drifts must not look like big ones), with headroom above
+    eta_top = max((float(np.nanmax(ln.get_ydata())) for ln in ax_eta.get_lines()
+                   if ln.get_gid() == "overpotential" and np.isfinite(ln.get_ydata()).any()), default=None)
+    if eta_top is not None and eta_top > 0:
+        ax_eta.set_ylim(0, 1.15 * eta_top)
+    else:
+        ax_eta.set_ylim(bottom=0)
     ax_eta.set_ylabel("|η| / mV", color="#d95f02")
     ax_eta.set_xlabel("t / h")
     if series is not None:
         tab = trajectory_table(series)
+        if eis_offset_h is None:
+            eis_offset_h = _auto_offset(series, cycling, tz)
         ax_r = ax_eta.twinx()
         ax_r.errorbar(
             tab["t_h"] + eis_offset_h,
@@ -102,3 +116,18 @@ def plot_cycling(
     if series is not None:
         ax_eta.tick_params(which="both", right=False)
     return ax_v, ax_eta
+
+
+def _auto_offset(series: Any, cycling: Any, tz: str | None) -> float:
+    """EIS offset on the cycling clock from both sides' timestamps; 0 when either has none."""
+    from ..cycling import eis_offset_h
+
+    start = getattr(series, "start_time", None)
+    if start is None:
+        return 0.0
+    try:
+        return eis_offset_h(start, cycling, tz)
+    except EisnaError as err:
+        if getattr(err, "zone_mismatch", False):
+            raise  # both have clocks but they cannot be compared: the user must say how
+        return 0.0
