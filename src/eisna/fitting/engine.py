@@ -70,7 +70,11 @@ _RELEASE_DCHI2 = 10.0
 # checked on 480 wide-prior draws (χ² never higher by > 1e-6), 1.05 for the comparison on the
 # known-answer sweeps (unchanged rates)
 _SCREEN_FLOOR = 1.05
-_POLISH_NFEV = 12  # evaluation budget of each lmfit polish
+# evaluation budgets of the lmfit polish: leastsq converges in 2-4 evaluations from a clean
+# solution; when it does not (a parameter pinned near a bound stalls its sine map, common on
+# measured spectra), least_squares takes over with the larger budget
+_POLISH_NFEV_LSQ = 5
+_POLISH_NFEV = 12
 _REFINE_FLOOR = 1.02
 _UNDETERMINED = 1e3  # stderr beyond 1000 x those limits: the parameter is held fixed for the others' errors
 
@@ -703,20 +707,26 @@ def fit(
 
     with warnings.catch_warnings():  # lmfit warns on negative covariance diagonals; handled below
         warnings.simplefilter("ignore", RuntimeWarning)
-        # leastsq: MINPACK lmder behind lmfit's own sine bounds map (the same map as _solve's);
-        # when it does not converge cleanly (a parameter pinned at a bound stalls the sine map),
-        # the trust-region-reflective least_squares takes over from where it stopped
-        out = lmfit.minimize(lm_residual, params, method="leastsq", Dfun=lm_jac, col_deriv=False,
-                             max_nfev=_POLISH_NFEV, ftol=1e-12, xtol=1e-12)
-        polished = bool(out.success) and getattr(out, "ier", 0) in (1, 2, 3)
+        # leastsq: MINPACK lmder behind lmfit's own sine bounds map (the same map as _solve's).
+        # A parameter pinned at a bound stalls that map (most measured spectra have one), so
+        # then, or when leastsq does not converge cleanly, the trust-region-reflective
+        # least_squares polishes instead, from where leastsq stopped
+        out = None
+        polished = False
+        if not problem.at_bound(x_best):
+            out = lmfit.minimize(lm_residual, params, method="leastsq", Dfun=lm_jac, col_deriv=False,
+                                 max_nfev=_POLISH_NFEV_LSQ, ftol=1e-12, xtol=1e-12)
+            polished = bool(out.success) and getattr(out, "ier", 0) in (1, 2, 3)
         if not polished:
-            start = np.array([out.params[n].value for n in pnames])
-            if not np.all(np.isfinite(start)) or out.chisqr > 2 * best.cost:
-                start = x_best
+            start = x_best
+            if out is not None:
+                stop = np.array([out.params[n].value for n in pnames])
+                if np.all(np.isfinite(stop)) and out.chisqr <= 2 * best.cost:
+                    start = stop
             trf = lmfit.minimize(lm_residual, _lmfit_params(problem, start, held), method="least_squares",
                                  jac=lm_jac, max_nfev=_POLISH_NFEV, ftol=1e-12, xtol=1e-12, gtol=1e-12)
             polished = bool(trf.success) and getattr(trf, "status", 0) in (1, 2, 3, 4)
-            if not out.chisqr <= trf.chisqr:
+            if out is None or not out.chisqr <= trf.chisqr:
                 out = trf
     x = np.array([out.params[n].value for n in pnames])
     if out.chisqr > 2 * best.cost * (1 + 1e-9):  # never let the polish make it worse
