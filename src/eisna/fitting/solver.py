@@ -1,0 +1,343 @@
+"""The least-squares problem of a fit and its Levenberg–Marquardt solves.
+
+* :class:`_Problem`: residual (stacked weighted real and imaginary parts) and analytic
+  Jacobian of one spectrum and circuit, in internal coordinates (log10 for ``scale = "log"``
+  parameters, linear for exponents).
+* :func:`_solve`: MINPACK ``lmder`` on sine-mapped bounded coordinates, optionally holding
+  some coordinates; :func:`_above_window` picks the capacitances to hold (arcs far above the
+  measured window) and :func:`_release_gain` decides whether the data want them varied.
+* :func:`_refine`: restarts at a solution; :func:`_covariance` and
+  :func:`_condition_on_undetermined`: the parameter covariance when some parameters are not
+  determined by the data.
+
+Internal to :mod:`eisna.fitting`; :func:`eisna.fit` (``engine.py``) drives them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from ..circuit.library import CircuitDefinition
+from .start import _items
+
+_REL_STDERR_LIMIT = 1.0  # relative stderr above which a parameter is flagged unidentifiable
+_N_STDERR_LIMIT = 0.2  # absolute stderr limit for linear (exponent) parameters
+# held above-window capacitances are released when varying them promises Δχ² > this (in units
+# of the noise variance; 10 ≈ p < 0.002 for one parameter)
+_RELEASE_DCHI2 = 10.0
+_UNDETERMINED = 1e3  # stderr beyond 1000 x those limits: the parameter is held fixed for the others' errors
+
+
+class _Problem:
+    """Residual and Jacobian of one fit in internal coordinates x (log10 or linear)."""
+
+    def __init__(self, defn: CircuitDefinition, freq, z, w_re, w_im, fixed: Mapping[str, float]):
+        self.defn = defn
+        self.names = defn.param_names
+        self.circuit = defn.circuit
+        self.func = defn.circuit.impedance_s
+        self.s = 2j * np.pi * freq
+        self.s_col = self.s[:, None]
+        self.z = z
+        self.w_re, self.w_im = w_re, w_im
+        self.w_re_col, self.w_im_col = w_re[:, None], w_im[:, None]
+        d = defn.defaults
+        self.base = np.array([d[n].value for n in self.names], dtype=float)
+        for name, val in fixed.items():
+            self.base[self.names.index(name)] = float(val)
+        self.free = np.array([d[n].vary and n not in fixed for n in self.names])
+        self.free_idx = np.flatnonzero(self.free)
+        self.is_log = np.array([d[n].scale == "log" for n in self.names])[self.free_idx]
+        lo = np.array([d[n].min for n in self.names], dtype=float)[self.free_idx]
+        hi = np.array([d[n].max for n in self.names], dtype=float)[self.free_idx]
+        self.lo = np.where(self.is_log, np.log10(np.where(self.is_log, lo, 1.0)), lo)
+        self.hi = np.where(self.is_log, np.log10(np.where(self.is_log, hi, 1.0)), hi)
+        self.internal_names = [("log10_" + self.names[i]) if lg else self.names[i]
+                               for i, lg in zip(self.free_idx, self.is_log, strict=True)]
+        self.nfev = 0
+        self._jac_key: bytes | None = None
+        self._jac = np.empty((0, 0))
+        self._misfits: dict[bytes, float] = {}
+
+    def to_x(self, values: np.ndarray) -> np.ndarray:
+        v = np.asarray(values, dtype=float)[self.free_idx]
+        x = np.where(self.is_log, np.log10(np.where(self.is_log, np.maximum(v, 1e-300), 1.0)), v)
+        span = self.hi - self.lo
+        return np.clip(x, self.lo + 1e-6 * span, self.hi - 1e-6 * span)
+
+    def to_values(self, x: np.ndarray) -> np.ndarray:
+        v = self.base.copy()
+        v[self.free_idx] = np.where(self.is_log, 10.0**x, x)
+        return v
+
+    def residual(self, x: np.ndarray) -> np.ndarray:
+        self.nfev += 1
+        zf = self.func(self.s, self.to_values(x))
+        d = zf - self.z
+        return np.concatenate([d.real * self.w_re, d.imag * self.w_im])
+
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
+        """d(residual)/dx (read-only); the last one is kept, as the solve, the polish, the release
+        test and the covariance often ask for it at the same point."""
+        key = np.asarray(x, dtype=float).tobytes()
+        if self._jac_key == key:
+            return self._jac
+        # analytic dZ/dvalue from the circuit, chained with dvalue/dx (v ln 10 for log10 params)
+        values = self.to_values(x)
+        _, grad = self.circuit.gradient_s(self.s, values)
+        v_free = values[self.free_idx]
+        dz = grad[self.free_idx] * np.where(self.is_log, v_free * np.log(10.0), 1.0)[:, None]
+        self.nfev += 1
+        jac = np.concatenate([dz.real * self.w_re, dz.imag * self.w_im], axis=1).T
+        jac.flags.writeable = False
+        self._jac_key, self._jac = key, jac
+        return jac
+
+    def misfit(self, x: np.ndarray) -> float:
+        """Relative rms misfit |Z_fit − Z|/|Z| (per component), independent of the weighting."""
+        key = np.asarray(x, dtype=float).tobytes()
+        if key not in self._misfits:
+            zf = self.func(self.s, self.to_values(x))
+            self._misfits[key] = float(np.sqrt(np.mean(np.abs(zf - self.z) ** 2 / np.abs(self.z) ** 2) / 2))
+        return self._misfits[key]
+
+    def at_bound(self, x: np.ndarray) -> list[int]:
+        span = self.hi - self.lo
+        # log10 parameters within 0.01 decade (2 %) of a bound, linear ones within 0.1 % of the range
+        tol = np.where(self.is_log, np.maximum(1e-4 * span, 0.01), 1e-3 * span)
+        near = (x - self.lo < tol) | (self.hi - x < tol)
+        return [int(i) for i in np.flatnonzero(near)]
+
+
+def _solve(problem: _Problem, x0: np.ndarray, max_nfev: int, hold: Sequence[int] = ()):
+    """Levenberg–Marquardt (MINPACK) on bounded internal coordinates via x = lo + (hi − lo)(1 + sin u)/2.
+
+    The sine map keeps every parameter inside its bounds without the per-iteration overhead of
+    a trust-region-reflective solver. ``hold`` lists internal coordinates kept at their ``x0``
+    values. Returns an object with ``x`` (internal, all coordinates), ``cost``, ``status`` and
+    ``message``.
+    """
+    from scipy.optimize import least_squares
+
+    act = np.ones(x0.size, dtype=bool)
+    act[list(hold)] = False
+    lo, hi = problem.lo[act], problem.hi[act]
+    half = (hi - lo) / 2
+    x_full = np.array(x0, dtype=float)
+
+    def to_x(u):
+        x_full[act] = lo + half * (1.0 + np.sin(u))
+        return x_full
+
+    def fun(u):
+        return problem.residual(to_x(u))
+
+    def jac(u):
+        return problem.jacobian(to_x(u))[:, act] * (half * np.cos(u))
+
+    u0 = np.arcsin(np.clip((x_full[act] - lo) / half - 1.0, -1 + 1e-9, 1 - 1e-9))
+    res = _lmder(fun, jac, u0, max_nfev)
+    if res is None:
+        res = least_squares(fun, u0, jac=jac, method="lm", ftol=1e-6, xtol=1e-6, gtol=1e-6, max_nfev=max_nfev)
+    res.x = to_x(res.x).copy()
+    res.held = bool(len(hold))
+    if len(hold) and _release_gain(problem, res.x, res.fun, hold) > _RELEASE_DCHI2:
+        # the held capacitance is measurable after all (e.g. an arc just above the window):
+        # continue with every coordinate free
+        free = _solve(problem, res.x, max_nfev)
+        free.nfev += res.nfev
+        return free if free.cost <= res.cost else res
+    return res
+
+
+def _release_gain(problem: _Problem, x: np.ndarray, resid: np.ndarray, coords: Sequence[int]) -> float:
+    """Gauss–Newton estimate of the χ² decrease (in units of the noise variance) from also
+    varying the held coordinates at ``x``."""
+    jac = problem.jacobian(x)
+    dof = max(resid.size - x.size, 1)
+    sigma2 = float(resid @ resid) / dof
+    step, *_ = np.linalg.lstsq(jac, -resid, rcond=None)
+    pred = float(np.sum((jac @ step) ** 2))
+    return pred / sigma2
+
+
+def _above_window(problem: _Problem, x: np.ndarray, park: bool = False) -> tuple[list[int], np.ndarray]:
+    """Internal coordinates of the capacitances (C, or Q and n) of arcs whose apex lies more than
+    9× above the highest measured frequency, and ``x`` with those arcs parked far above it.
+
+    Such an arc (e.g. the bulk R‖C of an NAS cell at 270 MHz, measured to 7 MHz) acts as a plain
+    resistance in the window: to first order its capacitance only trades against the lead
+    inductance (Z ≈ R − jωR²C + jωL), and Levenberg–Marquardt spends tens of evaluations
+    creeping along that valley. The solver holds these coordinates; with ``park`` their apex is
+    first moved to 100× the highest frequency, where the arc is a pure resistance. Only if
+    varying them then promises a significant χ² decrease (:func:`_release_gain`) are they
+    released. The lmfit polish keeps them fixed too; the covariance (from the Jacobian) treats
+    them as free, so they are reported with their (huge) errors and flagged unidentifiable.
+    """
+    values = problem.to_values(x)
+    tau_min = 1.0 / float(np.abs(problem.s).max())
+    pos = {int(i): j for j, i in enumerate(problem.free_idx)}
+    out: list[int] = []
+    for it in _items(problem.defn):
+        p = it.params
+        if it.kind != "arc" or "tau" in p or not ("C" in p or "Q" in p):
+            continue
+        R = values[p["R"]]
+        tau = R * values[p["C"]] if "C" in p else (R * values[p["Q"]]) ** (1.0 / values[p["n"]])
+        coords = [pos[i] for key in ("C", "Q", "n") if key in p and (i := int(p[key])) in pos]
+        if not tau < tau_min / 9 or not coords:
+            continue
+        out.extend(coords)
+        if park:
+            tau_park = tau_min / 100
+            if "C" in p:
+                values[p["C"]] = tau_park / R
+            else:
+                values[p["Q"]] = tau_park ** values[p["n"]] / R
+    if not park or not out:
+        return out, x
+    x_new = x.copy()
+    x_new[out] = problem.to_x(values)[out]
+    return out, x_new
+
+
+# MINPACK info -> least_squares status, and least_squares' messages for them
+_MINPACK_STATUS = {0: -1, 1: 2, 2: 3, 3: 4, 4: 1, 5: 0}
+_STATUS_MESSAGES = {
+    -1: "Improper input parameters status returned from `leastsq`",
+    0: "The maximum number of function evaluations is exceeded.",
+    1: "`gtol` termination condition is satisfied.",
+    2: "`ftol` termination condition is satisfied.",
+    3: "`xtol` termination condition is satisfied.",
+    4: "Both `ftol` and `xtol` termination conditions are satisfied.",
+}
+
+
+def _lmder(fun, jac, u0: np.ndarray, max_nfev: int):
+    """MINPACK lmder called directly, as ``least_squares(method="lm")`` does (same iterates).
+
+    ``least_squares`` wraps the residual and Jacobian in scipy's VectorFunction and evaluates
+    the Jacobian once more at the end, which costs about as much as the solve itself on these
+    small problems. Returns None when scipy's private MINPACK binding is not available (the
+    caller then uses ``least_squares``). Raises ValueError when the residuals at ``u0`` are not
+    finite, as ``least_squares`` does.
+    """
+    try:
+        from scipy.optimize import _minpack
+        lmder = _minpack._lmder
+    except (ImportError, AttributeError):
+        return None
+    from scipy.optimize import OptimizeResult
+
+    first = [True]
+
+    def fun_checked(u):
+        r = fun(u)
+        if first[0]:
+            first[0] = False
+            if not np.all(np.isfinite(r)):
+                raise ValueError("Residuals are not finite in the initial point.")
+        return r
+
+    try:
+        x, info, code = lmder(fun_checked, jac, np.array(u0, dtype=float), (), True, False,
+                              1e-6, 1e-6, 1e-6, max_nfev, 100.0, None)
+    except TypeError:  # a changed private signature
+        return None
+    f = info["fvec"]
+    status = _MINPACK_STATUS.get(int(code), -1)
+    if status == -1:
+        raise ValueError(_STATUS_MESSAGES[-1])
+    return OptimizeResult(x=x, cost=0.5 * float(f @ f), fun=f, status=status,
+                          message=_STATUS_MESSAGES[status], nfev=int(info["nfev"]),
+                          njev=int(info.get("njev", 0)), success=status > 0)
+
+
+def _refine(problem: _Problem, x: np.ndarray, max_nfev: int, restart: bool = True) -> np.ndarray:
+    """Restart Levenberg–Marquardt at the solution ``x``; return ``x`` or a point of lower χ².
+
+    A fresh start (reset damping) finishes solves that stalled in a flat valley, e.g. along a
+    barely determined lead inductance; ``restart=False`` skips it (when the polish, itself a
+    fresh LM start at ``x``, converged). A second start moves stuck parameters back to their
+    defaults: a sine-mapped parameter on its bound, or a log parameter driven so small that it
+    no longer acts (e.g. L → 10⁻¹¹ H in front of kΩ arcs), has a (near) zero Jacobian column and
+    cannot leave by itself.
+    """
+    res0 = problem.residual(x)
+    best, best_cost = x, 0.5 * float(res0 @ res0)
+    starts = [x] if restart else []
+    col = np.linalg.norm(problem.jacobian(x), axis=0)
+    vanished = np.flatnonzero(problem.is_log & (col < 1e-4 * col.max())) if col.size else []
+    stuck = sorted(set(problem.at_bound(x)) | {int(i) for i in vanished})
+    if stuck:
+        x0 = x.copy()
+        x0[stuck] = problem.to_x(problem.base)[stuck]
+        starts.append(x0)
+    for x0 in starts:
+        try:
+            res = _solve(problem, x0, max_nfev, _above_window(problem, x0)[0])
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+            continue
+        if res.cost < best_cost * (1 - 1e-9):
+            best, best_cost = res.x, res.cost
+    return best
+
+
+def _covariance(jac: np.ndarray) -> np.ndarray:
+    """(JᵀJ)⁻¹ when the normal matrix is singular: parameters that do not move the residual
+    (column norm < 1e-8 of the largest) get an infinite variance and no correlation; the rest
+    is inverted through the SVD (a pseudo-inverse would give them zero variance instead)."""
+    k = jac.shape[1]
+    norms = np.linalg.norm(jac, axis=0)
+    live = norms > 1e-8 * (norms.max() if norms.size and norms.max() > 0 else 1.0)
+    cov = np.zeros((k, k))
+    cov[~live, ~live] = np.inf
+    if live.any():
+        _, sv, vt = np.linalg.svd(jac[:, live], full_matrices=False)
+        sv = np.maximum(sv, sv[0] * 1e-12)
+        cov[np.ix_(live, live)] = (vt.T / sv**2) @ vt
+    return cov
+
+
+def _condition_on_undetermined(cov: np.ndarray, problem: _Problem, x: np.ndarray,
+                               redchi: float, force: Sequence[int] = ()) -> np.ndarray:
+    """Covariance of the determined parameters with the undetermined ones held fixed.
+
+    A parameter whose linearised error is a thousand times beyond the identifiability limits
+    (e.g. C_b of a bulk arc far above the window, ±10⁸ %) makes the linearisation meaningless
+    for everything correlated with it. The worst such parameter keeps its own huge variance
+    (so it is flagged) and is held fixed for the others; this repeats until no such parameter
+    is left. The coordinates in ``force`` (capacitances the solver held because the data do
+    not move them, see :func:`_above_window`) are treated so from the start. Merely poorly
+    determined parameters keep the full covariance.
+    """
+    limit = np.where(problem.is_log, _REL_STDERR_LIMIT / np.log(10), _N_STDERR_LIMIT)
+    jac_full = problem.jacobian(x) if len(force) else None
+    fixed = np.zeros(cov.shape[0], dtype=bool)
+    fixed[list(force)] = True
+    out = cov.copy()
+    while True:
+        if fixed.any() and not fixed.all():
+            good = ~fixed
+            jac = jac_full[:, good]
+            try:
+                sub = np.linalg.inv(jac.T @ jac)
+                if np.any(np.diag(sub) < 0):
+                    raise np.linalg.LinAlgError
+            except np.linalg.LinAlgError:
+                sub = _covariance(jac)
+            keep = np.diag(out)[fixed].copy()
+            out = np.zeros_like(cov)
+            out[np.ix_(good, good)] = sub * redchi
+            out[fixed, fixed] = np.where(np.isfinite(keep), keep, np.inf)
+        d = np.diag(out)
+        ratio = np.where(d >= 0, np.sqrt(np.abs(d)), np.inf) / limit
+        ratio[fixed] = 0.0
+        worst = int(np.argmax(ratio))
+        if ratio[worst] <= _UNDETERMINED or (~fixed).sum() <= 1:
+            return out
+        fixed[worst] = True
+        if jac_full is None:
+            jac_full = problem.jacobian(x)
