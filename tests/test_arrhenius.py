@@ -108,6 +108,10 @@ def test_sample_pellet_set_recovers_true_activation_energies(capsys, tmp_path):
     true_sig = np.array([s["sigma_total_S_per_cm"] for s in truth["spectra"]])
     assert np.allclose(sig, true_sig, rtol=0.02)
     assert (tmp_path / "arrhenius.png").stat().st_size > 1000
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert 'alt="Arrhenius plot"' in html and "pellet_025C.mpt" in html
+    # the blocking-electrode tail gets its series C in the KK test: every spectrum passes
+    assert 'KK test passed</div><div class="v">5 / 5' in html
 
 
 def test_cli_arrhenius_usage_errors(capsys):

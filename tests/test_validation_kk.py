@@ -151,11 +151,18 @@ def test_series_capacitance_for_blocking_electrode():
     freq = np.geomspace(1e6, 0.1, 70)
     z = 50 + zarc(freq, 200.0, 1e4, 0.95) + 1 / (1j * 2 * np.pi * freq * 2e-6)
     spec = Spectrum(freq, z)
-    without = kk_test(spec)
+    without = kk_test(spec, add_capacitance=False)
     with_c = kk_test(spec, add_capacitance=True)
     assert not without.passed
     assert with_c.passed, with_c.summary()
     assert abs(with_c.C / 2e-6 - 1) < 0.02
+    auto = kk_test(spec)  # the capacitive tail is recognised: the series C is added by itself
+    assert auto.passed
+    assert abs(auto.C / with_c.C - 1) < 1e-9
+    # a cell that ends on the real axis (finite diffusion) gets no series C
+    cell = kk_test(Spectrum(FREQ, cell_impedance(FREQ)))
+    assert cell.passed
+    assert np.isinf(cell.C)
 
 
 def test_series_inductance_is_recovered():

@@ -274,12 +274,23 @@ def _user_threshold(threshold: float | npt.ArrayLike, n: int) -> FloatArray:
     return limit
 
 
+def _capacitive_tail(freq: FloatArray, z: ComplexArray) -> bool:
+    """A blocking-electrode tail at the low-frequency end: phase below −60° at the three
+    lowest frequencies, and −Z″ rising toward the lowest one."""
+    order = np.argsort(freq)[:3]
+    if order.size < 3:
+        return False
+    tail = z[order]  # lowest frequency first
+    phase_deg = np.degrees(np.angle(tail))
+    return bool(np.all(phase_deg < -60.0) and np.all(np.diff(-tail.imag) < 0))
+
+
 def kk_test(
     spectrum: Spectrum,
     *,
     threshold: float | npt.ArrayLike | None = None,
     add_inductance: bool = True,
-    add_capacitance: bool = False,
+    add_capacitance: bool | None = None,
     c: float = 0.85,
     max_M: int | None = None,
 ) -> KKResult:
@@ -313,9 +324,11 @@ def kk_test(
         explicit threshold, the verdict is simply max |residual| < threshold.
     add_inductance : bool
         Fit a series inductance L (H), for lead inductance at the high-frequency end.
-    add_capacitance : bool
+    add_capacitance : bool, optional
         Fit a series capacitance C (F), for blocking electrodes whose low-frequency
-        tail no finite Voigt series can follow.
+        tail no finite Voigt series can follow. Default (None): added when the spectrum
+        ends in such a tail — phase below −60° at the three lowest frequencies and −Z″
+        still rising toward the lowest.
     c : float
         μ limit for choosing M, in (0, 1]; 0.85 is Schönleber's recommendation.
     max_M : int, optional
@@ -354,6 +367,8 @@ def kk_test(
         )
     if not (0.0 < c <= 1.0):
         raise SpectrumError(f"kk_test: c must be in (0, 1]; found {c!r}. Use the default 0.85.")
+    if add_capacitance is None:
+        add_capacitance = _capacitive_tail(freq, z)
     n_params_fixed = 1 + int(add_inductance) + int(add_capacitance)
     limit_M = max(1, min(n, 100, 2 * n - n_params_fixed))
     if max_M is None:

@@ -35,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--area-cm2", type=float, metavar="A",
                    help="electrode area in cm² (default: 'Electrode surface area' of the files)")
     p.add_argument("--temperatures", type=float, nargs="+", metavar="K", help="temperature of each file in K")
-    p.add_argument("--out", metavar="DIR", help="write arrhenius.json (and arrhenius.png) into DIR")
+    p.add_argument("--out", metavar="DIR",
+                   help="write arrhenius.json, arrhenius.png and a self-contained report.html into DIR")
     p.set_defaults(run=run)
 
 
@@ -109,5 +110,12 @@ def run(args: argparse.Namespace) -> int:
             plt.close(ax.figure)
         except ImportError:
             pass
-        print(f"  wrote {out / 'arrhenius.json'}")
+        from ..report import sha256_file, write_report
+
+        inputs = [{"path": str(p), "sha256": sha256_file(p), "temperature_K": T}
+                  for p, T in zip(args.files, temps, strict=True)]
+        write_report(out, fits=fits, arrhenius=result, title=f"eisna arrhenius: {args.circuit}",
+                     provenance={"circuit": args.circuit, "inputs": inputs,
+                                 "options": {"thickness_cm": args.thickness_cm, "area_cm2": float(area)}})
+        print(f"  wrote {out / 'arrhenius.json'}, {out / 'arrhenius.png'} and {out / 'report.html'}")
     return 0

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 EXAMPLES = """examples:
   eisna kk cell.mpt
   eisna kk cell.mpt --threshold 2          # fixed limit: 2 % of |Z|
-  eisna kk pellet.mpt --capacitance        # blocking electrodes: add a series C
+  eisna kk pellet.mpt --capacitance        # blocking electrodes: force a series C (else automatic)
   eisna kk series.mpr --index 0 5 10       # only spectra 0, 5 and 10
   eisna kk cell.mpt --index 3 --plot kk.png  # residuals of spectrum 3 with the band
   eisna kk cell.mpt --fmax 3e5             # leave out cable-dominated points above 300 kHz
@@ -82,9 +82,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="PCT",
         help="limit on each relative residual, in %% of |Z| (default: noise-based, 1-5 %%)",
     )
-    p.add_argument(
-        "--capacitance", action="store_true", help="fit a series capacitance (blocking electrodes)"
-    )
+    cap = p.add_mutually_exclusive_group()
+    cap.add_argument("--capacitance", dest="capacitance", action="store_true", default=None,
+                     help="fit a series capacitance (default: when the spectrum ends in a "
+                     "capacitive blocking-electrode tail)")
+    cap.add_argument("--no-capacitance", dest="capacitance", action="store_false",
+                     help="never fit a series capacitance")
     p.add_argument("--no-inductance", action="store_true", help="do not fit a series inductance")
     p.add_argument(
         "--c", type=float, default=0.85, metavar="MU", help="mu limit for choosing M (default 0.85)"
