@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from .errors import EisnaError, NoImpedanceData
-from .series import FitFailure, SeriesResult, fit_series, natural_key
+from .series import FitFailure, SeriesResult, earliest, fit_series, natural_key
 
 __all__ = ["batch", "expand_paths", "write_atomic"]
 
@@ -316,12 +316,8 @@ def batch(
     if cycling is not None:  # read and align first: a bad cycling file fails before the long fit
         from .cycling import cycling_context
 
-        stamps = [s.timestamp for s in spectra if s.timestamp is not None]
-        try:
-            first = min(stamps) if stamps else None
-        except TypeError:
-            first = None
-        context = cycling_context(cycling, eis_start=first, area_cm2=area_cm2, tz=tz)
+        context = cycling_context(cycling, eis_start=earliest(s.timestamp for s in spectra),
+                                  area_cm2=area_cm2, tz=tz)
     chunk = int(chunk_size or DEFAULT_CHUNK)
     owned = None
     workers = 1

@@ -53,8 +53,8 @@ from .errors import EisnaError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CyclingContext", "CyclingDataError", "CyclingSummary", "SoftShortEvent", "cycling_context",
-           "cycling_summary", "eis_offset_h", "half_cycle_bounds"]
+__all__ = ["ClockMismatchError", "CyclingContext", "CyclingDataError", "CyclingSummary", "SoftShortEvent",
+           "common_clock_offset_h", "cycling_context", "cycling_summary", "eis_offset_h", "half_cycle_bounds"]
 
 _REQUIRED = ("time_s", "voltage_V", "current_A")
 _MIN_OWN_RECORDS = 3  # records of a half cycle's own plateau before its own median is trusted
@@ -365,10 +365,9 @@ def _reversals(v_abs: np.ndarray, step_V: float) -> tuple[int, int]:
     return int(np.count_nonzero(np.diff(signs))), int(big[0] + 1)
 
 
-def _zone_mismatch(message: str) -> CyclingDataError:
-    err = CyclingDataError(message)
-    err.zone_mismatch = True  # type: ignore[attr-defined]  # callers re-raise this one
-    return err
+class ClockMismatchError(CyclingDataError):
+    """Both clocks exist but cannot be compared as given: an unknown zone, or zone-aware and
+    zone-less timestamps without ``tz``. Unlike a missing clock, this needs the user."""
 
 
 def _zone(tz: str) -> Any:
@@ -377,8 +376,8 @@ def _zone(tz: str) -> Any:
     try:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as err:
-        raise _zone_mismatch(f"unknown time zone {tz!r}; expected an IANA name such as "
-                             "'Europe/Berlin' or 'UTC'.") from err
+        raise ClockMismatchError(f"unknown time zone {tz!r}; expected an IANA name such as "
+                                 "'Europe/Berlin' or 'UTC'.") from err
 
 
 def eis_offset_h(eis_start: datetime, cycling: Any, tz: str | None = None) -> float:
@@ -435,7 +434,7 @@ def eis_offset_h(eis_start: datetime, cycling: Any, tz: str | None = None) -> fl
     if (zero.tzinfo is None) != (start.tzinfo is None):
         if tz is None:
             which, zone = ("cycling", zero.tzinfo) if zero.tzinfo is not None else ("impedance", start.tzinfo)
-            raise _zone_mismatch(
+            raise ClockMismatchError(
                 f"the {which} timestamps carry a time zone ({zone}) "
                 "and the others are local clock times without one; pass tz='Area/City', the zone of "
                 "the lab computers (e.g. tz='Europe/Berlin'), to put them on one axis."
@@ -446,6 +445,23 @@ def eis_offset_h(eis_start: datetime, cycling: Any, tz: str | None = None) -> fl
         else:
             start = start.tz_localize(zone)
     return float((start - zero).total_seconds() / 3600.0)
+
+
+def common_clock_offset_h(eis_start: datetime | None, cycling: Any, tz: str | None = None,
+                          source: Any = None) -> float | None:
+    """:func:`eis_offset_h`, or None when either side has no absolute clock.
+
+    Raises :class:`ClockMismatchError` (prefixed with ``source`` when given) when both have
+    clocks that cannot be compared as given.
+    """
+    try:
+        return eis_offset_h(eis_start, cycling, tz)
+    except ClockMismatchError as err:
+        if source is None:
+            raise
+        raise ClockMismatchError(f"{source}: {err}") from err
+    except CyclingDataError:
+        return None  # one side has no clock: both are counted from their own start
 
 
 @dataclass(frozen=True, eq=False)
@@ -482,11 +498,7 @@ class CyclingContext:
             summary = cycling_summary(self.data, area_cm2=area_cm2, **dict(summary.criteria))
         offset = self.eis_offset_h
         if eis_start is not None:
-            try:
-                offset = eis_offset_h(eis_start, self.data, self.tz)
-            except CyclingDataError as err:
-                if getattr(err, "zone_mismatch", False):
-                    raise _zone_mismatch(f"{self.source}: {err}") from err
+            offset = common_clock_offset_h(eis_start, self.data, self.tz, source=self.source)
         return replace(self, summary=summary, eis_offset_h=offset)
 
     def half_cycles_frame(self) -> pd.DataFrame:
@@ -553,22 +565,14 @@ def cycling_context(
     """
     from .io import read_cycling
 
-    if tz is not None:
+    if tz is not None:  # before the read: a misspelt zone fails at once
         try:
             _zone(tz)
-        except CyclingDataError as err:
-            raise _zone_mismatch(f"{path}: {err}") from err
+        except ClockMismatchError as err:
+            raise ClockMismatchError(f"{path}: {err}") from err
     data = read_cycling(path)
     try:
         summary = cycling_summary(data, area_cm2=area_cm2)
     except CyclingDataError as err:
         raise CyclingDataError(f"{path}: {err}") from err
-    offset = eis_offset
-    if eis_start is not None:
-        try:
-            offset = eis_offset_h(eis_start, data, tz)
-        except CyclingDataError as err:
-            if getattr(err, "zone_mismatch", False):  # clocks that cannot be compared as given
-                raise _zone_mismatch(f"{path}: {err}") from err
-            offset = None  # one side has no clock: counted from 0 each
-    return CyclingContext(str(path), data, summary, offset, tz)
+    return CyclingContext(str(path), data, summary, eis_offset, tz).realigned(eis_start, area_cm2)

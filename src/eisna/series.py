@@ -146,6 +146,16 @@ class SeriesOptions:
 _DIGITS = re.compile(r"(\d+)")
 
 
+def earliest(stamps: Iterable[Any]) -> datetime | None:
+    """The earliest of the datetimes among ``stamps`` (others are skipped); None when there is
+    none, or when zone-aware and zone-less times are mixed (no single answer)."""
+    found = [t for t in stamps if isinstance(t, datetime)]
+    try:
+        return min(found) if found else None
+    except TypeError:
+        return None
+
+
 def natural_key(text: str) -> tuple:
     """Sort key that orders embedded numbers numerically (``t2`` < ``t10``)."""
     return tuple(int(p) if p.isdigit() else p.lower() for p in _DIGITS.split(text))
@@ -624,12 +634,9 @@ class SeriesResult:
             ts = getattr(r, "timestamp", None)
             if ts is None:
                 ts = (getattr(r, "meta", None) or {}).get("timestamp")
-            if keep and isinstance(ts, datetime):
+            if keep:
                 stamps.append(ts)
-        try:
-            return min(stamps) if stamps else None
-        except TypeError:  # zone-aware and zone-less stamps mixed: no single answer
-            return None
+        return earliest(stamps)
 
     @property
     def n_failed(self) -> int:

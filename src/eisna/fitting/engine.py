@@ -222,6 +222,48 @@ def _lmfit_params(problem: _Problem, x: np.ndarray, held: Sequence[int] = ()):
     return params
 
 
+def _polish(problem: _Problem, x_best: np.ndarray, held: Sequence[int], cost: float):
+    """``lmfit.minimize`` from the solution ``x_best`` (cost ½χ²); returns (result, converged).
+
+    leastsq is MINPACK lmder behind lmfit's own sine bounds map (the same map as _solve's). A
+    parameter pinned at a bound stalls that map (most measured spectra have one), so then, or
+    when leastsq does not converge cleanly, the trust-region-reflective least_squares polishes
+    instead, from where leastsq stopped. The coordinates in ``held`` do not vary.
+    """
+    import lmfit
+
+    pnames = problem.internal_names
+    varied = np.ones(len(pnames), dtype=bool)
+    varied[list(held)] = False
+
+    def lm_residual(p):
+        return problem.residual(np.array([p[n].value for n in pnames]))
+
+    def lm_jac(p):
+        return problem.jacobian(np.array([p[n].value for n in pnames]))[:, varied]
+
+    with warnings.catch_warnings():  # lmfit warns on negative covariance diagonals; handled by fit
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = None
+        if not problem.at_bound(x_best):
+            out = lmfit.minimize(lm_residual, _lmfit_params(problem, x_best, held), method="leastsq",
+                                 Dfun=lm_jac, col_deriv=False, max_nfev=_POLISH_NFEV_LSQ,
+                                 ftol=1e-12, xtol=1e-12)
+            if out.success and getattr(out, "ier", 0) in (1, 2, 3):
+                return out, True
+        start = x_best
+        if out is not None:
+            stop = np.array([out.params[n].value for n in pnames])
+            if np.all(np.isfinite(stop)) and out.chisqr <= 2 * cost:
+                start = stop
+        trf = lmfit.minimize(lm_residual, _lmfit_params(problem, start, held), method="least_squares",
+                             jac=lm_jac, max_nfev=_POLISH_NFEV, ftol=1e-12, xtol=1e-12, gtol=1e-12)
+    converged = bool(trf.success) and getattr(trf, "status", 0) in (1, 2, 3, 4)
+    if out is not None and out.chisqr <= trf.chisqr:
+        return out, converged
+    return trf, converged
+
+
 def _check_names(where: str, given: Mapping[str, Any] | None, names: Sequence[str]) -> dict[str, float]:
     if not given:
         return {}
@@ -297,8 +339,6 @@ def fit(
     FitError
         Too few points, unknown option or parameter names, or a solver crash.
     """
-    import lmfit
-
     if not isinstance(spectrum, Spectrum):
         raise FitError(f"fit: expected an eisna.Spectrum; got {type(spectrum).__name__}")
     if weighting not in WEIGHTINGS:
@@ -383,44 +423,11 @@ def fit(
         ) from err
 
     x_best = _order_arcs_by_role(problem, best.x)
-    # polish with lmfit: covariance and the documented lmfit path
-    # coordinates the winning solve held (an arc far above the window) stay held in the polish
+    # polish with lmfit: covariance and the documented lmfit path; coordinates the winning
+    # solve held (an arc far above the window) stay held in the polish
     held = _above_window(problem, x_best)[0] if getattr(best, "held", False) else []
-    params = _lmfit_params(problem, x_best, held)
+    out, polished = _polish(problem, x_best, held, best.cost)
     pnames = problem.internal_names
-
-    def lm_residual(p):
-        return problem.residual(np.array([p[n].value for n in pnames]))
-
-    varied = np.ones(len(pnames), dtype=bool)
-    varied[list(held)] = False
-
-    def lm_jac(p):
-        return problem.jacobian(np.array([p[n].value for n in pnames]))[:, varied]
-
-    with warnings.catch_warnings():  # lmfit warns on negative covariance diagonals; handled below
-        warnings.simplefilter("ignore", RuntimeWarning)
-        # leastsq: MINPACK lmder behind lmfit's own sine bounds map (the same map as _solve's).
-        # A parameter pinned at a bound stalls that map (most measured spectra have one), so
-        # then, or when leastsq does not converge cleanly, the trust-region-reflective
-        # least_squares polishes instead, from where leastsq stopped
-        out = None
-        polished = False
-        if not problem.at_bound(x_best):
-            out = lmfit.minimize(lm_residual, params, method="leastsq", Dfun=lm_jac, col_deriv=False,
-                                 max_nfev=_POLISH_NFEV_LSQ, ftol=1e-12, xtol=1e-12)
-            polished = bool(out.success) and getattr(out, "ier", 0) in (1, 2, 3)
-        if not polished:
-            start = x_best
-            if out is not None:
-                stop = np.array([out.params[n].value for n in pnames])
-                if np.all(np.isfinite(stop)) and out.chisqr <= 2 * best.cost:
-                    start = stop
-            trf = lmfit.minimize(lm_residual, _lmfit_params(problem, start, held), method="least_squares",
-                                 jac=lm_jac, max_nfev=_POLISH_NFEV, ftol=1e-12, xtol=1e-12, gtol=1e-12)
-            polished = bool(trf.success) and getattr(trf, "status", 0) in (1, 2, 3, 4)
-            if out is None or not out.chisqr <= trf.chisqr:
-                out = trf
     x = np.array([out.params[n].value for n in pnames])
     if out.chisqr > 2 * best.cost * (1 + 1e-9):  # never let the polish make it worse
         x, polished = x_best, False

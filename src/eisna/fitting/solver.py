@@ -39,10 +39,8 @@ class _Problem:
         self.circuit = defn.circuit
         self.func = defn.circuit.impedance_s
         self.s = 2j * np.pi * freq
-        self.s_col = self.s[:, None]
         self.z = z
         self.w_re, self.w_im = w_re, w_im
-        self.w_re_col, self.w_im_col = w_re[:, None], w_im[:, None]
         d = defn.defaults
         self.base = np.array([d[n].value for n in self.names], dtype=float)
         for name, val in fixed.items():

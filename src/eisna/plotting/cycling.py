@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EisnaError
 from ._data import get
 from ._style import DATA_COLOR, new_axes, style_axes
 from .series import _as_columns, _column, trajectory_table
@@ -62,6 +61,7 @@ def plot_cycling(
         )
     ax_v.plot(t_s / 3600.0, voltage, "-", color=DATA_COLOR, linewidth=0.7, gid="voltage")
     ax_v.set_ylabel("U / V")
+    eta_top = None  # largest |η| (mV), for the headroom of the overpotential axis
     if summary is not None:
         table = get(summary, "half_cycles")
         scols = _as_columns(table if table is not None else summary)
@@ -70,9 +70,12 @@ def plot_cycling(
             t_h = _column(scols, "time_s", "t_mid_s") / 3600.0
         eta = _column(scols, "overpotential_V", "eta_V")
         if t_h is not None and eta is not None:
+            eta_mV = 1000.0 * np.abs(eta)
+            if np.isfinite(eta_mV).any():
+                eta_top = float(np.nanmax(eta_mV))
             ax_eta.plot(
                 t_h,
-                1000.0 * np.abs(eta),
+                eta_mV,
                 "o",
                 color="#d95f02",
                 markersize=3,
@@ -86,8 +89,6 @@ def plot_cycling(
             for ax in (ax_v, ax_eta):
                 ax.axvline(t_event, linestyle=style[0], color=style[1], linewidth=0.9, gid="short")
     # overpotentials from zero (small drifts must not look like big ones), with headroom above
-    eta_top = max((float(np.nanmax(ln.get_ydata())) for ln in ax_eta.get_lines()
-                   if ln.get_gid() == "overpotential" and np.isfinite(ln.get_ydata()).any()), default=None)
     if eta_top is not None and eta_top > 0:
         ax_eta.set_ylim(0, 1.15 * eta_top)
     else:
@@ -120,14 +121,7 @@ def plot_cycling(
 
 def _auto_offset(series: Any, cycling: Any, tz: str | None) -> float:
     """EIS offset on the cycling clock from both sides' timestamps; 0 when either has none."""
-    from ..cycling import eis_offset_h
+    from ..cycling import common_clock_offset_h
 
-    start = getattr(series, "start_time", None)
-    if start is None:
-        return 0.0
-    try:
-        return eis_offset_h(start, cycling, tz)
-    except EisnaError as err:
-        if getattr(err, "zone_mismatch", False):
-            raise  # both have clocks but they cannot be compared: the user must say how
-        return 0.0
+    offset = common_clock_offset_h(getattr(series, "start_time", None), cycling, tz)
+    return 0.0 if offset is None else offset
