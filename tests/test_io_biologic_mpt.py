@@ -7,6 +7,7 @@ the reader.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -66,7 +67,17 @@ KNOWN = [
           None, "9.024693951179367E+004", (None,)),
     Known("zir.mpt", [1], "1.0019531E+004", "1.0407059E+005", "9.3853563E+004",
           datetime(2018, 3, 26, 12, 10, 53), "4.320298865059699E+004", ("ZIR",)),
+    # Modulo Bat: 8 PEIS sweeps between plating steps (data row 98 is the first with freq > 0)
+    Known("mb.mpt", [70] * 8, "1.0000186E+006", "1.3542760E+002", "4.1891501E+002",
+          datetime(2021, 8, 23, 11, 44, 40, 646000), "1.332575728440745E+003"),
+    Known("mb.old.mpt", [70] * 8, "1.0000186E+006", "1.3542760E+002", "4.1891501E+002",
+          datetime(2021, 8, 23, 11, 44, 40, 646000), "1.332575728440745E+003"),
+    Known("peis.issue_225.ewe_ece.mpt", [32], "1.9999814E+005", "1.2292420E+000", "1.1167378E-001",
+          datetime(2025, 8, 1, 11, 43, 59, 820000), "3.020527796790702E+000"),
 ]
+
+# Cycling only: ``read`` says "no impedance data", ``read_cycling`` gives the rows.
+NO_IMPEDANCE = {"mb.issue_95.de.mpt": 33, "mb.issue_95.mpt": 33, "mb.issue_218.mpt": 3564}
 
 
 def _read(path: Path) -> list[eisna.Spectrum]:
@@ -77,7 +88,17 @@ def _read(path: Path) -> list[eisna.Spectrum]:
 
 def test_every_corpus_mpt_is_listed(corpus):
     names = {p.name for p in (corpus / "biologic-mpt").glob("*.mpt")}
-    assert names == {k.name for k in KNOWN} | {"mb.issue_95.de.mpt"}
+    assert names == {k.name for k in KNOWN} | set(NO_IMPEDANCE)
+
+
+@pytest.mark.parametrize(("name", "rows"), sorted(NO_IMPEDANCE.items()))
+def test_cycling_only_corpus_file(corpus, name, rows):
+    path = corpus / "biologic-mpt" / name
+    with pytest.raises(NoImpedanceData, match=re.escape(name) + r".*freq/Hz"):
+        _read(path)
+    frame = eisna.read_cycling(path)
+    assert len(frame) == rows
+    assert frame["time_s"].iloc[0] == 0.0
 
 
 @pytest.mark.parametrize("known", KNOWN, ids=[k.name for k in KNOWN])
