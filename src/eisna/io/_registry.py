@@ -36,6 +36,8 @@ READER_MODULES: tuple[str, ...] = (
     "eisna.io.biologic_mpt",
     "eisna.io.neware_nda",
     "eisna.io.neware_csv",
+    "eisna.io.gamry",
+    "eisna.io.zview",
     "eisna.io.table",
 )
 
