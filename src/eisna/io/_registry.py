@@ -36,6 +36,7 @@ READER_MODULES: tuple[str, ...] = (
     "eisna.io.biologic_mpt",
     "eisna.io.neware_nda",
     "eisna.io.neware_csv",
+    "eisna.io.palmsens",
     "eisna.io.gamry",
     "eisna.io.zview",
     "eisna.io.table",
