@@ -37,6 +37,7 @@ READER_MODULES: tuple[str, ...] = (
     "eisna.io.neware_nda",
     "eisna.io.neware_csv",
     "eisna.io.palmsens",
+    "eisna.io.zahner",
     "eisna.io.gamry",
     "eisna.io.zview",
     "eisna.io.table",
