@@ -138,3 +138,23 @@ def test_versastudio_without_impedance(tmp_path, corpus):
     path.write_text(text.replace("Frequency(Hz)", "Scan(V)"), "utf-8")
     with pytest.raises(NoImpedanceData, match="no segment"):
         eisna.read(path)
+
+
+@pytest.mark.parametrize(
+    ("relative", "format_line", "instrument_line"),
+    [
+        ("other-formats/impedancepy/exampleDataGamry.DTA", "  format: gamry-dta (Gamry Framework .DTA)",
+         "  instrument: Gamry (REF3000-34128)"),
+        ("other-formats/zahner/rc-data.ism", "  format: zahner-ism (Zahner Thales .ism)",
+         "  instrument: Zahner Thales"),
+        ("other-formats/palmsens/eis_5freq.pssession",
+         "  format: palmsens-pssession (PalmSens PSTrace/MultiTrace .pssession)",
+         "  instrument: PalmSens EmStat4"),
+    ],
+)
+def test_info_names_format_and_instrument(corpus, relative, format_line, instrument_line):
+    from eisna.cli.info import describe
+
+    lines = describe(str(corpus / relative))
+    assert format_line in lines
+    assert instrument_line in lines

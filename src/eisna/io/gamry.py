@@ -196,7 +196,7 @@ def read(path: str | os.PathLike[str], *, drift_corrected: bool = True) -> list[
         "dc_vs_eoc": (vdc[2] == "T") if len(vdc) > 2 else None,
         "dc_current_A": _setting(settings, "IDC", decimal),
         "eoc_V": _setting(settings, "EOC", decimal),
-        "instrument": f"Gamry {_first(settings, 'PSTAT') or ''}".strip(),
+        "instrument": f"Gamry ({pstat})" if (pstat := _first(settings, "PSTAT")) else "Gamry",
         "device": _first(settings, "PSTAT"),
         "software_version": _first(settings, "FRAMEWORKVERSION"),
         "header": {k: "\t".join(v) for k, v in settings.items()},

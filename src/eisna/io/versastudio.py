@@ -30,7 +30,7 @@ from ._text import decode_text, read_bytes
 __all__ = ["DESCRIPTION", "EXTENSIONS", "NAME", "read", "sniff"]
 
 NAME = "versastudio-par"
-DESCRIPTION = "VersaStudio .par (Princeton Applied Research)"
+DESCRIPTION = "Princeton Applied Research VersaStudio .par"
 EXTENSIONS = (".par",)
 
 _OPEN = re.compile(r"^<([A-Za-z]\w*)>\s*$")
