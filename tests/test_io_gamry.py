@@ -100,3 +100,16 @@ def test_zero_frequency_row_counted(tmp_path, corpus):
     s = eisna.read(path)[0]
     assert len(s) == 9 and s.meta["n_dropped"] == 1
     np.testing.assert_allclose(s.freq[:2], [10000.0, 1000.0])
+
+
+def test_empty_curve_skipped_with_warning(tmp_path, corpus):
+    from eisna.errors import MetadataWarning
+
+    text = (corpus / "other-formats/gamry-parser/eispot_data_curveaborted.dta").read_text("latin-1")
+    table = text[text.index("ZCURVE"):text.index("EXPERIMENTABORTED")]
+    empty = "\n".join(table.splitlines()[:3]).replace("ZCURVE", "ZCURVE0") + "\n"
+    path = tmp_path / "first_empty.DTA"
+    path.write_text(text.replace("ZCURVE\tTABLE", empty + "ZCURVE\tTABLE", 1), "latin-1")
+    with pytest.warns(MetadataWarning, match="ZCURVE0 holds no point"):
+        spectra = eisna.read(path)
+    assert len(spectra) == 1 and spectra[0].meta["curve"] == "ZCURVE" and len(spectra[0]) == 5

@@ -201,8 +201,14 @@ def read(path: str | os.PathLike[str], *, drift_corrected: bool = True) -> list[
         "software_version": _first(settings, "FRAMEWORKVERSION"),
         "header": {k: "\t".join(v) for k, v in settings.items()},
     }
-    return [_spectrum(path, t, i, decimal, drift_corrected, start, meta_common)
-            for i, t in enumerate(curves)]
+    spectra: list[Spectrum] = []
+    for table in curves:
+        spectrum = _spectrum(path, table, len(spectra), decimal, drift_corrected, start, meta_common)
+        if spectrum is not None:
+            spectra.append(spectrum)
+    if not spectra:
+        raise NoImpedanceData(f"{path}: no impedance table holds a point with freq > 0 Hz.")
+    return spectra
 
 
 def _sniff_decimal(settings: dict[str, list[str]], tables: list[dict[str, Any]]) -> str:
@@ -218,7 +224,7 @@ def _first(settings: dict[str, list[str]], key: str) -> str | None:
 
 
 def _spectrum(path: str, table: dict[str, Any], index: int, decimal: str, drift_corrected: bool,
-              start: datetime | None, common: dict[str, Any]) -> Spectrum:
+              start: datetime | None, common: dict[str, Any]) -> Spectrum | None:
     cols = _table_arrays(path, table, decimal)
     use_drift = drift_corrected and "ZrealDrCor" in cols and "ZimagDrCor" in cols
     re_name, im_name = ("ZrealDrCor", "ZimagDrCor") if use_drift else ("Zreal", "Zimag")
@@ -226,7 +232,9 @@ def _spectrum(path: str, table: dict[str, Any], index: int, decimal: str, drift_
     z = cols[re_name] + 1j * cols[im_name]
     keep = np.isfinite(freq) & (freq > 0) & np.isfinite(z)
     if not keep.any():
-        raise NoImpedanceData(f"{path}: table {table['name']} holds no point with freq > 0 Hz.")
+        warnings.warn(f"{path}, line {table['first_line']}: table {table['name']} holds no point "
+                      "with freq > 0 Hz; skipped.", MetadataWarning, stacklevel=4)
+        return None
     time_s = cols.get("Time")
     vdc, idc = cols.get("Vdc"), cols.get("Idc")
     meta = dict(common)

@@ -136,7 +136,7 @@ def read(path: str | os.PathLike[str]) -> list[Spectrum]:
         common = {
             "source": path,
             "format": NAME,
-            "technique": "PEIS",
+            "technique": "GEIS" if method.get("METHOD_ID", "").lower() == "gis" else "PEIS",
             "measurement": measurement.get("Title"),
             "measurement_index": m_index,
             "area_cm2": area if area else None,
@@ -206,6 +206,8 @@ def _spectrum(path: str, dataset: dict[str, Any], start: datetime | None,
     z = re_z - 1j * neg_im
     keep = np.isfinite(freq) & (freq > 0) & np.isfinite(z)
     if not keep.any():
+        warnings.warn(f"{path}: {meta['channel']!r} {meta['scan'] or ''} holds no point with "
+                      "freq > 0 Hz; skipped.", MetadataWarning, stacklevel=4)
         return None
     potential, edc = cols.get("potential"), cols.get("mEdc")
     meta["dc_potential_V"] = float(potential[0]) if potential is not None and potential.size else None

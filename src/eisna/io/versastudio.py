@@ -175,6 +175,8 @@ def _segment(path: str, body: list[str], first: int, start: datetime | None,
     freq, z = col["Frequency(Hz)"], col["Z Real"] + 1j * col["Z Imag"]
     keep = np.isfinite(freq) & (freq > 0) & np.isfinite(z)
     if not keep.any():
+        warnings.warn(f"{path}, line {first}: {meta['segment']} holds no point with freq > 0 Hz; "
+                      "skipped.", MetadataWarning, stacklevel=4)
         return None
     e, i, t = col.get("E(V)"), col.get("I(A)"), col.get("Elapsed Time(s)")
     meta["Ewe_V"] = float(np.nanmean(e[keep])) if e is not None else None
