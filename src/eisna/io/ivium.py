@@ -117,7 +117,7 @@ def read(path: str | os.PathLike[str]) -> list[Spectrum]:
     """
     path = str(path)
     lines = read_bytes(path).decode("latin-1").splitlines()
-    spectra = []
+    spectra: list[Spectrum] = []
     for settings, data, _first in _blocks(path, lines):
         if settings.get("Method", "").lower() != "impedance":
             continue

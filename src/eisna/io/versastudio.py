@@ -116,7 +116,7 @@ def read(path: str | os.PathLike[str]) -> list[Spectrum]:
     start = _start(path, named.get("Experiment", {}))
     common = named.get("Action0", {})
     instrument = named.get("Instrument", {})
-    spectra = []
+    spectra: list[Spectrum] = []
     for name, body, first in sections:
         if not name.startswith("Segment"):
             continue
