@@ -43,7 +43,9 @@ def describe(path: str) -> list[str]:
     spectra = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        lines.append(f"  format: {find_reader(path).NAME}")
+        reader = find_reader(path)
+        description = getattr(reader, "DESCRIPTION", None)
+        lines.append(f"  format: {reader.NAME}" + (f" ({description})" if description else ""))
         try:
             spectra = read(path)
         except NoImpedanceData:
@@ -56,6 +58,9 @@ def describe(path: str) -> list[str]:
     if spectra:
         techniques = sorted({str(s.meta.get("technique") or "unknown") for s in spectra})
         lines.append(f"  technique: {', '.join(techniques)}")
+        instruments = sorted({str(s.meta["instrument"]) for s in spectra if s.meta.get("instrument")})
+        if instruments:
+            lines.append(f"  instrument: {', '.join(instruments)}")
         npts = [len(s) for s in spectra]
         lines.append(
             f"  spectra: {len(spectra)}; points per spectrum: "

@@ -36,6 +36,16 @@ READER_MODULES: tuple[str, ...] = (
     "eisna.io.biologic_mpt",
     "eisna.io.neware_nda",
     "eisna.io.neware_csv",
+    "eisna.io.palmsens",
+    "eisna.io.zahner",
+    "eisna.io.gamry",
+    "eisna.io.zview",
+    "eisna.io.ivium",
+    "eisna.io.autolab_dfr",
+    "eisna.io.versastudio",
+    "eisna.io.p00",
+    "eisna.io.json_table",
+    "eisna.io.elchemea_i2b",
     "eisna.io.table",
 )
 
