@@ -56,6 +56,7 @@ __all__ = [
     "find_columns",
     "load_text",
     "read",
+    "read_vendor",
     "sniff",
     "spectra_from_table",
 ]
@@ -184,7 +185,8 @@ def read(
     first_error: NoImpedanceData | None = None
     for raw in tables:
         try:
-            spectra.extend(spectra_from_table(raw, columns=columns, imag_sign=imag_sign))
+            fmt = _vendor_format(raw.names)
+            spectra.extend(spectra_from_table(raw, columns=columns, imag_sign=imag_sign, fmt=fmt))
         except NoImpedanceData as err:
             if len(tables) == 1:
                 raise
@@ -193,6 +195,13 @@ def read(
     if not spectra:
         raise first_error or NoImpedanceData(f"{where}: no sheet holds impedance columns.")
     return _renumber(spectra, skipped)
+
+
+def _vendor_format(names: Sequence[str]) -> str:
+    """``"autolab"`` for a NOVA export's header (also in .xlsx), else :data:`NAME`."""
+    if "Frequency (Hz)" in names and any(n.startswith("-Z'' (") for n in names) and "Index" in names:
+        return "autolab"
+    return NAME
 
 
 def _renumber(spectra: list[Spectrum], skipped: list[str]) -> list[Spectrum]:
@@ -303,7 +312,11 @@ def _names_impedance(line: str) -> bool:
 def _data_lines(
     lines: list[str], first_data: int, header: str | None
 ) -> tuple[list[str], list[int], list[int]]:
-    """Non-blank data lines, their 1-based line numbers and block numbers."""
+    """Data lines, their 1-based line numbers and block numbers.
+
+    Blank lines, a repeated header and other non-numeric lines (a metadata block between
+    two tables) end a block.
+    """
     kept: list[str] = []
     numbers: list[int] = []
     blocks: list[int] = []
@@ -311,7 +324,7 @@ def _data_lines(
     for k in range(first_data, len(lines)):
         line = lines[k]
         stripped = line.strip()
-        if not stripped or (header is not None and stripped == header) or not re.search(r"\d", stripped):
+        if not stripped or (header is not None and stripped == header) or not _is_numeric_row(stripped):
             gap = True
             continue
         if gap and kept:
@@ -626,7 +639,8 @@ def spectra_from_table(
     fmt : str
         ``meta["format"]`` of the spectra (the vendor reader's NAME).
     meta : mapping, optional
-        Extra metadata for every spectrum (instrument, date, temperature_K …).
+        Extra metadata for every spectrum (instrument, date, temperature_K …). A potential
+        or current column gives ``Ewe_V`` (V) and ``I_A`` (A), the means over each spectrum.
 
     Raises
     ------
@@ -637,7 +651,7 @@ def spectra_from_table(
     arrays: dict[str, np.ndarray] = {}
     for role, (j, _) in picked.items():
         values = _numeric(raw, j)
-        if role in ("freq", "z_real", "z_imag", "z_mod", "phase", "time"):
+        if role != "split" and role != "temperature":
             values = values * unit_scale(parse_name(raw.names[j]).unit, role)
         arrays[role] = values
     freq = arrays["freq"]
@@ -677,5 +691,69 @@ def spectra_from_table(
             info["cycle"] = round(float(split[first]))
         if "temperature" in arrays:
             info["temperature_K"] = _temperature_k(arrays["temperature"][rows], temp_unit)
+        for role, key in (("potential", "Ewe_V"), ("current", "I_A")):
+            if role in arrays and np.isfinite(arrays[role][rows]).any():
+                info[key] = float(np.nanmean(arrays[role][rows]))
         spectra.append(Spectrum(freq=freq[rows], z=z[rows], elapsed_s=elapsed, meta=info))
     return spectra
+
+
+def read_vendor(
+    path: str | os.PathLike[str],
+    *,
+    fmt: str,
+    meta: Mapping[str, Any] | None = None,
+    text: str | None = None,
+    header_line: int | None = None,
+    names: Sequence[str] | None = None,
+    timestamp: Any = None,
+    **options: Any,
+) -> list[Spectrum]:
+    """Read a vendor text export whose layout the vendor module has worked out.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file.
+    fmt : str
+        The vendor reader's NAME, for ``meta["format"]``.
+    meta : mapping, optional
+        Metadata parsed from the file's header, for every spectrum.
+    text : str, optional
+        The decoded content (avoids reading the file twice).
+    header_line : int, optional
+        0-based line of the column names.
+    names : sequence of str, optional
+        Column names to use instead of the header line's fields.
+    timestamp : datetime, optional
+        Start of the measurement; each spectrum's timestamp adds its ``elapsed_s`` (or 0).
+    **options
+        ``columns``, ``imag_sign``, ``delimiter``, ``decimal`` as for :func:`read`.
+    """
+    from datetime import timedelta
+
+    raw = load_text(
+        path,
+        delimiter=options.pop("delimiter", None),
+        decimal=options.pop("decimal", None),
+        header_line=header_line,
+        text=text,
+    )
+    if names is not None:
+        width = raw.frame.shape[1]
+        raw.names = [*list(names)[:width], *(f"column {j + 1}" for j in range(len(names), width))]
+        raw.headerless = False
+    allowed = {k: options[k] for k in ("columns", "imag_sign") if k in options}
+    spectra = spectra_from_table(raw, fmt=fmt, meta=meta, **allowed)
+    if timestamp is None:
+        return spectra
+    return [
+        Spectrum(
+            freq=s.freq,
+            z=s.z,
+            timestamp=timestamp + timedelta(seconds=s.elapsed_s or 0.0),
+            elapsed_s=s.elapsed_s,
+            meta=s.meta,
+        )
+        for s in spectra
+    ]

@@ -28,7 +28,7 @@ from types import MappingProxyType
 
 __all__ = ["ALIASES", "ROLES", "ColumnName", "parse_name", "unit_scale"]
 
-ROLES = ("freq", "z_real", "z_imag", "z_mod", "phase", "time", "split", "temperature")
+ROLES = ("freq", "z_real", "z_imag", "z_mod", "phase", "time", "split", "temperature", "potential", "current")
 
 
 def _set(*names: str) -> frozenset[str]:
@@ -164,11 +164,13 @@ ALIASES: Mapping[str, frozenset[str]] = MappingProxyType(
         "temperature": _set(
             "temp", "temp.", "temperature", "t(k)", "t(°c)", "sampletemp.", "sampletemperature"
         ),
+        "potential": _set("potential", "<ewe>", "ewe", "e", "edc", "vdc", "bias", "dcpotential", "voltage"),
+        "current": _set("current", "<i>", "i", "idc", "dccurrent"),
     }
 )
 
 _PRIMES = {"′": "'", "’": "'", "‘": "'", "´": "'", "`": "'", "″": "''", '"': "''", "ʹ": "'", "ʺ": "''"}
-_UNIT_WORDS = r"ohms?|Ω|ω|Ohm\.cm|S|hz|deg|degrees?|°|rad|radians?|s|sec|secs|seconds?|min|h|ms|k|°c|c|a|b"
+_UNIT_WORDS = r"ohms?|Ω|ω|Ohm\.cm|S|hz|deg|degrees?|°|rad|radians?|s|sec|secs|seconds?|min|h|ms|k|°c|c|a|b|v"
 _BRACKET_UNIT = re.compile(
     r"^(?P<base>.*?)\s*[(\[]\s*(?P<unit>[kMmµuG]?(?:" + _UNIT_WORDS + r"))\s*[)\]]\s*$", re.IGNORECASE
 )
@@ -257,6 +259,9 @@ def unit_scale(unit: str, role: str) -> float:
         }.get(low, 1.0)
     if role == "freq":
         match = re.fullmatch(r"([kMGm]?)hz", u, re.IGNORECASE)
+        return 1.0 if match is None else _PREFIX[match.group(1)]
+    if role in ("potential", "current"):
+        match = re.fullmatch(r"([kmµu]?)[va]", u, re.IGNORECASE)
         return 1.0 if match is None else _PREFIX[match.group(1)]
     if role in ("z_real", "z_imag", "z_mod"):
         match = re.fullmatch(r"([kMGmµu]?)(ohms?|Ω|ω)", u, re.IGNORECASE)
