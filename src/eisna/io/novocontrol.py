@@ -33,7 +33,8 @@ _TEMP_LINE = re.compile(
     r"(?P<unit2>K|°C|C)?\b",
     re.IGNORECASE,
 )
-_TEMP_NAME = re.compile(r"(?<![\d.])(?P<value>[-+]?\d+(?:[.,]\d+)?)\s*(?P<unit>K|°C|degC|C)(?![a-zA-Z])")
+# in a file name "-" and "_" separate words: "pellet-80C" is 80 °C
+_TEMP_NAME = re.compile(r"(?<![\d.])(?P<value>\d+(?:[.,]\d+)?)\s*(?P<unit>K|°C|degC|C)(?![a-zA-Z])")
 
 
 def sniff(head: bytes) -> bool:

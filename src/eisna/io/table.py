@@ -176,12 +176,12 @@ def read(
         Empty or malformed file, or a bad number (line and column named).
     """
     where = str(path)
+    skipped: list[str] = []
     if where.lower().endswith(WORKBOOK_EXTENSIONS):
-        tables = load_workbook(where, sheet=sheet)
+        tables, skipped = _load_workbook(where, sheet=sheet)
     else:
         tables = [load_text(where, delimiter=delimiter, decimal=decimal)]
     spectra: list[Spectrum] = []
-    skipped: list[str] = []
     first_error: NoImpedanceData | None = None
     for raw in tables:
         try:
@@ -406,6 +406,13 @@ def load_workbook(path: str | os.PathLike[str], *, sheet: str | int | None = Non
     ParseError
         The workbook cannot be opened, or ``sheet`` is not in it.
     """
+    return _load_workbook(path, sheet=sheet)[0]
+
+
+def _load_workbook(
+    path: str | os.PathLike[str], *, sheet: str | int | None
+) -> tuple[list[RawTable], list[str]]:
+    """The sheets' tables and the names of the sheets without numeric rows."""
     from ._workbook import read_sheets
 
     where = str(path)
@@ -418,13 +425,13 @@ def load_workbook(path: str | os.PathLike[str], *, sheet: str | int | None = Non
             sheets = [sheets[names.index(sheet)]]
         else:
             raise ParseError(where, f"sheet {sheet!r} not found; the workbook has {names}.")
-    tables = [_table_from_cells(where, name, rows) for name, rows in sheets]
-    tables = [t for t in tables if t is not None]
+    found = [(name, _table_from_cells(where, name, rows)) for name, rows in sheets]
+    tables = [t for _, t in found if t is not None]
     if not tables:
         raise ParseError(
             where, "no sheet holds numeric data rows; expected a table of frequency and impedance."
         )
-    return tables
+    return tables, [name for name, t in found if t is None]
 
 
 def _cell_number(value: Any) -> float:
