@@ -69,6 +69,7 @@ _NUMBER = re.compile(r"^[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?$")
 _IMPEDANCE_ROLES = ("freq", "z_real", "z_imag", "z_mod", "phase")
 _POSITIVE_SHARE = 0.8  # share of positive non-zero values that marks a -Z'' (or -phase) column
 _HEADER_SCAN_LINES = 2000
+_PLAIN_ROW = re.compile(r"^[-+]?[\d.][\d.,;:\teE+\- ]*\d[\d.,;:\teE+\- ]*$")
 
 
 @dataclass
@@ -324,7 +325,12 @@ def _data_lines(
     for k in range(first_data, len(lines)):
         line = lines[k]
         stripped = line.strip()
-        if not stripped or (header is not None and stripped == header) or not _is_numeric_row(stripped):
+        plain = _PLAIN_ROW.match(stripped) is not None  # fast path: only digits and separators
+        if (
+            not stripped
+            or (header is not None and stripped == header)
+            or not (plain or _is_numeric_row(stripped))
+        ):
             gap = True
             continue
         if gap and kept:
@@ -733,7 +739,8 @@ def read_vendor(
     names : sequence of str, optional
         Column names to use instead of the header line's fields.
     timestamp : datetime, optional
-        Start of the measurement; each spectrum's timestamp adds its ``elapsed_s`` (or 0).
+        Start of the measurement; each spectrum's timestamp adds its ``elapsed_s`` (0 s, and
+        ``elapsed_s`` = 0, when the table has no time column).
     **options
         ``columns``, ``imag_sign``, ``delimiter``, ``decimal`` as for :func:`read`.
     """
@@ -759,7 +766,7 @@ def read_vendor(
             freq=s.freq,
             z=s.z,
             timestamp=timestamp + timedelta(seconds=s.elapsed_s or 0.0),
-            elapsed_s=s.elapsed_s,
+            elapsed_s=s.elapsed_s if s.elapsed_s is not None else 0.0,
             meta=s.meta,
         )
         for s in spectra
