@@ -260,6 +260,8 @@ def test_novocontrol_temperature_from_file_name(tmp_path):
     assert s.meta["temperature_K"] == 373.0 and s.meta["temperature_from"] == "file name"
     s = eisna.read(_write(tmp_path, "pellet-80C.txt", text))[0]
     assert s.meta["temperature_K"] == 353.15
+    s = eisna.read(_write(tmp_path, "pellet_-20C.txt", text))[0]
+    assert s.meta["temperature_K"] == 253.15
 
 
 # Built from RelaxIS's documented export options (no public example file was found).

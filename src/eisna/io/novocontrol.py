@@ -33,8 +33,11 @@ _TEMP_LINE = re.compile(
     r"(?P<unit2>K|°C|C)?\b",
     re.IGNORECASE,
 )
-# in a file name "-" and "_" separate words: "pellet-80C" is 80 °C
-_TEMP_NAME = re.compile(r"(?<![\d.])(?P<value>\d+(?:[.,]\d+)?)\s*(?P<unit>K|°C|degC|C)(?![a-zA-Z])")
+# in a file name "-" separates words ("pellet-80C" is 80 °C) unless it follows "_", "=" or a
+# blank, or starts the name ("pellet_-20C" is -20 °C)
+_TEMP_NAME = re.compile(
+    r"(?P<sign>(?:(?<=[_=\s(])|^)-)?(?<![\d.])(?P<value>\d+(?:[.,]\d+)?)\s*(?P<unit>K|°C|degC|C)(?![a-zA-Z])"
+)
 
 
 def sniff(head: bytes) -> bool:
@@ -49,6 +52,8 @@ def temperature_from_text(text: str, *, file_name: bool = False) -> float | None
         if match is None:
             return None
         value, unit = float(match.group("value").replace(",", ".")), match.group("unit")
+        if match.group("sign"):
+            value = -value
     else:
         match = _TEMP_LINE.match(text)
         if match is None:
