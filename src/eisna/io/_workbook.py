@@ -39,7 +39,7 @@ def read_sheets(path: str) -> list[tuple[str, list[list[Any]]]]:
         if suffix == ".ods":
             return _ods(path)
         if suffix == ".xls":
-            return _pandas(path, engine=None)
+            return _pandas(path)
         return _xlsx(path)
     except ParseError:
         raise
@@ -56,7 +56,7 @@ def read_sheets(path: str) -> list[tuple[str, list[list[Any]]]]:
 
 
 def _xlsx(path: str) -> list[tuple[str, list[list[Any]]]]:
-    import openpyxl
+    import openpyxl  # type: ignore[import-untyped]
 
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
@@ -75,10 +75,10 @@ def _xlsx(path: str) -> list[tuple[str, list[list[Any]]]]:
         book.close()
 
 
-def _pandas(path: str, engine: str | None) -> list[tuple[str, list[list[Any]]]]:
+def _pandas(path: str) -> list[tuple[str, list[list[Any]]]]:
     import pandas as pd
 
-    frames = pd.read_excel(path, sheet_name=None, header=None, engine=engine)
+    frames = pd.read_excel(path, sheet_name=None, header=None)
     return [
         (str(name), [[None if pd.isna(v) else v for v in row] for row in frame.itertuples(index=False)])
         for name, frame in frames.items()
@@ -98,7 +98,7 @@ def _fods(path: str) -> list[tuple[str, list[list[Any]]]]:
 def _opendocument_tables(root: ElementTree.Element) -> list[tuple[str, list[list[Any]]]]:
     """Rows of every ``table:table`` of an OpenDocument spreadsheet (zipped content or flat XML)."""
     t = f"{{{_TABLE_NS}}}"
-    sheets = []
+    sheets: list[tuple[str, list[list[Any]]]] = []
     for table in root.iter(f"{t}table"):
         rows: list[list[Any]] = []
         for row in table.iter(f"{t}table-row"):

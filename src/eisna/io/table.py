@@ -129,7 +129,7 @@ def find_columns(names: Sequence[str], *, extra: bool = False) -> dict[str, tupl
     for j, name in enumerate(names):
         parsed = parse_name(name)
         role = parsed.role()
-        if role in wanted and role not in found:
+        if role is not None and role in wanted and role not in found:
             found[role] = (j, parsed.sign)
     return found
 
