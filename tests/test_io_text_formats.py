@@ -163,3 +163,35 @@ def test_each_sniffer_claims_only_its_own_files(corpus, module, name):
     assert name in claimed
     assert all(m.sniff(heads[n]) is False for m in others for n in claimed)
     assert not {"impedancepy/exampleData.csv", "pyimpspec/data.mpt", "peis.mpt"} & claimed
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "impedancepy/exampleDataCHInstruments.txt",
+        "impedancepy/exampleDataParstat.txt",
+        "impedancepy/exampleDataPowersuite.txt",
+        "impedancepy/exampleDataAutolab.txt",
+        "nrel-osif/example_EIS_data.txt",
+        "pyimpspec/data.xlsx",
+        "pyimpspec/data.ods",
+        "pyimpspec/data.fods",
+    ],
+)
+@pytest.mark.parametrize("fraction", [0.02, 0.3, 0.7])
+def test_truncated_copies_read_or_fail_naming_the_file(corpus, tmp_path, name, fraction):
+    import warnings
+
+    from eisna.errors import EisnaError
+
+    data = corpus.joinpath(*OTHER, name).read_bytes()
+    cut = tmp_path / f"cut_{name.split('/')[1]}"
+    cut.write_bytes(data[: int(len(data) * fraction)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            spectra = eisna.read(cut)
+        except EisnaError as err:
+            assert str(cut) in str(err)
+        else:
+            assert spectra and all(len(s) > 0 for s in spectra)
