@@ -1,9 +1,10 @@
-"""One spectrum, many formats: pyimpspec's 29-point test spectrum read from each file it is written in.
+"""One spectrum, many formats: pyimpspec's 29-point test spectrum read from the table and text
+formats it is written in agrees with the double-precision workbook copy within each format's rounding.
 
-``CROSS_FORMAT`` lists (path relative to ``corpus/other-formats``, relative tolerance): the
-tolerance is the rounding of the format (double precision in the workbooks and CSV,
-7-8 significant digits in the EC-Lab text export). Every spectrum of each file must match
-the reference to that tolerance. Readers of binary formats append their files here.
+Each entry of ``FORMATS`` is (path relative to the corpus, rtol): rtol bounds both the frequency
+error and |ΔZ|/|Z|, set from the digits each format writes (full double precision in the
+workbooks and CSV, 8 significant digits in the EC-Lab ``.mpt``). Readers of other formats
+append their files to ``FORMATS``.
 """
 
 from __future__ import annotations
@@ -14,45 +15,55 @@ import numpy as np
 import pytest
 
 import eisna
-from eisna.errors import MetadataWarning
 
-REFERENCE = ("pyimpspec/data.xlsx", "header-variant-1")
+# the first sheet ("header-variant-1": f, Z', Z'') of the workbook, double precision
+REFERENCE = ("other-formats/pyimpspec/data.xlsx", "header-variant-1")
 
-CROSS_FORMAT: list[tuple[str, float]] = [
-    ("pyimpspec/data.xlsx", 1e-12),  # four sheets: Z'/Z'', Zre/-Zim, real/imaginary, |Z|/-phase
-    ("pyimpspec/data.ods", 1e-12),
-    ("pyimpspec/data.fods", 1e-12),
-    ("pyimpspec/case-negative-real-imaginary.csv", 1e-12),  # -Z' and -Z'' columns
-    ("pyimpspec/data.mpt", 2e-7),  # EC-Lab text: 8 significant digits
+FORMATS = [
+    ("other-formats/pyimpspec/data.xlsx", 1e-12),  # 4 sheets: Z'/Z'', Zre/-Zim, real/imaginary, |Z|/-phase
+    ("other-formats/pyimpspec/data.ods", 1e-12),
+    ("other-formats/pyimpspec/data.fods", 1e-12),
+    ("other-formats/pyimpspec/case-negative-real-imaginary.csv", 1e-12),  # -Z' and -Z'' columns
+    ("other-formats/pyimpspec/data.mpt", 1e-7),
 ]
 
 
-def _read(corpus, name):
+def _read_quietly(path, **options):
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MetadataWarning)  # placeholder dates in pyimpspec's .mpt
-        return eisna.read(corpus / "other-formats" / name)
+        warnings.simplefilter("ignore")  # anonymised dates in the test files
+        return eisna.read(path, **options)
 
 
-@pytest.mark.parametrize(("name", "rtol"), CROSS_FORMAT, ids=[c[0] for c in CROSS_FORMAT])
-def test_same_spectrum_in_every_format(corpus, name, rtol):
+def _reference(corpus):
     from eisna.io import table
 
-    reference = table.read(corpus / "other-formats" / REFERENCE[0], sheet=REFERENCE[1])[0]
-    assert len(reference) == 29
-    spectra = _read(corpus, name)
-    assert spectra
-    for s in spectra:
-        assert len(s) == len(reference)
-        np.testing.assert_allclose(s.freq, reference.freq, rtol=rtol)
-        scale = float(np.abs(reference.z).max())
-        np.testing.assert_allclose(s.z.real, reference.z.real, rtol=rtol, atol=rtol * scale)
-        np.testing.assert_allclose(s.z.imag, reference.z.imag, rtol=rtol, atol=rtol * scale)
+    return table.read(corpus / REFERENCE[0], sheet=REFERENCE[1])[0]
 
 
-def test_multiple_spectra_csv_starts_with_the_reference(corpus):
-    spectra = _read(corpus, "pyimpspec/case-multiple-spectra.csv")
-    reference = _read(corpus, "pyimpspec/data.ods")[0]
-    np.testing.assert_allclose(spectra[0].z, reference.z, rtol=1e-12)
-    reverse = _read(corpus, "pyimpspec/case-multiple-spectra-reverse.csv")
+@pytest.mark.parametrize(("relative", "rtol"), FORMATS, ids=[f[0].rsplit("/", 1)[1] for f in FORMATS])
+def test_same_spectrum_in_every_format(corpus, relative, rtol):
+    reference = _reference(corpus)
+    spectra = _read_quietly(corpus / relative)
+    assert spectra, relative
+    for spectrum in spectra:  # a workbook holds the spectrum once per sheet
+        assert len(spectrum) == len(reference) == 29
+        np.testing.assert_allclose(spectrum.freq, reference.freq, rtol=rtol)
+        error = np.abs(spectrum.z - reference.z) / np.abs(reference.z)
+        assert error.max() <= rtol, f"{relative}: max |ΔZ|/|Z| = {error.max():.3g} > {rtol:g}"
+        assert np.all(spectrum.z.imag < 0)  # capacitive: every reader turned -Z'' into Z''
+
+
+def test_reference_values(corpus):
+    # first and last data rows of sheet header-variant-1, typed from the workbook
+    reference = _reference(corpus)
+    assert reference.z[0] == pytest.approx(109.009182194390 - 26.5556798765152j, rel=1e-14)
+    assert reference.z[-1] == pytest.approx(645.478700150494 - 90.618128307383j, rel=1e-14)
+
+
+def test_multiple_spectra_tables_start_with_the_reference(corpus):
+    reference = _reference(corpus)
+    forward = _read_quietly(corpus / "other-formats/pyimpspec/case-multiple-spectra.csv")
+    np.testing.assert_allclose(forward[0].z, reference.z, rtol=1e-12)
+    reverse = _read_quietly(corpus / "other-formats/pyimpspec/case-multiple-spectra-reverse.csv")
     np.testing.assert_allclose(reverse[0].freq, reference.freq[::-1], rtol=1e-12)
     np.testing.assert_allclose(reverse[0].z, reference.z[::-1], rtol=1e-12)

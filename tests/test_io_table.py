@@ -190,7 +190,7 @@ def test_not_finite_rows_are_dropped_and_counted(tmp_path):
     s = eisna.read(_write(tmp_path, "holes.csv", text))[0]
     np.testing.assert_array_equal(s.freq, [1000.0, 10.0])
     assert s.meta["n_dropped"] == 3
-    assert s.meta["dropped"] == {"freq missing": 1, "Z not finite": 2}
+    assert s.meta["dropped"] == {"freq not finite": 1, "Z not finite": 2}
 
 
 def test_metadata_block_above_the_table(tmp_path):

@@ -24,7 +24,7 @@ spectrum's ``elapsed_s`` is the time column at its first point.
 
 Rows that are not impedance points are dropped and counted in ``meta["n_dropped"]``
 (per spectrum, as the EC-Lab readers do), with the reasons in ``meta["dropped"]``:
-``"freq<=0"``, ``"freq missing"``, ``"Z not finite"``, ``"|Z|=0"``.
+``"freq not finite"``, ``"freq<=0"``, ``"Z not finite"``, ``"|Z|=0"``.
 
 Selection is by extension only (:func:`sniff` returns False), so that formats with
 their own reader (EC-Lab, Neware CSV, the vendor text exports) are never taken for a
@@ -610,7 +610,7 @@ def _drop_reasons(freq: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return code == 0, code
 
 
-_REASONS = {1: "freq<=0", 2: "freq missing", 3: "Z not finite", 4: "|Z|=0"}
+_REASONS = {2: "freq not finite", 1: "freq<=0", 3: "Z not finite", 4: "|Z|=0"}  # as eisna.io._points
 
 
 def _reasons_per_spectrum(groups: list[np.ndarray], code: np.ndarray) -> list[dict[str, int]]:
