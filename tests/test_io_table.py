@@ -301,3 +301,13 @@ def test_plain_txt_table_is_not_claimed_by_a_vendor_reader(tmp_path):
 
     path = _write(tmp_path, "plain.txt", "freq Zre Zim\n1e3 10 -1\n1e2 12 -3\n")
     assert find_reader(path) is table
+
+
+def test_zip_bomb_workbook_is_refused(tmp_path):
+    import zipfile
+
+    path = tmp_path / "bomb.ods"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("content.xml", b"<a>" + b" " * 20_000_000 + b"</a>")
+    with pytest.raises(ParseError, match=r"bomb\.ods: the workbook expands to 20000007 bytes"):
+        eisna.read(path)

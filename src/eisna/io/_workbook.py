@@ -16,6 +16,8 @@ from ..errors import ParseError
 __all__ = ["read_sheets"]
 
 _MAX_ROWS = 1_000_000
+_MAX_UNZIPPED = 512 * 1024 * 1024  # bytes a workbook may expand to
+_MAX_ZIP_RATIO = 300  # expanded / compressed: more is a zip bomb, not a spreadsheet
 _MAX_REPEAT = 1000  # "number-columns-repeated" pads rows to 16384 empty cells: never expand that far
 _TABLE_NS = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 _OFFICE_NS = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
@@ -40,6 +42,7 @@ def read_sheets(path: str) -> list[tuple[str, list[list[Any]]]]:
             return _ods(path)
         if suffix == ".xls":
             return _pandas(path)
+        _check_zip(path)
         return _xlsx(path)
     except ParseError:
         raise
@@ -85,7 +88,23 @@ def _pandas(path: str) -> list[tuple[str, list[list[Any]]]]:
     ]
 
 
+def _check_zip(path: str) -> None:
+    """Refuse an archive that would expand far beyond any real workbook (a zip bomb)."""
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+    expanded = sum(i.file_size for i in infos)
+    packed = max(sum(i.compress_size for i in infos), 1)
+    if expanded > _MAX_UNZIPPED or expanded / packed > _MAX_ZIP_RATIO:
+        raise ParseError(
+            path,
+            f"the workbook expands to {expanded} bytes from {packed} ({expanded / packed:.0f}x); "
+            f"refusing more than {_MAX_UNZIPPED} bytes or {_MAX_ZIP_RATIO}x.",
+            hint="Export the sheet as CSV and read that instead.",
+        )
+
+
 def _ods(path: str) -> list[tuple[str, list[list[Any]]]]:
+    _check_zip(path)
     with zipfile.ZipFile(path) as archive:
         content = archive.read("content.xml")
     return _opendocument_tables(ElementTree.fromstring(content))
