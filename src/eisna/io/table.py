@@ -291,7 +291,8 @@ def _locate(lines: list[str], header_line: int | None) -> tuple[int | None, int 
     for k, line in enumerate(lines[:_HEADER_SCAN_LINES]):
         if line.strip() and not _is_numeric_row(line) and _names_impedance(line):
             first = _first_numeric_line(lines, k + 1)
-            if first is not None:
+            # the names must split like the data rows (not a sentence that mentions |Z| and phase)
+            if first is not None and _names_impedance(line, _delimiter([lines[first]])):
                 return k, first
     first_data = _first_numeric_line(lines, 0)
     if first_data is None:
@@ -299,9 +300,10 @@ def _locate(lines: list[str], header_line: int | None) -> tuple[int | None, int 
     return _header_line(lines, first_data), first_data
 
 
-def _names_impedance(line: str) -> bool:
-    for sep in ("\t", ";", ",", None):
-        fields = line.split(sep) if sep else line.split()
+def _names_impedance(line: str, sep: str | None = None) -> bool:
+    """True when ``line`` names a frequency and an impedance column (split by ``sep``, or by any)."""
+    for sep_try in (sep,) if sep else ("\t", ";", ",", r"\s+"):
+        fields = _split_names(line, sep_try)
         if len(fields) < 2:
             continue
         roles = find_columns(fields)
@@ -398,7 +400,7 @@ def _delimiter(sample: list[str]) -> str:
 def _split_names(line: str, sep: str) -> list[str]:
     if sep == r"\s+":
         return line.split()
-    return next(csv.reader([line], delimiter=sep))
+    return next(csv.reader([line], delimiter=sep), [])
 
 
 # ---------------------------------------------------------------------------
