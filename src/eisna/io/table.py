@@ -29,7 +29,7 @@ Rows that are not impedance points are dropped and counted in ``meta["n_dropped"
 Selection is by extension only (:func:`sniff` returns False), so that formats with
 their own reader (EC-Lab, Neware CSV, the vendor text exports) are never taken for a
 plain table. The vendor readers (:mod:`eisna.io.chi`, :mod:`eisna.io.parstat` …) use
-:func:`load_text` and :func:`spectra_from_table` from here.
+:func:`read_vendor` (:func:`load_text` + :func:`spectra_from_table`) from here.
 """
 
 from __future__ import annotations
