@@ -44,6 +44,14 @@ EXPECTED = [
         "PEIS",
     ),
     (
+        "mb.mpr",  # Modulo Bat with column IDs 123-126; first EIS row is line 98 of mb.mpt
+        8,
+        (70,),
+        (1.0000186e6, 1.3542760e2, 4.1891501e2, 1.332575728440745e3),
+        "2021-08-23T11:44:40.646",
+        "PEIS",
+    ),
+    (
         "mb.issue_223.mpr",
         4,
         (19,),
@@ -65,6 +73,14 @@ EXPECTED = [
         (32,),
         (1.9999814e5, 1.2273843, 1.1151811e-1, 2.833530001196777),
         "2025-08-01T11:42:36.840",
+        "PEIS",
+    ),
+    (
+        "peis.issue_225.ewe_ece.mpr",
+        1,
+        (32,),
+        (1.9999814e5, 1.2292420, 1.1167378e-1, 3.020527796790702),
+        "2025-08-01T11:43:59.820",
         "PEIS",
     ),
     (
@@ -448,3 +464,25 @@ def test_mutated_bytes_raise_only_eisna_errors(corpus, tmp_path) -> None:
                 read(path)
             except EisnaError as err:
                 assert "mutant.mpr" in str(err)
+
+
+def test_chronopotentiometry_coulomb_columns_434_435(tmp_path) -> None:
+    # A v3 data module (u2 IDs at offset 5, rows from 0x196) with the charge in coulomb:
+    # IDs 434 "(Q-Qo)/C" and 435 "dQ/C", both float32, as a CP run of a solid-state cell writes them.
+    ids = [4, 6, 8, 434, 435]
+    rows = np.empty(3, dtype=[("t", "<f8"), ("e", "<f4"), ("i", "<f4"), ("q", "<f4"), ("dq", "<f4")])
+    rows["t"], rows["e"], rows["i"] = [0.0, 10.0, 20.0], [3.1, 3.2, 3.3], [0.5, 0.5, 0.5]
+    rows["q"], rows["dq"] = [0.0, 0.005, 0.010], [0.0, 0.005, 0.005]
+    data = (struct.pack("<IB", 3, len(ids)) + struct.pack("<5H", *ids)).ljust(0x196, b"\0") + rows.tobytes()
+    raw = b"BIO-LOGIC MODULAR FILE\x1a".ljust(48) + b"\0" * 4
+    raw += _module("VMP Set", bytes([0x19]) + b"\0" * 40, 0) + _module("VMP data", data, 3)
+    path = tmp_path / "cp.mpr"
+    path.write_bytes(raw)
+    mpr = read_mpr(path)
+    assert mpr.technique == "CP"
+    assert mpr.columns == ("time/s", "Ewe/V", "I/mA", "(Q-Qo)/C", "dQ/C")
+    np.testing.assert_allclose(mpr.data["dQ/C"], [0.0, 0.005, 0.005], rtol=1e-7)
+    frame = read_cycling(path)
+    np.testing.assert_allclose(frame["capacity_Ah"], [0.0, 0.005 / 3600, 0.010 / 3600], rtol=1e-6)
+    with pytest.raises(NoImpedanceData, match=r"cp\.mpr: no impedance data in this CP file"):
+        read(path)

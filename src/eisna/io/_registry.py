@@ -47,6 +47,14 @@ READER_MODULES: tuple[str, ...] = (
     "eisna.io.json_table",
     "eisna.io.elchemea_i2b",
     "eisna.io.table",
+    # Vendor text exports, recognised by content only. They sit after "table" so that an
+    # unrecognised .txt falls back to the generic table by its extension (table.sniff is
+    # always False, so their sniffers still run before any extension fallback).
+    "eisna.io.chi",
+    "eisna.io.parstat",
+    "eisna.io.autolab_text",
+    "eisna.io.relaxis",
+    "eisna.io.novocontrol",
 )
 
 

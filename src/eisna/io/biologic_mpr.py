@@ -16,9 +16,9 @@ date               8 ASCII bytes (``mm/dd/yy``, also with ``-`` or ``.``)
 
 ``VMP data`` holds u4 number of rows, the number of columns and the list of
 column IDs; the rows follow as packed little-endian records whose layout is
-given by the IDs (:data:`COLUMNS`). ``VMP LOG`` carries the acquisition start
-as an OLE date, ``VMP Set`` the technique and the cell description, and
-``VMP loop`` the first row of each loop.
+given by the IDs (:data:`COLUMNS`, kept in :mod:`eisna.io.biologic_mpr_columns`).
+``VMP LOG`` carries the acquisition start as an OLE date, ``VMP Set`` the
+technique and the cell description, and ``VMP loop`` the first row of each loop.
 
 Column IDs come in pages of 256 (``430`` is the phase of Zwe-ce, ``174`` is
 ``<Ewe>/V``); an unknown ID is decoded as the same quantity of the other page
@@ -49,6 +49,7 @@ import numpy as np
 from ..errors import MetadataWarning, NoCyclingData, NoImpedanceData, ParseError
 from ..spectrum import Spectrum
 from ._text import count_dropped, split_spectra
+from .biologic_mpr_columns import COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,93 +80,6 @@ _EXPORT_HINT = "Export the file as text (.mpt) from EC-Lab and read that instead
 class UnknownColumnWarning(MetadataWarning):
     """An ``.mpr`` column ID is not known; its bytes were skipped."""
 
-
-# ---------------------------------------------------------------------------
-# Column IDs of the data module.
-# Value: (name as in the .mpt export, numpy dtype) or (name, bit mask) for the
-# flag columns that share one byte. Built from the corpus: every ID below was
-# matched against the .mpt twin of an .mpr, except those marked "doc", which
-# come from docs/file-formats (shared notes) with their stated width.
-# IDs >= 256 are the same quantity class in a second ID page (the high byte).
-# ---------------------------------------------------------------------------
-COLUMNS: Mapping[int, tuple[str, str | int]] = MappingProxyType(
-    {
-        # bit flags, one shared u1 byte
-        1: ("mode", 0x03),
-        2: ("ox/red", 0x04),
-        3: ("error", 0x08),
-        21: ("control changes", 0x10),
-        31: ("Ns changes", 0x20),
-        65: ("counter inc.", 0x80),
-        # DC quantities
-        4: ("time/s", "<f8"),
-        5: ("control/V/mA", "<f4"),
-        6: ("Ewe/V", "<f4"),
-        7: ("dq/mA.h", "<f8"),
-        8: ("I/mA", "<f4"),
-        11: ("<I>/mA", "<f8"),  # doc
-        13: ("(Q-Qo)/mA.h", "<f8"),
-        16: ("Analog IN 1/V", "<f4"),
-        17: ("Analog IN 2/V", "<f4"),
-        19: ("control/V", "<f4"),
-        24: ("cycle number", "<f8"),
-        39: ("I Range", "<u2"),
-        70: ("P/W", "<f4"),
-        74: ("|Energy|/W.h", "<f8"),
-        76: ("<I>/mA", "<f4"),
-        77: ("<Ewe>/V", "<f4"),
-        131: ("Ns", "<u2"),
-        # impedance
-        32: ("freq/Hz", "<f4"),
-        33: ("|Ewe|/V", "<f4"),
-        34: ("|I|/A", "<f4"),
-        35: ("Phase(Z)/deg", "<f4"),
-        36: ("|Z|/Ohm", "<f4"),
-        37: ("Re(Z)/Ohm", "<f4"),
-        38: ("-Im(Z)/Ohm", "<f4"),
-        169: ("Cs/µF", "<f4"),
-        172: ("Cp/µF", "<f4"),
-        # counter electrode and WE-CE impedance
-        96: ("|Ece|/V", "<f4"),
-        98: ("Phase(Zce)/deg", "<f4"),
-        99: ("|Zce|/Ohm", "<f4"),
-        100: ("Re(Zce)/Ohm", "<f4"),
-        101: ("-Im(Zce)/Ohm", "<f4"),
-        174: ("<Ewe>/V", "<f4"),  # doc; Phase(Zwe-ce) when 6 or 77 is present (see _rename_174)
-        175: ("|Zwe-ce|/Ohm", "<f4"),  # doc
-        176: ("Re(Zwe-ce)/Ohm", "<f4"),  # doc
-        177: ("-Im(Zwe-ce)/Ohm", "<f4"),  # doc
-        430: ("Phase(Zwe-ce)/deg", "<f4"),
-        431: ("|Zwe-ce|/Ohm", "<f4"),
-        432: ("Re(Zwe-ce)/Ohm", "<f4"),
-        433: ("-Im(Zwe-ce)/Ohm", "<f4"),
-        215: ("<Ece>/V", "<f4"),  # doc
-        471: ("<Ece>/V", "<f4"),
-        # battery counters
-        211: ("Q charge/discharge/mA.h", "<f8"),  # doc (page 0 form of 467)
-        212: ("half cycle", "<u4"),  # doc
-        213: ("z cycle", "<u4"),  # doc
-        467: ("Q charge/discharge/mA.h", "<f8"),
-        468: ("half cycle", "<u4"),
-        469: ("z cycle", "<u4"),
-        880: ("Energy we/W.h", "<f8"),
-        # EIS quality indicators (page 1, IDs 473-497; page 0 forms 217-241 per doc)
-        **{
-            page + base: (name, "<f4")
-            for page in (0, 256)
-            for base, name in (
-                (217, "THD Ewe/%"),
-                (218, "THD I/%"),
-                (220, "NSD Ewe/%"),
-                (221, "NSD I/%"),
-                (223, "NSR Ewe/%"),
-                (224, "NSR I/%"),
-                *((230 + k, f"|Ewe h{k + 2}|/V") for k in range(6)),
-                *((236 + k, f"|I h{k + 2}|/A") for k in range(6)),
-            )
-        },
-    }
-)
 
 # Technique byte at offset 0 of the settings module.
 _TECHNIQUES: Mapping[int, str] = MappingProxyType(
@@ -968,7 +882,8 @@ def read_cycling(path: str | os.PathLike[str], **options: Any) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``time_s`` (s), ``voltage_V`` (V), ``current_A`` (A), ``capacity_Ah`` (A·h, Q−Q0),
+        ``time_s`` (s), ``voltage_V`` (V), ``current_A`` (A), ``capacity_Ah`` (A·h, Q−Q0,
+        from ``(Q-Qo)/mA.h`` or else ``(Q-Qo)/C``),
         ``cycle`` (``cycle number``, else ``half cycle // 2``), ``step`` (sequence ``Ns``),
         ``step_type`` (Modulo Bat sequence type, else the technique) and, when the log
         module has a start, ``timestamp`` (NaT where ``time/s`` is corrupt). The same
@@ -998,6 +913,9 @@ def read_cycling(path: str | os.PathLike[str], **options: Any) -> pd.DataFrame:
         missing = [name for name, col in needed if col is None]
         raise ParseError(path, f"cycling data needs the columns {missing}; found {list(mpr.columns)}.")
     charge = mpr.column("(Q-Qo)/mA.h")
+    coulomb = mpr.column("(Q-Qo)/C")
+    if charge is None and coulomb is not None:
+        charge = coulomb.astype(np.float64) / 3.6  # C -> mA·h
     cycle, half, ns = mpr.column("cycle number"), mpr.column("half cycle"), mpr.column("Ns")
     if cycle is not None:
         cycle_arr = _as_int(cycle)
