@@ -55,3 +55,14 @@ def test_info_on_bad_file_reports_and_continues(corpus, tmp_path, capsys):
 @pytest.mark.parametrize("argv", [["info"], ["info", "--nope"]])
 def test_info_bad_usage(argv, capsys):
     assert main(argv) == 2
+
+
+def test_info_names_the_format_the_spectra_were_read_as(corpus, capsys):
+    # an .xlsx is picked by extension (neware-csv) and handed to the table reader, which
+    # recognises the Autolab NOVA sheet: info names that, not the extension's reader
+    from eisna.cli import main
+
+    assert main(["info", str(corpus / "other-formats/nrel-osif/example_EIS_data.xlsx")]) == 0
+    out = capsys.readouterr().out
+    assert "  format: autolab\n" in out
+    assert "neware" not in out

@@ -45,11 +45,17 @@ def describe(path: str) -> list[str]:
         warnings.simplefilter("always")
         reader = find_reader(path)
         description = getattr(reader, "DESCRIPTION", None)
+        format_line = len(lines)
         lines.append(f"  format: {reader.NAME}" + (f" ({description})" if description else ""))
         try:
             spectra = read(path)
         except NoImpedanceData:
             lines.append("  spectra: none (no impedance data)")
+        # a reader may hand a file on (a workbook picked by extension goes to the table reader,
+        # which recognises e.g. an Autolab NOVA sheet): name what the spectra say they are
+        formats = sorted({str(s.meta["format"]) for s in spectra if s.meta.get("format")})
+        if formats and formats != [reader.NAME]:
+            lines[format_line] = f"  format: {', '.join(formats)}"
         try:
             cyc = read_cycling(path)
         except EisnaError:
