@@ -25,6 +25,7 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import EisnaError, ParseError, UnsupportedFormatError
+from ._limits import check_file, limits
 
 __all__ = ["READER_MODULES", "SNIFF_BYTES", "call_reader", "find_reader", "list_formats"]
 
@@ -57,6 +58,7 @@ def list_formats() -> list[tuple[str, tuple[str, ...]]]:
 
 
 def _head(path: Path) -> bytes:
+    check_file(path)  # a regular file within the size limit, checked before it is opened
     try:
         with path.open("rb") as fh:
             return fh.read(SNIFF_BYTES)
@@ -110,9 +112,13 @@ def call_reader(func: Callable[..., Any], path: str | os.PathLike[str], **option
 
     Readers raise precise :class:`EisnaError` subclasses themselves; this net makes
     sure that arbitrary bytes can never leak a ``struct.error`` or ``IndexError``.
+    ``max_bytes=`` and ``max_zip_ratio=`` set the reading limits for this call only
+    (see :func:`eisna.io.set_limits`).
     """
+    bounds = {k: options.pop(k) for k in ("max_bytes", "max_zip_ratio") if k in options}
     try:
-        return func(path, **options)
+        with limits(**bounds):
+            return func(path, **options)
     except EisnaError:
         raise
     except MemoryError as err:

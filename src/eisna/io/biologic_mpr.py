@@ -48,6 +48,7 @@ import numpy as np
 
 from ..errors import MetadataWarning, NoCyclingData, NoImpedanceData, ParseError
 from ..spectrum import Spectrum
+from ._limits import check_file
 from ._text import count_dropped, split_spectra
 
 if TYPE_CHECKING:
@@ -783,6 +784,7 @@ def read_mpr(path: str | os.PathLike[str]) -> MprFile:
         Wrong magic, truncated or corrupt bytes, or a column ID whose width is unknown.
     """
     path = Path(path)
+    check_file(path)  # eisna.io._limits: regular file within the size limit, before opening
     try:
         raw = path.read_bytes()
     except FileNotFoundError as err:

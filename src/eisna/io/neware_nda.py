@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EisnaError, MetadataWarning, NoImpedanceData, ParseError
+from ._limits import check_file, check_zip
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,6 +76,7 @@ def read(path: str | os.PathLike[str], **options: Any) -> list[Spectrum]:
 
 def _kind(path: Path) -> str:
     """Return ``".nda"`` or ``".ndax"`` from the magic bytes (the extension may be wrong)."""
+    check_file(path)  # a regular file within the size limit, before it is opened
     try:
         with path.open("rb") as fh:
             head = fh.read(4096)
@@ -141,6 +143,8 @@ def read_cycling(path: str | os.PathLike[str], *, cycle_mode: str = "chg") -> pd
     """
     path = Path(path)
     kind = _kind(path)
+    if kind == ".ndax":
+        check_zip(path)  # declared and actual member sizes and ratios, before fastnda unpacks it
     try:
         return _to_common(path, _fastnda_read(path, kind, cycle_mode))
     except EisnaError:
