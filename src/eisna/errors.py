@@ -27,6 +27,7 @@ __all__ = [
     "ParseError",
     "RoleMismatchWarning",
     "SpectrumError",
+    "TruncatedDataWarning",
     "UnknownElementError",
     "UnsupportedFormatError",
 ]
@@ -134,3 +135,11 @@ class RoleMismatchWarning(EisnaWarning):
 
 class KKWarning(EisnaWarning):
     """A spectrum fails the Kramers–Kronig test."""
+
+
+class TruncatedDataWarning(MetadataWarning):
+    """A file ends early (a cut last line, fewer spectra or points than declared, short records).
+
+    The data read up to the cut are returned, the spectrum concerned has
+    ``meta["truncated"] = True``.
+    """

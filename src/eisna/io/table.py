@@ -29,7 +29,8 @@ import numpy as np
 
 from ..errors import NoImpedanceData, ParseError
 from ..spectrum import Spectrum
-from ._text import count_dropped, decode_text, read_bytes, sniff_decimal, sniff_delimiter, split_sweeps
+from ._points import classify, dropped_by_spectrum
+from ._text import decode_text, read_bytes, sniff_decimal, sniff_delimiter, split_sweeps
 
 __all__ = ["EXTENSIONS", "NAME", "find_columns", "read", "sniff"]
 
@@ -161,16 +162,21 @@ def read(
     is_point = np.isfinite(freq) & (freq > 0)
     if not is_point.any():
         raise NoImpedanceData(f"{where}: no impedance points: every row has a frequency ≤ 0 Hz or none.")
-    bad = np.flatnonzero(is_point & ~np.isfinite(z))
+    bad = np.flatnonzero(is_point & np.isnan(z))  # an empty cell is an error; inf and 0 Ω are dropped
     if bad.size:
         raise ParseError(where, "impedance is empty or not finite.", line=_line_of(lines, first_data, bad[0]))
+    is_point, reason = classify(freq, z)  # eisna.io._points
     picked_names = {role: names[j] for role, (j, _) in picked.items()}
     header = {**layout, "columns": tuple(names), "picked": picked_names}
     groups = split_sweeps(freq, np.flatnonzero(is_point))
-    dropped = count_dropped(groups, is_point)
+    dropped = dropped_by_spectrum(groups, reason)
     meta = {"source": where, "format": NAME, "technique": None, "cycle": None, "header": header}
     return [
-        Spectrum(freq=freq[rows], z=z[rows], meta={**meta, "index": k, "n_dropped": dropped[k]})
+        Spectrum(
+            freq=freq[rows],
+            z=z[rows],
+            meta={**meta, "index": k, "n_dropped": sum(dropped[k].values()), "dropped": dropped[k]},
+        )
         for k, rows in enumerate(groups)
     ]
 
