@@ -112,7 +112,9 @@ def test_zero_impedance_row_does_not_crash_the_fit(tmp_path, capsys):
     lines = _lines()
     fields = lines[114].split(b"\t")
     fields[1] = fields[2] = fields[3] = b"0"
+    lines[114] = b"\t".join(fields)
     path = _write(tmp_path / "z0.mpt", lines)
+    assert eisna.read(path)[0].meta["dropped"] == {"|Z|=0": 1}
     assert main(["fit", str(path), "--circuit", "symmetric_interlayer", "--fmin", "1"]) == 0
     out = capsys.readouterr().out
     assert "fit: converged" in out
