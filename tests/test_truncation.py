@@ -123,3 +123,33 @@ def test_zero_impedance_row_does_not_crash_the_fit(tmp_path, capsys):
 def test_spectrum_refuses_zero_impedance():
     with pytest.raises(SpectrumError, match=r"impedance is 0 Ω at indices \[1\]"):
         eisna.Spectrum(freq=[10.0, 1.0], z=[1 - 1j, 0j])
+
+
+def test_truncated_nda_is_said(corpus, tmp_path):
+    data = (corpus / "neware-nda" / "nda_v22.nda").read_bytes()
+    assert len(data) == 133_503
+    cut = tmp_path / "cut.nda"
+    cut.write_bytes(data[:80_101])  # 60 %: records start at byte 14221
+    with pytest.warns(TruncatedDataWarning, match=(
+        r"cut\.nda: the file looks truncated: the header declares 119282 bytes of records, "
+        r"the file holds 65880\. The complete records are read"
+    )):
+        frame = eisna.read_cycling(cut)
+    assert len(frame) == 764  # of 1380
+    assert frame.attrs["truncated"] is True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        whole = eisna.read_cycling(corpus / "neware-nda" / "nda_v22.nda")
+    assert len(whole) == 1380
+    assert whole.attrs["truncated"] is False
+
+
+def test_fastnda_notice_is_attributed_to_its_file(corpus, capfd):
+    path = corpus / "neware-nda" / "2-1-6_61[07005012].nda"
+    with pytest.warns(eisna.errors.MetadataWarning) as caught:
+        eisna.read_cycling(path)
+    assert [str(w.message) for w in caught] == [
+        f"{path}: fastnda: Data contains Pulse, SIM, or Ramp steps. This might give unexpected cycle "
+        "numbers with 'chg' 'dchg' or 'auto' mode. Consider using 'raw' cycle mode instead."
+    ]
+    assert capfd.readouterr().err == ""  # nothing printed behind the caller's back

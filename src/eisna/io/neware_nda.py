@@ -12,12 +12,23 @@ write naive local time instead (see :mod:`eisna.io.neware_csv`).
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import tempfile
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import EisnaError, MetadataWarning, NoImpedanceData, ParseError
+from ..errors import (
+    EisnaError,
+    EisnaWarning,
+    MetadataWarning,
+    NoImpedanceData,
+    ParseError,
+    TruncatedDataWarning,
+)
 from ._limits import check_file, check_zip
 
 if TYPE_CHECKING:
@@ -97,6 +108,90 @@ def _kind(path: Path) -> str:
 
 
 def _fastnda_read(path: Path, kind: str, cycle_mode: str) -> Any:
+    """Call ``fastnda.read`` with its notices attributed to ``path`` and short records watched."""
+    with _attributed(path), _watch_records(path):
+        return _fastnda_call(path, kind, cycle_mode)
+
+
+@contextlib.contextmanager
+def _attributed(path: Path) -> Iterator[None]:
+    """Turn fastnda's log records and warnings into one-line warnings that name ``path``.
+
+    fastnda logs notices (and, for some corrupt files, tracebacks) to the ``fastnda``
+    logger; without this they reach stderr without the file they concern.
+    """
+    records: list[logging.LogRecord] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("fastnda")
+    handler, propagate = _Collect(logging.INFO), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+    notices = [r.getMessage() for r in records if r.levelno >= logging.WARNING]
+    notices += [str(w.message) for w in caught if not issubclass(w.category, EisnaWarning)]
+    for text in dict.fromkeys(" ".join(n.split()) for n in notices if n.strip()):
+        warnings.warn(f"{path}: fastnda: {text}", MetadataWarning, stacklevel=4)
+    for w in caught:  # eisna's own warnings (e.g. from _watch_records) pass through unchanged
+        if issubclass(w.category, EisnaWarning):
+            warnings.warn(w.message, w.category, stacklevel=4)
+
+
+@contextlib.contextmanager
+def _watch_records(path: Path) -> Iterator[None]:
+    """Warn with :class:`TruncatedDataWarning` when fastnda finds fewer record bytes than declared.
+
+    fastnda reads ``min(declared, available)`` bytes of records and silently ignores a
+    partial last record; this watches its record reader (``fastnda.nda._get_arr_from_nda``,
+    when present) and says so.
+    """
+    try:
+        from fastnda import nda as fastnda_nda
+    except ImportError:  # pragma: no cover - fastnda without that module
+        yield
+        return
+    original = getattr(fastnda_nda, "_get_arr_from_nda", None)
+    find = getattr(fastnda_nda, "_find_header", None)
+    if original is None or find is None:  # pragma: no cover - another fastnda version
+        yield
+        return
+    short: list[str] = []
+
+    def watched(mm: Any, header: Any, record_len: int, data_len: int = 0) -> Any:
+        try:
+            available = len(mm) - find(mm, header)
+        except Exception:  # fastnda raises its own message below
+            available = None
+        if available is not None and data_len and data_len > available:
+            short.append(f"the header declares {data_len} bytes of records, the file holds {available}")
+        elif available is not None and not data_len and available > 0 and available % record_len:
+            short.append(f"the last record is cut ({available % record_len} of {record_len} bytes)")
+        return original(mm, header, record_len, data_len)
+
+    fastnda_nda._get_arr_from_nda = watched
+    try:
+        yield
+    finally:
+        fastnda_nda._get_arr_from_nda = original
+    if short:
+        warnings.warn(
+            f"{path}: the file looks truncated: {'; '.join(short)}. The complete records are read "
+            "(frame.attrs['truncated'] = True); re-export the file if the test finished.",
+            TruncatedDataWarning,
+            stacklevel=4,
+        )
+
+
+def _fastnda_call(path: Path, kind: str, cycle_mode: str) -> Any:
     """Call ``fastnda.read``; it picks the format by suffix, so link mislabelled files."""
     import fastnda
 
@@ -146,7 +241,13 @@ def read_cycling(path: str | os.PathLike[str], *, cycle_mode: str = "chg") -> pd
     if kind == ".ndax":
         check_zip(path)  # declared and actual member sizes and ratios, before fastnda unpacks it
     try:
-        return _to_common(path, _fastnda_read(path, kind, cycle_mode))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            frame = _to_common(path, _fastnda_read(path, kind, cycle_mode))
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        frame.attrs["truncated"] = any(issubclass(w.category, TruncatedDataWarning) for w in caught)
+        return frame
     except EisnaError:
         raise
     except MemoryError as err:
