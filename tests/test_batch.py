@@ -54,7 +54,8 @@ def test_corrupt_file_gives_one_failed_row_and_all_others_fitted(tmp_path):
         true = NAS_TRUE_R_INT[Path(r["source"]).name]
         assert float(r["R_int"]) == pytest.approx(true, rel=0.05)
     bad = next(r for r in rows if r["status"] == "failed")
-    assert "nas_t41b.mpt" in bad["reason"]
+    # issue 14: the rows before the cut are read (with a TruncatedDataWarning); too few to fit
+    assert bad["source"].endswith("nas_t41b.mpt") and "3 points give 6 residuals" in bad["reason"]
     # required columns, units in derived names, fit quality
     required = "source index timestamp time_h status interlayer R_int R_int_stderr Q_gb_stderr"
     derived = "ASR_int_per_interface_ohm_cm2 thickness_int_nm f0_int_Hz chisqr redchi bic delta_bic"

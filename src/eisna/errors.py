@@ -26,10 +26,12 @@ __all__ = [
     "ParameterAtBoundWarning",
     "ParseError",
     "RoleMismatchWarning",
+    "SkippedInputWarning",
     "SpectrumError",
     "TruncatedDataWarning",
     "UnknownElementError",
     "UnsupportedFormatError",
+    "UsageError",
 ]
 
 
@@ -143,3 +145,11 @@ class TruncatedDataWarning(MetadataWarning):
     The data read up to the cut are returned, the spectrum concerned has
     ``meta["truncated"] = True``.
     """
+
+
+class UsageError(EisnaError, ValueError):
+    """The command or call is wrong (a missing input path, a bad option value): exit status 2."""
+
+
+class SkippedInputWarning(EisnaWarning):
+    """An input was skipped: a symlink loop, or a folder that cannot be listed."""
