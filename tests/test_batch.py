@@ -154,7 +154,7 @@ def test_cli_batch_exit_codes_and_summary(tmp_path, capsys):
     assert "3/3 spectra fitted" in text
     assert (out / "results.csv").exists() and (out / "kinetics.json").exists()
     assert main(["batch", str(folder), "--jobs", "0"]) == 2
-    assert main(["batch", str(tmp_path / "missing"), "--out", str(out)]) == 1
+    assert main(["batch", str(tmp_path / "missing"), "--out", str(out)]) == 2  # bad usage (issue 14)
     assert "no such file or folder" in capsys.readouterr().err
     assert main(["batch", "--help"]) == 0
     assert "examples:" in capsys.readouterr().out
@@ -199,5 +199,5 @@ def test_cli_batch_with_cycling_file(tmp_path, capsys):
     assert "cycling: 48 half cycles, impedance series at -1.50 h on its clock; no soft short" in text
     assert (out / "cycling_summary.csv").exists()
     code = main(["batch", str(folder), "--out", str(out), "--cycling", cycling, "--tz", "Mars/Olympus"])
-    assert code == 1
-    assert "unknown time zone 'Mars/Olympus'" in capsys.readouterr().err
+    assert code == 2  # bad usage, found before fitting (issue 14)
+    assert "--tz Mars/Olympus: unknown time zone" in capsys.readouterr().err

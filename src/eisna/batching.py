@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import EisnaError, NoImpedanceData
+from .errors import EisnaError, NoImpedanceData, TruncatedDataWarning
 from .inputs import expand_inputs, expand_paths  # expand_paths: re-exported
 from .series import FitFailure, SeriesResult, earliest, fit_series
 
@@ -123,6 +123,7 @@ def _read_all(files: Sequence[Path]):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
+                warnings.simplefilter("default", TruncatedDataWarning)  # a cut file is said
                 got = read(f)
         except NoImpedanceData as err:
             skipped.append({"path": str(f), "reason": str(err)})

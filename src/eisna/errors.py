@@ -21,6 +21,7 @@ __all__ = [
     "FitError",
     "KKWarning",
     "MetadataWarning",
+    "MissingInputError",
     "NoCyclingData",
     "NoImpedanceData",
     "ParameterAtBoundWarning",
@@ -153,3 +154,7 @@ class UsageError(EisnaError, ValueError):
 
 class SkippedInputWarning(EisnaWarning):
     """An input was skipped: a symlink loop, or a folder that cannot be listed."""
+
+
+class MissingInputError(ParseError, UsageError):
+    """An input path does not exist: a :class:`ParseError` for readers, bad usage (2) for the CLI."""

@@ -21,7 +21,7 @@ import stat
 import zipfile
 from collections.abc import Iterator
 
-from ..errors import ParseError
+from ..errors import MissingInputError, ParseError
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -129,7 +129,7 @@ def check_file(path: str | os.PathLike[str]) -> int:
     try:
         st = os.stat(path)
     except FileNotFoundError as err:
-        raise ParseError(where, "file not found.", hint="Check the path.") from err
+        raise MissingInputError(where, "file not found.", hint="Check the path.") from err
     except OSError as err:
         raise ParseError(where, f"cannot be examined ({err.strerror or err}).") from err
     if stat.S_ISDIR(st.st_mode):
