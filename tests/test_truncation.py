@@ -121,7 +121,7 @@ def test_zero_impedance_row_does_not_crash_the_fit(tmp_path, capsys):
 
 
 def test_spectrum_refuses_zero_impedance():
-    with pytest.raises(SpectrumError, match=r"impedance is 0 Ω at indices \[1\]"):
+    with pytest.raises(SpectrumError, match=r"\|Z\| = 0 at indices \[1\]; a measured impedance is never 0 Ω"):
         eisna.Spectrum(freq=[10.0, 1.0], z=[1 - 1j, 0j])
 
 

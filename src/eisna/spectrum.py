@@ -107,7 +107,7 @@ class Spectrum:
         bad = np.flatnonzero(z == 0)
         if bad.size:
             raise SpectrumError(
-                f"{where}: impedance is 0 Ω at indices {bad[:10].tolist()}; a measured |Z| is never 0. "
+                f"{where}: |Z| = 0 at indices {bad[:10].tolist()}; a measured impedance is never 0 Ω. "
                 "Drop those points (the readers drop and count them in meta['dropped'])."
             )
         freq.flags.writeable = False

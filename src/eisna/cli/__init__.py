@@ -92,11 +92,10 @@ def _run(args: argparse.Namespace) -> int:
         if problem:
             print(f"eisna {args.command}: error: {problem}", file=sys.stderr)
             return 2
-        if getattr(args, "max_file_size", None):
-            from ..io import set_limits
+        from ..io._limits import limits
 
-            set_limits(max_bytes=args.max_file_size)
-        return int(args.run(args) or 0)
+        with limits(max_bytes=getattr(args, "max_file_size", None)):  # for this command only
+            return int(args.run(args) or 0)
     except EisnaError as err:
         if args.debug:
             traceback.print_exc()
