@@ -118,3 +118,18 @@ def test_batch_gives_failed_rows_for_unreadable_folder_and_file(tmp_path, monkey
         str(secret): "cannot be opened (Permission denied)",
     }
     assert len(series) - series.n_failed == 2
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo") or not Path("/dev/zero").exists(), reason="no FIFO, /dev/zero")
+def test_fifo_and_device_in_a_folder_become_unreadable_without_being_opened(tmp_path):
+    data = _tree(tmp_path)
+    os.mkfifo(data / "pipe.mpt")  # opening it would block the batch forever
+    (data / "zero.mpt").symlink_to("/dev/zero")
+    found = expand_inputs([data])
+    assert len(found.files) == 3
+    assert [(Path(u.path).name, u.reason) for u in found.unreadable] == [
+        ("pipe.mpt", "is a FIFO (named pipe); expected a regular file"),
+        ("zero.mpt", "is a device (/dev/zero); expected a regular file"),
+    ]
+    named = expand_inputs([data / "pipe.mpt"])  # named on the command line: the same
+    assert named.files == [] and named.unreadable[0].reason.startswith("is a FIFO")

@@ -87,11 +87,14 @@ def expand_inputs(paths: Iterable[str | os.PathLike[str]], *, exclude: Path | No
                           SkippedInputWarning, stacklevel=2)
         elif kind == "file":
             files.append(p)
+        elif kind == "special":
+            walk.special(p)
         elif kind == "dir":
             files.extend(walk.files(p, filter_ext=True))
         else:
+            n_unreadable = len(walk.unreadable)
             matches = _glob(str(raw), walk)
-            if not matches:
+            if not matches and len(walk.unreadable) == n_unreadable:
                 raise UsageError(
                     f"{raw}: no such file or folder, and no file matches it as a pattern. "
                     "Check the path (quote patterns so the shell passes them on)."
@@ -111,13 +114,20 @@ def _kind(path: Path) -> str:
         return "loop" if err.errno == errno.ELOOP else "none"
     if stat.S_ISDIR(mode):
         return "dir"
-    return "file"  # regular or not: the reader says what is wrong with a FIFO or a device
+    return "file" if stat.S_ISREG(mode) else "special"  # a FIFO would block whoever opens it
 
 
 def _glob(pattern: str, walk: _Walk) -> list[Path]:
     """Glob matches that are files; ``**`` goes through the loop-safe walk."""
     if "**" not in pattern:
-        return [Path(m) for m in glob.glob(pattern) if _kind(Path(m)) == "file"]
+        out = []
+        for match in map(Path, glob.glob(pattern)):
+            kind = _kind(match)
+            if kind == "file":
+                out.append(match)
+            elif kind == "special":
+                walk.special(match)
+        return out
     parts = Path(pattern).parts
     fixed = 0
     while fixed < len(parts) - 1 and not _MAGIC.intersection(parts[fixed]) and parts[fixed] != "**":
@@ -188,8 +198,23 @@ class _Walk:
                               SkippedInputWarning, stacklevel=4)
             elif kind == "dir":
                 yield from self._walk(path, filter_ext, seen)
-            elif kind == "file" and (not filter_ext or path.suffix.lower() in self.extensions):
-                yield path
+            elif kind in ("file", "special") and (not filter_ext or path.suffix.lower() in self.extensions):
+                if kind == "file":
+                    yield path
+                else:
+                    self.special(path)
+
+    def special(self, path: Path) -> None:
+        """Record a FIFO, device or socket as unreadable, with the reason, without opening it."""
+        from .errors import ParseError
+        from .io._limits import check_file
+
+        try:
+            check_file(path)
+            reason = "is not a regular file"  # pragma: no cover - it changed under us
+        except ParseError as err:
+            reason = err.detail
+        self._unreadable(path, reason.rstrip("."))
 
     def _unreadable(self, path: Path, reason: str) -> None:
         if str(path) not in self._reported:
