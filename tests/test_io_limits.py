@@ -176,3 +176,32 @@ def test_many_loops_read_correctly(tmp_path):
     assert {len(s) for s in spectra} == {80}
     assert spectra[999].meta["cycle"] == 1000
     assert spectra[999].freq[0] == spectra[999 % 49].freq[0]
+
+
+def test_third_party_warnings_are_attributed_to_the_file(tmp_path):
+    import logging
+    import warnings
+
+    from eisna.errors import MetadataWarning
+    from eisna.io._notices import attributed
+    from eisna.io._registry import call_reader
+
+    def reader(path, **options):
+        warnings.warn("Workbook contains no default style", UserWarning, stacklevel=1)
+        warnings.warn("old API", DeprecationWarning, stacklevel=1)
+        return 7
+
+    path = tmp_path / "x.xlsx"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert call_reader(reader, path) == 7
+    shown = [(w.category, str(w.message)) for w in caught]
+    assert shown == [
+        (DeprecationWarning, "old API"),  # for developers: unchanged
+        (MetadataWarning, f"{path}: test_io_limits: Workbook contains no default style"),
+    ]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with attributed(path, loggers=("somelib",)):
+            logging.getLogger("somelib.sub").warning("cannot read %s\nTraceback: ...", "TestInfo.xml")
+    assert [str(w.message) for w in caught] == [f"{path}: somelib: cannot read TestInfo.xml Traceback: ..."]

@@ -26,6 +26,7 @@ from typing import Any
 
 from ..errors import EisnaError, ParseError, UnsupportedFormatError
 from ._limits import check_file, limits
+from ._notices import attributed
 
 __all__ = ["READER_MODULES", "SNIFF_BYTES", "call_reader", "find_reader", "list_formats"]
 
@@ -112,12 +113,13 @@ def call_reader(func: Callable[..., Any], path: str | os.PathLike[str], **option
 
     Readers raise precise :class:`EisnaError` subclasses themselves; this net makes
     sure that arbitrary bytes can never leak a ``struct.error`` or ``IndexError``.
-    ``max_bytes=`` and ``max_zip_ratio=`` set the reading limits for this call only
-    (see :func:`eisna.io.set_limits`).
+    Third-party warnings raised while reading are re-issued naming the file
+    (:func:`eisna.io._notices.attributed`). ``max_bytes=`` and ``max_zip_ratio=`` set the
+    reading limits for this call only (see :func:`eisna.io.set_limits`).
     """
     bounds = {k: options.pop(k) for k in ("max_bytes", "max_zip_ratio") if k in options}
     try:
-        with limits(**bounds):
+        with limits(**bounds), attributed(path):  # library warnings name the file they concern
             return func(path, **options)
     except EisnaError:
         raise

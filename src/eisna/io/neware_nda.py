@@ -13,7 +13,6 @@ write naive local time instead (see :mod:`eisna.io.neware_csv`).
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import tempfile
 import warnings
@@ -23,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import (
     EisnaError,
-    EisnaWarning,
     MetadataWarning,
     NoImpedanceData,
     ParseError,
     TruncatedDataWarning,
 )
 from ._limits import check_file, check_zip
+from ._notices import attributed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -109,41 +108,8 @@ def _kind(path: Path) -> str:
 
 def _fastnda_read(path: Path, kind: str, cycle_mode: str) -> Any:
     """Call ``fastnda.read`` with its notices attributed to ``path`` and short records watched."""
-    with _attributed(path), _watch_records(path):
+    with attributed(path, loggers=("fastnda",)), _watch_records(path):
         return _fastnda_call(path, kind, cycle_mode)
-
-
-@contextlib.contextmanager
-def _attributed(path: Path) -> Iterator[None]:
-    """Turn fastnda's log records and warnings into one-line warnings that name ``path``.
-
-    fastnda logs notices (and, for some corrupt files, tracebacks) to the ``fastnda``
-    logger; without this they reach stderr without the file they concern.
-    """
-    records: list[logging.LogRecord] = []
-
-    class _Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
-    logger = logging.getLogger("fastnda")
-    handler, propagate = _Collect(logging.INFO), logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            yield
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
-    notices = [r.getMessage() for r in records if r.levelno >= logging.WARNING]
-    notices += [str(w.message) for w in caught if not issubclass(w.category, EisnaWarning)]
-    for text in dict.fromkeys(" ".join(n.split()) for n in notices if n.strip()):
-        warnings.warn(f"{path}: fastnda: {text}", MetadataWarning, stacklevel=4)
-    for w in caught:  # eisna's own warnings (e.g. from _watch_records) pass through unchanged
-        if issubclass(w.category, EisnaWarning):
-            warnings.warn(w.message, w.category, stacklevel=4)
 
 
 @contextlib.contextmanager
