@@ -205,3 +205,12 @@ def test_third_party_warnings_are_attributed_to_the_file(tmp_path):
         with attributed(path, loggers=("somelib",)):
             logging.getLogger("somelib.sub").warning("cannot read %s\nTraceback: ...", "TestInfo.xml")
     assert [str(w.message) for w in caught] == [f"{path}: somelib: cannot read TestInfo.xml Traceback: ..."]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_open_regular_does_not_block_on_a_fifo_swapped_in(tmp_path):
+    """A FIFO put in place after check_file: the non-blocking open and fstat still refuse it."""
+    fifo = tmp_path / "swapped.mpt"
+    os.mkfifo(fifo)
+    with pytest.raises(ParseError, match=r"swapped\.mpt: is not a regular file"):
+        _limits.open_regular(fifo)

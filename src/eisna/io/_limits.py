@@ -20,6 +20,7 @@ import os
 import stat
 import zipfile
 from collections.abc import Iterator
+from typing import BinaryIO
 
 from ..errors import MissingInputError, ParseError
 
@@ -30,6 +31,7 @@ __all__ = [
     "check_zip",
     "get_limits",
     "limits",
+    "open_regular",
     "parse_size",
     "read_text_bytes",
     "set_limits",
@@ -161,6 +163,22 @@ def check_file(path: str | os.PathLike[str]) -> int:
     return int(st.st_size)
 
 
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+    """Open ``path`` for binary reading without ever blocking, and only if it is a regular file.
+
+    The file is opened non-blocking (a FIFO swapped in after :func:`check_file` does not
+    block) and checked again with :func:`os.fstat` on the open descriptor.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ParseError(str(path), "is not a regular file; expected an instrument file.")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def read_text_bytes(path: str | os.PathLike[str]) -> bytes:
     """Read a text export after :func:`check_file`, refusing long runs of NUL bytes.
 
@@ -175,7 +193,7 @@ def read_text_bytes(path: str | os.PathLike[str]) -> bytes:
     chunks: list[bytes] = []
     done = 0
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             tail = b""
             while chunk := fh.read(_CHUNK):
                 window = tail + chunk

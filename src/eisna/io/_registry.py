@@ -25,7 +25,7 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import EisnaError, ParseError, UnsupportedFormatError
-from ._limits import check_file, limits
+from ._limits import check_file, limits, open_regular
 from ._notices import attributed
 
 __all__ = ["READER_MODULES", "SNIFF_BYTES", "call_reader", "find_reader", "list_formats"]
@@ -61,7 +61,7 @@ def list_formats() -> list[tuple[str, tuple[str, ...]]]:
 def _head(path: Path) -> bytes:
     check_file(path)  # a regular file within the size limit, checked before it is opened
     try:
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:  # and again on the open descriptor, never blocking
             return fh.read(SNIFF_BYTES)
     except FileNotFoundError as err:
         raise ParseError(path, "file not found.", hint="Check the path.") from err
