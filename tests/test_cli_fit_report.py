@@ -87,10 +87,11 @@ def test_fit_without_circuit_is_bad_usage(capsys):
     assert "--circuit" in capsys.readouterr().err
 
 
-def test_fit_missing_file_is_an_analysis_error_in_one_line(capsys):
-    assert main(["fit", "no_such_file.mpt", "--circuit", "symmetric_interlayer"]) == 1
+def test_fit_missing_file_is_bad_usage_in_one_line(capsys):
+    # issue 14: a missing path is bad usage (2), found before anything is read or fitted
+    assert main(["fit", "no_such_file.mpt", "--circuit", "symmetric_interlayer"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("eisna: error: no_such_file.mpt") and "Traceback" not in err
+    assert err == "eisna fit: error: no_such_file.mpt: no such file. Check the path.\n"
 
 
 def test_fit_and_report_help_show_examples(capsys):

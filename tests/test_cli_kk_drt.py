@@ -71,7 +71,7 @@ def test_kk_bad_threshold_and_index(nas_file, capsys):
 
 
 def test_kk_missing_file(tmp_path, capsys):
-    assert main(["kk", str(tmp_path / "nope.mpt")]) == 1
+    assert main(["kk", str(tmp_path / "nope.mpt")]) == 2  # issue 14: a missing path is bad usage
     assert "nope.mpt" in capsys.readouterr().err
 
 

@@ -260,7 +260,7 @@ def test_eis_offset_across_time_zones_needs_the_lab_zone() -> None:
     from eisna.cycling import eis_offset_h
 
     df = _stamped("2025-03-18 08:42:05", tz="UTC")  # a Neware binary: UTC (09:42:05 in Berlin)
-    zone_hint = r"cycling timestamps carry a time zone \(UTC\).*tz='Europe/Berlin'"
+    zone_hint = r"time zone \(UTC\).*with --tz Area/City \(e\.g\. --tz Europe/Berlin"  # issue 14
     with pytest.raises(CyclingDataError, match=zone_hint):
         eis_offset_h(datetime(2025, 3, 17, 9, 12, 5), df)
     assert eis_offset_h(datetime(2025, 3, 17, 9, 12, 5), df, tz="Europe/Berlin") == pytest.approx(-24.5)

@@ -360,6 +360,7 @@ def _cut_after(marker: bytes):
     return lambda data: data[: data.index(marker) + len(marker)]
 
 
+# a cut last row and non-finite Z are read, dropped and said since issue 14: tests/test_truncation.py
 DAMAGED = [
     ("bad.mpt", lambda b: b.replace(b"1.0351303E+001", b"1.03x1303E+001"), ParseError,
      r"bad\.mpt, line 72, column 'Re\(Z\)/Ohm': expected a number, found '1\.03x"),
@@ -368,7 +369,6 @@ DAMAGED = [
     ("noz.mpt", lambda b: b.replace(b"Re(Z)/Ohm\t-Im(Z)/Ohm\t|Z|/Ohm", b"A\tB\tC"), ParseError,
      r"noz\.mpt, line 70: expected impedance columns"),
     ("header_cut.mpt", lambda b: b[:1500], ParseError, r"line 51: no data rows after the 70-line header"),
-    ("row_cut.mpt", lambda b: b[:5200], ParseError, r"line 7\d: expected 30 tab-separated fields"),
     ("nodata.mpt", _cut_after(b"dq/mA.h\t\n"), ParseError, r"nodata\.mpt, line 70: no data rows"),
     ("extra.mpt", lambda b: b.replace(b"1.0351303E+001", b"1.0351303E+001\t5"), ParseError,
      r"line 72: expected 30 tab-separated fields.*found 31"),
@@ -380,8 +380,6 @@ DAMAGED = [
      ParseError, r"line 71, column 'time/s': expected a number, found '03/02/2021.*Time format : Elapsed"),
     ("huge_nb.mpt", lambda b: b.replace(b"Nb header lines : 70", b"Nb header lines : 7" + b"0" * 8),
      ParseError, r"line 102: no data rows after the 700000000-line header; the file ends at line 102"),
-    ("inf.mpt", lambda b: b.replace(b"1.0351303E+001", b"inf"), ParseError,
-     r"inf\.mpt, line 72: impedance is not finite"),
 ]
 
 

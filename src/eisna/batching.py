@@ -17,7 +17,6 @@ cells are cut into ordered chunks.
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import math
@@ -33,70 +32,15 @@ from typing import Any
 
 import numpy as np
 
-from .errors import EisnaError, NoImpedanceData
-from .series import FitFailure, SeriesResult, earliest, fit_series, natural_key
+from .errors import EisnaError, NoImpedanceData, TruncatedDataWarning
+from .inputs import expand_inputs, expand_paths  # expand_paths: re-exported
+from .series import FitFailure, SeriesResult, earliest, fit_series
 
 __all__ = ["batch", "expand_paths", "write_atomic"]
 
 CACHE_DIRNAME = ".eisna-cache"
 # spectra per chain when running in parallel (a chunk's first spectrum starts cold)
 DEFAULT_CHUNK = 50
-
-
-def _reader_extensions() -> set[str]:
-    from .io import list_formats
-
-    exts = set()
-    for _name, ext in list_formats():
-        exts.update(e.lower() for e in ext)
-    return exts
-
-
-def expand_paths(paths: Iterable[str | os.PathLike[str]], *, exclude: Path | None = None) -> list[Path]:
-    """Files named by ``paths``: files as given, folders searched recursively, globs expanded.
-
-    Folder contents are limited to extensions some reader handles (``.mpt``, ``.mpr``, ``.csv``…)
-    and hidden files are skipped; the result is in natural file-name order without duplicates.
-
-    Raises
-    ------
-    EisnaError
-        A path that is neither a file, a folder nor a glob with matches.
-    """
-    exts = _reader_extensions()
-    found: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_file():
-            found.append(p)
-        elif p.is_dir():
-            for f in p.rglob("*"):
-                rel = f.relative_to(p)
-                if any(part.startswith(".") for part in rel.parts):
-                    continue
-                if exclude is not None and _inside(f, exclude):
-                    continue
-                if f.is_file() and f.suffix.lower() in exts:
-                    found.append(f)
-        else:
-            matches = [Path(m) for m in glob.glob(str(raw), recursive=True)]
-            files = [m for m in matches if m.is_file()]
-            if not files:
-                raise EisnaError(
-                    f"{raw}: no such file or folder, and no file matches it as a pattern. "
-                    "Check the path (quote patterns so the shell passes them on)."
-                )
-            found.extend(files)
-    unique = {str(f.resolve()): f for f in found}
-    return sorted(unique.values(), key=lambda f: natural_key(str(f)))
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-        return True
-    except ValueError:
-        return False
 
 
 def sha256_file(path: Path) -> str:
@@ -179,6 +123,7 @@ def _read_all(files: Sequence[Path]):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
+                warnings.simplefilter("default", TruncatedDataWarning)  # a cut file is said
                 got = read(f)
         except NoImpedanceData as err:
             skipped.append({"path": str(f), "reason": str(err)})
@@ -303,10 +248,11 @@ def batch(
     out_dir = Path(out)
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
-    files = expand_paths(paths, exclude=out_dir)
-    if not files:
+    files, unreadable = (found := expand_inputs(paths, exclude=out_dir)).files, found.unreadable
+    if not files and not unreadable:
         raise EisnaError(f"no instrument files found in {', '.join(map(str, paths))}.")
     spectra, groups, failures, skipped, inputs = _read_all(files)
+    failures += [FitFailure(u.path, None, u.reason, "read") for u in unreadable]  # listed, not skipped
     if not spectra and not failures:
         raise EisnaError(
             f"none of the {len(files)} file(s) holds an impedance spectrum "

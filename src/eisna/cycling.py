@@ -436,8 +436,9 @@ def eis_offset_h(eis_start: datetime, cycling: Any, tz: str | None = None) -> fl
             which, zone = ("cycling", zero.tzinfo) if zero.tzinfo is not None else ("impedance", start.tzinfo)
             raise ClockMismatchError(
                 f"the {which} timestamps carry a time zone ({zone}) "
-                "and the others are local clock times without one; pass tz='Area/City', the zone of "
-                "the lab computers (e.g. tz='Europe/Berlin'), to put them on one axis."
+                "and the others are local clock times without one; give the zone of the lab computers "
+                "with --tz Area/City (e.g. --tz Europe/Berlin; the tz argument in Python) "
+                "to put them on one axis."
             )
         zone = _zone(tz)
         if zero.tzinfo is None:

@@ -21,14 +21,18 @@ __all__ = [
     "FitError",
     "KKWarning",
     "MetadataWarning",
+    "MissingInputError",
     "NoCyclingData",
     "NoImpedanceData",
     "ParameterAtBoundWarning",
     "ParseError",
     "RoleMismatchWarning",
+    "SkippedInputWarning",
     "SpectrumError",
+    "TruncatedDataWarning",
     "UnknownElementError",
     "UnsupportedFormatError",
+    "UsageError",
 ]
 
 
@@ -134,3 +138,23 @@ class RoleMismatchWarning(EisnaWarning):
 
 class KKWarning(EisnaWarning):
     """A spectrum fails the Kramers–Kronig test."""
+
+
+class TruncatedDataWarning(MetadataWarning):
+    """A file ends early (a cut last line, fewer spectra or points than declared, short records).
+
+    The data read up to the cut are returned, the spectrum concerned has
+    ``meta["truncated"] = True``.
+    """
+
+
+class UsageError(EisnaError, ValueError):
+    """The command or call is wrong (a missing input path, a bad option value): exit status 2."""
+
+
+class SkippedInputWarning(EisnaWarning):
+    """An input was skipped: a symlink loop, or a folder that cannot be listed."""
+
+
+class MissingInputError(ParseError, UsageError):
+    """An input path does not exist: a :class:`ParseError` for readers, bad usage (2) for the CLI."""

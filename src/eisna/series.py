@@ -253,9 +253,9 @@ class _Fitter:
 
     def definition(self, name: str):
         if name not in self._defs:
-            from .circuit import load_circuit
+            from .fitting.engine import resolve_circuit  # names, TOML paths and circuit strings
 
-            self._defs[name] = load_circuit(name)
+            self._defs[name] = resolve_circuit(name)
         return self._defs[name]
 
     # -- single fits -------------------------------------------------------------------

@@ -65,7 +65,10 @@ class Spectrum:
         ``index`` (int, position in the file), ``technique`` ("PEIS"/"GEIS"),
         ``cycle`` (int), ``Ewe_V`` and ``I_A`` (mean potential in V and current in A),
         ``area_cm2``, ``thickness_cm``, ``temperature_K``, ``device``,
-        ``software_version``, ``n_dropped`` (rows with freq ≤ 0 dropped by the reader),
+        ``software_version``, ``n_dropped`` (rows dropped by the reader: freq not finite or
+        ≤ 0 Hz, Z not finite or 0 Ω), ``dropped`` (those counts by reason),
+        ``truncated`` (True when the file ends early, see
+        :class:`~eisna.errors.TruncatedDataWarning`),
         ``format`` (reader name) and ``header`` (raw header as a dict).
 
     Notes
@@ -101,6 +104,12 @@ class Spectrum:
         bad = np.flatnonzero(~np.isfinite(z))
         if bad.size:
             raise SpectrumError(f"{where}: impedance is not finite at indices {bad[:10].tolist()}")
+        bad = np.flatnonzero(z == 0)
+        if bad.size:
+            raise SpectrumError(
+                f"{where}: |Z| = 0 at indices {bad[:10].tolist()}; a measured impedance is never 0 Ω. "
+                "Drop those points (the readers drop and count them in meta['dropped'])."
+            )
         freq.flags.writeable = False
         z.flags.writeable = False
         object.__setattr__(self, "freq", freq)

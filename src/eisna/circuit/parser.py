@@ -56,11 +56,18 @@ class Node:
     column: int = 0
 
 
+#: Longest circuit string accepted (characters) and deepest nesting of ``p(...)``: a bound on
+#: the parser's recursion, far above any physical circuit (the library's deepest is 2).
+MAX_CIRCUIT_LENGTH = 2000
+MAX_CIRCUIT_DEPTH = 32
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.tokens = self._tokenize(text)
         self.pos = 0
+        self.depth = 0
 
     def error(self, column: int, message: str, cls: type[CircuitSyntaxError] = CircuitSyntaxError):
         caret = " " * column + "^"
@@ -118,11 +125,15 @@ class _Parser:
         kind, value, col = self.take()
         if kind == "name" and value == "p" and self.peek()[1] == "(":
             self.take()
+            self.depth += 1
+            if self.depth > MAX_CIRCUIT_DEPTH:
+                raise self.error(col, f"p(...) nested over {MAX_CIRCUIT_DEPTH} deep; expected fewer levels")
             branches = [self.circuit()]
             while self.peek()[1] == ",":
                 self.take()
                 branches.append(self.circuit())
             self.expect(")", "to close 'p('")
+            self.depth -= 1
             if len(branches) < 2:
                 raise self.error(col, "p(...) needs at least two branches separated by ','")
             return Node("parallel", tuple(branches), column=col)
@@ -412,13 +423,20 @@ def parse_circuit(text: str) -> Circuit:
     Raises
     ------
     CircuitSyntaxError
-        With the column and a caret under the offending character.
+        With the column and a caret under the offending character; also for a string
+        longer than :data:`MAX_CIRCUIT_LENGTH` characters or ``p(...)`` nested deeper than
+        :data:`MAX_CIRCUIT_DEPTH`.
     UnknownElementError
         For an unregistered element type, with the closest known type.
     """
     if not isinstance(text, str):
         raise CircuitSyntaxError(
             f"a circuit must be a string such as 'R0-p(R1,C1)'; got {type(text).__name__}"
+        )
+    if len(text) > MAX_CIRCUIT_LENGTH:
+        raise CircuitSyntaxError(
+            f"circuit string of {len(text)} characters; expected at most {MAX_CIRCUIT_LENGTH} "
+            "(write a long circuit as a TOML file, see 'eisna circuits')"
         )
     tree = _Parser(text).parse()
     return _build(text, tree)

@@ -4,8 +4,11 @@ A thin layer over the library. Each subcommand lives in its own module in
 :mod:`eisna.cli` and defines ``register(subparsers)`` and ``run(args) -> int``.
 Heavy libraries are imported inside ``run`` so that ``eisna --help`` stays fast.
 
-Exit codes: 0 success, 1 analysis failure (an :class:`~eisna.EisnaError`),
-2 bad usage.
+Exit codes: 0 success, 1 analysis failure (an :class:`~eisna.EisnaError`, or a batch
+with failed spectra), 2 bad usage (a bad flag value, a missing path, an unknown circuit,
+an unusable ``--out``; all checked before any fitting). Every failure is one line on
+stderr (``eisna: error: ...``) and every warning one line (``warning: FILE: message``);
+``--debug`` shows tracebacks.
 
 Examples
 --------
@@ -24,7 +27,8 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from ..errors import EisnaError
+from ..errors import EisnaError, UsageError
+from ._checks import READING_COMMANDS, add_reading_limit, check_usage, one_line_warnings
 
 __all__ = ["main"]
 
@@ -61,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # command not built yet
             raise
         module.register(sub)
+    for name in READING_COMMANDS:
+        if name in sub.choices:
+            add_reading_limit(sub.choices[name])
     return parser
 
 
@@ -74,13 +81,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    with one_line_warnings():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Check the usage, run the command, and turn every failure into one line and a status."""
     try:
-        return int(args.run(args) or 0)
+        problem = check_usage(args)
+        if problem:
+            print(f"eisna {args.command}: error: {problem}", file=sys.stderr)
+            return 2
+        from ..io._limits import limits
+
+        with limits(max_bytes=getattr(args, "max_file_size", None)):  # for this command only
+            return int(args.run(args) or 0)
     except EisnaError as err:
         if args.debug:
             traceback.print_exc()
-        print(f"eisna: error: {err}", file=sys.stderr)
-        return 1
+        print(f"eisna: error: {_one_line(err)}", file=sys.stderr)
+        # UsageError, and the batch's OutputError (an unusable --out), are bad usage
+        return 2 if isinstance(err, UsageError) or type(err).__name__ == "OutputError" else 1
     except KeyboardInterrupt:
         print("eisna: interrupted", file=sys.stderr)
         return 130
@@ -91,6 +112,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except Exception as err:  # a bug or an OS failure: still one line unless --debug
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"eisna: error: {type(err).__name__}: {_one_line(err)} (run 'eisna --debug {args.command} ...' "
+            "for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _one_line(err: BaseException) -> str:
+    """The first line of an error message (circuit errors add a caret drawing below it)."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable
 
-from ..errors import EisnaError
+from ..errors import EisnaError, UsageError
 
 
 def print_per_file(paths: Iterable[str], lines_of: Callable[[str], list[str]]) -> int:
@@ -14,7 +14,8 @@ def print_per_file(paths: Iterable[str], lines_of: Callable[[str], list[str]]) -
     Returns
     -------
     int
-        0 when every file succeeded, 1 when any raised an :class:`~eisna.EisnaError`.
+        0 when every file succeeded, 1 when any raised an :class:`~eisna.EisnaError`,
+        2 when a path does not exist (bad usage).
     """
     status = 0
     for path in paths:
@@ -22,5 +23,5 @@ def print_per_file(paths: Iterable[str], lines_of: Callable[[str], list[str]]) -
             print("\n".join(lines_of(path)))
         except EisnaError as err:
             print(f"eisna: error: {err}", file=sys.stderr)
-            status = 1
+            status = max(status, 2 if isinstance(err, UsageError) else 1)
     return status

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timedelta
 
-from ..errors import EisnaError, NoImpedanceData
+from ..errors import EisnaError, NoCyclingData, NoImpedanceData
 from ._common import print_per_file
 
 EXAMPLES = """examples:
@@ -56,10 +56,13 @@ def describe(path: str) -> list[str]:
         formats = sorted({str(s.meta["format"]) for s in spectra if s.meta.get("format")})
         if formats and formats != [reader.NAME]:
             lines[format_line] = f"  format: {', '.join(formats)}"
+        cycling_error: EisnaError | None = None
         try:
             cyc = read_cycling(path)
-        except EisnaError:
+        except NoCyclingData:
             cyc = None
+        except EisnaError as err:  # e.g. a zip bomb: say why, not "holds neither"
+            cyc, cycling_error = None, err
     start = None
     if spectra:
         techniques = sorted({str(s.meta.get("technique") or "unknown") for s in spectra})
@@ -88,6 +91,8 @@ def describe(path: str) -> list[str]:
     for message in dict.fromkeys(str(w.message).removeprefix(f"{path}: ") for w in caught):
         lines.append(f"  warning: {message}")
     if not spectra and cyc is None:
+        if cycling_error is not None:
+            raise cycling_error
         raise NoImpedanceData(f"{path}: holds neither impedance spectra nor cycling data.")
     return lines
 

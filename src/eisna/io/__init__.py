@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from ._limits import get_limits, set_limits
 from ._registry import call_reader, find_reader, list_formats
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
     from ..spectrum import Spectrum
 
-__all__ = ["list_formats", "read", "read_cycling"]
+__all__ = ["get_limits", "list_formats", "read", "read_cycling", "set_limits"]
 
 
 def read(path: str | os.PathLike[str], **options: Any) -> list[Spectrum]:
@@ -29,7 +30,9 @@ def read(path: str | os.PathLike[str], **options: Any) -> list[Spectrum]:
     path : str or PathLike
         EC-Lab ``.mpt``/``.mpr``, or a CSV/TXT table with frequency and impedance columns.
     **options
-        Passed to the chosen reader (for example ``columns=`` for generic tables).
+        Passed to the chosen reader (for example ``columns=`` for generic tables);
+        ``max_bytes=`` (int, bytes) raises or lowers the per-file size limit for this
+        call (default 2 GiB, see :func:`set_limits`).
 
     Returns
     -------
@@ -43,8 +46,9 @@ def read(path: str | os.PathLike[str], **options: Any) -> list[Spectrum]:
     NoImpedanceData
         A valid file without impedance data (e.g. a GCPL run or a Neware cycling file).
     """
-    reader = find_reader(path, need="read")
-    return call_reader(reader.read, path, **options)
+    with _limits_of(options):
+        reader = find_reader(path, need="read")
+        return call_reader(reader.read, path, **options)
 
 
 def read_cycling(path: str | os.PathLike[str], **options: Any) -> pd.DataFrame:
@@ -57,5 +61,13 @@ def read_cycling(path: str | os.PathLike[str], **options: Any) -> pd.DataFrame:
         ``current_A``, ``capacity_Ah``, ``cycle``, ``step``, ``step_type``, and
         ``timestamp`` where the file has absolute times.
     """
-    reader = find_reader(path, need="read_cycling")
-    return call_reader(reader.read_cycling, path, **options)
+    with _limits_of(options):
+        reader = find_reader(path, need="read_cycling")
+        return call_reader(reader.read_cycling, path, **options)
+
+
+def _limits_of(options: dict[str, Any]) -> Any:
+    """The reading limits passed as options (``max_bytes=``, ``max_zip_ratio=``), for one call."""
+    from ._limits import limits
+
+    return limits(**{k: options.pop(k) for k in ("max_bytes", "max_zip_ratio") if k in options})

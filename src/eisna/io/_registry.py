@@ -25,6 +25,8 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import EisnaError, ParseError, UnsupportedFormatError
+from ._limits import check_file, limits, open_regular
+from ._notices import attributed
 
 __all__ = ["READER_MODULES", "SNIFF_BYTES", "call_reader", "find_reader", "list_formats"]
 
@@ -75,8 +77,9 @@ def list_formats() -> list[tuple[str, tuple[str, ...]]]:
 
 
 def _head(path: Path) -> bytes:
+    check_file(path)  # a regular file within the size limit, checked before it is opened
     try:
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:  # and again on the open descriptor, never blocking
             return fh.read(SNIFF_BYTES)
     except FileNotFoundError as err:
         raise ParseError(path, "file not found.", hint="Check the path.") from err
@@ -128,9 +131,14 @@ def call_reader(func: Callable[..., Any], path: str | os.PathLike[str], **option
 
     Readers raise precise :class:`EisnaError` subclasses themselves; this net makes
     sure that arbitrary bytes can never leak a ``struct.error`` or ``IndexError``.
+    Third-party warnings raised while reading are re-issued naming the file
+    (:func:`eisna.io._notices.attributed`). ``max_bytes=`` and ``max_zip_ratio=`` set the
+    reading limits for this call only (see :func:`eisna.io.set_limits`).
     """
+    bounds = {k: options.pop(k) for k in ("max_bytes", "max_zip_ratio") if k in options}
     try:
-        return func(path, **options)
+        with limits(**bounds), attributed(path):  # library warnings name the file they concern
+            return func(path, **options)
     except EisnaError:
         raise
     except MemoryError as err:

@@ -12,7 +12,6 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 
@@ -267,8 +266,10 @@ def count_dropped(
 def read_bytes(path: str | os.PathLike[str]) -> bytes:
     """The content of ``path``; a missing or unreadable file raises :class:`ParseError`."""
     where = str(path)
+    from ._limits import read_text_bytes  # bounded: regular files within the limit, no NUL runs
+
     try:
-        return Path(path).read_bytes()
+        return read_text_bytes(path)
     except FileNotFoundError as err:
         raise ParseError(where, "file not found.", hint="Check the path.") from err
     except IsADirectoryError as err:

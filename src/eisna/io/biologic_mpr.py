@@ -48,7 +48,9 @@ import numpy as np
 
 from ..errors import MetadataWarning, NoCyclingData, NoImpedanceData, ParseError
 from ..spectrum import Spectrum
-from ._text import count_dropped, split_spectra
+from ._limits import check_file
+from ._points import classify, dropped_by_spectrum
+from ._text import split_spectra
 from .biologic_mpr_columns import COLUMNS
 
 if TYPE_CHECKING:
@@ -697,6 +699,7 @@ def read_mpr(path: str | os.PathLike[str]) -> MprFile:
         Wrong magic, truncated or corrupt bytes, or a column ID whose width is unknown.
     """
     path = Path(path)
+    check_file(path)  # eisna.io._limits: regular file within the size limit, before opening
     try:
         raw = path.read_bytes()
     except FileNotFoundError as err:
@@ -816,7 +819,11 @@ def read(path: str | os.PathLike[str], **options: Any) -> list[Spectrum]:
     ns = mpr.column("Ns")
     header = mpr.header()
     groups = _split_spectra(mpr, freq, is_point)
-    dropped = count_dropped(groups, is_point, ns if mpr.technique == "MB" else None)
+    is_point, reason = classify(freq, z)  # eisna.io._points: non-finite or zero Z dropped too
+    groups = [g for g in (rows[is_point[rows]] for rows in groups) if g.size]
+    if not groups:
+        raise ParseError(path, "no impedance point has a finite, non-zero Z.", hint=_EXPORT_HINT)
+    dropped = dropped_by_spectrum(groups, reason, ns if mpr.technique == "MB" else None)
     spectra: list[Spectrum] = []
     for index, rows in enumerate(groups):
         first = int(rows[0])
@@ -842,7 +849,8 @@ def read(path: str | os.PathLike[str], **options: Any) -> list[Spectrum]:
             "area_cm2": mpr.settings.get("area_cm2"),
             "device": mpr.log.get("device"),
             "software_version": mpr.log.get("software_version"),
-            "n_dropped": dropped[index],
+            "n_dropped": sum(dropped[index].values()),
+            "dropped": dropped[index],
             "header": header,
         }
         spectra.append(

@@ -14,7 +14,11 @@ from line N+1. Handled here, each seen in real files:
 * several spectra per file, split on ``cycle number``, ``Ns`` and, in Modulo Bat runs, on
   each contiguous impedance step (the ``z cycle`` counter is kept as the cycle number; it
   can reset in the middle of a sweep, so it is not used to cut sweeps);
-* rows with freq ≤ 0 Hz (time-domain or DC points) dropped and counted.
+* rows with freq ≤ 0 Hz (time-domain or DC points), a non-finite frequency, or a non-finite
+  or zero Z dropped and counted by reason (``meta["dropped"]``);
+* a file that ends early (a cut last line, fewer points than the header's loop table, a
+  last spectrum shorter than the one before) read up to the cut, with a
+  :class:`~eisna.errors.TruncatedDataWarning` and ``meta["truncated"] = True``.
 
 Timestamps: ``Acquisition started on`` (month first) plus the ``time/s`` of a spectrum's
 first point, since ``time/s`` runs on from the start of the first linked technique.
@@ -35,10 +39,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import MetadataWarning, NoCyclingData, NoImpedanceData, ParseError
+from ..errors import MetadataWarning, NoCyclingData, NoImpedanceData, ParseError, TruncatedDataWarning
 from ..spectrum import Spectrum
+from ._points import classify, dropped_by_spectrum
 from ._text import (
-    count_dropped,
     decode_text,
     parse_ec_lab_datetime,
     parse_header_number,
@@ -154,6 +158,9 @@ class MptFile:
         when unknown; None when the header has no technique line.
     sequence_types : Mapping[int, str]
         Modulo Bat ``Ns`` → ``ctrl_type`` (``"Rest"``, ``"CC"``, ``"PEIS"`` …).
+    cut_last_line : bool
+        True when the last line had no line end and was shorter than the lines before
+        it (a file cut in the middle of a row); that line is left out of the columns.
     """
 
     path: str
@@ -166,6 +173,7 @@ class MptFile:
     start: datetime | None
     technique: str | None
     sequence_types: Mapping[int, str]
+    cut_last_line: bool = False
 
     def column(self, role: str) -> np.ndarray | None:
         """Return the first column present among the aliases of ``role``, or None."""
@@ -226,6 +234,7 @@ def load(path: str | os.PathLike[str], *, decimal: str | None = None) -> MptFile
     elif decimal not in (".", ","):
         raise ParseError(where, f"decimal must be '.' or ','; got {decimal!r}.")
     width = len(sample[0].rstrip("\r").split("\t"))
+    data_text, cut_last_line = _drop_cut_last_line(data_text)
     table = _parse_table(where, data_text, width, decimal, first_line=n_header + 1, names=names)
     columns = _name_columns(names, table)
     header = _parse_header(header_lines, decimal)
@@ -243,6 +252,7 @@ def load(path: str | os.PathLike[str], *, decimal: str | None = None) -> MptFile
         start=start,
         technique=technique,
         sequence_types=MappingProxyType(_sequence_types(header)),
+        cut_last_line=cut_last_line,
     )
 
 
@@ -262,8 +272,10 @@ def read(path: str | os.PathLike[str], *, decimal: str | None = None) -> list[Sp
         In acquisition order; ``freq`` in Hz, ``z`` in Ω with Z″ < 0 for capacitive arcs.
         ``meta`` holds ``source``, ``index``, ``format``, ``technique``, ``cycle``,
         ``Ewe_V`` (mean, V), ``I_A`` (mean, A), ``area_cm2``, ``device``,
-        ``software_version``, ``n_dropped`` (rows with freq ≤ 0 Hz attributed to this
-        spectrum) and ``header``.
+        ``software_version``, ``n_dropped`` (rows dropped and attributed to this
+        spectrum), ``dropped`` (those counts by reason: ``"freq<=0"``, ``"freq not
+        finite"``, ``"Z not finite"``, ``"|Z|=0"``, ``"cut last line"``), ``truncated``
+        and ``header``.
 
     Raises
     ------
@@ -285,17 +297,91 @@ def read(path: str | os.PathLike[str], *, decimal: str | None = None) -> list[Sp
             f"{list(mpt.columns)} (technique: {mpt.technique or 'unknown'}). "
             "Use eisna.read_cycling(path) for cycling data."
         )
-    is_point = np.isfinite(freq) & (freq > 0)
-    if not is_point.any():
+    if not (np.isfinite(freq) & (freq > 0)).any():
         raise NoImpedanceData(
             f"{mpt.path}: no impedance data: all {mpt.n_rows} rows have freq/Hz ≤ 0 "
             f"(technique: {mpt.technique or 'unknown'}). Use eisna.read_cycling(path) for cycling data."
         )
     z = _impedance(mpt)
-    groups = _split_spectra(mpt, freq, is_point)
+    # cut sweeps on the frequency alone, then leave out rows whose Z is not usable
+    groups = _split_spectra(mpt, freq, np.isfinite(freq) & (freq > 0))
+    is_point, reason = classify(freq, z)
+    groups = [rows[is_point[rows]] for rows in groups]
+    groups = [rows for rows in groups if rows.size]
+    if not groups:
+        raise ParseError(
+            mpt.path,
+            "no impedance point has a finite, non-zero Z; expected Re(Z) and -Im(Z) values.",
+            hint="The file is corrupt; re-export it from EC-Lab.",
+        )
     ns = mpt.column("ns") if mpt.sequence_types else None
-    dropped = count_dropped(groups, is_point, ns)
-    return [_build_spectrum(mpt, freq, z, rows, k, dropped[k]) for k, rows in enumerate(groups)]
+    dropped = dropped_by_spectrum(groups, reason, ns)
+    if mpt.cut_last_line:
+        dropped[-1]["cut last line"] = 1
+    truncated = _truncation(mpt, freq, groups)
+    current = _current_A(mpt)  # once: per spectrum it made 5000-loop files quadratic
+    spectra = [_build_spectrum(mpt, freq, z, current, rows, k, dropped[k]) for k, rows in enumerate(groups)]
+    if truncated:
+        spectra[-1] = spectra[-1].with_meta(truncated=True)
+    return spectra
+
+
+def _truncation(mpt: MptFile, freq: np.ndarray, groups: list[np.ndarray]) -> bool:
+    """Warn with :class:`TruncatedDataWarning` when the file ends early; return True if it does.
+
+    Signs: a cut last line; data ending before the last point of the header's loop table;
+    a last spectrum that starts like the one before it but has fewer points.
+    """
+    found = []
+    if mpt.cut_last_line:
+        found.append("the last line has no line end and is cut short; it was left out")
+    loops = mpt.header.get("loops")
+    if loops and mpt.n_rows < loops[-1][1] + 1:
+        found.append(
+            f"the header's loop table declares {len(loops)} loops up to point {loops[-1][1]}, "
+            f"the data end at point {mpt.n_rows - 1} ({len(groups)} spectra)"
+        )
+    if (
+        len(groups) >= 2
+        and groups[-1].size < groups[-2].size
+        and freq[groups[-1][0]] == freq[groups[-2][0]]
+    ):
+        found.append(
+            f"the last spectrum has {groups[-1].size} points, the one before it {groups[-2].size}"
+        )
+    if found:
+        warnings.warn(
+            f"{mpt.path}: the file looks truncated: {'; '.join(found)}. The last spectrum is kept "
+            "with meta['truncated'] = True; re-export the file if the measurement finished.",
+            TruncatedDataWarning,
+            stacklevel=3,
+        )
+    return bool(found)
+
+
+def _drop_cut_last_line(text: str) -> tuple[str, bool]:
+    """Leave out a last line that has no line end and is shorter than the lines before it.
+
+    EC-Lab ends files without a final line end, so only a line with fewer fields than
+    the previous one, or whose last field is shorter than that column in the 20 lines
+    before, counts as cut (``-93853.6`` cut to ``-9`` must not be read as -9).
+    """
+    if text.endswith("\n"):
+        return text, False
+    head, sep, last = text.rpartition("\n")
+    if not sep or not last.strip():
+        return text, False
+    previous = [ln.rstrip("\r").split("\t") for ln in head[-65536:].split("\n")[1:] if ln.strip()][-20:]
+    if not previous:
+        return text, False
+    fields = last.rstrip("\r").split("\t")
+    if len(fields) < len(previous[-1]):
+        return head + sep, True
+    j = max((k for k, f in enumerate(fields) if f.strip()), default=0)
+    widths = [len(p[j].strip()) for p in previous if len(p) > j and p[j].strip()]
+    if widths and len(fields[j].strip()) < min(widths):
+        return head + sep, True
+    return text, False
 
 
 def read_cycling(path: str | os.PathLike[str], *, decimal: str | None = None) -> pd.DataFrame:
@@ -339,6 +425,13 @@ def read_cycling(path: str | os.PathLike[str], *, decimal: str | None = None) ->
         raise ParseError(
             mpt.path,
             f"cycling data needs the columns {missing}; found {list(mpt.columns)}.",
+        )
+    if mpt.cut_last_line:
+        warnings.warn(
+            f"{mpt.path}: the file looks truncated: the last line has no line end and is cut short; "
+            "it was left out.",
+            TruncatedDataWarning,
+            stacklevel=2,
         )
     n = mpt.n_rows
     if (q := mpt.column("q_mAh")) is not None:
@@ -536,7 +629,7 @@ def _parse_table(
 
     try:
         frame = pd.read_csv(
-            io.StringIO(text),
+            io.BytesIO(text.encode("utf-8")),
             sep="\t",
             header=None,
             names=list(range(width)),
@@ -554,6 +647,7 @@ def _parse_table(
             where, f"cannot parse the data rows ({err})."
         ) from err
     values = np.empty(frame.shape, dtype=np.float64)
+    nan_cells = np.zeros(frame.shape, dtype=bool)  # written as "nan": dropped later, not an error
     for j in range(width):
         col = frame[j]
         if col.dtype.kind in "iuf":
@@ -561,7 +655,8 @@ def _parse_table(
             continue
         cells = col.astype("string")
         numeric = pd.to_numeric(cells.str.replace(",", ".") if decimal == "," else cells, errors="coerce")
-        bad = np.flatnonzero(numeric.isna().to_numpy() & col.notna().to_numpy())
+        nan_cells[:, j] = cells.str.strip().str.lower().isin(("nan", "-nan", "+nan")).fillna(False).to_numpy()
+        bad = np.flatnonzero(numeric.isna().to_numpy() & col.notna().to_numpy() & ~nan_cells[:, j])
         if bad.size:
             i = int(bad[0])
             found = str(cells.iloc[i])[:40]
@@ -580,7 +675,7 @@ def _parse_table(
     # a trailing tab on every data row gives one all-empty column: drop it
     while values.shape[1] > 1 and np.isnan(values[:, -1]).all():
         values = values[:, :-1]
-    short = np.flatnonzero(np.isnan(values).any(axis=1))
+    short = np.flatnonzero((np.isnan(values) & ~nan_cells[:, : values.shape[1]]).any(axis=1))
     if short.size:
         raise _width_error(where, text, values.shape[1], first_line) or ParseError(
             where, "a data row has empty fields.", line=first_line + _data_lines(text)[int(short[0])][0]
@@ -659,18 +754,11 @@ def _build_spectrum(
     mpt: MptFile,
     freq: np.ndarray,
     z: np.ndarray,
+    current: np.ndarray | None,
     rows: np.ndarray,
     index: int,
-    n_dropped: int,
+    dropped: dict[str, int],
 ) -> Spectrum:
-    bad = rows[~np.isfinite(z[rows])]
-    if bad.size:
-        raise ParseError(
-            mpt.path,
-            "impedance is not finite.",
-            line=mpt.first_data_line + int(bad[0]),
-            hint="The file is corrupt; re-export it from EC-Lab.",
-        )
     first = int(rows[0])
     technique = mpt.technique
     ns = mpt.column("ns")
@@ -692,7 +780,7 @@ def _build_spectrum(
     cycle_col = mpt.column("z_cycle")
     if cycle_col is None:
         cycle_col = mpt.column("cycle")
-    ewe, current = mpt.column("ewe"), _current_A(mpt)
+    ewe = mpt.column("ewe")
     meta = {
         "source": mpt.path,
         "index": index,
@@ -704,7 +792,9 @@ def _build_spectrum(
         "area_cm2": mpt.area_cm2,
         "device": mpt.header.get("Device"),
         "software_version": mpt.software_version,
-        "n_dropped": n_dropped,
+        "n_dropped": sum(dropped.values()),
+        "dropped": dropped,
+        "truncated": False,
         "header": mpt.header,
     }
     return Spectrum(freq=freq[rows], z=z[rows], timestamp=timestamp, elapsed_s=elapsed, meta=meta)

@@ -228,7 +228,9 @@ def _maybe_gb(raw: bytes) -> bool:
 
 def _csv_rows(path: Path) -> tuple[list[list[str]], list[int]]:
     """All rows of a text export, with their 1-based line numbers."""
-    raw = path.read_bytes()
+    from ._limits import read_text_bytes
+
+    raw = read_text_bytes(path)
     text = _decode(raw)
     first = text.split("\n", 1)[0]
     reader = csv.reader(io.StringIO(text), delimiter=_delimiter(first))
@@ -278,8 +280,13 @@ def _xlsx_rows(path: Path) -> tuple[list[list[Any]], list[int]]:
 
 
 def _rows(path: Path) -> tuple[list[list[Any]], list[int]]:
+    from ._limits import check_file, check_zip
+
+    check_file(path)  # a regular file within the size limit, before it is opened
     with path.open("rb") as fh:
         magic = fh.read(4)
+    if magic.startswith(b"PK"):
+        check_zip(path)  # an .xlsx is a ZIP: bound its members before openpyxl unpacks them
     if magic.startswith(b"PK") or path.suffix.lower() in (".xlsx", ".xls"):
         return _xlsx_rows(path)
     return _csv_rows(path)

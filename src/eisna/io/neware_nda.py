@@ -12,12 +12,23 @@ write naive local time instead (see :mod:`eisna.io.neware_csv`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import EisnaError, MetadataWarning, NoImpedanceData, ParseError
+from ..errors import (
+    EisnaError,
+    MetadataWarning,
+    NoImpedanceData,
+    ParseError,
+    TruncatedDataWarning,
+)
+from ._limits import check_file, check_zip
+from ._notices import attributed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,6 +86,7 @@ def read(path: str | os.PathLike[str], **options: Any) -> list[Spectrum]:
 
 def _kind(path: Path) -> str:
     """Return ``".nda"`` or ``".ndax"`` from the magic bytes (the extension may be wrong)."""
+    check_file(path)  # a regular file within the size limit, before it is opened
     try:
         with path.open("rb") as fh:
             head = fh.read(4096)
@@ -95,6 +107,57 @@ def _kind(path: Path) -> str:
 
 
 def _fastnda_read(path: Path, kind: str, cycle_mode: str) -> Any:
+    """Call ``fastnda.read`` with its notices attributed to ``path`` and short records watched."""
+    with attributed(path, loggers=("fastnda",)), _watch_records(path):
+        return _fastnda_call(path, kind, cycle_mode)
+
+
+@contextlib.contextmanager
+def _watch_records(path: Path) -> Iterator[None]:
+    """Warn with :class:`TruncatedDataWarning` when fastnda finds fewer record bytes than declared.
+
+    fastnda reads ``min(declared, available)`` bytes of records and silently ignores a
+    partial last record; this watches its record reader (``fastnda.nda._get_arr_from_nda``,
+    when present) and says so.
+    """
+    try:
+        from fastnda import nda as fastnda_nda
+    except ImportError:  # pragma: no cover - fastnda without that module
+        yield
+        return
+    original = getattr(fastnda_nda, "_get_arr_from_nda", None)
+    find = getattr(fastnda_nda, "_find_header", None)
+    if original is None or find is None:  # pragma: no cover - another fastnda version
+        yield
+        return
+    short: list[str] = []
+
+    def watched(mm: Any, header: Any, record_len: int, data_len: int = 0) -> Any:
+        try:
+            available = len(mm) - find(mm, header)
+        except Exception:  # fastnda raises its own message below
+            available = None
+        if available is not None and data_len and data_len > available:
+            short.append(f"the header declares {data_len} bytes of records, the file holds {available}")
+        elif available is not None and not data_len and available > 0 and available % record_len:
+            short.append(f"the last record is cut ({available % record_len} of {record_len} bytes)")
+        return original(mm, header, record_len, data_len)
+
+    fastnda_nda._get_arr_from_nda = watched
+    try:
+        yield
+    finally:
+        fastnda_nda._get_arr_from_nda = original
+    if short:
+        warnings.warn(
+            f"{path}: the file looks truncated: {'; '.join(short)}. The complete records are read "
+            "(frame.attrs['truncated'] = True); re-export the file if the test finished.",
+            TruncatedDataWarning,
+            stacklevel=4,
+        )
+
+
+def _fastnda_call(path: Path, kind: str, cycle_mode: str) -> Any:
     """Call ``fastnda.read``; it picks the format by suffix, so link mislabelled files."""
     import fastnda
 
@@ -141,8 +204,16 @@ def read_cycling(path: str | os.PathLike[str], *, cycle_mode: str = "chg") -> pd
     """
     path = Path(path)
     kind = _kind(path)
+    if kind == ".ndax":
+        check_zip(path)  # declared and actual member sizes and ratios, before fastnda unpacks it
     try:
-        return _to_common(path, _fastnda_read(path, kind, cycle_mode))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            frame = _to_common(path, _fastnda_read(path, kind, cycle_mode))
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        frame.attrs["truncated"] = any(issubclass(w.category, TruncatedDataWarning) for w in caught)
+        return frame
     except EisnaError:
         raise
     except MemoryError as err:
