@@ -14,6 +14,7 @@ from __future__ import annotations
 from os import PathLike
 
 __all__ = [
+    "CacheWarning",
     "CircuitDefinitionError",
     "CircuitSyntaxError",
     "EisnaError",
@@ -23,6 +24,8 @@ __all__ = [
     "MetadataWarning",
     "NoCyclingData",
     "NoImpedanceData",
+    "OutputError",
+    "OutputLockedError",
     "ParameterAtBoundWarning",
     "ParseError",
     "RoleMismatchWarning",
@@ -116,6 +119,14 @@ class FitError(EisnaError, RuntimeError):
     """The optimiser could not run at all (a poor fit is not an error)."""
 
 
+class OutputError(EisnaError):
+    """The output folder cannot be used: a file, not writable, the disk full (a usage error)."""
+
+
+class OutputLockedError(OutputError):
+    """Another batch is writing to the same output folder."""
+
+
 class EisnaWarning(UserWarning):
     """Root of eisna's warnings."""
 
@@ -134,3 +145,7 @@ class RoleMismatchWarning(EisnaWarning):
 
 class KKWarning(EisnaWarning):
     """A spectrum fails the Kramers–Kronig test."""
+
+
+class CacheWarning(EisnaWarning):
+    """A resume-cache entry was ignored (edited, foreign or unreadable); the spectrum is refitted."""
