@@ -215,16 +215,21 @@ _STATUS_MESSAGES = {
 }
 
 
+_PAD_SCALE = 1e-150  # Jacobian entry of the inert variable: below every real column norm
+
+
 def _padded_lmder(lmder):
     """``lmder`` (scipy's MINPACK binding) run with one extra, inert variable.
 
     SciPy's C translation of MINPACK (1.15 and later) reads one element past the end of its
     Jacobian buffer in ``qrfac`` when it recomputes the norm of the last pivot column, so its
-    iterates depend on whatever lies in memory there (a fit gave different results in two
-    processes; seen under valgrind as an invalid read in ``enorm`` called from ``qrfac``). A
-    trailing all-zero Jacobian column is never downdated (its norm is 0) and stays last under
-    pivoting, so the out-of-bounds read never happens; the extra variable never moves and is
-    removed from the result, the QR factors and the pivots. Same signature as ``_lmder``.
+    iterates depend on whatever lies in memory there (the same fit gave different results in
+    two processes; valgrind: an invalid read in ``enorm`` called from ``qrfac``). An extra
+    variable u with its own residual ``c·u`` (c tiny) adds a column orthogonal to all others
+    whose norm never changes, so it is never recomputed and, being the smallest, stays the last
+    pivot column: the out-of-bounds read never happens. The system stays block diagonal, u stays
+    0 and the other variables follow MINPACK's iterates; u, its residual, its QR factor and its
+    pivot are removed from what is returned. Same signature as ``_minpack._lmder``.
     """
 
     def call(fun, jac, x0, args=(), full_output=0, col_deriv=1, ftol=1.49012e-8, xtol=1.49012e-8,
@@ -233,12 +238,21 @@ def _padded_lmder(lmder):
         n = x0.size
 
         def fun_n(u, *a):
-            return fun(u[:n], *a)
+            f = np.asarray(fun(u[:n], *a), dtype=float).ravel()
+            return np.append(f, _PAD_SCALE * u[n])
 
         def jac_n(u, *a):
             j = np.asarray(jac(u[:n], *a), dtype=float)
-            pad = np.zeros((1, j.shape[1]) if col_deriv else (j.shape[0], 1))
-            return np.concatenate([j, pad], axis=0 if col_deriv else 1)
+            if col_deriv:  # (n, m)
+                j = j.reshape(n, -1)
+                out = np.zeros((n + 1, j.shape[1] + 1))
+                out[:n, :-1] = j
+            else:  # (m, n)
+                j = j.reshape(-1, n)
+                out = np.zeros((j.shape[0] + 1, n + 1))
+                out[:-1, :n] = j
+            out[-1, -1] = _PAD_SCALE
+            return out
 
         diag1 = None if diag is None else np.append(np.asarray(diag, dtype=float), 1.0)
         out = lmder(fun_n, jac_n, np.append(x0, 0.0), tuple(args), full_output, col_deriv, ftol, xtol,
@@ -247,7 +261,9 @@ def _padded_lmder(lmder):
             return out[0][:n], out[1]
         x, info, code = out
         info = dict(info)
-        info["fjac"], info["ipvt"], info["qtf"] = info["fjac"][:n], info["ipvt"][:n], info["qtf"][:n]
+        if "fvec" in info:
+            info["fvec"] = info["fvec"][:-1]
+        info["fjac"], info["ipvt"], info["qtf"] = info["fjac"][:n, :-1], info["ipvt"][:n], info["qtf"][:n]
         return x[:n], info, code
 
     return call
