@@ -237,12 +237,14 @@ def _padded_lmder(lmder):
         x0 = np.asarray(x0, dtype=float).ravel()
         n = x0.size
 
+        # u is a view of MINPACK's work memory, freed when it returns: callers (lmfit keeps the
+        # last point) get a copy
         def fun_n(u, *a):
-            f = np.asarray(fun(u[:n], *a), dtype=float).ravel()
+            f = np.asarray(fun(u[:n].copy(), *a), dtype=float).ravel()
             return np.append(f, _PAD_SCALE * u[n])
 
         def jac_n(u, *a):
-            j = np.asarray(jac(u[:n], *a), dtype=float)
+            j = np.asarray(jac(u[:n].copy(), *a), dtype=float)
             if col_deriv:  # (n, m)
                 j = j.reshape(n, -1)
                 out = np.zeros((n + 1, j.shape[1] + 1))
