@@ -369,3 +369,22 @@ def test_outputs_are_bit_identical_across_hash_seeds_heaps_and_jobs(tmp_path):
     assert c == a  # two worker processes give what the serial run gives
     rows = list(csv.DictReader(io.StringIO(a[0].decode())))
     assert len(rows) == 6 and all(r["status"] == "ok" for r in rows)
+
+
+def test_links_planted_in_the_output_folder_are_not_written_through(tmp_path):
+    folder = _copy(tmp_path, [30])
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".eisna-lock").symlink_to(victim)
+    with pytest.raises(OutputError, match="symbolic link"):
+        eisna.batch(folder, "symmetric_interlayer", out=out, report=False)
+    assert victim.read_text() == "precious\n"
+    (out / ".eisna-lock").unlink()
+    (out / ".eisna-cache").symlink_to(elsewhere, target_is_directory=True)
+    series = eisna.batch(folder, "symmetric_interlayer", out=out, report=False)
+    assert series.results[0].success and (out / "results.csv").is_file()
+    assert list(elsewhere.iterdir()) == []  # no cache entry written through the link

@@ -33,6 +33,7 @@ STAGE_PREFIX = ".eisna-stage-"
 LOCK_NAME = ".eisna-lock"
 COMMIT_MARKER = "COMMITTED"
 TMP_SUFFIX = ".tmp"
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def _file_mode() -> int:
@@ -147,14 +148,17 @@ class OutputSet:
         _finish(self.stage, self.out_dir)
 
 
-def _finish(stage: Path, out_dir: Path) -> None:
-    """Move a committed set into place (idempotent: files already moved are skipped)."""
+def _finish(stage: Path, out_dir: Path, allowed: set[str] | None = None) -> None:
+    """Move a committed set into place (idempotent: files already moved are skipped); with
+    ``allowed``, only files of those names."""
     marker = json.loads((stage / COMMIT_MARKER).read_text(encoding="utf-8"))
     for name in marker.get("files", []):
         if not isinstance(name, str) or "/" in name or name.startswith("."):
             continue
+        if allowed is not None and name not in allowed:
+            continue
         src = stage / name
-        if src.is_file():
+        if src.is_file() and not src.is_symlink():
             os.replace(src, out_dir / name)
     _fsync_dir(out_dir)
     shutil.rmtree(stage, ignore_errors=True)
@@ -171,7 +175,7 @@ def recover(out_dir: str | os.PathLike[str], output_names: Iterable[str] = ()) -
         if entry.name.startswith(STAGE_PREFIX) and entry.is_dir() and not entry.is_symlink():
             try:
                 if (entry / COMMIT_MARKER).is_file():
-                    _finish(entry, out_dir)
+                    _finish(entry, out_dir, names)
                     continue
             except (OSError, ValueError):
                 pass
@@ -258,9 +262,12 @@ class FolderLock:
         except ImportError:  # pragma: no cover - Windows
             return self._acquire_excl()
         for _ in range(10):
-            try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:  # never through a symbolic link: the lock file is truncated and written
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o644)
             except OSError as err:
+                if err.errno == errno.ELOOP:
+                    raise OutputError(f"{self.path}: is a symbolic link; delete it and run the batch "
+                                      "again") from err
                 raise OutputError(_describe(err, self.path.parent)) from err
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -283,7 +290,7 @@ class FolderLock:
     def _acquire_excl(self) -> FolderLock:  # pragma: no cover - exercised where fcntl is missing
         for _ in range(2):
             try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644)
             except FileExistsError:
                 if self._stale():
                     self.path.unlink(missing_ok=True)

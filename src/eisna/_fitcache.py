@@ -299,7 +299,11 @@ def store(cache_dir: str | os.PathLike[str], key: str, outcome: Any) -> bool:
         return False
     doc = {"format": FORMAT, "version": VERSION, "sha256": hashlib.sha256(canonical(payload)).hexdigest(),
            "payload": payload}
-    write_atomic(entry_path(cache_dir, key), json.dumps(doc, separators=(",", ":")), fsync=False)
+    path = entry_path(cache_dir, key)
+    root = Path(cache_dir)
+    if any(p.is_symlink() for p in (root, root / SUBDIR, path.parent)):
+        return False  # a cache folder planted as a link elsewhere: write nothing through it
+    write_atomic(path, json.dumps(doc, separators=(",", ":")), fsync=False)
     return True
 
 
