@@ -17,11 +17,9 @@ cells are cut into ordered chunks.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -32,46 +30,31 @@ from typing import Any
 
 import numpy as np
 
-from .errors import EisnaError, NoImpedanceData, TruncatedDataWarning
+from ._atomic import FolderLock, OutputSet, check_output_folder, file_sha256, recover
+from ._atomic import write_atomic as _write_atomic
+from ._csvsafe import frame_to_csv
+from .errors import EisnaError, NoImpedanceData, OutputError, TruncatedDataWarning
 from .inputs import expand_inputs, expand_paths  # expand_paths: re-exported
 from .series import FitFailure, SeriesResult, earliest, fit_series
 
 __all__ = ["batch", "expand_paths", "write_atomic"]
 
 CACHE_DIRNAME = ".eisna-cache"
+# every file a batch writes into its output folder (stray temporaries of these are removed)
+OUTPUT_NAMES = ("results.csv", "results.json", "kinetics.json", "report.html", "cycling_summary.csv",
+                "cycling.json")
 # spectra per chain when running in parallel (a chunk's first spectrum starts cold)
 DEFAULT_CHUNK = 50
 
 
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _file_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-_FILE_MODE = _file_mode()
+    """SHA-256 hex digest of a file's bytes."""
+    return file_sha256(path)
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.chmod(tmp, _FILE_MODE)  # mkstemp makes 0600 files; outputs are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _write_atomic(path, data)
 
 
 def _json_default(obj: Any) -> Any:
@@ -164,8 +147,41 @@ def _make_executor(jobs: int | None, scheduler: str | None, n_spectra: int, chun
 
     import eisna.fitting  # noqa: F401
 
-    pool = ProcessPoolExecutor(max_workers=jobs)
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(os.getpid(),))
     return pool, pool, jobs
+
+
+def _worker_init(parent: int) -> None:
+    """Process-pool worker set-up: die with the batch process that started it.
+
+    On Linux the kernel sends SIGKILL when the parent goes (``prctl(PR_SET_PDEATHSIG)``);
+    everywhere a daemon thread also checks once a second that the parent is still there, which
+    covers kill -9 of the parent where prctl is unavailable. Ctrl-C is left to the parent, which
+    stops the workers itself.
+    """
+    import signal
+    import sys
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="eisna-parent-watch", daemon=True).start()
 
 
 def batch(
@@ -251,70 +267,88 @@ def batch(
     files, unreadable = (found := expand_inputs(paths, exclude=out_dir)).files, found.unreadable
     if not files and not unreadable:
         raise EisnaError(f"no instrument files found in {', '.join(map(str, paths))}.")
-    spectra, groups, failures, skipped, inputs = _read_all(files)
-    failures += [FitFailure(u.path, None, u.reason, "read") for u in unreadable]  # listed, not skipped
-    if not spectra and not failures:
-        raise EisnaError(
-            f"none of the {len(files)} file(s) holds an impedance spectrum "
-            f"({'; '.join(s['reason'] for s in skipped[:3])})."
-        )
-    context = None
-    if cycling is not None:  # read and align first: a bad cycling file fails before the long fit
-        from .cycling import cycling_context
+    check_output_folder(out_dir)  # a file, a read-only folder: refused before any reading or fitting
+    with FolderLock(out_dir):
+        recover(out_dir, OUTPUT_NAMES)  # finish or discard what an interrupted batch left
+        spectra, groups, failures, skipped, inputs = _read_all(files)
+        failures += [FitFailure(u.path, None, u.reason, "read") for u in unreadable]  # listed, not skipped
+        if not spectra and not failures:
+            raise EisnaError(
+                f"none of the {len(files)} file(s) holds an impedance spectrum "
+                f"({'; '.join(s['reason'] for s in skipped[:3])})."
+            )
+        context = None
+        if cycling is not None:  # read and align first: a bad cycling file fails before the long fit
+            from .cycling import cycling_context
 
-        context = cycling_context(cycling, eis_start=earliest(s.timestamp for s in spectra),
-                                  area_cm2=area_cm2, tz=tz)
-    chunk = int(chunk_size or DEFAULT_CHUNK)
-    owned = None
-    workers = 1
-    if executor is None:
-        executor, owned, workers = _make_executor(jobs, scheduler, len(spectra), chunk)
-    else:
-        workers = max(jobs or 2, 1)
-    if executor is not None and chunk_size is None:
-        # enough chunks to keep every worker busy, never shorter than 20 spectra
-        chunk = max(20, min(chunk, math.ceil(len(spectra) / workers)))
-    cache_dir = out_dir / CACHE_DIRNAME if resume else None
-    try:
-        series = fit_series(
-            spectra,
-            circuit,
-            executor=executor,
-            groups=groups,
-            chunk_size=chunk,
-            area_cm2=area_cm2,
-            thickness_cm=thickness_cm,
-            eps_r=eps_r,
-            cache_dir=cache_dir,
-            progress=progress,
-            hook=hook,
-            failures=failures,
-            **options,
-        )
-    finally:
-        if owned is not None:
-            if isinstance(owned, Executor):
-                owned.shutdown(wait=True)
-            else:  # a Dask client: disconnect, never shut the user's scheduler down
-                owned.close()
-    fit_seconds = time.perf_counter() - t_start
-    provenance = {
-        "command": command,
-        "circuit": circuit,
-        "baseline": series.baseline,
-        "options": {"eps_r": eps_r, "area_cm2": series.area_cm2, "thickness_cm": thickness_cm,
-                    "jobs": workers, "chunk_size": chunk, **options},
-        "inputs": inputs,
-        "skipped": skipped,
-        "started": started.isoformat(),
-        "fit_seconds": round(fit_seconds, 3),
-    }
-    if context is not None:
-        # the main cell's first spectrum and the area the series settled on (the files' headers)
-        context = context.realigned(series.start_time, series.area_cm2)
-        provenance["cycling"] = {"file": str(cycling), "sha256": sha256_file(Path(cycling)), "tz": tz}
-    write_outputs(series, out_dir, provenance=provenance, report=report, cycling=context)
+            context = cycling_context(cycling, eis_start=earliest(s.timestamp for s in spectra),
+                                      area_cm2=area_cm2, tz=tz)
+        # the chunks (chains that start cold) depend on chunk_size only, never on the number of
+        # workers: a parallel run gives what a serial one gives
+        chunk = int(chunk_size or DEFAULT_CHUNK)
+        owned = None
+        workers = 1
+        if executor is None:
+            executor, owned, workers = _make_executor(jobs, scheduler, len(spectra), chunk)
+        else:
+            workers = max(jobs or 2, 1)
+        cache_dir = out_dir / CACHE_DIRNAME if resume else None
+        finished = False
+        try:
+            series = fit_series(
+                spectra,
+                circuit,
+                executor=executor,
+                groups=groups,
+                chunk_size=chunk,
+                area_cm2=area_cm2,
+                thickness_cm=thickness_cm,
+                eps_r=eps_r,
+                cache_dir=cache_dir,
+                progress=progress,
+                hook=hook,
+                failures=failures,
+                **options,
+            )
+            finished = True
+        finally:
+            if owned is not None:
+                _close_executor(owned, abort=not finished)
+        fit_seconds = time.perf_counter() - t_start
+        provenance = {
+            "command": command,
+            "circuit": circuit,
+            "baseline": series.baseline,
+            "options": {"eps_r": eps_r, "area_cm2": series.area_cm2, "thickness_cm": thickness_cm,
+                        "jobs": workers, "chunk_size": chunk, **options},
+            "inputs": inputs,
+            "skipped": skipped,
+            "started": started.isoformat(),
+            "fit_seconds": round(fit_seconds, 3),
+        }
+        if context is not None:
+            # the main cell's first spectrum and the area the series settled on (the files' headers)
+            context = context.realigned(series.start_time, series.area_cm2)
+            provenance["cycling"] = {"file": str(cycling), "sha256": sha256_file(Path(cycling)), "tz": tz}
+        write_outputs(series, out_dir, provenance=provenance, report=report, cycling=context)
     return series
+
+
+def _close_executor(owned: Any, *, abort: bool) -> None:
+    """Shut down an executor batch made; on an error or interrupt, stop its workers at once."""
+    if not isinstance(owned, Executor):  # a Dask client: disconnect, never shut the user's scheduler down
+        owned.close()
+        return
+    if not abort:
+        owned.shutdown(wait=True)
+        return
+    procs = list((getattr(owned, "_processes", None) or {}).values())
+    owned.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in procs:
+        proc.join(timeout=5)
 
 
 def write_outputs(
@@ -325,23 +359,26 @@ def write_outputs(
     (and ``cycling_summary.csv`` and ``cycling.json`` for a :class:`~eisna.cycling.CyclingContext`)."""
     from . import __version__
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     frame = series.to_frame()
     rows = series.rows()
     provenance = {**provenance, "eisna_version": __version__, "finished": datetime.now(UTC).isoformat()}
-    write_atomic(out_dir / "results.csv", frame.to_csv(index=False))
     kinetics = series.kinetics_summary()
-    write_atomic(out_dir / "kinetics.json", dumps(kinetics))
     fits = [r.to_dict() for r in series.results]
-    write_atomic(
-        out_dir / "results.json",
-        dumps({"provenance": provenance, "rows": rows, "fits": fits}),
-    )
-    if cycling is not None:
-        write_atomic(out_dir / "cycling_summary.csv", cycling.half_cycles_frame().to_csv(index=False))
-        write_atomic(out_dir / "cycling.json", dumps(cycling.to_dict()))
-    if report:
-        from .report import write_report  # the report sits downstream; import it only when asked
+    check_output_folder(out_dir)
+    # staged, then moved into place together: a kill leaves the previous set or this one
+    with OutputSet(out_dir) as outputs:
+        outputs.add("results.csv", frame_to_csv(frame))
+        outputs.add("kinetics.json", dumps(kinetics))
+        outputs.add("results.json", dumps({"provenance": provenance, "rows": rows, "fits": fits}))
+        if cycling is not None:
+            outputs.add("cycling_summary.csv", frame_to_csv(cycling.half_cycles_frame()))
+            outputs.add("cycling.json", dumps(cycling.to_dict()))
+        if report:
+            from .report import write_report  # the report sits downstream; import it only when asked
 
-        write_report(out_dir, series=series, kinetics=kinetics, provenance=provenance,
-                     title=f"eisna batch: {series.circuit}", cycling=cycling)
+            try:
+                write_report(outputs.path("report.html").parent, series=series, kinetics=kinetics,
+                             provenance=provenance, title=f"eisna batch: {series.circuit}", cycling=cycling)
+            except OSError as err:
+                raise OutputError(f"{out_dir / 'report.html'}: cannot be written ({err.strerror or err}); "
+                                  "check the --out folder") from err

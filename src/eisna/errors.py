@@ -14,6 +14,7 @@ from __future__ import annotations
 from os import PathLike
 
 __all__ = [
+    "CacheWarning",
     "CircuitDefinitionError",
     "CircuitSyntaxError",
     "EisnaError",
@@ -24,6 +25,8 @@ __all__ = [
     "MissingInputError",
     "NoCyclingData",
     "NoImpedanceData",
+    "OutputError",
+    "OutputLockedError",
     "ParameterAtBoundWarning",
     "ParseError",
     "RoleMismatchWarning",
@@ -120,6 +123,14 @@ class FitError(EisnaError, RuntimeError):
     """The optimiser could not run at all (a poor fit is not an error)."""
 
 
+class OutputError(EisnaError):
+    """The output folder cannot be used: a file, not writable, the disk full (a usage error)."""
+
+
+class OutputLockedError(OutputError):
+    """Another batch is writing to the same output folder."""
+
+
 class EisnaWarning(UserWarning):
     """Root of eisna's warnings."""
 
@@ -158,3 +169,7 @@ class SkippedInputWarning(EisnaWarning):
 
 class MissingInputError(ParseError, UsageError):
     """An input path does not exist: a :class:`ParseError` for readers, bad usage (2) for the CLI."""
+
+
+class CacheWarning(EisnaWarning):
+    """A resume-cache entry was ignored (edited, foreign or unreadable); the spectrum is refitted."""

@@ -36,14 +36,12 @@ Examples
 from __future__ import annotations
 
 import base64
-import hashlib
 import html
 import io
 import json
 import math
 import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -192,12 +190,10 @@ def _esc(x: Any) -> str:
 
 # ----------------------------------------------------------------------------- provenance
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    """SHA-256 hex digest of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+    """SHA-256 hex digest of a file's bytes (``chunk`` is kept for compatibility)."""
+    from ._atomic import file_sha256
+
+    return file_sha256(path)
 
 
 def _provenance(prov: Mapping[str, Any] | None, items: Sequence[Any]) -> dict[str, Any]:
@@ -1032,14 +1028,6 @@ def write_report(
         spectra_for_rows=spectra_for_rows,
         cycling=cycling,
     )
-    target = out / filename
-    fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", dir=out)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be shared
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    from ._atomic import write_atomic
+
+    return write_atomic(out / filename, text)

@@ -531,41 +531,32 @@ def _run_chain(fitter: _Fitter, task: _ChainTask, cache_dir: str | None) -> list
 # --------------------------------------------------------------------------- cache
 
 
-def _cache_path(cache_dir: str | Path, key: str) -> Path:
-    return Path(cache_dir) / key[:2] / f"{key}.pkl"
+def cache_load(cache_dir: str | Path | None, key: str, definitions: dict[str, Any] | None = None
+               ) -> SpectrumOutcome | None:
+    """Cached outcome for ``key`` or None (an edited, foreign or damaged entry counts as missing
+    and is reported with a :class:`~eisna.errors.CacheWarning`); see :mod:`eisna._fitcache`."""
+    from . import _fitcache
 
-
-def cache_load(cache_dir: str | Path | None, key: str) -> SpectrumOutcome | None:
-    """Cached outcome for ``key`` or None (a damaged entry counts as missing)."""
-    import pickle
-
-    if not cache_dir:
-        return None
-    path = _cache_path(cache_dir, key)
-    try:
-        with path.open("rb") as fh:
-            value = pickle.load(fh)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
-        return None
-    return value if isinstance(value, SpectrumOutcome) else None
+    return _fitcache.load(cache_dir, key, definitions)
 
 
 def cache_store(cache_dir: str | Path, key: str, outcome: SpectrumOutcome) -> None:
-    """Write one cache entry atomically (temp file, then rename)."""
-    import os
-    import pickle
-    import tempfile
+    """Write one cache entry atomically (JSON with its own digest; see :mod:`eisna._fitcache`)."""
+    from . import _fitcache
 
-    path = _cache_path(cache_dir, key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pkl")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(outcome, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _fitcache.store(cache_dir, key, outcome)
+
+
+def chain_keys(spectra: Sequence[Spectrum], opt_key: str) -> list[str]:
+    """Cache keys of a warm-start chain: each covers the spectrum's data, the options and the key
+    of the spectrum before it in the chain (so a changed or inserted spectrum invalidates every
+    later fit that was warm-started from it)."""
+    keys: list[str] = []
+    prev = "chain-start"
+    for s in spectra:
+        prev = hashlib.sha256(f"{opt_key}|{spectrum_hash(s)}|{prev}".encode()).hexdigest()[:32]
+        keys.append(prev)
+    return keys
 
 
 # --------------------------------------------------------------------------- result
@@ -924,14 +915,17 @@ def fit_series(
         Cell label per spectrum (same order as ``spectra``); warm starts never cross cells and
         ``time_h`` counts from each cell's first spectrum. Default: one cell.
     chunk_size : int, optional
-        Split longer cells into ordered chunks of this many spectra (only with an executor).
+        Split longer cells into ordered chunks of this many spectra (each starts cold). The
+        chunks are the same with or without an executor, so parallel and serial runs agree.
     area_cm2, thickness_cm : float, optional
         Electrode area (cm², default from the spectra's metadata) and electrolyte thickness (cm,
         for σ_total).
     eps_r : float
         Relative permittivity assumed for the interlayer thickness d = ε0 εr A / (2 C_eff).
     cache_dir : path, optional
-        Resume cache: finished spectra (keyed by data hash, circuit and options) are reused.
+        Resume cache: finished spectra (keyed by data hash, circuit, options and the warm-start
+        chain before them) are reused; stored as JSON with a digest (:mod:`eisna._fitcache`).
+        Entries not used by this series are deleted at the end.
     progress : bool, optional
         Show a tqdm bar; default only when stderr is a terminal.
     hook : callable, optional
@@ -968,10 +962,8 @@ def fit_series(
     order, time_h, basis = order_spectra(spectra)
     ordered = [spectra[i] for i in order]
     labels = [groups[i] for i in order] if groups is not None else [None] * len(ordered)
-    keys = [hashlib.sha256((spectrum_hash(s) + opt_key).encode()).hexdigest()[:32] for s in ordered]
-    cached = [cache_load(cache_dir, k) for k in keys]
-
-    # chains: one per cell, split into ordered chunks when running in parallel
+    # chains: one per cell, split into ordered chunks of chunk_size. The chunks do not depend on
+    # the executor or the number of workers, so a parallel run computes what a serial one does.
     cells: dict[Any, list[int]] = {}
     for pos, lab in enumerate(labels):
         cells.setdefault(lab, []).append(pos)
@@ -979,15 +971,19 @@ def fit_series(
         time_h = np.asarray(time_h, dtype=float).copy()
         for positions in cells.values():
             time_h[positions] -= time_h[positions[0]]
-    tasks: list[_ChainTask] = []
+    keys: list[str] = [""] * len(ordered)
+    chains: list[list[int]] = []
     for positions in cells.values():
-        size = len(positions)
-        if executor is not None and chunk_size:
-            size = max(int(chunk_size), 2)
+        size = max(int(chunk_size), 2) if chunk_size else len(positions)
         for a in range(0, len(positions), size):
-            pos = positions[a : a + size]
-            tasks.append(_ChainTask(pos, [ordered[p] for p in pos], [keys[p] for p in pos],
-                                    [cached[p] for p in pos]))
+            chain = positions[a : a + size]
+            for p, k in zip(chain, chain_keys([ordered[p] for p in chain], opt_key), strict=True):
+                keys[p] = k
+            chains.append(chain)
+    definitions = dict(fitter._defs)
+    cached = [cache_load(cache_dir, k, definitions) for k in keys]
+    tasks = [_ChainTask(pos, [ordered[p] for p in pos], [keys[p] for p in pos], [cached[p] for p in pos])
+             for pos in chains]
 
     outcomes: list[SpectrumOutcome | None] = [None] * len(ordered)
     bar = _progress(len(ordered), progress)
@@ -1030,6 +1026,10 @@ def fit_series(
                         cache_store(cache_dir, keys[p], new)
     finally:
         bar.close()
+    if cache_dir:
+        from . import _fitcache
+
+        _fitcache.prune(cache_dir, keys)  # entries of other runs and of the first (pickle) format
 
     # unreadable inputs become failed rows at the end (no time)
     results = [o.result for o in outcomes]

@@ -63,6 +63,7 @@ from .solver import (
     _above_window,
     _condition_on_undetermined,
     _covariance,
+    _deterministic_minpack,
     _Problem,
     _refine,
     _solve,
@@ -242,7 +243,8 @@ def _polish(problem: _Problem, x_best: np.ndarray, held: Sequence[int], cost: fl
     def lm_jac(p):
         return problem.jacobian(np.array([p[n].value for n in pnames]))[:, varied]
 
-    with warnings.catch_warnings():  # lmfit warns on negative covariance diagonals; handled by fit
+    # (the padded MINPACK: scipy's reads past its Jacobian otherwise, see solver._padded_lmder)
+    with warnings.catch_warnings(), _deterministic_minpack():  # lmfit warns on negative covariance diagonals
         warnings.simplefilter("ignore", RuntimeWarning)
         out = None
         if not problem.at_bound(x_best):

@@ -15,6 +15,8 @@ Internal to :mod:`eisna.fitting`; :func:`eisna.fit` (``engine.py``) drives them.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -213,6 +215,106 @@ _STATUS_MESSAGES = {
 }
 
 
+_PAD_SCALE = 1e-150  # Jacobian entry of the inert variable: below every real column norm
+
+
+def _padded_lmder(lmder):
+    """``lmder`` (scipy's MINPACK binding) run with one extra, inert variable.
+
+    SciPy's C translation of MINPACK (1.15 and later) reads one element past the end of its
+    Jacobian buffer in ``qrfac`` when it recomputes the norm of the last pivot column, so its
+    iterates depend on whatever lies in memory there (the same fit gave different results in
+    two processes; valgrind: an invalid read in ``enorm`` called from ``qrfac``). An extra
+    variable u with its own residual ``c·u`` (c tiny) adds a column orthogonal to all others
+    whose norm never changes, so it is never recomputed and, being the smallest, stays the last
+    pivot column: the out-of-bounds read never happens. The system stays block diagonal, u stays
+    0 and the other variables follow MINPACK's iterates; u, its residual, its QR factor and its
+    pivot are removed from what is returned. Same signature as ``_minpack._lmder``.
+    """
+
+    def call(fun, jac, x0, args=(), full_output=0, col_deriv=1, ftol=1.49012e-8, xtol=1.49012e-8,
+             gtol=0.0, maxfev=-10, factor=100.0, diag=None):
+        x0 = np.asarray(x0, dtype=float).ravel()
+        n = x0.size
+
+        # u is a view of MINPACK's work memory, freed when it returns: callers (lmfit keeps the
+        # last point) get a copy
+        def fun_n(u, *a):
+            f = np.asarray(fun(u[:n].copy(), *a), dtype=float).ravel()
+            return np.append(f, _PAD_SCALE * u[n])
+
+        def jac_n(u, *a):
+            j = np.asarray(jac(u[:n].copy(), *a), dtype=float)
+            if col_deriv:  # (n, m)
+                j = j.reshape(n, -1)
+                out = np.zeros((n + 1, j.shape[1] + 1))
+                out[:n, :-1] = j
+            else:  # (m, n)
+                j = j.reshape(-1, n)
+                out = np.zeros((j.shape[0] + 1, n + 1))
+                out[:-1, :n] = j
+            out[-1, -1] = _PAD_SCALE
+            return out
+
+        diag1 = None if diag is None else np.append(np.asarray(diag, dtype=float), 1.0)
+        out = lmder(fun_n, jac_n, np.append(x0, 0.0), tuple(args), full_output, col_deriv, ftol, xtol,
+                    gtol, maxfev, factor, diag1)
+        if not full_output:
+            return out[0][:n], out[1]
+        x, info, code = out
+        info = dict(info)
+        if "fvec" in info:
+            info["fvec"] = info["fvec"][:-1]
+        info["fjac"], info["ipvt"], info["qtf"] = info["fjac"][:n, :-1], info["ipvt"][:n], info["qtf"][:n]
+        return x[:n], info, code
+
+    return call
+
+
+_PADDING = threading.local()
+_DISPATCH_LOCK = threading.Lock()
+
+
+def _install_dispatch() -> bool:
+    """Put a dispatcher in front of scipy's ``_minpack._lmder`` (once per process): calls made
+    inside :func:`_deterministic_minpack` in this thread are padded, all others go through
+    unchanged."""
+    try:
+        from scipy.optimize import _minpack
+    except ImportError:
+        return False
+    with _DISPATCH_LOCK:
+        current = getattr(_minpack, "_lmder", None)
+        if current is None:
+            return False
+        if getattr(current, "_eisna_dispatch", False):
+            return True
+        padded = _padded_lmder(current)
+
+        def dispatch(*args, **kwargs):
+            return (padded if getattr(_PADDING, "on", False) else current)(*args, **kwargs)
+
+        dispatch._eisna_dispatch = True  # type: ignore[attr-defined]
+        dispatch._eisna_original = current  # type: ignore[attr-defined]
+        _minpack._lmder = dispatch
+    return True
+
+
+@contextlib.contextmanager
+def _deterministic_minpack():
+    """Run ``scipy.optimize.leastsq`` (the lmfit polish) through :func:`_padded_lmder` in this
+    thread while the block runs."""
+    if not _install_dispatch():
+        yield
+        return
+    before = getattr(_PADDING, "on", False)
+    _PADDING.on = True
+    try:
+        yield
+    finally:
+        _PADDING.on = before
+
+
 def _lmder(fun, jac, u0: np.ndarray, max_nfev: int):
     """MINPACK lmder called directly, as ``least_squares(method="lm")`` does (same iterates).
 
@@ -224,7 +326,8 @@ def _lmder(fun, jac, u0: np.ndarray, max_nfev: int):
     """
     try:
         from scipy.optimize import _minpack
-        lmder = _minpack._lmder
+        raw = _minpack._lmder
+        lmder = _padded_lmder(getattr(raw, "_eisna_original", raw))
     except (ImportError, AttributeError):
         return None
     from scipy.optimize import OptimizeResult
