@@ -98,9 +98,10 @@ def test_batch_gives_failed_rows_for_unreadable_folder_and_file(tmp_path, monkey
     shutil.copy(SAMPLES / "nas" / "nas_t38.mpt", secret)
     real_scandir = os.scandir
     real_open = Path.open
+    real_os_open = os.open
 
-    def scandir(path):
-        if Path(path).name == "locked":
+    def scandir(path="."):
+        if not isinstance(path, int) and Path(path).name == "locked":  # int: a folder descriptor
             raise PermissionError(13, "Permission denied", str(path))
         return real_scandir(path)
 
@@ -109,13 +110,19 @@ def test_batch_gives_failed_rows_for_unreadable_folder_and_file(tmp_path, monkey
             raise PermissionError(13, "Permission denied", str(self))
         return real_open(self, *args, **kwargs)
 
+    def os_open(path, *args, **kwargs):  # the bounded reader and the hashing open by descriptor
+        if not isinstance(path, int) and Path(path).name == "nas_t38.mpt":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_os_open(path, *args, **kwargs)
+
     monkeypatch.setattr(os, "scandir", scandir)
     monkeypatch.setattr(Path, "open", path_open)
+    monkeypatch.setattr(os, "open", os_open)
     series = eisna.batch([data], "symmetric_interlayer", out=tmp_path / "out", report=False, fmin=1.0)
     failed = {r.source: r.reason for r in series.results if getattr(r, "success", True) is False}
     assert failed == {
         str(data / "locked"): "folder cannot be listed (Permission denied)",
-        str(secret): "cannot be opened (Permission denied)",
+        str(secret): f"{secret}: cannot be opened (Permission denied).",
     }
     assert len(series) - series.n_failed == 2
 
