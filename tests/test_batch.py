@@ -58,7 +58,7 @@ def test_corrupt_file_gives_one_failed_row_and_all_others_fitted(tmp_path):
     assert bad["source"].endswith("nas_t41b.mpt") and "3 points give 6 residuals" in bad["reason"]
     # required columns, units in derived names, fit quality
     required = "source index timestamp time_h status interlayer R_int R_int_stderr Q_gb_stderr"
-    derived = "ASR_int_per_interface_ohm_cm2 thickness_int_nm f0_int_Hz chisqr redchi bic delta_bic"
+    derived = "ASR_int_per_interface_ohm_cm2 thickness_int_nm f_apex_int_Hz chisqr redchi bic delta_bic"
     for col in f"{required} {derived}".split():
         assert col in rows[0], col
     assert [float(r["time_h"]) for r in ok] == pytest.approx([0.0, 0.5, 1.0])

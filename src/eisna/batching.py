@@ -34,8 +34,10 @@ from ._atomic import FolderLock, OutputSet, check_output_folder, file_sha256, re
 from ._atomic import write_atomic as _write_atomic
 from ._csvsafe import frame_to_csv
 from .errors import EisnaError, NoImpedanceData, OutputError, TruncatedDataWarning
+from .fitting.physics import DEFAULT_EPS_R
 from .inputs import expand_inputs, expand_paths  # expand_paths: re-exported
-from .series import FitFailure, SeriesResult, earliest, fit_series
+from .series import FitFailure, SeriesResult, earliest, fit_series, resolve_geometry
+from .spectrum import CellGeometry
 
 __all__ = ["batch", "expand_paths", "write_atomic"]
 
@@ -195,9 +197,10 @@ def batch(
     chunk_size: int | None = None,
     resume: bool = True,
     report: bool = True,
+    geometry: CellGeometry | None = None,
+    eps_r: float | None = DEFAULT_EPS_R,
     area_cm2: float | None = None,
     thickness_cm: float | None = None,
-    eps_r: float = 10.0,
     progress: bool | None = None,
     hook: Callable[[int], None] | None = None,
     command: str | None = None,
@@ -228,9 +231,13 @@ def batch(
         Reuse fits cached in ``out/.eisna-cache`` (default True).
     report : bool
         Write ``report.html``.
-    area_cm2, thickness_cm, eps_r : float, optional
-        Geometry (area defaults to the files' "Electrode surface area") and the interlayer
-        permittivity assumed for its thickness.
+    geometry : CellGeometry, optional
+        Electrode area and electrolyte thickness (default: each file's "Electrode surface
+        area"); every derived quantity is computed from it by :func:`eisna.fit`.
+    eps_r : float or None
+        Interlayer permittivity assumed for its thickness (default 10; None: no thickness).
+    area_cm2, thickness_cm : float, optional
+        Deprecated (DeprecationWarning): use ``geometry=CellGeometry(thickness_cm, area_cm2)``.
     progress : bool, optional
         tqdm progress bar; default only on a terminal.
     hook : callable, optional
@@ -271,6 +278,7 @@ def batch(
     with FolderLock(out_dir):
         recover(out_dir, OUTPUT_NAMES)  # finish or discard what an interrupted batch left
         spectra, groups, failures, skipped, inputs = _read_all(files)
+        geometry = resolve_geometry(geometry, area_cm2, thickness_cm, "batch", spectra)
         failures += [FitFailure(u.path, None, u.reason, "read") for u in unreadable]  # listed, not skipped
         if not spectra and not failures:
             raise EisnaError(
@@ -282,7 +290,7 @@ def batch(
             from .cycling import cycling_context
 
             context = cycling_context(cycling, eis_start=earliest(s.timestamp for s in spectra),
-                                      area_cm2=area_cm2, tz=tz)
+                                      area_cm2=geometry.area_cm2 if geometry else None, tz=tz)
         # the chunks (chains that start cold) depend on chunk_size only, never on the number of
         # workers: a parallel run gives what a serial one gives
         chunk = int(chunk_size or DEFAULT_CHUNK)
@@ -301,8 +309,7 @@ def batch(
                 executor=executor,
                 groups=groups,
                 chunk_size=chunk,
-                area_cm2=area_cm2,
-                thickness_cm=thickness_cm,
+                geometry=geometry,
                 eps_r=eps_r,
                 cache_dir=cache_dir,
                 progress=progress,
@@ -319,7 +326,7 @@ def batch(
             "command": command,
             "circuit": circuit,
             "baseline": series.baseline,
-            "options": {"eps_r": eps_r, "area_cm2": series.area_cm2, "thickness_cm": thickness_cm,
+            "options": {"eps_r": eps_r, "area_cm2": series.area_cm2, "thickness_cm": series.thickness_cm,
                         "jobs": workers, "chunk_size": chunk, **options},
             "inputs": inputs,
             "skipped": skipped,

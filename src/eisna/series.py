@@ -47,7 +47,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import EisnaError
-from .spectrum import Spectrum
+from .fitting.physics import DEFAULT_EPS_R, asr_per_interface, column_name, make_geometry
+from .spectrum import CellGeometry, Spectrum
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -57,8 +58,6 @@ if TYPE_CHECKING:
     from .kinetics import KineticsResult
 
 __all__ = ["FitFailure", "SeriesResult", "fit_series", "order_spectra"]
-
-EPS0_F_PER_CM = 8.8541878128e-14
 
 # baseline circuit (without the interlayer arc) of library circuits that have one
 BASELINES = {"symmetric_interlayer": "symmetric_cell"}
@@ -294,8 +293,8 @@ class _Fitter:
         if not _ok(prev):
             return None
         definition = self.definition(name)
-        at_bound = {f.split(":", 1)[1] for f in prev.flags if f.startswith("at_bound:")}
-        loose = {f.split(":", 1)[1] for f in prev.flags if f.startswith("unidentifiable:")}
+        at_bound = set(prev.flagged("at_bound"))
+        loose = set(prev.flagged("unidentifiable"))
         start: dict[str, float] = {}
         for p in definition.param_names:
             v = prev.params.get(p)
@@ -664,36 +663,32 @@ class SeriesResult:
         return vals, errs
 
     def interlayer_quantities(self, i: int) -> dict[str, float]:
-        """R, τ, f0, C_eff, per-interface ASR and thickness of the interlayer arc (SI/lab units)."""
-        nan = math.nan
-        out = {
-            "tau_int_s": nan,
-            "f0_int_Hz": nan,
-            "C_eff_int_F": nan,
-            "ASR_int_per_interface_ohm_cm2": nan,
-            "thickness_int_nm": nan,
-        }
+        """τ, f_apex, C_eff, per-interface ASR and thickness of the interlayer arc (SI/lab units).
+
+        Read from the fit's derived quantities (:mod:`eisna.fitting.physics`), never recomputed;
+        0 for the ASR and the thickness where the arc is absent. ``f0_int_Hz`` is kept as an alias
+        of the apex frequency for callers of this method (results.csv holds ``f_apex_int_Hz``).
+        """
+        out = dict.fromkeys(_INTERLAYER_COLUMNS, math.nan)
         res = self.results[i]
-        if isinstance(res, FitFailure) or self.interlayer[i] is None:
-            return out
-        p = self.interlayer_param
-        if self.interlayer[i] is False:
+        if isinstance(res, FitFailure):
+            pass
+        elif self.interlayer[i] is False:
             out["ASR_int_per_interface_ohm_cm2"] = 0.0
             out["thickness_int_nm"] = 0.0
-            return out
-        sfx = p[2:]
-        R, Q, n = (res.params.get(k) for k in (p, f"Q_{sfx}", f"n_{sfx}"))
-        if R is None or Q is None or n is None:
-            return out
-        tau = _tau(R, Q, n)
-        c_eff = tau / R  # Hsu–Mansfeld (normal distribution), cell total
-        out.update(tau_int_s=tau, f0_int_Hz=1.0 / (2 * math.pi * tau), C_eff_int_F=c_eff)
-        area = self.area_cm2
-        if area:
-            out["ASR_int_per_interface_ohm_cm2"] = R * area / 2.0
-            # two identical interfaces in series: C per interface = 2·C_eff
-            out["thickness_int_nm"] = EPS0_F_PER_CM * self.eps_r * area / (2.0 * c_eff) * 1e7
+        else:
+            for key, q in (res.derived or {}).items():
+                col = column_name(key, q.unit)
+                if col in out:
+                    out[col] = q.value
+        out["f0_int_Hz"] = out["f_apex_int_Hz"]
         return out
+
+    def _symmetric(self) -> bool:
+        for r in self.results:
+            if not isinstance(r, FitFailure):
+                return bool(r.circuit.symmetric)
+        return True
 
     def rows(self) -> list[dict[str, Any]]:
         """One dict per spectrum: the ``results.csv`` row."""
@@ -727,15 +722,13 @@ class SeriesResult:
             for n in names:
                 row[n] = vals.get(n, math.nan)
                 row[f"{n}_stderr"] = errs.get(n, math.nan)
-            row.update(self.interlayer_quantities(i))
-            r_se = vals.get("R_b", math.nan) + vals.get("R_gb", 0.0)
-            row["R_SE_ohm"] = r_se
+            quantities = self.interlayer_quantities(i)
+            row.update({c: quantities[c] for c in _INTERLAYER_COLUMNS})
+            row["R_SE_ohm"] = math.nan
             row["R_dc_ohm"] = float(np.real(res.predict(np.array([1e-6]))[0]))
-            if self.thickness_cm and self.area_cm2:
-                row["sigma_total_S_per_cm"] = self.thickness_cm / (r_se * self.area_cm2)
-            for key, q in (res.derived or {}).items():
-                col = f"{key}_{_unit_slug(q.unit)}" if q.unit else key
-                if col not in row:
+            for key, q in (res.derived or {}).items():  # one column per quantity, from physics.py
+                col = column_name(key, q.unit)
+                if col not in _INTERLAYER_COLUMNS or self.interlayer[i] is not False:
                     row[col] = q.value
             row.update(
                 chisqr=res.chisqr, redchi=res.redchi, aicc=res.aicc, bic=res.bic,
@@ -797,7 +790,8 @@ class SeriesResult:
             t95_h=kin.t95_h,
             R_int_final=kin.R_final,
             R_int_final_measured=float(r_meas),
-            ASR_int_final_per_interface_ohm_cm2=kin.R_final * self.area_cm2 / 2.0 if self.area_cm2 else None,
+            ASR_int_final_per_interface_ohm_cm2=(
+                asr_per_interface(kin.R_final, self.area_cm2, self._symmetric()) if self.area_cm2 else None),
             thickness_int_final_nm=_none_nan(q["thickness_int_nm"]),
             f0_int_final_Hz=_none_nan(q["f0_int_Hz"]),
             C_eff_int_final_F=_none_nan(q["C_eff_int_F"]),
@@ -813,13 +807,9 @@ def _none_nan(x: float) -> float | None:
     return None if x is None or not np.isfinite(x) else float(x)
 
 
-def _unit_slug(unit: str) -> str:
-    table = {"Ω": "ohm", "Ω·cm²": "ohm_cm2", "Ω cm²": "ohm_cm2", "S/cm": "S_per_cm", "F/cm²": "F_per_cm2",
-             "µF/cm²": "uF_per_cm2", "nm": "nm", "F": "F", "Hz": "Hz", "s": "s", "": ""}
-    if unit in table:
-        return table[unit]
-    plain = unit.replace("Ω", "ohm").replace("Ohm", "ohm").replace("µ", "u").replace("²", "2")
-    return re.sub(r"[^A-Za-z0-9]+", "_", plain).strip("_")
+# interlayer columns of results.csv, always present (NaN where unknown), in this order
+_INTERLAYER_COLUMNS = ("tau_int_s", "f_apex_int_Hz", "C_eff_int_F", "ASR_int_per_interface_ohm_cm2",
+                       "thickness_int_nm")
 
 
 # --------------------------------------------------------------------------- main API
@@ -876,9 +866,10 @@ def fit_series(
     min_interlayer_fraction: float = 0.01,
     groups: Sequence[Any] | None = None,
     chunk_size: int | None = None,
+    geometry: CellGeometry | None = None,
+    eps_r: float | None = DEFAULT_EPS_R,
     area_cm2: float | None = None,
     thickness_cm: float | None = None,
-    eps_r: float = 10.0,
     cache_dir: str | Path | None = None,
     cache_salt: str = "",
     progress: bool | None = None,
@@ -917,11 +908,14 @@ def fit_series(
     chunk_size : int, optional
         Split longer cells into ordered chunks of this many spectra (each starts cold). The
         chunks are the same with or without an executor, so parallel and serial runs agree.
+    geometry : CellGeometry, optional
+        Electrode area and electrolyte thickness, passed to every :func:`eisna.fit` (which
+        computes ASR, σ and thicknesses from it). Default: each spectrum's own metadata.
+    eps_r : float or None
+        Relative permittivity assumed for the interlayer thickness d = ε0 εr A / (2 C_eff)
+        (default :data:`eisna.fitting.physics.DEFAULT_EPS_R`; None: no thickness).
     area_cm2, thickness_cm : float, optional
-        Electrode area (cm², default from the spectra's metadata) and electrolyte thickness (cm,
-        for σ_total).
-    eps_r : float
-        Relative permittivity assumed for the interlayer thickness d = ε0 εr A / (2 C_eff).
+        Deprecated (DeprecationWarning): use ``geometry=CellGeometry(thickness_cm, area_cm2)``.
     cache_dir : path, optional
         Resume cache: finished spectra (keyed by data hash, circuit, options and the warm-start
         chain before them) are reused; stored as JSON with a digest (:mod:`eisna._fitcache`).
@@ -943,6 +937,10 @@ def fit_series(
     from .kinetics import fit_kinetics
 
     spectra = list(spectra)
+    geometry = resolve_geometry(geometry, area_cm2, thickness_cm, "fit_series", spectra)
+    fit_options = {**fit_options, "eps_r": eps_r}
+    if geometry is not None:
+        fit_options["geometry"] = geometry
     if baseline == "auto":
         baseline = default_baseline(circuit)
     options = SeriesOptions(
@@ -1050,6 +1048,7 @@ def fit_series(
             meta = {**dict(r.meta or {}), "source": _src(s), "index": _idx(s), "timestamp": s.timestamp,
                     "time_h": float(time_h[i])}
             results[i] = replace(r, meta=meta)
+    area_cm2 = geometry.area_cm2 if geometry is not None else None
     if area_cm2 is None:
         areas = [s.meta.get("area_cm2") for s in ordered if s.meta.get("area_cm2")]
         area_cm2 = float(areas[0]) if areas else None
@@ -1068,11 +1067,12 @@ def fit_series(
         baseline=baseline,
         outcomes=tuple(outs),
         area_cm2=area_cm2,
-        thickness_cm=thickness_cm,
+        thickness_cm=geometry.thickness_cm if geometry is not None else None,
         eps_r=eps_r,
         interlayer_param=interlayer_param,
         options={"delta_bic": delta_bic, "min_interlayer_ohm": min_interlayer_ohm,
-                 "min_interlayer_fraction": min_interlayer_fraction, **fit_options},
+                 "min_interlayer_fraction": min_interlayer_fraction,
+                 **{k: v for k, v in fit_options.items() if k not in ("geometry", "eps_r")}},
         cells=tuple(cell_labels) if len(cells) > 1 else (),
     )
     if baseline is None:
@@ -1085,6 +1085,23 @@ def fit_series(
               for lab in cells}
     main = max(cells, key=lambda lab: counts[lab])
     return replace(series, kinetics=per_cell[main], cell_kinetics=per_cell, main_cell=main)
+
+
+def resolve_geometry(geometry: CellGeometry | None, area_cm2: float | None, thickness_cm: float | None,
+                     where: str, spectra: Sequence[Spectrum] = ()) -> CellGeometry | None:
+    """The one ``CellGeometry`` of a series or batch; ``area_cm2=``/``thickness_cm=`` are deprecated."""
+    if area_cm2 is None and thickness_cm is None:
+        return geometry
+    import warnings
+
+    warnings.warn(f"{where}(area_cm2=, thickness_cm=) is deprecated; pass "
+                  f"geometry=CellGeometry(thickness_cm, area_cm2) instead.", DeprecationWarning, stacklevel=3)
+    if geometry is not None:
+        raise EisnaError(f"{where}: give either geometry= or area_cm2=/thickness_cm=, not both.")
+    if not area_cm2:  # a thickness alone: the area comes from the files' headers, as before
+        areas = [s.meta.get("area_cm2") for s in spectra if s.meta.get("area_cm2")]
+        area_cm2 = float(areas[0]) if areas else None
+    return make_geometry(area_cm2, thickness_cm)
 
 
 def _chain_hook(hook, bar):

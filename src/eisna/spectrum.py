@@ -25,25 +25,32 @@ class CellGeometry:
 
     Parameters
     ----------
-    thickness_cm : float
-        Electrolyte thickness L in cm.
+    thickness_cm : float or None
+        Electrolyte thickness L in cm; None when only the area is known (ASR, capacitance per
+        area and interlayer thickness are then derived, conductivities are not).
     area_cm2 : float
         Electrode area A in cm².
+
+    This is the one way geometry enters eisna: :func:`eisna.fit`, :func:`eisna.fit_series`,
+    :func:`eisna.batch` and the CLI (``--area-cm2/--thickness-cm``) all take a ``CellGeometry``;
+    every derived quantity is computed from it in :mod:`eisna.fitting.physics`.
     """
 
-    thickness_cm: float
+    thickness_cm: float | None
     area_cm2: float
 
     def __post_init__(self) -> None:
         for name in ("thickness_cm", "area_cm2"):
             value = getattr(self, name)
-            if not (np.isfinite(value) and value > 0):
+            if value is None and name == "thickness_cm":
+                continue
+            if not (isinstance(value, (int, float, np.number)) and np.isfinite(value) and value > 0):
                 raise SpectrumError(f"CellGeometry: {name} must be a positive number, got {value!r}")
 
     @property
-    def cell_constant_per_cm(self) -> float:
-        """Cell constant L/A in 1/cm."""
-        return self.thickness_cm / self.area_cm2
+    def cell_constant_per_cm(self) -> float | None:
+        """Cell constant L/A in 1/cm (None without a thickness)."""
+        return None if self.thickness_cm is None else self.thickness_cm / self.area_cm2
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,7 +8,9 @@ import json
 import shlex
 import signal
 import sys
+import warnings
 from pathlib import Path
+from typing import Any
 
 EXAMPLES = """examples:
   eisna batch sample_spectra/nas_looped.mpt --circuit symmetric_interlayer --out eisna-out
@@ -94,6 +96,7 @@ def _sigterm_as_exit():
 
 def _run(args: argparse.Namespace) -> int:
     from ..batching import batch
+    from ..fitting.physics import make_geometry
 
     if args.jobs is not None and args.jobs < 1:
         print("eisna batch: error: --jobs must be at least 1", file=sys.stderr)
@@ -103,26 +106,33 @@ def _run(args: argparse.Namespace) -> int:
         fit_opts["fmin"] = args.fmin
     if args.fmax is not None:
         fit_opts["fmax"] = args.fmax
-    series = batch(
-        args.paths,
-        args.circuit,
-        out=args.out,
-        jobs=args.jobs,
-        scheduler=args.scheduler,
-        resume=not args.no_resume,
-        report=not args.no_report,
-        area_cm2=args.area_cm2,
-        thickness_cm=args.thickness_cm,
-        eps_r=args.eps_r,
-        delta_bic=args.delta_bic,
-        min_interlayer_ohm=args.min_interlayer_ohm,
-        cycling=args.cycling,
-        tz=args.tz,
-        command=" ".join(
-            ["eisna batch", *map(shlex.quote, args.paths), "--circuit", args.circuit, "--out", args.out]
-        ),
-        **fit_opts,
-    )
+    # --area-cm2/--thickness-cm build one CellGeometry; a thickness alone takes the area from the
+    # files' headers, which only batch reads (its deprecated keyword, silenced for CLI users)
+    if args.area_cm2 or not args.thickness_cm:
+        geometry: dict[str, Any] = {"geometry": make_geometry(args.area_cm2, args.thickness_cm)}
+    else:
+        geometry = {"thickness_cm": args.thickness_cm}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        series = batch(
+            args.paths,
+            args.circuit,
+            out=args.out,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            resume=not args.no_resume,
+            report=not args.no_report,
+            eps_r=args.eps_r,
+            delta_bic=args.delta_bic,
+            min_interlayer_ohm=args.min_interlayer_ohm,
+            cycling=args.cycling,
+            tz=args.tz,
+            command=" ".join(
+                ["eisna batch", *map(shlex.quote, args.paths), "--circuit", args.circuit, "--out", args.out]
+            ),
+            **geometry,
+            **fit_opts,
+        )
     kin = series.kinetics_summary()
     n, failed = len(series), series.n_failed
     print(f"eisna batch: {n - failed}/{n} spectra fitted with {series.circuit} -> {args.out}")

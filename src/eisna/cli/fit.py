@@ -100,7 +100,7 @@ def physics_table(fit: Any, label: str) -> list[str]:
             lines.append(f"    {role:<18}{r_text:<22}{c_text:<24}{f_text:<14}{warn}")
     derived = getattr(fit, "derived", {}) or {}
     if arcs:  # C_eff and f_apex of each arc are in the arcs table already
-        derived = {k: q for k, q in derived.items() if not k.startswith(("C_eff_", "f_apex_"))}
+        derived = {k: q for k, q in derived.items() if not k.startswith(("C_eff_", "f_apex_", "tau_"))}
     if derived:
         lines.append("  derived:")
         width = max(len(n) for n in derived) + 2
@@ -121,8 +121,8 @@ def _plot_path(base: str, index: int, many: bool) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from .. import fit as fit_spectrum
+    from ..fitting.physics import make_geometry
     from ..io import read
-    from ..spectrum import CellGeometry
 
     spectra = read(args.file)
     if args.all:
@@ -142,9 +142,8 @@ def run(args: argparse.Namespace) -> int:
         updates = {k: v for k, v in (("area_cm2", args.area_cm2), ("thickness_cm", args.thickness_cm)) if v}
         if updates:
             spectrum = spectrum.with_meta(**updates)
-        geometry = spectrum.geometry
-        if geometry is None and args.area_cm2 and args.thickness_cm:
-            geometry = CellGeometry(args.thickness_cm, args.area_cm2)
+        # one CellGeometry from the options, else the file's header (area alone is enough for ASR)
+        geometry = make_geometry(spectrum.meta.get("area_cm2"), spectrum.meta.get("thickness_cm"))
         kwargs: dict[str, Any] = {"weighting": args.weighting, "fmin": args.fmin, "fmax": args.fmax}
         if geometry is not None:
             kwargs["geometry"] = geometry

@@ -26,7 +26,12 @@ from ..spectrum import CellGeometry
 from .result import Arc, Quantity
 from .start import _items
 
-__all__ = ["ISW_RANGES", "compute_physics"]
+__all__ = ["DEFAULT_EPS_R", "ISW_RANGES", "asr_per_interface", "column_name", "compute_physics",
+           "make_geometry"]
+
+#: Relative permittivity assumed for the interlayer thickness d = ε0 εr A / C_1, the one default
+#: of :func:`eisna.fit`, :func:`eisna.fit_series`, :func:`eisna.batch` and the CLI (None: no d).
+DEFAULT_EPS_R = 10.0
 
 EPS0_F_PER_CM = 8.8541878128e-14
 SHORT = {"bulk": "b", "grain_boundary": "gb", "interlayer": "int", "charge_transfer": "ct",
@@ -43,6 +48,43 @@ ISW_RANGES = {
 _TOLERANCE = 10.0
 
 Propagate = Callable[[Callable[[np.ndarray], float]], tuple[float, float]]
+
+
+def make_geometry(area_cm2: float | None, thickness_cm: float | None) -> CellGeometry | None:
+    """``CellGeometry`` from an area (cm²) and an optional thickness (cm); None without an area."""
+    if not area_cm2:
+        return None
+    return CellGeometry(float(thickness_cm) if thickness_cm else None, float(area_cm2))
+
+
+def asr_per_interface(r_ohm: float, area_cm2: float, symmetric: bool = True) -> float:
+    """Area-specific resistance of one interface in Ω·cm²: R A/2 in a symmetric cell, R A otherwise."""
+    return r_ohm * area_cm2 / (2.0 if symmetric else 1.0)
+
+
+# derived key prefix → results.csv column stem (the rest of the column is the unit slug); one
+# name per quantity, per interface or per cell as stated
+_COLUMN_STEMS = {"ASR_": ("ASR_", "_per_interface"), "d_": ("thickness_", "")}
+_UNIT_SLUGS = {"Ω": "ohm", "Ohm": "ohm", "Ω·cm²": "ohm_cm2", "Ohm cm2": "ohm_cm2", "S/cm": "S_per_cm",
+               "F/cm2": "F_per_cm2", "F/cm²": "F_per_cm2", "nm": "nm", "F": "F", "Hz": "Hz", "s": "s"}
+
+
+def column_name(key: str, unit: str) -> str:
+    """``results.csv`` column of derived quantity ``key`` (``ASR_int``: ``ASR_int_per_interface_ohm_cm2``)."""
+    stem = key
+    for prefix, (new, suffix) in _COLUMN_STEMS.items():
+        if key.startswith(prefix):
+            stem = f"{new}{key[len(prefix):]}{suffix}"
+            break
+    if not unit:
+        return stem
+    slug = _UNIT_SLUGS.get(unit)
+    if slug is None:
+        import re
+
+        plain = unit.replace("Ω", "ohm").replace("Ohm", "ohm").replace("µ", "u").replace("²", "2")
+        slug = re.sub(r"[^A-Za-z0-9]+", "_", plain).strip("_")
+    return f"{stem}_{slug}"
 
 
 def _role_of(defn: CircuitDefinition, idx: int) -> str | None:
@@ -165,6 +207,7 @@ def compute_physics(
             derived[f"C_eff_{short}"] = Quantity(C, C_err, "F")
             if np.isfinite(f):
                 derived[f"f_apex_{short}"] = Quantity(f, f_err, "Hz")
+                derived[f"tau_{short}"] = quantity(tau_fn, "s")
 
     # resistances by role
     r_by_role: dict[str, list[int]] = {}
@@ -176,7 +219,7 @@ def compute_physics(
     se_idx = r_by_role.get("bulk", []) + r_by_role.get("grain_boundary", [])
     if se_idx:
         derived["R_SE"] = quantity(lambda v: sum(v[i] for i in se_idx), "Ohm")
-    if geometry is not None:
+    if geometry is not None and geometry.thickness_cm is not None:
         L_cm, A = geometry.thickness_cm, geometry.area_cm2
         if r_by_role.get("bulk"):
             ib = r_by_role["bulk"]
@@ -197,7 +240,8 @@ def compute_physics(
         for role in ("interlayer", "charge_transfer"):
             for i in r_by_role.get(role, []):
                 short = SHORT[role]
-                derived[f"ASR_{short}"] = quantity(lambda v, i=i: v[i] * area / factor, "Ohm cm2")
+                derived[f"ASR_{short}"] = quantity(lambda v, i=i: asr_per_interface(v[i], area, symmetric),
+                                                   "Ohm cm2")
         for a in arcs:
             if a.role in ("interlayer", "charge_transfer") and np.isfinite(a.C_eff):
                 short = SHORT[a.role]

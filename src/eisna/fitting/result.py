@@ -1,10 +1,11 @@
-"""Result types of a circuit fit: :class:`FitResult`, :class:`Arc`, :class:`Quantity`."""
+"""Result types of a circuit fit: :class:`FitResult`, :class:`Arc`, :class:`Quantity`, :class:`Flag`."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -12,13 +13,69 @@ import numpy.typing as npt
 
 from ..circuit.library import CircuitDefinition
 
-__all__ = ["Arc", "FitResult", "Quantity"]
+__all__ = ["Arc", "FitResult", "Flag", "FlagKind", "Quantity"]
 
 
 def _num(x: Any) -> float | None:
     """JSON-safe float: NaN and ±inf become None."""
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+class FlagKind(StrEnum):
+    """Kinds of fit flags; the value is the text before the colon of the flag string."""
+
+    AT_BOUND = "at_bound"
+    BEYOND_BOUND = "beyond_bound"
+    UNIDENTIFIABLE = "unidentifiable"
+    POOR_FIT = "poor_fit"
+    ROLE_MISMATCH = "role_mismatch"
+    BUDGET_EXHAUSTED = "budget_exhausted"
+    OTHER = "other"
+
+
+_KINDS = {k.value for k in FlagKind if k is not FlagKind.OTHER}
+
+
+class Flag(str):
+    """A typed fit flag that is also its old string form.
+
+    ``Flag(FlagKind.AT_BOUND, "R_b")`` has ``kind``, ``param`` (None for whole-fit flags) and
+    ``detail``; ``str(flag) == "at_bound:R_b"`` and ``flag == "at_bound:R_b"``, so code and
+    files that handled the strings keep working. A string of an unknown kind becomes
+    ``FlagKind.OTHER`` with the string kept as it is.
+    """
+
+    kind: FlagKind
+    param: str | None
+    detail: str
+
+    def __new__(cls, kind: FlagKind | str, param: str | None = None, detail: str = "") -> Flag:
+        text = str(kind.value if isinstance(kind, FlagKind) else kind)
+        head, _, tail = text.partition(":")
+        if param is None and tail and head in _KINDS:  # "at_bound:R_b"
+            text, param = head, tail
+        try:
+            typed = FlagKind(text)
+        except ValueError:
+            typed = FlagKind.OTHER
+        if typed is not FlagKind.OTHER:
+            text = f"{typed.value}:{param}" if param else typed.value
+        self = super().__new__(cls, text)
+        self.kind, self.param, self.detail = typed, param or None, detail
+        return self
+
+    @classmethod
+    def parse(cls, text: str | Flag) -> Flag:
+        """The flag of ``"kind"`` or ``"kind:param"`` (a :class:`Flag` is returned as it is)."""
+        return text if isinstance(text, Flag) else cls(str(text))
+
+    def __repr__(self) -> str:
+        return f"Flag({str(self)!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        kind = str(self) if self.kind is FlagKind.OTHER else self.kind.value
+        return (Flag, (kind, self.param, self.detail))
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +180,23 @@ class FitResult:
     start: Mapping[str, float] = field(default_factory=dict)
     meta: Mapping[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # engine code, caches and older pickles give plain strings: every flag becomes a Flag
+        object.__setattr__(self, "flags", tuple(Flag.parse(f) for f in self.flags))
+
     @property
     def nvarys(self) -> int:
         return len(self.varied)
+
+    def flagged(self, kind: FlagKind | str) -> tuple[str, ...]:
+        """Parameters carrying a flag of ``kind`` (e.g. ``"unidentifiable"``), in flag order."""
+        kind = FlagKind(kind)
+        return tuple(f.param for f in self.flags if f.kind is kind and f.param)
+
+    def has_flag(self, kind: FlagKind | str, param: str | None = None) -> bool:
+        """Whether the fit carries a flag of ``kind`` (for ``param`` when given)."""
+        kind = FlagKind(kind)
+        return any(f.kind is kind and (param is None or f.param == param) for f in self.flags)
 
     def predict(self, freq: npt.ArrayLike) -> np.ndarray:
         """Impedance of the fitted circuit in Ω at ``freq`` (Hz)."""
