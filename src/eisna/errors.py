@@ -173,3 +173,11 @@ class MissingInputError(ParseError, UsageError):
 
 class CacheWarning(EisnaWarning):
     """A resume-cache entry was ignored (edited, foreign or unreadable); the spectrum is refitted."""
+
+
+class UnidentifiableParameterWarning(EisnaWarning):
+    """A fitted parameter is not determined by the data (flag ``unidentifiable:<param>``)."""
+
+
+class PoorFitWarning(EisnaWarning):
+    """The circuit misses structure a free DRT description captures (flag ``poor_fit``)."""

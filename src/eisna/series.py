@@ -38,6 +38,7 @@ import hashlib
 import math
 import re
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -46,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import EisnaError
+from .errors import EisnaError, EisnaWarning
 from .fitting.physics import DEFAULT_EPS_R, asr_per_interface, column_name, make_geometry
 from .spectrum import CellGeometry, Spectrum
 
@@ -270,12 +271,16 @@ class _Fitter:
             # a warm start is judged by this module (best of several seeds), so the engine
             # must not spend time on its own restarts
             opts["n_restarts"] = 0
-        res = fit(spectrum, definition, initial=dict(initial) if initial else None, **opts)
+        with warnings.catch_warnings():  # per-spectrum warnings stay in the results' flags
+            warnings.simplefilter("ignore", EisnaWarning)
+            res = fit(spectrum, definition, initial=dict(initial) if initial else None, **opts)
         triples = _arc_triples(definition.param_names)
         fixed = _sorted_by_tau(res.params, triples) if len(triples) > 1 else None
         if fixed is not None:  # arcs swapped labels: refit with them in τ order
             opts["n_restarts"] = 0
-            res2 = fit(spectrum, definition, initial=fixed, **opts)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", EisnaWarning)
+                res2 = fit(spectrum, definition, initial=fixed, **opts)
             if _sorted_by_tau(res2.params, triples) is None or res2.chisqr <= res.chisqr:
                 res = res2
         return res
@@ -1092,7 +1097,6 @@ def resolve_geometry(geometry: CellGeometry | None, area_cm2: float | None, thic
     """The one ``CellGeometry`` of a series or batch; ``area_cm2=``/``thickness_cm=`` are deprecated."""
     if area_cm2 is None and thickness_cm is None:
         return geometry
-    import warnings
 
     warnings.warn(f"{where}(area_cm2=, thickness_cm=) is deprecated; pass "
                   f"geometry=CellGeometry(thickness_cm, area_cm2) instead.", DeprecationWarning, stacklevel=3)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .compare import ComparisonResult, FTest, compare
-from .engine import fit, resolve_circuit
+from .engine import resolve_circuit
+from .interop import fit  # engine.fit + CustomCircuit input + raised warnings
 from .result import Arc, FitResult, Quantity
 from .weights import WEIGHTINGS
 

@@ -188,6 +188,12 @@ class FitResult:
     def nvarys(self) -> int:
         return len(self.varied)
 
+    def to_impedance(self) -> Any:
+        """The fitted circuit as an impedance.py ``CustomCircuit`` (see :mod:`eisna.fitting.interop`)."""
+        from .interop import to_impedance
+
+        return to_impedance(self)
+
     def flagged(self, kind: FlagKind | str) -> tuple[str, ...]:
         """Parameters carrying a flag of ``kind`` (e.g. ``"unidentifiable"``), in flag order."""
         kind = FlagKind(kind)
