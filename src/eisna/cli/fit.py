@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,7 @@ def _plot_path(base: str, index: int, many: bool) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from .. import fit as fit_spectrum
+    from ..fitting.interop import FIT_WARNINGS
     from ..fitting.physics import make_geometry
     from ..io import read
 
@@ -149,7 +151,10 @@ def run(args: argparse.Namespace) -> int:
             kwargs["geometry"] = geometry
         if args.eps_r is not None:
             kwargs["eps_r"] = args.eps_r
-        result = fit_spectrum(spectrum, args.circuit, **kwargs)
+        with warnings.catch_warnings():  # the fit's warnings are its flags, printed in the table
+            for kind in FIT_WARNINGS:
+                warnings.simplefilter("ignore", kind)
+            result = fit_spectrum(spectrum, args.circuit, **kwargs)
         label = f"{args.file} #{spectrum.meta.get('index', i)}"
         print("\n".join(physics_table(result, label)))
         if not getattr(result, "success", True):

@@ -99,6 +99,8 @@ def to_impedance(result: FitResult) -> Any:
     return model
 
 
+#: the warning classes :func:`fit` raises (each also a flag of the result)
+FIT_WARNINGS = (ParameterAtBoundWarning, RoleMismatchWarning, UnidentifiableParameterWarning, PoorFitWarning)
 _PREFIXES = {"ParameterAtBoundWarning": ParameterAtBoundWarning, "RoleMismatchWarning": RoleMismatchWarning}
 
 

@@ -1,0 +1,349 @@
+"""The per-spectrum fitter: guarded warm starts, both circuits, the interlayer decision, chains."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import EisnaError, EisnaWarning
+from ..fitting.result import Flag, FlagKind
+from ..spectrum import Spectrum
+from .cache import cache_store
+from .outcome import FitFailure, SeriesOptions, SpectrumOutcome
+
+if TYPE_CHECKING:
+
+
+    pass
+
+
+def _arc_triples(param_names: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(R_x, Q_x, n_x) triples of R‖CPE arcs, in circuit (high → low frequency) order."""
+    names = set(param_names)
+    out = []
+    for p in param_names:
+        if p.startswith("R_"):
+            sfx = p[2:]
+            if f"Q_{sfx}" in names and f"n_{sfx}" in names:
+                out.append((p, f"Q_{sfx}", f"n_{sfx}"))
+    return out
+
+
+def _tau(R: float, Q: float, n: float) -> float:
+    try:
+        return float((R * Q) ** (1.0 / n))
+    except (ArithmeticError, ValueError):
+        return math.nan
+
+
+def _sorted_by_tau(params: Mapping[str, float], triples) -> dict[str, float] | None:
+    """Params with the arcs relabelled in τ order, or None when they already are."""
+    vals = [(params.get(r), params.get(q), params.get(n)) for r, q, n in triples]
+    if any(v is None or not np.isfinite(v) for t in vals for v in t):
+        return None
+    taus = [_tau(*v) for v in vals]
+    order = sorted(range(len(vals)), key=lambda i: taus[i])
+    if order == list(range(len(vals))):
+        return None
+    out = dict(params)
+    for slot, src in enumerate(order):
+        for k in range(3):
+            out[triples[slot][k]] = vals[src][k]
+    return out
+
+
+class _Fitter:
+    """Fits one spectrum with the full and the baseline circuit (picklable; loads lazily)."""
+
+    def __init__(self, options: SeriesOptions, hook: Callable[[int], None] | None = None) -> None:
+        self.options = options
+        self.hook = hook
+        self._defs: dict[str, Any] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"options": self.options, "hook": self.hook, "_defs": {}}
+
+    def definition(self, name: str):
+        if name not in self._defs:
+            from ..fitting.engine import resolve_circuit  # names, TOML paths and circuit strings
+
+            self._defs[name] = resolve_circuit(name)
+        return self._defs[name]
+
+    # -- single fits -------------------------------------------------------------------
+    def _fit(self, spectrum: Spectrum, name: str, initial: Mapping[str, float] | None,
+             max_nfev: int | None = None):
+        from ..fitting import fit
+
+        definition = self.definition(name)
+        opts = dict(self.options.fit_options)
+        if max_nfev:
+            opts["max_nfev"] = max_nfev
+        if initial:
+            # a warm start is judged by this module (best of several seeds), so the engine
+            # must not spend time on its own restarts
+            opts["n_restarts"] = 0
+        with warnings.catch_warnings():  # per-spectrum warnings stay in the results' flags
+            warnings.simplefilter("ignore", EisnaWarning)
+            res = fit(spectrum, definition, initial=dict(initial) if initial else None, **opts)
+        triples = _arc_triples(definition.param_names)
+        fixed = _sorted_by_tau(res.params, triples) if len(triples) > 1 else None
+        if fixed is not None:  # arcs swapped labels: refit with them in τ order
+            opts["n_restarts"] = 0
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", EisnaWarning)
+                res2 = fit(spectrum, definition, initial=fixed, **opts)
+            if _sorted_by_tau(res2.params, triples) is None or res2.chisqr <= res.chisqr:
+                res = res2
+        return res
+
+    def guarded_start(self, prev, name: str) -> dict[str, float] | None:
+        """Warm start from ``prev``, guarded against parameters the data did not pin down.
+
+        A parameter that ended on a bound is dropped (the engine then gives it its automatic
+        start value). A parameter flagged unidentifiable (or with a relative standard error above
+        ``max_rel_stderr``) is dropped too once it has drifted more than ``drift_decades`` from
+        the library start value (0.15 for exponents n): that drift is what poisons the next
+        fit. An unidentified value still near its start is kept, so the solver does not have to
+        walk a flat valley again at every step.
+        """
+        if not _ok(prev):
+            return None
+        definition = self.definition(name)
+        flags = [Flag.parse(f) for f in prev.flags]
+        at_bound = {f.param for f in flags if f.kind is FlagKind.AT_BOUND}
+        loose = {f.param for f in flags if f.kind is FlagKind.UNIDENTIFIABLE}
+        start: dict[str, float] = {}
+        for p in definition.param_names:
+            v = prev.params.get(p)
+            if p in at_bound or v is None or not np.isfinite(v) or v <= 0:
+                continue
+            e = prev.stderr.get(p, math.nan)
+            is_n = p.startswith("n_")
+            limit = self.options.max_rel_stderr * (0.25 if is_n else abs(v))
+            if p in loose or not np.isfinite(e) or e > limit:
+                d = definition.defaults.get(p)
+                if d is None:
+                    continue
+                if is_n or d.scale != "log":
+                    drifted = abs(v - d.value) > 0.15
+                else:
+                    drifted = abs(math.log10(v / d.value)) > self.options.drift_decades
+                if drifted:
+                    continue
+            start[p] = float(v)
+        return start or None
+
+    def safe_fit(self, spectrum: Spectrum, name: str, initial, max_nfev: int | None = None) -> Any:
+        import warnings
+
+        try:
+            with warnings.catch_warnings():
+                # lmfit's covariance of a deliberately over-complete model (the full circuit on
+                # data without the arc) has negative diagonals; the fit result flags it already
+                warnings.simplefilter("ignore", RuntimeWarning)
+                return self._fit(spectrum, name, initial, max_nfev)
+        except EisnaError as err:
+            return FitFailure(_src(spectrum), _idx(spectrum), f"{name}: {err}", "fit", spectrum.timestamp)
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError) as err:
+            return FitFailure(
+                _src(spectrum), _idx(spectrum), f"{name}: {type(err).__name__}: {err}", "fit",
+                spectrum.timestamp,
+            )
+
+    # -- seeds between the nested circuits ------------------------------------------------
+    def _inter_sfx(self) -> str:
+        p = self.options.interlayer_param
+        return p[2:] if p.startswith("R_") else p
+
+    def base_from_full(self, full, drop: str | None = None) -> dict[str, float] | None:
+        """Baseline start: the full fit without one arc (the interlayer by default)."""
+        if not _ok(full):
+            return None
+        base_def = self.definition(self.options.baseline)
+        full_tr = _arc_triples(full.param_names)
+        drop = drop or self._inter_sfx()
+        kept = [t for t in full_tr if t[0][2:] != drop]
+        start = {p: float(v) for p, v in full.params.items() if p in base_def.param_names}
+        vals = sorted(
+            ((full.params[r], full.params[q], full.params[n]) for r, q, n in kept), key=lambda v: _tau(*v)
+        )
+        for (r, q, n), v in zip(_arc_triples(base_def.param_names), vals, strict=False):
+            start[r], start[q], start[n] = v
+        return start
+
+    def full_from_base(self, base) -> dict[str, float] | None:
+        """Full start: the baseline fit plus a small interlayer arc between its neighbours."""
+        if not _ok(base):
+            return None
+        full_def = self.definition(self.options.circuit)
+        sfx = self._inter_sfx()
+        full_tr = _arc_triples(full_def.param_names)
+        slot = next((i for i, t in enumerate(full_tr) if t[0][2:] == sfx), None)
+        start = {p: float(v) for p, v in base.params.items() if p in full_def.param_names}
+        if slot is None:
+            return start
+        taus = {t[0]: _tau(base.params[t[0]], base.params[t[1]], base.params[t[2]])
+                for t in full_tr if t[0] in base.params}
+        lo = taus.get(full_tr[slot - 1][0]) if slot > 0 else None
+        hi = taus.get(full_tr[slot + 1][0]) if slot + 1 < len(full_tr) else None
+        if lo and hi and np.isfinite(lo) and np.isfinite(hi):
+            tau = math.sqrt(lo * hi)
+        else:
+            tau = (lo or hi or 1e-5) * (10.0 if lo else 0.1)
+        r_tot = float(np.real(base.z[int(np.argmin(base.freq))]))
+        R = max(0.02 * abs(r_tot), 1.0)
+        n = 0.85
+        r_name, q_name, n_name = full_tr[slot]
+        start[r_name], start[q_name], start[n_name] = R, tau**n / R, n
+        return start
+
+    # -- one spectrum ------------------------------------------------------------------
+    def min_interlayer(self, spectrum: Spectrum) -> float:
+        lowf = float(np.abs(spectrum.z[int(np.argmin(spectrum.freq))]))
+        return max(self.options.min_interlayer_ohm, self.options.min_interlayer_fraction * lowf)
+
+    def decide(self, spectrum: Spectrum, full, base, *, backfilled: bool = False) -> SpectrumOutcome:
+        opt = self.options
+        floor = self.min_interlayer(spectrum)
+        if opt.baseline is None:
+            result = full if full is not None else base
+            return SpectrumOutcome(result, None, math.nan, floor, full, base, backfilled)
+        if not _ok(full) and not _ok(base):
+            result = full if isinstance(full, FitFailure) else base
+            if not isinstance(result, FitFailure):
+                msg = getattr(result, "message", "") or "the optimiser did not converge"
+                result = FitFailure(_src(spectrum), _idx(spectrum), f"fit diverged: {msg}", "fit",
+                                    spectrum.timestamp)
+            return SpectrumOutcome(result, None, math.nan, floor, full, base, backfilled)
+        if not _ok(full):
+            return SpectrumOutcome(base, False, math.nan, floor, full, base, backfilled)
+        if not _ok(base):
+            return SpectrumOutcome(full, True, -math.inf, floor, full, base, backfilled)
+        dbic = float(full.bic - base.bic)
+        r = float(full.params.get(opt.interlayer_param, 0.0))
+        e = float(full.stderr.get(opt.interlayer_param, math.nan))
+        present = dbic < opt.delta_bic and r >= floor and (not np.isfinite(e) or r > 2.0 * e)
+        return SpectrumOutcome(full if present else base, present, dbic, floor, full, base, backfilled)
+
+    def fit_one(self, spectrum: Spectrum, prev: SpectrumOutcome | None) -> SpectrumOutcome:
+        opt = self.options
+        if opt.baseline is None:
+            start = self.guarded_start(prev.full, opt.circuit) if prev is not None else None
+            full = self.safe_fit(spectrum, opt.circuit, start)
+            if start and not _good(full):
+                full = _better(full, self.safe_fit(spectrum, opt.circuit, None))
+            return self.decide(spectrum, full, None)
+        fit_full = lambda start: self.safe_fit(spectrum, opt.circuit, start)  # noqa: E731
+        fit_base = lambda start, nfev=None: self.safe_fit(spectrum, opt.baseline, start, nfev)  # noqa: E731
+        if prev is None or (not _ok(prev.full) and not _ok(prev.base)):
+            # chain start: automatic starts, then each model seeded from the other
+            full = fit_full(None)
+            base = fit_base(None)
+            base = _better(base, fit_base(self.base_from_full(full)))
+            if _ok(full):
+                small = min(_arc_triples(full.param_names), key=lambda t: full.params[t[0]])[0][2:]
+                if small != self._inter_sfx():
+                    base = _better(base, fit_base(self.base_from_full(full, drop=small)))
+            full = _better(full, fit_full(self.full_from_base(base)))
+            return self.decide(spectrum, full, base)
+        if prev.interlayer:
+            full = fit_full(self.guarded_start(prev.full, opt.circuit))
+            if not _good(full):
+                full = _better(full, fit_full(None))
+            # Once the arc is firmly established the baseline (a wrong model there) only has to
+            # show that it is much worse: a truncated solve can only make ΔBIC more negative.
+            budget = 60 if prev.delta_bic < 10 * opt.delta_bic else None
+            base = fit_base(self.base_from_full(full), budget)
+            out = self.decide(spectrum, full, base)
+            if not out.interlayer:  # the arc vanished? check with the other seeds first
+                base = _better(base, fit_base(self.guarded_start(prev.base, opt.baseline)))
+                full = _better(full, fit_full(self.full_from_base(base)))
+                out = self.decide(spectrum, full, base)
+            return out
+        base = fit_base(self.guarded_start(prev.base, opt.baseline))
+        if not _good(base):
+            base = _better(base, fit_base(None))
+        full = fit_full(self.full_from_base(base))
+        out = self.decide(spectrum, full, base)
+        if out.interlayer:  # a new arc? make sure the baseline is at its best first
+            base = _better(base, fit_base(self.base_from_full(full)))
+            out = self.decide(spectrum, full, base)
+        return out
+
+    def backfill(
+        self, spectrum: Spectrum, current: SpectrumOutcome, later: SpectrumOutcome
+    ) -> SpectrumOutcome:
+        """Refit the full circuit from a later spectrum that has the interlayer arc."""
+        opt = self.options
+        start = dict(later.full.params)
+        sfx = self._inter_sfx()
+        r = later.full.params.get(opt.interlayer_param)
+        if r and f"Q_{sfx}" in later.full.params:
+            # seed the arc at half the resistance and the same time constant (Q ∝ 1/R)
+            start[opt.interlayer_param] = 0.5 * r
+            start[f"Q_{sfx}"] = 2.0 * later.full.params[f"Q_{sfx}"]
+        full = _better(current.full, self.safe_fit(spectrum, opt.circuit, start))
+        base = _better(current.base, self.safe_fit(spectrum, opt.baseline, self.base_from_full(full)))
+        return self.decide(spectrum, full, base, backfilled=True)
+
+
+def _ok(res) -> bool:
+    return res is not None and not isinstance(res, FitFailure) and bool(getattr(res, "success", False))
+
+
+def _good(res) -> bool:
+    """Converged without the engine's "poor_fit" flag."""
+    return _ok(res) and "poor_fit" not in res.flags
+
+
+def _better(a, b):
+    """The fit with the lower χ² (a failure loses)."""
+    if not _ok(b):
+        return a if a is not None else b
+    if not _ok(a):
+        return b
+    return b if b.chisqr < a.chisqr else a
+
+
+def _src(s: Spectrum) -> str:
+    return str(s.meta.get("source", "<spectrum>"))
+
+
+def _idx(s: Spectrum) -> int | None:
+    i = s.meta.get("index")
+    return int(i) if i is not None else None
+
+
+
+
+@dataclass
+class _ChainTask:
+    """A time-ordered run of spectra fitted with warm starts (one cell, or one chunk of it)."""
+
+    positions: list[int]  # positions in the ordered series
+    spectra: list[Spectrum]
+    keys: list[str]
+    cached: list[SpectrumOutcome | None]
+
+
+def _run_chain(fitter: _Fitter, task: _ChainTask, cache_dir: str | None) -> list[SpectrumOutcome]:
+    """Fit a chain sequentially (runs in a worker); cached outcomes are reused, not refitted."""
+    out: list[SpectrumOutcome] = []
+    prev: SpectrumOutcome | None = None
+    for k, spectrum in enumerate(task.spectra):
+        outcome = task.cached[k]
+        if outcome is None:
+            outcome = fitter.fit_one(spectrum, prev)
+            if cache_dir:
+                cache_store(cache_dir, task.keys[k], outcome)
+            if fitter.hook is not None:
+                fitter.hook(task.positions[k])
+        out.append(outcome)
+        prev = outcome
+    return out

@@ -1,0 +1,77 @@
+"""Time order of a series: timestamps, elapsed time or natural file-name order."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..spectrum import Spectrum
+
+if TYPE_CHECKING:
+
+
+    pass
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def earliest(stamps: Iterable[Any]) -> datetime | None:
+    """The earliest of the datetimes among ``stamps`` (others are skipped); None when there is
+    none, or when zone-aware and zone-less times are mixed (no single answer)."""
+    found = [t for t in stamps if isinstance(t, datetime)]
+    try:
+        return min(found) if found else None
+    except TypeError:
+        return None
+
+
+def natural_key(text: str) -> tuple:
+    """Sort key that orders embedded numbers numerically (``t2`` < ``t10``)."""
+    return tuple(int(p) if p.isdigit() else p.lower() for p in _DIGITS.split(text))
+
+
+def order_spectra(spectra: Sequence[Spectrum]) -> tuple[list[int], np.ndarray, str]:
+    """Time order of spectra.
+
+    Returns
+    -------
+    order : list of int
+        Indices into ``spectra`` in time order.
+    time_h : ndarray
+        Hours since the first spectrum, in that order (NaN-free; file order gives 0, 1, 2… × NaN).
+    basis : str
+        ``"timestamp"``, ``"elapsed"`` or ``"file order"`` (then ``time_h`` is the rank).
+    """
+    n = len(spectra)
+    name_key = [
+        (natural_key(str(s.meta.get("source", ""))), int(s.meta.get("index", 0) or 0), i)
+        for i, s in enumerate(spectra)
+    ]
+    if n and all(s.timestamp is not None for s in spectra):
+        stamps = [s.timestamp for s in spectra]
+        aware = {ts.tzinfo is not None for ts in stamps}
+        if len(aware) == 1:
+            order = sorted(range(n), key=lambda i: (stamps[i], name_key[i]))
+            t0 = stamps[order[0]]
+            return order, np.array([(stamps[i] - t0).total_seconds() / 3600 for i in order]), "timestamp"
+    sources = {str(s.meta.get("source", "")) for s in spectra}
+    if n and len(sources) <= 1 and all(s.elapsed_s is not None for s in spectra):
+        order = sorted(range(n), key=lambda i: (spectra[i].elapsed_s, name_key[i]))
+        e0 = spectra[order[0]].elapsed_s
+        return order, np.array([(spectra[i].elapsed_s - e0) / 3600 for i in order]), "elapsed"
+    order = sorted(range(n), key=lambda i: name_key[i])
+    return order, np.arange(n, dtype=float), "file order"
+
+
+def spectrum_hash(spectrum: Spectrum) -> str:
+    """Content hash of a spectrum's data (frequencies and impedance)."""
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(spectrum.freq).tobytes())
+    h.update(np.ascontiguousarray(spectrum.z).tobytes())
+    return h.hexdigest()[:24]

@@ -1,0 +1,347 @@
+""":func:`fit_series`: order, plan chains, fit (serially or on an executor), back-fill, assemble."""
+
+from __future__ import annotations
+
+import math
+import sys
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import EisnaError
+from ..fitting.physics import DEFAULT_EPS_R, make_geometry
+from ..spectrum import CellGeometry, Spectrum
+from .cache import cache_load, cache_store, chain_keys
+from .fitter import _ChainTask, _Fitter, _idx, _run_chain, _src
+from .ordering import order_spectra
+from .outcome import BASELINES, FitFailure, SeriesOptions, SpectrumOutcome
+from .result import SeriesResult
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    from ..kinetics import KineticsResult
+
+
+def default_baseline(circuit: str) -> str | None:
+    """Library circuit without the interlayer arc (``symmetric_cell`` for ``symmetric_interlayer``)."""
+    if circuit in BASELINES:
+        return BASELINES[circuit]
+    try:
+        from ..circuit import list_circuits, load_circuit
+
+        full = load_circuit(circuit)
+        inter = {p for p, role in full.param_roles.items() if role == "interlayer"}
+        if not inter:
+            return None
+        want = set(full.param_names) - inter
+        for name in list_circuits():
+            if name != circuit and set(load_circuit(name).param_names) == want:
+                return name
+    except EisnaError:
+        return None
+    return None
+
+
+def _progress(total: int, enabled: bool | None):
+    """A tqdm bar on a terminal, a no-op object otherwise."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if enabled and total > 1:
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, unit="spectrum", desc="eisna batch", leave=False)
+
+    class _Quiet:
+        def update(self, n: int = 1) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    return _Quiet()
+
+
+def fit_series(
+    spectra: Iterable[Spectrum],
+    circuit: str = "symmetric_interlayer",
+    *,
+    baseline: str | None = "auto",
+    executor: Executor | None = None,
+    interlayer_param: str = "R_int",
+    delta_bic: float = -10.0,
+    min_interlayer_ohm: float = 0.5,
+    min_interlayer_fraction: float = 0.01,
+    groups: Sequence[Any] | None = None,
+    chunk_size: int | None = None,
+    geometry: CellGeometry | None = None,
+    eps_r: float | None = DEFAULT_EPS_R,
+    area_cm2: float | None = None,
+    thickness_cm: float | None = None,
+    cache_dir: str | Path | None = None,
+    cache_salt: str = "",
+    progress: bool | None = None,
+    hook: Callable[[int], None] | None = None,
+    failures: Sequence[FitFailure] = (),
+    **fit_options: Any,
+) -> SeriesResult:
+    """Fit a time series of spectra with warm starts and per-spectrum interlayer detection.
+
+    Parameters
+    ----------
+    spectra : iterable of Spectrum
+        In any order; they are sorted by timestamp, elapsed time or natural file name.
+    circuit : str
+        Library circuit name (e.g. ``"symmetric_interlayer"``).
+    baseline : str or None
+        Circuit without the interlayer arc used for the model comparison. ``"auto"`` picks the
+        library circuit whose parameters are the full ones minus the interlayer role
+        (``symmetric_cell``); None disables the comparison (``interlayer`` is then None).
+    executor : concurrent.futures.Executor, optional
+        Runs chains (cells, or ordered chunks of a long cell) in parallel: a
+        ``ProcessPoolExecutor`` or a Dask ``Client.get_executor()``. Warm starts run within a
+        chain; the first spectrum of each chunk starts from automatic values and the back-fill
+        pass runs afterwards across chunk seams. None fits everything in this process.
+    interlayer_param : str
+        Resistance of the interlayer arc (Ω).
+    delta_bic : float
+        The arc is kept only when BIC(full) − BIC(baseline) is below this.
+    min_interlayer_ohm, min_interlayer_fraction : float
+        Minimum-resistance rule: R_int must exceed ``max(min_interlayer_ohm,
+        min_interlayer_fraction × |Z(f_min)|)``; this is also the detection limit reported as
+        R_int's uncertainty where the arc is absent.
+    groups : sequence, optional
+        Cell label per spectrum (same order as ``spectra``); warm starts never cross cells and
+        ``time_h`` counts from each cell's first spectrum. Default: one cell.
+    chunk_size : int, optional
+        Split longer cells into ordered chunks of this many spectra (each starts cold). The
+        chunks are the same with or without an executor, so parallel and serial runs agree.
+    geometry : CellGeometry, optional
+        Electrode area and electrolyte thickness, passed to every :func:`eisna.fit` (which
+        computes ASR, σ and thicknesses from it). Default: each spectrum's own metadata.
+    eps_r : float or None
+        Relative permittivity assumed for the interlayer thickness d = ε0 εr A / (2 C_eff)
+        (default :data:`eisna.fitting.physics.DEFAULT_EPS_R`; None: no thickness).
+    area_cm2, thickness_cm : float, optional
+        Deprecated (DeprecationWarning): use ``geometry=CellGeometry(thickness_cm, area_cm2)``.
+    cache_dir : path, optional
+        Resume cache: finished spectra (keyed by data hash, circuit, options and the warm-start
+        chain before them) are reused; stored as JSON with a digest (:mod:`eisna._fitcache`).
+        Entries not used by this series are deleted at the end.
+    progress : bool, optional
+        Show a tqdm bar; default only when stderr is a terminal.
+    hook : callable, optional
+        Called with the series position after each spectrum is fitted (for monitoring; an
+        exception raised there interrupts the series, finished spectra stay cached).
+    failures : sequence of FitFailure
+        Rows for inputs that could not be read; they are kept in the result.
+    **fit_options
+        Passed to :func:`eisna.fit` (``weighting``, ``fmin``, ``fmax``…).
+
+    Returns
+    -------
+    SeriesResult
+    """
+    from ..kinetics import fit_kinetics
+
+    spectra = list(spectra)
+    geometry = resolve_geometry(geometry, area_cm2, thickness_cm, "fit_series", spectra)
+    fit_options = {**fit_options, "eps_r": eps_r}
+    if geometry is not None:
+        fit_options["geometry"] = geometry
+    if baseline == "auto":
+        baseline = default_baseline(circuit)
+    options = SeriesOptions(
+        circuit=circuit,
+        baseline=baseline,
+        interlayer_param=interlayer_param,
+        delta_bic=float(delta_bic),
+        min_interlayer_ohm=float(min_interlayer_ohm),
+        min_interlayer_fraction=float(min_interlayer_fraction),
+        fit_options=tuple(sorted(fit_options.items())),
+    )
+    fitter = _Fitter(options, hook)
+    full_def = fitter.definition(circuit)
+    base_text = fitter.definition(baseline).circuit.text if baseline else ""
+    opt_key = options.key(full_def.circuit.text + repr(dict(full_def.defaults)), base_text) + cache_salt
+
+    order, time_h, basis = order_spectra(spectra)
+    ordered = [spectra[i] for i in order]
+    labels = [groups[i] for i in order] if groups is not None else [None] * len(ordered)
+    # chains: one per cell, split into ordered chunks of chunk_size. The chunks do not depend on
+    # the executor or the number of workers, so a parallel run computes what a serial one does.
+    cells: dict[Any, list[int]] = {}
+    for pos, lab in enumerate(labels):
+        cells.setdefault(lab, []).append(pos)
+    if len(cells) > 1:  # each cell's clock starts at its own first spectrum
+        time_h = np.asarray(time_h, dtype=float).copy()
+        for positions in cells.values():
+            time_h[positions] -= time_h[positions[0]]
+    keys: list[str] = [""] * len(ordered)
+    chains: list[list[int]] = []
+    for positions in cells.values():
+        size = max(int(chunk_size), 2) if chunk_size else len(positions)
+        for a in range(0, len(positions), size):
+            chain = positions[a : a + size]
+            for p, k in zip(chain, chain_keys([ordered[p] for p in chain], opt_key), strict=True):
+                keys[p] = k
+            chains.append(chain)
+    definitions = dict(fitter._defs)
+    cached = [cache_load(cache_dir, k, definitions) for k in keys]
+    tasks = [_ChainTask(pos, [ordered[p] for p in pos], [keys[p] for p in pos], [cached[p] for p in pos])
+             for pos in chains]
+
+    outcomes: list[SpectrumOutcome | None] = [None] * len(ordered)
+    bar = _progress(len(ordered), progress)
+    cache_str = str(cache_dir) if cache_dir else None
+    try:
+        if executor is None or len(tasks) <= 1:
+            for task in tasks:
+                inline = _Fitter(options, _chain_hook(hook, bar))
+                inline._defs = fitter._defs
+                for p, o in zip(task.positions, _run_chain(inline, task, cache_str), strict=True):
+                    outcomes[p] = o
+        else:
+            remote = _Fitter(options, None)
+            futures = {executor.submit(_run_chain, remote, task, cache_str): task for task in tasks}
+            from concurrent.futures import as_completed
+
+            for fut in as_completed(futures):
+                task = futures[fut]
+                for p, o, key in zip(task.positions, fut.result(), task.keys, strict=True):
+                    outcomes[p] = o
+                    if cache_dir:
+                        cache_store(cache_dir, key, o)  # remote workers may not share the disk
+                bar.update(len(task.positions))
+                if hook is not None:
+                    for p in task.positions:
+                        hook(p)
+        # back-fill: an absent arc just before a present one is refitted from the later fit
+        if baseline is not None:
+            for positions in cells.values():
+                for j in range(len(positions) - 2, -1, -1):
+                    p, q = positions[j], positions[j + 1]
+                    cur, nxt = outcomes[p], outcomes[q]
+                    if cur is None or nxt is None or cur.backfilled or cur.interlayer is not False:
+                        continue
+                    if nxt.interlayer is not True:
+                        continue
+                    new = fitter.backfill(ordered[p], cur, nxt)
+                    outcomes[p] = new
+                    if cache_dir:
+                        cache_store(cache_dir, keys[p], new)
+    finally:
+        bar.close()
+    if cache_dir:
+        from .. import _fitcache
+
+        _fitcache.prune(cache_dir, keys)  # entries of other runs and of the first (pickle) format
+
+    # unreadable inputs become failed rows at the end (no time)
+    results = [o.result for o in outcomes]
+    inter = [o.interlayer if not isinstance(o.result, FitFailure) else None for o in outcomes]
+    dbic = [o.delta_bic for o in outcomes]
+    outs = list(outcomes)
+    t_all = list(time_h)
+    for f in failures:
+        results.append(f)
+        inter.append(None)
+        dbic.append(math.nan)
+        outs.append(SpectrumOutcome(f, None, math.nan, math.nan))
+        t_all.append(math.nan)
+    # attach the spectrum's source/index/timestamp to each fit for the table
+    for i, s in enumerate(ordered):
+        r = results[i]
+        if not isinstance(r, FitFailure):
+            meta = {**dict(r.meta or {}), "source": _src(s), "index": _idx(s), "timestamp": s.timestamp,
+                    "time_h": float(time_h[i])}
+            results[i] = replace(r, meta=meta)
+    area_cm2 = geometry.area_cm2 if geometry is not None else None
+    if area_cm2 is None:
+        areas = [s.meta.get("area_cm2") for s in ordered if s.meta.get("area_cm2")]
+        area_cm2 = float(areas[0]) if areas else None
+
+    cell_labels = [*labels, *([None] * len(failures))]
+    inter_arr = np.empty(len(results), dtype=object)
+    inter_arr[:] = inter
+    series = SeriesResult(
+        results=tuple(results),
+        time_h=np.asarray(t_all, dtype=float),
+        time_basis=basis,
+        interlayer=inter_arr,
+        delta_bic=np.asarray(dbic, dtype=float),
+        kinetics=None,
+        circuit=circuit,
+        baseline=baseline,
+        outcomes=tuple(outs),
+        area_cm2=area_cm2,
+        thickness_cm=geometry.thickness_cm if geometry is not None else None,
+        eps_r=eps_r,
+        interlayer_param=interlayer_param,
+        options={"delta_bic": delta_bic, "min_interlayer_ohm": min_interlayer_ohm,
+                 "min_interlayer_fraction": min_interlayer_fraction,
+                 **{k: v for k, v in fit_options.items() if k not in ("geometry", "eps_r")}},
+        cells=tuple(cell_labels) if len(cells) > 1 else (),
+    )
+    if baseline is None:
+        return series
+    if len(cells) <= 1:
+        return replace(series, kinetics=_series_kinetics(series, fit_kinetics))
+    # one growth law per cell; the top level reports the cell with the most detections
+    per_cell = {lab: _series_kinetics(series, fit_kinetics, series._cell_mask(lab)) for lab in cells}
+    counts = {lab: sum(series.interlayer[i] is True for i in np.flatnonzero(series._cell_mask(lab)))
+              for lab in cells}
+    main = max(cells, key=lambda lab: counts[lab])
+    return replace(series, kinetics=per_cell[main], cell_kinetics=per_cell, main_cell=main)
+
+
+def resolve_geometry(geometry: CellGeometry | None, area_cm2: float | None, thickness_cm: float | None,
+                     where: str, spectra: Sequence[Spectrum] = ()) -> CellGeometry | None:
+    """The one ``CellGeometry`` of a series or batch; ``area_cm2=``/``thickness_cm=`` are deprecated."""
+    if area_cm2 is None and thickness_cm is None:
+        return geometry
+
+    warnings.warn(f"{where}(area_cm2=, thickness_cm=) is deprecated; pass "
+                  f"geometry=CellGeometry(thickness_cm, area_cm2) instead.", DeprecationWarning, stacklevel=3)
+    if geometry is not None:
+        raise EisnaError(f"{where}: give either geometry= or area_cm2=/thickness_cm=, not both.")
+    if not area_cm2:  # a thickness alone: the area comes from the files' headers, as before
+        areas = [s.meta.get("area_cm2") for s in spectra if s.meta.get("area_cm2")]
+        area_cm2 = float(areas[0]) if areas else None
+    return make_geometry(area_cm2, thickness_cm)
+
+
+def _chain_hook(hook, bar):
+    def _h(pos: int) -> None:
+        bar.update(1)
+        if hook is not None:
+            hook(pos)
+
+    return _h
+
+
+def _series_kinetics(
+    series: SeriesResult, fit_kinetics, mask: np.ndarray | None = None
+) -> KineticsResult | None:
+    """Growth laws on R_int(t); model "none" when fewer than 3 spectra have the arc."""
+    from ..kinetics import KineticsError, KineticsResult
+
+    if mask is None:
+        mask = np.ones(len(series), dtype=bool)
+    R, err = series.values(series.interlayer_param)
+    ok = np.array([series.interlayer[i] is not None for i in range(len(series))]) & np.isfinite(R) & mask
+    present = np.array([series.interlayer[i] is True for i in range(len(series))]) & mask
+    t = series.time_h
+    if present.sum() < 3 or ok.sum() < 6:
+        return KineticsResult(
+            model="none", onset_h=None, onset_stderr_h=None, t95_h=None, R_final=0.0, best=None,
+            table=(), t_h=t[ok], R=R[ok], stderr=err[ok], weighted=True,
+        )
+    try:
+        return fit_kinetics(t[ok], R[ok], err[ok])
+    except KineticsError:
+        return None
