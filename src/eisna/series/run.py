@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import sys
 import warnings
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -146,15 +146,11 @@ def fit_series(
     -------
     SeriesResult
     """
-    from ..kinetics import fit_kinetics
-
     spectra = list(spectra)
     geometry = resolve_geometry(geometry, area_cm2, thickness_cm, "fit_series", spectra)
-    fit_options = {**fit_options, "eps_r": eps_r}
-    if geometry is not None:
-        fit_options["geometry"] = geometry
     if baseline == "auto":
         baseline = default_baseline(circuit)
+    physics = {"eps_r": eps_r, **({"geometry": geometry} if geometry is not None else {})}
     options = SeriesOptions(
         circuit=circuit,
         baseline=baseline,
@@ -162,18 +158,46 @@ def fit_series(
         delta_bic=float(delta_bic),
         min_interlayer_ohm=float(min_interlayer_ohm),
         min_interlayer_fraction=float(min_interlayer_fraction),
-        fit_options=tuple(sorted(fit_options.items())),
+        fit_options=tuple(sorted({**fit_options, **physics}.items())),
     )
     fitter = _Fitter(options, hook)
-    full_def = fitter.definition(circuit)
-    base_text = fitter.definition(baseline).circuit.text if baseline else ""
-    opt_key = options.key(full_def.circuit.text + repr(dict(full_def.defaults)), base_text) + cache_salt
+    plan = _plan_chains(spectra, groups, chunk_size, _options_key(fitter, options) + cache_salt)
+    outcomes = _fit_and_backfill(fitter, plan, executor, cache_dir, progress, hook)
+    series = _assemble(plan, outcomes, failures, options, geometry, eps_r,
+                       {"delta_bic": delta_bic, "min_interlayer_ohm": min_interlayer_ohm,
+                        "min_interlayer_fraction": min_interlayer_fraction, **fit_options})
+    return _with_kinetics(series, plan.cells)
 
+
+@dataclass(frozen=True)
+class _Plan:
+    """Spectra in time order and their chains (one per cell, cut into chunks that start cold)."""
+
+    ordered: list[Spectrum]
+    labels: list[Any]
+    time_h: np.ndarray
+    basis: str
+    cells: dict[Any, list[int]]
+    keys: list[str]
+    chains: list[list[int]]
+
+
+def _options_key(fitter: _Fitter, options: SeriesOptions) -> str:
+    full_def = fitter.definition(options.circuit)
+    base_text = fitter.definition(options.baseline).circuit.text if options.baseline else ""
+    return options.key(full_def.circuit.text + repr(dict(full_def.defaults)), base_text)
+
+
+def _plan_chains(spectra: list[Spectrum], groups: Sequence[Any] | None, chunk_size: int | None,
+                 opt_key: str) -> _Plan:
+    """Order the spectra, give each cell its own clock, cut cells into chains and key each fit.
+
+    The chunks do not depend on the executor or the number of workers, so a parallel run
+    computes what a serial one does.
+    """
     order, time_h, basis = order_spectra(spectra)
     ordered = [spectra[i] for i in order]
     labels = [groups[i] for i in order] if groups is not None else [None] * len(ordered)
-    # chains: one per cell, split into ordered chunks of chunk_size. The chunks do not depend on
-    # the executor or the number of workers, so a parallel run computes what a serial one does.
     cells: dict[Any, list[int]] = {}
     for pos, lab in enumerate(labels):
         cells.setdefault(lab, []).append(pos)
@@ -190,108 +214,134 @@ def fit_series(
             for p, k in zip(chain, chain_keys([ordered[p] for p in chain], opt_key), strict=True):
                 keys[p] = k
             chains.append(chain)
-    definitions = dict(fitter._defs)
-    cached = [cache_load(cache_dir, k, definitions) for k in keys]
-    tasks = [_ChainTask(pos, [ordered[p] for p in pos], [keys[p] for p in pos], [cached[p] for p in pos])
-             for pos in chains]
+    return _Plan(ordered, labels, np.asarray(time_h, dtype=float), basis, cells, keys, chains)
 
-    outcomes: list[SpectrumOutcome | None] = [None] * len(ordered)
-    bar = _progress(len(ordered), progress)
-    cache_str = str(cache_dir) if cache_dir else None
+
+def _fit_and_backfill(fitter: _Fitter, plan: _Plan, executor: Executor | None, cache_dir: str | Path | None,
+                      progress: bool | None, hook: Callable[[int], None] | None) -> list[SpectrumOutcome]:
+    """Fit every chain (cached fits reused), back-fill missed early arcs, prune the cache."""
+    cached = [cache_load(cache_dir, k, dict(fitter._defs)) for k in plan.keys]
+    tasks = [_ChainTask(pos, [plan.ordered[p] for p in pos], [plan.keys[p] for p in pos],
+                        [cached[p] for p in pos]) for pos in plan.chains]
+    outcomes: list[SpectrumOutcome | None] = [None] * len(plan.ordered)
+    bar = _progress(len(plan.ordered), progress)
     try:
         if executor is None or len(tasks) <= 1:
-            for task in tasks:
-                inline = _Fitter(options, _chain_hook(hook, bar))
-                inline._defs = fitter._defs
-                for p, o in zip(task.positions, _run_chain(inline, task, cache_str), strict=True):
-                    outcomes[p] = o
+            _fit_inline(fitter, tasks, outcomes, cache_dir, _chain_hook(hook, bar))
         else:
-            remote = _Fitter(options, None)
-            futures = {executor.submit(_run_chain, remote, task, cache_str): task for task in tasks}
-            from concurrent.futures import as_completed
-
-            for fut in as_completed(futures):
-                task = futures[fut]
-                for p, o, key in zip(task.positions, fut.result(), task.keys, strict=True):
-                    outcomes[p] = o
-                    if cache_dir:
-                        cache_store(cache_dir, key, o)  # remote workers may not share the disk
-                bar.update(len(task.positions))
-                if hook is not None:
-                    for p in task.positions:
-                        hook(p)
-        # back-fill: an absent arc just before a present one is refitted from the later fit
-        if baseline is not None:
-            for positions in cells.values():
-                for j in range(len(positions) - 2, -1, -1):
-                    p, q = positions[j], positions[j + 1]
-                    cur, nxt = outcomes[p], outcomes[q]
-                    if cur is None or nxt is None or cur.backfilled or cur.interlayer is not False:
-                        continue
-                    if nxt.interlayer is not True:
-                        continue
-                    new = fitter.backfill(ordered[p], cur, nxt)
-                    outcomes[p] = new
-                    if cache_dir:
-                        cache_store(cache_dir, keys[p], new)
+            _fit_on_executor(fitter.options, tasks, outcomes, executor, cache_dir, bar, hook)
+        if fitter.options.baseline is not None:
+            _backfill(fitter, plan, outcomes, cache_dir)
     finally:
         bar.close()
     if cache_dir:
         from .. import _fitcache
 
-        _fitcache.prune(cache_dir, keys)  # entries of other runs and of the first (pickle) format
+        _fitcache.prune(cache_dir, plan.keys)  # entries of other runs and of the first (pickle) format
+    return outcomes  # type: ignore[return-value]  # every position is filled by its chain
 
-    # unreadable inputs become failed rows at the end (no time)
+
+def _fit_inline(fitter: _Fitter, tasks: list[_ChainTask], outcomes: list[SpectrumOutcome | None],
+                cache_dir: str | Path | None, hook: Callable[[int], None]) -> None:
+    for task in tasks:
+        inline = _Fitter(fitter.options, hook)
+        inline._defs = fitter._defs
+        for p, o in zip(task.positions, _run_chain(inline, task, str(cache_dir) if cache_dir else None),
+                        strict=True):
+            outcomes[p] = o
+
+
+def _fit_on_executor(options: SeriesOptions, tasks: list[_ChainTask], outcomes: list[SpectrumOutcome | None],
+                     executor: Executor, cache_dir: str | Path | None, bar: Any,
+                     hook: Callable[[int], None] | None) -> None:
+    from concurrent.futures import as_completed
+
+    remote = _Fitter(options, None)
+    cache_str = str(cache_dir) if cache_dir else None
+    futures = {executor.submit(_run_chain, remote, task, cache_str): task for task in tasks}
+    for fut in as_completed(futures):
+        task = futures[fut]
+        for p, o, key in zip(task.positions, fut.result(), task.keys, strict=True):
+            outcomes[p] = o
+            if cache_dir:
+                cache_store(cache_dir, key, o)  # remote workers may not share the disk
+        bar.update(len(task.positions))
+        if hook is not None:
+            for p in task.positions:
+                hook(p)
+
+
+def _backfill(fitter: _Fitter, plan: _Plan, outcomes: list[SpectrumOutcome | None],
+              cache_dir: str | Path | None) -> None:
+    """An absent arc just before a present one is refitted from the later fit (per cell)."""
+    for positions in plan.cells.values():
+        for j in range(len(positions) - 2, -1, -1):
+            p, q = positions[j], positions[j + 1]
+            cur, nxt = outcomes[p], outcomes[q]
+            if cur is None or nxt is None or cur.backfilled or cur.interlayer is not False:
+                continue
+            if nxt.interlayer is not True:
+                continue
+            new = fitter.backfill(plan.ordered[p], cur, nxt)
+            outcomes[p] = new
+            if cache_dir:
+                cache_store(cache_dir, plan.keys[p], new)
+
+
+def _assemble(plan: _Plan, outcomes: list[SpectrumOutcome], failures: Sequence[FitFailure],
+              options: SeriesOptions, geometry: CellGeometry | None, eps_r: float | None,
+              shown_options: dict[str, Any]) -> SeriesResult:
+    """The :class:`SeriesResult`: fits tagged with their source, unreadable inputs as failed rows."""
     results = [o.result for o in outcomes]
     inter = [o.interlayer if not isinstance(o.result, FitFailure) else None for o in outcomes]
     dbic = [o.delta_bic for o in outcomes]
     outs = list(outcomes)
-    t_all = list(time_h)
-    for f in failures:
+    t_all = list(plan.time_h)
+    for f in failures:  # unreadable inputs become failed rows at the end (no time)
         results.append(f)
         inter.append(None)
         dbic.append(math.nan)
         outs.append(SpectrumOutcome(f, None, math.nan, math.nan))
         t_all.append(math.nan)
-    # attach the spectrum's source/index/timestamp to each fit for the table
-    for i, s in enumerate(ordered):
+    for i, s in enumerate(plan.ordered):  # the spectrum's source/index/timestamp, for the table
         r = results[i]
         if not isinstance(r, FitFailure):
             meta = {**dict(r.meta or {}), "source": _src(s), "index": _idx(s), "timestamp": s.timestamp,
-                    "time_h": float(time_h[i])}
+                    "time_h": float(plan.time_h[i])}
             results[i] = replace(r, meta=meta)
     area_cm2 = geometry.area_cm2 if geometry is not None else None
     if area_cm2 is None:
-        areas = [s.meta.get("area_cm2") for s in ordered if s.meta.get("area_cm2")]
+        areas = [s.meta.get("area_cm2") for s in plan.ordered if s.meta.get("area_cm2")]
         area_cm2 = float(areas[0]) if areas else None
-
-    cell_labels = [*labels, *([None] * len(failures))]
     inter_arr = np.empty(len(results), dtype=object)
     inter_arr[:] = inter
-    series = SeriesResult(
+    return SeriesResult(
         results=tuple(results),
         time_h=np.asarray(t_all, dtype=float),
-        time_basis=basis,
+        time_basis=plan.basis,
         interlayer=inter_arr,
         delta_bic=np.asarray(dbic, dtype=float),
         kinetics=None,
-        circuit=circuit,
-        baseline=baseline,
+        circuit=options.circuit,
+        baseline=options.baseline,
         outcomes=tuple(outs),
         area_cm2=area_cm2,
         thickness_cm=geometry.thickness_cm if geometry is not None else None,
         eps_r=eps_r,
-        interlayer_param=interlayer_param,
-        options={"delta_bic": delta_bic, "min_interlayer_ohm": min_interlayer_ohm,
-                 "min_interlayer_fraction": min_interlayer_fraction,
-                 **{k: v for k, v in fit_options.items() if k not in ("geometry", "eps_r")}},
-        cells=tuple(cell_labels) if len(cells) > 1 else (),
+        interlayer_param=options.interlayer_param,
+        options=shown_options,
+        cells=(*plan.labels, *([None] * len(failures))) if len(plan.cells) > 1 else (),
     )
-    if baseline is None:
+
+
+def _with_kinetics(series: SeriesResult, cells: Mapping[Any, list[int]]) -> SeriesResult:
+    """Growth laws of R_int(t): one per cell; the top level reports the cell with most detections."""
+    from ..kinetics import fit_kinetics
+
+    if series.baseline is None:
         return series
     if len(cells) <= 1:
         return replace(series, kinetics=_series_kinetics(series, fit_kinetics))
-    # one growth law per cell; the top level reports the cell with the most detections
     per_cell = {lab: _series_kinetics(series, fit_kinetics, series._cell_mask(lab)) for lab in cells}
     counts = {lab: sum(series.interlayer[i] is True for i in np.flatnonzero(series._cell_mask(lab)))
               for lab in cells}
