@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..fitting.physics import asr_per_interface, column_name
+from ..fitting.physics import column_name
 from .ordering import earliest
 from .outcome import FitFailure, SpectrumOutcome
 
@@ -151,52 +151,10 @@ class SeriesResult:
         return True
 
     def rows(self) -> list[dict[str, Any]]:
-        """One dict per spectrum: the ``results.csv`` row."""
-        names = self.param_names()
-        rows = []
-        for i, res in enumerate(self.results):
-            row: dict[str, Any] = {}
-            if isinstance(res, FitFailure):
-                row.update(
-                    source=res.source, index=res.index,
-                    timestamp=res.timestamp.isoformat() if res.timestamp else None,
-                    time_h=float(self.time_h[i]), status="failed", reason=res.reason,
-                    interlayer=None, model=None,
-                )
-                for n in names:
-                    row[n] = math.nan
-                    row[f"{n}_stderr"] = math.nan
-                rows.append(row)
-                continue
-            meta = res.meta or {}
-            ts = meta.get("timestamp")
-            row.update(
-                source=meta.get("source"), index=meta.get("index"),
-                timestamp=ts.isoformat() if isinstance(ts, datetime) else ts,
-                time_h=float(self.time_h[i]), status="ok", reason="",
-                interlayer=self.interlayer[i], model=res.circuit_name,
-            )
-            if self.cells:
-                row["cell"] = self.cells[i]
-            vals, errs = self._row_params(i)
-            for n in names:
-                row[n] = vals.get(n, math.nan)
-                row[f"{n}_stderr"] = errs.get(n, math.nan)
-            quantities = self.interlayer_quantities(i)
-            row.update({c: quantities[c] for c in _INTERLAYER_COLUMNS})
-            row["R_SE_ohm"] = math.nan
-            row["R_dc_ohm"] = float(np.real(res.predict(np.array([1e-6]))[0]))
-            for key, q in (res.derived or {}).items():  # one column per quantity, from physics.py
-                col = column_name(key, q.unit)
-                if col not in _INTERLAYER_COLUMNS or self.interlayer[i] is not False:
-                    row[col] = q.value
-            row.update(
-                chisqr=res.chisqr, redchi=res.redchi, aicc=res.aicc, bic=res.bic,
-                delta_bic=float(self.delta_bic[i]), n_points=res.n_points, nfev=res.nfev,
-                fit_success=bool(res.success), flags=";".join(res.flags),
-            )
-            rows.append(row)
-        return rows
+        """One dict per spectrum: the ``results.csv`` row (see :func:`.export.series_rows`)."""
+        from .export import series_rows
+
+        return series_rows(self)
 
     def to_frame(self) -> pd.DataFrame:
         """The ``results.csv`` table as a DataFrame (one row per spectrum, time order)."""
@@ -208,59 +166,12 @@ class SeriesResult:
         """The ``kinetics.json`` content: best law, onset, t95, final R_int, ASR and thickness.
 
         With several cells (files or folders fitted as separate chains) the top level describes
-        the cell with the most interlayer detections and ``cells`` holds one summary per cell.
+        the cell with the most interlayer detections and ``cells`` holds one summary per cell
+        (see :func:`.export.kinetics_summary`).
         """
-        labels = sorted({c for c in self.cells if c is not None}, key=str)
-        if cell is None and len(labels) > 1:
-            main = self.kinetics_summary(self.main_cell if self.main_cell is not None else labels[0])
-            main["cells"] = {str(c): self.kinetics_summary(c) for c in labels}
-            return main
-        mask = self._cell_mask(cell)
-        ok = np.array([self.interlayer[i] is True for i in range(len(self.results))]) & mask
-        summary: dict[str, Any] = {
-            "cell": None if cell is None else str(cell),
-            "parameter": self.interlayer_param,
-            "circuit": self.circuit,
-            "baseline": self.baseline,
-            "time_basis": self.time_basis,
-            "n_spectra": int(mask.sum()),
-            "n_failed": int(sum(isinstance(self.results[i], FitFailure) for i in np.flatnonzero(mask))),
-            "n_interlayer": int(ok.sum()),
-            "first_detected_h": float(self.time_h[ok][0]) if ok.any() else None,
-            "area_cm2": self.area_cm2,
-            "eps_r_assumed": self.eps_r,
-        }
-        kin = self.cell_kinetics.get(cell, self.kinetics) if cell is not None else self.kinetics
-        if kin is None or kin.model == "none":
-            summary.update(model="none", onset_h=None, onset_stderr_h=None, t95_h=None,
-                           R_int_final=0.0 if kin is not None else None,
-                           ASR_int_final_per_interface_ohm_cm2=0.0 if kin is not None else None,
-                           thickness_int_final_nm=0.0 if kin is not None else None,
-                           models=kin.to_dict()["models"] if kin is not None else [])
-            return summary
-        last = int(np.flatnonzero(ok)[-1])
-        q = self.interlayer_quantities(last)
-        d = kin.to_dict()
-        r_meas = self.values(self.interlayer_param)[0][last]
-        summary.update(
-            model=kin.model,
-            equation=d["equation"],
-            onset_h=kin.onset_h,
-            onset_stderr_h=kin.onset_stderr_h,
-            t95_h=kin.t95_h,
-            R_int_final=kin.R_final,
-            R_int_final_measured=float(r_meas),
-            ASR_int_final_per_interface_ohm_cm2=(
-                asr_per_interface(kin.R_final, self.area_cm2, self._symmetric()) if self.area_cm2 else None),
-            thickness_int_final_nm=_none_nan(q["thickness_int_nm"]),
-            f0_int_final_Hz=_none_nan(q["f0_int_Hz"]),
-            C_eff_int_final_F=_none_nan(q["C_eff_int_F"]),
-            params=d["params"],
-            stderr=d["stderr"],
-            selection=d["selection"],
-            models=d["models"],
-        )
-        return summary
+        from .export import kinetics_summary
+
+        return kinetics_summary(self, cell)
 
 
 def _none_nan(x: float) -> float | None:

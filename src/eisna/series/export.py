@@ -1,0 +1,132 @@
+"""Tables of a :class:`~eisna.series.SeriesResult`: the ``results.csv`` rows and ``kinetics.json``.
+
+Every derived quantity is read from the fits (:mod:`eisna.fitting.physics` computed it, with
+its column name from :func:`~eisna.fitting.physics.column_name`); nothing is recomputed here.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..fitting.physics import asr_per_interface, column_name
+from .outcome import FitFailure
+from .result import _INTERLAYER_COLUMNS, _none_nan
+
+if TYPE_CHECKING:
+    from .result import SeriesResult
+
+__all__ = ["kinetics_summary", "series_rows"]
+
+
+def series_rows(series: SeriesResult) -> list[dict[str, Any]]:
+    """One dict per spectrum: the ``results.csv`` row."""
+    names = series.param_names()
+    return [_failed_row(series, i, res, names) if isinstance(res, FitFailure)
+            else _fit_row(series, i, res, names) for i, res in enumerate(series.results)]
+
+
+def _failed_row(series: SeriesResult, i: int, res: FitFailure, names: list[str]) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "source": res.source, "index": res.index,
+        "timestamp": res.timestamp.isoformat() if res.timestamp else None,
+        "time_h": float(series.time_h[i]), "status": "failed", "reason": res.reason,
+        "interlayer": None, "model": None,
+    }
+    for n in names:
+        row[n] = math.nan
+        row[f"{n}_stderr"] = math.nan
+    return row
+
+
+def _fit_row(series: SeriesResult, i: int, res: Any, names: list[str]) -> dict[str, Any]:
+    meta = res.meta or {}
+    ts = meta.get("timestamp")
+    row: dict[str, Any] = {
+        "source": meta.get("source"), "index": meta.get("index"),
+        "timestamp": ts.isoformat() if isinstance(ts, datetime) else ts,
+        "time_h": float(series.time_h[i]), "status": "ok", "reason": "",
+        "interlayer": series.interlayer[i], "model": res.circuit_name,
+    }
+    if series.cells:
+        row["cell"] = series.cells[i]
+    vals, errs = series._row_params(i)
+    for n in names:
+        row[n] = vals.get(n, math.nan)
+        row[f"{n}_stderr"] = errs.get(n, math.nan)
+    quantities = series.interlayer_quantities(i)
+    row.update({c: quantities[c] for c in _INTERLAYER_COLUMNS})
+    row["R_SE_ohm"] = math.nan
+    row["R_dc_ohm"] = float(np.real(res.predict(np.array([1e-6]))[0]))
+    for key, q in (res.derived or {}).items():  # one column per quantity, from physics.py
+        col = column_name(key, q.unit)
+        if col not in _INTERLAYER_COLUMNS or series.interlayer[i] is not False:
+            row[col] = q.value
+    row.update(
+        chisqr=res.chisqr, redchi=res.redchi, aicc=res.aicc, bic=res.bic,
+        delta_bic=float(series.delta_bic[i]), n_points=res.n_points, nfev=res.nfev,
+        fit_success=bool(res.success), flags=";".join(res.flags),
+    )
+    return row
+
+
+def kinetics_summary(series: SeriesResult, cell: Any = None) -> dict[str, Any]:
+    """The ``kinetics.json`` content (see :meth:`SeriesResult.kinetics_summary`)."""
+    labels = sorted({c for c in series.cells if c is not None}, key=str)
+    if cell is None and len(labels) > 1:
+        main = kinetics_summary(series, series.main_cell if series.main_cell is not None else labels[0])
+        main["cells"] = {str(c): kinetics_summary(series, c) for c in labels}
+        return main
+    mask = series._cell_mask(cell)
+    ok = np.array([series.interlayer[i] is True for i in range(len(series.results))]) & mask
+    summary: dict[str, Any] = {
+        "cell": None if cell is None else str(cell),
+        "parameter": series.interlayer_param,
+        "circuit": series.circuit,
+        "baseline": series.baseline,
+        "time_basis": series.time_basis,
+        "n_spectra": int(mask.sum()),
+        "n_failed": int(sum(isinstance(series.results[i], FitFailure) for i in np.flatnonzero(mask))),
+        "n_interlayer": int(ok.sum()),
+        "first_detected_h": float(series.time_h[ok][0]) if ok.any() else None,
+        "area_cm2": series.area_cm2,
+        "eps_r_assumed": series.eps_r,
+    }
+    kin = series.cell_kinetics.get(cell, series.kinetics) if cell is not None else series.kinetics
+    if kin is None or kin.model == "none":
+        summary.update(model="none", onset_h=None, onset_stderr_h=None, t95_h=None,
+                       R_int_final=0.0 if kin is not None else None,
+                       ASR_int_final_per_interface_ohm_cm2=0.0 if kin is not None else None,
+                       thickness_int_final_nm=0.0 if kin is not None else None,
+                       models=kin.to_dict()["models"] if kin is not None else [])
+        return summary
+    summary.update(_final_state(series, kin, int(np.flatnonzero(ok)[-1])))
+    return summary
+
+
+def _final_state(series: SeriesResult, kin: Any, last: int) -> dict[str, Any]:
+    """Growth law and the interlayer at the last detection (read from that fit's physics)."""
+    q = series.interlayer_quantities(last)
+    d = kin.to_dict()
+    area = series.area_cm2
+    return {
+        "model": kin.model,
+        "equation": d["equation"],
+        "onset_h": kin.onset_h,
+        "onset_stderr_h": kin.onset_stderr_h,
+        "t95_h": kin.t95_h,
+        "R_int_final": kin.R_final,
+        "R_int_final_measured": float(series.values(series.interlayer_param)[0][last]),
+        "ASR_int_final_per_interface_ohm_cm2": (asr_per_interface(kin.R_final, area, series._symmetric())
+                                                if area else None),
+        "thickness_int_final_nm": _none_nan(q["thickness_int_nm"]),
+        "f0_int_final_Hz": _none_nan(q["f0_int_Hz"]),
+        "C_eff_int_final_F": _none_nan(q["C_eff_int_F"]),
+        "params": d["params"],
+        "stderr": d["stderr"],
+        "selection": d["selection"],
+        "models": d["models"],
+    }
