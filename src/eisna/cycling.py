@@ -198,19 +198,7 @@ def cycling_summary(
     """
     import pandas as pd
 
-    missing = [c for c in _REQUIRED if c not in df.columns]
-    if missing:
-        raise CyclingDataError(
-            f"cycling data: missing column(s) {missing}; expected {list(_REQUIRED)}, found "
-            f"{list(df.columns)}. Read the file with eisna.read_cycling."
-        )
-    if area_cm2 is not None and not area_cm2 > 0:
-        raise CyclingDataError(f"area_cm2 must be positive (cm²); found {area_cm2!r}.")
-    if not 0 <= plateau_skip < 1 or not 0 < collapse_fraction < 1 or min_collapse_records < 1:
-        raise CyclingDataError(
-            "expected 0 ≤ plateau_skip < 1, 0 < collapse_fraction < 1 and min_collapse_records ≥ 1; "
-            f"found {plateau_skip}, {collapse_fraction}, {min_collapse_records}."
-        )
+    _check_arguments(df, area_cm2, plateau_skip, collapse_fraction, min_collapse_records)
     data = df.loc[df[list(_REQUIRED)].notna().all(axis=1)].reset_index(drop=True)
     time_s = data["time_s"].to_numpy(dtype=float)
     volt = data["voltage_V"].to_numpy(dtype=float)
@@ -229,91 +217,118 @@ def cycling_summary(
             "min_reversals": min_reversals,
         }
     )
-    bounds = half_cycle_bounds(current, threshold) if i_max > 0 else []
-
     rows: list[dict[str, Any]] = []
     events: list[SoftShortEvent] = []
-    healthy_r_dc: list[float] = []  # η/|I| of healthy half cycles (Ω)
+    healthy_r_dc: list[float] = []  # η/|I| of healthy half cycles (Ω), grown by _half_cycle
     previous_short = False
-    for h, (a, b) in enumerate(bounds):
-        t, v_abs, i = time_s[a:b], np.abs(volt[a:b]), current[a:b]
-        plateau = t >= t[0] + plateau_skip * (t[-1] - t[0])
-        p0 = int(np.argmax(plateau))
-        eta = float(np.median(v_abs[plateau]))
-        i_med = float(np.median(i))
-        history = healthy_r_dc[-reference_window:]
-        if history:  # scaled by |I| so that the current steps of a rate test are no collapse
-            ref = np.full(len(t), float(np.median(history)) * abs(i_med))
-        else:  # first half cycle: its own plateau so far
-            ref = np.full(len(t), np.nan)
-            own = pd.Series(v_abs[p0:]).expanding().median().shift(1).to_numpy(dtype=float, copy=True)
-            own[:_MIN_OWN_RECORDS] = np.nan
-            ref[p0:] = own
-        k_collapse, note = _collapse(v_abs, ref, collapse_fraction, min_collapse_records, min_overpotential_V)
-        short = k_collapse is not None
-        scale = float(np.nanmedian(ref)) if np.isfinite(ref).any() else eta
-        reversals, k_jag = _reversals(v_abs[p0:], spike_fraction * max(scale, min_overpotential_V))
-        k_jag += p0
-        jagged = reversals >= min_reversals
-        if short and not previous_short:
-            events.append(_event(t[k_collapse], h, "voltage_collapse", note))
-        if jagged:
-            events.append(
-                _event(
-                    t[k_jag],
-                    h,
-                    "jagged",
-                    f"{reversals} reversals of |ΔV| > {spike_fraction:.0%} of η_ref = {scale * 1e3:.3g} mV",
-                )
-            )
-        if not short:
-            healthy_r_dc.append(eta / abs(i_med))
-        previous_short = short
-        row: dict[str, Any] = {
-            "half_cycle": h,
-            "start_s": t[0],
-            "end_s": t[-1],
-            "time_h": 0.5 * (t[0] + t[-1]) / 3600,
-            "duration_s": t[-1] - t[0],
-            "n_records": b - a,
-            "current_A": i_med,
-            "overpotential_V": eta,
-            "overpotential_max_V": float(v_abs.max()),
-            "R_dc_ohm": eta / abs(i_med),
-            "asr_dc_ohm_cm2": eta * area_cm2 / abs(i_med) if area_cm2 else np.nan,
-            "reversals": reversals,
-            "short": short,
-            "jagged": jagged,
-        }
-        for name in ("cycle", "step"):
-            if name in data.columns:
-                row[name] = data[name].iloc[a]
-        if "timestamp" in data.columns:
-            row["start_timestamp"] = data["timestamp"].iloc[a]
-            row["mid_timestamp"] = row["start_timestamp"] + pd.Timedelta(seconds=0.5 * (t[-1] - t[0]))
-        rows.append(row)
-
-    columns = [
-        "half_cycle",
-        "start_s",
-        "end_s",
-        "time_h",
-        "duration_s",
-        "n_records",
-        "current_A",
-        "overpotential_V",
-        "overpotential_max_V",
-        "R_dc_ohm",
-        "asr_dc_ohm_cm2",
-        "reversals",
-        "short",
-        "jagged",
-    ]
-    columns += [c for c in ("cycle", "step") if c in data.columns]
-    columns += ["start_timestamp", "mid_timestamp"] if "timestamp" in data.columns else []
-    table = pd.DataFrame(rows, columns=columns)
+    for h, (a, b) in enumerate(half_cycle_bounds(current, threshold) if i_max > 0 else []):
+        row, found = _half_cycle(h, time_s[a:b], volt[a:b], current[a:b], healthy_r_dc, criteria,
+                                 previous_short)
+        eta, i_med = row["overpotential_V"], row["current_A"]
+        row["asr_dc_ohm_cm2"] = eta * area_cm2 / abs(i_med) if area_cm2 else np.nan
+        rows.append(_with_labels(row, data, a))
+        events += found
+        previous_short = bool(row["short"])
+    table = pd.DataFrame(rows, columns=_columns(data))
     events.sort(key=lambda e: e.time_s)
     return CyclingSummary(half_cycles=table, events=tuple(events), area_cm2=area_cm2, criteria=criteria)
+
+
+def _check_arguments(df: pd.DataFrame, area_cm2: float | None, plateau_skip: float, collapse_fraction: float,
+                     min_collapse_records: int) -> None:
+    missing = [c for c in _REQUIRED if c not in df.columns]
+    if missing:
+        raise CyclingDataError(
+            f"cycling data: missing column(s) {missing}; expected {list(_REQUIRED)}, found "
+            f"{list(df.columns)}. Read the file with eisna.read_cycling."
+        )
+    if area_cm2 is not None and not area_cm2 > 0:
+        raise CyclingDataError(f"area_cm2 must be positive (cm²); found {area_cm2!r}.")
+    if not 0 <= plateau_skip < 1 or not 0 < collapse_fraction < 1 or min_collapse_records < 1:
+        raise CyclingDataError(
+            "expected 0 ≤ plateau_skip < 1, 0 < collapse_fraction < 1 and min_collapse_records ≥ 1; "
+            f"found {plateau_skip}, {collapse_fraction}, {min_collapse_records}."
+        )
+
+
+def _reference(t: np.ndarray, v_abs: np.ndarray, i_med: float, p0: int, healthy_r_dc: list[float],
+               window: int) -> np.ndarray:
+    """η_ref per record: |I| × median η/|I| of recent healthy half cycles, else the own plateau."""
+    import pandas as pd
+
+    history = healthy_r_dc[-window:]
+    if history:  # scaled by |I| so that the current steps of a rate test are no collapse
+        return np.full(len(t), float(np.median(history)) * abs(i_med))
+    ref = np.full(len(t), np.nan)  # first half cycle: its own plateau so far
+    own = pd.Series(v_abs[p0:]).expanding().median().shift(1).to_numpy(dtype=float, copy=True)
+    own[:_MIN_OWN_RECORDS] = np.nan
+    ref[p0:] = own
+    return ref
+
+
+def _half_cycle(h: int, t: np.ndarray, volt: np.ndarray, i: np.ndarray, healthy_r_dc: list[float],
+                crit: Mapping[str, Any], previous_short: bool) -> tuple[dict[str, Any], list[SoftShortEvent]]:
+    """Table row and soft-short events of half cycle ``h`` (appends its η/|I| when healthy)."""
+    v_abs = np.abs(volt)
+    plateau = t >= t[0] + crit["plateau_skip"] * (t[-1] - t[0])
+    p0 = int(np.argmax(plateau))
+    eta = float(np.median(v_abs[plateau]))
+    i_med = float(np.median(i))
+    ref = _reference(t, v_abs, i_med, p0, healthy_r_dc, crit["reference_window"])
+    k_collapse, note = _collapse(v_abs, ref, crit["collapse_fraction"], crit["min_collapse_records"],
+                                 crit["min_overpotential_V"])
+    short = k_collapse is not None
+    scale = float(np.nanmedian(ref)) if np.isfinite(ref).any() else eta
+    step_V = crit["spike_fraction"] * max(scale, crit["min_overpotential_V"])
+    reversals, k_jag = _reversals(v_abs[p0:], step_V)
+    jagged = reversals >= crit["min_reversals"]
+    events = []
+    if short and not previous_short:
+        events.append(_event(t[k_collapse], h, "voltage_collapse", note))
+    if jagged:
+        detail = (f"{reversals} reversals of |ΔV| > {crit['spike_fraction']:.0%} of η_ref = "
+                  f"{scale * 1e3:.3g} mV")
+        events.append(_event(t[k_jag + p0], h, "jagged", detail))
+    if not short:
+        healthy_r_dc.append(eta / abs(i_med))
+    row: dict[str, Any] = {
+        "half_cycle": h,
+        "start_s": t[0],
+        "end_s": t[-1],
+        "time_h": 0.5 * (t[0] + t[-1]) / 3600,
+        "duration_s": t[-1] - t[0],
+        "n_records": len(t),
+        "current_A": i_med,
+        "overpotential_V": eta,
+        "overpotential_max_V": float(v_abs.max()),
+        "R_dc_ohm": eta / abs(i_med),
+        "reversals": reversals,
+        "short": short,
+        "jagged": jagged,
+    }
+    return row, events
+
+
+def _with_labels(row: dict[str, Any], data: pd.DataFrame, a: int) -> dict[str, Any]:
+    """``cycle``/``step`` of the half cycle's first record and its start/mid timestamps."""
+    import pandas as pd
+
+    for name in ("cycle", "step"):
+        if name in data.columns:
+            row[name] = data[name].iloc[a]
+    if "timestamp" in data.columns:
+        row["start_timestamp"] = data["timestamp"].iloc[a]
+        row["mid_timestamp"] = row["start_timestamp"] + pd.Timedelta(seconds=0.5 * row["duration_s"])
+    return row
+
+
+def _columns(data: pd.DataFrame) -> list[str]:
+    columns = ["half_cycle", "start_s", "end_s", "time_h", "duration_s", "n_records", "current_A",
+               "overpotential_V", "overpotential_max_V", "R_dc_ohm", "asr_dc_ohm_cm2", "reversals", "short",
+               "jagged"]
+    columns += [c for c in ("cycle", "step") if c in data.columns]
+    columns += ["start_timestamp", "mid_timestamp"] if "timestamp" in data.columns else []
+    return columns
 
 
 def _event(t_s: float, half_cycle: int, reason: str, detail: str) -> SoftShortEvent:
