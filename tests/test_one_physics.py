@@ -153,3 +153,19 @@ def test_to_impedance_without_impedance_installed(monkeypatch):
     monkeypatch.setitem(sys.modules, "impedance.models.circuits", None)
     with pytest.raises(EisnaError, match="pip install impedance"):
         r.to_impedance()
+
+
+def test_one_unidentifiable_rule_for_every_result():
+    from eisna.fitting.result import is_unidentifiable
+
+    assert is_unidentifiable(1e-9, 1.5e-9, "log") and not is_unidentifiable(1e-9, 0.07e-9, "log")
+    assert is_unidentifiable(0.8, 0.25, "linear") and not is_unidentifiable(0.8, 0.15, "linear")
+    assert is_unidentifiable(1.0, math.inf, "log") and is_unidentifiable(1.0, math.nan, "linear")
+    with pytest.warns(UnidentifiableParameterWarning):
+        r = eisna.fit(_nas(40), "symmetric_interlayer")
+    # a result built without its flags (an old cache entry, other code) gets them from the rule
+    bare = replace(r, flags=(), stderr={**r.stderr, "R_gb": 3 * r.params["R_gb"]})
+    assert set(bare.flags) == {"unidentifiable:C_b", "unidentifiable:R_gb"}
+    # a parameter on its bound is reported as such, not also as unidentifiable
+    on_bound = replace(r, flags=("at_bound:C_b",))
+    assert on_bound.flags == ("at_bound:C_b",)

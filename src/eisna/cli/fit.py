@@ -58,7 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--area-cm2", type=float, metavar="A", help="electrode area in cm² (for σ and ASR)")
     p.add_argument("--thickness-cm", type=float, metavar="L", help="electrolyte thickness in cm (for σ)")
     p.add_argument(
-        "--eps-r", type=float, metavar="EPS", help="relative permittivity of the interlayer (for d)"
+        "--eps-r", type=float, default=10.0, metavar="EPS",
+        help="relative permittivity assumed for the interlayer thickness d (default 10)"
     )
     p.set_defaults(run=run)
 

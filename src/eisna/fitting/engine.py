@@ -293,7 +293,7 @@ def fit(
     initial: Mapping[str, float] | None = None,
     fixed: Mapping[str, float] | None = None,
     geometry: CellGeometry | None = None,
-    eps_r: float | None = None,
+    eps_r: float | None = 10.0,
     symmetric: bool | None = None,
     n_restarts: int = 4,
     max_nfev: int = 150,
@@ -318,9 +318,11 @@ def fit(
     fixed : dict, optional
         Parameters held at the given values.
     geometry : CellGeometry, optional
-        Thickness and area, for σ = L/(R A), ASR and thickness; defaults to the spectrum's.
-    eps_r : float, optional
-        Relative permittivity of the interlayer, for its thickness d = ε0 εr A/C_1.
+        Thickness and area, for σ = L/(R A), ASR and thickness; defaults to the spectrum's
+        (``CellGeometry(None, area)`` gives ASR and thickness without σ).
+    eps_r : float or None
+        Relative permittivity of the interlayer, for its thickness d = ε0 εr A/C_1 (default 10,
+        ``physics.DEFAULT_EPS_R``, the same in fit_series, batch and the CLI; None: no d).
     symmetric : bool, optional
         Two identical interfaces in series (ASR per interface = R A/2, C_1 = 2 C_eff).
         Defaults to the circuit file's ``symmetric`` key.

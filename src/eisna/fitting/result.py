@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from ..circuit.library import CircuitDefinition
 
-__all__ = ["Arc", "FitResult", "Flag", "FlagKind", "Quantity"]
+__all__ = ["Arc", "FitResult", "Flag", "FlagKind", "Quantity", "is_unidentifiable"]
 
 
 def _num(x: Any) -> float | None:
@@ -76,6 +76,25 @@ class Flag(str):
     def __reduce__(self) -> tuple[Any, ...]:
         kind = str(self) if self.kind is FlagKind.OTHER else self.kind.value
         return (Flag, (kind, self.param, self.detail))
+
+
+def is_unidentifiable(value: float, stderr: float, scale: str = "log") -> bool:
+    """The one rule for "unidentifiable": the data do not pin the parameter down.
+
+    A parameter fitted on a log scale (R, C, Q, τ…) is unidentifiable when its 1σ error exceeds
+    its value (relative error > 100 %) or is not finite; one fitted on a linear scale (the CPE
+    exponent n) when its absolute error exceeds 0.2. The same rule serves :func:`eisna.fit`
+    (flag ``unidentifiable:<param>``), every :class:`FitResult` (also from a cache) and the
+    series' warm-start guard; the limits are the solver's (``_REL_STDERR_LIMIT``,
+    ``_N_STDERR_LIMIT``).
+    """
+    from .solver import _N_STDERR_LIMIT, _REL_STDERR_LIMIT
+
+    if not (math.isfinite(stderr) and math.isfinite(value)):
+        return True
+    if scale == "log":
+        return value == 0 or stderr / abs(value) > _REL_STDERR_LIMIT
+    return stderr > _N_STDERR_LIMIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +201,18 @@ class FitResult:
 
     def __post_init__(self) -> None:
         # engine code, caches and older pickles give plain strings: every flag becomes a Flag
-        object.__setattr__(self, "flags", tuple(Flag.parse(f) for f in self.flags))
+        flags = [Flag.parse(f) for f in self.flags]
+        # the one unidentifiable rule, applied to every result (engine, cache, series)
+        skip = {f.param for f in flags if f.param and f.kind in (FlagKind.AT_BOUND, FlagKind.BEYOND_BOUND,
+                                                                FlagKind.UNIDENTIFIABLE)}
+        defaults = getattr(self.circuit, "defaults", {}) or {}
+        for name in self.varied:
+            d = defaults.get(name)
+            if name in skip or d is None or name not in self.params:
+                continue
+            if is_unidentifiable(self.params[name], self.stderr.get(name, math.nan), d.scale):
+                flags.append(Flag(FlagKind.UNIDENTIFIABLE, name))
+        object.__setattr__(self, "flags", tuple(flags))
 
     @property
     def nvarys(self) -> int:
