@@ -158,7 +158,6 @@ def test_series_capacitance_for_blocking_electrode():
     freq = np.geomspace(1e6, 0.1, 70)
     z = 50 + zarc(freq, 200.0, 1e4, 0.95) + 1 / (1j * 2 * np.pi * freq * 2e-6)
     spec = Spectrum(freq, z)
-    without = kk_test(spec, add_capacitance=False)
     with_c = kk_test(spec, add_capacitance=True)
     assert with_c.passed, with_c.summary()
     assert abs(with_c.C / 2e-6 - 1) < 0.02
@@ -239,7 +238,7 @@ def test_real_corpus_spectra_get_a_verdict(corpus):
 
 
 def test_extended_grid_residual_on_clean_corpus_spectra(corpus):
-    """peis/mb.issue_149: clean spectra whose largest residual was 0.82–1.00 % before the grid was extended."""
+    """peis/mb.issue_149: clean spectra, largest residual 0.82–1.00 % before the grid was extended."""
     from eisna import read
 
     for name in ("peis.issue_149.mpt", "mb.issue_149.mpt"):

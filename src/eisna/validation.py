@@ -360,7 +360,13 @@ def _pseudo_chisqr(z: ComplexArray, z_fit: ComplexArray) -> float:
 
 
 def _scan_M(
-    omega: FloatArray, z: ComplexArray, M_range: tuple[int, int, int], c: float, extend: float, L: bool, C: bool
+    omega: FloatArray,
+    z: ComplexArray,
+    M_range: tuple[int, int, int],
+    c: float,
+    extend: float,
+    L: bool,
+    C: bool,
 ) -> _Scan:
     """Fit M = ``M_range[0]`` … ``M_range[1]`` elements (stopping once the pseudo-χ² has
     levelled off past the μ limit) and choose M from μ and the pseudo-χ² curve.
@@ -384,9 +390,10 @@ def _scan_M(
         Ms.append(M)
         mus.append(_mu(coef[1 : 1 + M]))
         chis.append(max(_pseudo_chisqr(z, z_fit), 1e-300))
-        if M_mu is None and M > M_range[2] and mus[-1] < c and mus[-2] < c:
+        if M_mu is None and M_range[2] < M and mus[-1] < c and mus[-2] < c:
             M_mu = M - 1
-        if M_mu is not None and len(chis) > _PLATEAU_RUN and min(chis[-_PLATEAU_RUN:]) > 0.9 * min(chis[:-_PLATEAU_RUN]):
+        recent, earlier = chis[-_PLATEAU_RUN:], chis[:-_PLATEAU_RUN]
+        if M_mu is not None and earlier and min(recent) > 0.9 * min(earlier):
             break  # no gain over the last few M: the curve has levelled off
     Ms_a, mus_a, log_chi = np.array(Ms), np.array(mus), np.log10(np.array(chis))
     fall = log_chi[0] - log_chi.min()
@@ -448,7 +455,11 @@ def _groups(freq: FloatArray, idx: npt.NDArray[np.intp]) -> list[npt.NDArray[np.
 
 
 def _describe_failures(
-    freq: FloatArray, res: FloatArray, limit: FloatArray, bad: npt.NDArray[np.intp], trend: npt.NDArray[np.intp]
+    freq: FloatArray,
+    res: FloatArray,
+    limit: FloatArray,
+    bad: npt.NDArray[np.intp],
+    trend: npt.NDArray[np.intp],
 ) -> tuple[str, tuple[str, ...]]:
     """The reason a spectrum failed, and where its residuals are systematic (in words)."""
     if bad.size == 0:
@@ -458,11 +469,13 @@ def _describe_failures(
     where = []
     for g in _groups(freq, bad):
         a, b = float(freq[g].min()), float(freq[g].max())
+        # a run that starts at the lowest frequency (or lies in the lowest fifth of the decades)
+        # is drift; one that reaches the highest (or lies in the top fifth) is an HF artefact
         if g.size == 1 and int(g[0]) not in set(trend.tolist()):
             kind = "outlier"
-        elif np.log10(a / f_lo) < 0.25 * span and a <= f_lo * 1.0001 or np.log10(b / f_lo) < 0.2 * span:
+        elif a <= f_lo * 1.0001 or np.log10(b / f_lo) < 0.2 * span:
             kind = "low-frequency drift"
-        elif np.log10(f_hi / b) < 0.25 * span and b >= f_hi * 0.9999 or np.log10(f_hi / a) < 0.2 * span:
+        elif b >= f_hi * 0.9999 or np.log10(f_hi / a) < 0.2 * span:
             kind = "high-frequency artefact"
         else:
             kind = "mid-frequency deviation"
@@ -485,7 +498,8 @@ def _verdict(
     order = np.argsort(freq, kind="stable")
     if user_limit is None:
         limit = np.clip(DEFAULT_NOISE_MULTIPLE * noise, DEFAULT_FLOOR, DEFAULT_CAP)
-        trend_limit = np.clip(DEFAULT_NOISE_MULTIPLE * noise / np.sqrt(_TREND_WINDOW), TREND_FLOOR, DEFAULT_CAP)
+        trend_noise = DEFAULT_NOISE_MULTIPLE * noise / np.sqrt(_TREND_WINDOW)
+        trend_limit = np.clip(trend_noise, TREND_FLOOR, DEFAULT_CAP)
         trend_bad = _trend_failures(res_re, res_im, trend_limit, order)
     else:
         limit, trend_limit = user_limit, None
@@ -524,7 +538,8 @@ def kk_test(
     element per decade. M is Schönleber's (μ = 1 − Σ|R_k<0|/Σ|R_k≥0| first drops, and
     stays, below ``c``) unless its pseudo-χ² is more than 4× the lowest of the scan: then
     μ dipped while the fit still under-fits, and the elbow of the pseudo-χ² curve (the
-    smallest M within 1.3× of its lowest value) is taken (after Plank et al. 2022). The scan is stored on the result
+    smallest M within 1.3× of its lowest value) is taken (after Plank et al. 2022). The scan is
+    stored on the result
     (``M_curve``, ``mu_curve``, ``chisqr_curve``).
 
     Parameters
@@ -572,7 +587,8 @@ def kk_test(
     z0 = np.asarray(spectrum.z, dtype=np.complex128)
     if add_capacitance is None:
         add_capacitance = freq0.size >= 3 and _capacitive_tail(freq0, z0)
-    where, freq, z, max_M = _validated_input(spectrum, c, max_M, 1 + int(add_inductance) + int(add_capacitance))
+    n_fixed = 1 + int(add_inductance) + int(add_capacitance)
+    where, freq, z, max_M = _validated_input(spectrum, c, max_M, n_fixed)
     user_limit = None if threshold is None else _user_threshold(threshold, freq.size)
     omega = 2.0 * np.pi * freq
     w_min, w_max = float(omega.min()), float(omega.max())
@@ -580,7 +596,8 @@ def kk_test(
     M_start = int(min(max_M, max(2, np.ceil(_MIN_M_PER_DECADE * decades))))
     M_floor = int(min(max_M, np.ceil(_MU_FROM_M_PER_DECADE * np.log10(w_max / w_min)) + 1))
     try:
-        scan = _scan_M(omega, z, (M_start, max_M, M_floor), c, EXTEND_DECADES, add_inductance, add_capacitance)
+        M_range = (M_start, max_M, M_floor)
+        scan = _scan_M(omega, z, M_range, c, EXTEND_DECADES, add_inductance, add_capacitance)
         tau = _tau_grid(w_min, w_max, scan.M, EXTEND_DECADES)
         coef, z_fit = _fit(omega, z, tau, add_inductance, add_capacitance)
         h_re, h_im = _leverage(omega, z, tau, add_inductance, add_capacitance)
