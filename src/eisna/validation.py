@@ -639,7 +639,7 @@ def _assemble(
     noise, level = _robust_noise(raw)
     verdict = _verdict(freq, res_re, res_im, noise, user_limit)
     try:
-        z_hit: ZHITResult | None = zhit(spectrum, noise=level)
+        z_hit: ZHITResult | None = zhit(spectrum, noise=noise)
     except SpectrumError:
         z_hit = None
     return KKResult(
