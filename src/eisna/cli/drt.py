@@ -84,7 +84,8 @@ def drt_lines(path: str, args: argparse.Namespace, curves: list[tuple[str, Any]]
         for k, peak in enumerate(res.peaks, 1):
             flags = "" if peak.in_window else "  [outside the measured range]"
             flags += "" if peak.credible else "  [inside the bootstrap band: may be a ripple]"
-            lines.append(f"    peak {k}: tau = {peak.tau:.3e} s  f = {peak.f:.3e} Hz  R = {peak.R:.4g} Ohm{flags}")
+            text = f"tau = {peak.tau:.3e} s  f = {peak.f:.3e} Hz  R = {peak.R:.4g} Ohm"
+            lines.append(f"    peak {k}: {text}{flags}")
     return lines
 
 
