@@ -63,7 +63,7 @@ _UNDERFIT_DECADES = float(np.log10(4.0))
 _ELBOW_DECADES = float(np.log10(1.3))
 # the local noise may exceed the global (median) noise by at most this factor: a step or a run
 # of outliers must not lift its own limit
-_LOCAL_NOISE_CAP = 1.5
+_LOCAL_NOISE_CAP = 3.0
 # half-width (points) of the window in which the local noise level is estimated
 _NOISE_HALF_WINDOW = 6
 
@@ -281,10 +281,9 @@ def _local_noise(res_re: FloatArray, res_im: FloatArray, order: npt.NDArray[np.i
     h = _NOISE_HALF_WINDOW
     sigma_sorted = np.empty(n)
     for i in range(n):
+        # the window shrinks to one side at the ends (noise often rises there: the MHz end,
+        # the slow low-current points), but never below h + 1 points
         lo, hi = max(0, i - h), min(n, i + h + 1)
-        # keep the window full width at the ends
-        if hi - lo < 2 * h + 1:
-            lo, hi = (0, min(n, 2 * h + 1)) if lo == 0 else (max(0, n - 2 * h - 1), n)
         sigma_sorted[i] = np.median(pooled[:, lo:hi]) / 0.6745
     sigma = np.empty(n)
     sigma[order] = sigma_sorted
@@ -433,7 +432,7 @@ def _validated_input(
 
 
 def _robust_noise(noise: FloatArray) -> tuple[FloatArray, float]:
-    """Local noise capped at 1.5× its median, and that median (fraction of |Z|).
+    """Local noise capped at 3× its median, and that median (fraction of |Z|).
 
     A step or a run of outliers raises the local second differences where it sits; the
     cap keeps it from lifting its own limit beyond what the rest of the spectrum's
@@ -550,7 +549,7 @@ def kk_test(
         Limit on each relative residual |ΔZ′|/|Z| and |ΔZ″|/|Z| as a fraction
         (0.01 = 1 %), one number or one per point. Default: 5 σ̂_i clipped to 1 %–5 %,
         where σ̂_i is the local noise from second differences of the leverage-corrected
-        residuals (median over ±6 points), capped at 1.5× its median over the spectrum:
+        residuals (median over ±6 points), capped at 3× its median over the spectrum:
         a step or a run of outliers cannot lift its own limit. A trend test also runs:
         the mean of 7 consecutive residuals must stay below ``max(0.4 %, 5 σ̂/√7)``.
         With an explicit threshold the verdict is simply max |residual| < threshold.

@@ -22,7 +22,7 @@ EXAMPLES = """examples:
 
 The verdict is PASS when no relative residual (Z - Z_KK)/|Z|, real or imaginary,
 exceeds the limit: by default max(1 %, 5 x the noise estimated from the residuals),
-at most 5 %, where the noise is the median of the local estimates and caps them at 1.5x
+at most 5 %, where the noise is the median of the local estimates and caps them at 3x
 (a step cannot lift its own limit). Z-HIT rebuilds |Z| from the phase; it fails when
 the two differ by more than max(3 %, 5 x noise), the 2 end points on each side aside.
 A failing spectrum gets a "why:" line. Exit status is 0 whatever the verdicts; 1 if a
