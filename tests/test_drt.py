@@ -270,3 +270,15 @@ def test_lambda_at_the_edge_is_flagged_for_a_pure_resistor():
     res = drt(Spectrum(freq, noisy(np.full(freq.size, 100.0 + 0j), 1, sigma=0.01)))
     assert res.lam_at_edge
     assert "edge of its grid" in res.summary()
+
+
+def test_plot_shows_the_band():
+    from matplotlib.figure import Figure
+
+    from eisna.plotting import plot_drt
+
+    res = drt(Spectrum(FREQ, noisy(arcs_impedance(FREQ), 5)))
+    ax = plot_drt(res, ax=Figure().add_subplot())
+    assert [c.get_gid() for c in ax.collections].count("gamma_band") == 1
+    ax = plot_drt(drt(Spectrum(FREQ, noisy(arcs_impedance(FREQ), 5)), n_boot=0), ax=Figure().add_subplot())
+    assert "gamma_band" not in [c.get_gid() for c in ax.collections]
