@@ -280,11 +280,15 @@ def _local_noise(res_re: FloatArray, res_im: FloatArray, order: npt.NDArray[np.i
     pooled = np.vstack(d2)  # 2 × n, in frequency order
     h = _NOISE_HALF_WINDOW
     sigma_sorted = np.empty(n)
-    for i in range(n):
-        # the window shrinks to one side at the ends (noise often rises there: the MHz end,
-        # the slow low-current points), but never below h + 1 points
+    if n > 2 * h:  # full windows at once
+        windows = np.lib.stride_tricks.sliding_window_view(pooled, 2 * h + 1, axis=1)
+        sigma_sorted[h : n - h] = np.median(windows.transpose(1, 0, 2).reshape(n - 2 * h, -1), axis=1)
+    # the window shrinks to one side at the ends (noise often rises there: the MHz end,
+    # the slow low-current points), but never below h + 1 points
+    for i in (*range(min(h, n)), *range(max(h, n - h), n)):
         lo, hi = max(0, i - h), min(n, i + h + 1)
-        sigma_sorted[i] = np.median(pooled[:, lo:hi]) / 0.6745
+        sigma_sorted[i] = np.median(pooled[:, lo:hi])
+    sigma_sorted /= 0.6745
     sigma = np.empty(n)
     sigma[order] = sigma_sorted
     return sigma

@@ -101,29 +101,38 @@ class ZHITResult:
         )
 
 
+def _local_poly(
+    log_w: FloatArray, phase: FloatArray, starts: npt.NDArray[np.intp], width: int, at: FloatArray, degree: int
+) -> FloatArray:
+    """Coefficients (one row per window) of least-squares polynomials in u = ln ω − ``at``
+    through ``width`` consecutive points from each of ``starts`` (all windows solved at once)."""
+    idx = starts[:, None] + np.arange(width)
+    V = (log_w[idx] - at[:, None])[..., None] ** np.arange(degree + 1)
+    VtV = np.einsum("kwi,kwj->kij", V, V)
+    Vty = np.einsum("kwi,kw->ki", V, phase[idx])
+    return np.linalg.solve(VtV, Vty[..., None])[..., 0]
+
+
 def _phase_derivatives(log_w: FloatArray, phase: FloatArray) -> tuple[FloatArray, FloatArray]:
     """dφ/d ln ω and d³φ/d ln ω³ from a local cubic over ±3 points (a Savitzky–Golay filter
     on the uneven grid), which keeps the third derivative from amplifying the noise."""
     n = log_w.size
-    d1, d3 = np.zeros(n), np.zeros(n)
     if n < 4:
-        return np.gradient(phase, log_w), d3
-    h = min(_HALF_WINDOW, (n - 1) // 2) if n >= 7 else n
-    for i in range(n):
-        lo = min(max(0, i - h), max(0, n - 2 * h - 1))
-        hi = min(n, lo + 2 * h + 1)
-        u = log_w[lo:hi] - log_w[i]
-        c = np.polynomial.polynomial.polyfit(u, phase[lo:hi], 3)
-        d1[i], d3[i] = c[1], 6.0 * c[3]
-    if n >= 2 * h + 1:
+        return np.gradient(phase, log_w), np.zeros(n)
+    h = min(_HALF_WINDOW, (n - 1) // 2) if n >= 2 * _HALF_WINDOW + 1 else n
+    width = min(n, 2 * h + 1)
+    points = np.arange(n)
+    starts = np.clip(points - h, 0, n - width)
+    c = _local_poly(log_w, phase, starts, width, log_w, 3)
+    d1, d3 = c[:, 1].copy(), 6.0 * c[:, 3]
+    if width == 2 * h + 1 and n > width:
         # near the ends the cubic is extrapolated and its derivatives are noisy: take the
         # slope from a quadratic over the end window, the (small) third derivative from the
         # nearest centred window
-        for i in (*range(h), *range(n - h, n)):
-            j = h if i < h else n - 1 - h
-            window = slice(j - h, j + h + 1)
-            c = np.polynomial.polynomial.polyfit(log_w[window] - log_w[i], phase[window], 2)
-            d1[i], d3[i] = c[1], d3[j]
+        ends = np.concatenate([points[:h], points[n - h :]])
+        centre = np.where(ends < h, h, n - 1 - h)
+        d1[ends] = _local_poly(log_w, phase, centre - h, width, log_w[ends], 2)[:, 1]
+        d3[ends] = d3[centre]
     return d1, d3
 
 
