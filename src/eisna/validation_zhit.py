@@ -102,7 +102,12 @@ class ZHITResult:
 
 
 def _local_poly(
-    log_w: FloatArray, phase: FloatArray, starts: npt.NDArray[np.intp], width: int, at: FloatArray, degree: int
+    log_w: FloatArray,
+    phase: FloatArray,
+    starts: npt.NDArray[np.intp],
+    width: int,
+    at: FloatArray,
+    degree: int,
 ) -> FloatArray:
     """Coefficients (one row per window) of least-squares polynomials in u = ln ω − ``at``
     through ``width`` consecutive points from each of ``starts`` (all windows solved at once)."""
