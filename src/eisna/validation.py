@@ -283,10 +283,10 @@ def _local_noise(res_re: FloatArray, res_im: FloatArray, order: npt.NDArray[np.i
     if n > 2 * h:  # full windows at once
         windows = np.lib.stride_tricks.sliding_window_view(pooled, 2 * h + 1, axis=1)
         sigma_sorted[h : n - h] = np.median(windows.transpose(1, 0, 2).reshape(n - 2 * h, -1), axis=1)
-    # the window shrinks to one side at the ends (noise often rises there: the MHz end,
-    # the slow low-current points), but never below h + 1 points
+    # within h points of an end the window is the h outermost points: noise often rises
+    # there (the MHz end, the slow low-current points) and a centred window lags behind
     for i in (*range(min(h, n)), *range(max(h, n - h), n)):
-        lo, hi = max(0, i - h), min(n, i + h + 1)
+        lo, hi = (0, h) if i < h else (n - h, n)
         sigma_sorted[i] = np.median(pooled[:, lo:hi])
     sigma_sorted /= 0.6745
     sigma = np.empty(n)
