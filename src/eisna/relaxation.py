@@ -167,6 +167,10 @@ def _kernels(log_wt_key: bytes, shape: tuple[int, int], eps: float) -> tuple[Flo
     den = 1.0 + e * e
     k_re = (1.0 / den) @ _GH_WEIGHTS / eps
     k_im = -(e / den) @ _GH_WEIGHTS / eps
+    # far from its centre an RBF's kernel underflows to subnormal numbers, which make every
+    # later matrix product and factorisation many times slower: they are zero for our purpose
+    for k in (k_re, k_im):
+        k[np.abs(k) < 1e-150] = 0.0
     return k_re, k_im
 
 
@@ -498,7 +502,11 @@ def _bootstrap_band(
         zero = np.zeros(rbf.shape[0])
         return zero, zero
     aug = np.vstack([A[:, active], np.sqrt(lam) * D[:, active]])
-    proj = np.linalg.pinv(aug)[:, : 2 * n]  # the penalty rows have a zero right-hand side
+    # least-squares map from the data rows to the active coefficients (the penalty rows have a
+    # zero right-hand side), from the k × k normal equations
+    gram = aug.T @ aug
+    gram[np.diag_indices_from(gram)] *= 1.0 + 1e-12
+    proj = np.linalg.solve(gram, A[:, active].T)
     fitted = A @ coef
     resid = b - fitted
     seed = zlib.crc32(np.ascontiguousarray(z).tobytes())
