@@ -7,6 +7,10 @@ Kramers–Kronig relations by construction, so data that it cannot reproduce to
 the noise level are not causal, linear and stationary (drift, an instrument
 artefact, a non-linear response). The model is linear in its parameters
 (R0, R_k, L and 1/C), so one weighted linear least-squares solve per M is enough.
+The time constants reach half a decade beyond the measured range, M comes from μ and
+the pseudo-χ² curve (Plank et al., *J. Electrochem. Soc.* 169 (2022) 010515), and the
+verdict is judged against a robust noise estimate. Z-HIT (:mod:`eisna.validation_zhit`)
+runs alongside as an independent check.
 
 Only :mod:`eisna.spectrum` and :mod:`eisna.errors` are imported (validation sits
 upstream of circuits and fitting).
@@ -86,8 +90,8 @@ class KKResult:
         μ = 1 − Σ|R_k<0| / Σ|R_k≥0| at the chosen M.
     threshold : ndarray of float
         Limit on |res_re| and |res_im| at every point, as a fraction of |Z|. Constant
-        when given by the user; by default 5 × the local noise, clipped to 1 %–5 %
-        (see :func:`kk_test`).
+        when given by the user; by default 5 × the local noise (capped at 3 × its
+        median), clipped to 1 %–5 % (see :func:`kk_test`).
     passed : bool
         True when no residual exceeds its threshold (and, with the default limit, the
         trend test finds no systematic run).
