@@ -8,7 +8,7 @@ the noise level are not causal, linear and stationary (drift, an instrument
 artefact, a non-linear response). The model is linear in its parameters
 (R0, R_k, L and 1/C), so one weighted linear least-squares solve per M is enough.
 The time constants reach half a decade beyond the measured range, M comes from μ and
-the pseudo-χ² curve (Plank et al., *J. Electrochem. Soc.* 169 (2022) 010515), and the
+the pseudo-χ² curve (after Plank, Rüther and Danzer 2022, as in pyimpspec), and the
 verdict is judged against a robust noise estimate. Z-HIT (:mod:`eisna.validation_zhit`)
 runs alongside as an independent check.
 
