@@ -2,8 +2,8 @@
 
 For a causal, linear, stable system ln|Z| and the phase φ form a Hilbert pair. The
 Z-HIT approximation (Ehm, Göhr, Kaus, Röseler and Schiller, *ACH – Models in
-Chemistry* 137 (2000) 145; Schiller, Richter, Gaßa and Lorenz, *Electrochim. Acta*
-46 (2001) 2263) keeps the first terms of the series:
+Chemistry* 137 (2000) 145; available in EISAP, eis-science §5.1) keeps the first terms
+of the series:
 
     ln|Z(ω₀)| ≈ const + (2/π) ∫_{ω_s}^{ω₀} φ(ω) d ln ω + γ · dφ/d ln ω |_{ω₀} + γ₃ · d³φ/d ln ω³ |_{ω₀}
 
