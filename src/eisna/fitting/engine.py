@@ -36,8 +36,11 @@ squared here.
 
 Flags in :attr:`FitResult.flags`: ``at_bound:<param>`` (within 2 % of a bound for log10
 parameters, 0.1 % of the range for linear ones), ``unidentifiable:<param>`` (relative
-standard error > 100 %, or > 0.2 for an exponent), ``poor_fit`` (misfit > 3× the DRT
-sketch's + 0.5 %), ``role_mismatch`` (an arc's capacitance contradicts its role).
+standard error > 100 %, or > 0.2 for an exponent), ``poor_fit`` (misfit > 3× the noise
+estimated from the spectrum's point-to-point scatter + 0.5 %, or a spectrum that scatters by
+> 10 %: :mod:`eisna.fitting.quality`), ``role_mismatch`` (an arc's capacitance contradicts its
+role), ``budget_exhausted`` (the best minimum found, but the solver ran out of evaluations before
+its convergence test; ``success`` stays True).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from ..circuit.parser import Circuit, parse_circuit
 from ..errors import EisnaError, FitError
 from ..spectrum import CellGeometry, Spectrum
 from .physics import ISW_RANGES, compute_physics
+from .quality import estimate_noise, judge_misfit
 from .result import FitResult
 from .solver import (
     _N_STDERR_LIMIT,
@@ -500,10 +504,11 @@ def fit(
             warns.append(f"{name} is not identifiable from these data (standard error {shown}); "
                          f"fix it or use a simpler circuit.")
     misfit = problem.misfit(x)
-    if sk is not None and misfit > 3 * sk.rms + 5e-3:
+    noise = estimate_noise(freq, z)
+    poor = judge_misfit(misfit, noise)
+    if poor is not None:
         flags.append("poor_fit")
-        warns.append(f"poor fit: relative misfit {100 * misfit:.2f} % against {100 * sk.rms:.2f} % for a "
-                     f"free DRT description; the circuit may be missing an element.")
+        warns.append(f"poor fit: {poor}.")
 
     geom = geometry if geometry is not None else spectrum.geometry
     area = spectrum.meta.get("area_cm2") if geom is None else None
@@ -521,9 +526,21 @@ def fit(
     # converged: either solver says so, or the polish lowered χ² by < 1 % (a flat
     # direction from a superfluous element makes the solvers run out of evaluations)
     stalled = out.chisqr >= 2 * best.cost * (1 - 1e-2)
-    success = bool(np.all(np.isfinite(values)) and np.isfinite(chisqr) and (best.status > 0 or out.success
-                                                                           or stalled))
-    message = best.message if tried == 1 else f"{best.message} (best of {tried} starts)"
+    converged = best.status > 0 or out.success or stalled
+    # success: a finite best minimum; a budget that ran out first is a flag, not a failure
+    success = bool(np.all(np.isfinite(values)) and np.isfinite(chisqr))
+    message = best.message
+    if best.status == 0 and converged:  # the budget ran out, but the polish confirmed the minimum
+        message = ("converged: the solver used its evaluation budget, and the polish from its result "
+                   "lowered χ² by < 1 % or met its own convergence test")
+    if tried > 1:
+        message = f"{message} (best of {tried} starts)"
+    if not converged:
+        flags.append("budget_exhausted")
+        warns.append(f"budget exhausted: the solver used its {max_nfev} evaluations before its convergence "
+                     f"test was met; this is the lowest χ² of {tried} start(s), but a larger max_nfev "
+                     f"may still lower it.")
+        message = f"best minimum found; evaluation budget exhausted ({message})"
     return FitResult(
         params={n: float(v) for n, v in zip(names, values, strict=True)},
         stderr=stderr,
@@ -554,5 +571,5 @@ def fit(
         n_points=int(freq.size),
         start={n: float(v) for n, v in zip(names, starts[0], strict=True)},
         meta={"source": spectrum.meta.get("source"), "index": spectrum.meta.get("index"),
-              "misfit": misfit, "starts_tried": tried},
+              "misfit": misfit, "noise": noise, "starts_tried": tried},
     )
