@@ -121,7 +121,7 @@ def test_bounds_follow_the_impedance_level():
     from eisna.fitting.bounds import data_bounds
 
     b = data_bounds(load_circuit("pellet_blocking"), s.freq, s.z)
-    assert b["C_b"][1] > 10 * t["C_b"] and b["R_b"][1] <= 1e3 * np.abs(s.z).max()
+    assert b["C_b"][1] > 10 * t["C_b"] and b["R_b"][1] <= 1e4 * np.abs(s.z).max()
     assert b["L"] == (1e-11, 1e-4)  # the physical envelope stays
 
 
@@ -153,3 +153,41 @@ def test_bound_probe_on_real_spectra(corpus):
     assert probe["optimum"] is None and "beyond_bound:Q_el" not in r.flags
     assert any(w.startswith("ParameterAtBoundWarning: Q_el at its upper bound")
                and "do not pull it further" in w for w in r.warnings)
+
+
+def _nas_truth(t_h: float) -> dict[str, float]:
+    """The NAS trajectory of eis-science §4.2 (interlayer from 1 h, JMAK; bulk arc at 270 MHz)."""
+    import math
+
+    def q(R: float, f_apex: float, n: float) -> float:
+        return (1 / (2 * math.pi * f_apex)) ** n / R
+
+    g = 0.0 if t_h <= 1.0 else 1.0 - math.exp(-(((t_h - 1.0) / 6.0) ** 1.5))
+    r_int = 180.0 * g
+    return {"L": 2e-7, "R_b": 42.4, "C_b": 13.9e-12, "R_gb": 21.0, "Q_gb": q(21.0, 2e6, 0.8), "n_gb": 0.8,
+            "R_int": r_int, "Q_int": q(r_int, 1e4, 0.85) if r_int else 1.0, "n_int": 0.85,
+            "R_ct": 40.0, "Q_ct": q(40.0, 300, 0.9), "n_ct": 0.9, "R_W": 12.0, "tau_W": 1.0}
+
+
+def test_errors_honest_when_the_bulk_arc_is_above_the_window():
+    # issue 13: with C_b held (or barely determined) above the 7 MHz window, (fit − truth)/σ had
+    # RMS 17 for L, 2.9 for R_b and 2.4 for R_gb over unseen 24-h series
+    from eisna.fitting.synthetic import FREQ_CELL
+
+    d = load_circuit("symmetric_interlayer")
+    rng = np.random.default_rng(7_100)
+    times = [2.0 * i for i in range(1, 13)]
+    truths = [_nas_truth(t) for t in times]
+    spectra = []
+    for truth in truths:  # the benchmark's noise model: larger at both ends of the window
+        z = d.circuit.impedance(FREQ_CELL, truth)
+        sigma = 0.002 * np.sqrt(1 + (FREQ_CELL / 2e6) ** 2) * np.sqrt(1 + 0.5 / FREQ_CELL)
+        spectra.append(Spectrum(FREQ_CELL, z + sigma * np.abs(z) * (rng.standard_normal(z.size)
+                                                                   + 1j * rng.standard_normal(z.size))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = eisna.fit_series(spectra, "symmetric_interlayer")
+    for name in ("L", "R_b", "R_gb", "Q_gb", "n_gb", "R_int", "R_ct"):
+        z = [(r.params[name] - t[name]) / r.stderr[name] for r, t in zip(series.results, truths, strict=True)]
+        assert np.all(np.isfinite(z)), name
+        assert np.sqrt(np.mean(np.square(z))) <= 2.0, (name, np.round(z, 1))

@@ -49,8 +49,8 @@ def data_bounds(defn: CircuitDefinition, freq: np.ndarray, z: np.ndarray) -> dic
     of its default resistances), or its frequency window's centre more than ×10 from the
     7 MHz–0.1 Hz window the library was made for: resistances by 1/s, capacitances and CPE
     magnitudes by s·s_f, time constants by s_f (s = reference/level, s_f = 837 Hz/centre).
-    Resistances are in any case capped at 10³·max|Z|. Inductance and exponents keep the TOML
-    range. Other circuits keep their own bounds.
+    Resistances are in any case capped at 10³·max|Z| (rounded up to a decade). Inductance and
+    exponents keep the TOML range. Other circuits keep their own bounds.
 
     Parameters
     ----------
@@ -78,7 +78,8 @@ def data_bounds(defn: CircuitDefinition, freq: np.ndarray, z: np.ndarray) -> dic
     s = s if not 1 / _DEAD_ZONE <= s <= _DEAD_ZONE else 1.0
     s_f = _F_REF / math.sqrt(float(f.min()) * float(f.max()))
     s_f = s_f if not 1 / _DEAD_ZONE <= s_f <= _DEAD_ZONE else 1.0
-    r_cap = _R_CAP * float(mod.max())
+    # rounded up to a decade: similar spectra share bounds (and the fit's cached lmfit template)
+    r_cap = 10.0 ** math.ceil(math.log10(_R_CAP * float(mod.max())))
 
     def scale(name: str, k: float) -> None:
         lo, hi = out[name]

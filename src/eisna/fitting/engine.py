@@ -40,7 +40,13 @@ standard error > 100 %, or > 0.2 for an exponent), ``poor_fit`` (misfit > 3× th
 estimated from the spectrum's point-to-point scatter + 0.5 %, or a spectrum that scatters by
 > 10 %: :mod:`eisna.fitting.quality`), ``role_mismatch`` (an arc's capacitance contradicts its
 role), ``budget_exhausted`` (the best minimum found, but the solver ran out of evaluations before
-its convergence test; ``success`` stays True).
+its convergence test; ``success`` stays True), ``beyond_bound:<param>`` (with ``at_bound:``: an
+unbounded probe from the solution puts the parameter beyond its bound with a lower χ²; where, is
+in ``meta["bound_probe"]`` and in words in the warnings).
+
+Bounds of library circuits follow the spectrum (:func:`eisna.fitting.bounds.data_bounds`).
+Standard errors are the larger of the usual and the sandwich (HC1) estimate, and include the
+plausible range of the capacitance of any arc whose apex lies above the window (held or not).
 """
 
 from __future__ import annotations
@@ -91,7 +97,7 @@ _REFINE_FLOOR = 1.02
 # measured spectra), least_squares takes over with the larger budget
 _POLISH_NFEV_LSQ = 5
 # a warm-started minimum is compared with _WARM_COMPARE automatic candidates when its misfit
-# exceeds _WARM_SUSPECT × the spectrum's noise (+0.1 %), or it is on a bound or out of budget
+# exceeds _WARM_SUSPECT × the spectrum's noise (+0.1 %), or its solve ran out of budget
 _WARM_SUSPECT = 1.5
 _WARM_COMPARE = 2
 _POLISH_NFEV = 12
@@ -182,11 +188,10 @@ def _poor(problem: _Problem, x: np.ndarray, sk: SpectrumSketch | None) -> bool:
 
 
 def _suspect_warm(problem: _Problem, res, noise: float) -> bool:
-    """A cheap test of a warm-started minimum: misfit above what the noise explains, a
-    coordinate on a bound, or a solve that ran out of evaluations."""
+    """A cheap test of a warm-started minimum: misfit above what the noise explains, or a solve
+    that ran out of evaluations."""
     sigma = noise if math.isfinite(noise) else 0.0
-    return (res.status == 0 or bool(problem.at_bound(res.x))
-            or problem.misfit(res.x) > _WARM_SUSPECT * sigma + 1e-3)
+    return res.status == 0 or problem.misfit(res.x) > _WARM_SUSPECT * sigma + 1e-3
 
 
 _KIND_UNITS = {"L": "H", "R": "Ω", "C": "F", "Q": "F·s^(n-1)", "n": "", "tau": "s"}
@@ -471,8 +476,8 @@ def fit(
                 best = res
             if initial_v and i == 0 and (sk is None):
                 sk = sketch(freq, z)
-            if initial_v and tried == 1 and _suspect_warm(problem, best, noise):
-                # a warm minimum above the noise, on a bound or out of budget may be a side valley:
+            if initial_v and tried == 1 and n_restarts > 0 and _suspect_warm(problem, best, noise):
+                # a warm minimum above the noise or out of budget may be a side valley:
                 # compare it with the automatic candidates (screened, as for a cold start)
                 min_starts = 1 + _WARM_COMPARE
                 if len(starts) == 1:  # (the warm path keeps its own sketch for the verdicts)
@@ -483,7 +488,8 @@ def fit(
                     starts.extend(cands)
             if (tried >= min_starts and not _poor(problem, best.x, sk)) or tried > n_restarts:
                 break
-            if sk is not None and problem.misfit(best.x) <= _SCREEN_FLOOR * sk.rms and tried >= min_starts:
+            if sk is not None and problem.misfit(best.x) <= _SCREEN_FLOOR * sk.rms and (
+                    tried >= min_starts or not initial_v):  # (a suspect warm minimum is compared)
                 break  # as close to the data as the free DRT description: nothing to compare
             if initial_v and i == len(starts) - 1 and len(starts) == 1:
                 cands, sk = start_candidates(defn, freq, z, problem.base)

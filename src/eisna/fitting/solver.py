@@ -155,11 +155,12 @@ def _solve(problem: _Problem, x0: np.ndarray, max_nfev: int, hold: Sequence[int]
     edge = np.abs(np.sin(res.x)) > 1.0 - _EDGE
     if edge.any():
         # the sine map has zero slope at a bound, so a coordinate that touched it cannot leave
-        # by itself: restart once with those coordinates moved 2 % of their range inside (where
-        # the slope is non-zero); if the optimum lies inside they walk in, else they return
+        # by itself: restart once (a third of the budget) with those coordinates moved 2 % of
+        # their range inside (where the slope is non-zero); if the optimum lies inside they walk
+        # in, else they return
         u1 = res.x.copy()
         u1[edge] = np.sign(np.sin(res.x[edge])) * np.arcsin(1.0 - 2 * _BACKOFF)
-        again = _lmder(fun, jac, u1, max_nfev)
+        again = _lmder(fun, jac, u1, max(max_nfev // 3, 10))
         if again is not None and again.cost < res.cost * (1 - 1e-9):
             again.nfev += res.nfev
             res = again
@@ -366,7 +367,7 @@ def _condition_on_undetermined(cov: np.ndarray, problem: _Problem, x: np.ndarray
 
 
 def _probe_bounds(problem: _Problem, x: np.ndarray, coords: Sequence[int], hold: Sequence[int] = (),
-                  max_nfev: int = 40) -> tuple[np.ndarray, float]:
+                  max_nfev: int = 25) -> tuple[np.ndarray, float]:
     """Where the optimum lies for coordinates on a bound: one LM solve from ``x`` with the bounds
     of ``coords`` moved 6 decades out (log10 coordinates) or one range out (linear ones), the
     others unchanged. Returns the probe's internal coordinates and its cost (½χ²)."""
@@ -430,15 +431,16 @@ def _profile_above_window(problem: _Problem, x: np.ndarray, held: Sequence[int],
         if not free.any():
             continue
         jf = jac[:, free]
+        jf_pinv = np.linalg.pinv(jf)
         ends = []
         for tau_end in (0.0, max(tau_min / _PROFILE_APEX, tau_now)):
-            for _ in range(6):
+            for _ in range(4):
                 v = values.copy()
                 v[p[key]] = tau_end**n / R if tau_end > 0 else 0.0
                 x_end = x.copy()
                 x_end[j] = problem.to_x(v)[j]  # clipped to the bounds (the lower one for zero)
                 r = problem.residual(x_end)
-                step, *_ = np.linalg.lstsq(jf, -r, rcond=None)
+                step = -(jf_pinv @ r)
                 r_new = r + jf @ step
                 if (float(r_new @ r_new) - chi0) / max(redchi, 1e-300) <= _PROFILE_DCHI2:
                     break
