@@ -262,7 +262,7 @@ def test_drt_fallback_rescues_a_hopeless_start(monkeypatch):
         _, sk = real(defn, freq, z, base)
         bad = base.copy()  # arcs swapped far from where the data put them
         names = defn.param_names
-        # (issue 13: the data-scaled bounds let the engine escape the start without R_W too)
+        # (issue 13: the engine now escapes the start without R_W too)
         for name, value in {"R_int": 1e4, "Q_int": 1e-2, "R_ct": 1e-2, "tau_W": 1e3, "R_W": 1e-2}.items():
             bad[names.index(name)] = value
         return [bad], sk

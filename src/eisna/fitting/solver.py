@@ -155,12 +155,12 @@ def _solve(problem: _Problem, x0: np.ndarray, max_nfev: int, hold: Sequence[int]
     edge = np.abs(np.sin(res.x)) > 1.0 - _EDGE
     if edge.any():
         # the sine map has zero slope at a bound, so a coordinate that touched it cannot leave
-        # by itself: restart once (a third of the budget) with those coordinates moved 2 % of
+        # by itself: restart once with those coordinates moved 2 % of
         # their range inside (where the slope is non-zero); if the optimum lies inside they walk
         # in, else they return
         u1 = res.x.copy()
         u1[edge] = np.sign(np.sin(res.x[edge])) * np.arcsin(1.0 - 2 * _BACKOFF)
-        again = _lmder(fun, jac, u1, max(max_nfev // 3, 10))
+        again = _lmder(fun, jac, u1, max_nfev)
         if again is not None and again.cost < res.cost * (1 - 1e-9):
             again.nfev += res.nfev
             res = again
