@@ -26,7 +26,6 @@ POOR_FLOOR = 5e-3
 # point-to-point scatter above this (10 % of |Z|) means the spectrum carries no usable shape
 NOISE_LIMIT = 0.1
 _MAD_TO_SIGMA = 1.0 / 0.6744897501960817
-_D4 = np.array([1.0, -4.0, 6.0, -4.0, 1.0])
 
 
 def estimate_noise(freq: np.ndarray, z: np.ndarray) -> float:
@@ -46,14 +45,18 @@ def estimate_noise(freq: np.ndarray, z: np.ndarray) -> float:
     """
     freq = np.asarray(freq, dtype=float)
     z = np.asarray(z, dtype=complex)
-    keep = np.isfinite(freq) & np.isfinite(z) & (np.abs(z) > 0)
-    order = np.argsort(freq[keep])
-    zs = z[keep][order]
-    if zs.size < 7:
+    mod = np.abs(z)
+    keep = np.isfinite(freq) & np.isfinite(z) & (mod > 0)
+    if not keep.all():
+        freq, z, mod = freq[keep], z[keep], mod[keep]
+    if z.size < 7:
         return math.nan
-    ln_mod = np.log(np.abs(zs))
-    phase = np.unwrap(np.angle(zs))
-    d4 = np.concatenate([np.convolve(ln_mod, _D4, mode="valid"), np.convolve(phase, _D4, mode="valid")])
+    if np.any(np.diff(freq) < 0) and np.any(np.diff(freq) > 0):  # not a monotonic sweep
+        order = np.argsort(freq)
+        z, mod = z[order], mod[order]
+    # ln|Z| and the (unwrapped) phase side by side; the fourth difference along the sweep
+    y = np.stack([np.log(mod), np.unwrap(np.angle(z))])
+    d4 = np.diff(y, n=4, axis=1).ravel()
     mad = float(np.median(np.abs(d4 - np.median(d4))))
     return mad * _MAD_TO_SIGMA / math.sqrt(70.0)
 
