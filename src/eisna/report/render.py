@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import EisnaError
+from ..errors import EisnaError
 
 __all__ = ["format_quantity", "param_unit", "render_report", "sha256_file", "write_report"]
 
@@ -191,13 +191,13 @@ def _esc(x: Any) -> str:
 # ----------------------------------------------------------------------------- provenance
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     """SHA-256 hex digest of a file's bytes (``chunk`` is kept for compatibility)."""
-    from ._atomic import file_sha256
+    from .._atomic import file_sha256
 
     return file_sha256(path)
 
 
 def _provenance(prov: Mapping[str, Any] | None, items: Sequence[Any]) -> dict[str, Any]:
-    from . import __version__
+    from .. import __version__
 
     out: dict[str, Any] = dict(prov or {})
     out.setdefault("eisna_version", __version__)
@@ -308,7 +308,7 @@ def _figures(
     items: list[Any], time_h: np.ndarray | None, series: Any, kinetics: Any, kk: list[Any], arrhenius: Any
 ) -> list[tuple[str, str, str]]:
     """(title, caption, base64 PNG) for every figure the data support."""
-    from . import plotting
+    from .. import plotting
 
     figs: list[tuple[str, str, str]] = []
     fits = [it for it in items if _is_fit(it)]
@@ -683,8 +683,8 @@ def _cards(items: list[Any], time_h: np.ndarray | None, kinetics: Any, kk: Seque
 def _kk_for(items: list[Any], kk: Sequence[Any] | None) -> list[Any]:
     if kk is not None:
         return list(kk)
-    from .spectrum import Spectrum
-    from .validation import kk_test
+    from ..spectrum import Spectrum
+    from ..validation import kk_test
 
     out: list[Any] = []
     for it in items:
@@ -700,14 +700,14 @@ def _kk_for(items: list[Any], kk: Sequence[Any] | None) -> list[Any]:
 
 def _reread_spectra(rows: list[dict[str, Any]], circuit: str | None) -> list[Any]:
     """Spectra named by the rows' source/index, with the stored fit drawn when the circuit loads."""
-    from .io import read
+    from ..io import read
 
     cache: dict[str, list[Any]] = {}
     out: list[Any] = []
     model = None
     if circuit:
         try:
-            from .circuit import load_circuit
+            from ..circuit import load_circuit
 
             model = load_circuit(circuit)
         except (EisnaError, OSError, ImportError):
@@ -772,7 +772,7 @@ class _Nyq:
 # ----------------------------------------------------------------------------- public API
 def _cycling_figure(context: Any, series: Any) -> tuple[str, str, str]:
     """Voltage, overpotential and the EIS-derived resistance on the cycling clock."""
-    from . import plotting
+    from .. import plotting
 
     fig = _figure(7.5, 5.6)
     offset = context.eis_offset_h
@@ -823,7 +823,7 @@ def _stored_cycling(path: Path) -> Any:
     """The CyclingContext of a finished batch, when ``cycling.json`` names a file that still exists."""
     if not path.is_file():
         return None
-    from .cycling import cycling_context
+    from ..cycling import cycling_context
 
     info = json.loads(path.read_text(encoding="utf-8"))
     source = info.get("source")
@@ -878,7 +878,7 @@ def render_report(
     figs = _figures(plot_items, time_h, series, kinetics, kk_results, arrhenius)
     if time_h is not None and len(items) > 1 and all(isinstance(it, Mapping) for it in items):
         # rows from results.json: the trajectories come from the table
-        from . import plotting
+        from .. import plotting
 
         fig = _figure(6.4, 6.8)
         plotting.plot_trajectories(items, fig.subplots(3, 1, sharex=True), kinetics=kinetics, time_h=time_h)
@@ -1028,6 +1028,6 @@ def write_report(
         spectra_for_rows=spectra_for_rows,
         cycling=cycling,
     )
-    from ._atomic import write_atomic
+    from .._atomic import write_atomic
 
     return write_atomic(out / filename, text)
