@@ -836,6 +836,19 @@ def _stored_cycling(path: Path) -> Any:
         return None
 
 
+def render_data(data: Any, title: str | None = None) -> str:
+    """Return the page for a :class:`~eisna.report.data.ReportData` (the renderer of stored analysis)."""
+    from types import SimpleNamespace
+
+    series = SimpleNamespace(
+        results=list(data.spectra), time_h=data.time_h,
+        interlayer=None if data.interlayer is None else list(data.interlayer),
+        interlayer_param=data.interlayer_param, circuit=None, baseline=None, options=None, kinetics=None,
+    )
+    return _render_page(series, None, data.kinetics, data.provenance, title or data.title, kk=list(data.kk),
+                        arrhenius=data.arrhenius, cycling=data.cycling)
+
+
 def render_report(
     series: Any = None,
     fits: Sequence[Any] | None = None,
@@ -847,8 +860,35 @@ def render_report(
     arrhenius: Any = None,
     spectra_for_rows: Sequence[Any] | None = None,
     cycling: Any = None,
+    analysis: Mapping[str, Any] | None = None,
 ) -> str:
-    """Return the report as one self-contained HTML string (see :func:`write_report`)."""
+    """Return the report as one self-contained HTML string (see :func:`write_report`).
+
+    A series goes through the stored-analysis form (:class:`~eisna.report.data.ReportData`),
+    so the page equals the one rebuilt later from ``analysis.json``.
+    """
+    if series is not None:
+        from .data import ReportData
+
+        data = ReportData.from_series(series, kinetics=kinetics, provenance=provenance, title=title, kk=kk,
+                                      analysis=analysis, cycling=cycling, arrhenius=arrhenius)
+        return render_data(data)
+    return _render_page(None, fits, kinetics, provenance, title, kk=kk, arrhenius=arrhenius,
+                        spectra_for_rows=spectra_for_rows, cycling=cycling)
+
+
+def _render_page(
+    series: Any = None,
+    fits: Sequence[Any] | None = None,
+    kinetics: Any = None,
+    provenance: Mapping[str, Any] | None = None,
+    title: str | None = None,
+    *,
+    kk: Sequence[Any] | None = None,
+    arrhenius: Any = None,
+    spectra_for_rows: Sequence[Any] | None = None,
+    cycling: Any = None,
+) -> str:
     time_h: np.ndarray | None = None
     if series is not None:
         items = list(_get(series, "results"))
@@ -949,6 +989,7 @@ def write_report(
     arrhenius: Any = None,
     filename: str = "report.html",
     cycling: Any = None,
+    analysis: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a self-contained ``report.html`` into ``out_dir`` and return its path.
 
@@ -990,6 +1031,15 @@ def write_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     spectra_for_rows = None
+    from .._atomic import write_atomic
+    from .data import ANALYSIS_FILE, ReportData
+
+    if series is None and fits is None and (out / ANALYSIS_FILE).is_file():
+        # the stored analysis of a batch: render it, compute nothing
+        if cycling is None:
+            cycling = _stored_cycling(out / "cycling.json")
+        data = ReportData.from_folder(out, cycling=cycling, arrhenius=arrhenius)
+        return write_atomic(out / filename, render_data(data, title))
     if series is None and fits is None:
         results = out / "results.json"
         if not results.is_file():
@@ -1027,7 +1077,6 @@ def write_report(
         arrhenius=arrhenius,
         spectra_for_rows=spectra_for_rows,
         cycling=cycling,
+        analysis=analysis,
     )
-    from .._atomic import write_atomic
-
     return write_atomic(out / filename, text)
