@@ -58,7 +58,9 @@ def _pairs(z: Any) -> list[list[float]]:
 
 
 def _is_fit(item: Any) -> bool:
-    return not isinstance(item, Mapping) and _get(item, "z_fit") is not None and _get(item, "params") is not None
+    return (
+        not isinstance(item, Mapping) and _get(item, "z_fit") is not None and _get(item, "params") is not None
+    )
 
 
 def kk_record(fit: Any) -> dict[str, Any] | None:
@@ -87,7 +89,11 @@ def _fit_record(fit: Any, kk: Any) -> dict[str, Any]:
     meta = _get(fit, "meta") or {}
     curve_f, curve_z = fit_curve(fit)
     derived = {
-        name: {"value": _num(_get(q, "value")), "stderr": _num(_get(q, "stderr")), "unit": str(_get(q, "unit", ""))}
+        name: {
+            "value": _num(_get(q, "value")),
+            "stderr": _num(_get(q, "stderr")),
+            "unit": str(_get(q, "unit", "")),
+        }
         for name, q in (_get(fit, "derived") or {}).items()
     }
     arcs = [a.to_dict() if hasattr(a, "to_dict") else dict(a) for a in (_get(fit, "arcs") or ())]
@@ -116,8 +122,13 @@ def _fit_record(fit: Any, kk: Any) -> dict[str, Any]:
 
 def _failure_record(item: Any) -> dict[str, Any]:
     reason = _get(item, "reason") or _get(item, "message") or _get(item, "error") or "failed"
-    return {"status": "failed", "source": _get(item, "source"), "index": _get(item, "index"),
-            "reason": str(reason), "stage": _get(item, "stage")}
+    return {
+        "status": "failed",
+        "source": _get(item, "source"),
+        "index": _get(item, "index"),
+        "reason": str(reason),
+        "stage": _get(item, "stage"),
+    }
 
 
 def _kinetics_of(series: Any, kinetics: Any) -> Any:
@@ -165,11 +176,18 @@ def analyse_series(
     spectra = []
     for item, k in zip(items, kk_given, strict=False):
         if _is_fit(item):
-            given = None if k is None else {
-                "passed": bool(_get(k, "passed")), "threshold": np.asarray(_get(k, "threshold")).tolist(),
-                "res_re": np.asarray(_get(k, "res_re")).tolist(), "res_im": np.asarray(_get(k, "res_im")).tolist(),
-                "M": _get(k, "M"), "mu": _num(_get(k, "mu")),
-            }
+            given = (
+                None
+                if k is None
+                else {
+                    "passed": bool(_get(k, "passed")),
+                    "threshold": np.asarray(_get(k, "threshold")).tolist(),
+                    "res_re": np.asarray(_get(k, "res_re")).tolist(),
+                    "res_im": np.asarray(_get(k, "res_im")).tolist(),
+                    "M": _get(k, "M"),
+                    "mu": _num(_get(k, "mu")),
+                }
+            )
             spectra.append(_fit_record(item, given))
         else:
             spectra.append(_failure_record(item))

@@ -87,10 +87,17 @@ class StoredFit:
             params={k: _nan(v) for k, v in rec["params"].items()},
             stderr={k: _nan(v) for k, v in (rec.get("stderr") or {}).items()},
             param_names=tuple(rec.get("param_names") or rec["params"]),
-            derived={k: {**v, "value": _nan(v.get("value")), "stderr": _nan(v.get("stderr"))}
-                     for k, v in (rec.get("derived") or {}).items()},
-            arcs=tuple({k: (_nan(v) if v is None and k not in ("role", "role_ok", "name", "formula") else v)
-                        for k, v in a.items()} for a in rec.get("arcs") or ()),
+            derived={
+                k: {**v, "value": _nan(v.get("value")), "stderr": _nan(v.get("stderr"))}
+                for k, v in (rec.get("derived") or {}).items()
+            },
+            arcs=tuple(
+                {
+                    k: (_nan(v) if v is None and k not in ("role", "role_ok", "name", "formula") else v)
+                    for k, v in a.items()
+                }
+                for a in rec.get("arcs") or ()
+            ),
             flags=tuple(rec.get("flags") or ()),
             redchi=_nan(rec.get("redchi")),
             success=bool(rec.get("success", True)),
@@ -164,14 +171,28 @@ class ReportData:
                 fit = StoredFit.from_record(rec)
                 spectra.append(fit)
                 k = rec.get("kk")
-                kk.append(None if not k else StoredKK(
-                    passed=bool(k["passed"]), threshold=np.asarray(k["threshold"], dtype=float),
-                    res_re=np.asarray(k["res_re"], dtype=float), res_im=np.asarray(k["res_im"], dtype=float),
-                    freq=fit.freq, M=k.get("M"), mu=k.get("mu"),
-                ))
+                kk.append(
+                    None
+                    if not k
+                    else StoredKK(
+                        passed=bool(k["passed"]),
+                        threshold=np.asarray(k["threshold"], dtype=float),
+                        res_re=np.asarray(k["res_re"], dtype=float),
+                        res_im=np.asarray(k["res_im"], dtype=float),
+                        freq=fit.freq,
+                        M=k.get("M"),
+                        mu=k.get("mu"),
+                    )
+                )
             else:
-                spectra.append(StoredFailure(rec.get("source"), rec.get("index"),
-                                             str(rec.get("reason") or "failed"), rec.get("stage")))
+                spectra.append(
+                    StoredFailure(
+                        rec.get("source"),
+                        rec.get("index"),
+                        str(rec.get("reason") or "failed"),
+                        rec.get("stage"),
+                    )
+                )
                 kk.append(None)
         time_h = analysis.get("time_h")
         interlayer = analysis.get("interlayer")
@@ -212,7 +233,9 @@ class ReportData:
         return cls.from_analysis(stored, cycling=cycling, arrhenius=arrhenius)
 
     @classmethod
-    def from_folder(cls, folder: str | os.PathLike[str], *, cycling: Any = None, arrhenius: Any = None) -> ReportData:
+    def from_folder(
+        cls, folder: str | os.PathLike[str], *, cycling: Any = None, arrhenius: Any = None
+    ) -> ReportData:
         """Build from the ``analysis.json`` that ``eisna batch`` wrote into ``folder``."""
         path = Path(folder) / ANALYSIS_FILE
         try:
@@ -220,5 +243,7 @@ class ReportData:
         except (OSError, ValueError) as err:
             raise EisnaError(f"{path}: cannot be read ({err}); re-run 'eisna batch' to rewrite it.") from err
         if not isinstance(analysis, Mapping) or analysis.get("format") != 1:
-            raise EisnaError(f"{path}: expected an eisna analysis (format 1); re-run 'eisna batch' to rewrite it.")
+            raise EisnaError(
+                f"{path}: expected an eisna analysis (format 1); re-run 'eisna batch' to rewrite it."
+            )
         return cls.from_analysis(analysis, cycling=cycling, arrhenius=arrhenius)
