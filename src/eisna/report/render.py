@@ -41,7 +41,6 @@ import io
 import json
 import math
 import os
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,44 +49,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import EisnaError
+from ..units import format_quantity, normalise_unit, param_unit
 
 __all__ = ["format_quantity", "param_unit", "render_report", "sha256_file", "write_report"]
 
-_SI_UNITS = {"Ω", "F", "Hz", "H", "s", "S", "V", "A", "S/cm", "F/cm²", "Ω·cm²"}
-_UNIT_ALIASES = {
-    "Ohm": "Ω",
-    "ohm": "Ω",
-    "Ohm cm2": "Ω·cm²",
-    "ohm cm2": "Ω·cm²",
-    "F/cm2": "F/cm²",
-    "S cm-1": "S/cm",
-    "Ohm*cm2": "Ω·cm²",
-    "F cm-2": "F/cm²",
-    "cm2": "cm²",
-}
-_PREFIXES = (
-    (1e9, "G"),
-    (1e6, "M"),
-    (1e3, "k"),
-    (1.0, ""),
-    (1e-3, "m"),
-    (1e-6, "µ"),
-    (1e-9, "n"),
-    (1e-12, "p"),
-    (1e-15, "f"),
-)
-# parameter-name prefix → unit, for tables rebuilt from rows without a circuit definition
-_PARAM_UNITS = (
-    ("R", "Ω"),
-    ("C", "F"),
-    ("Q", "F·s^(n−1)"),
-    ("n", ""),
-    ("L", "H"),
-    ("W", "Ω·s^−½"),
-    ("sigma", "Ω·s^−½"),
-    ("tau", "s"),
-    ("A", "Ω·s^−½"),
-)
 _NON_PARAM_COLUMNS = {
     "source",
     "index",
@@ -124,64 +89,11 @@ _NON_PARAM_COLUMNS = {
 
 
 # ----------------------------------------------------------------------------- formatting
-def param_unit(name: str) -> str:
-    """Unit of a circuit parameter guessed from its name: ``R_gb`` → Ω, ``Q_int`` → F·s^(n−1)."""
-    match = re.match(r"[A-Za-z]+", name)
-    head = match.group(0) if match else ""
-    if head == "CPE":  # circuit-string names: CPE1_0 is Q, CPE1_1 is n
-        return "F·s^(n−1)" if name.endswith("_0") else ""
-    for prefix, unit in _PARAM_UNITS:
-        if head == prefix:
-            return unit
-    return ""
-
-
 def _finite(x: Any) -> bool:
     try:
         return x is not None and math.isfinite(float(x))
     except (TypeError, ValueError):
         return False
-
-
-def format_quantity(value: Any, stderr: Any = None, unit: str = "") -> str:
-    """Format ``value ± stderr unit`` with an SI prefix and as many digits as the error supports.
-
-    The error is rounded to two significant digits and the value to the same decimal place;
-    without an error the value gets four significant digits. Non-finite values give ``"—"``.
-    """
-    if not _finite(value):
-        return "—"
-    value = float(value)
-    unit = _UNIT_ALIASES.get(unit, unit)
-    err = float(stderr) if _finite(stderr) and float(stderr) > 0 else None
-    if err is not None and value != 0 and err > 10 * abs(value):
-        # an unidentifiable parameter: digits of its error would only mislead
-        return f"{format_quantity(value, None, unit)} (σ > 10×)"
-    scale, shown_unit = 1.0, unit
-    base = unit.split("/")[0] if unit in ("S/cm", "F/cm²") else unit
-    if unit in _SI_UNITS and base and "·" not in unit and value != 0:
-        for factor, prefix in _PREFIXES:
-            if abs(value) >= factor * 0.9995:
-                scale, shown_unit = factor, prefix + unit
-                break
-        else:
-            scale, shown_unit = _PREFIXES[-1][0], _PREFIXES[-1][1] + unit
-    v = value / scale
-    suffix = f" {shown_unit}" if shown_unit else ""
-    if scale == 1.0 and value != 0 and not (1e-3 <= abs(value) < 1e5):
-        # no prefix available (compound unit): scientific notation with a shared exponent
-        exp = math.floor(math.log10(abs(value)))
-        m = value / 10**exp
-        if err is None:
-            return f"{m:.3f}e{exp:+03d}{suffix}"
-        e = err / 10**exp
-        dec = min(max(1 - math.floor(math.log10(e)), 0), 6) if e > 0 else 3
-        return f"({m:.{dec}f} ± {e:.{dec}f})e{exp:+03d}{suffix}"
-    if err is None:
-        return f"{v:.4g}{suffix}" if abs(v) < 1e4 else f"{v:.0f}{suffix}"
-    e = err / scale
-    dec = min(max(1 - math.floor(math.log10(e)), 0), 6)
-    return f"{v:.{dec}f} ± {e:.{dec}f}{suffix}"
 
 
 def _esc(x: Any) -> str:
@@ -425,7 +337,7 @@ def _fit_table(
     with_arc = bool(absent)
     head = ["spectrum", "t / h", "status"] + (["interlayer"] if with_arc else [])
     head += [f"{_esc(n)}{' / ' + _esc(param_unit(n)) if param_unit(n) else ''}" for n in names]
-    head += [f"{_esc(d)}{' / ' + _esc(_UNIT_ALIASES.get(u, u)) if u else ''}" for d, u in derived]
+    head += [f"{_esc(d)}{' / ' + _esc(normalise_unit(u)) if u else ''}" for d, u in derived]
     head += ["KK (max |res|)", "χ²<sub>ν</sub>", "flags"]
     rows = []
     for i, it in enumerate(items):
