@@ -11,7 +11,14 @@ from eisna.units import format_quantity, normalise_unit, param_unit, si_scale, u
 
 @pytest.mark.parametrize(
     ("unit", "slug"),
-    [("Ω·cm²", "ohm_cm2"), ("Ω", "ohm"), ("S/cm", "S_per_cm"), ("F/cm²", "F_per_cm2"), ("nm", "nm"), ("", "")],
+    [
+        ("Ω·cm²", "ohm_cm2"),
+        ("Ω", "ohm"),
+        ("S/cm", "S_per_cm"),
+        ("F/cm²", "F_per_cm2"),
+        ("nm", "nm"),
+        ("", ""),
+    ],
 )
 def test_slug_round_trip(unit, slug):
     assert unit_slug(unit) == slug
