@@ -274,7 +274,78 @@ def _figures(
             fig = _figure(5.0, 4.0)
             plotting.plot_arrhenius(arrhenius, fig.add_subplot())
             figs.append(("Arrhenius plot", "σT form: Ea = −k_B · d ln(σT)/d(1/T).", _png(fig)))
+            if fits:
+                figs.append(_pellet_nyquist(fits))
     return figs
+
+
+def _pellet_nyquist(fits: list[Any]) -> tuple[str, str, str]:
+    """One Nyquist plot per temperature, each with an inset on the bulk and grain-boundary arcs."""
+    from .. import plotting
+
+    ncols = min(len(fits), 3)
+    nrows = -(-len(fits) // ncols)
+    fig = _figure(3.4 * ncols, 3.0 * nrows)
+    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    for ax, fit in zip(axes, fits, strict=False):
+        plotting.plot_nyquist(_arc_part(fit), ax)
+        temp = _meta(fit).get("temperature_K")
+        label = _label_of(fit, fits.index(fit))
+        ax.set_title(f"{label}" + (f" — {float(temp) - 273.15:.1f} °C" if _finite(temp) else ""),
+                     fontsize="small")
+    for ax in axes[len(fits):]:
+        ax.set_visible(False)
+    return (
+        "Nyquist plots of the pellet",
+        "High-frequency part of each spectrum (Z′ up to 1.4× and −Z″ up to 0.8× the bulk plus "
+        "grain-boundary resistance past the first point), where those arcs lie; the blocking-electrode "
+        "spike is left out so it does not shrink the arcs. Points measured, line fitted.",
+        _png(fig),
+    )
+
+
+def _arc_part(fit: Any) -> Any:
+    """The points of a fit up to 1.4× the bulk and grain-boundary resistance past the lowest Z′.
+
+    Drawn alone, the arcs fill the axes instead of shrinking to a dot beside the spike of the
+    blocking electrodes. Without such arcs the whole fit is returned.
+    """
+    from types import SimpleNamespace
+
+    arcs = [a for a in _get(fit, "arcs") or () if _get(a, "role") in ("bulk", "grain_boundary")]
+    r_arcs = sum(float(_get(a, "R")) for a in arcs if _finite(_get(a, "R")))
+    z = np.asarray(_get(fit, "z"), dtype=complex)
+    if not r_arcs > 0 or z.size == 0:
+        return fit
+    keep = (z.real <= np.nanmin(z.real) + 1.4 * r_arcs) & (-z.imag <= 0.8 * r_arcs)
+    if keep.sum() < 3:
+        return fit
+    return SimpleNamespace(freq=np.asarray(_get(fit, "freq"))[keep], z=z[keep],
+                           z_fit=np.asarray(_get(fit, "z_fit"), dtype=complex)[keep])
+
+
+def _arrhenius_html(arrhenius: Any) -> str:
+    """Table of the Arrhenius fits: Ea ± σ (eV), ln A, R² and σ(25 °C) per conductivity kind."""
+    fits = _get(arrhenius, "fits")
+    if not isinstance(fits, Mapping) or not fits:
+        return ""
+    labels = {"bulk": "bulk", "grain_boundary": "grain boundary", "total": "total"}
+    rows = [
+        [
+            _esc(labels.get(kind, kind)),
+            _esc(format_quantity(_get(line, "Ea_eV"), _get(line, "Ea_stderr"), "eV")),
+            _esc(format_quantity(_get(line, "ln_A"), _get(line, "ln_A_stderr"))),
+            f"{float(_get(line, 'r_squared')):.4f}" if _finite(_get(line, "r_squared")) else "—",
+            _esc(format_quantity(_get(line, "sigma_25C_S_cm"), None, "S/cm")),
+        ]
+        for kind, line in fits.items()
+    ]
+    note = (
+        '<p class="note">σT = A·exp(−E<sub>a</sub>/k<sub>B</sub>T), fitted as a straight line of '
+        "ln(σT) against 1/T; ± 1σ standard errors. A in S·K/cm; σ(25 °C) from the fitted line.</p>"
+    )
+    head = ["conductivity", "E<sub>a</sub>", "ln A", "R²", "σ(25 °C)"]
+    return note + _table(head, rows, "arr")
 
 
 # ----------------------------------------------------------------------------- tables
@@ -335,13 +406,17 @@ def _fit_table(
                     names.append(key)
     names.sort(key=_param_order)
     with_arc = bool(absent)
-    head = ["spectrum", "t / h", "status"] + (["interlayer"] if with_arc else [])
+    temps = [_meta(it).get("temperature_K") for it in items]  # Arrhenius sets: one temperature each
+    use_temp = time_h is None and any(_finite(t) for t in temps)
+    head = ["spectrum", "T / °C" if use_temp else "t / h", "status"] + (["interlayer"] if with_arc else [])
     head += [f"{_esc(n)}{' / ' + _esc(param_unit(n)) if param_unit(n) else ''}" for n in names]
     head += [f"{_esc(d)}{' / ' + _esc(normalise_unit(u)) if u else ''}" for d, u in derived]
     head += ["KK (max |res|)", "χ²<sub>ν</sub>", "flags"]
     rows = []
     for i, it in enumerate(items):
         t = f"{time_h[i]:.2f}" if time_h is not None and i < len(time_h) and _finite(time_h[i]) else "—"
+        if use_temp:
+            t = f"{float(temps[i]) - 273.15:.1f}" if _finite(temps[i]) else "—"
         row = [_esc(_label_of(it, i)), t]
         if _is_fit(it):
             params, stderr = _get(it, "params"), _get(it, "stderr") or {}
@@ -865,6 +940,8 @@ def _render_page(
                 f'<figure><img alt="{_esc(name)}" src="data:image/png;base64,{data}">'
                 f"<figcaption><b>{_esc(name)}.</b> {_esc(caption)}</figcaption></figure>"
             )
+    if arrhenius is not None and _arrhenius_html(arrhenius):
+        parts += ["<h2>Activation energies</h2>", _arrhenius_html(arrhenius)]
     if cycling is not None:
         parts += ["<h2>Cycling of the same cell</h2>", _cycling_html(cycling)]
     last_fit = next((it for it in reversed(items) if _is_fit(it)), None)
