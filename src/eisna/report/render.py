@@ -36,6 +36,7 @@ Examples
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 import json
@@ -47,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from markupsafe import Markup
 
 from ..errors import EisnaError
 from ..units import format_quantity, normalise_unit, param_unit
@@ -600,37 +602,12 @@ def _provenance_html(prov: Mapping[str, Any]) -> str:
     return dl
 
 
-_CSS = """
-:root{color-scheme:light}
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
- margin:0;color:#1d2433;background:#f6f7f9;line-height:1.45}
-main{max-width:1100px;margin:0 auto;padding:24px 28px 48px;background:#fff;min-height:100vh;
- box-shadow:0 0 0 1px #e3e6ea}
-h1{font-size:1.55rem;margin:0 0 4px} h2{font-size:1.2rem;margin:32px 0 10px;padding-bottom:4px;
- border-bottom:2px solid #1f4e79;color:#1f4e79} h3{font-size:1rem;margin:18px 0 6px}
-.sub{color:#5a6473;margin:0 0 16px}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:10px;margin:14px 0}
-.card{border:1px solid #dfe3e8;border-radius:6px;padding:10px 14px;background:#fafbfc}
-.card .v{font-size:1.15rem;font-weight:600;white-space:nowrap} .card .k{color:#5a6473;font-size:.85rem}
-figure{margin:18px 0;text-align:center} figure img{max-width:100%;height:auto;border:1px solid #eceef1}
-figcaption{color:#4a5361;font-size:.88rem;max-width:820px;margin:6px auto 0;text-align:left}
-.scroll{overflow-x:auto;margin:8px 0;border:1px solid #e3e6ea;border-radius:4px}
-table{border-collapse:collapse;font-size:.82rem;white-space:nowrap;width:100%}
-th,td{padding:4px 9px;border-bottom:1px solid #eceef1;text-align:right}
-th{background:#eef2f7;position:sticky;top:0;font-weight:600}
-td:first-child,th:first-child{text-align:left} tbody tr:nth-child(even){background:#fafbfc}
-table.prov td,table.prov th,table.kin td:last-child,table.kin th:last-child
-{text-align:left;white-space:normal}
-table.arcs td:nth-child(2),table.arcs th:nth-child(2){text-align:left}
-.ok{color:#1b7a3a;font-weight:600} .bad{color:#b3261e;font-weight:600}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:3px 16px;margin:6px 0;font-size:.9rem}
-dt{color:#5a6473} dd{margin:0} code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85em}
-code.hash{font-size:.75em;color:#4a5361} small{color:#5a6473;white-space:normal}
-.note{font-size:.85rem;color:#4a5361}
-"""
 
 
-def _cards(items: list[Any], time_h: np.ndarray | None, kinetics: Any, kk: Sequence[Any] = ()) -> str:
+def _cards(
+    items: list[Any], time_h: np.ndarray | None, kinetics: Any, kk: Sequence[Any] = ()
+) -> list[tuple[str, str]]:
+    """(label, value) of the summary cards at the top of the page."""
     n_ok = sum(
         1
         for it in items
@@ -657,14 +634,7 @@ def _cards(items: list[Any], time_h: np.ndarray | None, kinetics: Any, kk: Seque
             cards.append(("onset", format_quantity(k["onset_h"], k.get("onset_stderr_h"), "h")))
         if _finite(k.get("t95_h")):
             cards.append(("t95", format_quantity(k["t95_h"], None, "h")))
-    return (
-        '<div class="cards">'
-        + "".join(
-            f'<div class="card"><div class="k">{_esc(k)}</div><div class="v">{_esc(v)}</div></div>'
-            for k, v in cards
-        )
-        + "</div>"
-    )
+    return cards
 
 
 def _kk_for(items: list[Any], kk: Sequence[Any] | None) -> list[Any]:
@@ -921,49 +891,50 @@ def _render_page(
         figs.append(_cycling_figure(cycling, series if series is not None else items))
     circuit = prov.get("circuit") or next((_get(it, "circuit_name") for it in items if _is_fit(it)), None)
     title = title or (f"eisna report — {circuit}" if circuit else "eisna report")
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_esc(title)}</title><style>{_CSS}</style></head><body><main>",
-        f"<h1>{_esc(title)}</h1>",
-        f'<p class="sub">{len(items)} spectra · circuit <code>{_esc(circuit or "?")}</code> · written '
-        f"{_esc(prov['report_time'])} by eisna {_esc(prov['eisna_version'])}</p>",
-        _cards(items, time_h, kinetics, kk_results),
-    ]
-    if kinetics is not None or time_h is not None:
-        parts += ["<h2>Kinetics of interlayer growth</h2>", _kinetics_html(kinetics)]
-    if figs:
-        parts.append("<h2>Figures</h2>")
-        for name, caption, data in figs:
-            parts.append(
-                f'<figure><img alt="{_esc(name)}" src="data:image/png;base64,{data}">'
-                f"<figcaption><b>{_esc(name)}.</b> {_esc(caption)}</figcaption></figure>"
-            )
-    if arrhenius is not None and _arrhenius_html(arrhenius):
-        parts += ["<h2>Activation energies</h2>", _arrhenius_html(arrhenius)]
-    if cycling is not None:
-        parts += ["<h2>Cycling of the same cell</h2>", _cycling_html(cycling)]
     last_fit = next((it for it in reversed(items) if _is_fit(it)), None)
-    if last_fit is not None and _get(last_fit, "arcs"):
-        parts += ["<h2>Arcs of the last spectrum</h2>", _arc_table(last_fit)]
-    parts += [
-        "<h2>Fitted values per spectrum</h2>",
-        '<p class="note">Value ± 1σ standard error. Z = Z′ + jZ″; resistances and capacitances are cell '
-        "totals (per interface: R/2, 2C). KK: Lin-KK test, largest residual relative to |Z|. "
-        "χ²<sub>ν</sub>: reduced χ² of the weighted fit.</p>",
-        _fit_table(
-            items,
-            time_h,
-            kk_results,
-            absent=_absent(series),
-            absent_param=_get(series, "interlayer_param") or "R_int",
+    arrhenius_table = _arrhenius_html(arrhenius) if arrhenius is not None else ""
+    return _template("page.html.j2").render(
+        title=title,
+        n_spectra=len(items),
+        circuit=circuit or "?",
+        report_time=prov["report_time"],
+        version=prov["eisna_version"],
+        cards=_cards(items, time_h, kinetics, kk_results),
+        kinetics=Markup(_kinetics_html(kinetics)) if kinetics is not None or time_h is not None else None,
+        figures=figs,
+        arrhenius=Markup(arrhenius_table) if arrhenius_table else None,
+        cycling=Markup(_cycling_html(cycling)) if cycling is not None else None,
+        arcs=Markup(_arc_table(last_fit)) if last_fit is not None and _get(last_fit, "arcs") else None,
+        fit_table=Markup(
+            _fit_table(
+                items,
+                time_h,
+                kk_results,
+                absent=_absent(series),
+                absent_param=_get(series, "interlayer_param") or "R_int",
+            )
         ),
-        "<h2>Provenance</h2>",
-        _provenance_html(prov),
-        "</main></body></html>",
-    ]
-    return "\n".join(parts)
+        provenance=Markup(_provenance_html(prov)),
+    )
+
+
+@functools.cache
+def _environment() -> Any:
+    """Jinja2 environment over the package's templates, with automatic HTML escaping."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("eisna.report", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def _template(name: str) -> Any:
+    return _environment().get_template(name)
 
 
 def write_report(
