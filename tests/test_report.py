@@ -325,3 +325,16 @@ def test_eisna_report_dir_reproduces_the_batch_page(tmp_path):
     assert "KK test passed" in rebuilt and "Fit of the last spectrum" in rebuilt
     assert "Arcs of the last spectrum" in rebuilt and "nas_t40.mpt" in rebuilt
     assert rebuilt.count("data:image/png;base64,") == batch_page.count("data:image/png;base64,") == 3
+
+
+def test_hostile_names_are_escaped_in_tables_titles_and_figures(tmp_path, series):
+    from dataclasses import replace
+
+    hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>.mpt'
+    fit = replace(series.results[-1], meta={**series.results[-1].meta, "source": hostile})
+    ns = SimpleNamespace(results=[fit], time_h=np.array([0.0]), interlayer=[True])
+    text = render_report(ns, title="<b>title</b>", provenance={"command": "eisna batch '<x>'"})
+    _assert_self_contained(text)
+    assert "<script" not in text and "<img src=x" not in text  # only escaped text, no live tags
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in text or "&lt;script&gt;alert(&quot;x&quot;)" in text
+    assert "<title>&lt;b&gt;title&lt;/b&gt;</title>" in text and "<b>title</b>" not in text

@@ -205,7 +205,7 @@ def _stored_curve(entry: Any) -> dict[str, Any] | None:
 # ----------------------------------------------------------------------------- figures
 def _png(fig: Any, dpi: int = 110) -> str:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+    fig.savefig(buf, format="png", dpi=dpi, facecolor="white", metadata={"Software": None})
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -293,8 +293,7 @@ def _pellet_nyquist(fits: list[Any]) -> tuple[str, str, str]:
         plotting.plot_nyquist(_arc_part(fit), ax)
         temp = _meta(fit).get("temperature_K")
         label = _label_of(fit, fits.index(fit))
-        ax.set_title(f"{label}" + (f" — {float(temp) - 273.15:.1f} °C" if _finite(temp) else ""),
-                     fontsize="small")
+        ax.set_title(f"{label}" + (f" — {_celsius(temp)} °C" if _finite(temp) else ""), fontsize="small")
     for ax in axes[len(fits):]:
         ax.set_visible(False)
     return (
@@ -304,6 +303,11 @@ def _pellet_nyquist(fits: list[Any]) -> tuple[str, str, str]:
         "spike is left out so it does not shrink the arcs. Points measured, line fitted.",
         _png(fig),
     )
+
+
+def _celsius(kelvin: Any) -> str:
+    """A temperature in K as °C with one decimal, or "—"."""
+    return f"{float(kelvin) - 273.15:.1f}" if _finite(kelvin) else "—"
 
 
 def _arc_part(fit: Any) -> Any:
@@ -418,7 +422,7 @@ def _fit_table(
     for i, it in enumerate(items):
         t = f"{time_h[i]:.2f}" if time_h is not None and i < len(time_h) and _finite(time_h[i]) else "—"
         if use_temp:
-            t = f"{float(temps[i]) - 273.15:.1f}" if _finite(temps[i]) else "—"
+            t = _celsius(temps[i])
         row = [_esc(_label_of(it, i)), t]
         if _is_fit(it):
             params, stderr = _get(it, "params"), _get(it, "stderr") or {}
