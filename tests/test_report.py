@@ -336,5 +336,5 @@ def test_hostile_names_are_escaped_in_tables_titles_and_figures(tmp_path, series
     text = render_report(ns, title="<b>title</b>", provenance={"command": "eisna batch '<x>'"})
     _assert_self_contained(text)
     assert "<script" not in text and "<img src=x" not in text  # only escaped text, no live tags
-    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in text or "&lt;script&gt;alert(&quot;x&quot;)" in text
+    assert "&lt;script&gt;alert(" in text and "&lt;/script&gt;" in text
     assert "<title>&lt;b&gt;title&lt;/b&gt;</title>" in text and "<b>title</b>" not in text
