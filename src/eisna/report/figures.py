@@ -11,7 +11,7 @@ import numpy as np
 
 from ._access import _celsius, _finite, _get, _is_fit, _label_of, _meta
 
-__all__ = ["_cycling_figure", "_figure", "_figures", "_png"]
+__all__ = ["_cycling_figure", "_figure", "_figures", "_png", "_rows_trajectories"]
 
 
 # ----------------------------------------------------------------------------- figures
@@ -164,5 +164,19 @@ def _cycling_figure(context: Any, series: Any) -> tuple[str, str, str]:
         f"Top: cell voltage of {Path(context.source).name}. Bottom: overpotential |η| per half cycle "
         f"(left axis) and the total resistance from the impedance fits (right axis); {clock}. "
         "Vertical lines mark soft-short events.",
+        _png(fig),
+    )
+
+
+def _rows_trajectories(items: list[Any], time_h: np.ndarray, kinetics: Any) -> tuple[str, str, str]:
+    """Trajectories figure of rows rebuilt from an old ``results.json`` (no stored analysis)."""
+    from .. import plotting
+
+    fig = _figure(6.4, 6.8)
+    plotting.plot_trajectories(items, fig.subplots(3, 1, sharex=True), kinetics=kinetics, time_h=time_h)
+    return (
+        "Interlayer growth",
+        "Interlayer resistance and effective capacitance, and the total "
+        "resistance, with 1σ error bars; line: best kinetics model; dashed: onset; dotted: t95.",
         _png(fig),
     )

@@ -49,7 +49,7 @@ from markupsafe import Markup
 from ..errors import EisnaError
 from ..units import format_quantity, normalise_unit, param_unit
 from ._access import _celsius, _esc, _finite, _get, _is_fit, _label_of, _meta, _source_of
-from .figures import _cycling_figure, _figure, _figures, _png
+from .figures import _cycling_figure, _figures, _rows_trajectories
 
 __all__ = ["format_quantity", "param_unit", "render_report", "sha256_file", "write_report"]
 
@@ -664,18 +664,7 @@ def _render_page(
         items = list(fits or ())
         if items and isinstance(items[0], Mapping) and "time_h" in items[0]:
             time_h = np.array([float(r["time_h"]) if _finite(r.get("time_h")) else np.nan for r in items])
-    if kinetics is None and series is not None:
-        kinetics = _get(series, "kinetics")
-        summary = getattr(series, "kinetics_summary", None)
-        if kinetics is not None and callable(summary):
-            kinetics = summary()  # adds the ASR, thickness and first detection to the best law
-    if series is not None:
-        provenance = {
-            "circuit": _get(series, "circuit"),
-            "baseline circuit": _get(series, "baseline"),
-            "options": dict(_get(series, "options") or {}) or None,
-            **(provenance or {}),
-        }
+    # a series arrives here only from render_data: its kinetics and provenance are the stored ones
     kk_results = _kk_for(items, kk)
     plot_items: list[Any] = items
     if spectra_for_rows is not None:  # rows rebuilt from JSON: plot the re-read spectra
@@ -683,19 +672,7 @@ def _render_page(
     prov = _provenance(provenance, items)
     figs = _figures(plot_items, time_h, series, kinetics, kk_results, arrhenius)
     if time_h is not None and len(items) > 1 and all(isinstance(it, Mapping) for it in items):
-        # rows from results.json: the trajectories come from the table
-        from .. import plotting
-
-        fig = _figure(6.4, 6.8)
-        plotting.plot_trajectories(items, fig.subplots(3, 1, sharex=True), kinetics=kinetics, time_h=time_h)
-        figs.append(
-            (
-                "Interlayer growth",
-                "Interlayer resistance and effective capacitance, and the total "
-                "resistance, with 1σ error bars; line: best kinetics model; dashed: onset; dotted: t95.",
-                _png(fig),
-            )
-        )
+        figs.append(_rows_trajectories(items, time_h, kinetics))  # rows from results.json
     if cycling is not None:
         figs.append(_cycling_figure(cycling, series if series is not None else items))
     circuit = prov.get("circuit") or next((_get(it, "circuit_name") for it in items if _is_fit(it)), None)
