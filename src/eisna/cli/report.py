@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="write report.html for a batch output folder (figures, tables, kinetics, provenance)",
         description="Rebuild DIR/report.html from the analysis.json (KK verdicts, arcs, curves) that "
         "'eisna batch' wrote there, without recomputing: time-coloured Nyquist plots, parameter "
-        "trajectories with the kinetics fit, a table of fitted values ± 1σ with KK verdicts, and the provenance.",
+        "trajectories with the kinetics fit, a table of fitted values ± 1σ with KK verdicts, "
+        "and the provenance.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
