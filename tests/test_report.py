@@ -338,3 +338,13 @@ def test_hostile_names_are_escaped_in_tables_titles_and_figures(tmp_path, series
     assert "<script" not in text and "<img src=x" not in text  # only escaped text, no live tags
     assert "&lt;script&gt;alert(" in text and "&lt;/script&gt;" in text
     assert "<title>&lt;b&gt;title&lt;/b&gt;</title>" in text and "<b>title</b>" not in text
+
+
+def test_a_damaged_analysis_json_says_to_rerun_the_batch(tmp_path):
+    (tmp_path / "analysis.json").write_text('{"format": 1, "spectra": [', encoding="utf-8")
+    with pytest.raises(EisnaError, match=r"analysis\.json: cannot be read .*re-run 'eisna batch'"):
+        write_report(tmp_path)
+    (tmp_path / "analysis.json").write_text('{"format": 99}', encoding="utf-8")
+    with pytest.raises(EisnaError, match=r"expected an eisna analysis \(format 1\)"):
+        write_report(tmp_path)
+    assert not (tmp_path / "report.html").exists()
