@@ -209,18 +209,8 @@ def _param_order(name: str) -> tuple[int, str]:
     return rank, ""
 
 
-def _fit_table(
-    items: list[Any],
-    time_h: np.ndarray | None,
-    kk: list[Any],
-    absent: Sequence[bool] = (),
-    absent_param: str = "R_int",
-) -> str:
-    """One row per spectrum: time, status, each parameter and derived quantity ± 1σ, KK, quality.
-
-    ``absent[i]`` True marks a spectrum where the series found no interlayer: its
-    ``absent_param`` reads 0 rather than a blank.
-    """
+def _table_columns(items: list[Any]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Parameter names (resistances first) and (derived name, unit) pairs found in the items."""
     names: list[str] = []
     derived: list[tuple[str, str]] = []
     for it in items:
@@ -236,6 +226,71 @@ def _fit_table(
                 if f"{key}_stderr" in it and _finite(it.get(key)):
                     names.append(key)
     names.sort(key=_param_order)
+    return names, derived
+
+
+def _fit_cells(
+    it: Any, names: list[str], derived: list[tuple[str, str]], kk: Any, absent: bool | None, absent_param: str
+) -> list[str]:
+    """Cells after the time of one fitted spectrum (``absent`` None: no interlayer column)."""
+    params, stderr = _get(it, "params"), _get(it, "stderr") or {}
+    ok = _get(it, "success", True)
+    row = ['<span class="ok">ok</span>' if ok else '<span class="bad">not converged</span>']
+    if absent is not None:
+        row.append("no" if absent else "yes")
+    row += [
+        _esc(format_quantity(params.get(n), stderr.get(n)))
+        if n in params
+        else ("0 (no arc)" if absent and n == absent_param else "—")
+        for n in names
+    ]
+    dq = _get(it, "derived") or {}
+    row += [
+        _esc(format_quantity(_get(dq[d], "value"), _get(dq[d], "stderr"))) if d in dq else "—"
+        for d, _ in derived
+    ]
+    row.append(_kk_cell(kk))
+    redchi = _get(it, "redchi")
+    row.append(f"{redchi:.3g}" if _finite(redchi) else "—")
+    row.append(_esc(", ".join(_get(it, "flags") or ())) or "—")
+    return row
+
+
+def _row_cells(it: Mapping[str, Any], names: list[str]) -> list[str]:
+    """Cells after the time of one ``results.json`` row (older output folders)."""
+    status = str(it.get("status", "ok"))
+    cls = "ok" if status in ("ok", "fitted", "success", "cached") else "bad"
+    reason = it.get("message") or it.get("reason") or it.get("error")
+    row = [
+        f'<span class="{cls}">{_esc(status)}</span>'
+        + (f"<br><small>{_esc(reason)}</small>" if cls == "bad" and reason else "")
+    ]
+    row += [_esc(format_quantity(it.get(n), it.get(f"{n}_stderr"))) for n in names]
+    kk_passed = it.get("kk_passed")
+    row.append(
+        "—"
+        if kk_passed is None
+        else f'<span class="{"ok" if kk_passed else "bad"}">{"pass" if kk_passed else "FAIL"}</span>'
+    )
+    row.append(f"{float(it['redchi']):.3g}" if _finite(it.get("redchi")) else "—")
+    flags = it.get("flags")
+    row.append(_esc(", ".join(flags) if isinstance(flags, list) else (flags or "—")))
+    return row
+
+
+def _fit_table(
+    items: list[Any],
+    time_h: np.ndarray | None,
+    kk: list[Any],
+    absent: Sequence[bool] = (),
+    absent_param: str = "R_int",
+) -> str:
+    """One row per spectrum: time, status, each parameter and derived quantity ± 1σ, KK, quality.
+
+    ``absent[i]`` True marks a spectrum where the series found no interlayer: its
+    ``absent_param`` reads 0 rather than a blank.
+    """
+    names, derived = _table_columns(items)
     with_arc = bool(absent)
     temps = [_meta(it).get("temperature_K") for it in items]  # Arrhenius sets: one temperature each
     use_temp = time_h is None and any(_finite(t) for t in temps)
@@ -250,45 +305,10 @@ def _fit_table(
             t = _celsius(temps[i])
         row = [_esc(_label_of(it, i)), t]
         if _is_fit(it):
-            params, stderr = _get(it, "params"), _get(it, "stderr") or {}
-            ok = _get(it, "success", True)
-            row.append('<span class="ok">ok</span>' if ok else '<span class="bad">not converged</span>')
-            if with_arc:
-                row.append("no" if i < len(absent) and absent[i] else "yes")
-            no_arc = i < len(absent) and absent[i]
-            row += [
-                _esc(format_quantity(params.get(n), stderr.get(n)))
-                if n in params
-                else ("0 (no arc)" if no_arc and n == absent_param else "—")
-                for n in names
-            ]
-            dq = _get(it, "derived") or {}
-            row += [
-                _esc(format_quantity(_get(dq[d], "value"), _get(dq[d], "stderr"))) if d in dq else "—"
-                for d, _ in derived
-            ]
-            row.append(_kk_cell(kk[i] if i < len(kk) else None))
-            redchi = _get(it, "redchi")
-            row.append(f"{redchi:.3g}" if _finite(redchi) else "—")
-            row.append(_esc(", ".join(_get(it, "flags") or ())) or "—")
+            no_arc = bool(i < len(absent) and absent[i]) if with_arc else None
+            row += _fit_cells(it, names, derived, kk[i] if i < len(kk) else None, no_arc, absent_param)
         elif isinstance(it, Mapping):
-            status = str(it.get("status", "ok"))
-            cls = "ok" if status in ("ok", "fitted", "success", "cached") else "bad"
-            reason = it.get("message") or it.get("reason") or it.get("error")
-            row.append(
-                f'<span class="{cls}">{_esc(status)}</span>'
-                + (f"<br><small>{_esc(reason)}</small>" if cls == "bad" and reason else "")
-            )
-            row += [_esc(format_quantity(it.get(n), it.get(f"{n}_stderr"))) for n in names]
-            kk_passed = it.get("kk_passed")
-            row.append(
-                "—"
-                if kk_passed is None
-                else f'<span class="{"ok" if kk_passed else "bad"}">{"pass" if kk_passed else "FAIL"}</span>'
-            )
-            row.append(f"{float(it['redchi']):.3g}" if _finite(it.get("redchi")) else "—")
-            flags = it.get("flags")
-            row.append(_esc(", ".join(flags) if isinstance(flags, list) else (flags or "—")))
+            row += _row_cells(it, names)
         else:  # a failure object
             reason = _get(it, "reason") or _get(it, "message") or _get(it, "error") or "failed"
             row.append(f'<span class="bad">failed</span><br><small>{_esc(reason)}</small>')
