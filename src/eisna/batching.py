@@ -82,9 +82,10 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
-def dumps(obj: Any) -> str:
-    """Strict JSON (no NaN), UTF-8, indented."""
-    return json.dumps(_clean(obj), indent=1, ensure_ascii=False, default=_json_default) + "\n"
+def dumps(obj: Any, *, compact: bool = False) -> str:
+    """Strict JSON (no NaN), UTF-8, indented (``compact``: one line, for large arrays)."""
+    layout: dict[str, Any] = {"separators": (",", ":")} if compact else {"indent": 1}
+    return json.dumps(_clean(obj), ensure_ascii=False, default=_json_default, **layout) + "\n"
 
 
 def _read_all(files: Sequence[Path]):
@@ -378,7 +379,7 @@ def write_outputs(
         outputs.add("results.csv", frame_to_csv(frame))
         outputs.add("kinetics.json", dumps(kinetics))
         outputs.add("results.json", dumps({"provenance": provenance, "rows": rows, "fits": fits}))
-        outputs.add("analysis.json", dumps(analysis))
+        outputs.add("analysis.json", dumps(analysis, compact=True))
         if cycling is not None:
             outputs.add("cycling_summary.csv", frame_to_csv(cycling.half_cycles_frame()))
             outputs.add("cycling.json", dumps(cycling.to_dict()))

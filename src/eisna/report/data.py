@@ -227,7 +227,7 @@ class ReportData:
 
         if analysis is None:
             analysis = analyse_series(series, kinetics=kinetics, provenance=provenance, title=title, kk=kk)
-        stored = json.loads(dumps(analysis))  # exactly what a rebuild from the folder reads
+        stored = json.loads(dumps(analysis, compact=True))  # exactly what a rebuild from the folder reads
         if title is not None:
             stored["title"] = title
         return cls.from_analysis(stored, cycling=cycling, arrhenius=arrhenius)
