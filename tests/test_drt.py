@@ -197,3 +197,88 @@ def test_light_imports_and_eisna_drt_stays_callable():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "100"
+
+
+def test_credible_band_brackets_gamma_and_is_reproducible():
+    spec = Spectrum(FREQ, noisy(arcs_impedance(FREQ), 4))
+    res = drt(spec)
+    assert res.gamma_lo is not None and res.gamma_hi is not None
+    assert res.gamma_lo.shape == res.gamma.shape
+    assert np.all(res.gamma_lo <= res.gamma_hi)
+    # the three real arcs stand clear of the band; their tops lie inside it
+    assert len(res.peaks) == 3 and all(p.credible for p in res.peaks), res.summary()
+    for p in res.peaks:
+        k = int(np.argmin(np.abs(res.tau - p.tau)))
+        assert res.gamma_lo[k] <= res.gamma[k] * 1.05 and res.gamma[k] <= res.gamma_hi[k] * 1.05
+    again = drt(spec)
+    np.testing.assert_array_equal(again.gamma_lo, res.gamma_lo)  # seeded from the data
+    off = drt(spec, n_boot=0)
+    assert off.gamma_lo is None and all(p.credible for p in off.peaks)
+
+
+def test_peak_outside_the_window_is_flagged():
+    """A bulk arc at 3 MHz measured only up to 100 kHz: its truncated peak lies above the window."""
+    freq = np.geomspace(1e5, 0.1, 60)
+    arcs = [(100.0, 3e6, 0.9), (200.0, 50.0, 0.9)]
+    res = drt(Spectrum(freq, noisy(arcs_impedance(freq, arcs, L=0.0), 2)))
+    inside = [p for p in res.peaks if p.in_window]
+    outside = [p for p in res.peaks if not p.in_window]
+    assert outside and all(p.f > 1e5 for p in outside), res.summary()
+    assert any(abs(np.log10(p.f / 50.0)) < 0.2 for p in inside)
+    assert "outside the measured range" in res.summary()
+
+
+def test_out_of_window_peak_on_a_real_file(corpus):
+    """exampleDataBioLogic: the data end at 1 kHz; the small 7 kHz peak is flagged, the main one is not."""
+    from eisna import read
+
+    res = drt(read(corpus / "biologic-mpt" / "exampleDataBioLogic.mpt")[0])
+    f_max = float(res.freq.max())
+    assert f_max == pytest.approx(1e3, rel=0.01)
+    assert all(p.in_window == (p.f <= f_max) for p in res.peaks)
+    main = max(res.peaks, key=lambda p: p.R)
+    assert main.in_window and 0.9 * res.R_pol < main.R
+
+
+def test_dominant_peak_is_never_dropped(corpus, monkeypatch):
+    """ex1 sweep 0: the ~0.017 Hz peak holds most of R_pol and must be listed at every λ, even when
+    the survival test rejects everything."""
+    from eisna import read, relaxation
+
+    spec = read(corpus / "biologic-mpt" / "ex1.mpt")[0]
+    for lam in (1e-5, 1e-4, 1e-3, 1e-2):
+        res = drt(spec, lam=lam)
+        top = max(res.peaks, key=lambda p: p.R)
+        assert 0.005 < top.f < 0.05 and 0.5 * res.R_pol < top.R, res.summary()
+    monkeypatch.setattr(relaxation, "_SURVIVAL_DECADES", -1.0)  # no peak survives smoothing
+    res = drt(spec, lam=1e-4)
+    assert len(res.peaks) == 1
+    assert 0.005 < res.peaks[0].f < 0.05 and 0.5 * res.R_pol < res.peaks[0].R
+
+
+def test_lambda_is_not_left_at_the_edge_on_vsp(corpus):
+    from eisna import read
+
+    res = drt(read(corpus / "biologic-mpt" / "vsp_peis_with.mpt")[0])
+    assert not res.lam_at_edge
+    assert res.lam < 1e3
+
+
+def test_lambda_at_the_edge_is_flagged_for_a_pure_resistor():
+    """No relaxation at all: cross-validation prefers ever smoother γ, up to the end of the extended grid."""
+    freq = np.geomspace(1e6, 0.01, 60)
+    res = drt(Spectrum(freq, noisy(np.full(freq.size, 100.0 + 0j), 1, sigma=0.01)))
+    assert res.lam_at_edge
+    assert "edge of its grid" in res.summary()
+
+
+def test_plot_shows_the_band():
+    from matplotlib.figure import Figure
+
+    from eisna.plotting import plot_drt
+
+    res = drt(Spectrum(FREQ, noisy(arcs_impedance(FREQ), 5)))
+    ax = plot_drt(res, ax=Figure().add_subplot())
+    assert [c.get_gid() for c in ax.collections].count("gamma_band") == 1
+    ax = plot_drt(drt(Spectrum(FREQ, noisy(arcs_impedance(FREQ), 5)), n_boot=0), ax=Figure().add_subplot())
+    assert "gamma_band" not in [c.get_gid() for c in ax.collections]

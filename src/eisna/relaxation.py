@@ -19,6 +19,7 @@ of circuits and fitting, which may use its peaks for start values).
 from __future__ import annotations
 
 import itertools
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -41,6 +42,8 @@ _FWHM_PER_STEP = 2.0
 _EXTEND_DECADES = 1.0
 # λ candidates for cross-validation (dimensionless: γ is scaled by the median |Z|)
 _LAMBDA_GRID = np.logspace(-7.0, 1.0, 9)
+# decades by which the λ grid is extended, one at a time, when the choice sits at one of its ends
+_LAMBDA_EXTRA_DECADES = 2
 # a peak must reappear within this many decades of τ when λ is ten times larger
 _SURVIVAL_DECADES = 0.3
 # default RBF centres per decade of τ
@@ -62,11 +65,20 @@ class DRTPeak(NamedTuple):
         Characteristic frequency f = 1/(2πτ), in Hz.
     R : float
         Area under the peak between its neighbouring minima, in Ω.
+    in_window : bool
+        True when f lies within the measured frequency range; a peak outside it is an
+        extrapolation (a truncated arc, a lead-inductance artefact), not a measurement.
+    credible : bool
+        True when the lower edge of the 90 % bootstrap band at the peak's top is above the
+        upper edge at its neighbouring minima: a peak, not a ripple of the regularisation.
+        (True when no band was computed.)
     """
 
     tau: float
     f: float
     R: float
+    in_window: bool = True
+    credible: bool = True
 
 
 @dataclass(frozen=True)
@@ -98,6 +110,12 @@ class DRTResult:
         Total polarisation resistance ∫ γ d ln τ in Ω.
     C : float
         Series capacitance in F (inf when not fitted).
+    gamma_lo, gamma_hi : ndarray of float or None
+        5th and 95th percentiles of γ over residual-bootstrap resamples (Ω), on ``tau``;
+        None when ``n_boot=0``.
+    lam_at_edge : bool
+        True when the chosen λ sits at the end of the (extended) λ grid: the
+        cross-validation could not locate an optimum, and γ's smoothness is a guess.
     """
 
     tau: FloatArray
@@ -111,9 +129,12 @@ class DRTResult:
     freq: FloatArray
     R_pol: float
     C: float = np.inf
+    gamma_lo: FloatArray | None = None
+    gamma_hi: FloatArray | None = None
+    lam_at_edge: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("tau", "gamma", "z_fit", "freq"):
+        for name in ("tau", "gamma", "z_fit", "freq", "gamma_lo", "gamma_hi"):
             value = getattr(self, name)
             if isinstance(value, np.ndarray):
                 value.flags.writeable = False
@@ -124,8 +145,12 @@ class DRTResult:
             f"DRT: lambda = {self.lam:.2g}, R_inf = {self.R_inf:.4g} Ohm, R_pol = {self.R_pol:.4g} Ohm, "
             f"L = {self.L:.3g} H, residual rms = {100 * self.residual_rms:.2f} %"
         ]
+        if self.lam_at_edge:
+            lines.append("  lambda at the edge of its grid: gamma's smoothness is a guess")
         for k, p in enumerate(self.peaks, 1):
-            lines.append(f"  peak {k}: tau = {p.tau:.3e} s, f = {p.f:.3e} Hz, R = {p.R:.4g} Ohm")
+            flags = "" if p.in_window else "  [outside the measured range]"
+            flags += "" if p.credible else "  [within the bootstrap band: may be a ripple]"
+            lines.append(f"  peak {k}: tau = {p.tau:.3e} s, f = {p.f:.3e} Hz, R = {p.R:.4g} Ohm{flags}")
         return "\n".join(lines)
 
 
@@ -142,6 +167,10 @@ def _kernels(log_wt_key: bytes, shape: tuple[int, int], eps: float) -> tuple[Flo
     den = 1.0 + e * e
     k_re = (1.0 / den) @ _GH_WEIGHTS / eps
     k_im = -(e / den) @ _GH_WEIGHTS / eps
+    # far from its centre an RBF's kernel underflows to subnormal numbers, which make every
+    # later matrix product and factorisation many times slower: they are zero for our purpose
+    for k in (k_re, k_im):
+        k[np.abs(k) < 1e-150] = 0.0
     return k_re, k_im
 
 
@@ -170,8 +199,8 @@ def _nnls(A: FloatArray, b: FloatArray) -> FloatArray:
     return x
 
 
-def _find_peaks(log_tau: FloatArray, gamma: FloatArray, min_area: float) -> tuple[DRTPeak, ...]:
-    """Peaks of γ, each with its area between the neighbouring minima (trapezoid rule).
+def _segments(gamma: FloatArray) -> list[list[int]]:
+    """[left minimum, maximum, right minimum] indices of each peak of γ, shoulders merged.
 
     A shoulder, i.e. a maximum separated from a neighbour by a valley at least half as
     high as the lower of the two maxima, is merged into that neighbour: the
@@ -180,7 +209,7 @@ def _find_peaks(log_tau: FloatArray, gamma: FloatArray, min_area: float) -> tupl
     """
     n = gamma.size
     if n < 3 or not np.any(gamma > 0):
-        return ()
+        return []
     d = np.diff(gamma)
     # a maximum rises into it and does not rise after it (a plateau counts once)
     maxima = [i for i in range(1, n - 1) if d[i - 1] > 0 and d[i] <= 0]
@@ -189,7 +218,7 @@ def _find_peaks(log_tau: FloatArray, gamma: FloatArray, min_area: float) -> tupl
     if d[-1] > 0:
         maxima.append(n - 1)
     if not maxima:
-        return ()
+        return []
     # the valley between two consecutive maxima is the lowest point between them
     valleys = [a + int(np.argmin(gamma[a : b + 1])) for a, b in itertools.pairwise(maxima)]
     segments = [
@@ -206,8 +235,14 @@ def _find_peaks(log_tau: FloatArray, gamma: FloatArray, min_area: float) -> tupl
                 segments[k : k + 2] = [[a[0], top, b[2]]]
                 merged = True
                 break
+    return segments
+
+
+def _find_peaks(log_tau: FloatArray, gamma: FloatArray, min_area: float) -> tuple[DRTPeak, ...]:
+    """Peaks of γ (see :func:`_segments`), each with its area between the neighbouring
+    minima (trapezoid rule), keeping those of at least ``min_area`` (Ω)."""
     peaks = []
-    for left, top, right in segments:
+    for left, top, right in _segments(gamma):
         area = float(np.trapezoid(gamma[left : right + 1], log_tau[left : right + 1]))
         if area >= min_area and gamma[top] > 0:
             tau = float(np.exp(log_tau[top]))
@@ -224,6 +259,7 @@ def drt(
     inductance: bool = True,
     capacitance: bool = False,
     min_peak_fraction: float = 0.03,
+    n_boot: int = 50,
 ) -> DRTResult:
     """Compute the distribution of relaxation times of a spectrum.
 
@@ -253,6 +289,10 @@ def drt(
     min_peak_fraction : float
         Peaks holding less than this fraction of ∫γ d ln τ are not listed (default 3 %;
         smaller peaks are mostly regularisation ripples, see Notes).
+    n_boot : int
+        Residual-bootstrap resamples for the credible band ``gamma_lo``/``gamma_hi``
+        (default 50; each is a matrix product on the fit's active set, about 1 ms in
+        all); 0 skips the band (peaks are then all ``credible``).
 
     Returns
     -------
@@ -262,7 +302,8 @@ def drt(
     ------
     SpectrumError
         Fewer than 4 points or fewer than 3 distinct frequencies, |Z| = 0, or an invalid
-        option (unknown basis, λ ≤ 0, n_tau < 3, min_peak_fraction outside [0, 1)).
+        option (unknown basis, λ ≤ 0, n_tau < 3, min_peak_fraction outside [0, 1),
+        n_boot < 0).
 
     Notes
     -----
@@ -274,7 +315,10 @@ def drt(
     minima. Three rules keep regularisation ripples out of the list (eis-science §5.2):
     a shoulder separated from a neighbour by a valley at least half as high as the
     lower maximum is merged into it; a peak must reappear within 0.3 decade when λ is
-    ten times larger; and it must hold at least ``min_peak_fraction`` of R_pol. A
+    ten times larger (the peak holding the largest share of R_pol is always kept); and
+    it must hold at least ``min_peak_fraction`` of R_pol. Each peak says whether it lies
+    inside the measured frequency range (``in_window``) and whether it stands clear of
+    the bootstrap band (``credible``). A
     finite-length Warburg gives a series of peaks, not one; R∞ is not the bulk
     resistance when the bulk arc lies above f_max (its truncated peak sits at the top
     of the τ grid).
@@ -288,6 +332,8 @@ def drt(
         raise SpectrumError(f"drt: min_peak_fraction must be in [0, 1); found {min_peak_fraction!r}.")
     if n_tau is not None and not (isinstance(n_tau, (int, np.integer)) and n_tau >= 3):
         raise SpectrumError(f"drt: n_tau must be an integer ≥ 3; found {n_tau!r}.")
+    if not (isinstance(n_boot, (int, np.integer)) and n_boot >= 0):
+        raise SpectrumError(f"drt: n_boot must be a non-negative integer; found {n_boot!r}.")
     freq = np.asarray(spectrum.freq, dtype=np.float64)
     z = np.asarray(spectrum.z, dtype=np.complex128)
     n = freq.size
@@ -303,7 +349,73 @@ def drt(
             "non-zero impedance (rows are weighted by 1/|Z|). Drop those points."
         )
 
+    system = _build_system(freq, z, n_tau, inductance, capacitance)
+    lam_at_edge = False
+    if lam is None:
+        sy = system
+        lam, lam_at_edge = _choose_lambda(sy.A_re, sy.A_im, sy.b_re, sy.b_im, sy.D, sy.n_tau)
+    A = np.vstack([system.A_re, system.A_im])
+    b = np.concatenate([system.b_re, system.b_im])
+    coef = _solve(A, b, system.D, float(lam))
+    n_tau, z_scale, omega = system.n_tau, system.z_scale, 2.0 * np.pi * freq
+    weights = coef[:n_tau] * z_scale
+    R_inf = float(coef[n_tau] * z_scale)
+    L = float(coef[n_tau + 1] * z_scale / omega.max()) if inductance else 0.0
+    inv_C = float(coef[-1] * z_scale * omega.min()) if capacitance else 0.0
+    z_fit = R_inf + 1j * omega * L + inv_C / (1j * omega) + (system.k_re + 1j * system.k_im) @ weights
+    res = np.concatenate([(z - z_fit).real, (z - z_fit).imag]) / np.concatenate([mod, mod])
+
+    # γ on a grid four times finer than the centres, for plots and peak areas
+    log_tau = np.linspace(system.centres[0], system.centres[-1], 4 * (n_tau - 1) + 1)
+    rbf = _rbf(log_tau[:, None] - system.centres[None, :], system.eps)
+    gamma = np.clip(rbf @ weights, 0.0, None)
+    R_pol = float(np.sum(weights) * np.sqrt(np.pi) / system.eps)
+    band = None
+    if n_boot > 0:
+        band = _bootstrap_band(A, b, system.D, float(lam), coef, rbf, n_boot, z_scale, z)
+    peaks = _listed_peaks(A, b, system, float(lam), log_tau, rbf, gamma, min_peak_fraction * R_pol)
+    peaks = _flag_peaks(peaks, log_tau, gamma, band, (float(freq.min()), float(freq.max())))
+    return DRTResult(
+        tau=np.exp(log_tau),
+        gamma=gamma,
+        R_inf=R_inf,
+        L=L,
+        lam=float(lam),
+        peaks=peaks,
+        z_fit=z_fit,
+        residual_rms=float(np.sqrt(np.mean(res**2))),
+        freq=freq,
+        R_pol=R_pol,
+        C=1.0 / inv_C if inv_C > 0 else np.inf,
+        gamma_lo=None if band is None else band[0],
+        gamma_hi=None if band is None else band[1],
+        lam_at_edge=lam_at_edge,
+    )
+
+
+class _System(NamedTuple):
+    """The weighted, dimensionless DRT least-squares problem of one spectrum."""
+
+    A_re: FloatArray
+    A_im: FloatArray
+    b_re: FloatArray
+    b_im: FloatArray
+    D: FloatArray
+    centres: FloatArray
+    eps: float
+    n_tau: int
+    z_scale: float
+    k_re: FloatArray
+    k_im: FloatArray
+
+
+def _build_system(
+    freq: FloatArray, z: ComplexArray, n_tau: int | None, inductance: bool, capacitance: bool
+) -> _System:
+    """Design matrices (RBF kernels, R∞, L, 1/C), right-hand sides and penalty, rows weighted by 1/|Z|."""
     omega = 2.0 * np.pi * freq
+    mod = np.abs(z)
+    n = freq.size
     lt_lo = -np.log(omega.max()) - _EXTEND_DECADES * np.log(10.0)
     lt_hi = -np.log(omega.min()) + _EXTEND_DECADES * np.log(10.0)
     if n_tau is None:
@@ -311,10 +423,8 @@ def drt(
     centres = np.linspace(lt_lo, lt_hi, n_tau)
     step = centres[1] - centres[0]
     eps = 2.0 * np.sqrt(np.log(2.0)) / (_FWHM_PER_STEP * step)
-
     x = np.log(omega)[:, None] + centres[None, :]
     k_re, k_im = _kernels(np.ascontiguousarray(x).tobytes(), x.shape, float(eps))
-
     # dimensionless unknowns: RBF weights and R∞ in units of the median |Z|, L in units of it / ω_max
     z_scale = float(np.median(mod))
     w = z_scale / mod
@@ -328,53 +438,110 @@ def drt(
         cols_im.append((-omega.min() / omega * w)[:, None])
     A_re = np.hstack(cols_re)
     A_im = np.hstack(cols_im)
-    b_re = z.real / mod
-    b_im = z.imag / mod
     n_extra = A_re.shape[1] - n_tau
     # penalty on γ″ at the centres, scaled so that λ does not depend on the grid density
     D = _rbf_d2(centres[:, None] - centres[None, :], eps) * np.sqrt(step) / eps**2
     D = np.hstack([D, np.zeros((n_tau, n_extra))])
+    return _System(A_re, A_im, z.real / mod, z.imag / mod, D, centres, float(eps), n_tau, z_scale, k_re, k_im)
 
-    if lam is None:
-        lam = _choose_lambda(A_re, A_im, b_re, b_im, D, n_tau)
-    coef = _solve(np.vstack([A_re, A_im]), np.concatenate([b_re, b_im]), D, float(lam))
 
-    weights = coef[:n_tau] * z_scale
-    R_inf = float(coef[n_tau] * z_scale)
-    L = float(coef[n_tau + 1] * z_scale / omega.max()) if inductance else 0.0
-    inv_C = float(coef[-1] * z_scale * omega.min()) if capacitance else 0.0
-    C = 1.0 / inv_C if inv_C > 0 else np.inf
-    z_fit = R_inf + 1j * omega * L + inv_C / (1j * omega) + (k_re + 1j * k_im) @ weights
-    res = np.concatenate([(z - z_fit).real, (z - z_fit).imag]) / np.concatenate([mod, mod])
+def _listed_peaks(
+    A: FloatArray,
+    b: FloatArray,
+    system: _System,
+    lam: float,
+    log_tau: FloatArray,
+    rbf: FloatArray,
+    gamma: FloatArray,
+    min_area: float,
+) -> tuple[DRTPeak, ...]:
+    """Peaks of γ that survive ten times stronger smoothing; the largest is always kept.
 
-    # γ on a grid four times finer than the centres, for plots and peak areas
-    log_tau = np.linspace(lt_lo, lt_hi, 4 * (n_tau - 1) + 1)
-    basis = _rbf(log_tau[:, None] - centres[None, :], eps)
-    gamma = np.clip(basis @ weights, 0.0, None)
-    R_pol = float(np.sum(weights) * np.sqrt(np.pi) / eps)
-    peaks = _find_peaks(log_tau, gamma, min_peak_fraction * R_pol)
-    if len(peaks) > 1:
-        # a real relaxation survives ten times stronger smoothing; ripples between the
-        # heavy tails of depressed arcs do not (eis-science §5.2: "survive over 1–2 decades of λ")
-        coef_smooth = _solve(np.vstack([A_re, A_im]), np.concatenate([b_re, b_im]), D, 10.0 * float(lam))
-        gamma_smooth = np.clip(basis @ coef_smooth[:n_tau], 0.0, None) * z_scale
-        smooth_peaks = _find_peaks(log_tau, gamma_smooth, 0.5 * min_peak_fraction * R_pol)
-        peaks = tuple(
-            p for p in peaks if any(abs(np.log10(p.tau / q.tau)) <= _SURVIVAL_DECADES for q in smooth_peaks)
-        )
-    return DRTResult(
-        tau=np.exp(log_tau),
-        gamma=gamma,
-        R_inf=R_inf,
-        L=L,
-        lam=float(lam),
-        peaks=peaks,
-        z_fit=z_fit,
-        residual_rms=float(np.sqrt(np.mean(res**2))),
-        freq=freq,
-        R_pol=R_pol,
-        C=C,
+    A real relaxation survives ten times stronger smoothing, ripples between the heavy
+    tails of depressed arcs do not (eis-science §5.2: "survive over 1–2 decades of λ").
+    The peak holding the largest share of R_pol is never dropped by this test: smoothing
+    can merge or shift it, but it is the spectrum's main relaxation.
+    """
+    peaks = _find_peaks(log_tau, gamma, min_area)
+    if len(peaks) <= 1:
+        return peaks
+    coef_smooth = _solve(A, b, system.D, 10.0 * lam)
+    gamma_smooth = np.clip(rbf @ coef_smooth[: system.n_tau], 0.0, None) * system.z_scale
+    smooth_peaks = _find_peaks(log_tau, gamma_smooth, 0.5 * min_area)
+    largest = max(peaks, key=lambda p: p.R)
+    return tuple(
+        p
+        for p in peaks
+        if p is largest or any(abs(np.log10(p.tau / q.tau)) <= _SURVIVAL_DECADES for q in smooth_peaks)
     )
+
+
+def _bootstrap_band(
+    A: FloatArray,
+    b: FloatArray,
+    D: FloatArray,
+    lam: float,
+    coef: FloatArray,
+    rbf: FloatArray,
+    n_boot: int,
+    z_scale: float,
+    z: ComplexArray,
+) -> tuple[FloatArray, FloatArray]:
+    """5th and 95th percentiles of γ (Ω) over residual-bootstrap resamples.
+
+    The residuals of the real and of the imaginary rows are resampled (with replacement,
+    each part separately) and added to the fitted values; each resample is solved on the
+    active set of the fit (the columns with non-zero weight), where the regularised
+    problem is linear, and clipped at γ ≥ 0. The generator is seeded from the data, so a
+    spectrum always gets the same band.
+    """
+    n = b.size // 2
+    active = coef > 0
+    n_tau = rbf.shape[1]
+    if not np.any(active[:n_tau]):
+        zero = np.zeros(rbf.shape[0])
+        return zero, zero
+    aug = np.vstack([A[:, active], np.sqrt(lam) * D[:, active]])
+    # least-squares map from the data rows to the active coefficients (the penalty rows have a
+    # zero right-hand side), from the k × k normal equations
+    gram = aug.T @ aug
+    gram[np.diag_indices_from(gram)] *= 1.0 + 1e-12
+    proj = np.linalg.solve(gram, A[:, active].T)
+    fitted = A @ coef
+    resid = b - fitted
+    seed = zlib.crc32(np.ascontiguousarray(z).tobytes())
+    rng = np.random.default_rng(seed)
+    picks = np.concatenate(
+        [rng.integers(0, n, (n_boot, n)), n + rng.integers(0, n, (n_boot, n))], axis=1
+    )
+    samples = fitted[None, :] + resid[picks]  # n_boot × 2n
+    coefs = np.zeros((n_boot, coef.size))
+    coefs[:, active] = samples @ proj.T
+    gammas = np.clip(coefs[:, :n_tau] @ rbf.T, 0.0, None) * z_scale
+    lo, hi = np.percentile(gammas, [5.0, 95.0], axis=0)
+    return lo, hi
+
+
+def _flag_peaks(
+    peaks: tuple[DRTPeak, ...],
+    log_tau: FloatArray,
+    gamma: FloatArray,
+    band: tuple[FloatArray, FloatArray] | None,
+    f_range: tuple[float, float],
+) -> tuple[DRTPeak, ...]:
+    """Set ``in_window`` (f within the measured range) and ``credible`` (band clear of the valleys)."""
+    segments = _segments(gamma)
+    out = []
+    for p in peaks:
+        in_window = f_range[0] <= p.f <= f_range[1]
+        credible = True
+        if band is not None and segments:
+            top = int(np.argmin(np.abs(log_tau - np.log(p.tau))))
+            left, _, right = min(segments, key=lambda s: abs(s[1] - top))
+            valley_hi = max(band[1][left] if left != top else 0.0, band[1][right] if right != top else 0.0)
+            credible = bool(band[0][top] > valley_hi)
+        out.append(p._replace(in_window=bool(in_window), credible=credible))
+    return tuple(out)
 
 
 def _solve(
@@ -405,8 +572,9 @@ def _choose_lambda(
     b_im: FloatArray,
     D: FloatArray,
     n_tau: int,
-) -> float:
-    """Real/imaginary cross-validation: pick the λ that minimises the cross-prediction error.
+) -> tuple[float, bool]:
+    """Real/imaginary cross-validation: pick the λ that minimises the cross-prediction error,
+    and say whether it sits at an end of the (extended) λ grid.
 
     γ fitted to Z′ predicts Z″ (with L and C refitted, since Z′ carries no information
     on them) and γ fitted to Z″ predicts Z′ (with R∞ refitted, for the same reason).
@@ -426,12 +594,26 @@ def _choose_lambda(
     # The error is flat over decades of small λ, where spurious split peaks appear; like the
     # one-standard-error rule, take the largest λ whose error is within 10 % of the minimum
     # (plus a floor of 0.05 % of |Z| per point, below which no instrument is accurate).
-    # Decade steps first, then the half-decade step above the choice.
+    # Decade steps first, extended by up to two decades when the choice is at an end of the
+    # grid, then the half-decade step above the choice.
     errors = {float(lam): cv_error(float(lam)) for lam in _LAMBDA_GRID}
     floor = _CV_FLOOR**2 * (b_re.size + b_im.size)
-    best = max(lam for lam, e in errors.items() if e <= 1.1 * min(errors.values()) + floor)
-    if best < _LAMBDA_GRID[-1]:
+
+    def pick() -> float:
+        return max(lam for lam, e in errors.items() if e <= 1.1 * min(errors.values()) + floor)
+
+    best = pick()
+    for _ in range(_LAMBDA_EXTRA_DECADES):
+        if best == max(errors):
+            errors[10.0 * best] = cv_error(10.0 * best)
+        elif best == min(errors):
+            errors[0.1 * best] = cv_error(0.1 * best)
+        else:
+            break
+        best = pick()
+    at_edge = best in (max(errors), min(errors))
+    if best < max(errors):
         half = best * np.sqrt(10.0)
         errors[half] = cv_error(half)
-        best = max(lam for lam, e in errors.items() if e <= 1.1 * min(errors.values()) + floor)
-    return best
+        best = pick()
+    return best, at_edge

@@ -7,6 +7,10 @@ Kramers–Kronig relations by construction, so data that it cannot reproduce to
 the noise level are not causal, linear and stationary (drift, an instrument
 artefact, a non-linear response). The model is linear in its parameters
 (R0, R_k, L and 1/C), so one weighted linear least-squares solve per M is enough.
+The time constants reach half a decade beyond the measured range, M comes from μ and
+the pseudo-χ² curve (after Plank, Rüther and Danzer 2022, as in pyimpspec), and the
+verdict is judged against a robust noise estimate. Z-HIT (:mod:`eisna.validation_zhit`)
+runs alongside as an independent check.
 
 Only :mod:`eisna.spectrum` and :mod:`eisna.errors` are imported (validation sits
 upstream of circuits and fitting).
@@ -14,15 +18,26 @@ upstream of circuits and fitting).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from .errors import SpectrumError
 from .spectrum import Spectrum
+from .validation_zhit import ZHITResult, zhit
 
-__all__ = ["DEFAULT_CAP", "DEFAULT_FLOOR", "DEFAULT_NOISE_MULTIPLE", "TREND_FLOOR", "KKResult", "kk_test"]
+__all__ = [
+    "DEFAULT_CAP",
+    "DEFAULT_FLOOR",
+    "DEFAULT_NOISE_MULTIPLE",
+    "TREND_FLOOR",
+    "KKResult",
+    "ZHITResult",
+    "estimate_noise",
+    "kk_test",
+    "zhit",
+]
 
 FloatArray = npt.NDArray[np.float64]
 ComplexArray = npt.NDArray[np.complex128]
@@ -37,8 +52,22 @@ DEFAULT_CAP = 0.05
 TREND_FLOOR = 0.004
 # points in the running mean of the trend test
 _TREND_WINDOW = 7
-# smallest number of Voigt elements per decade of the frequency range tried by the μ search
-_MIN_M_PER_DECADE = 3.0
+# decades by which the time constants extend beyond 1/ω_max and 1/ω_min on each side: relaxations
+# just outside the window (an above-window bulk arc, a low-frequency tail) then find an element
+EXTEND_DECADES = 0.5
+# smallest number of Voigt elements per decade of the τ range at which the M scan starts
+_MIN_M_PER_DECADE = 1.0
+# below this many elements per measured decade a μ < c is not taken as over-fitting
+_MU_FROM_M_PER_DECADE = 2.0
+# the scan stops once the last this-many M have not lowered the pseudo-χ² by 10 % (past the μ limit)
+_PLATEAU_RUN = 6
+# μ's choice stands unless its pseudo-χ² is more than this many decades above the lowest (under-fit)
+_UNDERFIT_DECADES = float(np.log10(4.0))
+# the elbow of the pseudo-χ² curve: the smallest M within this many decades of its lowest value
+_ELBOW_DECADES = float(np.log10(1.3))
+# the local noise may exceed the global (median) noise by at most this factor: a step or a run
+# of outliers must not lift its own limit
+_LOCAL_NOISE_CAP = 3.0
 # half-width (points) of the window in which the local noise level is estimated
 _NOISE_HALF_WINDOW = 6
 
@@ -61,8 +90,8 @@ class KKResult:
         μ = 1 − Σ|R_k<0| / Σ|R_k≥0| at the chosen M.
     threshold : ndarray of float
         Limit on |res_re| and |res_im| at every point, as a fraction of |Z|. Constant
-        when given by the user; by default 5 × the local noise, clipped to 1 %–5 %
-        (see :func:`kk_test`).
+        when given by the user; by default 5 × the local noise (capped at 3 × its
+        median), clipped to 1 %–5 % (see :func:`kk_test`).
     passed : bool
         True when no residual exceeds its threshold (and, with the default limit, the
         trend test finds no systematic run).
@@ -90,6 +119,22 @@ class KKResult:
         the default trend test, ``max(0.4 %, 5 σ̂_i/√7)``; None when a threshold was given.
     trend_points : tuple of int
         Indices (acquisition order) flagged by the trend test (also in ``bad_points``).
+    M_curve, mu_curve, chisqr_curve : ndarray
+        The scan M chose from: the numbers of elements tried, μ and the pseudo-χ² at each.
+    noise_level : float
+        Robust noise estimate of the whole spectrum (σ per part, fraction of |Z|): the
+        median of the local estimates, which also caps them (see :func:`kk_test`).
+    reason : str
+        Why the spectrum failed, in words (empty when it passed).
+    systematic : tuple of str
+        Where the residuals are systematic: ``"low-frequency drift"``,
+        ``"high-frequency artefact"``, ``"mid-frequency deviation"`` or ``"outlier"``,
+        each followed by its frequency range.
+    zhit : ZHITResult or None
+        The independent Z-HIT check (|Z| reconstructed from the phase), None when the
+        spectrum has fewer than 5 frequencies.
+    extend_decades : float
+        Decades by which the τ grid extends beyond the measured range on each side.
     """
 
     freq: FloatArray
@@ -111,9 +156,20 @@ class KKResult:
     mu_limit: float
     trend_limit: FloatArray | None = None
     trend_points: tuple[int, ...] = ()
+    M_curve: npt.NDArray[np.int_] = field(default_factory=lambda: np.zeros(0, dtype=int))
+    mu_curve: FloatArray = field(default_factory=lambda: np.zeros(0))
+    chisqr_curve: FloatArray = field(default_factory=lambda: np.zeros(0))
+    noise_level: float = float("nan")
+    reason: str = ""
+    systematic: tuple[str, ...] = ()
+    zhit: ZHITResult | None = None
+    extend_decades: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("freq", "z_fit", "res_re", "res_im", "threshold", "noise", "tau", "R", "trend_limit"):
+        for name in (
+            "freq", "z_fit", "res_re", "res_im", "threshold", "noise", "tau", "R", "trend_limit",
+            "M_curve", "mu_curve", "chisqr_curve",
+        ):
             value = getattr(self, name)
             if isinstance(value, np.ndarray):
                 value.flags.writeable = False
@@ -142,6 +198,8 @@ class KKResult:
             freqs = ", ".join(f"{self.freq[i]:.3g}" for i in self.bad_points[:5])
             more = " ..." if len(self.bad_points) > 5 else ""
             text += f"; {len(self.bad_points)} bad point(s) at {freqs}{more} Hz"
+        if self.reason:
+            text += f"; why: {self.reason}"
         return text
 
 
@@ -226,12 +284,15 @@ def _local_noise(res_re: FloatArray, res_im: FloatArray, order: npt.NDArray[np.i
     pooled = np.vstack(d2)  # 2 × n, in frequency order
     h = _NOISE_HALF_WINDOW
     sigma_sorted = np.empty(n)
-    for i in range(n):
-        lo, hi = max(0, i - h), min(n, i + h + 1)
-        # keep the window full width at the ends
-        if hi - lo < 2 * h + 1:
-            lo, hi = (0, min(n, 2 * h + 1)) if lo == 0 else (max(0, n - 2 * h - 1), n)
-        sigma_sorted[i] = np.median(pooled[:, lo:hi]) / 0.6745
+    if n > 2 * h:  # full windows at once
+        windows = np.lib.stride_tricks.sliding_window_view(pooled, 2 * h + 1, axis=1)
+        sigma_sorted[h : n - h] = np.median(windows.transpose(1, 0, 2).reshape(n - 2 * h, -1), axis=1)
+    # within h points of an end the window is the h outermost points: noise often rises
+    # there (the MHz end, the slow low-current points) and a centred window lags behind
+    for i in (*range(min(h, n)), *range(max(h, n - h), n)):
+        lo, hi = (0, h) if i < h else (n - h, n)
+        sigma_sorted[i] = np.median(pooled[:, lo:hi])
+    sigma_sorted /= 0.6745
     sigma = np.empty(n)
     sigma[order] = sigma_sorted
     return sigma
@@ -285,72 +346,76 @@ def _capacitive_tail(freq: FloatArray, z: ComplexArray) -> bool:
     return bool(np.all(phase_deg < -60.0) and np.all(np.diff(-tail.imag) < 0))
 
 
-def kk_test(
-    spectrum: Spectrum,
-    *,
-    threshold: float | npt.ArrayLike | None = None,
-    add_inductance: bool = True,
-    add_capacitance: bool | None = None,
-    c: float = 0.85,
-    max_M: int | None = None,
-) -> KKResult:
-    """Test a spectrum for Kramers–Kronig consistency with lin-KK.
+def _tau_grid(w_min: float, w_max: float, M: int, extend: float) -> FloatArray:
+    """M log-spaced time constants from 1/ω_max to 1/ω_min, widened by ``extend`` decades each side (s)."""
+    lo, hi = np.log10(1.0 / w_max) - extend, np.log10(1.0 / w_min) + extend
+    return np.array([10.0**lo]) if M == 1 else np.logspace(lo, hi, M)
 
-    A series R0 + Σ_k R_k/(1 + jωτ_k) (+ jωL) (+ 1/(jωC)) is fitted to the real and
-    imaginary parts together, each row weighted by 1/|Z|. The M time constants are
-    log-spaced from τ_1 = 1/ω_max to τ_M = 1/ω_min (Schönleber 2014). M grows until
-    μ = 1 − Σ|R_k<0|/Σ|R_k≥0| drops below ``c``: past that point the extra elements
-    start fitting noise with alternating signs. The search starts at 3 elements per
-    decade of the frequency range: coarser grids cannot follow even one ideal RC element
-    to 1 %, and their alternating-sign coefficients can fake a low μ.
 
-    Parameters
-    ----------
-    spectrum : Spectrum
-        The spectrum (any point order).
-    threshold : float or array_like, optional
-        Limit on each relative residual |ΔZ′|/|Z| and |ΔZ″|/|Z| as a fraction
-        (0.01 = 1 %), either one number or one per point (e.g. 3σ_r(f) when the noise
-        model of the instrument is known). Default: 5 σ̂_i clipped to 1 %–5 % per point,
-        where σ̂_i is the local noise estimated from the residuals themselves (second
-        differences of the leverage-corrected residuals, median over ±6 points). The
-        1 % floor is the usual literature limit for valid data; the noise term keeps
-        noisy regions (the MHz end, low-current points) from failing on noise alone,
-        while drift and artefacts, which give smooth or isolated structure, hardly
-        raise σ̂. Above 5 % nothing is noise.
-        With the default, a trend test also runs: the mean of 7 consecutive residuals
-        (in frequency order) must stay below ``max(0.4 %, 5 σ̂/√7)``; averaging removes
-        noise but keeps the smooth residuals of drift during the sweep. With an
-        explicit threshold, the verdict is simply max |residual| < threshold.
-    add_inductance : bool
-        Fit a series inductance L (H), for lead inductance at the high-frequency end.
-    add_capacitance : bool, optional
-        Fit a series capacitance C (F), for blocking electrodes whose low-frequency
-        tail no finite Voigt series can follow. Default (None): added when the spectrum
-        ends in such a tail — phase below −60° at the three lowest frequencies and −Z″
-        still rising toward the lowest.
-    c : float
-        μ limit for choosing M, in (0, 1]; 0.85 is Schönleber's recommendation.
-    max_M : int, optional
-        Largest M tried; default ``min(N, 100)`` for N points. When μ never drops
-        below ``c`` the fit with ``max_M`` elements is used.
+@dataclass(frozen=True)
+class _Scan:
+    """μ and pseudo-χ² over the scanned numbers of elements, and the M chosen from them."""
 
-    Returns
-    -------
-    KKResult
+    Ms: npt.NDArray[np.int_]
+    mus: FloatArray
+    chisqr: FloatArray
+    M: int
 
-    Raises
-    ------
-    SpectrumError
-        Fewer than 3 points or fewer than 2 distinct frequencies, zero impedance,
-        ``c`` outside (0, 1], a bad ``max_M``, or a threshold of the wrong length or sign.
 
-    Examples
-    --------
-    >>> res = kk_test(spectrum)                       # doctest: +SKIP
-    >>> print(res.summary())                          # doctest: +SKIP
-    lin-KK PASS: M = 17, mu = 0.812, max residual 0.61 % (limit 1 %), pseudo-chi2 = 5.2e-05
+def _pseudo_chisqr(z: ComplexArray, z_fit: ComplexArray) -> float:
+    return float(np.sum(np.abs(z - z_fit) ** 2 / np.abs(z) ** 2))
+
+
+def _scan_M(
+    omega: FloatArray,
+    z: ComplexArray,
+    M_range: tuple[int, int, int],
+    c: float,
+    extend: float,
+    L: bool,
+    C: bool,
+) -> _Scan:
+    """Fit M = ``M_range[0]`` … ``M_range[1]`` elements (stopping once the pseudo-χ² has
+    levelled off past the μ limit) and choose M from μ and the pseudo-χ² curve.
+
+    Two bounds, after Schönleber 2014 and Plank et al. 2022: ``M_mu``, the first M at which
+    μ drops below ``c`` and stays there at the next M (dips below ``M_range[2]``, two
+    elements per measured decade, are ignored: a grid that coarse cannot follow the data
+    and its alternating signs are not over-fitting); and the elbow of log pseudo-χ², the
+    smallest M within :data:`_ELBOW_DECADES` (or 5 % of the curve's total fall) of its
+    lowest value. M is ``M_mu`` (Schönleber's choice) unless its pseudo-χ² is more than
+    4× the lowest found: then μ dipped early, while the fit still under-fits, and the
+    elbow is taken instead.
     """
+    w_min, w_max = float(omega.min()), float(omega.max())
+    Ms: list[int] = []
+    mus: list[float] = []
+    chis: list[float] = []
+    M_mu = None
+    for M in range(M_range[0], M_range[1] + 1):
+        coef, z_fit = _fit(omega, z, _tau_grid(w_min, w_max, M, extend), L, C)
+        Ms.append(M)
+        mus.append(_mu(coef[1 : 1 + M]))
+        chis.append(max(_pseudo_chisqr(z, z_fit), 1e-300))
+        if M_mu is None and M_range[2] < M and mus[-1] < c and mus[-2] < c:
+            M_mu = M - 1
+        recent, earlier = chis[-_PLATEAU_RUN:], chis[:-_PLATEAU_RUN]
+        if M_mu is not None and earlier and min(recent) > 0.9 * min(earlier):
+            break  # no gain over the last few M: the curve has levelled off
+    Ms_a, mus_a, log_chi = np.array(Ms), np.array(mus), np.log10(np.array(chis))
+    fall = log_chi[0] - log_chi.min()
+    tol = max(_ELBOW_DECADES, 0.05 * fall)
+    M_elbow = int(Ms_a[np.argmax(log_chi <= log_chi.min() + tol)])
+    M_chosen = M_elbow
+    if M_mu is not None and log_chi[Ms_a == M_mu][0] <= log_chi.min() + _UNDERFIT_DECADES:
+        M_chosen = M_mu
+    return _Scan(Ms=Ms_a, mus=mus_a, chisqr=10.0**log_chi, M=M_chosen)
+
+
+def _validated_input(
+    spectrum: Spectrum, c: float, max_M: int | None, n_fixed: int
+) -> tuple[str, FloatArray, ComplexArray, int]:
+    """Source name, frequencies (Hz), impedances (Ω) and the largest M; SpectrumError on bad input."""
     where = spectrum.meta.get("source", "<spectrum>")
     freq = np.asarray(spectrum.freq, dtype=np.float64)
     z = np.asarray(spectrum.z, dtype=np.complex128)
@@ -367,88 +432,262 @@ def kk_test(
         )
     if not (0.0 < c <= 1.0):
         raise SpectrumError(f"kk_test: c must be in (0, 1]; found {c!r}. Use the default 0.85.")
-    if add_capacitance is None:
-        add_capacitance = _capacitive_tail(freq, z)
-    n_params_fixed = 1 + int(add_inductance) + int(add_capacitance)
-    limit_M = max(1, min(n, 100, 2 * n - n_params_fixed))
     if max_M is None:
-        max_M = limit_M
+        max_M = max(1, min(n, 100, 2 * n - n_fixed))
     elif not (isinstance(max_M, (int, np.integer)) and max_M >= 1):
         raise SpectrumError(f"kk_test: max_M must be a positive integer; found {max_M!r}.")
+    return where, freq, z, int(max_M)
 
-    user_limit = None if threshold is None else _user_threshold(threshold, n)
 
+def _robust_noise(noise: FloatArray) -> tuple[FloatArray, float]:
+    """Local noise capped at 3× its median, and that median (fraction of |Z|).
+
+    A step or a run of outliers raises the local second differences where it sits; the
+    cap keeps it from lifting its own limit beyond what the rest of the spectrum's
+    point-to-point scatter supports.
+    """
+    level = float(np.median(noise)) if noise.size else 0.0
+    return np.minimum(noise, _LOCAL_NOISE_CAP * level), level
+
+
+def _groups(freq: FloatArray, idx: npt.NDArray[np.intp]) -> list[npt.NDArray[np.intp]]:
+    """Split point indices into runs that are consecutive in frequency order."""
+    rank = np.empty(freq.size, dtype=int)
+    rank[np.argsort(freq, kind="stable")] = np.arange(freq.size)
+    idx = idx[np.argsort(rank[idx])]
+    if idx.size == 0:
+        return []
+    cuts = np.flatnonzero(np.diff(rank[idx]) > 1) + 1
+    return np.split(idx, cuts)
+
+
+def _describe_failures(
+    freq: FloatArray,
+    res: FloatArray,
+    limit: FloatArray,
+    bad: npt.NDArray[np.intp],
+    trend: npt.NDArray[np.intp],
+) -> tuple[str, tuple[str, ...]]:
+    """The reason a spectrum failed, and where its residuals are systematic (in words)."""
+    if bad.size == 0:
+        return "", ()
+    f_lo, f_hi = float(freq.min()), float(freq.max())
+    span = np.log10(f_hi / f_lo)
+    where = []
+    for g in _groups(freq, bad):
+        a, b = float(freq[g].min()), float(freq[g].max())
+        # a run that starts at the lowest frequency (or lies in the lowest fifth of the decades)
+        # is drift; one that reaches the highest (or lies in the top fifth) is an HF artefact
+        if g.size == 1 and int(g[0]) not in set(trend.tolist()):
+            kind = "outlier"
+        elif a <= f_lo * 1.0001 or np.log10(b / f_lo) < 0.2 * span:
+            kind = "low-frequency drift"
+        elif b >= f_hi * 0.9999 or np.log10(f_hi / a) < 0.2 * span:
+            kind = "high-frequency artefact"
+        else:
+            kind = "mid-frequency deviation"
+        where.append(f"{kind} at {a:.3g} Hz" if a == b else f"{kind} at {a:.3g}–{b:.3g} Hz")
+    over = bad[res[bad] > limit[bad]]
+    if over.size:
+        k = int(over[np.argmax(res[over] / limit[over])])
+        reason = f"residual {100 * res[k]:.2g} % at {freq[k]:.3g} Hz exceeds the limit {100 * limit[k]:.2g} %"
+        if trend.size:
+            reason += f"; systematic run at {trend.size} point(s)"
+    else:
+        reason = f"systematic run of residuals at {trend.size} point(s) (mean of 7 above the trend limit)"
+    return f"{reason} ({'; '.join(where)})", tuple(where)
+
+
+def _verdict(
+    freq: FloatArray, res_re: FloatArray, res_im: FloatArray, noise: FloatArray, user_limit: FloatArray | None
+) -> dict:
+    """Limits, failing points, trend test and the reason (the KKResult fields they fill)."""
+    order = np.argsort(freq, kind="stable")
+    if user_limit is None:
+        limit = np.clip(DEFAULT_NOISE_MULTIPLE * noise, DEFAULT_FLOOR, DEFAULT_CAP)
+        trend_noise = DEFAULT_NOISE_MULTIPLE * noise / np.sqrt(_TREND_WINDOW)
+        trend_limit = np.clip(trend_noise, TREND_FLOOR, DEFAULT_CAP)
+        trend_bad = _trend_failures(res_re, res_im, trend_limit, order)
+    else:
+        limit, trend_limit = user_limit, None
+        trend_bad = np.zeros(freq.size, dtype=bool)
+    res = np.maximum(np.abs(res_re), np.abs(res_im))
+    bad = np.flatnonzero((res > limit) | trend_bad)
+    reason, systematic = _describe_failures(freq, res, limit, bad, np.flatnonzero(trend_bad))
+    return {
+        "threshold": limit,
+        "passed": bool(bad.size == 0),
+        "bad_points": tuple(int(i) for i in bad),
+        "trend_limit": trend_limit,
+        "trend_points": tuple(int(i) for i in np.flatnonzero(trend_bad)),
+        "reason": reason,
+        "systematic": systematic,
+    }
+
+
+def kk_test(
+    spectrum: Spectrum,
+    *,
+    threshold: float | npt.ArrayLike | None = None,
+    add_inductance: bool = True,
+    add_capacitance: bool | None = None,
+    c: float = 0.85,
+    max_M: int | None = None,
+) -> KKResult:
+    """Test a spectrum for Kramers–Kronig consistency with lin-KK (and Z-HIT alongside).
+
+    A series R0 + Σ_k R_k/(1 + jωτ_k) (+ jωL) (+ 1/(jωC)) is fitted to the real and
+    imaginary parts together, each row weighted by 1/|Z|. The M time constants are
+    log-spaced over the measured range 1/ω_max … 1/ω_min extended by half a decade on
+    each side (:data:`EXTEND_DECADES`): a relaxation just outside the window (a bulk arc
+    above f_max, a low-frequency tail) otherwise forces alternating-sign edge elements
+    and the residual measures the grid, not the data. M is scanned upward from one
+    element per decade. M is Schönleber's (μ = 1 − Σ|R_k<0|/Σ|R_k≥0| first drops, and
+    stays, below ``c``) unless its pseudo-χ² is more than 4× the lowest of the scan: then
+    μ dipped while the fit still under-fits, and the elbow of the pseudo-χ² curve (the
+    smallest M within 1.3× of its lowest value) is taken (after Plank et al. 2022). The scan is
+    stored on the result
+    (``M_curve``, ``mu_curve``, ``chisqr_curve``).
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+        The spectrum (any point order).
+    threshold : float or array_like, optional
+        Limit on each relative residual |ΔZ′|/|Z| and |ΔZ″|/|Z| as a fraction
+        (0.01 = 1 %), one number or one per point. Default: 5 σ̂_i clipped to 1 %–5 %,
+        where σ̂_i is the local noise from second differences of the leverage-corrected
+        residuals (median over ±6 points), capped at 3× its median over the spectrum:
+        a step or a run of outliers cannot lift its own limit. A trend test also runs:
+        the mean of 7 consecutive residuals must stay below ``max(0.4 %, 5 σ̂/√7)``.
+        With an explicit threshold the verdict is simply max |residual| < threshold.
+    add_inductance : bool
+        Fit a series inductance L (H), for lead inductance at the high-frequency end.
+    add_capacitance : bool, optional
+        Fit a series capacitance C (F), for blocking electrodes. Default (None): added
+        when the spectrum ends in such a tail — phase below −60° at the three lowest
+        frequencies and −Z″ still rising toward the lowest.
+    c : float
+        μ limit, in (0, 1]; 0.85 is Schönleber's recommendation.
+    max_M : int, optional
+        Largest M tried; default ``min(N, 100)`` for N points.
+
+    Returns
+    -------
+    KKResult
+        With ``reason`` (why it failed), ``systematic`` (where), ``noise_level`` and
+        ``zhit`` (the Z-HIT check, see :func:`eisna.validation.zhit`).
+
+    Raises
+    ------
+    SpectrumError
+        Fewer than 3 points or fewer than 2 distinct frequencies, zero impedance,
+        ``c`` outside (0, 1], a bad ``max_M``, or a threshold of the wrong length or sign.
+
+    Examples
+    --------
+    >>> res = kk_test(spectrum)                       # doctest: +SKIP
+    >>> print(res.summary())                          # doctest: +SKIP
+    lin-KK PASS: M = 17, mu = 0.812, max residual 0.21 % (limit 1 %), pseudo-chi2 = 5.2e-06
+    """
+    freq0 = np.asarray(spectrum.freq, dtype=np.float64)
+    z0 = np.asarray(spectrum.z, dtype=np.complex128)
+    if add_capacitance is None:
+        add_capacitance = freq0.size >= 3 and _capacitive_tail(freq0, z0)
+    n_fixed = 1 + int(add_inductance) + int(add_capacitance)
+    where, freq, z, max_M = _validated_input(spectrum, c, max_M, n_fixed)
+    user_limit = None if threshold is None else _user_threshold(threshold, freq.size)
     omega = 2.0 * np.pi * freq
     w_min, w_max = float(omega.min()), float(omega.max())
-
-    def taus(M: int) -> FloatArray:
-        return np.array([1.0 / w_max]) if M == 1 else np.geomspace(1.0 / w_max, 1.0 / w_min, M)
-
-    # a grid coarser than ~3 elements per decade cannot follow even one ideal RC element to
-    # 1 %, and its alternating-sign coefficients can fake a low μ: start the search there
-    decades = np.log10(w_max / w_min)
-    M_start = int(min(max_M, max(1, np.ceil(_MIN_M_PER_DECADE * decades) + 1)))
-    M, mu, coef, z_fit = 0, np.inf, np.empty(0), np.empty(0, dtype=np.complex128)
+    decades = np.log10(w_max / w_min) + 2 * EXTEND_DECADES
+    M_start = int(min(max_M, max(2, np.ceil(_MIN_M_PER_DECADE * decades))))
+    M_floor = int(min(max_M, np.ceil(_MU_FROM_M_PER_DECADE * np.log10(w_max / w_min)) + 1))
     try:
-        for M in range(M_start, int(max_M) + 1):
-            coef, z_fit = _fit(omega, z, taus(M), add_inductance, add_capacitance)
-            mu = _mu(coef[1 : 1 + M])
-            if mu < c:
-                break
-        h_re, h_im = _leverage(omega, z, taus(M), add_inductance, add_capacitance)
+        M_range = (M_start, max_M, M_floor)
+        scan = _scan_M(omega, z, M_range, c, EXTEND_DECADES, add_inductance, add_capacitance)
+        tau = _tau_grid(w_min, w_max, scan.M, EXTEND_DECADES)
+        coef, z_fit = _fit(omega, z, tau, add_inductance, add_capacitance)
+        h_re, h_im = _leverage(omega, z, tau, add_inductance, add_capacitance)
     except np.linalg.LinAlgError as err:  # pathological input (e.g. |Z| spanning 1e300)
         raise SpectrumError(
             f"{where}: the lin-KK least-squares problem cannot be solved ({err}); expected "
             "impedances of finite, moderate magnitude. Check the units of the data."
         ) from err
+    return _assemble(spectrum, freq, z, z_fit, coef, tau, scan, (h_re, h_im), user_limit, c, add_inductance,
+                     add_capacitance)
 
-    tau = taus(M)
-    R0 = float(coef[0])
-    R = coef[1 : 1 + M].copy()
+
+def _assemble(
+    spectrum: Spectrum,
+    freq: FloatArray,
+    z: ComplexArray,
+    z_fit: ComplexArray,
+    coef: FloatArray,
+    tau: FloatArray,
+    scan: _Scan,
+    leverage: tuple[FloatArray, FloatArray],
+    user_limit: FloatArray | None,
+    c: float,
+    add_inductance: bool,
+    add_capacitance: bool,
+) -> KKResult:
+    """Residuals, noise, verdict and Z-HIT, packed into a KKResult."""
+    M = scan.M
     k = 1 + M
     L = float(coef[k]) if add_inductance else 0.0
-    k += int(add_inductance)
-    inv_C = float(coef[k]) if add_capacitance else 0.0
-    C = 1.0 / inv_C if inv_C != 0.0 else np.inf
-
+    inv_C = float(coef[k + int(add_inductance)]) if add_capacitance else 0.0
     mod = np.abs(z)
     res_re = (z.real - z_fit.real) / mod
     res_im = (z.imag - z_fit.imag) / mod
     order = np.argsort(freq, kind="stable")
     # the noise is estimated from studentised residuals r/√(1 − h): the fit pulls the
     # high-leverage points (the ends of the range) towards the data
-    noise = _local_noise(res_re / np.sqrt(1.0 - h_re), res_im / np.sqrt(1.0 - h_im), order)
-
-    if user_limit is None:
-        limit = np.clip(DEFAULT_NOISE_MULTIPLE * noise, DEFAULT_FLOOR, DEFAULT_CAP)
-    else:
-        limit = user_limit
-    bad_mask = (np.abs(res_re) > limit) | (np.abs(res_im) > limit)
-    trend_limit = None
-    trend_bad = np.zeros(n, dtype=bool)
-    if threshold is None:
-        trend_noise = DEFAULT_NOISE_MULTIPLE * noise / np.sqrt(_TREND_WINDOW)
-        trend_limit = np.clip(trend_noise, TREND_FLOOR, DEFAULT_CAP)
-        trend_bad = _trend_failures(res_re, res_im, trend_limit, order)
-    bad = np.flatnonzero(bad_mask | trend_bad)
+    raw = _local_noise(res_re / np.sqrt(1.0 - leverage[0]), res_im / np.sqrt(1.0 - leverage[1]), order)
+    noise, level = _robust_noise(raw)
+    verdict = _verdict(freq, res_re, res_im, noise, user_limit)
+    try:
+        z_hit: ZHITResult | None = zhit(spectrum, noise=noise)
+    except SpectrumError:
+        z_hit = None
     return KKResult(
         freq=freq,
         z_fit=z_fit,
         res_re=res_re,
         res_im=res_im,
         M=int(M),
-        mu=float(mu),
-        threshold=limit,
-        passed=bool(bad.size == 0),
-        bad_points=tuple(int(i) for i in bad),
+        mu=float(scan.mus[scan.Ms == M][0]),
         pseudo_chisqr=float(np.sum(res_re**2 + res_im**2)),
         noise=noise,
         tau=tau,
-        R=R,
-        R0=R0,
+        R=coef[1 : 1 + M].copy(),
+        R0=float(coef[0]),
         L=L,
-        C=C,
+        C=1.0 / inv_C if inv_C != 0.0 else np.inf,
         mu_limit=float(c),
-        trend_limit=trend_limit,
-        trend_points=tuple(int(i) for i in np.flatnonzero(trend_bad)),
+        M_curve=scan.Ms,
+        mu_curve=scan.mus,
+        chisqr_curve=scan.chisqr,
+        noise_level=level,
+        zhit=z_hit,
+        extend_decades=EXTEND_DECADES,
+        **verdict,
     )
+
+
+def estimate_noise(spectrum: Spectrum) -> float:
+    """Robust noise level of a spectrum, σ per part as a fraction of |Z|.
+
+    The median of lin-KK's local noise estimates (second differences of the
+    leverage-corrected residuals): steps, outliers and drift hardly move it. Use it to
+    judge a fit's misfit in absolute terms (a relative RMS misfit far above it is a poor fit).
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+
+    Returns
+    -------
+    float
+        Noise level, fraction of |Z| (0.002 = 0.2 %).
+    """
+    return kk_test(spectrum).noise_level

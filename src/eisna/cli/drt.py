@@ -79,8 +79,13 @@ def drt_lines(path: str, args: argparse.Namespace, curves: list[tuple[str, Any]]
         )
         if not res.peaks:
             lines.append("    no peaks")
+        if res.lam_at_edge:
+            lines.append("    lambda at the edge of its grid: the data do not fix the smoothness of gamma")
         for k, peak in enumerate(res.peaks, 1):
-            lines.append(f"    peak {k}: tau = {peak.tau:.3e} s  f = {peak.f:.3e} Hz  R = {peak.R:.4g} Ohm")
+            flags = "" if peak.in_window else "  [outside the measured range]"
+            flags += "" if peak.credible else "  [inside the bootstrap band: may be a ripple]"
+            text = f"tau = {peak.tau:.3e} s  f = {peak.f:.3e} Hz  R = {peak.R:.4g} Ohm"
+            lines.append(f"    peak {k}: {text}{flags}")
     return lines
 
 

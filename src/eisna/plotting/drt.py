@@ -51,7 +51,7 @@ def plot_drt(
     ----------
     drt : DRTResult or (tau, gamma)
         ``tau`` in s and ``gamma`` in Ω (per unit ln τ); ``peaks`` (``DRTPeak(tau, f, R)``)
-        are marked when present.
+        are marked when present, and the bootstrap band ``gamma_lo``–``gamma_hi`` is shaded.
     ax : matplotlib Axes, optional
         Axes to draw on; a new figure is made when omitted.
     roles : sequence or mapping of str, optional
@@ -77,6 +77,12 @@ def plot_drt(
     gamma = np.asarray(gamma, dtype=float)
     ax.plot(tau, gamma, "-", color=color or DATA_COLOR, linewidth=1.4, label=label or "γ(τ)", gid="gamma")
     ax.fill_between(tau, 0, gamma, color=color or DATA_COLOR, alpha=0.12, linewidth=0)
+    lo, hi = (None, None) if isinstance(drt, tuple | list) else (get(drt, "gamma_lo"), get(drt, "gamma_hi"))
+    if lo is not None and hi is not None:  # the bootstrap band: a peak inside it may be a ripple
+        ax.fill_between(
+            tau, np.asarray(lo, dtype=float), np.asarray(hi, dtype=float), color=color or DATA_COLOR,
+            alpha=0.3, linewidth=0, label="90 % band", gid="gamma_band",
+        )
     if peaks:
         if roles is None and fit is not None:
             roles = roles_for_peaks(peaks, fit)
