@@ -19,7 +19,7 @@ None), ``provenance`` (mapping) and ``spectra``: one record per spectrum, either
   ``arcs`` (list of ``Arc.to_dict()``), ``flags``, ``redchi``, ``success``,
   ``freq`` (Hz), ``z`` and ``z_fit`` ([re, im] pairs, Ω), ``curve_freq``/``curve_z``
   (dense fitted curve) and ``kk`` (None, or ``passed``, ``threshold``, ``res_re``,
-  ``res_im``, ``M``, ``mu``), or
+  ``res_im``, ``M``, ``mu``, ``reason``, ``noise_level``), or
 * a failure: ``status`` "failed", ``source``, ``index``, ``reason``, ``stage``.
 """
 
@@ -80,6 +80,8 @@ def kk_record(fit: Any) -> dict[str, Any] | None:
         "res_im": np.asarray(kk.res_im, dtype=float).tolist(),
         "M": int(kk.M),
         "mu": _num(kk.mu),
+        "reason": str(getattr(kk, "reason", "") or ""),
+        "noise_level": _num(getattr(kk, "noise_level", None)),
     }
 
 

@@ -43,6 +43,7 @@ class StoredKK:
     freq: np.ndarray
     M: int | None = None
     mu: float | None = None
+    reason: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -182,6 +183,7 @@ class ReportData:
                         freq=fit.freq,
                         M=k.get("M"),
                         mu=k.get("mu"),
+                        reason=str(k.get("reason") or ""),
                     )
                 )
             else:
