@@ -88,3 +88,39 @@ def test_info_on_a_cycling_file_still_reads_the_cycling_rows(corpus, capsys):
     out = capsys.readouterr().out
     assert "  spectra: 8; points per spectrum: 70" in out
     assert "  cycling rows: 1588" in out
+
+
+def test_info_on_a_neware_binary_loads_no_pandas(corpus):
+    loaded = _loaded(_cli(["info", str(corpus / "neware-ndax" / "test.ndax")]))
+    assert "fastnda" in loaded  # the records are decoded, only the pandas frame is skipped
+    assert loaded.isdisjoint(HEAVY[:4]), sorted(loaded & set(HEAVY[:4]))
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["neware-ndax/test.ndax", "neware-ndax/empty.ndax", "neware-nda/nda_v8.nda", "neware-nda/TestFile.nda"],
+)
+def test_cycling_overview_matches_read_cycling(corpus, name):
+    from datetime import timedelta
+
+    from eisna.io import read_cycling
+    from eisna.io.neware_nda import cycling_overview
+
+    count, start = cycling_overview(corpus / name)
+    frame = read_cycling(corpus / name)
+    assert count == len(frame)
+    if len(frame):
+        first = frame["timestamp"].iloc[0].to_pydatetime()
+        assert start == first - timedelta(seconds=float(frame["time_s"].iloc[0]))
+    else:
+        assert start is None
+
+
+def test_info_on_a_neware_binary_prints_rows_and_start(corpus, capsys):
+    # test.ndax: 1464 records; the first at 2024-02-01 20:24:23 UTC with total time 0 s
+    from eisna.cli import main
+
+    assert main(["info", str(corpus / "neware-ndax" / "test.ndax")]) == 0
+    out = capsys.readouterr().out
+    assert "  spectra: none (no impedance data)\n  cycling rows: 1464\n" in out
+    assert "  start time: 2024-02-01 20:24:23+00:00\n" in out
