@@ -32,7 +32,14 @@ import numpy as np
 
 from ..errors import FitError
 from ..fitting.result import FitResult
-from ..fitting.solver import _N_STDERR_LIMIT, _REL_STDERR_LIMIT, _UNDETERMINED, _above_window, _Problem
+from ..fitting.solver import (
+    _N_STDERR_LIMIT,
+    _REL_STDERR_LIMIT,
+    _UNDETERMINED,
+    _above_window,
+    _Problem,
+    _solve,
+)
 from ..fitting.weights import weights
 
 if TYPE_CHECKING:
@@ -499,6 +506,7 @@ def fit_joint(
     if law is not None:
         r = np.array([f.params.get(law_param, 0.0) for f in fits], dtype=float)
         jlaw = _JointLaw(law, t, r)
+    setups = _align(fits, setups, _shared_start(problems, [s[1] for s in setups], shared))
     layout = _Layout(problems, [s[1] for s in setups], [s[2] for s in setups], shared,
                      law_param if law else None, jlaw)
     joint = _Joint(layout, t)
@@ -509,6 +517,42 @@ def fit_joint(
     except (ValueError, FloatingPointError, np.linalg.LinAlgError) as err:
         raise FitError(f"fit_joint: the joint solve failed ({err}); check the per-spectrum fits.") from err
     return _assemble(joint, sol, fits, t, keep, skipped, jlaw, law_param)
+
+
+def _shared_start(problems, xs, shared) -> dict[str, float]:
+    """Start value of each shared parameter: the median of the per-spectrum values (in the
+    internal coordinate, i.e. the geometric median for log parameters)."""
+    out = {}
+    for name in shared:
+        vals = [(x[j], bool(p.is_log[j])) for p, x in zip(problems, xs, strict=True)
+                if (j := _coord(p, name)) is not None]
+        med = float(np.median([v for v, _ in vals]))
+        out[name] = 10.0**med if vals[0][1] else med
+    return out
+
+
+def _align(fits, setups, shared_values: Mapping[str, float]):
+    """Re-solve each spectrum (Levenberg–Marquardt, :func:`eisna.fitting.solver._solve`) with
+    the shared parameters held at their start values, so that the joint solve starts in the
+    valley of the shared solution (started from the unaligned per-spectrum values, the joint
+    trust-region solve can settle in a far worse minimum)."""
+    out = []
+    for f, (problem, x, held) in zip(fits, setups, strict=True):
+        fixed = {n: f.params[n] for n in problem.names if not problem.free[problem.names.index(n)]
+                 and f.circuit.defaults[n].vary}
+        fixed.update({n: v for n, v in shared_values.items() if n in f.params})
+        sub = _Problem(f.circuit, np.asarray(f.freq), np.asarray(f.z), problem.w_re, problem.w_im, fixed)
+        values = problem.to_values(x)
+        for n, v in fixed.items():
+            values[problem.names.index(n)] = v
+        x_sub = sub.to_x(values)
+        try:
+            res = _solve(sub, x_sub, 100, _above_window(sub, x_sub)[0])
+            values = sub.to_values(res.x)
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+            pass
+        out.append((problem, problem.to_x(values), held))
+    return out
 
 
 def _check_shared(shared: Sequence[str], problems: Sequence[_Problem], law_param: str | None) -> None:
