@@ -45,7 +45,7 @@ from ..fitting.weights import weights
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["JointFitResult", "fit_joint", "median_jump", "DEFAULT_SHARED"]
+__all__ = ["DEFAULT_SHARED", "JointFitResult", "fit_joint", "median_jump"]
 
 DEFAULT_SHARED: tuple[str, ...] = ("L", "n_gb", "Q_gb", "n_int", "n_ct", "tau_W")
 _R_MIN = 1e-3  # Ω: lowest resistance a growth law hands to a circuit (the library's R bound)
@@ -362,8 +362,9 @@ class _Joint:
         if r0 <= _R_MIN:
             return np.zeros(p.size)
         h = 1e-6 * np.maximum(np.abs(p), 1e-3)
-        d = np.array([(law.predict(p + np.eye(p.size)[k] * h[k], self.t[i])
-                       - law.predict(p - np.eye(p.size)[k] * h[k], self.t[i])) / (2 * h[k]) for k in range(p.size)])
+        step = np.eye(p.size) * h
+        d = np.array([(law.predict(p + step[k], self.t[i]) - law.predict(p - step[k], self.t[i])) / (2 * h[k])
+                      for k in range(p.size)])
         lj = self.lay.law_coord[i]
         return d / (r0 * math.log(10)) if self.lay.problems[i].is_log[lj] else d
 
@@ -446,7 +447,7 @@ def fit_joint(
     times_h: Sequence[float] | np.ndarray | None = None,
     law: str | None = None,
     law_param: str = "R_int",
-    max_nfev: int = 100,
+    max_nfev: int = 300,
     **series_options: Any,
 ) -> JointFitResult:
     """Fit all spectra of one cell as one least-squares problem with shared parameters.
