@@ -97,7 +97,6 @@ def main():
                ("L", "n_gb", "Q_gb", "n_int", "n_ct", "tau_W"), law="jmak", truth=truth["NAS"]["spectra"])]
     if Path(a.vsp).exists():
         res.append(run(Path(a.vsp), "symmetric_interlayer", ("L", "n_gb", "Q_gb", "n_ct", "tau_W")))
-        res.append(run(Path(a.vsp), "symmetric_interlayer", ("L", "n_gb", "Q_gb")))
     text = json.dumps(res, indent=1, default=float)
     print(text)
     if a.out:
