@@ -69,6 +69,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "cycling file has UTC times (Neware binaries) and the spectra local ones")
     p.add_argument("--no-resume", action="store_true", help="ignore and overwrite the resume cache")
     p.add_argument("--no-report", action="store_true", help="do not write report.html")
+    p.add_argument("--joint", metavar="LIST", help="also fit each cell jointly with these parameters shared "
+                   "across time (comma-separated, e.g. L,n_gb,Q_gb,n_ct,tau_W) and write joint.csv")
+    p.add_argument("--joint-law", metavar="LAW",
+                   help="with --joint: R_int follows this growth law (e.g. jmak)")
     p.set_defaults(run=run)
 
 
@@ -149,6 +153,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"  no interlayer growth found (interlayer in {kin.get('n_interlayer', 0)} spectra)")
     if args.cycling:
         _print_cycling(Path(args.out) / "cycling.json")
+    if args.joint:
+        _write_joint(series, args)
     for r in series.results:
         if getattr(r, "success", True) is False and hasattr(r, "reason"):
             where = r.source + (f" [{r.index}]" if r.index is not None else "")
@@ -156,6 +162,18 @@ def _run(args: argparse.Namespace) -> int:
     if failed == n:
         return 1
     return 1 if failed else 0
+
+
+def _write_joint(series: Any, args: argparse.Namespace) -> None:
+    """The joint fit of each cell (``--joint``) -> DIR/joint.csv."""
+    from .._atomic import write_atomic
+    from .._csvsafe import frame_to_csv
+    from ..series.joint import joint_table
+
+    shared = [s.strip() for s in args.joint.split(",") if s.strip()]
+    table = joint_table(series, shared, law=args.joint_law)
+    write_atomic(Path(args.out) / "joint.csv", frame_to_csv(table))
+    print(f"  joint fit ({', '.join(shared)} shared): {len(table)} spectra -> {Path(args.out) / 'joint.csv'}")
 
 
 def _print_cycling(path: Path) -> None:

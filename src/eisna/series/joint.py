@@ -709,3 +709,29 @@ def _sd(grad: Mapping[int, float], cov: np.ndarray, cov_fin: np.ndarray) -> floa
         return math.inf
     var = float(g @ cov_fin[np.ix_(cols, cols)] @ g)
     return math.sqrt(var) if var >= 0 and np.isfinite(var) else math.nan
+
+
+def joint_table(series: Any, shared: Sequence[str] = DEFAULT_SHARED, *, law: str | None = None,
+                law_param: str = "R_int") -> pd.DataFrame:
+    """:func:`fit_joint` on each cell of a :class:`~eisna.SeriesResult` (warm from its fits):
+    the ``joint.csv`` table, one row per fitted spectrum with a ``cell`` column first (cells with
+    fewer than two fitted spectra get no rows; ``law_*`` columns hold the law's parameters)."""
+    import pandas as pd
+
+    labels = list(series.cells) if series.cells else [None] * len(series.results)
+    frames = []
+    for cell in dict.fromkeys(labels):
+        idx = [i for i, c in enumerate(labels) if c == cell]
+        fits = [series.results[i] for i in idx]
+        if sum(isinstance(f, FitResult) and f.success for f in fits) < 2:
+            continue
+        joint = fit_joint(None, initial=fits, times_h=np.asarray(series.time_h, dtype=float)[idx],
+                          shared=shared, law=law, law_param=law_param)
+        frame = joint.to_frame()
+        frame["index"] = [idx[k] for k in frame["index"]]
+        for name, value in joint.law_params.items():
+            frame[f"law_{name}"] = value
+            frame[f"law_{name}_stderr"] = joint.law_stderr[name]
+        frame.insert(0, "cell", "" if cell is None else str(cell))
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
