@@ -160,3 +160,28 @@ def test_real_series_vsp_peis_with(corpus):
     es = np.array([r.stderr["R_ct"] for r in series.results])
     z = np.abs(vs - j.value("R_ct")[0]) / es
     assert np.mean(z <= 2) >= 0.8
+
+
+def test_cli_joint_usage_errors_before_fitting(tmp_path, capsys):
+    from eisna.cli import main
+
+    nas = str(ROOT / "sample_spectra/nas_looped.mpt")
+    assert main(["batch", nas, "--out", str(tmp_path / "a"), "--joint", "n_g"]) == 2
+    assert "--joint names n_g, not parameters of symmetric_interlayer" in capsys.readouterr().err
+    assert main(["batch", nas, "--out", str(tmp_path / "b"), "--joint-law", "jmak"]) == 2
+    assert "--joint-law needs --joint" in capsys.readouterr().err
+    assert main(["batch", nas, "--out", str(tmp_path / "c"), "--joint", "n_gb", "--joint-law", "cubic"]) == 2
+    assert "'cubic' is not a growth law" in capsys.readouterr().err
+    assert not (tmp_path / "a" / "results.csv").exists()  # nothing was fitted
+
+
+def test_fit_joint_from_spectra_and_a_list_of_fits():
+    spectra = eisna.read(ROOT / "sample_spectra/nas_looped.mpt")[30:36]
+    j = eisna.fit_joint(spectra, "symmetric_interlayer", shared=("n_gb", "n_int", "n_ct"), progress=False)
+    assert len(j) == 6 and j.success
+    assert j.time_h == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 2.5])
+    assert j.shared["n_int"] == pytest.approx(0.85, abs=0.01)
+    fits = [eisna.fit(s, "symmetric_interlayer") for s in spectra]
+    j2 = eisna.fit_joint(None, initial=fits, shared=("n_gb", "n_int", "n_ct"))
+    assert j2.time_h == pytest.approx(np.arange(6.0))  # no times given: spectrum positions
+    assert j2.shared["n_ct"] == pytest.approx(0.90, abs=0.01)

@@ -105,6 +105,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         print("eisna batch: error: --jobs must be at least 1", file=sys.stderr)
         return 2
+    joint_problem = _check_joint(args)
+    if joint_problem:
+        print(f"eisna batch: error: {joint_problem}", file=sys.stderr)
+        return 2
     fit_opts = {"weighting": args.weighting}
     if args.fmin is not None:
         fit_opts["fmin"] = args.fmin
@@ -162,6 +166,27 @@ def _run(args: argparse.Namespace) -> int:
     if failed == n:
         return 1
     return 1 if failed else 0
+
+
+def _check_joint(args: argparse.Namespace) -> str | None:
+    """Usage problems of --joint/--joint-law (before any fitting), or None."""
+    if args.joint_law and not args.joint:
+        return "--joint-law needs --joint LIST (the parameters shared across time)"
+    if not args.joint:
+        return None
+    from ..fitting.engine import resolve_circuit
+    from ..kinetics import MODELS
+
+    if args.joint_law and args.joint_law not in MODELS:
+        return f"--joint-law {args.joint_law!r} is not a growth law; choose one of {', '.join(MODELS)}"
+    try:
+        names = resolve_circuit(args.circuit).param_names
+    except Exception:  # the circuit check reports a bad --circuit itself
+        return None
+    unknown = [s.strip() for s in args.joint.split(",") if s.strip() and s.strip() not in names]
+    if unknown:
+        return f"--joint names {', '.join(unknown)}, not parameters of {args.circuit} ({', '.join(names)})"
+    return None
 
 
 def _write_joint(series: Any, args: argparse.Namespace) -> None:
