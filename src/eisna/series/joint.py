@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import FitError
+from ..errors import EisnaError, FitError
 from ..fitting.result import FitResult
 from ..fitting.solver import (
     _N_STDERR_LIMIT,
@@ -306,8 +306,11 @@ class _JointLaw:
             names.append("t0_h")
         self.names = names
         ok = np.isfinite(r) & np.isfinite(t)
-        kin = fit_kinetics(t[ok], np.where(r[ok] > 10 * _R_MIN, r[ok], 0.0), models=[name])
-        start = kin.best.params if kin.best is not None else {}
+        try:  # start values: the law fitted to the per-spectrum values
+            kin = fit_kinetics(t[ok], np.where(r[ok] > 10 * _R_MIN, r[ok], 0.0), models=[name])
+            start = kin.best.params if kin.best is not None else {}
+        except EisnaError:
+            start = {}
         span = float(np.nanmax(t) - np.nanmin(t)) or 1.0
         rmax = float(np.nanmax(r)) if np.any(ok) else 1.0
         bounds = {"R0": (0.0, 10 * rmax + 1.0), "k": (0.0, 1e3 * (rmax + 1.0) / span),
