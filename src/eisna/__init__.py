@@ -43,6 +43,8 @@ _LAZY = {
     "DRTResult": "eisna.relaxation",
     "fit_series": "eisna.series",
     "SeriesResult": "eisna.series",
+    "fit_joint": "eisna.series",
+    "JointFitResult": "eisna.series",
     "batch": "eisna.batching",
     "fit_kinetics": "eisna.kinetics",
     "KineticsResult": "eisna.kinetics",

@@ -70,6 +70,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "cycling file has UTC times (Neware binaries) and the spectra local ones")
     p.add_argument("--no-resume", action="store_true", help="ignore and overwrite the resume cache")
     p.add_argument("--no-report", action="store_true", help="do not write report.html")
+    p.add_argument("--joint", metavar="LIST", help="also fit each cell jointly with these parameters shared "
+                   "across time (comma-separated, e.g. L,n_gb,Q_gb,n_ct,tau_W) and write joint.csv")
+    p.add_argument("--joint-law", metavar="LAW",
+                   help="with --joint: R_int follows this growth law (e.g. jmak)")
     p.set_defaults(run=run)
 
 
@@ -101,6 +105,10 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.jobs is not None and args.jobs < 1:
         print("eisna batch: error: --jobs must be at least 1", file=sys.stderr)
+        return 2
+    joint_problem = _check_joint(args)
+    if joint_problem:
+        print(f"eisna batch: error: {joint_problem}", file=sys.stderr)
         return 2
     fit_opts = {"weighting": args.weighting}
     if args.fmin is not None:
@@ -150,6 +158,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"  no interlayer growth found (interlayer in {kin.get('n_interlayer', 0)} spectra)")
     if args.cycling:
         _print_cycling(Path(args.out) / "cycling.json")
+    if args.joint:
+        _write_joint(series, args)
     for r in series.results:
         if getattr(r, "success", True) is False and hasattr(r, "reason"):
             where = r.source + (f" [{r.index}]" if r.index is not None else "")
@@ -157,6 +167,39 @@ def _run(args: argparse.Namespace) -> int:
     if failed == n:
         return 1
     return 1 if failed else 0
+
+
+def _check_joint(args: argparse.Namespace) -> str | None:
+    """Usage problems of --joint/--joint-law (before any fitting), or None."""
+    if args.joint_law and not args.joint:
+        return "--joint-law needs --joint LIST (the parameters shared across time)"
+    if not args.joint:
+        return None
+    from ..fitting.engine import resolve_circuit
+    from ..kinetics import MODELS
+
+    if args.joint_law and args.joint_law not in MODELS:
+        return f"--joint-law {args.joint_law!r} is not a growth law; choose one of {', '.join(MODELS)}"
+    try:
+        names = resolve_circuit(args.circuit).param_names
+    except Exception:  # the circuit check reports a bad --circuit itself
+        return None
+    unknown = [s.strip() for s in args.joint.split(",") if s.strip() and s.strip() not in names]
+    if unknown:
+        return f"--joint names {', '.join(unknown)}, not parameters of {args.circuit} ({', '.join(names)})"
+    return None
+
+
+def _write_joint(series: Any, args: argparse.Namespace) -> None:
+    """The joint fit of each cell (``--joint``) -> DIR/joint.csv."""
+    from .._atomic import write_atomic
+    from .._csvsafe import frame_to_csv
+    from ..series.joint import joint_table
+
+    shared = [s.strip() for s in args.joint.split(",") if s.strip()]
+    table = joint_table(series, shared, law=args.joint_law)
+    write_atomic(Path(args.out) / "joint.csv", frame_to_csv(table))
+    print(f"  joint fit ({', '.join(shared)} shared): {len(table)} spectra -> {Path(args.out) / 'joint.csv'}")
 
 
 def _print_cycling(path: Path) -> None:

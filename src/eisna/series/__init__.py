@@ -45,6 +45,7 @@ from __future__ import annotations
 # re-exports: every name that eisna.series had before it became a package
 from .cache import cache_load, cache_store, chain_keys  # noqa: F401
 from .fitter import _arc_triples, _better, _ChainTask, _Fitter, _good, _ok, _run_chain, _sorted_by_tau, _tau  # noqa: F401
+from .joint import JointFitResult, fit_joint  # noqa: F401
 from .ordering import earliest, natural_key, order_spectra, spectrum_hash  # noqa: F401
 from .outcome import BASELINES, FitFailure, SeriesOptions, SpectrumOutcome  # noqa: F401
 from .result import SeriesResult

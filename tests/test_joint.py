@@ -1,0 +1,187 @@
+"""Joint fit of a series (issue 9, item 3): shared parameters, growth law inside the fit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import eisna
+from eisna.errors import FitError
+from eisna.series.joint import JointFitResult, median_jump
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ("L", "n_gb", "Q_gb", "n_int", "n_ct", "tau_W")
+
+
+@pytest.fixture(scope="module")
+def nas():
+    spectra = eisna.read(ROOT / "sample_spectra/nas_looped.mpt")
+    series = eisna.fit_series(spectra, "symmetric_interlayer", progress=False)
+    truth = json.loads((ROOT / "sample_spectra/truth.json").read_text())["NAS"]["spectra"]
+    return series, truth
+
+
+@pytest.fixture(scope="module")
+def nas_joint(nas):
+    return eisna.fit_joint(None, initial=nas[0], shared=SHARED)
+
+
+def _single(series, name):
+    return np.array([r.params.get(name, 0.0) for r in series.results], dtype=float)
+
+
+def test_median_jump():
+    assert median_jump([10.0, 11.0, 10.0, 10.0]) == pytest.approx(0.0952380952, rel=1e-9)
+    assert np.isnan(median_jump([1.0]))
+
+
+def test_shared_exponents_and_tau_recovered(nas_joint):
+    j = nas_joint
+    assert isinstance(j, JointFitResult) and j.success
+    assert len(j) == 49 and j.skipped == ()
+    # truth (sample_spectra/README.md): n_gb 0.80, n_int 0.85, n_ct 0.90, tau_W 1 s, L 0.2 µH
+    assert j.shared["n_gb"] == pytest.approx(0.80, abs=0.01)
+    assert j.shared["n_int"] == pytest.approx(0.85, abs=0.01)
+    assert j.shared["n_ct"] == pytest.approx(0.90, abs=0.01)
+    assert j.shared["tau_W"] == pytest.approx(1.0, rel=0.05)
+    assert j.shared["L"] == pytest.approx(2e-7, rel=0.1)
+    # every spectrum carries the same shared value, with a finite, small σ
+    assert all(p["n_gb"] == j.shared["n_gb"] for p in j.params)
+    assert 0 < j.shared_stderr["n_gb"] < 0.01
+    # fewer parameters: χ² a little above the per-spectrum sum, never far above it
+    assert j.initial_chisqr <= j.chisqr < 1.2 * j.initial_chisqr
+    assert j.nvarys < sum(len(f.varied) for f in j.initial)
+
+
+def test_joint_lowers_scatter_and_agrees_with_single_fits(nas, nas_joint):
+    series, _ = nas
+    for q in ("R_b", "R_gb"):
+        assert median_jump(nas_joint.value(q)[0]) < 0.5 * median_jump(_single(series, q))
+    r_se_single = _single(series, "R_b") + _single(series, "R_gb")
+    assert median_jump(nas_joint.value("R_SE")[0]) < median_jump(r_se_single)
+    # the per-spectrum R_gb lie within 2σ (their own) of the joint values for most spectra
+    vs = _single(series, "R_gb")
+    es = np.array([r.stderr["R_gb"] for r in series.results])
+    z = np.abs(vs - nas_joint.value("R_gb")[0]) / es
+    assert np.mean(z <= 2) >= 0.6
+
+
+def test_joint_closer_to_truth(nas, nas_joint):
+    series, truth = nas
+    for q in ("R_b", "R_gb"):
+        tv = np.array([s["params"][q] for s in truth])
+        err_single = np.median(np.abs(_single(series, q) / tv - 1))
+        err_joint = np.median(np.abs(nas_joint.value(q)[0] / tv - 1))
+        assert err_joint < err_single
+        assert err_joint < 0.02
+
+
+def test_r_se_sigma_accounts_for_correlation(nas_joint):
+    _, e = nas_joint.value("R_SE")
+    _, e_b = nas_joint.value("R_b")
+    _, e_gb = nas_joint.value("R_gb")
+    assert np.all(np.isfinite(e)) and np.all(e > 0)
+    # R_b and R_gb are anticorrelated: σ(R_SE) below the uncorrelated sum
+    assert np.median(e / np.hypot(e_b, e_gb)) < 1.0
+    table = nas_joint.to_frame()
+    assert len(table) == 49
+    assert {"time_h", "circuit", "R_SE", "R_SE_stderr", "n_gb_shared"} <= set(table.columns)
+    assert table["n_gb_shared"].all() and not table["R_gb_shared"].any()
+
+
+def test_growth_law_inside_the_fit(nas):
+    series, _ = nas
+    j = eisna.fit_joint(None, initial=series, shared=SHARED, law="jmak")
+    assert j.law == "jmak" and j.law_param == "R_int"
+    # truth: JMAK, onset 1.0 h, tau 6.0 h, m 1.5, dR 180 Ω
+    assert j.law_params["t0_h"] == pytest.approx(1.0, abs=0.25)
+    assert j.law_params["tau_h"] == pytest.approx(6.0, rel=0.1)
+    assert j.law_params["m"] == pytest.approx(1.5, rel=0.15)
+    assert j.law_params["dR"] == pytest.approx(180.0, rel=0.05)
+    assert all(np.isfinite(v) and v > 0 for k, v in j.law_stderr.items() if k != "R0")
+    # R_int of every spectrum with the arc follows the law exactly
+    r_int, _ = j.value("R_int")
+    full = [i for i, c in enumerate(j.circuits) if c == "symmetric_interlayer"]
+    t = j.time_h[full]
+    h = np.maximum(t - j.law_params["t0_h"], 0)
+    p = j.law_params
+    law = p["R0"] + p["dR"] * (1 - np.exp(-((h / p["tau_h"]) ** p["m"])))
+    assert r_int[full] == pytest.approx(np.maximum(law, 1e-3), rel=1e-9)
+
+
+def test_errors_name_the_problem(nas):
+    series, _ = nas
+    with pytest.raises(FitError, match=r"shared parameter 'n_g' .*Did you mean 'n_gb'"):
+        eisna.fit_joint(None, initial=series, shared=("n_g",))
+    with pytest.raises(FitError, match="unknown law 'cubic'"):
+        eisna.fit_joint(None, initial=series, shared=("n_gb",), law="cubic")
+    with pytest.raises(FitError, match="both shared and follow the growth law"):
+        eisna.fit_joint(None, initial=series, shared=("R_int",), law="linear")
+    with pytest.raises(FitError, match="times_h has 3 entries for 49 spectra"):
+        eisna.fit_joint(None, initial=series, times_h=[0, 1, 2])
+    with pytest.raises(FitError, match="give the spectra"):
+        eisna.fit_joint(None)
+
+
+def test_cli_batch_joint_writes_joint_csv(tmp_path):
+    import pandas as pd
+
+    from eisna.cli import main
+
+    out = tmp_path / "out"
+    rc = main(["batch", str(ROOT / "sample_spectra/nas_looped.mpt"), "--out", str(out), "--no-report",
+               "--joint", "L,n_gb,Q_gb,n_int,n_ct,tau_W"])
+    assert rc == 0
+    table = pd.read_csv(out / "joint.csv")
+    assert len(table) == 49
+    assert table["n_gb"].nunique() == 1 and table["n_gb"].iloc[0] == pytest.approx(0.80, abs=0.01)
+    assert table["R_gb_stderr"].gt(0).all()
+
+
+def test_real_series_vsp_peis_with(corpus):
+    """32 PEIS spectra of a real cell over 314 h (issue 9): the per-spectrum R_b/R_gb split jumps
+    by 12 % / 26 % between neighbours; with the CPE exponents, Q_gb, L and τ_W shared it holds."""
+    spectra = eisna.read(corpus / "biologic-mpt/vsp_peis_with.mpt")
+    series = eisna.fit_series(spectra, "symmetric_interlayer", progress=False)
+    j = eisna.fit_joint(None, initial=series, shared=("L", "n_gb", "Q_gb", "n_ct", "tau_W"))
+    assert j.success and len(j) == 32
+    for q in ("R_b", "R_gb"):
+        single = median_jump(_single(series, q))
+        assert median_jump(j.value(q)[0]) < 0.5 * single
+        assert median_jump(j.value(q)[0]) < 0.05
+    assert median_jump(j.value("R_SE")[0]) < 0.05
+    # R_SE grows with the cell (the issue: 14.8 -> 23 Ω), in the joint fit too
+    r_se = j.value("R_SE")[0]
+    assert r_se[-1] > 1.3 * r_se[0]
+    vs = _single(series, "R_ct")
+    es = np.array([r.stderr["R_ct"] for r in series.results])
+    z = np.abs(vs - j.value("R_ct")[0]) / es
+    assert np.mean(z <= 2) >= 0.8
+
+
+def test_cli_joint_usage_errors_before_fitting(tmp_path, capsys):
+    from eisna.cli import main
+
+    nas = str(ROOT / "sample_spectra/nas_looped.mpt")
+    assert main(["batch", nas, "--out", str(tmp_path / "a"), "--joint", "n_g"]) == 2
+    assert "--joint names n_g, not parameters of symmetric_interlayer" in capsys.readouterr().err
+    assert main(["batch", nas, "--out", str(tmp_path / "b"), "--joint-law", "jmak"]) == 2
+    assert "--joint-law needs --joint" in capsys.readouterr().err
+    assert main(["batch", nas, "--out", str(tmp_path / "c"), "--joint", "n_gb", "--joint-law", "cubic"]) == 2
+    assert "'cubic' is not a growth law" in capsys.readouterr().err
+    assert not (tmp_path / "a" / "results.csv").exists()  # nothing was fitted
+
+
+def test_fit_joint_from_spectra_and_a_list_of_fits():
+    spectra = eisna.read(ROOT / "sample_spectra/nas_looped.mpt")[30:36]
+    j = eisna.fit_joint(spectra, "symmetric_interlayer", shared=("n_gb", "n_int", "n_ct"), progress=False)
+    assert len(j) == 6 and j.success
+    assert j.time_h == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 2.5])
+    assert j.shared["n_int"] == pytest.approx(0.85, abs=0.01)
+    fits = [eisna.fit(s, "symmetric_interlayer") for s in spectra]
+    j2 = eisna.fit_joint(None, initial=fits, shared=("n_gb", "n_int", "n_ct"))
+    assert j2.time_h == pytest.approx(np.arange(6.0))  # no times given: spectrum positions
+    assert j2.shared["n_ct"] == pytest.approx(0.90, abs=0.01)
