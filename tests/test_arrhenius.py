@@ -90,6 +90,7 @@ def test_temperature_from_text(text, kelvin):
     assert got == (pytest.approx(kelvin) if kelvin is not None else None)
 
 
+@pytest.mark.slow
 def test_sample_pellet_set_recovers_true_activation_energies(capsys, tmp_path):
     from eisna.cli import main
 
@@ -125,6 +126,7 @@ def test_cli_arrhenius_usage_errors(capsys):
     assert main(["arrhenius", *files]) == 2  # --thickness-cm is required
 
 
+@pytest.mark.slow
 def test_arrhenius_report_shows_the_activation_energies_and_temperatures(tmp_path):
     from eisna.cli import main
 

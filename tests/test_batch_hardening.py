@@ -226,6 +226,7 @@ def test_read_only_out_folder_fails_before_any_fit(tmp_path, monkeypatch):
     assert fitted == []
 
 
+@pytest.mark.slow
 def test_full_disk_mid_set_keeps_the_previous_set(tmp_path, monkeypatch):
     folder = _copy(tmp_path, [30, 31])
     out = tmp_path / "out"
@@ -358,6 +359,7 @@ def _run_batch(folder: Path, out: Path, jobs: int, env: dict[str, str]) -> tuple
     return (out / "results.csv").read_bytes(), (out / "kinetics.json").read_bytes()
 
 
+@pytest.mark.slow
 def test_outputs_are_bit_identical_across_hash_seeds_heaps_and_jobs(tmp_path):
     # MALLOC_PERTURB_ fills fresh and freed heap memory with a byte pattern: with different
     # patterns, any read of uninitialised or out-of-bounds memory (scipy's MINPACK did one)

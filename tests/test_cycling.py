@@ -279,6 +279,7 @@ def test_eis_offset_without_clocks_says_what_to_do() -> None:
         eis_offset_h(None, _stamped("2025-01-01"))
 
 
+@pytest.mark.slow
 def test_batch_puts_cycling_on_the_impedance_clock(tmp_path: Path) -> None:
     import json
 

@@ -165,6 +165,7 @@ def test_mutated_corpus_bytes_raise_only_eisna_errors(name, mutations):
 MPT_SAMPLES = (*(n for n in SAMPLES if n.endswith(".mpt")), "biologic-mpt/geis.issue_149.mpt")
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=st.sampled_from(MPT_SAMPLES), mutations=st.lists(mutation, min_size=1, max_size=4))
 def test_mutated_mpt_direct_reader_raises_only_eisna_errors(name, mutations):

@@ -43,6 +43,7 @@ def test_realistic_files_hold_what_truth_says():
     assert log[:, 1].max() == pytest.approx(298.65, abs=0.01)
 
 
+@pytest.mark.slow
 def test_realistic_nas_onset_and_growth(nas):
     truth = TRUTH["NAS"]["spectra"]
     kin = nas.kinetics_summary()
@@ -67,6 +68,7 @@ def test_realistic_nas_electrolyte_follows_the_temperature(nas):
     assert np.all(np.abs(r_se / r_true - 1) < 0.01)
 
 
+@pytest.mark.slow
 def test_realistic_nps_control_has_no_interlayer():
     nps = _series("NPS")
     assert sum(bool(x) for x in nps.interlayer) <= 1

@@ -207,7 +207,7 @@ def _design_matrix(
     omega: FloatArray, tau: FloatArray, add_inductance: bool, add_capacitance: bool
 ) -> ComplexArray:
     """Columns: R0, the M Voigt elements, then jω (for L) and 1/(jω) (for 1/C)."""
-    cols = [np.ones_like(omega, dtype=np.complex128)]
+    cols: list[np.ndarray] = [np.ones_like(omega, dtype=np.complex128)]
     cols.append(1.0 / (1.0 + 1j * np.outer(omega, tau)))
     if add_inductance:
         cols.append(1j * omega)

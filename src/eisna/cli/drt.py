@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -95,6 +96,7 @@ def save_plot(curves: list[tuple[str, Any]], out: str) -> None:
 
     fig = Figure(figsize=(6.0, 3.8), layout="constrained")
     ax = fig.add_subplot()
+    plot_drt: Callable[..., Any] | None
     try:
         from ..plotting import plot_drt
     except ImportError:  # plotting module not available: a minimal γ(τ) plot

@@ -28,7 +28,7 @@ def _zone(tz: str) -> Any:
                                  "'Europe/Berlin' or 'UTC'.") from err
 
 
-def eis_offset_h(eis_start: datetime, cycling: Any, tz: str | None = None) -> float:
+def eis_offset_h(eis_start: datetime | None, cycling: Any, tz: str | None = None) -> float:
     """Time of an EIS series' first spectrum on the cycling clock (h).
 
     The cycling clock is the ``time_s`` column of :func:`eisna.read_cycling` (0 at the start of
@@ -39,7 +39,7 @@ def eis_offset_h(eis_start: datetime, cycling: Any, tz: str | None = None) -> fl
 
     Parameters
     ----------
-    eis_start : datetime
+    eis_start : datetime or None
         Absolute time of the first spectrum (:attr:`eisna.SeriesResult.start_time`).
     cycling : pandas.DataFrame or mapping of columns
         Cycling records with ``time_s`` (s) and ``timestamp``.

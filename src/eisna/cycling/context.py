@@ -44,7 +44,8 @@ class CyclingContext:
 
         summary = self.summary
         if area_cm2 != summary.area_cm2:
-            summary = cycling_summary(self.data, area_cm2=area_cm2, **dict(summary.criteria))
+            criteria: dict[str, Any] = dict(summary.criteria)
+            summary = cycling_summary(self.data, area_cm2=area_cm2, **criteria)
         offset = self.eis_offset_h
         if eis_start is not None:
             offset = common_clock_offset_h(eis_start, self.data, self.tz, source=self.source)

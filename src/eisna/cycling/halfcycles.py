@@ -242,7 +242,7 @@ def _half_cycle(h: int, t: np.ndarray, volt: np.ndarray, i: np.ndarray, healthy_
     reversals, k_jag = _reversals(v_abs[p0:], step_V)
     jagged = reversals >= crit["min_reversals"]
     events = []
-    if short and not previous_short:
+    if k_collapse is not None and not previous_short:  # i.e. short
         events.append(_event(t[k_collapse], h, "voltage_collapse", note))
     if jagged:
         detail = (f"{reversals} reversals of |ΔV| > {crit['spike_fraction']:.0%} of η_ref = "

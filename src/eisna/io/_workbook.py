@@ -59,7 +59,7 @@ def read_sheets(path: str) -> list[tuple[str, list[list[Any]]]]:
 
 
 def _xlsx(path: str) -> list[tuple[str, list[list[Any]]]]:
-    import openpyxl  # type: ignore[import-untyped]
+    import openpyxl
 
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:

@@ -421,7 +421,7 @@ def read_cycling(path: str | os.PathLike[str], *, decimal: str | None = None) ->
         for role, col in (("time/s", time_s), ("Ewe/V", voltage), ("I/mA", current))
         if col is None
     ]
-    if missing:
+    if missing or time_s is None:  # (time_s is None implies missing; the test narrows the type)
         raise ParseError(
             mpt.path,
             f"cycling data needs the columns {missing}; found {list(mpt.columns)}.",

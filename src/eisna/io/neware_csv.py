@@ -29,6 +29,7 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EisnaError, NoImpedanceData, ParseError
@@ -686,6 +687,15 @@ def read_cycling(path: str | os.PathLike[str]) -> pd.DataFrame:
     return _frame(path, header, records, rec_lines, header_line)
 
 
+def _generic_table_reader() -> ModuleType | None:
+    """The generic impedance-table reader module, or None when this build has none."""
+    try:
+        from . import table
+    except ModuleNotFoundError:
+        return None
+    return table
+
+
 def read(path: str | os.PathLike[str], **options: Any) -> list[Spectrum]:
     """Raise :class:`~eisna.errors.NoImpedanceData` for a Neware export.
 
@@ -706,10 +716,7 @@ def read(path: str | os.PathLike[str], **options: Any) -> list[Spectrum]:
     except OSError as err:
         raise ParseError(path, f"cannot be opened ({err.strerror or err}).", hint="Check the path.") from err
     except ParseError:
-        try:
-            from . import table  # a generic impedance table that reached us by its extension
-        except ModuleNotFoundError:
-            table = None
+        table = _generic_table_reader()  # a generic impedance table that reached us by its extension
         if table is None:
             raise
         return table.read(path, **options)

@@ -42,7 +42,7 @@ def _datasets(data: Any) -> list[dict[str, Any]]:
         return [{"kind": None, "T": np.asarray(data[0], float), "sigma": np.asarray(data[1], float)}]
     fits = get(data, "fits")
     if isinstance(fits, Mapping) and fits:
-        out = []
+        out: list[dict[str, Any]] = []
         for kind, sub in fits.items():
             out.extend({**d, "kind": kind} for d in _datasets(sub))
         return out

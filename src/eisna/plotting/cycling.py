@@ -66,8 +66,9 @@ def plot_cycling(
         table = get(summary, "half_cycles")
         scols = _as_columns(table if table is not None else summary)
         t_h = _column(scols, "time_h", "t_h", "t_mid_h")
-        if t_h is None and _column(scols, "time_s", "t_mid_s") is not None:
-            t_h = _column(scols, "time_s", "t_mid_s") / 3600.0
+        t_mid_s = _column(scols, "time_s", "t_mid_s")
+        if t_h is None and t_mid_s is not None:
+            t_h = t_mid_s / 3600.0
         eta = _column(scols, "overpotential_V", "eta_V")
         if t_h is not None and eta is not None:
             eta_mV = 1000.0 * np.abs(eta)

@@ -23,8 +23,8 @@ def _arc_tau(arc: Any) -> float | None:
 
 def roles_for_peaks(peaks: Sequence[Any], fit: Any, max_decades: float = 0.75) -> list[str | None]:
     """Give each DRT peak the role of the fitted arc nearest in log τ (within ``max_decades``)."""
-    arcs = [(a, _arc_tau(a)) for a in (get(fit, "arcs") or ())]
-    arcs = [(a, t) for a, t in arcs if t is not None]
+    taus = [(a, _arc_tau(a)) for a in (get(fit, "arcs") or ())]
+    arcs = [(a, t) for a, t in taus if t is not None]
     roles: list[str | None] = []
     for peak in peaks:
         tau = float(get(peak, "tau"))

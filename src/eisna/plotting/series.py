@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._data import fit_curve, get, impedance_of, is_fit
 from ._style import FIT_COLOR, SEQUENTIAL_CMAP, new_axes, style_axes
@@ -21,7 +22,7 @@ __all__ = ["kinetics_curve", "plot_nyquist_series", "plot_trajectories", "trajec
 INTERLAYER_ROLES = ("interlayer", "interface", "int", "sei")
 
 
-def _series_items(series: Any, time_h: Sequence[float] | None) -> tuple[list[Any], np.ndarray]:
+def _series_items(series: Any, time_h: ArrayLike | None) -> tuple[list[Any], np.ndarray]:
     results = get(series, "results")
     items = list(results) if results is not None else list(series)
     if time_h is None:
@@ -38,7 +39,7 @@ def plot_nyquist_series(
     series: Any,
     ax: Any = None,
     *,
-    time_h: Sequence[float] | None = None,
+    time_h: ArrayLike | None = None,
     every: int = 1,
     cmap: str = SEQUENTIAL_CMAP,
     show_fit: bool = True,
@@ -136,7 +137,7 @@ def _as_columns(rows: Any) -> dict[str, Any]:
 
 
 def trajectory_table(
-    series: Any, *, time_h: Sequence[float] | None = None, roles: Sequence[str] = INTERLAYER_ROLES
+    series: Any, *, time_h: ArrayLike | None = None, roles: Sequence[str] = INTERLAYER_ROLES
 ) -> dict[str, np.ndarray]:
     """Extract ``t_h``, ``R_int``, ``C_int``, ``R_total`` and their ``*_err`` (1σ) arrays.
 
@@ -175,9 +176,10 @@ def trajectory_table(
         out["t_h"] = t
         return out
     cols = _as_columns(series)
-    t = _column(cols, "time_h", "t_h")
-    if t is None:
+    t_col = _column(cols, "time_h", "t_h")
+    if t_col is None:
         raise ValueError("the results table has no 'time_h' column")
+    t = t_col
     n = t.size
     nan = np.full(n, np.nan)
 
@@ -265,7 +267,7 @@ def plot_trajectories(
     axes: Any = None,
     *,
     kinetics: Any = None,
-    time_h: Sequence[float] | None = None,
+    time_h: ArrayLike | None = None,
     roles: Sequence[str] = INTERLAYER_ROLES,
 ) -> Any:
     """Plot R_int(t), C_int(t) and total R(t) with 1σ error bars and the kinetics fit; return the Axes.
