@@ -362,7 +362,8 @@ def drt(
     R_inf = float(coef[n_tau] * z_scale)
     L = float(coef[n_tau + 1] * z_scale / omega.max()) if inductance else 0.0
     inv_C = float(coef[-1] * z_scale * omega.min()) if capacitance else 0.0
-    z_fit: ComplexArray = R_inf + 1j * omega * L + inv_C / (1j * omega) + (system.k_re + 1j * system.k_im) @ weights
+    z_model = R_inf + 1j * omega * L + inv_C / (1j * omega) + (system.k_re + 1j * system.k_im) @ weights
+    z_fit = np.asarray(z_model, dtype=np.complex128)
     res = np.concatenate([(z - z_fit).real, (z - z_fit).imag]) / np.concatenate([mod, mod])
 
     # γ on a grid four times finer than the centres, for plots and peak areas
