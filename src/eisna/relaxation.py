@@ -8,9 +8,14 @@ with γ expanded in Gaussian radial basis functions centred on log-spaced τ_m
 (Wan, Saccoccio, Chen and Ciucci, *Electrochim. Acta* 184 (2015) 483,
 DOI 10.1016/j.electacta.2015.09.097). The weighted least-squares problem with a
 second-derivative penalty λ‖γ″‖² is solved as one augmented non-negative least
-squares problem (:func:`scipy.optimize.nnls`). λ is chosen by real/imaginary
-cross-validation (Saccoccio et al. 2014; Maradesa et al., *J. Electrochem. Soc.* 170
-(2023) 030502): γ fitted to Z′ alone must predict Z″, and vice versa.
+squares problem (:func:`scipy.optimize.nnls`). λ is chosen by generalised
+cross-validation (GCV; Golub, Heath and Wahba, *Technometrics* 21 (1979) 215; for DRTs
+Maradesa et al., *J. Electrochem. Soc.* 170 (2023) 030502) on the combined Z′ and Z″
+fit, taking the largest λ whose score is within 3 % of the minimum (the GCV curve of a
+non-negative fit is flat over decades of small λ, where its minimum splits peaks).
+Until issue 13 λ came from real/imaginary cross-validation, which fails on spectra that
+are not KK-consistent (its error falls monotonically to the largest λ: `geis.mpt`,
+`peis.mpt`) and gave main peaks up to 3× from pyimpspec's and the −Z″ apex.
 
 Only :mod:`eisna.spectrum` and :mod:`eisna.errors` are imported (DRT sits upstream
 of circuits and fitting, which may use its peaks for start values).
@@ -40,7 +45,7 @@ BASES = ("gaussian RBF",)
 _FWHM_PER_STEP = 2.0
 # decades by which the τ grid extends beyond 1/(2π f_max) .. 1/(2π f_min): room for arcs cut by the window
 _EXTEND_DECADES = 1.0
-# λ candidates for cross-validation (dimensionless: γ is scaled by the median |Z|)
+# λ candidates for generalised cross-validation (dimensionless: γ is scaled by the median |Z|)
 _LAMBDA_GRID = np.logspace(-7.0, 1.0, 9)
 # decades by which the λ grid is extended, one at a time, when the choice sits at one of its ends
 _LAMBDA_EXTRA_DECADES = 2
@@ -50,8 +55,6 @@ _SURVIVAL_DECADES = 0.3
 _CENTRES_PER_DECADE = 7.0
 # GCV: the largest λ whose score is within this factor of the minimum (smoother γ at equal evidence)
 _GCV_TOLERANCE = 1.03
-# relative misfit (fraction of |Z|) treated as zero when choosing λ
-_CV_FLOOR = 5e-4
 # Gauss–Hermite nodes for the kernel integrals (the kernel is smooth on the RBF's scale)
 _GH_NODES, _GH_WEIGHTS = np.polynomial.hermite.hermgauss(24)
 
@@ -272,10 +275,11 @@ def drt(
         handled by the series L.
     lam : float, optional
         Regularisation parameter λ (dimensionless; the penalty is λ‖d²γ/d(ln τ)²‖² on γ
-        divided by the median |Z|). Default: chosen by real/imaginary cross-validation
-        over 10⁻⁷ … 10¹ (decade steps, then the half decade above the choice): γ fitted
-        to Z′ alone predicts Z″ and vice versa, and the largest λ whose summed prediction
-        error is within 10 % of the smallest wins (smoother γ at equal evidence).
+        divided by the median |Z|). Default: chosen by generalised cross-validation of
+        the combined Z′ and Z″ fit over 10⁻⁷ … 10¹ (decade steps, extended by up to two
+        decades when the choice is at an end, then the half decades either side): the
+        largest λ whose GCV score is within 3 % of the smallest wins (smoother γ at equal
+        evidence).
     n_tau : int, optional
         Number of RBF centres. Default: 7 per decade over the measured τ range
         1/(2π f_max) … 1/(2π f_min) extended by one decade on each side, where arcs cut
@@ -559,13 +563,6 @@ def _solve(
     full = np.zeros(keep.size)
     full[keep] = coef
     return full
-
-
-def _refit_columns(pred: FloatArray, cols: FloatArray, b: FloatArray) -> FloatArray:
-    """Add the non-negative least-squares combination of a few columns to a prediction."""
-    if cols.shape[1] == 0:
-        return pred
-    return pred + cols @ _nnls(cols, b - pred)
 
 
 def _choose_lambda(
