@@ -8,14 +8,9 @@ with γ expanded in Gaussian radial basis functions centred on log-spaced τ_m
 (Wan, Saccoccio, Chen and Ciucci, *Electrochim. Acta* 184 (2015) 483,
 DOI 10.1016/j.electacta.2015.09.097). The weighted least-squares problem with a
 second-derivative penalty λ‖γ″‖² is solved as one augmented non-negative least
-squares problem (:func:`scipy.optimize.nnls`). λ is chosen by generalised
-cross-validation (GCV; Golub, Heath and Wahba, *Technometrics* 21 (1979) 215; for DRTs
-Maradesa et al., *J. Electrochem. Soc.* 170 (2023) 030502) on the combined Z′ and Z″
-fit, taking the largest λ whose score is within 3 % of the minimum (the GCV curve of a
-non-negative fit is flat over decades of small λ, where its minimum splits peaks).
-Until issue 13 λ came from real/imaginary cross-validation, which fails on spectra that
-are not KK-consistent (its error falls monotonically to the largest λ: `geis.mpt`,
-`peis.mpt`) and gave main peaks up to 3× from pyimpspec's and the −Z″ apex.
+squares problem (:func:`scipy.optimize.nnls`). λ is chosen by real/imaginary
+cross-validation (Saccoccio et al. 2014; Maradesa et al., *J. Electrochem. Soc.* 170
+(2023) 030502): γ fitted to Z′ alone must predict Z″, and vice versa.
 
 Only :mod:`eisna.spectrum` and :mod:`eisna.errors` are imported (DRT sits upstream
 of circuits and fitting, which may use its peaks for start values).
@@ -45,7 +40,7 @@ BASES = ("gaussian RBF",)
 _FWHM_PER_STEP = 2.0
 # decades by which the τ grid extends beyond 1/(2π f_max) .. 1/(2π f_min): room for arcs cut by the window
 _EXTEND_DECADES = 1.0
-# λ candidates for generalised cross-validation (dimensionless: γ is scaled by the median |Z|)
+# λ candidates for cross-validation (dimensionless: γ is scaled by the median |Z|)
 _LAMBDA_GRID = np.logspace(-7.0, 1.0, 9)
 # decades by which the λ grid is extended, one at a time, when the choice sits at one of its ends
 _LAMBDA_EXTRA_DECADES = 2
@@ -53,8 +48,10 @@ _LAMBDA_EXTRA_DECADES = 2
 _SURVIVAL_DECADES = 0.3
 # default RBF centres per decade of τ
 _CENTRES_PER_DECADE = 7.0
-# GCV: the largest λ whose score is within this factor of the minimum (smoother γ at equal evidence)
+# GCV fallback: the largest λ whose score is within this factor of the minimum
 _GCV_TOLERANCE = 1.03
+# relative misfit (fraction of |Z|) treated as zero when choosing λ
+_CV_FLOOR = 5e-4
 # Gauss–Hermite nodes for the kernel integrals (the kernel is smooth on the RBF's scale)
 _GH_NODES, _GH_WEIGHTS = np.polynomial.hermite.hermgauss(24)
 
@@ -275,11 +272,10 @@ def drt(
         handled by the series L.
     lam : float, optional
         Regularisation parameter λ (dimensionless; the penalty is λ‖d²γ/d(ln τ)²‖² on γ
-        divided by the median |Z|). Default: chosen by generalised cross-validation of
-        the combined Z′ and Z″ fit over 10⁻⁷ … 10¹ (decade steps, extended by up to two
-        decades when the choice is at an end, then the half decades either side): the
-        largest λ whose GCV score is within 3 % of the smallest wins (smoother γ at equal
-        evidence).
+        divided by the median |Z|). Default: chosen by real/imaginary cross-validation
+        over 10⁻⁷ … 10¹ (decade steps, then the half decade above the choice): γ fitted
+        to Z′ alone predicts Z″ and vice versa, and the largest λ whose summed prediction
+        error is within 10 % of the smallest wins (smoother γ at equal evidence).
     n_tau : int, optional
         Number of RBF centres. Default: 7 per decade over the measured τ range
         1/(2π f_max) … 1/(2π f_min) extended by one decade on each side, where arcs cut
@@ -360,6 +356,11 @@ def drt(
     if lam is None:
         sy = system
         lam, lam_at_edge = _choose_lambda(sy.A_re, sy.A_im, sy.b_re, sy.b_im, sy.D, sy.n_tau)
+        if lam_at_edge and lam >= _LAMBDA_GRID[-1]:
+            # re/im cross-validation prefers ever smoother γ: Z′ and Z″ disagree (not KK-consistent,
+            # or nothing to resolve); generalised cross-validation of the joint fit decides instead
+            lam, gcv_at_edge = _choose_lambda_gcv(sy.A_re, sy.A_im, sy.b_re, sy.b_im, sy.D)
+            lam_at_edge = gcv_at_edge
     A = np.vstack([system.A_re, system.A_im])
     b = np.concatenate([system.b_re, system.b_im])
     coef = _solve(A, b, system.D, float(lam))
@@ -565,6 +566,13 @@ def _solve(
     return full
 
 
+def _refit_columns(pred: FloatArray, cols: FloatArray, b: FloatArray) -> FloatArray:
+    """Add the non-negative least-squares combination of a few columns to a prediction."""
+    if cols.shape[1] == 0:
+        return pred
+    return pred + cols @ _nnls(cols, b - pred)
+
+
 def _choose_lambda(
     A_re: FloatArray,
     A_im: FloatArray,
@@ -573,8 +581,62 @@ def _choose_lambda(
     D: FloatArray,
     n_tau: int,
 ) -> tuple[float, bool]:
-    """Generalised cross-validation: pick the λ that minimises the GCV score, and say whether
-    it sits at an end of the (extended) λ grid.
+    """Real/imaginary cross-validation: pick the λ that minimises the cross-prediction error,
+    and say whether it sits at an end of the (extended) λ grid.
+
+    γ fitted to Z′ predicts Z″ (with L and C refitted, since Z′ carries no information
+    on them) and γ fitted to Z″ predicts Z′ (with R∞ refitted, for the same reason).
+    """
+    im_only = np.zeros(A_re.shape[1], dtype=bool)
+    im_only[n_tau + 1 :] = True  # L and 1/C are invisible in Z′
+    keep_im = np.ones(A_re.shape[1], dtype=bool)
+    keep_im[n_tau] = False  # R∞ is invisible in Z″
+
+    def cv_error(lam: float) -> float:
+        c_re = _solve(A_re, b_re, D, lam, ~im_only)
+        c_im = _solve(A_im, b_im, D, lam, keep_im)
+        pred_im = _refit_columns(A_im @ c_re, A_im[:, im_only], b_im)
+        pred_re = _refit_columns(A_re @ c_im, A_re[:, [n_tau]], b_re)
+        return float(np.sum((pred_im - b_im) ** 2) + np.sum((pred_re - b_re) ** 2))
+
+    # The error is flat over decades of small λ, where spurious split peaks appear; like the
+    # one-standard-error rule, take the largest λ whose error is within 10 % of the minimum
+    # (plus a floor of 0.05 % of |Z| per point, below which no instrument is accurate).
+    # Decade steps first, extended by up to two decades when the choice is at an end of the
+    # grid, then the half-decade step above the choice.
+    errors = {float(lam): cv_error(float(lam)) for lam in _LAMBDA_GRID}
+    floor = _CV_FLOOR**2 * (b_re.size + b_im.size)
+
+    def pick() -> float:
+        return max(lam for lam, e in errors.items() if e <= 1.1 * min(errors.values()) + floor)
+
+    best = pick()
+    for _ in range(_LAMBDA_EXTRA_DECADES):
+        if best == max(errors):
+            errors[10.0 * best] = cv_error(10.0 * best)
+        elif best == min(errors):
+            errors[0.1 * best] = cv_error(0.1 * best)
+        else:
+            break
+        best = pick()
+    at_edge = best in (max(errors), min(errors))
+    if best < max(errors):
+        half = best * np.sqrt(10.0)
+        errors[half] = cv_error(half)
+        best = pick()
+    return best, at_edge
+
+
+def _choose_lambda_gcv(
+    A_re: FloatArray,
+    A_im: FloatArray,
+    b_re: FloatArray,
+    b_im: FloatArray,
+    D: FloatArray,
+) -> tuple[float, bool]:
+    """Generalised cross-validation: the fallback when real/imaginary cross-validation runs
+    to the top of its grid (a spectrum that is not KK-consistent), and whether it sits at an
+    end of the (extended) λ grid.
 
     GCV(λ) = N‖r‖² / (N − tr H)² (Wahba 1990; Golub, Heath and Wahba 1979; used for DRTs by
     Wan et al. 2015 and Maradesa et al. 2023), with the residual r of the combined Z′ and Z″
