@@ -10,7 +10,11 @@ DOI 10.1016/j.electacta.2015.09.097). The weighted least-squares problem with a
 second-derivative penalty λ‖γ″‖² is solved as one augmented non-negative least
 squares problem (:func:`scipy.optimize.nnls`). λ is chosen by real/imaginary
 cross-validation (Saccoccio et al. 2014; Maradesa et al., *J. Electrochem. Soc.* 170
-(2023) 030502): γ fitted to Z′ alone must predict Z″, and vice versa.
+(2023) 030502): γ fitted to Z′ alone must predict Z″, and vice versa. When that error
+keeps falling to the top of the λ grid (Z′ and Z″ disagree: a spectrum that is not
+KK-consistent, where re/im cross-validation has no optimum), generalised
+cross-validation of the joint fit (Golub, Heath and Wahba, *Technometrics* 21 (1979)
+215) chooses λ instead.
 
 Only :mod:`eisna.spectrum` and :mod:`eisna.errors` are imported (DRT sits upstream
 of circuits and fitting, which may use its peaks for start values).
@@ -117,7 +121,8 @@ class DRTResult:
         None when ``n_boot=0``.
     lam_at_edge : bool
         True when the chosen λ sits at the end of the (extended) λ grid: the
-        cross-validation could not locate an optimum, and γ's smoothness is a guess.
+        cross-validation (re/im, then GCV as the fallback) could not locate an optimum,
+        and γ's smoothness is a guess.
     """
 
     tau: FloatArray
@@ -275,7 +280,10 @@ def drt(
         divided by the median |Z|). Default: chosen by real/imaginary cross-validation
         over 10⁻⁷ … 10¹ (decade steps, then the half decade above the choice): γ fitted
         to Z′ alone predicts Z″ and vice versa, and the largest λ whose summed prediction
-        error is within 10 % of the smallest wins (smoother γ at equal evidence).
+        error is within 10 % of the smallest wins (smoother γ at equal evidence). When
+        that choice is the top of the extended grid, λ comes from generalised
+        cross-validation of the joint Z′ + Z″ fit (the largest λ within 3 % of the
+        smallest GCV score); ``lam_at_edge`` then says whether GCV found an optimum.
     n_tau : int, optional
         Number of RBF centres. Default: 7 per decade over the measured τ range
         1/(2π f_max) … 1/(2π f_min) extended by one decade on each side, where arcs cut
