@@ -282,3 +282,18 @@ def test_plot_shows_the_band():
     assert [c.get_gid() for c in ax.collections].count("gamma_band") == 1
     ax = plot_drt(drt(Spectrum(FREQ, noisy(arcs_impedance(FREQ), 5)), n_boot=0), ax=Figure().add_subplot())
     assert "gamma_band" not in [c.get_gid() for c in ax.collections]
+
+
+def test_lambda_falls_back_to_gcv_when_re_im_cross_validation_has_no_optimum(corpus):
+    """geis.mpt sweep 0 is not KK-consistent: re/im cross-validation prefers ever smoother γ, up
+    to λ = 1e3, which put the main peak at 197 Hz. GCV of the joint fit finds an optimum, and the
+    main peak lies at the local maximum of −Z″ read from the file (304 Hz)."""
+    from eisna import read
+
+    spec = read(corpus / "biologic-mpt" / "geis.mpt")[0]
+    res = drt(spec, n_boot=0)
+    assert not res.lam_at_edge
+    assert 1.0 < res.lam < 1e3
+    main = max((p for p in res.peaks if p.in_window), key=lambda p: p.R)
+    assert 304.0 / 1.5 < main.f < 304.0 * 1.5, res.summary()
+    assert 0.5 * res.R_pol < main.R

@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 
 import eisna.io
-from eisna.errors import EisnaError, MetadataWarning, NoCyclingData, NoImpedanceData, ParseError
+from eisna.errors import (
+    EisnaError,
+    MetadataWarning,
+    NoCyclingData,
+    NoImpedanceData,
+    ParseError,
+    TruncatedDataWarning,
+)
 from eisna.io import biologic_mpr
 from eisna.io.biologic_mpr import UnknownColumnWarning, read, read_cycling, read_mpr, sniff
 from eisna.io.neware_nda import CYCLING_COLUMNS
@@ -364,13 +371,98 @@ def _copy(tmp_path: Path, data: bytes, name: str = "bad.mpr") -> Path:
     return target
 
 
-@pytest.mark.parametrize("cut", [10, 60, 80, 120, 3000, 6950, 7500, 12000, 18000])
+# issue 14: a cut before the first complete record is refused; later cuts are read (below)
+@pytest.mark.parametrize("cut", [10, 60, 80, 120, 3000, 6950, 7314, 7400])
 def test_truncated_files_raise_parse_error(corpus, tmp_path, cut) -> None:
     raw = _mpr(corpus, "peis.mpr").read_bytes()
     path = _copy(tmp_path, raw[:cut], f"cut_{cut}.mpr")
     with pytest.raises(ParseError, match=rf"cut_{cut}\.mpr.*byte offset \d+") as info:
         read(path)
     assert info.value.offset is not None and 0 <= info.value.offset <= len(raw)
+
+
+def _cut_reads(path: Path, full_z: np.ndarray, full_freq: np.ndarray) -> list:
+    with pytest.warns(TruncatedDataWarning, match=rf"{path.name}: the file looks truncated") as record:
+        spectra = read(path)
+    assert all(str(path) in str(w.message) for w in record if issubclass(w.category, TruncatedDataWarning))
+    z = np.concatenate([s.z for s in spectra])
+    freq = np.concatenate([s.freq for s in spectra])
+    # every point read before the cut equals the full read, in order
+    np.testing.assert_array_equal(z, full_z[: z.size])
+    np.testing.assert_array_equal(freq, full_freq[: freq.size])
+    assert spectra[-1].meta["truncated"] is True
+    assert all(s.meta["truncated"] is False for s in spectra[:-1])
+    return spectra
+
+
+@pytest.mark.parametrize(
+    "name", ["peis.mpr", "peis.issue_149.mpr", "mb.issue_223.mpr", "vsp_peis_with.mpr", "geis.mpr"]
+)
+def test_cut_inside_the_data_module_reads_the_complete_records(corpus, tmp_path, name) -> None:
+    src = _mpr(corpus, name)
+    raw = src.read_bytes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = read(src)
+        mpr = read_mpr(src)
+    full_z = np.concatenate([s.z for s in full])
+    full_freq = np.concatenate([s.freq for s in full])
+    data = next(m for m in mpr.modules if m.name == "VMP data")
+    start = data.offset + biologic_mpr._data_start(data)
+    stop = data.offset + data.length
+    record = (stop - start) // mpr.n_rows
+    n_read = []
+    for fraction in (0.02, 0.37, 0.5, 0.83, 0.999):
+        cut = start + int(fraction * (stop - start))
+        if (cut - start) // record == 0 or cut >= stop:
+            continue
+        path = _copy(tmp_path, raw[:cut], f"cut_{cut}_{name}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MetadataWarning.__base__)  # other notices of the file
+            try:
+                spectra = _cut_reads(path, full_z, full_freq)
+            except NoImpedanceData:  # a Modulo Bat file cut before its first impedance step
+                assert name.startswith("mb.") and fraction < 0.1
+                continue
+        n_read.append(sum(len(s) for s in spectra))
+    assert n_read == sorted(n_read) and n_read[-1] < full_z.size + 1
+    assert len(n_read) >= 3
+
+
+def test_cut_inside_the_data_module_peis_by_hand(corpus, tmp_path) -> None:
+    raw = _mpr(corpus, "peis.mpr").read_bytes()
+    # records start at 6908 + 0x196 = 7314 and are 110 bytes long: 15 complete records before 9000
+    path = _copy(tmp_path, raw[:9000], "cut.mpr")
+    expected = r"cut\.mpr: .*inside the data module .*15 complete records"
+    with pytest.warns(TruncatedDataWarning, match=expected):
+        spectra = read(path)
+    assert len(spectra) == 1 and len(spectra[0]) == 15
+    assert spectra[0].meta["truncated"] is True
+    assert spectra[0].freq[0] == pytest.approx(199_999.0, rel=1e-4)
+
+
+@pytest.mark.parametrize("cut", [10_900, 12_000, 18_683])
+def test_cut_after_the_data_module_keeps_all_records(corpus, tmp_path, cut) -> None:
+    raw = _mpr(corpus, "peis.mpr").read_bytes()
+    path = _copy(tmp_path, raw[:cut], f"cut_{cut}.mpr")
+    with pytest.warns(TruncatedDataWarning, match=r"inside module 'VMP LOG', after the data module \(all 32"):
+        spectra = read(path)
+    assert sum(len(s) for s in spectra) == 32
+
+
+def test_cut_cycling_file_flags_the_frame(corpus, tmp_path) -> None:
+    src = _mpr(corpus, "mb.issue_95.mpr")
+    raw = src.read_bytes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = read_cycling(src)
+    assert full.attrs["truncated"] is False
+    path = _copy(tmp_path, raw[:9000], "cut_cycling.mpr")
+    with pytest.warns(TruncatedDataWarning, match=r"cut_cycling\.mpr: the file looks truncated"):
+        frame = read_cycling(path)
+    assert frame.attrs["truncated"] is True
+    assert 0 < len(frame) < len(full)
+    np.testing.assert_array_equal(frame["voltage_V"].to_numpy(), full["voltage_V"].to_numpy()[: len(frame)])
 
 
 def test_truncated_data_rows_name_the_size(corpus, tmp_path) -> None:

@@ -10,7 +10,11 @@ DOI 10.1016/j.electacta.2015.09.097). The weighted least-squares problem with a
 second-derivative penalty λ‖γ″‖² is solved as one augmented non-negative least
 squares problem (:func:`scipy.optimize.nnls`). λ is chosen by real/imaginary
 cross-validation (Saccoccio et al. 2014; Maradesa et al., *J. Electrochem. Soc.* 170
-(2023) 030502): γ fitted to Z′ alone must predict Z″, and vice versa.
+(2023) 030502): γ fitted to Z′ alone must predict Z″, and vice versa. When that error
+keeps falling to the top of the λ grid (Z′ and Z″ disagree: a spectrum that is not
+KK-consistent, where re/im cross-validation has no optimum), generalised
+cross-validation of the joint fit (Golub, Heath and Wahba, *Technometrics* 21 (1979)
+215) chooses λ instead.
 
 Only :mod:`eisna.spectrum` and :mod:`eisna.errors` are imported (DRT sits upstream
 of circuits and fitting, which may use its peaks for start values).
@@ -48,6 +52,8 @@ _LAMBDA_EXTRA_DECADES = 2
 _SURVIVAL_DECADES = 0.3
 # default RBF centres per decade of τ
 _CENTRES_PER_DECADE = 7.0
+# GCV fallback: the largest λ whose score is within this factor of the minimum
+_GCV_TOLERANCE = 1.03
 # relative misfit (fraction of |Z|) treated as zero when choosing λ
 _CV_FLOOR = 5e-4
 # Gauss–Hermite nodes for the kernel integrals (the kernel is smooth on the RBF's scale)
@@ -115,7 +121,8 @@ class DRTResult:
         None when ``n_boot=0``.
     lam_at_edge : bool
         True when the chosen λ sits at the end of the (extended) λ grid: the
-        cross-validation could not locate an optimum, and γ's smoothness is a guess.
+        cross-validation (re/im, then GCV as the fallback) could not locate an optimum,
+        and γ's smoothness is a guess.
     """
 
     tau: FloatArray
@@ -273,7 +280,10 @@ def drt(
         divided by the median |Z|). Default: chosen by real/imaginary cross-validation
         over 10⁻⁷ … 10¹ (decade steps, then the half decade above the choice): γ fitted
         to Z′ alone predicts Z″ and vice versa, and the largest λ whose summed prediction
-        error is within 10 % of the smallest wins (smoother γ at equal evidence).
+        error is within 10 % of the smallest wins (smoother γ at equal evidence). When
+        that choice is the top of the extended grid, λ comes from generalised
+        cross-validation of the joint Z′ + Z″ fit (the largest λ within 3 % of the
+        smallest GCV score); ``lam_at_edge`` then says whether GCV found an optimum.
     n_tau : int, optional
         Number of RBF centres. Default: 7 per decade over the measured τ range
         1/(2π f_max) … 1/(2π f_min) extended by one decade on each side, where arcs cut
@@ -354,6 +364,11 @@ def drt(
     if lam is None:
         sy = system
         lam, lam_at_edge = _choose_lambda(sy.A_re, sy.A_im, sy.b_re, sy.b_im, sy.D, sy.n_tau)
+        if lam_at_edge and lam >= _LAMBDA_GRID[-1]:
+            # re/im cross-validation prefers ever smoother γ: Z′ and Z″ disagree (not KK-consistent,
+            # or nothing to resolve); generalised cross-validation of the joint fit decides instead
+            lam, gcv_at_edge = _choose_lambda_gcv(sy.A_re, sy.A_im, sy.b_re, sy.b_im, sy.D)
+            lam_at_edge = gcv_at_edge
     A = np.vstack([system.A_re, system.A_im])
     b = np.concatenate([system.b_re, system.b_im])
     coef = _solve(A, b, system.D, float(lam))
@@ -362,7 +377,8 @@ def drt(
     R_inf = float(coef[n_tau] * z_scale)
     L = float(coef[n_tau + 1] * z_scale / omega.max()) if inductance else 0.0
     inv_C = float(coef[-1] * z_scale * omega.min()) if capacitance else 0.0
-    z_fit = R_inf + 1j * omega * L + inv_C / (1j * omega) + (system.k_re + 1j * system.k_im) @ weights
+    z_model = R_inf + 1j * omega * L + inv_C / (1j * omega) + (system.k_re + 1j * system.k_im) @ weights
+    z_fit = np.asarray(z_model, dtype=np.complex128)
     res = np.concatenate([(z - z_fit).real, (z - z_fit).imag]) / np.concatenate([mod, mod])
 
     # γ on a grid four times finer than the centres, for plots and peak areas
@@ -617,3 +633,59 @@ def _choose_lambda(
         errors[half] = cv_error(half)
         best = pick()
     return best, at_edge
+
+
+def _choose_lambda_gcv(
+    A_re: FloatArray,
+    A_im: FloatArray,
+    b_re: FloatArray,
+    b_im: FloatArray,
+    D: FloatArray,
+) -> tuple[float, bool]:
+    """Generalised cross-validation: the fallback when real/imaginary cross-validation runs
+    to the top of its grid (a spectrum that is not KK-consistent), and whether it sits at an
+    end of the (extended) λ grid.
+
+    GCV(λ) = N‖r‖² / (N − tr H)² (Wahba 1990; Golub, Heath and Wahba 1979; used for DRTs by
+    Wan et al. 2015 and Maradesa et al. 2023), with the residual r of the combined Z′ and Z″
+    fit and H the influence matrix of the regularised problem on the active set of the
+    non-negative solution (where it is linear). Decade steps first, extended by up to two
+    decades when the minimum is at an end of the grid, then the half decades either side.
+    """
+    A = np.vstack([A_re, A_im])
+    b = np.concatenate([b_re, b_im])
+    n = b.size
+
+    def gcv(lam: float) -> float:
+        coef = _solve(A, b, D, lam)
+        active = coef > 0
+        resid = A @ coef - b
+        if not np.any(active):
+            return float(n * (resid @ resid) / n**2)
+        A_a, D_a = A[:, active], D[:, active]
+        gram = A_a.T @ A_a
+        system = gram + lam * (D_a.T @ D_a)
+        system[np.diag_indices_from(system)] *= 1.0 + 1e-12
+        trace = float(np.trace(np.linalg.solve(system, gram)))
+        dof = max(n - trace, 1.0)
+        return float(n * (resid @ resid) / dof**2)
+
+    scores = {float(lam): gcv(float(lam)) for lam in _LAMBDA_GRID}
+
+    def pick() -> float:
+        return max(lam for lam, v in scores.items() if v <= _GCV_TOLERANCE * min(scores.values()))
+
+    best = pick()
+    for _ in range(_LAMBDA_EXTRA_DECADES):
+        if best == max(scores):
+            scores[10.0 * best] = gcv(10.0 * best)
+        elif best == min(scores):
+            scores[0.1 * best] = gcv(0.1 * best)
+        else:
+            break
+        best = pick()
+    at_edge = best in (max(scores), min(scores))
+    for half in (best / np.sqrt(10.0), best * np.sqrt(10.0)):
+        if min(scores) < half < max(scores):
+            scores[float(half)] = gcv(float(half))
+    return pick(), at_edge

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import MetadataWarning, NoCyclingData, NoImpedanceData, ParseError
+from ..errors import MetadataWarning, NoCyclingData, NoImpedanceData, ParseError, TruncatedDataWarning
 from ..spectrum import Spectrum
 from ._limits import check_file
 from ._points import classify, dropped_by_spectrum
@@ -74,6 +74,7 @@ EXTENSIONS = (".mpr",)
 MAGIC = b"BIO-LOGIC MODULAR FILE"
 _MAGIC_LEN = 52  # magic, 0x1A, spaces up to 48 bytes, then 4 zero bytes
 _MODULE_TAG = b"MODULE"
+_MODULE_HEADER_MAX = 65  # tag, name, long name and the 11.50+ fields (length, versions, date)
 _NEW_HEADER_MARK = 0xFFFFFFFF  # "max length" field written from EC-Lab 11.50 on
 
 _EXPORT_HINT = "Export the file as text (.mpt) from EC-Lab and read that instead."
@@ -182,7 +183,9 @@ class MprModule:
     offset : int
         Byte offset of the module data (just after the header) in the file.
     length : int
-        Length of the module data in bytes.
+        Length of the module data in bytes (the bytes present when ``truncated``).
+    truncated : bool
+        True when the file ends inside this module (``length`` is then what remains).
     """
 
     name: str
@@ -192,6 +195,7 @@ class MprModule:
     date: str
     offset: int
     length: int
+    truncated: bool = False
 
 
 @dataclass(frozen=True)
@@ -220,6 +224,10 @@ class MprFile:
         First row of each loop from the ``VMP loop`` module (empty if absent).
     mb_sequences : tuple of str
         Modulo Bat ``ctrl_type`` per sequence ``Ns`` (empty if not MB or unknown).
+    truncated : bool
+        True when the file ends early (inside or after the data module): the complete
+        records before the cut are in :attr:`data`, and a :class:`TruncatedDataWarning`
+        was issued.
     """
 
     path: str
@@ -233,6 +241,7 @@ class MprFile:
     log: Mapping[str, Any] = field(default_factory=dict)
     loop_index: tuple[int, ...] = ()
     mb_sequences: tuple[str, ...] = ()
+    truncated: bool = False
 
     def column(self, *names: str) -> np.ndarray | None:
         """Return the first column present among ``names``, or None."""
@@ -333,6 +342,8 @@ def _parse_modules(buf: _Buffer) -> list[MprModule]:
         )
     while pos < len(raw):
         tag = raw[pos : pos + len(_MODULE_TAG)]
+        if _cut_in_header(raw, pos, modules):
+            break  # the file ends inside the header of a module after the data: read_mpr warns
         if tag != _MODULE_TAG:
             raise buf.fail(
                 pos,
@@ -355,7 +366,11 @@ def _parse_modules(buf: _Buffer) -> list[MprModule]:
             date_b = buf.unpack("8s", field_pos + 8, "module header")[0]
             data_pos = field_pos + 16
         name = name_b.decode("latin-1").strip()
-        if data_pos + length > len(raw):
+        cut = data_pos + length > len(raw)
+        if cut and (name == "VMP data" or any(m.name == "VMP data" for m in modules)):
+            # the file ends inside the data module or after it: keep what is there (issue 14)
+            length = max(len(raw) - data_pos, 0)
+        elif cut:
             raise buf.fail(
                 field_pos,
                 f"module {name!r} claims {length} bytes of data but only "
@@ -373,12 +388,21 @@ def _parse_modules(buf: _Buffer) -> list[MprModule]:
                 date=date_b.decode("latin-1").strip(),
                 offset=data_pos,
                 length=length,
+                truncated=cut,
             )
         )
         pos = data_pos + length
     if not modules:
         raise buf.fail(pos, "the file holds no modules.", hint="The file is truncated.")
     return modules
+
+
+def _cut_in_header(raw: bytes, pos: int, modules: Sequence[MprModule]) -> bool:
+    """True when the file ends inside a module header that follows the data module."""
+    rest = raw[pos:]
+    if not rest or len(rest) >= _MODULE_HEADER_MAX or not any(m.name == "VMP data" for m in modules):
+        return False
+    return _MODULE_TAG.startswith(rest[: len(_MODULE_TAG)])
 
 
 def _strings(block: bytes, fields: Sequence[tuple[str, int]]) -> dict[str, str]:
@@ -391,7 +415,7 @@ def _scaled_f4(block: bytes, value_at: int, unit_at: int, scale: Mapping[int, fl
     """A positive float32 times the factor of its unit code, to the 6 digits EC-Lab shows."""
     value = _f4(block, value_at)
     unit = block[unit_at] if len(block) > unit_at else None
-    if value is None or value <= 0 or unit not in scale:
+    if value is None or value <= 0 or unit is None or unit not in scale:
         return None
     return float(f"{value * scale[unit]:.6g}")  # float32: 1.13, not 1.1299999952
 
@@ -592,11 +616,25 @@ def _resolve_unknown(
     return [(n, dt or f"V{inferred}") for n, dt in fields if dt or inferred]
 
 
+def _data_start(mod: MprModule) -> int:
+    """Offset of the first record from the start of the data module (see :func:`_column_ids`)."""
+    if mod.version2 is not None:
+        return 0x3EF
+    return {2: 0x195, 3: 0x196}.get(mod.version, 100)
+
+
 def _position(field_name: str) -> int:
     return int(field_name.removeprefix("_unknown_"))
 
 
 def _read_data(buf: _Buffer, mod: MprModule) -> tuple[tuple[str, ...], dict[str, np.ndarray], int]:
+    if mod.truncated and mod.length < _data_start(mod):
+        raise buf.fail(
+            mod.offset + mod.length,
+            f"the file ends inside the header of the data module ({mod.length} bytes of it remain); "
+            "no complete record to read.",
+            hint="The file is truncated; copy it again from the instrument PC.",
+        )
     ids, n_rows, data_at, ids_at = _column_ids(buf, mod)
     renamed = _rename_174(ids)
     width = 2 if mod.version2 is not None or mod.version in (2, 3) else 1
@@ -639,6 +677,16 @@ def _read_data(buf: _Buffer, mod: MprModule) -> tuple[tuple[str, ...], dict[str,
 
     dtype = np.dtype([(n, dt) for n, dt in fields])
     need = n_rows * dtype.itemsize
+    if mod.truncated and need > available:
+        n_rows = available // dtype.itemsize  # the complete records before the cut
+        if n_rows == 0:
+            raise buf.fail(
+                mod.offset + mod.length,
+                f"the file ends inside the first record of the data module ({available} of "
+                f"{dtype.itemsize} bytes); no complete record to read.",
+                hint="The file is truncated; copy it again from the instrument PC.",
+            )
+        need = available = n_rows * dtype.itemsize
     if need != available:
         where = mod.offset + data_at
         if need > available:
@@ -718,8 +766,15 @@ def read_mpr(path: str | os.PathLike[str]) -> MprFile:
             + _EXPORT_HINT[1:],
         )
     columns, data, n_rows = _read_data(buf, data_mods[0])
+    truncated = any(m.truncated for m in modules) or _cut_in_header(raw, _end(modules), modules)
+    if truncated:
+        _warn_truncated(path, modules, n_rows)
 
-    technique, settings, start, log, loops = None, {}, None, {}, ()
+    technique: str | None = None
+    settings: dict[str, Any] = {}
+    start: datetime | None = None
+    log: dict[str, Any] = {}
+    loops: tuple[int, ...] = ()
     set_block = b""
     for mod in modules:
         block = raw[mod.offset : mod.offset + mod.length]
@@ -752,6 +807,30 @@ def read_mpr(path: str | os.PathLike[str]) -> MprFile:
         log=MappingProxyType(log),
         loop_index=loops,
         mb_sequences=sequences,
+        truncated=truncated,
+    )
+
+
+def _end(modules: Sequence[MprModule]) -> int:
+    return modules[-1].offset + modules[-1].length
+
+
+def _warn_truncated(path: Path, modules: Sequence[MprModule], n_rows: int) -> None:
+    """One TruncatedDataWarning saying where the file ends and what was read."""
+    cut = next((m for m in modules if m.truncated), None)
+    if cut is not None and cut.name == "VMP data":
+        where = (
+            f"inside the data module (byte offset {cut.offset + cut.length}); read its {n_rows} "
+            "complete records"
+        )
+    else:
+        lost = f"module {cut.name!r}" if cut is not None else "a module header"
+        where = f"inside {lost}, after the data module (all {n_rows} records read; later metadata lost)"
+    warnings.warn(
+        f"{path}: the file looks truncated: it ends {where}. Copy it again from the instrument PC "
+        "if the acquisition was complete.",
+        TruncatedDataWarning,
+        stacklevel=3,
     )
 
 
@@ -852,6 +931,7 @@ def read(path: str | os.PathLike[str], **options: Any) -> list[Spectrum]:
             "n_dropped": sum(dropped[index].values()),
             "dropped": dropped[index],
             "header": header,
+            "truncated": mpr.truncated and index == len(groups) - 1,
         }
         spectra.append(
             Spectrum(
@@ -945,6 +1025,7 @@ def read_cycling(path: str | os.PathLike[str], **options: Any) -> pd.DataFrame:
             "step_type": step_type,
         }
     )
+    frame.attrs["truncated"] = mpr.truncated
     if mpr.start is not None:
         seconds = frame["time_s"].where(frame["time_s"].abs() <= _MAX_ELAPSED_S)  # NaT when corrupt
         # whole microseconds, like datetime: ns digits of a float32-based time are noise
