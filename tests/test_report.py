@@ -156,7 +156,7 @@ def test_report_rebuilds_from_results_and_kinetics_json(tmp_path, series, kineti
     _assert_self_contained(text)
     assert text.count("data:image/png;base64,") == 2  # Nyquist stack (re-read files) + trajectories
     assert format_quantity(rows[1]["R_int"], rows[1]["R_int_stderr"]) in text
-    assert "failed" in text and "no &#x27;freq/Hz&#x27; column" in text
+    assert "failed" in text and "no &#39;freq/Hz&#39; column" in text
     assert f"{kinetics.model}:" in text
     assert "3 / 4" in text  # spectra fitted
 
@@ -286,7 +286,7 @@ def test_report_keeps_failed_spectra_as_rows_with_the_reason(tmp_path, series):
     )
     text = render_report(mixed, kk=[None] * 4)
     _assert_self_contained(text)
-    assert "broken.mpt #3" in text and "no &#x27;freq/Hz&#x27; column" in text
+    assert "broken.mpt #3" in text and "no &#39;freq/Hz&#39; column" in text
     assert '<span class="bad">failed</span>' in text
     assert "3 / 4" in text  # spectra fitted
 

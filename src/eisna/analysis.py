@@ -82,6 +82,7 @@ def kk_record(fit: Any) -> dict[str, Any] | None:
         "mu": _num(kk.mu),
         "reason": str(getattr(kk, "reason", "") or ""),
         "noise_level": _num(getattr(kk, "noise_level", None)),
+        "zhit_passed": None if getattr(kk, "zhit", None) is None else bool(kk.zhit.passed),
     }
 
 

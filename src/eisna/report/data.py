@@ -44,6 +44,7 @@ class StoredKK:
     M: int | None = None
     mu: float | None = None
     reason: str = ""
+    zhit_passed: bool | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -184,6 +185,7 @@ class ReportData:
                         M=k.get("M"),
                         mu=k.get("mu"),
                         reason=str(k.get("reason") or ""),
+                        zhit_passed=k.get("zhit_passed"),
                     )
                 )
             else:
