@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import copy
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,20 +29,50 @@ def _png(fig: Any, dpi: int = _DPI) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _plain_log_label(text: str) -> str:
+    r"""A log-axis label without mathtext: ``$\mathdefault{2\times10^{-1}}$`` → ``2×10⁻¹``.
+
+    Each distinct mathtext label is parsed by pyparsing at draw time (tens of ms each); the
+    same label in Unicode is drawn directly by the font, and reads the same.
+    """
+    body = re.fullmatch(r"\$\\mathdefault\{(.*)\}\$", text)
+    if body is None:
+        return text
+    inner = body.group(1).replace("\\times", "×").replace("\\,", "")
+    inner = re.sub(r"\^\{([-0-9]+)\}", lambda m: m.group(1).translate(_SUPERSCRIPT), inner)
+    inner = inner.replace("{", "").replace("}", "")
+    return inner if "\\" not in inner else text
+
+
 def _fewer_minor_ticks(fig: Any) -> None:
-    """One minor tick between majors on linear axes, at 2 and 5 on log axes.
+    """One minor tick between majors on linear axes, at 2 and 5 on log axes; plain log labels.
 
     Every tick is a set of lines and texts built at draw time; the default minor locators
     made 60–150 of them per axes, most of the time of a report figure. The inward major and
-    minor ticks on all sides (the eisna style) stay.
+    minor ticks on all sides (the eisna style) stay. Log-axis labels are given in Unicode
+    (``10⁻¹``) instead of mathtext, which pyparsing would parse at every new label.
     """
-    from matplotlib.ticker import AutoMinorLocator, LogLocator, NullLocator
+    from matplotlib.ticker import AutoMinorLocator, LogFormatterSciNotation, LogLocator, NullLocator
+
+    class _PlainLogFormatter(LogFormatterSciNotation):
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return _plain_log_label(super().__call__(x, pos))
 
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
+            scale = axis.get_scale()
+            if scale == "log":
+                for getter, setter in ((axis.get_major_formatter, axis.set_major_formatter),
+                                       (axis.get_minor_formatter, axis.set_minor_formatter)):
+                    if type(getter()) is LogFormatterSciNotation:
+                        plain = copy.copy(getter())  # keeps its state (which minor ticks get a label)
+                        plain.__class__ = _PlainLogFormatter
+                        setter(plain)
             if isinstance(axis.get_minor_locator(), NullLocator):
                 continue
-            scale = axis.get_scale()
             if scale == "linear":
                 axis.set_minor_locator(AutoMinorLocator(2))
             elif scale == "log":
