@@ -582,12 +582,17 @@ def _cycling_html(context: Any) -> Markup:
 
 
 def _stored_cycling(path: Path) -> Any:
-    """The CyclingContext of a finished batch, when ``cycling.json`` names a file that still exists."""
+    """The cycling context of a finished batch: stored in ``cycling.json``, or (older folders)
+    re-read from the file it names when that still exists."""
     if not path.is_file():
         return None
     from ..cycling import cycling_context
+    from .data import StoredCycling
 
     info = json.loads(path.read_text(encoding="utf-8"))
+    stored = StoredCycling.from_record(info)
+    if stored is not None:
+        return stored  # the batch stored what the figure needs: render, read nothing
     source = info.get("source")
     if not source or not Path(source).is_file():
         return None
