@@ -724,6 +724,39 @@ def _template(name: str) -> Any:
     return _environment().get_template(name)
 
 
+def _legacy_folder(
+    out: Path, provenance: Mapping[str, Any] | None, kinetics: Any
+) -> tuple[list[dict[str, Any]], dict[str, Any], Any, list[Any]]:
+    """Rows, provenance, kinetics and plotted spectra of a folder without ``analysis.json``.
+
+    Older batches: the rows of ``results.json``, with ``provenance.json`` and ``kinetics.json``
+    when present; the spectra come from the stored curves, or are re-read from their files.
+    """
+    results = out / "results.json"
+    if not results.is_file():
+        raise EisnaError(
+            f"{out}: no results to report; expected results.json from 'eisna batch' in "
+            "this folder. Run 'eisna batch FILES --circuit NAME --out DIR' first."
+        )
+    fits, stored_prov, curves = _rows_from_json(results)
+    prov_file = out / "provenance.json"
+    if prov_file.is_file():
+        stored_prov = {**json.loads(prov_file.read_text(encoding="utf-8")), **stored_prov}
+    prov = {**stored_prov, **(provenance or {})}
+    kin_file = out / "kinetics.json"
+    if kinetics is None and kin_file.is_file():
+        kinetics = json.loads(kin_file.read_text(encoding="utf-8"))
+    circuit = (
+        prov.get("circuit_file")
+        or prov.get("circuit")
+        or next((r.get("circuit") for r in fits if r.get("circuit")), None)
+    )
+    stored = [_stored_curve(c) for c in curves] if len(curves) == len(fits) else []
+    if stored and any(c is not None for c in stored):
+        return fits, prov, kinetics, stored  # the batch kept data and fit: no need to re-read the files
+    return fits, prov, kinetics, _reread_spectra(list(fits), circuit)
+
+
 def write_report(
     out_dir: str | os.PathLike[str],
     series: Any = None,
@@ -788,32 +821,9 @@ def write_report(
         data = ReportData.from_folder(out, cycling=cycling, arrhenius=arrhenius)
         return write_atomic(out / filename, render_data(data, title))
     if series is None and fits is None:
-        results = out / "results.json"
-        if not results.is_file():
-            raise EisnaError(
-                f"{out}: no results to report; expected results.json from 'eisna batch' in "
-                "this folder. Run 'eisna batch FILES --circuit NAME --out DIR' first."
-            )
-        fits, stored_prov, curves = _rows_from_json(results)
-        prov_file = out / "provenance.json"
-        if prov_file.is_file():
-            stored_prov = {**json.loads(prov_file.read_text(encoding="utf-8")), **stored_prov}
-        provenance = {**stored_prov, **(provenance or {})}
-        kin_file = out / "kinetics.json"
-        if kinetics is None and kin_file.is_file():
-            kinetics = json.loads(kin_file.read_text(encoding="utf-8"))
+        fits, provenance, kinetics, spectra_for_rows = _legacy_folder(out, provenance, kinetics)
         if cycling is None:
             cycling = _stored_cycling(out / "cycling.json")
-        circuit = (
-            provenance.get("circuit_file")
-            or provenance.get("circuit")
-            or next((r.get("circuit") for r in fits if r.get("circuit")), None)
-        )
-        stored = [_stored_curve(c) for c in curves] if len(curves) == len(fits) else []
-        if stored and any(c is not None for c in stored):
-            spectra_for_rows = stored  # the batch kept data and fit: no need to re-read the files
-        else:
-            spectra_for_rows = _reread_spectra(list(fits), circuit)
     text = render_report(
         series,
         fits,
