@@ -303,10 +303,17 @@ def test_batch_puts_cycling_on_the_impedance_clock(tmp_path: Path) -> None:
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "Cycling of the same cell" in html and 'alt="Cycling and impedance on one time axis"' in html
     assert "−24.5" in html or "-24.500 h" in html
-    # the report rebuilt from the folder keeps the section
+    # the report rebuilt from the folder keeps the section, from cycling.json alone: the batch
+    # stored the (decimated) voltage trace and |η| per half cycle, so the cycling file is not read
+    assert 0 < len(info["trace"]["time_s"]) == len(info["trace"]["voltage_V"]) <= 4000
+    assert len(info["half_cycles"]["time_h"]) == len(info["half_cycles"]["overpotential_V"]) == 48
+    info["source"] = str(tmp_path / "moved-away.csv")
+    (out / "cycling.json").write_text(json.dumps(info))
     (out / "report.html").unlink()
     eisna.write_report(out)
-    assert "Cycling of the same cell" in (out / "report.html").read_text(encoding="utf-8")
+    rebuilt = (out / "report.html").read_text(encoding="utf-8")
+    assert "Cycling of the same cell" in rebuilt and "Top: cell voltage of moved-away.csv" in rebuilt
+    assert rebuilt.count("data:image/png;base64,") == html.count("data:image/png;base64,")
 
 
 def test_batch_with_unreadable_cycling_file_fails_before_fitting(tmp_path: Path) -> None:

@@ -156,7 +156,7 @@ def test_report_rebuilds_from_results_and_kinetics_json(tmp_path, series, kineti
     _assert_self_contained(text)
     assert text.count("data:image/png;base64,") == 2  # Nyquist stack (re-read files) + trajectories
     assert format_quantity(rows[1]["R_int"], rows[1]["R_int_stderr"]) in text
-    assert "failed" in text and "no &#x27;freq/Hz&#x27; column" in text
+    assert "failed" in text and "no &#39;freq/Hz&#39; column" in text
     assert f"{kinetics.model}:" in text
     assert "3 / 4" in text  # spectra fitted
 
@@ -286,7 +286,7 @@ def test_report_keeps_failed_spectra_as_rows_with_the_reason(tmp_path, series):
     )
     text = render_report(mixed, kk=[None] * 4)
     _assert_self_contained(text)
-    assert "broken.mpt #3" in text and "no &#x27;freq/Hz&#x27; column" in text
+    assert "broken.mpt #3" in text and "no &#39;freq/Hz&#39; column" in text
     assert '<span class="bad">failed</span>' in text
     assert "3 / 4" in text  # spectra fitted
 
@@ -316,6 +316,7 @@ def test_eisna_report_dir_reproduces_the_batch_page(tmp_path):
     stored = json.loads((out / "analysis.json").read_text(encoding="utf-8"))
     assert [s["status"] for s in stored["spectra"]].count("ok") == 3
     assert all(s["kk"] is not None and isinstance(s["kk"]["passed"], bool)
+               and isinstance(s["kk"]["zhit_passed"], bool)
                for s in stored["spectra"] if s["status"] == "ok")
     (out / "report.html").unlink()
     assert main(["report", str(out)]) == 0
@@ -348,3 +349,20 @@ def test_a_damaged_analysis_json_says_to_rerun_the_batch(tmp_path):
     with pytest.raises(EisnaError, match=r"expected an eisna analysis \(format 1\)"):
         write_report(tmp_path)
     assert not (tmp_path / "report.html").exists()
+
+
+def test_kk_column_shows_the_stored_reason_and_the_zhit_verdict(series):
+    from eisna.report.data import StoredKK
+
+    fit = series.results[-1]
+    res = np.zeros(fit.freq.size)
+    res[3] = 0.021
+    failed = StoredKK(passed=False, threshold=0.01, res_re=res, res_im=np.zeros_like(res), freq=fit.freq,
+                      reason="residual 2.1 % at 1e+05 Hz exceeds the limit 1 % <b>", zhit_passed=False)
+    passed = StoredKK(passed=True, threshold=0.01, res_re=np.zeros_like(res), res_im=np.zeros_like(res),
+                      freq=fit.freq, zhit_passed=True)
+    ns = SimpleNamespace(results=[fit, fit], time_h=np.array([0.0, 1.0]), interlayer=[True, True])
+    text = render_report(ns, kk=[failed, passed])
+    assert '<span class="bad">FAIL</span> (2.1 %); Z-HIT FAIL' in text
+    assert "<small>residual 2.1 % at 1e+05 Hz exceeds the limit 1 % &lt;b&gt;</small>" in text
+    assert '<span class="ok">pass</span> (0 %); Z-HIT pass' in text

@@ -19,7 +19,7 @@ None), ``provenance`` (mapping) and ``spectra``: one record per spectrum, either
   ``arcs`` (list of ``Arc.to_dict()``), ``flags``, ``redchi``, ``success``,
   ``freq`` (Hz), ``z`` and ``z_fit`` ([re, im] pairs, Ω), ``curve_freq``/``curve_z``
   (dense fitted curve) and ``kk`` (None, or ``passed``, ``threshold``, ``res_re``,
-  ``res_im``, ``M``, ``mu``, ``reason``, ``noise_level``), or
+  ``res_im``, ``M``, ``mu``, ``reason``, ``noise_level``, ``zhit_passed``), or
 * a failure: ``status`` "failed", ``source``, ``index``, ``reason``, ``stage``.
 """
 
@@ -72,16 +72,31 @@ def kk_record(fit: Any) -> dict[str, Any] | None:
         kk = kk_test(Spectrum(_get(fit, "freq"), _get(fit, "z")))
     except (EisnaError, ValueError, np.linalg.LinAlgError):
         return None  # the table shows "—" rather than stopping the report
-    threshold = np.asarray(kk.threshold, dtype=float)
+    return _kk_fields(kk)
+
+
+def _zhit_passed(kk: Any) -> bool | None:
+    """The Z-HIT verdict of a KK result (its ``zhit``) or of a stored one (``zhit_passed``)."""
+    stored = _get(kk, "zhit_passed")
+    if stored is not None:
+        return bool(stored)
+    zhit = _get(kk, "zhit")
+    return None if zhit is None else bool(_get(zhit, "passed"))
+
+
+def _kk_fields(kk: Any) -> dict[str, Any]:
+    """The stored fields of a KK result (a ``KKResult`` or anything with the same attributes)."""
+    threshold = np.asarray(_get(kk, "threshold"), dtype=float)
     return {
-        "passed": bool(kk.passed),
+        "passed": bool(_get(kk, "passed")),
         "threshold": float(threshold) if threshold.ndim == 0 else threshold.tolist(),
-        "res_re": np.asarray(kk.res_re, dtype=float).tolist(),
-        "res_im": np.asarray(kk.res_im, dtype=float).tolist(),
-        "M": int(kk.M),
-        "mu": _num(kk.mu),
-        "reason": str(getattr(kk, "reason", "") or ""),
-        "noise_level": _num(getattr(kk, "noise_level", None)),
+        "res_re": np.asarray(_get(kk, "res_re"), dtype=float).tolist(),
+        "res_im": np.asarray(_get(kk, "res_im"), dtype=float).tolist(),
+        "M": None if _get(kk, "M") is None else int(_get(kk, "M")),
+        "mu": _num(_get(kk, "mu")),
+        "reason": str(_get(kk, "reason") or ""),
+        "noise_level": _num(_get(kk, "noise_level")),
+        "zhit_passed": _zhit_passed(kk),
     }
 
 
@@ -178,18 +193,7 @@ def analyse_series(
     spectra = []
     for item, k in zip(items, kk_given, strict=False):
         if _is_fit(item):
-            given = (
-                None
-                if k is None
-                else {
-                    "passed": bool(_get(k, "passed")),
-                    "threshold": np.asarray(_get(k, "threshold")).tolist(),
-                    "res_re": np.asarray(_get(k, "res_re")).tolist(),
-                    "res_im": np.asarray(_get(k, "res_im")).tolist(),
-                    "M": _get(k, "M"),
-                    "mu": _num(_get(k, "mu")),
-                }
-            )
+            given = None if k is None else _kk_fields(k)
             spectra.append(_fit_record(item, given))
         else:
             spectra.append(_failure_record(item))

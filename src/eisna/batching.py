@@ -389,7 +389,9 @@ def write_outputs(
         outputs.add("analysis.json", dumps(analysis, compact=True))
         if cycling is not None:
             outputs.add("cycling_summary.csv", frame_to_csv(cycling.half_cycles_frame()))
-            outputs.add("cycling.json", dumps(cycling.to_dict()))
+            from .report.data import cycling_record  # the trace the report's cycling figure draws
+
+            outputs.add("cycling.json", dumps({**cycling.to_dict(), **cycling_record(cycling)}))
         if report:
             from .report import write_report  # the report sits downstream; import it only when asked
 

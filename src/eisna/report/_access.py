@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["_celsius", "_esc", "_finite", "_get", "_is_fit", "_label_of", "_meta", "_source_of"]
+__all__ = ["_celsius", "_finite", "_get", "_is_fit", "_label_of", "_meta", "_source_of"]
 
 
 def _finite(x: Any) -> bool:
@@ -16,10 +15,6 @@ def _finite(x: Any) -> bool:
         return x is not None and math.isfinite(float(x))
     except (TypeError, ValueError):
         return False
-
-
-def _esc(x: Any) -> str:
-    return html.escape(str(x), quote=True)
 
 
 # ----------------------------------------------------------------------------- data access

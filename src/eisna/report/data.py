@@ -11,6 +11,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ class StoredKK:
     M: int | None = None
     mu: float | None = None
     reason: str = ""
+    zhit_passed: bool | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -184,6 +186,7 @@ class ReportData:
                         M=k.get("M"),
                         mu=k.get("mu"),
                         reason=str(k.get("reason") or ""),
+                        zhit_passed=k.get("zhit_passed"),
                     )
                 )
             else:
@@ -249,3 +252,86 @@ class ReportData:
                 f"{path}: expected an eisna analysis (format 1); re-run 'eisna batch' to rewrite it."
             )
         return cls.from_analysis(analysis, cycling=cycling, arrhenius=arrhenius)
+
+
+# ----------------------------------------------------------------------------- cycling
+TRACE_POINTS = 4000  # stored voltage points at most: min and max of 2000 time bins
+
+
+def _decimated_trace(time_s: np.ndarray, voltage: np.ndarray, points: int = TRACE_POINTS) -> dict[str, list]:
+    """Voltage against time with at most ``points`` points: the min and max of each time bin.
+
+    Keeping both extremes of each bin keeps the spikes and drops (soft shorts) that a plain
+    sub-sample would miss.
+    """
+    keep = np.isfinite(time_s) & np.isfinite(voltage)
+    t, v = time_s[keep], voltage[keep]
+    if t.size > points:
+        edges = np.linspace(0, t.size, points // 2 + 1).astype(int)
+        picks = []
+        for lo, hi in pairwise(edges):
+            if hi > lo:
+                a, b = lo + int(np.argmin(v[lo:hi])), lo + int(np.argmax(v[lo:hi]))
+                picks.extend(sorted({a, b}))
+        t, v = t[picks], v[picks]
+    return {"time_s": t.tolist(), "voltage_V": v.tolist()}
+
+
+def cycling_record(context: Any) -> dict[str, Any]:
+    """What the cycling figure needs, for ``cycling.json``: the voltage trace and |η| per half cycle.
+
+    Parameters
+    ----------
+    context : CyclingContext
+        From :func:`eisna.cycling.cycling_context`.
+
+    Returns
+    -------
+    dict
+        ``trace`` (``time_s`` in s, ``voltage_V`` in V, at most :data:`TRACE_POINTS` points) and
+        ``half_cycles`` (``time_h`` in h, ``overpotential_V`` in V), added to
+        ``context.to_dict()`` by the batch so that ``eisna report DIR`` only renders.
+    """
+    data = context.data
+    hc = context.summary.half_cycles
+    column = {c: np.asarray(hc[c], dtype=float) for c in ("time_h", "overpotential_V") if c in hc.columns}
+    return {
+        "trace": _decimated_trace(np.asarray(data["time_s"], dtype=float),
+                                  np.asarray(data["voltage_V"], dtype=float)),
+        "half_cycles": {k: [None if not np.isfinite(x) else float(x) for x in v] for k, v in column.items()},
+    }
+
+
+@dataclass(frozen=True, eq=False)
+class StoredCycling:
+    """A cycling context rebuilt from ``cycling.json`` (shaped like ``CyclingContext`` for the report).
+
+    ``data`` holds the stored voltage trace, ``summary`` the half cycles and events; ``to_dict()``
+    returns the stored record.
+    """
+
+    source: str
+    data: Mapping[str, Any]
+    summary: Mapping[str, Any]
+    eis_offset_h: float | None
+    record: Mapping[str, Any]
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> StoredCycling | None:
+        """The stored context, or None for a ``cycling.json`` written before the trace was stored."""
+        trace, halves = record.get("trace"), record.get("half_cycles")
+        if not isinstance(trace, Mapping) or not isinstance(halves, Mapping):
+            return None
+        return cls(
+            source=str(record.get("source") or ""),
+            data={k: np.asarray(trace.get(k) or [], dtype=float) for k in ("time_s", "voltage_V")},
+            summary={"half_cycles": {k: np.asarray([np.nan if x is None else x for x in v], dtype=float)
+                                     for k, v in halves.items()},
+                     "events": list(record.get("events") or ())},
+            eis_offset_h=record.get("eis_offset_h"),
+            record=record,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored record (what ``cycling.json`` holds)."""
+        return dict(self.record)

@@ -48,7 +48,7 @@ from markupsafe import Markup
 
 from ..errors import EisnaError
 from ..units import format_quantity, normalise_unit, param_unit
-from ._access import _celsius, _esc, _finite, _get, _is_fit, _label_of, _meta, _source_of
+from ._access import _celsius, _finite, _get, _is_fit, _label_of, _meta, _source_of
 from .figures import _cycling_figure, _figures, _rows_trajectories
 
 __all__ = ["format_quantity", "param_unit", "render_report", "sha256_file", "write_report"]
@@ -155,7 +155,7 @@ def _stored_curve(entry: Any) -> dict[str, Any] | None:
     return out
 
 
-def _arrhenius_html(arrhenius: Any) -> str:
+def _arrhenius_html(arrhenius: Any) -> Markup | str:
     """Table of the Arrhenius fits: Ea ± σ (eV), ln A, R² and σ(25 °C) per conductivity kind."""
     fits = _get(arrhenius, "fits")
     if not isinstance(fits, Mapping) or not fits:
@@ -163,33 +163,35 @@ def _arrhenius_html(arrhenius: Any) -> str:
     labels = {"bulk": "bulk", "grain_boundary": "grain boundary", "total": "total"}
     rows = [
         [
-            _esc(labels.get(kind, kind)),
-            _esc(format_quantity(_get(line, "Ea_eV"), _get(line, "Ea_stderr"), "eV")),
-            _esc(format_quantity(_get(line, "ln_A"), _get(line, "ln_A_stderr"))),
+            labels.get(kind, kind),
+            format_quantity(_get(line, "Ea_eV"), _get(line, "Ea_stderr"), "eV"),
+            format_quantity(_get(line, "ln_A"), _get(line, "ln_A_stderr")),
             f"{float(_get(line, 'r_squared')):.4f}" if _finite(_get(line, "r_squared")) else "—",
-            _esc(format_quantity(_get(line, "sigma_25C_S_cm"), None, "S/cm")),
+            format_quantity(_get(line, "sigma_25C_S_cm"), None, "S/cm"),
         ]
         for kind, line in fits.items()
     ]
-    note = (
-        '<p class="note">σT = A·exp(−E<sub>a</sub>/k<sub>B</sub>T), fitted as a straight line of '
-        "ln(σT) against 1/T; ± 1σ standard errors. A in S·K/cm; σ(25 °C) from the fitted line.</p>"
-    )
-    head = ["conductivity", "E<sub>a</sub>", "ln A", "R²", "σ(25 °C)"]
-    return note + _table(head, rows, "arr")
+    return _block("arrhenius", rows)
 
 
 # ----------------------------------------------------------------------------- tables
-def _table(head: Sequence[str], rows: Sequence[Sequence[str]], cls: str = "") -> str:
-    th = "".join(f"<th>{h}</th>" for h in head)
-    body = "\n".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
-    return (
-        f'<div class="scroll"><table class="{cls}"><thead><tr>{th}</tr></thead>'
-        f"<tbody>\n{body}\n</tbody></table></div>"
-    )
+def _table(head: Sequence[Any], rows: Sequence[Sequence[Any]], cls: str = "") -> Markup:
+    """A table from the ``table`` macro: cells are text or cell mappings (see blocks.html.j2)."""
+    return _block("table", head, rows, cls)
 
 
-def _kk_cell(kk: Any) -> str:
+def _block(name: str, *args: Any) -> Markup:
+    """Call one macro of ``blocks.html.j2``; the result is escaped HTML (Markup)."""
+    return Markup(getattr(_template("blocks.html.j2").module, name)(*args))
+
+
+def _ok(text: str, ok: bool, note: Any = None, after: str = "") -> dict[str, Any]:
+    """A status cell: ``text`` in green (ok) or red, with an optional small note below."""
+    return {"cls": "ok" if ok else "bad", "text": text, "note": note or "", "after": after}
+
+
+def _kk_cell(kk: Any) -> Any:
+    """Lin-KK verdict with the largest residual; when stored, the reason and the Z-HIT verdict."""
     if kk is None:
         return "—"
     passed = bool(_get(kk, "passed"))
@@ -199,7 +201,12 @@ def _kk_cell(kk: Any) -> str:
         if _get(kk, k) is not None
     ]
     worst = f" ({100 * max(res):.2g} %)" if res else ""
-    return f'<span class="{"ok" if passed else "bad"}">{"pass" if passed else "FAIL"}</span>{worst}'
+    zhit = _get(kk, "zhit_passed")
+    if zhit is None and _get(kk, "zhit") is not None:
+        zhit = _get(_get(kk, "zhit"), "passed")
+    if zhit is not None:
+        worst += f"; Z-HIT {'pass' if zhit else 'FAIL'}"
+    return _ok("pass" if passed else "FAIL", passed, note=_get(kk, "reason") or "", after=worst)
 
 
 def _param_order(name: str) -> tuple[int, str]:
@@ -231,50 +238,43 @@ def _table_columns(items: list[Any]) -> tuple[list[str], list[tuple[str, str]]]:
 
 def _fit_cells(
     it: Any, names: list[str], derived: list[tuple[str, str]], kk: Any, absent: bool | None, absent_param: str
-) -> list[str]:
+) -> list[Any]:
     """Cells after the time of one fitted spectrum (``absent`` None: no interlayer column)."""
     params, stderr = _get(it, "params"), _get(it, "stderr") or {}
     ok = _get(it, "success", True)
-    row = ['<span class="ok">ok</span>' if ok else '<span class="bad">not converged</span>']
+    row: list[Any] = [_ok("ok" if ok else "not converged", bool(ok))]
     if absent is not None:
         row.append("no" if absent else "yes")
     row += [
-        _esc(format_quantity(params.get(n), stderr.get(n)))
+        format_quantity(params.get(n), stderr.get(n))
         if n in params
         else ("0 (no arc)" if absent and n == absent_param else "—")
         for n in names
     ]
     dq = _get(it, "derived") or {}
     row += [
-        _esc(format_quantity(_get(dq[d], "value"), _get(dq[d], "stderr"))) if d in dq else "—"
+        format_quantity(_get(dq[d], "value"), _get(dq[d], "stderr")) if d in dq else "—"
         for d, _ in derived
     ]
     row.append(_kk_cell(kk))
     redchi = _get(it, "redchi")
     row.append(f"{redchi:.3g}" if _finite(redchi) else "—")
-    row.append(_esc(", ".join(_get(it, "flags") or ())) or "—")
+    row.append(", ".join(_get(it, "flags") or ()) or "—")
     return row
 
 
-def _row_cells(it: Mapping[str, Any], names: list[str]) -> list[str]:
+def _row_cells(it: Mapping[str, Any], names: list[str]) -> list[Any]:
     """Cells after the time of one ``results.json`` row (older output folders)."""
     status = str(it.get("status", "ok"))
     cls = "ok" if status in ("ok", "fitted", "success", "cached") else "bad"
     reason = it.get("message") or it.get("reason") or it.get("error")
-    row = [
-        f'<span class="{cls}">{_esc(status)}</span>'
-        + (f"<br><small>{_esc(reason)}</small>" if cls == "bad" and reason else "")
-    ]
-    row += [_esc(format_quantity(it.get(n), it.get(f"{n}_stderr"))) for n in names]
+    row: list[Any] = [_ok(status, cls == "ok", note=reason if cls == "bad" else None)]
+    row += [format_quantity(it.get(n), it.get(f"{n}_stderr")) for n in names]
     kk_passed = it.get("kk_passed")
-    row.append(
-        "—"
-        if kk_passed is None
-        else f'<span class="{"ok" if kk_passed else "bad"}">{"pass" if kk_passed else "FAIL"}</span>'
-    )
+    row.append("—" if kk_passed is None else _ok("pass" if kk_passed else "FAIL", bool(kk_passed)))
     row.append(f"{float(it['redchi']):.3g}" if _finite(it.get("redchi")) else "—")
     flags = it.get("flags")
-    row.append(_esc(", ".join(flags) if isinstance(flags, list) else (flags or "—")))
+    row.append(", ".join(flags) if isinstance(flags, list) else (flags or "—"))
     return row
 
 
@@ -294,16 +294,17 @@ def _fit_table(
     with_arc = bool(absent)
     temps = [_meta(it).get("temperature_K") for it in items]  # Arrhenius sets: one temperature each
     use_temp = time_h is None and any(_finite(t) for t in temps)
-    head = ["spectrum", "T / °C" if use_temp else "t / h", "status"] + (["interlayer"] if with_arc else [])
-    head += [f"{_esc(n)}{' / ' + _esc(param_unit(n)) if param_unit(n) else ''}" for n in names]
-    head += [f"{_esc(d)}{' / ' + _esc(normalise_unit(u)) if u else ''}" for d, u in derived]
-    head += ["KK (max |res|)", "χ²<sub>ν</sub>", "flags"]
+    head: list[Any] = ["spectrum", "T / °C" if use_temp else "t / h", "status"]
+    head += ["interlayer"] if with_arc else []
+    head += [f"{n}{' / ' + param_unit(n) if param_unit(n) else ''}" for n in names]
+    head += [f"{d}{' / ' + normalise_unit(u) if u else ''}" for d, u in derived]
+    head += ["KK (max |res|)", Markup("χ²<sub>ν</sub>"), "flags"]
     rows = []
     for i, it in enumerate(items):
         t = f"{time_h[i]:.2f}" if time_h is not None and i < len(time_h) and _finite(time_h[i]) else "—"
         if use_temp:
             t = _celsius(temps[i])
-        row = [_esc(_label_of(it, i)), t]
+        row: list[Any] = [_label_of(it, i), t]
         if _is_fit(it):
             no_arc = bool(i < len(absent) and absent[i]) if with_arc else None
             row += _fit_cells(it, names, derived, kk[i] if i < len(kk) else None, no_arc, absent_param)
@@ -311,83 +312,66 @@ def _fit_table(
             row += _row_cells(it, names)
         else:  # a failure object
             reason = _get(it, "reason") or _get(it, "message") or _get(it, "error") or "failed"
-            row.append(f'<span class="bad">failed</span><br><small>{_esc(reason)}</small>')
+            row.append(_ok("failed", False, note=reason))
             row += ["—"] * (len(names) + len(derived) + 3 + int(with_arc))
         rows.append(row)
     return _table(head, rows, "fits")
 
 
-def _arc_table(fit: Any) -> str:
+def _arc_table(fit: Any) -> Markup | str:
     """Physics table of one fit: each arc with role, R, C_eff and apex frequency."""
     arcs = _get(fit, "arcs") or ()
     rows = []
     for arc in arcs:
-        role = str(_get(arc, "role", "")).replace("_", " ")
+        role: Any = str(_get(arc, "role", "")).replace("_", " ")
         if _get(arc, "role_ok") is False:
-            role += ' <span class="bad">(C_eff outside the range for this role)</span>'
+            role = {"pre": role + " ", "cls": "bad", "text": "(C_eff outside the range for this role)"}
         rows.append(
             [
-                _esc(_get(arc, "name", "")),
+                _get(arc, "name", ""),
                 role,
-                _esc(format_quantity(_get(arc, "R"), _get(arc, "R_stderr"), "Ω")),
-                _esc(format_quantity(_get(arc, "C_eff"), _get(arc, "C_eff_stderr"), "F")),
-                _esc(format_quantity(_get(arc, "f_apex"), None, "Hz")),
+                format_quantity(_get(arc, "R"), _get(arc, "R_stderr"), "Ω"),
+                format_quantity(_get(arc, "C_eff"), _get(arc, "C_eff_stderr"), "F"),
+                format_quantity(_get(arc, "f_apex"), None, "Hz"),
             ]
         )
     if not rows:
         return ""
-    return _table(["arc", "role", "R", "C<sub>eff</sub>", "f<sub>apex</sub>"], rows, "arcs")
+    return _table(["arc", "role", "R", Markup("C<sub>eff</sub>"), Markup("f<sub>apex</sub>")], rows, "arcs")
 
 
-def _kinetics_html(kinetics: Any) -> str:
-    if kinetics is None:
-        return "<p>No kinetics fit (not a time series, or no interlayer resistance to fit).</p>"
-    if not isinstance(kinetics, Mapping):
-        kinetics = kinetics.to_dict() if hasattr(kinetics, "to_dict") else dict(vars(kinetics))
-    model = kinetics.get("model")
-    if model in (None, "none"):
-        summary = (
-            "<p><b>No interlayer growth detected</b>: the constant (no-growth) model describes "
-            "R<sub>int</sub>(t) best.</p>"
-        )
-    else:
-        r_final = next(
-            (kinetics[k] for k in ("R_int_final", "R_int_final_ohm", "R_final_ohm") if k in kinetics), None
-        )
-        items = [
-            ("best model", f"{_esc(model)}: <code>{_esc(kinetics.get('equation') or '')}</code>"),
-            (
-                "onset t<sub>0</sub>",
-                _esc(format_quantity(kinetics.get("onset_h"), kinetics.get("onset_stderr_h"), "h")),
-            ),
-            (
-                "t<sub>95</sub> (95 % of final growth)",
-                _esc(format_quantity(kinetics.get("t95_h"), None, "h")),
-            ),
-            (
-                "first spectrum with the arc",
-                _esc(format_quantity(kinetics.get("first_detected_h"), None, "h")),
-            ),
-            ("R<sub>int</sub> at the end (cell total)", _esc(format_quantity(r_final, None, "Ω"))),
-        ]
-        eps = kinetics.get("eps_r_assumed")
-        for key, label, unit in (
-            ("ASR_int_final_per_interface_ohm_cm2", "ASR per interface at the end", "Ω·cm²"),
-            ("C_eff_int_final_F", "C<sub>eff,int</sub> at the end (cell total)", "F"),
-            ("f0_int_final_Hz", "apex frequency of the interlayer arc", "Hz"),
-            (
-                "thickness_int_final_nm",
-                "interlayer thickness at the end"
-                + (f" (ε<sub>r</sub> = {_esc(eps)} assumed)" if eps else ""),
-                "nm",
-            ),
-        ):
-            if _finite(kinetics.get(key)):
-                items.append(
-                    (label, _esc(format_quantity(kinetics[key], kinetics.get(f"{key}_stderr"), unit)))
-                )
-        items = [(k, v) for k, v in items if v != "—"]
-        summary = "<dl>" + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
+_KINETICS_EXTRAS = (
+    ("ASR_int_final_per_interface_ohm_cm2", "ASR per interface at the end", "Ω·cm²"),
+    ("C_eff_int_final_F", Markup("C<sub>eff,int</sub> at the end (cell total)"), "F"),
+    ("f0_int_final_Hz", "apex frequency of the interlayer arc", "Hz"),
+)
+
+
+def _kinetics_summary(kinetics: Mapping[str, Any]) -> list[tuple[Any, Any]]:
+    """(label, value) pairs of the kinetics block: model, onset, t95, final values."""
+    r_final = next(
+        (kinetics[k] for k in ("R_int_final", "R_int_final_ohm", "R_final_ohm") if k in kinetics), None
+    )
+    items: list[tuple[Any, Any]] = [
+        ("best model", {"pre": f"{kinetics.get('model')}: ", **_code(kinetics.get("equation") or "")}),
+        (Markup("onset t<sub>0</sub>"),
+         format_quantity(kinetics.get("onset_h"), kinetics.get("onset_stderr_h"), "h")),
+        (Markup("t<sub>95</sub> (95 % of final growth)"), format_quantity(kinetics.get("t95_h"), None, "h")),
+        ("first spectrum with the arc", format_quantity(kinetics.get("first_detected_h"), None, "h")),
+        (Markup("R<sub>int</sub> at the end (cell total)"), format_quantity(r_final, None, "Ω")),
+    ]
+    eps = kinetics.get("eps_r_assumed")
+    thickness = Markup("interlayer thickness at the end") + (
+        Markup(" (ε<sub>r</sub> = {} assumed)").format(eps) if eps else ""
+    )
+    for key, label, unit in (*_KINETICS_EXTRAS, ("thickness_int_final_nm", thickness, "nm")):
+        if _finite(kinetics.get(key)):
+            items.append((label, format_quantity(kinetics[key], kinetics.get(f"{key}_stderr"), unit)))
+    return [(k, v) for k, v in items if v != "—"]
+
+
+def _kinetics_rows(kinetics: Mapping[str, Any]) -> list[list[str]]:
+    """One row per kinetics model: name, AICc, ΔAICc, parameters ± 1σ."""
     rows = []
     for m in kinetics.get("models") or ():
         params = m.get("params") or {}
@@ -398,59 +382,54 @@ def _kinetics_html(kinetics: Any) -> str:
         )
         rows.append(
             [
-                _esc(m.get("model", m.get("name", ""))),
+                str(m.get("model", m.get("name", ""))),
                 f"{float(m['aicc']):.1f}" if _finite(m.get("aicc")) else "—",
                 f"{float(m['delta_aicc']):.1f}" if _finite(m.get("delta_aicc")) else "—",
-                _esc(text),
+                text,
             ]
         )
-    table = _table(["model", "AICc", "ΔAICc", "parameters (±1σ)"], rows, "kin") if rows else ""
-    return summary + table
+    return rows
 
 
-def _provenance_html(prov: Mapping[str, Any]) -> str:
+def _kinetics_html(kinetics: Any) -> Markup:
+    if kinetics is None:
+        return _block("no_kinetics")
+    if not isinstance(kinetics, Mapping):
+        kinetics = kinetics.to_dict() if hasattr(kinetics, "to_dict") else dict(vars(kinetics))
+    no_growth = kinetics.get("model") in (None, "none")
+    summary = [] if no_growth else _kinetics_summary(kinetics)
+    return _block("kinetics", summary, no_growth, _kinetics_rows(kinetics))
+
+
+_PROVENANCE_KEYS = (
+    ("started", "run started"),
+    ("finished", "run finished"),
+    ("command", "command"),
+    ("circuit", "circuit"),
+    ("baseline circuit", "baseline circuit (no interlayer)"),
+    ("baseline", "baseline circuit (no interlayer)"),
+    ("fit_seconds", "fit time / s"),
+    ("circuit_string", "circuit string"),
+    ("circuit_file", "circuit file"),
+    ("circuit_sha256", "circuit file SHA-256"),
+)
+
+
+def _code(text: Any, cls: str = "") -> dict[str, Any]:
+    return {"code": True, "text": str(text), "cls": cls}
+
+
+def _provenance_html(prov: Mapping[str, Any]) -> Markup:
     items = [("eisna version", prov.get("eisna_version")), ("report written", prov.get("report_time"))]
-    for key, label in (
-        ("started", "run started"),
-        ("finished", "run finished"),
-        ("command", "command"),
-        ("circuit", "circuit"),
-        ("baseline circuit", "baseline circuit (no interlayer)"),
-        ("baseline", "baseline circuit (no interlayer)"),
-        ("fit_seconds", "fit time / s"),
-        ("circuit_string", "circuit string"),
-        ("circuit_file", "circuit file"),
-        ("circuit_sha256", "circuit file SHA-256"),
-    ):
-        if prov.get(key):
-            items.append((label, prov[key]))
-    options = prov.get("options")
-    dl = "<dl>" + "".join(f"<dt>{_esc(k)}</dt><dd><code>{_esc(v)}</code></dd>" for k, v in items) + "</dl>"
-    if options:
-        dl += (
-            "<h3>Options</h3><dl>"
-            + "".join(
-                f"<dt>{_esc(k)}</dt><dd><code>{_esc(json.dumps(v, default=str))}</code></dd>"
-                for k, v in options.items()
-            )
-            + "</dl>"
-        )
-    files = [
-        [f"<code>{_esc(e['path'])}</code>", f"<code class='hash'>{_esc(e['sha256'])}</code>"]
-        for e in prov.get("inputs", [])
-    ]
-    if files:
-        dl += "<h3>Input files</h3>" + _table(["file", "SHA-256"], files, "prov")
+    items += [(label, prov[key]) for key, label in _PROVENANCE_KEYS if prov.get(key)]
+    options = [(k, _code(json.dumps(v, default=str))) for k, v in (prov.get("options") or {}).items()]
+    files = [[_code(e["path"]), _code(e["sha256"], "hash")] for e in prov.get("inputs", [])]
     skipped = [
-        [f"<code>{_esc(_get(e, 'path', e))}</code>", _esc(_get(e, "reason", ""))]
+        [_code(_get(e, "path", e)), str(_get(e, "reason", ""))]
         for e in prov.get("skipped") or ()
         if isinstance(e, Mapping)
     ]
-    if skipped:
-        dl += "<h3>Files skipped</h3>" + _table(["file", "reason"], skipped, "prov")
-    return dl
-
-
+    return _block("provenance", [(k, _code(v)) for k, v in items], options, files, skipped)
 
 
 def _cards(
@@ -576,7 +555,7 @@ class _Nyq:
 
 
 # ----------------------------------------------------------------------------- public API
-def _cycling_html(context: Any) -> str:
+def _cycling_html(context: Any) -> Markup:
     d = context.to_dict()
 
     def mv(x: Any) -> str:
@@ -585,33 +564,35 @@ def _cycling_html(context: Any) -> str:
     def asr(x: Any) -> str:
         return f"{x:.4g} Ω·cm²" if _finite(x) else "–"
 
-    rows = [
-        ["file", _esc(d["source"])],
-        ["records, half cycles", f"{d['n_records']}, {d['n_half_cycles']}"],
-        ["impedance series start on the cycling clock",
-         f"{d['eis_offset_h']:+.3f} h" if d["eis_offset_h"] is not None else "no common clock"],
-        ["overpotential |η|, first → last healthy half cycle",
-         f"{mv(d['overpotential_first_V'])} → {mv(d['overpotential_last_V'])}"],
-        ["DC ASR η/j (cell total), first → last", f"{asr(d['asr_dc_first_ohm_cm2'])} → "
-         f"{asr(d['asr_dc_last_ohm_cm2'])}"],
-        ["first soft short",
-         f"{d['first_short_h']:.2f} h" if d["first_short_h"] is not None else "none found"],
+    offset, short = d["eis_offset_h"], d["first_short_h"]
+    items = [
+        ("file", str(d["source"])),
+        ("records, half cycles", f"{d['n_records']}, {d['n_half_cycles']}"),
+        ("impedance series start on the cycling clock",
+         f"{offset:+.3f} h" if offset is not None else "no common clock"),
+        ("overpotential |η|, first → last healthy half cycle",
+         f"{mv(d['overpotential_first_V'])} → {mv(d['overpotential_last_V'])}"),
+        ("DC ASR η/j (cell total), first → last",
+         f"{asr(d['asr_dc_first_ohm_cm2'])} → {asr(d['asr_dc_last_ohm_cm2'])}"),
+        ("first soft short", f"{short:.2f} h" if short is not None else "none found"),
     ]
-    html = "<dl>" + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows) + "</dl>"
-    if d["events"]:
-        html += _table(["t / h (cycling clock)", "half cycle", "event", "detail"],
-                       [[f"{e['time_h']:.2f}", str(e["half_cycle"]), _esc(e["reason"]), _esc(e["detail"])]
-                        for e in d["events"]])
-    return html
+    events = [[f"{e['time_h']:.2f}", str(e["half_cycle"]), str(e["reason"]), str(e["detail"])]
+              for e in d["events"] or ()]
+    return _block("cycling", items, events)
 
 
 def _stored_cycling(path: Path) -> Any:
-    """The CyclingContext of a finished batch, when ``cycling.json`` names a file that still exists."""
+    """The cycling context of a finished batch: stored in ``cycling.json``, or (older folders)
+    re-read from the file it names when that still exists."""
     if not path.is_file():
         return None
     from ..cycling import cycling_context
+    from .data import StoredCycling
 
     info = json.loads(path.read_text(encoding="utf-8"))
+    stored = StoredCycling.from_record(info)
+    if stored is not None:
+        return stored  # the batch stored what the figure needs: render, read nothing
     source = info.get("source")
     if not source or not Path(source).is_file():
         return None
@@ -706,12 +687,12 @@ def _render_page(
         report_time=prov["report_time"],
         version=prov["eisna_version"],
         cards=_cards(items, time_h, kinetics, kk_results),
-        kinetics=Markup(_kinetics_html(kinetics)) if kinetics is not None or time_h is not None else None,
+        kinetics=_kinetics_html(kinetics) if kinetics is not None or time_h is not None else None,
         figures=figs,
-        arrhenius=Markup(arrhenius_table) if arrhenius_table else None,
-        cycling=Markup(_cycling_html(cycling)) if cycling is not None else None,
-        arcs=Markup(_arc_table(last_fit)) if last_fit is not None and _get(last_fit, "arcs") else None,
-        fit_table=Markup(
+        arrhenius=arrhenius_table or None,
+        cycling=_cycling_html(cycling) if cycling is not None else None,
+        arcs=_arc_table(last_fit) if last_fit is not None and _get(last_fit, "arcs") else None,
+        fit_table=(
             _fit_table(
                 items,
                 time_h,
@@ -720,7 +701,7 @@ def _render_page(
                 absent_param=_get(series, "interlayer_param") or "R_int",
             )
         ),
-        provenance=Markup(_provenance_html(prov)),
+        provenance=_provenance_html(prov),
     )
 
 
@@ -741,6 +722,39 @@ def _environment() -> Any:
 
 def _template(name: str) -> Any:
     return _environment().get_template(name)
+
+
+def _legacy_folder(
+    out: Path, provenance: Mapping[str, Any] | None, kinetics: Any
+) -> tuple[list[dict[str, Any]], dict[str, Any], Any, list[Any]]:
+    """Rows, provenance, kinetics and plotted spectra of a folder without ``analysis.json``.
+
+    Older batches: the rows of ``results.json``, with ``provenance.json`` and ``kinetics.json``
+    when present; the spectra come from the stored curves, or are re-read from their files.
+    """
+    results = out / "results.json"
+    if not results.is_file():
+        raise EisnaError(
+            f"{out}: no results to report; expected results.json from 'eisna batch' in "
+            "this folder. Run 'eisna batch FILES --circuit NAME --out DIR' first."
+        )
+    fits, stored_prov, curves = _rows_from_json(results)
+    prov_file = out / "provenance.json"
+    if prov_file.is_file():
+        stored_prov = {**json.loads(prov_file.read_text(encoding="utf-8")), **stored_prov}
+    prov = {**stored_prov, **(provenance or {})}
+    kin_file = out / "kinetics.json"
+    if kinetics is None and kin_file.is_file():
+        kinetics = json.loads(kin_file.read_text(encoding="utf-8"))
+    circuit = (
+        prov.get("circuit_file")
+        or prov.get("circuit")
+        or next((r.get("circuit") for r in fits if r.get("circuit")), None)
+    )
+    stored = [_stored_curve(c) for c in curves] if len(curves) == len(fits) else []
+    if stored and any(c is not None for c in stored):
+        return fits, prov, kinetics, stored  # the batch kept data and fit: no need to re-read the files
+    return fits, prov, kinetics, _reread_spectra(list(fits), circuit)
 
 
 def write_report(
@@ -807,32 +821,9 @@ def write_report(
         data = ReportData.from_folder(out, cycling=cycling, arrhenius=arrhenius)
         return write_atomic(out / filename, render_data(data, title))
     if series is None and fits is None:
-        results = out / "results.json"
-        if not results.is_file():
-            raise EisnaError(
-                f"{out}: no results to report; expected results.json from 'eisna batch' in "
-                "this folder. Run 'eisna batch FILES --circuit NAME --out DIR' first."
-            )
-        fits, stored_prov, curves = _rows_from_json(results)
-        prov_file = out / "provenance.json"
-        if prov_file.is_file():
-            stored_prov = {**json.loads(prov_file.read_text(encoding="utf-8")), **stored_prov}
-        provenance = {**stored_prov, **(provenance or {})}
-        kin_file = out / "kinetics.json"
-        if kinetics is None and kin_file.is_file():
-            kinetics = json.loads(kin_file.read_text(encoding="utf-8"))
+        fits, provenance, kinetics, spectra_for_rows = _legacy_folder(out, provenance, kinetics)
         if cycling is None:
             cycling = _stored_cycling(out / "cycling.json")
-        circuit = (
-            provenance.get("circuit_file")
-            or provenance.get("circuit")
-            or next((r.get("circuit") for r in fits if r.get("circuit")), None)
-        )
-        stored = [_stored_curve(c) for c in curves] if len(curves) == len(fits) else []
-        if stored and any(c is not None for c in stored):
-            spectra_for_rows = stored  # the batch kept data and fit: no need to re-read the files
-        else:
-            spectra_for_rows = _reread_spectra(list(fits), circuit)
     text = render_report(
         series,
         fits,
