@@ -12,7 +12,8 @@ from eisna.errors import ParseError
 
 def test_ec_lab_table_with_three_sweeps(corpus):
     # pyimpspec's case-multiple-spectra.mpt: the 29-point spectrum written three times in a row
-    # (`cycle number` is 0 throughout, so the sweeps are cut where the frequency restarts); first data row 1.0000000E+04 / 1.0900918E+02 / 2.6555680E+01 (-Im Z),
+    # (`cycle number` is 0 throughout, so the sweeps are cut where the frequency restarts);
+    # first data row 1.0000000E+04 / 1.0900918E+02 / 2.6555680E+01 (-Im Z),
     # last row 1.0000000E+00 / 6.4547870E+02 / 9.0618128E+01
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the anonymised start date 'DD/MM/YYYY'
