@@ -334,7 +334,7 @@ def batch(
             "started": started.isoformat(),
             "fit_seconds": round(fit_seconds, 3),
         }
-        if context is not None:
+        if context is not None and cycling is not None:  # context comes from the cycling file
             # the main cell's first spectrum and the area the series settled on (the files' headers)
             context = context.realigned(series.start_time, series.area_cm2)
             provenance["cycling"] = {"file": str(cycling), "sha256": sha256_file(Path(cycling)), "tz": tz}
