@@ -499,13 +499,8 @@ def _scale(path: Path, field: str, column: str, unit: str | None) -> float:
     )
 
 
-def _frame(
-    path: Path, header: list[Any], records: list[list[Any]], lines: list[int], header_line: int | None
-) -> pd.DataFrame:
-    """Build the common SI frame from the record rows (``header_line``: 1-based, for messages)."""
-    import numpy as np
-    import pandas as pd
-
+def _locate(path: Path, header: list[Any], header_line: int | None) -> dict[str, tuple[int, str, str | None]]:
+    """Field → (column index, column name, unit); voltage and current are required."""
     # first column wins when a name repeats (e.g. "Time" then "Total Time")
     where: dict[str, tuple[int, str, str | None]] = {}
     for k, cell in enumerate(header):
@@ -521,8 +516,13 @@ def _frame(
                 f"'{need.title()}(mA)', found columns {[str(c) for c in header]}.",
                 line=header_line,
             )
-    width = len(header)
-    needed = max(k for k, _, _ in where.values()) + 1
+    return where
+
+
+def _transpose(
+    path: Path, width: int, needed: int, records: list[list[Any]], lines: list[int]
+) -> list[tuple[Any, ...]]:
+    """Columns of the record rows (short rows padded with None); a row without the needed cells fails."""
     for row, line in zip(records, lines, strict=True):
         if len(row) < needed:
             raise ParseError(
@@ -532,11 +532,46 @@ def _frame(
                 line=line,
                 hint="Re-export the file from BTSDA.",
             )
-    cols = (
-        list(zip(*[(r + [None] * (width - len(r)))[:width] for r in records], strict=True))
-        if records
-        else [() for _ in range(width)]
+    if not records:
+        return [() for _ in range(width)]
+    return list(zip(*[(r + [None] * (width - len(r)))[:width] for r in records], strict=True))
+
+
+def _time_axis(
+    path: Path, where: dict[str, tuple[int, str, str | None]], raw: Any, lines: list[int],
+    n: int, header_line: int | None,
+) -> tuple[Any, Any]:
+    """``(timestamp Series, time_s array)`` from the date and total-time columns."""
+    import pandas as pd
+
+    timestamp = (
+        _timestamps(path, raw("date"), lines, where["date"][1])
+        if "date" in where
+        else (pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]"))
     )
+    if "total_time" in where:
+        _, column, unit = where["total_time"]
+        return timestamp, _durations(path, raw("total_time"), lines, column, unit)
+    if "date" in where and n:
+        return timestamp, (timestamp - timestamp.iloc[0]).dt.total_seconds().to_numpy()
+    raise ParseError(
+        path,
+        "no total-time column; expected 'Total Time' or 'Cumulative Time' "
+        "(or a 'Date' column to derive it from).",
+        line=header_line,
+    )
+
+
+def _frame(
+    path: Path, header: list[Any], records: list[list[Any]], lines: list[int], header_line: int | None
+) -> pd.DataFrame:
+    """Build the common SI frame from the record rows (``header_line``: 1-based, for messages)."""
+    import numpy as np
+    import pandas as pd
+
+    where = _locate(path, header, header_line)
+    needed = max(k for k, _, _ in where.values()) + 1
+    cols = _transpose(path, len(header), needed, records, lines)
 
     def raw(field: str) -> list[Any]:
         return list(cols[where[field][0]])
@@ -564,24 +599,7 @@ def _frame(
         capacity = np.where(discharge & (capacity > 0), -capacity, capacity)
     else:
         capacity = nan
-
-    timestamp = (
-        _timestamps(path, raw("date"), lines, where["date"][1])
-        if "date" in where
-        else (pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]"))
-    )
-    if "total_time" in where:
-        k, column, unit = where["total_time"]
-        time_s = _durations(path, raw("total_time"), lines, column, unit)
-    elif "date" in where and n:
-        time_s = (timestamp - timestamp.iloc[0]).dt.total_seconds().to_numpy()
-    else:
-        raise ParseError(
-            path,
-            "no total-time column; expected 'Total Time' or 'Cumulative Time' "
-            "(or a 'Date' column to derive it from).",
-            line=header_line,
-        )
+    timestamp, time_s = _time_axis(path, where, raw, lines, n, header_line)
 
     data: dict[str, Any] = {
         "time_s": time_s,
@@ -596,7 +614,7 @@ def _frame(
     if "record" in where:
         data["record_index"] = _integers(path, raw("record"), lines, where["record"][1])
     if "step_time" in where:
-        k, column, unit = where["step_time"]
+        _, column, unit = where["step_time"]
         data["step_time_s"] = _durations(path, raw("step_time"), lines, column, unit)
     if "energy" in where:
         energy = number("energy")
