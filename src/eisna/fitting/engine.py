@@ -21,8 +21,10 @@ the arcs in :mod:`eisna.fitting.physics`; this module runs them in order. How a 
    (bulk → grain boundary → interlayer → charge transfer). The capacitance of an arc that the
    start values put far above the window (an NAS bulk arc) is held, parked at 100× f_max, unless
    varying it would lower χ² significantly (see :func:`_above_window`).
-4. The winner is polished by ``lmfit.minimize`` (method ``leastsq``, then ``least_squares``
-   if that does not converge cleanly; same residual and Jacobian), which gives the covariance.
+4. The winner is polished by :func:`eisna.fitting.solver._polish_solve` (MINPACK lmder with
+   tight tolerances, then SciPy's trust-region-reflective ``least_squares`` if that does not
+   converge cleanly; same residual and Jacobian; lmfit is not in this path), and the covariance
+   comes from the analytic Jacobian.
    Parameters that the data do not determine at all are held fixed for the others' errors;
    standard errors of the linear values and of every derived quantity follow from the delta
    method. Unless the fit is already as close to the data as the DRT sketch, one more LM run
@@ -53,8 +55,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -74,7 +74,7 @@ from .solver import (
     _above_window,
     _condition_on_undetermined,
     _covariance,
-    _deterministic_minpack,
+    _polish_solve,
     _probe_bounds,
     _Problem,
     _profile_above_window,
@@ -93,7 +93,7 @@ __all__ = ["fit", "resolve_circuit"]
 # known-answer sweeps (unchanged rates)
 _SCREEN_FLOOR = 1.05
 _REFINE_FLOOR = 1.02
-# evaluation budgets of the lmfit polish: leastsq converges in 2-4 evaluations from a clean
+# evaluation budgets of the polish (lmder, then trf): leastsq converges in 2-4 evaluations from a clean
 # solution; when it does not (a parameter pinned near a bound stalls its sine map, common on
 # measured spectra), least_squares takes over with the larger budget
 _POLISH_NFEV_LSQ = 5
@@ -265,81 +265,6 @@ def _drt_starts(data: Spectrum, defn: CircuitDefinition, freq, z, problem: _Prob
             v[names.index(name)] = val
         out.append(problem.to_x(v))
     return out
-
-
-_LOCAL = threading.local()  # per-thread lmfit.Parameters templates (fits may run in threads)
-
-
-def _lmfit_params(problem: _Problem, x: np.ndarray, held: Sequence[int] = ()):
-    """lmfit.Parameters for the internal coordinates, set to ``x`` (clipped to the bounds); the
-    coordinates in ``held`` do not vary.
-
-    Building Parameters costs about a millisecond (an asteval interpreter, bound checks per
-    parameter), so one template per circuit and bounds is kept per thread and only its values
-    are set; ``lmfit.minimize`` works on a deep copy and leaves the template untouched.
-    """
-    import lmfit
-
-    cache = getattr(_LOCAL, "params", None)
-    if cache is None:
-        cache = _LOCAL.params = {}
-    key = (tuple(problem.internal_names), problem.lo.tobytes(), problem.hi.tobytes())
-    params = cache.get(key)
-    if params is None:
-        if len(cache) >= 32:
-            cache.clear()
-        params = lmfit.Parameters()
-        for name, lo, hi in zip(problem.internal_names, problem.lo, problem.hi, strict=True):
-            params.add(name, value=float((lo + hi) / 2), min=float(lo), max=float(hi))
-        cache[key] = params
-    bounds = zip(problem.internal_names, x, problem.lo, problem.hi, strict=True)
-    for j, (name, x_i, lo, hi) in enumerate(bounds):
-        params[name].value = float(np.clip(x_i, lo, hi))
-        params[name].vary = j not in held
-    return params
-
-
-def _polish(problem: _Problem, x_best: np.ndarray, held: Sequence[int], cost: float):
-    """``lmfit.minimize`` from the solution ``x_best`` (cost ½χ²); returns (result, converged).
-
-    leastsq is MINPACK lmder behind lmfit's own sine bounds map (the same map as _solve's). A
-    parameter pinned at a bound stalls that map (most measured spectra have one), so then, or
-    when leastsq does not converge cleanly, the trust-region-reflective least_squares polishes
-    instead, from where leastsq stopped. The coordinates in ``held`` do not vary.
-    """
-    import lmfit
-
-    pnames = problem.internal_names
-    varied = np.ones(len(pnames), dtype=bool)
-    varied[list(held)] = False
-
-    def lm_residual(p):
-        return problem.residual(np.array([p[n].value for n in pnames]))
-
-    def lm_jac(p):
-        return problem.jacobian(np.array([p[n].value for n in pnames]))[:, varied]
-
-    # (the padded MINPACK: scipy's reads past its Jacobian otherwise, see solver._padded_lmder)
-    with warnings.catch_warnings(), _deterministic_minpack():  # lmfit warns on negative covariance diagonals
-        warnings.simplefilter("ignore", RuntimeWarning)
-        out = None
-        if not problem.at_bound(x_best):
-            out = lmfit.minimize(lm_residual, _lmfit_params(problem, x_best, held), method="leastsq",
-                                 Dfun=lm_jac, col_deriv=False, max_nfev=_POLISH_NFEV_LSQ,
-                                 ftol=1e-12, xtol=1e-12)
-            if out.success and getattr(out, "ier", 0) in (1, 2, 3):
-                return out, True
-        start = x_best
-        if out is not None:
-            stop = np.array([out.params[n].value for n in pnames])
-            if np.all(np.isfinite(stop)) and out.chisqr <= 2 * cost:
-                start = stop
-        trf = lmfit.minimize(lm_residual, _lmfit_params(problem, start, held), method="least_squares",
-                             jac=lm_jac, max_nfev=_POLISH_NFEV, ftol=1e-12, xtol=1e-12, gtol=1e-12)
-    converged = bool(trf.success) and getattr(trf, "status", 0) in (1, 2, 3, 4)
-    if out is not None and out.chisqr <= trf.chisqr:
-        return out, converged
-    return trf, converged
 
 
 def _check_names(where: str, given: Mapping[str, Any] | None, names: Sequence[str]) -> dict[str, float]:
@@ -515,13 +440,12 @@ def fit(
         ) from err
 
     x_best = _order_arcs_by_role(problem, best.x)
-    # polish with lmfit: covariance and the documented lmfit path; coordinates the winning
+    # polish (own lmder, trf fallback); coordinates the winning
     # solve held (an arc far above the window) stay held in the polish
     held = _above_window(problem, x_best)[0] if getattr(best, "held", False) else []
-    out, polished = _polish(problem, x_best, held, best.cost)
-    pnames = problem.internal_names
-    x = np.array([out.params[n].value for n in pnames])
-    if out.chisqr > 2 * best.cost * (1 + 1e-9):  # never let the polish make it worse
+    x, polish_cost, polished, polish_ok = _polish_solve(problem, x_best, held, best.cost,
+                                                        _POLISH_NFEV_LSQ, _POLISH_NFEV)
+    if polish_cost > best.cost * (1 + 1e-9):  # never let the polish make it worse
         x, polished = x_best, False
     # as close to the data as the free DRT sketch: a restart finds no lower χ² worth its cost
     # (tried on 480 wide-prior draws of every library circuit: χ² and R unchanged)
@@ -537,9 +461,7 @@ def fit(
     chisqr = float(resid @ resid)
     dof = max(n_res - k, 1)
     redchi = chisqr / dof
-    cov_x = out.covar if getattr(out, "covar", None) is not None and not (refined or held) else None
-    if cov_x is None or not np.all(np.isfinite(np.diag(cov_x))) or np.any(np.diag(cov_x) < 0):
-        cov_x = _covariance(problem.jacobian(x)) * redchi
+    cov_x = _covariance(problem.jacobian(x)) * redchi
     # capacitances still held at the end (parked far above the window) are undetermined
     held_now = _above_window(problem, x)[0] if held else []
     cov_x = _condition_on_undetermined(cov_x, problem, x, redchi, held_now)
@@ -610,8 +532,8 @@ def fit(
     aicc = aic + (2 * k * (k + 1) / (n_res - k - 1) if n_res - k - 1 > 0 else np.inf)
     # converged: either solver says so, or the polish lowered χ² by < 1 % (a flat
     # direction from a superfluous element makes the solvers run out of evaluations)
-    stalled = out.chisqr >= 2 * best.cost * (1 - 1e-2)
-    converged = best.status > 0 or out.success or stalled
+    stalled = polish_cost >= best.cost * (1 - 1e-2)
+    converged = best.status > 0 or polish_ok or stalled
     # success: a finite best minimum; a budget that ran out first is a flag, not a failure
     success = bool(np.all(np.isfinite(values)) and np.isfinite(chisqr))
     message = best.message
