@@ -506,7 +506,10 @@ def fit(
             continue
         rel = stderr[name] / abs(values[i]) if problem.is_log[j] else stderr[name]
         limit = _REL_STDERR_LIMIT if problem.is_log[j] else _N_STDERR_LIMIT
-        if not np.isfinite(rel) or rel > limit:
+        # a capacitance still held at the end is undetermined by the solver's own test (varying
+        # it does not lower χ² significantly): flagged however it came to be held (cold: parked
+        # at 100× f_max, warm: at the previous value), so cold and warm fits agree (issue 10)
+        if not np.isfinite(rel) or rel > limit or j in held_now:
             flags.append(f"unidentifiable:{name}")
             shown = f"{100 * rel:.0f} %" if problem.is_log[j] else f"±{rel:.2g}"
             warns.append(f"{name} is not identifiable from these data (standard error {shown}); "

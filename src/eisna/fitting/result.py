@@ -218,6 +218,33 @@ class FitResult:
     def nvarys(self) -> int:
         return len(self.varied)
 
+    @property
+    def lmfit_params(self) -> Any:
+        """The fit as ``lmfit.Parameters`` (value, stderr, bounds, vary; correlations where known).
+
+        Built on demand: the fit itself never imports lmfit. Bounds are the circuit's defaults
+        (the fit may have used bounds scaled to the spectrum).
+        """
+        import lmfit
+
+        out = lmfit.Parameters()
+        defaults = getattr(self.circuit, "defaults", {}) or {}
+        for name in self.param_names:
+            d = defaults.get(name)
+            lo = float(d.min) if d is not None else -np.inf
+            hi = float(d.max) if d is not None else np.inf
+            value = float(self.params[name])
+            out.add(name, value=value, min=min(lo, value), max=max(hi, value), vary=name in self.varied)
+            err = self.stderr.get(name, math.nan)
+            out[name].stderr = float(err) if math.isfinite(err) else None
+        corr = np.asarray(self.correlation, dtype=float)
+        for a, na in enumerate(self.param_names):
+            if out[na].stderr is None or corr.shape != (len(self.param_names),) * 2:
+                continue
+            out[na].correl = {nb: float(corr[a, b]) for b, nb in enumerate(self.param_names)
+                              if b != a and nb in self.varied and math.isfinite(corr[a, b])}
+        return out
+
     def to_impedance(self) -> Any:
         """The fitted circuit as an impedance.py ``CustomCircuit`` (see :mod:`eisna.fitting.interop`)."""
         from .interop import to_impedance

@@ -615,10 +615,18 @@ def _profile_above_window(problem: _Problem, x: np.ndarray, held: Sequence[int],
                 tau_end = tau_now + (tau_end - tau_now) / 2  # pull the end in towards the fit
             ends.append(tau_end**n / R if tau_end > 0 else 0.0)
             out[np.ix_(free, free)] += np.outer(step, step) / 3.0
-        if j not in held_set:  # its own value: uniform over [lo end, hi end]
-            c_now, (c_lo, c_hi) = values[p[key]], ends
-            var = ((c_hi - c_now) ** 3 - (c_lo - c_now) ** 3) / (3 * max(c_hi - c_lo, 1e-300))
-            out[j, j] += var / (c_now * np.log(10.0)) ** 2 if problem.is_log[j] else var
+        # its own value: uniform over [lo end, hi end]; a held capacitance (not estimated at
+        # all) gets at least that variance, wherever it was held (a cold fit parks it at
+        # 100× f_max, a warm start keeps the previous value: the same verdict either way)
+        c_now, (c_lo, c_hi) = values[p[key]], ends
+        if j in held_set:
+            c_hi = max(c_hi, values[p["R"]] ** -1 * (tau_min / _PROFILE_APEX) ** n)
+        var = ((c_hi - c_now) ** 3 - (c_lo - c_now) ** 3) / (3 * max(c_hi - c_lo, 1e-300))
+        var = var / (c_now * np.log(10.0)) ** 2 if problem.is_log[j] else var
+        if j in held_set:
+            out[j, j] = max(out[j, j], var) if np.isfinite(out[j, j]) else out[j, j]
+        else:
+            out[j, j] += var
     return out
 
 
