@@ -427,7 +427,8 @@ def fit(
                         v[names.index(n)] = val
                 starts.extend(cands)
             i += 1
-        if drt_fallback and sk is not None and problem.misfit(best.x) > 3 * sk.rms + 5e-3:
+        poor_all = best is not None and sk is not None and problem.misfit(best.x) > 3 * sk.rms + 5e-3
+        if drt_fallback and sk is not None and best is not None and poor_all:
             # still clearly poor: start from the peaks of the full DRT (eisna.drt) instead
             for x0 in _drt_starts(data, defn, freq, z, problem, fixed_v):
                 res = _solve(problem, x0, max_nfev)
@@ -439,6 +440,8 @@ def fit(
             f"fit: the solver failed on {defn.name!r} ({err}); check the data and bounds."
         ) from err
 
+    if best is None:  # (every path solves at least one start)
+        raise FitError(f"fit: no start values could be built for {defn.name!r}; check the circuit and data.")
     x_best = _order_arcs_by_role(problem, best.x)
     # polish (own lmder, trf fallback); coordinates the winning
     # solve held (an arc far above the window) stay held in the polish
@@ -475,7 +478,7 @@ def fit(
     # standard errors of the linear values (delta method)
     stderr = dict.fromkeys(names, math.nan)
     diag = np.sqrt(np.clip(np.diag(cov_x), 0, None))
-    for j, i in enumerate(problem.free_idx):
+    for j, i in enumerate(problem.free_idx.tolist()):
         stderr[names[i]] = float(values[i] * np.log(10) * diag[j] if problem.is_log[j] else diag[j])
     corr = np.full((len(names), len(names)), np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -500,7 +503,7 @@ def fit(
         return v0, math.sqrt(var) if var >= 0 and np.isfinite(var) else math.nan
 
     bound_probe = _bound_report(problem, x, chisqr, redchi, held_now, flags, warns)
-    for j, i in enumerate(problem.free_idx):
+    for j, i in enumerate(problem.free_idx.tolist()):
         name = names[i]
         if f"at_bound:{name}" in flags:
             continue

@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -254,12 +254,14 @@ class FitResult:
     def flagged(self, kind: FlagKind | str) -> tuple[str, ...]:
         """Parameters carrying a flag of ``kind`` (e.g. ``"unidentifiable"``), in flag order."""
         kind = FlagKind(kind)
-        return tuple(f.param for f in self.flags if f.kind is kind and f.param)
+        flags = cast("tuple[Flag, ...]", self.flags)  # (every flag is a Flag after __post_init__)
+        return tuple(f.param for f in flags if f.kind is kind and f.param)
 
     def has_flag(self, kind: FlagKind | str, param: str | None = None) -> bool:
         """Whether the fit carries a flag of ``kind`` (for ``param`` when given)."""
         kind = FlagKind(kind)
-        return any(f.kind is kind and (param is None or f.param == param) for f in self.flags)
+        flags = cast("tuple[Flag, ...]", self.flags)
+        return any(f.kind is kind and (param is None or f.param == param) for f in flags)
 
     def predict(self, freq: npt.ArrayLike) -> np.ndarray:
         """Impedance of the fitted circuit in Ω at ``freq`` (Hz)."""

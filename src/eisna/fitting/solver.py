@@ -19,6 +19,7 @@ import contextlib
 import copy
 import threading
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -460,7 +461,7 @@ def _refine(problem: _Problem, x: np.ndarray, max_nfev: int, restart: bool = Tru
     best, best_cost = x, 0.5 * float(res0 @ res0)
     starts = [x] if restart else []
     col = np.linalg.norm(problem.jacobian(x), axis=0)
-    vanished = np.flatnonzero(problem.is_log & (col < 1e-4 * col.max())) if col.size else []
+    vanished: Any = np.flatnonzero(problem.is_log & (col < 1e-4 * col.max())) if col.size else []
     stuck = sorted(set(problem.at_bound(x)) | {int(i) for i in vanished})
     if stuck:
         x0 = x.copy()
@@ -505,13 +506,15 @@ def _condition_on_undetermined(cov: np.ndarray, problem: _Problem, x: np.ndarray
     determined parameters keep the full covariance.
     """
     limit = np.where(problem.is_log, _REL_STDERR_LIMIT / np.log(10), _N_STDERR_LIMIT)
-    jac_full = problem.jacobian(x) if len(force) else None
+    jac_full: np.ndarray | None = problem.jacobian(x) if len(force) else None
     fixed = np.zeros(cov.shape[0], dtype=bool)
     fixed[list(force)] = True
     out = cov.copy()
     while True:
         if fixed.any() and not fixed.all():
             good = ~fixed
+            if jac_full is None:
+                jac_full = problem.jacobian(x)
             jac = jac_full[:, good]
             try:
                 sub = np.linalg.inv(jac.T @ jac)
