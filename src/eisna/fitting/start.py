@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,8 +83,30 @@ def sketch(freq: np.ndarray, z: np.ndarray, per_decade: int = 5, lam: float = 0.
            z_weight: np.ndarray | None = None) -> SpectrumSketch:
     """Regularised NNLS Voigt description of a spectrum (see module docstring).
 
-    ``z_weight`` (default ``z``) sets the modulus weights 1/|z_weight|.
+    ``z_weight`` (default ``z``) sets the modulus weights 1/|z_weight|. The last few results are
+    kept (keyed on the data's bytes): a series fits each spectrum two or three times (full
+    circuit, baseline, reseeds), and every fit asks for the same sketch.
     """
+    zw = z if z_weight is None else z_weight
+    key = (np.ascontiguousarray(freq, dtype=float).tobytes(),
+           np.ascontiguousarray(z, dtype=complex).tobytes(),
+           np.ascontiguousarray(zw, dtype=complex).tobytes(), per_decade, lam)
+    hit = _SKETCHES.get(key)
+    if hit is None:
+        hit = _sketch(freq, z, per_decade, lam, z_weight)
+        with _SKETCH_LOCK:
+            if len(_SKETCHES) >= 8:
+                _SKETCHES.pop(next(iter(_SKETCHES)))
+            _SKETCHES[key] = hit
+    return hit
+
+
+_SKETCHES: dict[tuple, SpectrumSketch] = {}
+_SKETCH_LOCK = threading.Lock()
+
+
+def _sketch(freq: np.ndarray, z: np.ndarray, per_decade: int, lam: float,
+            z_weight: np.ndarray | None) -> SpectrumSketch:
     from scipy.optimize import nnls
 
     omega = 2 * np.pi * freq
