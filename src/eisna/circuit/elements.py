@@ -155,12 +155,12 @@ def _g_W(s, z, A_W):
 
 def _g_Wo(s, z, R, tau):
     coth = z * np.sqrt(s * tau) / R
-    return z / R, (-R * (coth**2 - 1.0) - z) / (2 * tau)
+    return z / R, (-R * (coth * coth - 1.0) - z) / (2 * tau)
 
 
 def _g_Ws(s, z, R, tau):
-    t = np.tanh(np.sqrt(s * tau))
-    return z / R, (R * (1.0 - t**2) - z) / (2 * tau)
+    t = z * np.sqrt(s * tau) / R  # tanh(√(sτ)), from z = R tanh(x)/x (no second tanh)
+    return z / R, (R * (1.0 - t * t) - z) / (2 * tau)
 
 
 def _g_CPE(s, z, Q, n):
@@ -172,12 +172,13 @@ def _g_La(s, z, L, n):
 
 
 def _g_K(s, z, R, tau):
-    return z / R, -(z**2) * s / R
+    return z / R, -(z * z) * s / R
 
 
 def _g_Zarc(s, z, R, tau, n):
     u = (s * tau) ** n
-    return z / R, -(z**2) * n * u / (R * tau), -(z**2) * u * np.log(s * tau) / R
+    z2 = z * z  # (complex ** 2 is ten times slower than a product)
+    return z / R, -z2 * n * u / (R * tau), -z2 * u * np.log(s * tau) / R
 
 
 _R_SPEC = ParamSpec("R", "Ohm", 100.0, (1e-4, 1e10))

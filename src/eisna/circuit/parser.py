@@ -277,7 +277,8 @@ def _compile_grad(node: Node, elements: Mapping[str, ElementInstance]) -> Callab
         z = 1.0 / y
         grads = []
         for zi, gi in outs:
-            factor = (z / zi) ** 2  # dZ/dZ_i for Z = 1/Σ 1/Z_i
+            ratio = z / zi
+            factor = ratio * ratio  # dZ/dZ_i for Z = 1/Σ 1/Z_i
             grads.extend((k, factor * g) for k, g in gi)
         return z, grads
 
@@ -387,7 +388,11 @@ def _build(text: str, tree: Node, names: Mapping[str, Sequence[str]] | None = No
                 f"circuit {text!r}, column {column + 1}: element name {name!r} is used twice; "
                 f"give each element its own label (e.g. R0, R1)\n  {text}\n  {caret}"
             )
-        spec = ELEMENTS[_NAME.match(name).group("type")]
+        match = _NAME.match(name)
+        if match is None:  # (the tokenizer only yields element names; kept as a clear error)
+            raise CircuitSyntaxError(f"circuit {text!r}, column {column + 1}: {name!r} is not an element "
+                                     f"name; expected a symbol and a label such as R0 or CPE1")
+        spec = ELEMENTS[match.group("type")]
         if names is not None and name in names:
             pnames = tuple(names[name])
         elif spec.n_params == 1:

@@ -21,8 +21,10 @@ the arcs in :mod:`eisna.fitting.physics`; this module runs them in order. How a 
    (bulk → grain boundary → interlayer → charge transfer). The capacitance of an arc that the
    start values put far above the window (an NAS bulk arc) is held, parked at 100× f_max, unless
    varying it would lower χ² significantly (see :func:`_above_window`).
-4. The winner is polished by ``lmfit.minimize`` (method ``leastsq``, then ``least_squares``
-   if that does not converge cleanly; same residual and Jacobian), which gives the covariance.
+4. The winner is polished by :func:`eisna.fitting.solver._polish_solve` (MINPACK lmder with
+   tight tolerances, then SciPy's trust-region-reflective ``least_squares`` if that does not
+   converge cleanly; same residual and Jacobian; lmfit is not in this path), and the covariance
+   comes from the analytic Jacobian.
    Parameters that the data do not determine at all are held fixed for the others' errors;
    standard errors of the linear values and of every derived quantity follow from the delta
    method. Unless the fit is already as close to the data as the DRT sketch, one more LM run
@@ -53,8 +55,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -74,7 +74,7 @@ from .solver import (
     _above_window,
     _condition_on_undetermined,
     _covariance,
-    _deterministic_minpack,
+    _polish_solve,
     _probe_bounds,
     _Problem,
     _profile_above_window,
@@ -93,7 +93,7 @@ __all__ = ["fit", "resolve_circuit"]
 # known-answer sweeps (unchanged rates)
 _SCREEN_FLOOR = 1.05
 _REFINE_FLOOR = 1.02
-# evaluation budgets of the lmfit polish: leastsq converges in 2-4 evaluations from a clean
+# evaluation budgets of the polish (lmder, then trf): leastsq converges in 2-4 evaluations from a clean
 # solution; when it does not (a parameter pinned near a bound stalls its sine map, common on
 # measured spectra), least_squares takes over with the larger budget
 _POLISH_NFEV_LSQ = 5
@@ -267,81 +267,6 @@ def _drt_starts(data: Spectrum, defn: CircuitDefinition, freq, z, problem: _Prob
     return out
 
 
-_LOCAL = threading.local()  # per-thread lmfit.Parameters templates (fits may run in threads)
-
-
-def _lmfit_params(problem: _Problem, x: np.ndarray, held: Sequence[int] = ()):
-    """lmfit.Parameters for the internal coordinates, set to ``x`` (clipped to the bounds); the
-    coordinates in ``held`` do not vary.
-
-    Building Parameters costs about a millisecond (an asteval interpreter, bound checks per
-    parameter), so one template per circuit and bounds is kept per thread and only its values
-    are set; ``lmfit.minimize`` works on a deep copy and leaves the template untouched.
-    """
-    import lmfit
-
-    cache = getattr(_LOCAL, "params", None)
-    if cache is None:
-        cache = _LOCAL.params = {}
-    key = (tuple(problem.internal_names), problem.lo.tobytes(), problem.hi.tobytes())
-    params = cache.get(key)
-    if params is None:
-        if len(cache) >= 32:
-            cache.clear()
-        params = lmfit.Parameters()
-        for name, lo, hi in zip(problem.internal_names, problem.lo, problem.hi, strict=True):
-            params.add(name, value=float((lo + hi) / 2), min=float(lo), max=float(hi))
-        cache[key] = params
-    bounds = zip(problem.internal_names, x, problem.lo, problem.hi, strict=True)
-    for j, (name, x_i, lo, hi) in enumerate(bounds):
-        params[name].value = float(np.clip(x_i, lo, hi))
-        params[name].vary = j not in held
-    return params
-
-
-def _polish(problem: _Problem, x_best: np.ndarray, held: Sequence[int], cost: float):
-    """``lmfit.minimize`` from the solution ``x_best`` (cost ½χ²); returns (result, converged).
-
-    leastsq is MINPACK lmder behind lmfit's own sine bounds map (the same map as _solve's). A
-    parameter pinned at a bound stalls that map (most measured spectra have one), so then, or
-    when leastsq does not converge cleanly, the trust-region-reflective least_squares polishes
-    instead, from where leastsq stopped. The coordinates in ``held`` do not vary.
-    """
-    import lmfit
-
-    pnames = problem.internal_names
-    varied = np.ones(len(pnames), dtype=bool)
-    varied[list(held)] = False
-
-    def lm_residual(p):
-        return problem.residual(np.array([p[n].value for n in pnames]))
-
-    def lm_jac(p):
-        return problem.jacobian(np.array([p[n].value for n in pnames]))[:, varied]
-
-    # (the padded MINPACK: scipy's reads past its Jacobian otherwise, see solver._padded_lmder)
-    with warnings.catch_warnings(), _deterministic_minpack():  # lmfit warns on negative covariance diagonals
-        warnings.simplefilter("ignore", RuntimeWarning)
-        out = None
-        if not problem.at_bound(x_best):
-            out = lmfit.minimize(lm_residual, _lmfit_params(problem, x_best, held), method="leastsq",
-                                 Dfun=lm_jac, col_deriv=False, max_nfev=_POLISH_NFEV_LSQ,
-                                 ftol=1e-12, xtol=1e-12)
-            if out.success and getattr(out, "ier", 0) in (1, 2, 3):
-                return out, True
-        start = x_best
-        if out is not None:
-            stop = np.array([out.params[n].value for n in pnames])
-            if np.all(np.isfinite(stop)) and out.chisqr <= 2 * cost:
-                start = stop
-        trf = lmfit.minimize(lm_residual, _lmfit_params(problem, start, held), method="least_squares",
-                             jac=lm_jac, max_nfev=_POLISH_NFEV, ftol=1e-12, xtol=1e-12, gtol=1e-12)
-    converged = bool(trf.success) and getattr(trf, "status", 0) in (1, 2, 3, 4)
-    if out is not None and out.chisqr <= trf.chisqr:
-        return out, converged
-    return trf, converged
-
-
 def _check_names(where: str, given: Mapping[str, Any] | None, names: Sequence[str]) -> dict[str, float]:
     if not given:
         return {}
@@ -502,7 +427,8 @@ def fit(
                         v[names.index(n)] = val
                 starts.extend(cands)
             i += 1
-        if drt_fallback and sk is not None and problem.misfit(best.x) > 3 * sk.rms + 5e-3:
+        poor_all = best is not None and sk is not None and problem.misfit(best.x) > 3 * sk.rms + 5e-3
+        if drt_fallback and sk is not None and best is not None and poor_all:
             # still clearly poor: start from the peaks of the full DRT (eisna.drt) instead
             for x0 in _drt_starts(data, defn, freq, z, problem, fixed_v):
                 res = _solve(problem, x0, max_nfev)
@@ -514,14 +440,15 @@ def fit(
             f"fit: the solver failed on {defn.name!r} ({err}); check the data and bounds."
         ) from err
 
+    if best is None:  # (every path solves at least one start)
+        raise FitError(f"fit: no start values could be built for {defn.name!r}; check the circuit and data.")
     x_best = _order_arcs_by_role(problem, best.x)
-    # polish with lmfit: covariance and the documented lmfit path; coordinates the winning
+    # polish (own lmder, trf fallback); coordinates the winning
     # solve held (an arc far above the window) stay held in the polish
     held = _above_window(problem, x_best)[0] if getattr(best, "held", False) else []
-    out, polished = _polish(problem, x_best, held, best.cost)
-    pnames = problem.internal_names
-    x = np.array([out.params[n].value for n in pnames])
-    if out.chisqr > 2 * best.cost * (1 + 1e-9):  # never let the polish make it worse
+    x, polish_cost, polished, polish_ok = _polish_solve(problem, x_best, held, best.cost,
+                                                        _POLISH_NFEV_LSQ, _POLISH_NFEV)
+    if polish_cost > best.cost * (1 + 1e-9):  # never let the polish make it worse
         x, polished = x_best, False
     # as close to the data as the free DRT sketch: a restart finds no lower χ² worth its cost
     # (tried on 480 wide-prior draws of every library circuit: χ² and R unchanged)
@@ -537,9 +464,7 @@ def fit(
     chisqr = float(resid @ resid)
     dof = max(n_res - k, 1)
     redchi = chisqr / dof
-    cov_x = out.covar if getattr(out, "covar", None) is not None and not (refined or held) else None
-    if cov_x is None or not np.all(np.isfinite(np.diag(cov_x))) or np.any(np.diag(cov_x) < 0):
-        cov_x = _covariance(problem.jacobian(x)) * redchi
+    cov_x = _covariance(problem.jacobian(x)) * redchi
     # capacitances still held at the end (parked far above the window) are undetermined
     held_now = _above_window(problem, x)[0] if held else []
     cov_x = _condition_on_undetermined(cov_x, problem, x, redchi, held_now)
@@ -553,7 +478,7 @@ def fit(
     # standard errors of the linear values (delta method)
     stderr = dict.fromkeys(names, math.nan)
     diag = np.sqrt(np.clip(np.diag(cov_x), 0, None))
-    for j, i in enumerate(problem.free_idx):
+    for j, i in enumerate(problem.free_idx.tolist()):
         stderr[names[i]] = float(values[i] * np.log(10) * diag[j] if problem.is_log[j] else diag[j])
     corr = np.full((len(names), len(names)), np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -578,13 +503,16 @@ def fit(
         return v0, math.sqrt(var) if var >= 0 and np.isfinite(var) else math.nan
 
     bound_probe = _bound_report(problem, x, chisqr, redchi, held_now, flags, warns)
-    for j, i in enumerate(problem.free_idx):
+    for j, i in enumerate(problem.free_idx.tolist()):
         name = names[i]
         if f"at_bound:{name}" in flags:
             continue
         rel = stderr[name] / abs(values[i]) if problem.is_log[j] else stderr[name]
         limit = _REL_STDERR_LIMIT if problem.is_log[j] else _N_STDERR_LIMIT
-        if not np.isfinite(rel) or rel > limit:
+        # a capacitance still held at the end is undetermined by the solver's own test (varying
+        # it does not lower χ² significantly): flagged however it came to be held (cold: parked
+        # at 100× f_max, warm: at the previous value), so cold and warm fits agree (issue 10)
+        if not np.isfinite(rel) or rel > limit or j in held_now:
             flags.append(f"unidentifiable:{name}")
             shown = f"{100 * rel:.0f} %" if problem.is_log[j] else f"±{rel:.2g}"
             warns.append(f"{name} is not identifiable from these data (standard error {shown}); "
@@ -610,8 +538,8 @@ def fit(
     aicc = aic + (2 * k * (k + 1) / (n_res - k - 1) if n_res - k - 1 > 0 else np.inf)
     # converged: either solver says so, or the polish lowered χ² by < 1 % (a flat
     # direction from a superfluous element makes the solvers run out of evaluations)
-    stalled = out.chisqr >= 2 * best.cost * (1 - 1e-2)
-    converged = best.status > 0 or out.success or stalled
+    stalled = polish_cost >= best.cost * (1 - 1e-2)
+    converged = best.status > 0 or polish_ok or stalled
     # success: a finite best minimum; a budget that ran out first is a flag, not a failure
     success = bool(np.all(np.isfinite(values)) and np.isfinite(chisqr))
     message = best.message

@@ -137,13 +137,13 @@ def compute_physics(
             elif "Q" in p:
                 iQ, iN = p["Q"], p["n"]
 
-                def tau_fn(v, iR=iR, iQ=iQ, iN=iN):
+                def tau_fn(v, iR=iR, iQ=iQ, iN=iN):  # type: ignore[misc]
                     return (v[iR] * v[iQ]) ** (1 / v[iN])
                 formula = "Hsu-Mansfeld"
             else:
                 iT = p["tau"]
 
-                def tau_fn(v, iT=iT):
+                def tau_fn(v, iT=iT):  # type: ignore[misc]
                     return v[iT]
                 formula = "tau/R"
 
@@ -152,7 +152,7 @@ def compute_physics(
 
             def f_fn(v, tau_fn=tau_fn):
                 return 1 / (2 * np.pi * tau_fn(v))
-            R, R_err = propagate(lambda v, iR=iR: v[iR])
+            R, R_err = propagate(lambda v, iR=iR: v[iR])  # type: ignore[misc]
             C, C_err = propagate(c_fn)
             f, f_err = propagate(f_fn)
             tau = tau_fn(values)
@@ -171,7 +171,7 @@ def compute_physics(
                 iC = p["C"]
                 role = _role_of(defn, iC)
 
-                def c_fn(v, iC=iC):
+                def c_fn(v, iC=iC):  # type: ignore[misc]
                     return v[iC]
                 formula = "C"
                 name = role or defn.param_names[iC]

@@ -42,9 +42,24 @@ def estimate_noise(freq: np.ndarray, z: np.ndarray) -> float:
     -------
     float
         σ as a fraction of |Z| per component (0.01 = 1 % noise); NaN with fewer than 7 points.
+        The last few results are kept (a series fits each spectrum more than once).
     """
     freq = np.asarray(freq, dtype=float)
     z = np.asarray(z, dtype=complex)
+    key = (np.ascontiguousarray(freq).tobytes(), np.ascontiguousarray(z).tobytes())
+    hit = _NOISE.get(key)
+    if hit is None:
+        hit = _estimate_noise(freq, z)
+        if len(_NOISE) >= 8:
+            _NOISE.pop(next(iter(_NOISE)), None)
+        _NOISE[key] = hit
+    return hit
+
+
+_NOISE: dict[tuple[bytes, bytes], float] = {}
+
+
+def _estimate_noise(freq: np.ndarray, z: np.ndarray) -> float:
     mod = np.abs(z)
     keep = np.isfinite(freq) & np.isfinite(z) & (mod > 0)
     if not keep.all():

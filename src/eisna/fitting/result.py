@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -218,6 +218,33 @@ class FitResult:
     def nvarys(self) -> int:
         return len(self.varied)
 
+    @property
+    def lmfit_params(self) -> Any:
+        """The fit as ``lmfit.Parameters`` (value, stderr, bounds, vary; correlations where known).
+
+        Built on demand: the fit itself never imports lmfit. Bounds are the circuit's defaults
+        (the fit may have used bounds scaled to the spectrum).
+        """
+        import lmfit
+
+        out = lmfit.Parameters()
+        defaults = getattr(self.circuit, "defaults", {}) or {}
+        for name in self.param_names:
+            d = defaults.get(name)
+            lo = float(d.min) if d is not None else -np.inf
+            hi = float(d.max) if d is not None else np.inf
+            value = float(self.params[name])
+            out.add(name, value=value, min=min(lo, value), max=max(hi, value), vary=name in self.varied)
+            err = self.stderr.get(name, math.nan)
+            out[name].stderr = float(err) if math.isfinite(err) else None
+        corr = np.asarray(self.correlation, dtype=float)
+        for a, na in enumerate(self.param_names):
+            if out[na].stderr is None or corr.shape != (len(self.param_names),) * 2:
+                continue
+            out[na].correl = {nb: float(corr[a, b]) for b, nb in enumerate(self.param_names)
+                              if b != a and nb in self.varied and math.isfinite(corr[a, b])}
+        return out
+
     def to_impedance(self) -> Any:
         """The fitted circuit as an impedance.py ``CustomCircuit`` (see :mod:`eisna.fitting.interop`)."""
         from .interop import to_impedance
@@ -227,12 +254,14 @@ class FitResult:
     def flagged(self, kind: FlagKind | str) -> tuple[str, ...]:
         """Parameters carrying a flag of ``kind`` (e.g. ``"unidentifiable"``), in flag order."""
         kind = FlagKind(kind)
-        return tuple(f.param for f in self.flags if f.kind is kind and f.param)
+        flags = cast("tuple[Flag, ...]", self.flags)  # (every flag is a Flag after __post_init__)
+        return tuple(f.param for f in flags if f.kind is kind and f.param)
 
     def has_flag(self, kind: FlagKind | str, param: str | None = None) -> bool:
         """Whether the fit carries a flag of ``kind`` (for ``param`` when given)."""
         kind = FlagKind(kind)
-        return any(f.kind is kind and (param is None or f.param == param) for f in self.flags)
+        flags = cast("tuple[Flag, ...]", self.flags)
+        return any(f.kind is kind and (param is None or f.param == param) for f in flags)
 
     def predict(self, freq: npt.ArrayLike) -> np.ndarray:
         """Impedance of the fitted circuit in Ω at ``freq`` (Hz)."""

@@ -19,6 +19,7 @@ import contextlib
 import copy
 import threading
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -340,7 +341,7 @@ def _deterministic_minpack():
         _PADDING.on = before
 
 
-def _lmder(fun, jac, u0: np.ndarray, max_nfev: int):
+def _lmder(fun, jac, u0: np.ndarray, max_nfev: int, tol: float = 1e-6):
     """MINPACK lmder called directly, as ``least_squares(method="lm")`` does (same iterates).
 
     ``least_squares`` wraps the residual and Jacobian in scipy's VectorFunction and evaluates
@@ -369,7 +370,7 @@ def _lmder(fun, jac, u0: np.ndarray, max_nfev: int):
 
     try:
         x, info, code = lmder(fun_checked, jac, np.array(u0, dtype=float), (), True, False,
-                              1e-6, 1e-6, 1e-6, max_nfev, 100.0, None)
+                              tol, tol, tol, max_nfev, 100.0, None)
     except TypeError:  # a changed private signature
         return None
     f = info["fvec"]
@@ -379,6 +380,71 @@ def _lmder(fun, jac, u0: np.ndarray, max_nfev: int):
     return OptimizeResult(x=x, cost=0.5 * float(f @ f), fun=f, status=status,
                           message=_STATUS_MESSAGES[status], nfev=int(info["nfev"]),
                           njev=int(info.get("njev", 0)), success=status > 0)
+
+
+def _polish_solve(problem: _Problem, x_best: np.ndarray, held: Sequence[int], cost: float,
+                  nfev_lm: int = 5, nfev_trf: int = 12):
+    """Polish the solution ``x_best`` (cost ½χ²) with the project's own solvers; returns
+    (x, cost, converged, success).
+
+    First MINPACK lmder on the sine-mapped coordinates with tight tolerances (1e-12), a few
+    evaluations: from a clean minimum it confirms convergence. A coordinate pinned near its
+    bound stalls the sine map, so then, or when lmder does not converge cleanly, SciPy's
+    trust-region-reflective ``least_squares`` (bounds in the internal coordinates, no map)
+    polishes from where lmder stopped. This replaces the ``lmfit.minimize`` polish of earlier
+    versions (same solvers, same tolerances and budgets, without lmfit's Parameters copies and
+    uncertainty propagation: about 1.2 ms per fit). ``held`` coordinates do not vary.
+    """
+    act = np.ones(x_best.size, dtype=bool)
+    act[list(held)] = False
+    lo, hi = problem.lo[act], problem.hi[act]
+    half = (hi - lo) / 2
+    x_full = np.clip(np.array(x_best, dtype=float), problem.lo, problem.hi)
+
+    def to_x(u):
+        x_full[act] = lo + half * (1.0 + np.sin(u))
+        return x_full
+
+    best_x, best_cost, converged, success = np.array(x_best, dtype=float), float(cost), False, False
+    start = x_full.copy()
+    if not problem.at_bound(x_best):
+        u0 = np.arcsin(np.clip((x_full[act] - lo) / half - 1.0, -1.0, 1.0))
+        res = _lmder(lambda u: problem.residual(to_x(u)),
+                     lambda u: problem.jacobian(to_x(u))[:, act] * (half * np.cos(u)),
+                     u0, nfev_lm, tol=1e-12)
+        if res is not None and np.all(np.isfinite(res.x)):
+            x_lm = to_x(res.x).copy()
+            ok = res.status in (2, 3, 4)  # ftol, xtol or both (lmfit's ier 1, 2, 3)
+            if res.cost <= 2 * cost:
+                start = x_lm
+            if res.cost <= best_cost or ok:
+                best_x, best_cost = x_lm, float(res.cost)
+            if ok:
+                return best_x, best_cost, True, True
+    from scipy.optimize import least_squares
+
+    x_trf = start.copy()
+
+    def fun(xa):
+        x_trf[act] = xa
+        return problem.residual(x_trf)
+
+    def jac(xa):
+        x_trf[act] = xa
+        return problem.jacobian(x_trf)[:, act]
+
+    x0 = np.clip(start[act], lo, hi)
+    try:
+        trf = least_squares(fun, x0, jac=jac, bounds=(lo, hi), method="trf", max_nfev=nfev_trf,
+                            ftol=1e-12, xtol=1e-12, gtol=1e-12)
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+        return best_x, best_cost, converged, success
+    converged = bool(trf.success) and trf.status in (1, 2, 3, 4)
+    if trf.cost < best_cost or not np.isfinite(best_cost):
+        x_out = start.copy()
+        x_out[act] = trf.x
+        return x_out, float(trf.cost), converged, bool(trf.success)
+    return best_x, best_cost, converged, success
 
 
 def _refine(problem: _Problem, x: np.ndarray, max_nfev: int, restart: bool = True) -> np.ndarray:
@@ -395,7 +461,7 @@ def _refine(problem: _Problem, x: np.ndarray, max_nfev: int, restart: bool = Tru
     best, best_cost = x, 0.5 * float(res0 @ res0)
     starts = [x] if restart else []
     col = np.linalg.norm(problem.jacobian(x), axis=0)
-    vanished = np.flatnonzero(problem.is_log & (col < 1e-4 * col.max())) if col.size else []
+    vanished: Any = np.flatnonzero(problem.is_log & (col < 1e-4 * col.max())) if col.size else []
     stuck = sorted(set(problem.at_bound(x)) | {int(i) for i in vanished})
     if stuck:
         x0 = x.copy()
@@ -440,13 +506,15 @@ def _condition_on_undetermined(cov: np.ndarray, problem: _Problem, x: np.ndarray
     determined parameters keep the full covariance.
     """
     limit = np.where(problem.is_log, _REL_STDERR_LIMIT / np.log(10), _N_STDERR_LIMIT)
-    jac_full = problem.jacobian(x) if len(force) else None
+    jac_full: np.ndarray | None = problem.jacobian(x) if len(force) else None
     fixed = np.zeros(cov.shape[0], dtype=bool)
     fixed[list(force)] = True
     out = cov.copy()
     while True:
         if fixed.any() and not fixed.all():
             good = ~fixed
+            if jac_full is None:
+                jac_full = problem.jacobian(x)
             jac = jac_full[:, good]
             try:
                 sub = np.linalg.inv(jac.T @ jac)
@@ -550,10 +618,18 @@ def _profile_above_window(problem: _Problem, x: np.ndarray, held: Sequence[int],
                 tau_end = tau_now + (tau_end - tau_now) / 2  # pull the end in towards the fit
             ends.append(tau_end**n / R if tau_end > 0 else 0.0)
             out[np.ix_(free, free)] += np.outer(step, step) / 3.0
-        if j not in held_set:  # its own value: uniform over [lo end, hi end]
-            c_now, (c_lo, c_hi) = values[p[key]], ends
-            var = ((c_hi - c_now) ** 3 - (c_lo - c_now) ** 3) / (3 * max(c_hi - c_lo, 1e-300))
-            out[j, j] += var / (c_now * np.log(10.0)) ** 2 if problem.is_log[j] else var
+        # its own value: uniform over [lo end, hi end]; a held capacitance (not estimated at
+        # all) gets at least that variance, wherever it was held (a cold fit parks it at
+        # 100× f_max, a warm start keeps the previous value: the same verdict either way)
+        c_now, (c_lo, c_hi) = values[p[key]], ends
+        if j in held_set:
+            c_hi = max(c_hi, values[p["R"]] ** -1 * (tau_min / _PROFILE_APEX) ** n)
+        var = ((c_hi - c_now) ** 3 - (c_lo - c_now) ** 3) / (3 * max(c_hi - c_lo, 1e-300))
+        var = var / (c_now * np.log(10.0)) ** 2 if problem.is_log[j] else var
+        if j in held_set:
+            out[j, j] = max(out[j, j], var) if np.isfinite(out[j, j]) else out[j, j]
+        else:
+            out[j, j] += var
     return out
 
 

@@ -25,7 +25,9 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -81,8 +83,30 @@ def sketch(freq: np.ndarray, z: np.ndarray, per_decade: int = 5, lam: float = 0.
            z_weight: np.ndarray | None = None) -> SpectrumSketch:
     """Regularised NNLS Voigt description of a spectrum (see module docstring).
 
-    ``z_weight`` (default ``z``) sets the modulus weights 1/|z_weight|.
+    ``z_weight`` (default ``z``) sets the modulus weights 1/|z_weight|. The last few results are
+    kept (keyed on the data's bytes): a series fits each spectrum two or three times (full
+    circuit, baseline, reseeds), and every fit asks for the same sketch.
     """
+    zw = z if z_weight is None else z_weight
+    key = (np.ascontiguousarray(freq, dtype=float).tobytes(),
+           np.ascontiguousarray(z, dtype=complex).tobytes(),
+           np.ascontiguousarray(zw, dtype=complex).tobytes(), per_decade, lam)
+    hit = _SKETCHES.get(key)
+    if hit is None:
+        hit = _sketch(freq, z, per_decade, lam, z_weight)
+        with _SKETCH_LOCK:
+            if len(_SKETCHES) >= 8:
+                _SKETCHES.pop(next(iter(_SKETCHES)))
+            _SKETCHES[key] = hit
+    return hit
+
+
+_SKETCHES: dict[tuple, SpectrumSketch] = {}
+_SKETCH_LOCK = threading.Lock()
+
+
+def _sketch(freq: np.ndarray, z: np.ndarray, per_decade: int, lam: float,
+            z_weight: np.ndarray | None) -> SpectrumSketch:
     from scipy.optimize import nnls
 
     omega = 2 * np.pi * freq
@@ -365,36 +389,36 @@ def start_candidates(
                 values[it.params["Q"]] = q_el
             z_arcs = z - 1.0 / (q_el * s**n_el)
     sk = sketch(freq, z_arcs, z_weight=z)
-    peaks = sorted(peaks) if peaks is not None else list(sk.peaks)
+    peak_list: list[tuple[float, float]] = sorted(peaks) if peaks is not None else list(sk.peaks)
     tau_hf = sk.tau_min / 10  # for arcs above the window
     if spikes:
-        while peaks and peaks[-1][0] > sk.tau_max * 3:  # beyond the low-frequency edge: the spike
-            peaks.pop()
+        while peak_list and peak_list[-1][0] > sk.tau_max * 3:  # beyond the low-frequency edge
+            peak_list.pop()
     # relevant peaks: > 1 % of what the remaining peaks and the intercept add up to
-    relevant = sk.R_inf + sum(pk[1] for pk in peaks)
-    peaks = [pk for pk in peaks if pk[1] > 1e-2 * relevant]
+    relevant = sk.R_inf + sum(pk[1] for pk in peak_list)
+    peak_list = [pk for pk in peak_list if pk[1] > 1e-2 * relevant]
     arcs = [i for i, it in enumerate(items) if it.kind == "arc"]
     diffs = [i for i, it in enumerate(items) if it.kind == "diffusion"]
 
     # variants for the diffusion element: lowest peak, or below the window
-    variants: list[tuple[list, dict]] = []
-    if diffs and peaks:
+    variants: list[tuple[list[tuple[float, float]], dict[int, float]]] = []
+    if diffs and peak_list:
         finite = items[diffs[0]].params["sym"] in ("Ws", "Wo")
         # the Warburg's main peak is the lowest peak, or the second-lowest when the lowest lies
         # beyond the low-frequency edge (a spurious tail of the sketch)
-        lowest = [len(peaks) - 1]
-        if len(peaks) > 1 and peaks[-1][0] > 3 * sk.tau_max:
-            lowest.append(len(peaks) - 2)
+        lowest = [len(peak_list) - 1]
+        if len(peak_list) > 1 and peak_list[-1][0] > 3 * sk.tau_max:
+            lowest.append(len(peak_list) - 2)
         for last in lowest:
-            t1, r1 = peaks[last]
+            t1, r1 = peak_list[last]
             tau_w = t1 * np.pi**2 / 4 if finite else t1
-            rest = [pk for pk in peaks[:last] if not (t1 / 40 < pk[0] < t1 / 4 and pk[1] < 0.3 * r1)]
+            rest = [pk for pk in peak_list[:last] if not (t1 / 40 < pk[0] < t1 / 4 and pk[1] < 0.3 * r1)]
             variants.append((rest, {diffs[0]: tau_w}))
             if len(rest) != last:
-                variants.append((peaks[:last], {diffs[0]: tau_w}))
-        variants.append((peaks, {diffs[0]: 4 * sk.tau_max}))
+                variants.append((peak_list[:last], {diffs[0]: tau_w}))
+        variants.append((peak_list, {diffs[0]: 4 * sk.tau_max}))
     else:
-        variants.append((peaks, dict.fromkeys(diffs, 4 * sk.tau_max)))
+        variants.append((peak_list, dict.fromkeys(diffs, 4 * sk.tau_max)))
 
     order = np.argsort(freq)
     log_f, mod_z = np.log(freq[order]), np.abs(z[order])
@@ -422,7 +446,9 @@ def start_candidates(
         if key in seen:
             continue
         seen.add(key)
-        out.append(_linear_start(items, taus, s, z, w, values, floor, cache)[0])
+        cand = _linear_start(items, taus, s, z, w, values, floor, cache)[0]
+        if cand is not None:
+            out.append(cand)
         if len(out) >= max_candidates:
             break
     return (out or [values]), sk
@@ -444,24 +470,28 @@ def _assignments(n_arcs: int, peaks: list[tuple[float, float]], tau_hf: float,
         keep = sorted(sorted(range(len(peaks)), key=lambda i: -peaks[i][1])[: n_arcs + 2])
         peaks = [peaks[i] for i in keep]
     m = len(peaks)
-    scored: list[tuple[float, int, list[float]]] = []
+    scored: list[tuple[float, int, tuple[int, ...], tuple[int, ...]]] = []
     j_top = min(m, n_arcs)
+    prom = [pk[1] for pk in peaks]
     for j in (j_top, j_top - 1) if j_top > 0 else (j_top,):
+        pk_sels = [(sum(prom[q] for q in range(m) if q not in sel), sel)
+                   for sel in itertools.combinations(range(m), j)]
         for arc_sel in itertools.combinations(range(n_arcs), j):
             if j < j_top and m > 2 and arc_sel != tuple(range(n_arcs - j, n_arcs)):
                 continue  # one arc short: only the highest-frequency arc(s) above the window
-            for pk_sel in itertools.combinations(range(m), j):
-                taus: list[float | None] = [None] * n_arcs
-                for a, q in zip(arc_sel, pk_sel, strict=True):
-                    taus[a] = peaks[q][0]
-                left_out = sum(pk[1] for q, pk in enumerate(peaks) if q not in pk_sel)
-                scored.append((left_out, j_top - j, taus))
-    scored.sort(key=lambda t: (t[0], t[1]))
-    return [_fill(taus, tau_hf) for _, _, taus in scored[:limit]]
+            scored.extend((left_out, j_top - j, arc_sel, pk_sel) for left_out, pk_sel in pk_sels)
+    scored.sort(key=lambda t: (t[0], t[1]))  # stable: ties keep the enumeration order
+    out = []
+    for _, _, arc_sel, pk_sel in scored[:limit]:
+        taus: list[float | None] = [None] * n_arcs
+        for a, q in zip(arc_sel, pk_sel, strict=True):
+            taus[a] = peaks[q][0]
+        out.append(_fill(taus, tau_hf))
+    return out
 
 
 def _fill(taus: list[float | None], tau_hf: float) -> list[float]:
-    res = list(taus)
+    res: list[Any] = list(taus)  # every None is filled below
     first = next((i for i, t in enumerate(res) if t is not None), len(res))
     for i in range(first - 1, -1, -1):  # above the window, one decade apart
         above = res[i + 1] if i + 1 < first else tau_hf * 10
