@@ -275,7 +275,7 @@ def _compile_grad(node: Node, elements: Mapping[str, ElementInstance]) -> Callab
         for zi, _ in outs[1:]:
             y = y + 1.0 / zi
         z = 1.0 / y
-        grads = []
+        grads: list[tuple[int, Any]] = []
         for zi, gi in outs:
             ratio = z / zi
             factor = ratio * ratio  # dZ/dZ_i for Z = 1/Σ 1/Z_i
