@@ -44,7 +44,7 @@ __all__ = ["batch", "expand_paths", "write_atomic"]
 CACHE_DIRNAME = ".eisna-cache"
 # every file a batch writes into its output folder (stray temporaries of these are removed)
 OUTPUT_NAMES = ("results.csv", "results.json", "kinetics.json", "report.html", "cycling_summary.csv",
-                "cycling.json")
+                "cycling.json", "tracks.csv")
 # spectra per chain when running in parallel (a chunk's first spectrum starts cold)
 DEFAULT_CHUNK = 50
 
@@ -370,13 +370,17 @@ def write_outputs(
     rows = series.rows()
     provenance = {**provenance, "eisna_version": __version__, "finished": datetime.now(UTC).isoformat()}
     kinetics = series.kinetics_summary()
+    tracks = [t.to_dict() for t in series.tracks]
+    kinetics["tracks"] = [t.summary() for t in series.tracks]
     fits = [r.to_dict() for r in series.results]
     check_output_folder(out_dir)
     # staged, then moved into place together: a kill leaves the previous set or this one
     with OutputSet(out_dir) as outputs:
         outputs.add("results.csv", frame_to_csv(frame))
+        outputs.add("tracks.csv", frame_to_csv(series.tracks_frame()))
         outputs.add("kinetics.json", dumps(kinetics))
-        outputs.add("results.json", dumps({"provenance": provenance, "rows": rows, "fits": fits}))
+        outputs.add("results.json", dumps({"provenance": provenance, "rows": rows, "fits": fits,
+                                               "tracks": tracks}))
         if cycling is not None:
             outputs.add("cycling_summary.csv", frame_to_csv(cycling.half_cycles_frame()))
             outputs.add("cycling.json", dumps(cycling.to_dict()))

@@ -67,6 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tz", metavar="ZONE",
                    help="time zone of zone-less timestamps (e.g. Europe/Berlin), needed when the "
                    "cycling file has UTC times (Neware binaries) and the spectra local ones")
+    p.add_argument("--track", metavar="Q1,Q2",
+                   help="quantities to follow with growth laws: results.csv columns or R_SE, R_total "
+                        "(default: every identifiable arc resistance, R_SE and R_total); see tracks.csv")
     p.add_argument("--no-resume", action="store_true", help="ignore and overwrite the resume cache")
     p.add_argument("--no-report", action="store_true", help="do not write report.html")
     p.set_defaults(run=run)
@@ -127,6 +130,7 @@ def _run(args: argparse.Namespace) -> int:
             min_interlayer_ohm=args.min_interlayer_ohm,
             cycling=args.cycling,
             tz=args.tz,
+            track=args.track,
             command=" ".join(
                 ["eisna batch", *map(shlex.quote, args.paths), "--circuit", args.circuit, "--out", args.out]
             ),
@@ -147,6 +151,9 @@ def _run(args: argparse.Namespace) -> int:
         )
     else:
         print(f"  no interlayer growth found (interlayer in {kin.get('n_interlayer', 0)} spectra)")
+    line = _tracks_line(series.tracks)
+    if line:
+        print(line)
     if args.cycling:
         _print_cycling(Path(args.out) / "cycling.json")
     for r in series.results:
@@ -156,6 +163,24 @@ def _run(args: argparse.Namespace) -> int:
     if failed == n:
         return 1
     return 1 if failed else 0
+
+
+def _tracks_line(tracks: Any, n_max: int = 3) -> str:
+    """The tracked quantities that changed most (|change| in %), with their growth law."""
+    import math
+
+    moved = [t for t in tracks if math.isfinite(t.change_pct)]
+    if not moved:
+        return ""
+    moved.sort(key=lambda t: -abs(t.change_pct))
+    parts = []
+    for t in moved[:n_max]:
+        cell = f"[{t.cell}] " if t.cell is not None else ""
+        onset = t.kinetics.onset_h if t.model != "none" else None
+        law = f", {t.model} from {onset:.1f} h" if onset is not None else ", no growth law"
+        parts.append(f"{cell}{t.quantity} {t.first:.4g} -> {t.final:.4g} {t.unit} "
+                     f"({t.change_pct:+.0f} %{law})")
+    return "  changed most: " + "; ".join(parts) + " (all in tracks.csv)"
 
 
 def _print_cycling(path: Path) -> None:

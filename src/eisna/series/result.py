@@ -46,6 +46,8 @@ class SeriesResult:
         Both fits and the decision per spectrum.
     area_cm2, thickness_cm, eps_r : float or None
         Geometry and the interlayer permittivity assumed for thicknesses.
+    tracks : tuple of Track
+        Every tracked quantity of every cell with its growth law (:mod:`.tracks`).
     """
 
     results: tuple[Any, ...]
@@ -65,6 +67,7 @@ class SeriesResult:
     cells: tuple[Any, ...] = ()
     cell_kinetics: Mapping[Any, Any] = field(default_factory=dict)
     main_cell: Any = None
+    tracks: tuple[Any, ...] = ()
 
     def _cell_mask(self, cell: Any = None) -> np.ndarray:
         n = len(self.results)
@@ -161,6 +164,14 @@ class SeriesResult:
         import pandas as pd
 
         return pd.DataFrame(self.rows())
+
+    def tracks_frame(self) -> pd.DataFrame:
+        """The ``tracks.csv`` table: one row per cell and tracked quantity."""
+        import pandas as pd
+
+        from .tracks import TRACK_COLUMNS
+
+        return pd.DataFrame([t.summary() for t in self.tracks], columns=list(TRACK_COLUMNS))
 
     def kinetics_summary(self, cell: Any = None) -> dict[str, Any]:
         """The ``kinetics.json`` content: best law, onset, t95, final R_int, ASR and thickness.

@@ -87,6 +87,7 @@ def fit_series(
     progress: bool | None = None,
     hook: Callable[[int], None] | None = None,
     failures: Sequence[FitFailure] = (),
+    track: str | Sequence[str] | None = None,
     **fit_options: Any,
 ) -> SeriesResult:
     """Fit a time series of spectra with warm starts and per-spectrum interlayer detection.
@@ -139,6 +140,10 @@ def fit_series(
         exception raised there interrupts the series, finished spectra stay cached).
     failures : sequence of FitFailure
         Rows for inputs that could not be read; they are kept in the result.
+    track : str or sequence of str, optional
+        Quantities to follow with growth laws (``results.csv`` columns, or ``"R_SE"``,
+        ``"R_total"``; a comma-separated string works). Default: every arc resistance the data
+        identify, R_SE and the total resistance (see :mod:`eisna.series.tracks`).
     **fit_options
         Passed to :func:`eisna.fit` (``weighting``, ``fmin``, ``fmax``…).
 
@@ -166,7 +171,10 @@ def fit_series(
     series = _assemble(plan, outcomes, failures, options, geometry, eps_r,
                        {"delta_bic": delta_bic, "min_interlayer_ohm": min_interlayer_ohm,
                         "min_interlayer_fraction": min_interlayer_fraction, **fit_options})
-    return _with_kinetics(series, plan.cells)
+    series = _with_kinetics(series, plan.cells)
+    from .tracks import resolve_track_names, series_tracks
+
+    return replace(series, tracks=series_tracks(series, resolve_track_names(track)))
 
 
 @dataclass(frozen=True)
