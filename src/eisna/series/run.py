@@ -315,7 +315,7 @@ def _assemble(plan: _Plan, outcomes: list[SpectrumOutcome], failures: Sequence[F
         r = results[i]
         if not isinstance(r, FitFailure):
             meta = {**dict(r.meta or {}), "source": _src(s), "index": _idx(s), "timestamp": s.timestamp,
-                    "time_h": float(plan.time_h[i])}
+                    "time_h": float(plan.time_h[i]), **_area_meta(s, geometry)}
             results[i] = replace(r, meta=meta)
     area_cm2 = geometry.area_cm2 if geometry is not None else None
     if area_cm2 is None:
@@ -340,6 +340,15 @@ def _assemble(plan: _Plan, outcomes: list[SpectrumOutcome], failures: Sequence[F
         options=shown_options,
         cells=(*plan.labels, *([None] * len(failures))) if len(plan.cells) > 1 else (),
     )
+
+
+def _area_meta(spectrum: Spectrum, geometry: CellGeometry | None) -> dict[str, Any]:
+    """The area used for per-area quantities and its source: user, file or placeholder-ignored."""
+    if geometry is not None and geometry.area_cm2:
+        return {"area_cm2": float(geometry.area_cm2), "area_source": "user"}
+    area = spectrum.meta.get("area_cm2")
+    source = spectrum.meta.get("area_source") or ("file" if area else None)
+    return {"area_cm2": float(area) if area else None, "area_source": source}
 
 
 def _with_kinetics(series: SeriesResult, cells: Mapping[Any, list[int]]) -> SeriesResult:

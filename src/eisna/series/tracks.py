@@ -92,6 +92,11 @@ class Track:
         return 100.0 * (b - a) / abs(a) if a and np.isfinite(a) and np.isfinite(b) else math.nan
 
     @property
+    def n(self) -> int:
+        """Number of spectra with a finite value."""
+        return int(np.isfinite(self.values).sum())
+
+    @property
     def median_jump_pct(self) -> float:
         """Median relative change between neighbouring spectra in % (the scatter)."""
         return median_jump_pct(self.values)
@@ -104,7 +109,7 @@ class Track:
             "onset_h": kin.onset_h if kin is not None and self.model != "none" else None,
             "t95_h": kin.t95_h if kin is not None and self.model != "none" else None,
             "first": self.first, "final": self.final, "change_pct": self.change_pct,
-            "n": int(np.isfinite(self.values).sum()), "median_jump_pct": self.median_jump_pct,
+            "n": self.n, "median_jump_pct": self.median_jump_pct,
             "note": self.note,
         }
 
@@ -169,10 +174,22 @@ def _value(series: SeriesResult, i: int, res: Any, name: str) -> tuple[float, fl
     vals, errs = series._row_params(i)
     if name in vals or name == series.interlayer_param:
         return float(vals.get(name, math.nan)), float(errs.get(name, math.nan))
-    row = series.rows()[i]  # any other results.csv column (derived quantities)
+    row = _table(series)[i]  # any other results.csv column (derived quantities)
     value = row.get(name)
     return (float(value) if isinstance(value, (int, float)) else math.nan,
             float(row.get(f"{name}_stderr", math.nan)))
+
+
+_TABLES: dict[int, list[dict[str, Any]]] = {}
+
+
+def _table(series: SeriesResult) -> list[dict[str, Any]]:
+    """The results.csv rows, built once per call of :func:`series_tracks`."""
+    key = id(series)
+    if key not in _TABLES:
+        _TABLES.clear()
+        _TABLES[key] = series.rows()
+    return _TABLES[key]
 
 
 def _total_stderr(res: Any) -> float:
@@ -201,6 +218,7 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
     from ..kinetics import KineticsError, fit_kinetics
 
     out: list[Track] = []
+    _TABLES.clear()
     arcs = _resistances(series)
     for cell in _cells(series):
         rows = [i for i in np.flatnonzero(series._cell_mask(cell)) if np.isfinite(series.time_h[i])]
@@ -226,6 +244,7 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
                 except KineticsError:
                     kin = None
             out.append(Track(cell, name, _UNITS.get(name, "Ω"), t, v, e, kin, note))
+    _TABLES.clear()
     return tuple(out)
 
 
