@@ -33,10 +33,11 @@ import numpy as np
 from ._atomic import FolderLock, OutputSet, check_output_folder, file_sha256, recover
 from ._atomic import write_atomic as _write_atomic
 from ._csvsafe import frame_to_csv
-from .errors import EisnaError, NoImpedanceData, OutputError, TruncatedDataWarning
+from .errors import EisnaError, NoImpedanceData, OutputError, PlaceholderWarning, TruncatedDataWarning
 from .fitting.physics import DEFAULT_EPS_R
 from .inputs import expand_inputs, expand_paths  # expand_paths: re-exported
 from .series import FitFailure, SeriesResult, earliest, fit_series, resolve_geometry
+from .series.ordering import cell_label
 from .spectrum import CellGeometry
 
 __all__ = ["batch", "expand_paths", "write_atomic"]
@@ -89,7 +90,7 @@ def dumps(obj: Any) -> str:
     return json.dumps(_clean(obj), indent=1, ensure_ascii=False, default=_json_default) + "\n"
 
 
-def _read_all(files: Sequence[Path]):
+def _read_all(files: Sequence[Path], group_by: str | None = None):
     """Read every file; return spectra, cell labels, read failures, skipped files and hashes."""
     from .io import read
     from .spectrum import Spectrum
@@ -109,6 +110,7 @@ def _read_all(files: Sequence[Path]):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 warnings.simplefilter("default", TruncatedDataWarning)  # a cut file is said
+                warnings.simplefilter("default", PlaceholderWarning)  # and a placeholder area
                 got = read(f)
         except NoImpedanceData as err:
             skipped.append({"path": str(f), "reason": str(err)})
@@ -118,7 +120,7 @@ def _read_all(files: Sequence[Path]):
             inputs.append({"path": str(f), "sha256": digest, "spectra": 0, "status": "failed"})
             continue
         inputs.append({"path": str(f), "sha256": digest, "spectra": len(got), "status": "read"})
-        cell = str(f) if len(got) > 1 else str(f.parent)
+        cell = cell_label(f, len(got), group_by)
         for s in got:
             spectra.append(s.with_meta(source=str(f), file_sha256=digest))
             groups.append(cell)
@@ -206,6 +208,7 @@ def batch(
     command: str | None = None,
     cycling: str | os.PathLike[str] | None = None,
     tz: str | None = None,
+    group_by: str | None = None,
     **options: Any,
 ) -> SeriesResult:
     """Fit every spectrum under ``paths`` as one time series and write the outputs into ``out``.
@@ -252,8 +255,14 @@ def batch(
     tz : str, optional
         Time zone of zone-less timestamps (e.g. ``"Europe/Berlin"``), needed when the cycling
         file has zone-aware times (Neware binaries: UTC) and the spectra local ones.
+    group_by : str, optional
+        Regular expression searched in each file name; files with equal matches (first group,
+        if any) are one cell. Default: a looped file is one cell; single-spectrum files of one
+        folder belong together by their EC-Lab base name and channel
+        (:func:`eisna.series.ordering.cell_label`).
     **options
-        Passed to :func:`eisna.fit_series` (``delta_bic``, ``min_interlayer_ohm``…) and on to
+        Passed to :func:`eisna.fit_series` (``delta_bic``, ``track``, ``interval_h``,
+        ``min_interlayer_ohm``…) and on to
         :func:`eisna.fit` (``weighting``, ``fmin``, ``fmax``).
 
     Returns
@@ -277,7 +286,7 @@ def batch(
     check_output_folder(out_dir)  # a file, a read-only folder: refused before any reading or fitting
     with FolderLock(out_dir):
         recover(out_dir, OUTPUT_NAMES)  # finish or discard what an interrupted batch left
-        spectra, groups, failures, skipped, inputs = _read_all(files)
+        spectra, groups, failures, skipped, inputs = _read_all(files, group_by)
         geometry = resolve_geometry(geometry, area_cm2, thickness_cm, "batch", spectra)
         failures += [FitFailure(u.path, None, u.reason, "read") for u in unreadable]  # listed, not skipped
         if not spectra and not failures:

@@ -70,6 +70,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--track", metavar="Q1,Q2",
                    help="quantities to follow with growth laws: results.csv columns or R_SE, R_total "
                         "(default: every identifiable arc resistance, R_SE and R_total); see tracks.csv")
+    p.add_argument("--group-by", metavar="REGEX",
+                   help="files whose names give the same match (first group) are one cell (default: a "
+                        "looped file is one cell; single files by folder, EC-Lab base name and channel)")
+    p.add_argument("--interval-h", type=float, metavar="H",
+                   help="hours between spectra of a cell without timestamps or elapsed times "
+                        "(default: file order, said in a warning and in results.csv time_source)")
     p.add_argument("--no-resume", action="store_true", help="ignore and overwrite the resume cache")
     p.add_argument("--no-report", action="store_true", help="do not write report.html")
     p.set_defaults(run=run)
@@ -101,6 +107,10 @@ def _run(args: argparse.Namespace) -> int:
     from ..batching import batch
     from ..fitting.physics import make_geometry
 
+    if args.interval_h is not None and not args.interval_h > 0:
+        print(f"eisna batch: error: --interval-h must be a positive number of hours; got {args.interval_h}",
+              file=sys.stderr)
+        return 2
     if args.jobs is not None and args.jobs < 1:
         print("eisna batch: error: --jobs must be at least 1", file=sys.stderr)
         return 2
@@ -131,6 +141,8 @@ def _run(args: argparse.Namespace) -> int:
             cycling=args.cycling,
             tz=args.tz,
             track=args.track,
+            group_by=args.group_by,
+            interval_h=args.interval_h,
             command=" ".join(
                 ["eisna batch", *map(shlex.quote, args.paths), "--circuit", args.circuit, "--out", args.out]
             ),

@@ -5,7 +5,7 @@ ASR or a conductivity computed from it is 1000× off for a 1 cm² cell. Readers 
 spectra through :func:`mark_placeholder_area`: the placeholder moves from ``meta["area_cm2"]``
 (which every per-area quantity reads) to ``meta["area_cm2_file"]``, ``meta["area_source"]``
 says ``"placeholder-ignored"`` (``"file"`` for a real area) and one
-:class:`~eisna.errors.MetadataWarning` names the file.
+:class:`~eisna.errors.PlaceholderWarning` (a MetadataWarning) names the file.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import math
 import warnings
 from collections.abc import Sequence
 
-from ..errors import MetadataWarning
+from ..errors import PlaceholderWarning
 from ..spectrum import Spectrum
 
 __all__ = ["ECLAB_DEFAULT_AREA_CM2", "is_placeholder_area", "mark_placeholder_area"]
@@ -40,7 +40,7 @@ def mark_placeholder_area(spectra: Sequence[Spectrum], path: object,
                     f"{path}: electrode area {area:g} cm² is EC-Lab's default placeholder, not a "
                     "measurement; no per-area quantity (ASR, σ, thickness) is computed from it. "
                     "Give the real area with --area-cm2 (or geometry=CellGeometry(...)).",
-                    MetadataWarning, stacklevel=3)
+                    PlaceholderWarning, stacklevel=3)
                 warned = True
             out.append(s.with_meta(area_cm2=None, area_cm2_file=float(area),
                                    area_source="placeholder-ignored"))

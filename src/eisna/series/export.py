@@ -54,6 +54,7 @@ def _fit_row(series: SeriesResult, i: int, res: Any, names: list[str]) -> dict[s
     }
     if series.cells:
         row["cell"] = series.cells[i]
+    row["time_source"] = series.time_sources.get(series.cells[i] if series.cells else None, series.time_basis)
     vals, errs = series._row_params(i)
     for n in names:
         row[n] = vals.get(n, math.nan)
@@ -88,7 +89,7 @@ def kinetics_summary(series: SeriesResult, cell: Any = None) -> dict[str, Any]:
         "parameter": series.interlayer_param,
         "circuit": series.circuit,
         "baseline": series.baseline,
-        "time_basis": series.time_basis,
+        "time_basis": series.time_sources.get(cell, series.time_basis),
         "n_spectra": int(mask.sum()),
         "n_failed": int(sum(isinstance(series.results[i], FitFailure) for i in np.flatnonzero(mask))),
         "n_interlayer": int(ok.sum()),

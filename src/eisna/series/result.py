@@ -33,7 +33,10 @@ class SeriesResult:
     time_h : ndarray
         Hours since the first spectrum of the same cell (NaN for unreadable files).
     time_basis : str
-        ``"timestamp"``, ``"elapsed"`` or ``"file order"``.
+        ``"timestamp"``, ``"elapsed"``, ``"interval"`` or ``"file order"`` (``"mixed"`` when
+        cells differ).
+    time_sources : mapping
+        Cell label (None for one cell) -> the time basis of that cell's own clock.
     interlayer : ndarray of object
         True/False per spectrum, None where undecided (failed, or no baseline circuit).
     delta_bic : ndarray
@@ -68,6 +71,7 @@ class SeriesResult:
     cell_kinetics: Mapping[Any, Any] = field(default_factory=dict)
     main_cell: Any = None
     tracks: tuple[Any, ...] = ()
+    time_sources: Mapping[Any, str] = field(default_factory=dict)
 
     def _cell_mask(self, cell: Any = None) -> np.ndarray:
         n = len(self.results)

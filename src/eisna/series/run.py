@@ -6,7 +6,7 @@ import math
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,6 +88,7 @@ def fit_series(
     hook: Callable[[int], None] | None = None,
     failures: Sequence[FitFailure] = (),
     track: str | Sequence[str] | None = None,
+    interval_h: float | None = None,
     **fit_options: Any,
 ) -> SeriesResult:
     """Fit a time series of spectra with warm starts and per-spectrum interlayer detection.
@@ -140,6 +141,10 @@ def fit_series(
         exception raised there interrupts the series, finished spectra stay cached).
     failures : sequence of FitFailure
         Rows for inputs that could not be read; they are kept in the result.
+    interval_h : float, optional
+        Hours between spectra of a cell whose spectra carry neither timestamps nor elapsed
+        times (time source ``"interval"``). Without it such a cell is put in file order (rank
+        0, 1, 2…; time source ``"file order"``) with one :class:`~eisna.errors.MetadataWarning`.
     track : str or sequence of str, optional
         Quantities to follow with growth laws (``results.csv`` columns, or ``"R_SE"``,
         ``"R_total"``; a comma-separated string works). Default: every arc resistance the data
@@ -166,7 +171,7 @@ def fit_series(
         fit_options=tuple(sorted({**fit_options, **physics}.items())),
     )
     fitter = _Fitter(options, hook)
-    plan = _plan_chains(spectra, groups, chunk_size, _options_key(fitter, options) + cache_salt)
+    plan = _plan_chains(spectra, groups, chunk_size, _options_key(fitter, options) + cache_salt, interval_h)
     outcomes = _fit_and_backfill(fitter, plan, executor, cache_dir, progress, hook)
     series = _assemble(plan, outcomes, failures, options, geometry, eps_r,
                        {"delta_bic": delta_bic, "min_interlayer_ohm": min_interlayer_ohm,
@@ -188,6 +193,7 @@ class _Plan:
     cells: dict[Any, list[int]]
     keys: list[str]
     chains: list[list[int]]
+    time_sources: dict[Any, str] = field(default_factory=dict)
 
 
 def _options_key(fitter: _Fitter, options: SeriesOptions) -> str:
@@ -197,22 +203,31 @@ def _options_key(fitter: _Fitter, options: SeriesOptions) -> str:
 
 
 def _plan_chains(spectra: list[Spectrum], groups: Sequence[Any] | None, chunk_size: int | None,
-                 opt_key: str) -> _Plan:
-    """Order the spectra, give each cell its own clock, cut cells into chains and key each fit.
+                 opt_key: str, interval_h: float | None = None) -> _Plan:
+    """Order each cell on its own clock (starting at 0), cut cells into chains and key each fit.
 
     The chunks do not depend on the executor or the number of workers, so a parallel run
     computes what a serial one does.
     """
-    order, time_h, basis = order_spectra(spectra)
-    ordered = [spectra[i] for i in order]
-    labels = [groups[i] for i in order] if groups is not None else [None] * len(ordered)
+    labels_in = list(groups) if groups is not None else [None] * len(spectra)
+    members: dict[Any, list[int]] = {}
+    for i, lab in enumerate(labels_in):
+        members.setdefault(lab, []).append(i)
+    ordered: list[Spectrum] = []
+    labels: list[Any] = []
+    times: list[float] = []
+    sources: dict[Any, str] = {}
+    for lab, idx in members.items():
+        order, t_h, basis = order_spectra([spectra[i] for i in idx])
+        if basis == "file order":
+            t_h, basis = _file_order_clock(lab, len(idx), interval_h)
+        sources[lab] = basis
+        ordered.extend(spectra[idx[k]] for k in order)
+        labels.extend([lab] * len(idx))
+        times.extend(float(x) for x in t_h)
     cells: dict[Any, list[int]] = {}
     for pos, lab in enumerate(labels):
         cells.setdefault(lab, []).append(pos)
-    if len(cells) > 1:  # each cell's clock starts at its own first spectrum
-        time_h = np.asarray(time_h, dtype=float).copy()
-        for positions in cells.values():
-            time_h[positions] -= time_h[positions[0]]
     keys: list[str] = [""] * len(ordered)
     chains: list[list[int]] = []
     for positions in cells.values():
@@ -222,7 +237,24 @@ def _plan_chains(spectra: list[Spectrum], groups: Sequence[Any] | None, chunk_si
             for p, k in zip(chain, chain_keys([ordered[p] for p in chain], opt_key), strict=True):
                 keys[p] = k
             chains.append(chain)
-    return _Plan(ordered, labels, np.asarray(time_h, dtype=float), basis, cells, keys, chains)
+    kinds = set(sources.values())
+    basis = kinds.pop() if len(kinds) == 1 else "mixed"
+    return _Plan(ordered, labels, np.asarray(times, dtype=float), basis, cells, keys, chains, sources)
+
+
+def _file_order_clock(cell: Any, n: int, interval_h: float | None) -> tuple[np.ndarray, str]:
+    """Hours of a cell without timestamps or elapsed times: ``interval_h`` apart, else the rank
+    (said once per cell: file order is not a clock)."""
+    if interval_h:
+        return np.arange(n, dtype=float) * float(interval_h), "interval"
+    if n > 1:
+        from ..errors import MetadataWarning
+
+        where = f"cell {cell}" if cell is not None else "series"
+        warnings.warn(f"{where}: no timestamps or elapsed times in its {n} spectra; they are placed in "
+                      "file order (0, 1, 2… 'hours' are ranks, not times). Give --interval-h "
+                      "(interval_h=) for a time axis.", MetadataWarning, stacklevel=4)
+    return np.arange(n, dtype=float), "file order"
 
 
 def _fit_and_backfill(fitter: _Fitter, plan: _Plan, executor: Executor | None, cache_dir: str | Path | None,
@@ -339,6 +371,7 @@ def _assemble(plan: _Plan, outcomes: list[SpectrumOutcome], failures: Sequence[F
         interlayer_param=options.interlayer_param,
         options=shown_options,
         cells=(*plan.labels, *([None] * len(failures))) if len(plan.cells) > 1 else (),
+        time_sources=dict(plan.time_sources),
     )
 
 
