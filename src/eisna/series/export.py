@@ -34,7 +34,7 @@ def _failed_row(series: SeriesResult, i: int, res: FitFailure, names: list[str])
         "source": res.source, "index": res.index,
         "timestamp": res.timestamp.isoformat() if res.timestamp else None,
         "time_h": float(series.time_h[i]), "status": "failed", "reason": res.reason,
-        "interlayer": None, "model": None, "area_cm2": None, "area_source": None,
+        "interlayer": None, "model": None, "model_note": "", "area_cm2": None, "area_source": None,
     }
     for n in names:
         row[n] = math.nan
@@ -50,6 +50,7 @@ def _fit_row(series: SeriesResult, i: int, res: Any, names: list[str]) -> dict[s
         "timestamp": ts.isoformat() if isinstance(ts, datetime) else ts,
         "time_h": float(series.time_h[i]), "status": "ok", "reason": "",
         "interlayer": series.interlayer[i], "model": res.circuit_name,
+        "model_note": meta.get("fallback_reason", ""),
         "area_cm2": meta.get("area_cm2"), "area_source": meta.get("area_source"),
     }
     if series.cells:

@@ -89,6 +89,7 @@ def fit_series(
     failures: Sequence[FitFailure] = (),
     track: str | Sequence[str] | None = None,
     interval_h: float | None = None,
+    fallback: bool = True,
     **fit_options: Any,
 ) -> SeriesResult:
     """Fit a time series of spectra with warm starts and per-spectrum interlayer detection.
@@ -145,6 +146,12 @@ def fit_series(
         Hours between spectra of a cell whose spectra carry neither timestamps nor elapsed
         times (time source ``"interval"``). Without it such a cell is put in file order (rank
         0, 1, 2…; time source ``"file order"``) with one :class:`~eisna.errors.MetadataWarning`.
+    fallback : bool
+        Choose what the window can carry: a spectrum whose reported fit has three or more
+        flagged parameters is refitted with the nested simpler library circuits and the simplest
+        one within ΔAICc 10 with fewer flags is reported (``model`` column, ``model_note``);
+        resistances below 1 % of the smallest Re Z get a ``below_resolution`` flag
+        (:mod:`eisna.series.window`).
     track : str or sequence of str, optional
         Quantities to follow with growth laws (``results.csv`` columns, or ``"R_SE"``,
         ``"R_total"``; a comma-separated string works). Default: every arc resistance the data
@@ -173,6 +180,8 @@ def fit_series(
     fitter = _Fitter(options, hook)
     plan = _plan_chains(spectra, groups, chunk_size, _options_key(fitter, options) + cache_salt, interval_h)
     outcomes = _fit_and_backfill(fitter, plan, executor, cache_dir, progress, hook)
+    if fallback:
+        outcomes = _window_fallbacks(fitter, plan, outcomes)
     series = _assemble(plan, outcomes, failures, options, geometry, eps_r,
                        {"delta_bic": delta_bic, "min_interlayer_ohm": min_interlayer_ohm,
                         "min_interlayer_fraction": min_interlayer_fraction, **fit_options})
@@ -373,6 +382,20 @@ def _assemble(plan: _Plan, outcomes: list[SpectrumOutcome], failures: Sequence[F
         cells=(*plan.labels, *([None] * len(failures))) if len(plan.cells) > 1 else (),
         time_sources=dict(plan.time_sources),
     )
+
+
+def _window_fallbacks(fitter: _Fitter, plan: _Plan, outcomes: list[SpectrumOutcome]) -> list[SpectrumOutcome]:
+    """Per spectrum without the interlayer arc: the circuit the window can carry (see window.py)."""
+    from .window import window_fallback
+
+    out = []
+    for spectrum, o in zip(plan.ordered, outcomes, strict=True):
+        if o is not None and o.interlayer is not True and not isinstance(o.result, FitFailure):
+            new = window_fallback(fitter, spectrum, o.result)
+            if new is not o.result:
+                o = replace(o, result=new)
+        out.append(o)
+    return out
 
 
 def _area_meta(spectrum: Spectrum, geometry: CellGeometry | None) -> dict[str, Any]:
