@@ -123,3 +123,21 @@ def test_cli_arrhenius_usage_errors(capsys):
     assert main(["arrhenius", "--help"]) == 0
     assert "examples:" in capsys.readouterr().out
     assert main(["arrhenius", *files]) == 2  # --thickness-cm is required
+
+
+def test_arrhenius_report_shows_the_activation_energies_and_temperatures(tmp_path):
+    from eisna.cli import main
+
+    files = sorted(str(p) for p in PELLET.glob("*.mpt"))
+    assert main(["arrhenius", *files, "--thickness-cm", "0.13", "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "arrhenius.json").read_text(encoding="utf-8"))
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Activation energies</h2>" in html and "T / °C" in html
+    from eisna.units import format_quantity
+
+    for kind, label in (("bulk", "bulk"), ("grain_boundary", "grain boundary"), ("total", "total")):
+        fit = result["fits"][kind]
+        ea = format_quantity(fit["Ea_eV"], fit["Ea_stderr_eV"], "eV")
+        assert f"<td>{label}</td><td>{ea}</td>" in html
+    assert "<td>25.0</td>" in html  # pellet_025C.mpt: its temperature in the fit table
+    assert 'alt="Nyquist plots of the pellet"' in html

@@ -289,3 +289,62 @@ def test_report_keeps_failed_spectra_as_rows_with_the_reason(tmp_path, series):
     assert "broken.mpt #3" in text and "no &#x27;freq/Hz&#x27; column" in text
     assert '<span class="bad">failed</span>' in text
     assert "3 / 4" in text  # spectra fitted
+
+
+# --- the batch page and the rebuilt page come from the same stored analysis ---------------------------
+def _visible_text(page: str) -> list[str]:
+    """Visible text of a page, one line per text run; times and durations removed."""
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S | re.I)
+    page = re.sub(r"<img\b[^>]*>", " ", page, flags=re.I)
+    text = re.sub(r"<[^>]+>", "\n", page)
+    text = re.sub(r"\d{4}-\d\d-\d\d[T ][\d:.+]+( UTC)?", "<time>", text)
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    return [line for line in lines if line]
+
+
+def test_eisna_report_dir_reproduces_the_batch_page(tmp_path):
+    from eisna.cli import main
+
+    folder = tmp_path / "cell"
+    folder.mkdir()
+    for i in (1, 20, 40):
+        shutil.copy(REPO / "sample_spectra" / "nas" / f"nas_t{i:02d}.mpt", folder)
+    (folder / "broken.mpt").write_text("not an EC-Lab file\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["batch", str(folder), "--circuit", "symmetric_interlayer", "--out", str(out)]) == 1
+    batch_page = (out / "report.html").read_text(encoding="utf-8")
+    stored = json.loads((out / "analysis.json").read_text(encoding="utf-8"))
+    assert [s["status"] for s in stored["spectra"]].count("ok") == 3
+    assert all(s["kk"] is not None and isinstance(s["kk"]["passed"], bool)
+               for s in stored["spectra"] if s["status"] == "ok")
+    (out / "report.html").unlink()
+    assert main(["report", str(out)]) == 0
+    rebuilt = (out / "report.html").read_text(encoding="utf-8")
+    assert _visible_text(rebuilt) == _visible_text(batch_page)
+    # what the issue found missing in rebuilt pages: KK verdicts, last-fit figure, arcs table
+    assert "KK test passed" in rebuilt and "Fit of the last spectrum" in rebuilt
+    assert "Arcs of the last spectrum" in rebuilt and "nas_t40.mpt" in rebuilt
+    assert rebuilt.count("data:image/png;base64,") == batch_page.count("data:image/png;base64,") == 3
+
+
+def test_hostile_names_are_escaped_in_tables_titles_and_figures(tmp_path, series):
+    from dataclasses import replace
+
+    hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>.mpt'
+    fit = replace(series.results[-1], meta={**series.results[-1].meta, "source": hostile})
+    ns = SimpleNamespace(results=[fit], time_h=np.array([0.0]), interlayer=[True])
+    text = render_report(ns, title="<b>title</b>", provenance={"command": "eisna batch '<x>'"})
+    _assert_self_contained(text)
+    assert "<script" not in text and "<img src=x" not in text  # only escaped text, no live tags
+    assert "&lt;script&gt;alert(" in text and "&lt;/script&gt;" in text
+    assert "<title>&lt;b&gt;title&lt;/b&gt;</title>" in text and "<b>title</b>" not in text
+
+
+def test_a_damaged_analysis_json_says_to_rerun_the_batch(tmp_path):
+    (tmp_path / "analysis.json").write_text('{"format": 1, "spectra": [', encoding="utf-8")
+    with pytest.raises(EisnaError, match=r"analysis\.json: cannot be read .*re-run 'eisna batch'"):
+        write_report(tmp_path)
+    (tmp_path / "analysis.json").write_text('{"format": 99}', encoding="utf-8")
+    with pytest.raises(EisnaError, match=r"expected an eisna analysis \(format 1\)"):
+        write_report(tmp_path)
+    assert not (tmp_path / "report.html").exists()

@@ -84,6 +84,10 @@ def _scalar(v: Any) -> Any:
         return float(v)
     if isinstance(v, datetime):
         return {"datetime": v.isoformat()}
+    if isinstance(v, dict) and all(isinstance(k, str) for k in v):  # e.g. meta["bound_probe"]
+        return {"mapping": [[k, _scalar(x)] for k, x in v.items()]}
+    if isinstance(v, list | tuple):
+        return {"sequence": [_scalar(x) for x in v]}
     raise _Invalid(f"cannot store a {type(v).__name__} in the cache")
 
 
@@ -201,9 +205,18 @@ def _cvec(v: Any) -> np.ndarray:
     return re + 1j * im
 
 
-def _meta_value(v: Any) -> Any:
+def _meta_value(v: Any, depth: int = 0) -> Any:
+    _need(depth < 8, "metadata nested too deeply")
     if isinstance(v, dict):
-        _need(set(v) == {"datetime"}, "unknown metadata value")
+        _need(len(v) == 1 and set(v) <= {"datetime", "mapping", "sequence"}, "unknown metadata value")
+        if "mapping" in v:
+            items = v["mapping"]
+            _need(isinstance(items, list) and all(isinstance(i, list) and len(i) == 2 for i in items),
+                  "expected metadata pairs")
+            return {_str(k): _meta_value(x, depth + 1) for k, x in items}
+        if "sequence" in v:
+            _need(isinstance(v["sequence"], list), "expected a metadata list")
+            return tuple(_meta_value(x, depth + 1) for x in v["sequence"])
         return datetime.fromisoformat(_str(v["datetime"]))
     _need(v is None or isinstance(v, bool | int | float | str), "unknown metadata value")
     return v

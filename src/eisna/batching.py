@@ -45,7 +45,7 @@ __all__ = ["batch", "expand_paths", "write_atomic"]
 CACHE_DIRNAME = ".eisna-cache"
 # every file a batch writes into its output folder (stray temporaries of these are removed)
 OUTPUT_NAMES = ("results.csv", "results.json", "kinetics.json", "report.html", "cycling_summary.csv",
-                "cycling.json", "tracks.csv")
+                "cycling.json", "analysis.json", "tracks.csv")
 # spectra per chain when running in parallel (a chunk's first spectrum starts cold)
 DEFAULT_CHUNK = 50
 
@@ -85,9 +85,10 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
-def dumps(obj: Any) -> str:
-    """Strict JSON (no NaN), UTF-8, indented."""
-    return json.dumps(_clean(obj), indent=1, ensure_ascii=False, default=_json_default) + "\n"
+def dumps(obj: Any, *, compact: bool = False) -> str:
+    """Strict JSON (no NaN), UTF-8, indented (``compact``: one line, for large arrays)."""
+    layout: dict[str, Any] = {"separators": (",", ":")} if compact else {"indent": 1}
+    return json.dumps(_clean(obj), ensure_ascii=False, default=_json_default, **layout) + "\n"
 
 
 def _read_all(files: Sequence[Path], group_by: str | None = None):
@@ -371,17 +372,25 @@ def write_outputs(
     series: SeriesResult, out_dir: Path, *, provenance: dict[str, Any], report: bool = True,
     cycling: Any = None,
 ) -> None:
-    """Write ``results.csv``, ``results.json``, ``kinetics.json`` and ``report.html`` atomically
-    (and ``cycling_summary.csv`` and ``cycling.json`` for a :class:`~eisna.cycling.CyclingContext`)."""
+    """Write ``results.csv``, ``results.json``, ``kinetics.json``, ``analysis.json`` and ``report.html``
+    atomically (and ``cycling_summary.csv`` and ``cycling.json`` for a
+    :class:`~eisna.cycling.CyclingContext`).
+
+    ``analysis.json`` (:func:`eisna.analysis.analyse_series`: KK verdicts, residuals, arcs, curves)
+    is what the report renders, here and in ``eisna report DIR``.
+    """
     from . import __version__
+    from .analysis import analyse_series
 
     frame = series.to_frame()
     rows = series.rows()
     provenance = {**provenance, "eisna_version": __version__, "finished": datetime.now(UTC).isoformat()}
     kinetics = series.kinetics_summary()
     tracks = [t.to_dict() for t in series.tracks]
-    kinetics["tracks"] = [t.summary() for t in series.tracks]
+    kinetics["tracks"] = tracks  # every tracked quantity with its trajectory and law (the report draws them)
     fits = [r.to_dict() for r in series.results]
+    title = f"eisna batch: {series.circuit}"
+    analysis = analyse_series(series, kinetics=kinetics, provenance=provenance, title=title)
     check_output_folder(out_dir)
     # staged, then moved into place together: a kill leaves the previous set or this one
     with OutputSet(out_dir) as outputs:
@@ -390,6 +399,7 @@ def write_outputs(
         outputs.add("kinetics.json", dumps(kinetics))
         outputs.add("results.json", dumps({"provenance": provenance, "rows": rows, "fits": fits,
                                                "tracks": tracks}))
+        outputs.add("analysis.json", dumps(analysis, compact=True))
         if cycling is not None:
             outputs.add("cycling_summary.csv", frame_to_csv(cycling.half_cycles_frame()))
             outputs.add("cycling.json", dumps(cycling.to_dict()))
@@ -398,7 +408,7 @@ def write_outputs(
 
             try:
                 write_report(outputs.path("report.html").parent, series=series, kinetics=kinetics,
-                             provenance=provenance, title=f"eisna batch: {series.circuit}", cycling=cycling)
+                             provenance=provenance, title=title, cycling=cycling, analysis=analysis)
             except OSError as err:
                 raise OutputError(f"{out_dir / 'report.html'}: cannot be written ({err.strerror or err}); "
                                   "check the --out folder") from err

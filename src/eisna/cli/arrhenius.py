@@ -58,6 +58,7 @@ def file_temperature(spectrum, path: str) -> float | None:
 
 def run(args: argparse.Namespace) -> int:
     import warnings
+    from dataclasses import replace
 
     from ..batching import dumps, write_atomic
     from ..fitting import fit
@@ -114,6 +115,9 @@ def run(args: argparse.Namespace) -> int:
 
         inputs = [{"path": str(p), "sha256": sha256_file(p), "temperature_K": T}
                   for p, T in zip(args.files, temps, strict=True)]
+        # the temperature of each spectrum goes with its fit (the report's fit table shows it)
+        fits = [replace(f, meta={**(f.meta or {}), "temperature_K": T})
+                for f, T in zip(fits, temps, strict=True)]
         write_report(out, fits=fits, arrhenius=result, title=f"eisna arrhenius: {args.circuit}",
                      provenance={"circuit": args.circuit, "inputs": inputs,
                                  "options": {"thickness_cm": args.thickness_cm, "area_cm2": float(area)}})

@@ -23,7 +23,8 @@ EXAMPLES = """examples:
 Writes DIR/results.csv (one row per spectrum: source, index, timestamp, time_h, status,
 interlayer, every parameter with its _stderr, derived quantities with units in the column
 names, fit quality), DIR/results.json, DIR/kinetics.json (best growth law, onset_h, t95_h,
-final R_int, per-interface ASR and thickness) and DIR/report.html; with --cycling also
+final R_int, per-interface ASR and thickness), DIR/analysis.json (KK verdicts, arcs and curves
+the report renders) and DIR/report.html; with --cycling also
 DIR/cycling_summary.csv (one row per half cycle, with time_h_eis on the impedance clock) and
 DIR/cycling.json. Re-running the same
 command resumes: finished spectra are taken from DIR/.eisna-cache. Unreadable files and

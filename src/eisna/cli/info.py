@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import datetime, timedelta
+from typing import Any
 
 from ..errors import EisnaError, NoCyclingData, NoImpedanceData
 from ._common import print_per_file
@@ -36,7 +37,7 @@ def describe(path: str) -> list[str]:
     """Return the lines ``eisna info`` prints for one file."""
     import warnings
 
-    from ..io import read, read_cycling
+    from ..io import read
     from ..io._registry import find_reader
 
     lines = [f"{path}"]
@@ -58,7 +59,7 @@ def describe(path: str) -> list[str]:
             lines[format_line] = f"  format: {', '.join(formats)}"
         cycling_error: EisnaError | None = None
         try:
-            cyc = read_cycling(path)
+            cyc = _cycling(reader, path)
         except NoCyclingData:
             cyc = None
         except EisnaError as err:  # e.g. a zip bomb: say why, not "holds neither"
@@ -81,10 +82,10 @@ def describe(path: str) -> list[str]:
         first = spectra[0]
         if first.timestamp is not None:
             start = first.timestamp - timedelta(seconds=first.elapsed_s or 0.0)
-    if cyc is not None and len(cyc):
-        lines.append(f"  cycling rows: {len(cyc)}")
-        if start is None and "timestamp" in cyc and "time_s" in cyc:
-            start = cyc["timestamp"].iloc[0].to_pydatetime() - timedelta(seconds=float(cyc["time_s"].iloc[0]))
+    if cyc is not None and cyc[0]:
+        lines.append(f"  cycling rows: {cyc[0]}")
+        if start is None:
+            start = cyc[1]
     lines.append(f"  start time: {_when(start) if start is not None else 'unknown'}")
     if spectra and spectra[0].timestamp is not None:
         lines.append(f"  first spectrum at: {_when(spectra[0].timestamp)} (t = {spectra[0].elapsed_s:.6g} s)")
@@ -95,6 +96,25 @@ def describe(path: str) -> list[str]:
             raise cycling_error
         raise NoImpedanceData(f"{path}: holds neither impedance spectra nor cycling data.")
     return lines
+
+
+def _cycling(reader: Any, path: str) -> tuple[int, datetime | None]:
+    """The number of cycling rows and the start they give (first timestamp minus its ``time_s``).
+
+    A reader with ``cycling_overview`` (Neware binaries) answers without a pandas frame.
+    """
+    from ..io import read_cycling
+    from ..io._registry import call_reader
+
+    overview = getattr(reader, "cycling_overview", None)
+    if overview is not None and hasattr(reader, "read_cycling"):
+        count, start = call_reader(overview, path)
+        return int(count), start
+    cyc = read_cycling(path)
+    if len(cyc) and "timestamp" in cyc and "time_s" in cyc:
+        start = cyc["timestamp"].iloc[0].to_pydatetime() - timedelta(seconds=float(cyc["time_s"].iloc[0]))
+        return len(cyc), start
+    return len(cyc), None
 
 
 def run(args: argparse.Namespace) -> int:

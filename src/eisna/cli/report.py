@@ -10,7 +10,9 @@ EXAMPLES = """examples:
   eisna report eisna-out
   eisna report results/nas --title "NAS symmetric cell, 24 h OCV"
 
-DIR is a folder written by 'eisna batch' (results.json, kinetics.json). The report embeds
+DIR is a folder written by 'eisna batch' (analysis.json; older folders: results.json,
+kinetics.json). The page equals the one the batch wrote: it only renders the stored analysis.
+The report embeds
 every figure and stylesheet, so the single file opens offline and can be e-mailed.
 """
 
@@ -19,9 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "report",
         help="write report.html for a batch output folder (figures, tables, kinetics, provenance)",
-        description="Rebuild DIR/report.html from the results.json and kinetics.json that "
-        "'eisna batch' wrote there: time-coloured Nyquist plots, parameter trajectories with the "
-        "kinetics fit, a table of fitted values ± 1σ with KK verdicts, and the provenance.",
+        description="Rebuild DIR/report.html from the analysis.json (KK verdicts, arcs, curves) that "
+        "'eisna batch' wrote there, without recomputing: time-coloured Nyquist plots, parameter "
+        "trajectories with the kinetics fit, a table of fitted values ± 1σ with KK verdicts, "
+        "and the provenance.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -1,4 +1,8 @@
-"""Model comparison: rank circuits fitted to one spectrum by AICc and BIC, F-test nested pairs."""
+"""Model comparison: rank circuits fitted to one spectrum by AICc and BIC, F-test nested pairs.
+
+Parameters a fit flags as unidentifiable or at a bound cost :data:`FLAG_PENALTY` AICc units
+each, so a circuit the data cannot carry does not win on a lower χ² alone.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,21 @@ from ..circuit.parser import Circuit
 from ..spectrum import Spectrum
 from .result import FitResult
 
-__all__ = ["ComparisonResult", "FTest", "compare"]
+__all__ = ["FLAG_PENALTY", "ComparisonResult", "FTest", "compare", "flagged_parameters"]
+
+# AICc units charged per parameter the data do not carry (ΔAICc > 10: "essentially no support",
+# Burnham & Anderson 2002)
+FLAG_PENALTY = 10.0
+
+
+def flagged_parameters(result: FitResult) -> set[str]:
+    """Names of the parameters a fit flags ``unidentifiable:`` or ``at_bound:``."""
+    out = set()
+    for flag in result.flags:
+        kind, _, name = flag.partition(":")
+        if kind in ("unidentifiable", "at_bound") and name:
+            out.add(name)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +65,11 @@ class ComparisonResult:
         exp(−ΔAICc/2), normalised.
     f_tests : tuple of FTest
         For every nested pair (parameter names of one a subset of the other's).
+    penalties : tuple of float
+        AICc penalty of each fit for the parameters the data do not carry: ``FLAG_PENALTY``
+        per parameter flagged ``unidentifiable:`` or ``at_bound:`` (ranking order). The ranking,
+        ``delta_aicc`` and the weights use AICc + penalty, so a circuit the data cannot carry
+        never ranks first on a lower χ² alone.
     """
 
     results: tuple[FitResult, ...]
@@ -55,6 +78,7 @@ class ComparisonResult:
     delta_bic: tuple[float, ...]
     akaike_weights: tuple[float, ...]
     f_tests: tuple[FTest, ...]
+    penalties: tuple[float, ...] = ()
 
     @property
     def best(self) -> FitResult:
@@ -73,9 +97,11 @@ class ComparisonResult:
         return {
             "ranking": [
                 {"name": n, "aicc": r.aicc, "bic": r.bic, "chisqr": r.chisqr, "nvarys": r.nvarys,
-                 "delta_aicc": d, "delta_bic": b, "weight": w}
-                for n, r, d, b, w in zip(self.names, self.results, self.delta_aicc, self.delta_bic,
-                                         self.akaike_weights, strict=True)
+                 "delta_aicc": d, "delta_bic": b, "weight": w, "penalty": p,
+                 "flagged": sorted(flagged_parameters(r))}
+                for n, r, d, b, w, p in zip(self.names, self.results, self.delta_aicc, self.delta_bic,
+                                            self.akaike_weights, self.penalties or (0.0,) * len(self.names),
+                                            strict=True)
             ],
             "f_tests": [{"simple": t.simple, "complex": t.complex, "F": t.F, "p_value": t.p_value,
                          "significant": t.significant} for t in self.f_tests],
@@ -108,10 +134,12 @@ def compare(
 
     fits = [fit(spectrum, c, **options) for c in circuits]
     names = [r.circuit_name for r in fits]
-    order = sorted(range(len(fits)), key=lambda i: fits[i].aicc)
-    best_aicc = fits[order[0]].aicc
+    penalty = [FLAG_PENALTY * len(flagged_parameters(r)) for r in fits]
+    score = [r.aicc + p for r, p in zip(fits, penalty, strict=True)]
+    order = sorted(range(len(fits)), key=lambda i: score[i])
+    best_aicc = score[order[0]]
     best_bic = min(r.bic for r in fits)
-    raw_w = [math.exp(-(fits[i].aicc - best_aicc) / 2) for i in order]
+    raw_w = [math.exp(-(score[i] - best_aicc) / 2) for i in order]
     total = sum(raw_w)
     tests = []
     for a in fits:
@@ -127,8 +155,9 @@ def compare(
     return ComparisonResult(
         results=tuple(fits[i] for i in order),
         names=tuple(names[i] for i in order),
-        delta_aicc=tuple(fits[i].aicc - best_aicc for i in order),
+        delta_aicc=tuple(score[i] - best_aicc for i in order),
         delta_bic=tuple(fits[i].bic - best_bic for i in order),
         akaike_weights=tuple(w / total for w in raw_w),
         f_tests=tuple(tests),
+        penalties=tuple(penalty[i] for i in order),
     )

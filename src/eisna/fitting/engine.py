@@ -36,8 +36,17 @@ squared here.
 
 Flags in :attr:`FitResult.flags`: ``at_bound:<param>`` (within 2 % of a bound for log10
 parameters, 0.1 % of the range for linear ones), ``unidentifiable:<param>`` (relative
-standard error > 100 %, or > 0.2 for an exponent), ``poor_fit`` (misfit > 3× the DRT
-sketch's + 0.5 %), ``role_mismatch`` (an arc's capacitance contradicts its role).
+standard error > 100 %, or > 0.2 for an exponent), ``poor_fit`` (misfit > 3× the noise
+estimated from the spectrum's point-to-point scatter + 0.5 %, or a spectrum that scatters by
+> 10 %: :mod:`eisna.fitting.quality`), ``role_mismatch`` (an arc's capacitance contradicts its
+role), ``budget_exhausted`` (the best minimum found, but the solver ran out of evaluations before
+its convergence test; ``success`` stays True), ``beyond_bound:<param>`` (with ``at_bound:``: an
+unbounded probe from the solution puts the parameter beyond its bound with a lower χ²; where, is
+in ``meta["bound_probe"]`` and in words in the warnings).
+
+Bounds of library circuits follow the spectrum (:func:`eisna.fitting.bounds.data_bounds`).
+Standard errors are the larger of the usual and the sandwich (HC1) estimate, and include the
+plausible range of the capacitance of any arc whose apex lies above the window (held or not).
 """
 
 from __future__ import annotations
@@ -55,7 +64,9 @@ from ..circuit.library import CircuitDefinition, definition_from_circuit, list_c
 from ..circuit.parser import Circuit, parse_circuit
 from ..errors import EisnaError, FitError
 from ..spectrum import CellGeometry, Spectrum
+from .bounds import bound_advice, data_bounds
 from .physics import ISW_RANGES, compute_physics
+from .quality import estimate_noise, judge_misfit
 from .result import FitResult
 from .solver import (
     _N_STDERR_LIMIT,
@@ -64,8 +75,11 @@ from .solver import (
     _condition_on_undetermined,
     _covariance,
     _deterministic_minpack,
+    _probe_bounds,
     _Problem,
+    _profile_above_window,
     _refine,
+    _sandwich_scale,
     _solve,
 )
 from .start import SpectrumSketch, _items, sketch, start_candidates
@@ -83,6 +97,10 @@ _REFINE_FLOOR = 1.02
 # solution; when it does not (a parameter pinned near a bound stalls its sine map, common on
 # measured spectra), least_squares takes over with the larger budget
 _POLISH_NFEV_LSQ = 5
+# a warm-started minimum is compared with _WARM_COMPARE automatic candidates when its misfit
+# exceeds _WARM_SUSPECT × the spectrum's noise (+0.1 %), or its solve ran out of budget
+_WARM_SUSPECT = 1.5
+_WARM_COMPARE = 2
 _POLISH_NFEV = 12
 
 
@@ -168,6 +186,64 @@ def _poor(problem: _Problem, x: np.ndarray, sk: SpectrumSketch | None) -> bool:
     floor = sk.rms if sk is not None else 0.0
     return problem.misfit(x) > 1.1 * floor + 1e-4 or bool(
         [i for i in problem.at_bound(x) if problem.is_log[i]])
+
+
+def _suspect_warm(problem: _Problem, res, noise: float) -> bool:
+    """A cheap test of a warm-started minimum: misfit above what the noise explains, or a solve
+    that ran out of evaluations."""
+    sigma = noise if math.isfinite(noise) else 0.0
+    return res.status == 0 or problem.misfit(res.x) > _WARM_SUSPECT * sigma + 1e-3
+
+
+_KIND_UNITS = {"L": "H", "R": "Ω", "C": "F", "Q": "F·s^(n-1)", "n": "", "tau": "s"}
+
+
+def _param_kinds(defn: CircuitDefinition) -> dict[str, str]:
+    """Parameter name → "L", "R", "C", "Q", "n" or "tau" (from the circuit's items)."""
+    names = defn.param_names
+    out = {}
+    for it in _items(defn):
+        for key, i in it.params.items():
+            if key in _KIND_UNITS and isinstance(i, (int, np.integer)):
+                out[names[i]] = key
+    return out
+
+
+def _bound_report(problem: _Problem, x: np.ndarray, chisqr: float, redchi: float, held: Sequence[int],
+                  flags: list[str], warns: list[str]) -> dict[str, dict[str, Any]]:
+    """Flag parameters on a bound and say, from an unbounded probe, where the data put them.
+
+    Appends ``at_bound:<p>`` (and ``beyond_bound:<p>`` when the probe lowers χ² by more than the
+    noise variance with ``p`` outside its bound) to ``flags`` and one sentence per parameter to
+    ``warns``; returns name → {side, bound, optimum (None when the data do not pull it further),
+    dchi2 (χ² decrease of the probe in units of the noise variance)}.
+    """
+    at = problem.at_bound(x)
+    if not at:
+        return {}
+    names = problem.names
+    x_probe, cost = _probe_bounds(problem, x, at, held)
+    dchi2 = (chisqr - 2 * cost) / redchi if redchi > 0 else 0.0
+    kinds = _param_kinds(problem.defn)
+    values_probe = problem.to_values(x_probe)
+    report: dict[str, dict[str, Any]] = {}
+    for j in at:
+        i = problem.free_idx[j]
+        name = names[i]
+        upper = x[j] - problem.lo[j] >= problem.hi[j] - x[j]
+        bound = problem.bound_values(j)[1 if upper else 0]
+        tol = 0.01 if problem.is_log[j] else 1e-3 * (problem.hi[j] - problem.lo[j])
+        out = x_probe[j] - problem.hi[j] if upper else problem.lo[j] - x_probe[j]
+        optimum = float(values_probe[i]) if dchi2 > 1.0 and out > tol else None
+        flags.append(f"at_bound:{name}")
+        if optimum is not None:
+            flags.append(f"beyond_bound:{name}")
+        kind = kinds.get(name, "")
+        side = "upper" if upper else "lower"
+        warns.append("ParameterAtBoundWarning: " + bound_advice(name, kind, side, bound, optimum,
+                                                                 _KIND_UNITS.get(kind, "")))
+        report[name] = {"side": side, "bound": bound, "optimum": optimum, "dchi2": float(dchi2)}
+    return report
 
 
 def _drt_starts(data: Spectrum, defn: CircuitDefinition, freq, z, problem: _Problem,
@@ -354,7 +430,7 @@ def fit(
     data = spectrum.select(fmin, fmax) if (fmin is not None or fmax is not None) else spectrum
     freq, z = np.asarray(data.freq), np.asarray(data.z)
     w_re, w_im = weights(z, weighting)
-    problem = _Problem(defn, freq, z, w_re, w_im, fixed_v)
+    problem = _Problem(defn, freq, z, w_re, w_im, fixed_v, data_bounds(defn, freq, z))
     k = problem.free_idx.size
     if 2 * freq.size <= k:
         raise FitError(f"fit: {freq.size} points give {2 * freq.size} residuals for {k} free parameters "
@@ -384,6 +460,7 @@ def fit(
     best = None
     tried = 0
     min_starts = 1 if initial_v else 2  # cold start: always compare the two best candidates
+    noise = estimate_noise(freq, z)
     try:
         i = 0
         while i < len(starts):
@@ -403,9 +480,20 @@ def fit(
                 best = res
             if initial_v and i == 0 and (sk is None):
                 sk = sketch(freq, z)
+            if initial_v and tried == 1 and n_restarts > 0 and _suspect_warm(problem, best, noise):
+                # a warm minimum above the noise or out of budget may be a side valley:
+                # compare it with the automatic candidates (screened, as for a cold start)
+                min_starts = 1 + _WARM_COMPARE
+                if len(starts) == 1:  # (the warm path keeps its own sketch for the verdicts)
+                    cands, _ = start_candidates(defn, freq, z, problem.base)
+                    for v in cands:
+                        for n, val in fixed_v.items():
+                            v[names.index(n)] = val
+                    starts.extend(cands)
             if (tried >= min_starts and not _poor(problem, best.x, sk)) or tried > n_restarts:
                 break
-            if sk is not None and problem.misfit(best.x) <= _SCREEN_FLOOR * sk.rms:
+            if sk is not None and problem.misfit(best.x) <= _SCREEN_FLOOR * sk.rms and (
+                    tried >= min_starts or not initial_v):  # (a suspect warm minimum is compared)
                 break  # as close to the data as the free DRT description: nothing to compare
             if initial_v and i == len(starts) - 1 and len(starts) == 1:
                 cands, sk = start_candidates(defn, freq, z, problem.base)
@@ -455,6 +543,10 @@ def fit(
     # capacitances still held at the end (parked far above the window) are undetermined
     held_now = _above_window(problem, x)[0] if held else []
     cov_x = _condition_on_undetermined(cov_x, problem, x, redchi, held_now)
+    # noise not proportional to the weights: sandwich errors; and what an above-window arc's
+    # capacitance could be moves the others too (issue 13, item 5)
+    cov_x = _sandwich_scale(problem, x, cov_x, redchi, held_now)
+    cov_x = _profile_above_window(problem, x, held_now, cov_x, redchi)
     flags: list[str] = []
     warns: list[str] = []
 
@@ -485,13 +577,7 @@ def fit(
         var = float(grad @ cov_fin @ grad)
         return v0, math.sqrt(var) if var >= 0 and np.isfinite(var) else math.nan
 
-    for j in problem.at_bound(x):
-        name = names[problem.free_idx[j]]
-        side = "lower" if x[j] - problem.lo[j] < problem.hi[j] - x[j] else "upper"
-        bound = defn.defaults[name].min if side == "lower" else defn.defaults[name].max
-        flags.append(f"at_bound:{name}")
-        warns.append(f"ParameterAtBoundWarning: {name} = {values[problem.free_idx[j]]:.4g} is at its {side} "
-                     f"bound {bound:.4g}; the element may be superfluous or the bound too tight.")
+    bound_probe = _bound_report(problem, x, chisqr, redchi, held_now, flags, warns)
     for j, i in enumerate(problem.free_idx):
         name = names[i]
         if f"at_bound:{name}" in flags:
@@ -504,10 +590,10 @@ def fit(
             warns.append(f"{name} is not identifiable from these data (standard error {shown}); "
                          f"fix it or use a simpler circuit.")
     misfit = problem.misfit(x)
-    if sk is not None and misfit > 3 * sk.rms + 5e-3:
+    poor = judge_misfit(misfit, noise)
+    if poor is not None:
         flags.append("poor_fit")
-        warns.append(f"poor fit: relative misfit {100 * misfit:.2f} % against {100 * sk.rms:.2f} % for a "
-                     f"free DRT description; the circuit may be missing an element.")
+        warns.append(f"poor fit: {poor}.")
 
     geom = geometry if geometry is not None else spectrum.geometry
     area = spectrum.meta.get("area_cm2") if geom is None else None
@@ -525,9 +611,21 @@ def fit(
     # converged: either solver says so, or the polish lowered χ² by < 1 % (a flat
     # direction from a superfluous element makes the solvers run out of evaluations)
     stalled = out.chisqr >= 2 * best.cost * (1 - 1e-2)
-    success = bool(np.all(np.isfinite(values)) and np.isfinite(chisqr) and (best.status > 0 or out.success
-                                                                           or stalled))
-    message = best.message if tried == 1 else f"{best.message} (best of {tried} starts)"
+    converged = best.status > 0 or out.success or stalled
+    # success: a finite best minimum; a budget that ran out first is a flag, not a failure
+    success = bool(np.all(np.isfinite(values)) and np.isfinite(chisqr))
+    message = best.message
+    if best.status == 0 and converged:  # the budget ran out, but the polish confirmed the minimum
+        message = ("converged: the solver used its evaluation budget, and the polish from its result "
+                   "lowered χ² by < 1 % or met its own convergence test")
+    if tried > 1:
+        message = f"{message} (best of {tried} starts)"
+    if not converged:
+        flags.append("budget_exhausted")
+        warns.append(f"budget exhausted: the solver used its {max_nfev} evaluations before its convergence "
+                     f"test was met; this is the lowest χ² of {tried} start(s), but a larger max_nfev "
+                     f"may still lower it.")
+        message = f"best minimum found; evaluation budget exhausted ({message})"
     return FitResult(
         params={n: float(v) for n, v in zip(names, values, strict=True)},
         stderr=stderr,
@@ -558,5 +656,5 @@ def fit(
         n_points=int(freq.size),
         start={n: float(v) for n, v in zip(names, starts[0], strict=True)},
         meta={"source": spectrum.meta.get("source"), "index": spectrum.meta.get("index"),
-              "misfit": misfit, "starts_tried": tried},
+              "misfit": misfit, "noise": noise, "starts_tried": tried, "bound_probe": bound_probe},
     )

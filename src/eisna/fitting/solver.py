@@ -16,6 +16,7 @@ Internal to :mod:`eisna.fitting`; :func:`eisna.fit` (``engine.py``) drives them.
 from __future__ import annotations
 
 import contextlib
+import copy
 import threading
 from collections.abc import Mapping, Sequence
 
@@ -29,13 +30,18 @@ _N_STDERR_LIMIT = 0.2  # absolute stderr limit for linear (exponent) parameters
 # held above-window capacitances are released when varying them promises Δχ² > this (in units
 # of the noise variance; 10 ≈ p < 0.002 for one parameter)
 _RELEASE_DCHI2 = 10.0
+# a coordinate whose sine map is within _EDGE of ±1 sits on its bound; _solve restarts it _BACKOFF
+# of its range inside
+_EDGE = 1e-6
+_BACKOFF = 0.02
 _UNDETERMINED = 1e3  # stderr beyond 1000 x those limits: the parameter is held fixed for the others' errors
 
 
 class _Problem:
     """Residual and Jacobian of one fit in internal coordinates x (log10 or linear)."""
 
-    def __init__(self, defn: CircuitDefinition, freq, z, w_re, w_im, fixed: Mapping[str, float]):
+    def __init__(self, defn: CircuitDefinition, freq, z, w_re, w_im, fixed: Mapping[str, float],
+                 bounds: Mapping[str, tuple[float, float]] | None = None):
         self.defn = defn
         self.names = defn.param_names
         self.circuit = defn.circuit
@@ -50,8 +56,9 @@ class _Problem:
         self.free = np.array([d[n].vary and n not in fixed for n in self.names])
         self.free_idx = np.flatnonzero(self.free)
         self.is_log = np.array([d[n].scale == "log" for n in self.names])[self.free_idx]
-        lo = np.array([d[n].min for n in self.names], dtype=float)[self.free_idx]
-        hi = np.array([d[n].max for n in self.names], dtype=float)[self.free_idx]
+        span = [(bounds or {}).get(n, (d[n].min, d[n].max)) for n in self.names]
+        lo = np.array([b[0] for b in span], dtype=float)[self.free_idx]
+        hi = np.array([b[1] for b in span], dtype=float)[self.free_idx]
         self.lo = np.where(self.is_log, np.log10(np.where(self.is_log, lo, 1.0)), lo)
         self.hi = np.where(self.is_log, np.log10(np.where(self.is_log, hi, 1.0)), hi)
         self.internal_names = [("log10_" + self.names[i]) if lg else self.names[i]
@@ -60,6 +67,12 @@ class _Problem:
         self._jac_key: bytes | None = None
         self._jac = np.empty((0, 0))
         self._misfits: dict[bytes, float] = {}
+
+    def bound_values(self, j: int) -> tuple[float, float]:
+        """(min, max) of free coordinate ``j`` in the parameter's units."""
+        if self.is_log[j]:
+            return 10.0 ** self.lo[j], 10.0 ** self.hi[j]
+        return float(self.lo[j]), float(self.hi[j])
 
     def to_x(self, values: np.ndarray) -> np.ndarray:
         v = np.asarray(values, dtype=float)[self.free_idx]
@@ -141,6 +154,18 @@ def _solve(problem: _Problem, x0: np.ndarray, max_nfev: int, hold: Sequence[int]
     res = _lmder(fun, jac, u0, max_nfev)
     if res is None:
         res = least_squares(fun, u0, jac=jac, method="lm", ftol=1e-6, xtol=1e-6, gtol=1e-6, max_nfev=max_nfev)
+    edge = np.abs(np.sin(res.x)) > 1.0 - _EDGE
+    if edge.any():
+        # the sine map has zero slope at a bound, so a coordinate that touched it cannot leave
+        # by itself: restart once with those coordinates moved 2 % of
+        # their range inside (where the slope is non-zero); if the optimum lies inside they walk
+        # in, else they return
+        u1 = res.x.copy()
+        u1[edge] = np.sign(np.sin(res.x[edge])) * np.arcsin(1.0 - 2 * _BACKOFF)
+        again = _lmder(fun, jac, u1, max_nfev)
+        if again is not None and again.cost < res.cost * (1 - 1e-9):
+            again.nfev += res.nfev
+            res = again
     res.x = to_x(res.x).copy()
     res.held = bool(len(hold))
     if len(hold) and _release_gain(problem, res.x, res.fun, hold) > _RELEASE_DCHI2:
@@ -442,3 +467,124 @@ def _condition_on_undetermined(cov: np.ndarray, problem: _Problem, x: np.ndarray
         fixed[worst] = True
         if jac_full is None:
             jac_full = problem.jacobian(x)
+
+
+def _probe_bounds(problem: _Problem, x: np.ndarray, coords: Sequence[int], hold: Sequence[int] = (),
+                  max_nfev: int = 25) -> tuple[np.ndarray, float]:
+    """Where the optimum lies for coordinates on a bound: one LM solve from ``x`` with the bounds
+    of ``coords`` moved 6 decades out (log10 coordinates) or one range out (linear ones), the
+    others unchanged. Returns the probe's internal coordinates and its cost (½χ²)."""
+    wide = copy.copy(problem)
+    wide.lo, wide.hi = problem.lo.copy(), problem.hi.copy()
+    wide._jac_key, wide._misfits = None, {}
+    for j in coords:
+        out = 6.0 if problem.is_log[j] else problem.hi[j] - problem.lo[j]
+        wide.lo[j] -= out
+        wide.hi[j] += out
+    try:
+        res = _solve(wide, np.array(x, dtype=float), max_nfev, hold)
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+        return np.array(x, dtype=float), float("inf")
+    finally:
+        problem.nfev = wide.nfev
+    return res.x, float(res.cost)
+
+
+# a held capacitance's plausible range ends where moving it costs this much χ² (noise variances)
+_PROFILE_DCHI2 = 4.0
+_PROFILE_APEX = 3.0  # and at most at an apex this many times above the highest frequency
+
+
+def _profile_above_window(problem: _Problem, x: np.ndarray, held: Sequence[int], cov: np.ndarray,
+                          redchi: float) -> np.ndarray:
+    """Covariance widened by the plausible range of the capacitances of above-window arcs.
+
+    The capacitance of an arc whose apex lies above the highest measured frequency (e.g. the
+    bulk arc of an NAS cell, held by the solver, see :func:`_above_window`, or fitted from a warm
+    start) is barely known: anything from zero (a pure resistance) to an apex just above the
+    window (``_PROFILE_APEX`` × f_max) fits about as well, and the parameters it trades off with
+    (L, the arc's R, the next arc) move with it. For each such arc the other coordinates are
+    re-solved (one Gauss–Newton step from ``x``) with its capacitance at each end of that range,
+    each end pulled towards the fit until χ² rises by at most ``_PROFILE_DCHI2`` noise variances.
+    The shifts d_lo, d_hi are added as (d_lo d_loᵀ + d_hi d_hiᵀ)/3 (the variance of a uniform
+    distribution over the range: exact when the fit sits at one end, generous otherwise), and the
+    capacitance's own variance by that of a uniform distribution over its range.
+    """
+    held_set = {int(j) for j in held}
+    values = problem.to_values(x)
+    tau_min = 1.0 / float(np.abs(problem.s).max())
+    pos = {int(i): j for j, i in enumerate(problem.free_idx)}
+    r0 = problem.residual(x)
+    chi0 = float(r0 @ r0)
+    jac = problem.jacobian(x)
+    out = cov.copy()
+    for it in _items(problem.defn):
+        p = it.params
+        if it.kind != "arc" or "tau" in p or not ("C" in p or "Q" in p):
+            continue
+        key = "C" if "C" in p else "Q"
+        j = pos.get(int(p[key]))
+        R = values[p["R"]]
+        n = values[p["n"]] if "n" in p else 1.0
+        tau_now = (R * values[p[key]]) ** (1.0 / n)
+        if j is None or not tau_now < tau_min:
+            continue
+        free = np.ones(x.size, dtype=bool)
+        free[list(held_set | {j})] = False
+        if not free.any():
+            continue
+        jf = jac[:, free]
+        jf_pinv = np.linalg.pinv(jf)
+        ends = []
+        for tau_end in (0.0, max(tau_min / _PROFILE_APEX, tau_now)):
+            for _ in range(4):
+                v = values.copy()
+                v[p[key]] = tau_end**n / R if tau_end > 0 else 0.0
+                x_end = x.copy()
+                x_end[j] = problem.to_x(v)[j]  # clipped to the bounds (the lower one for zero)
+                r = problem.residual(x_end)
+                step = -(jf_pinv @ r)
+                r_new = r + jf @ step
+                if (float(r_new @ r_new) - chi0) / max(redchi, 1e-300) <= _PROFILE_DCHI2:
+                    break
+                tau_end = tau_now + (tau_end - tau_now) / 2  # pull the end in towards the fit
+            ends.append(tau_end**n / R if tau_end > 0 else 0.0)
+            out[np.ix_(free, free)] += np.outer(step, step) / 3.0
+        if j not in held_set:  # its own value: uniform over [lo end, hi end]
+            c_now, (c_lo, c_hi) = values[p[key]], ends
+            var = ((c_hi - c_now) ** 3 - (c_lo - c_now) ** 3) / (3 * max(c_hi - c_lo, 1e-300))
+            out[j, j] += var / (c_now * np.log(10.0)) ** 2 if problem.is_log[j] else var
+    return out
+
+
+def _sandwich_scale(problem: _Problem, x: np.ndarray, cov: np.ndarray, redchi: float,
+                    held: Sequence[int] = ()) -> np.ndarray:
+    """``cov`` with each determined coordinate's standard error raised to its sandwich estimate.
+
+    redchi·(JᵀJ)⁻¹ assumes the weighted residuals all have the same variance. When the noise is
+    not proportional to the weights (e.g. larger at the highest frequencies, where L and an
+    above-window arc are determined), the heteroskedasticity-consistent (HC1) estimate
+    (JᵀJ)⁻¹ Jᵀ diag(r²) J (JᵀJ)⁻¹ · m/(m − k) is the honest one. Standard errors are only ever
+    raised (never lowered) to it; correlations are kept.
+    """
+    d = np.diag(cov)
+    live = np.isfinite(d) & (d > 0)
+    live[list(held)] = False
+    if live.sum() == 0:
+        return cov
+    jac = problem.jacobian(x)[:, live]
+    r = problem.residual(x)
+    m, k = jac.shape
+    if m <= k:
+        return cov
+    bread = _covariance(jac)
+    if not np.all(np.isfinite(bread)):
+        return cov
+    meat = (jac * (r**2)[:, None]).T @ jac
+    sand = np.diag(bread @ meat @ bread) * m / (m - k)
+    std = np.diag(bread) * redchi
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = np.sqrt(np.where(std > 0, sand / std, 1.0))
+    scale = np.ones(cov.shape[0])
+    scale[live] = np.maximum(1.0, np.nan_to_num(factor, nan=1.0, posinf=1.0))
+    return cov * np.outer(scale, scale)

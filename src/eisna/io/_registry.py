@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -61,14 +61,19 @@ READER_MODULES: tuple[str, ...] = (
 
 
 def _modules() -> list[ModuleType]:
-    mods = []
+    return list(_iter_modules())
+
+
+def _iter_modules() -> Iterator[ModuleType]:
+    """The reader modules in order, each imported only when reached (start-up stays short)."""
     for name in READER_MODULES:
         try:
-            mods.append(importlib.import_module(name))
+            module = importlib.import_module(name)
         except ModuleNotFoundError as err:
             if err.name != name:  # a real missing dependency inside the reader
                 raise
-    return mods
+            continue
+        yield module
 
 
 def list_formats() -> list[tuple[str, tuple[str, ...]]]:
@@ -110,10 +115,10 @@ def find_reader(path: str | os.PathLike[str], *, need: str = "read") -> ModuleTy
     head = _head(path)
     if not head:
         raise ParseError(path, "the file is empty; expected an instrument export.")
-    mods = [m for m in _modules() if hasattr(m, need)]
-    for mod in mods:
-        if mod.sniff(head):
+    for mod in _iter_modules():  # by content, importing readers one by one until one knows it
+        if hasattr(mod, need) and mod.sniff(head):
             return mod
+    mods = [m for m in _modules() if hasattr(m, need)]
     suffix = path.suffix.lower()
     for mod in mods:
         if suffix in mod.EXTENSIONS:

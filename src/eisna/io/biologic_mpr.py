@@ -905,14 +905,14 @@ def read_cycling(path: str | os.PathLike[str], **options: Any) -> pd.DataFrame:
     ParseError
         Corrupt bytes, or no time, potential or current column.
     """
-    import pandas as pd
-
     mpr = read_mpr(path)
     if mpr.technique in _IMPEDANCE_TECHNIQUES:
         raise NoCyclingData(
             f"{path}: holds impedance spectra ({mpr.technique}) and no cycling data; "
             "use eisna.read(path) for the spectra."
         )
+    import pandas as pd  # after the impedance-only check: `eisna info` on a PEIS file needs no pandas
+
     n = mpr.n_rows
     time = mpr.column("time/s")
     voltage = mpr.column("Ewe/V", "<Ewe>/V")

@@ -405,8 +405,6 @@ def read_cycling(path: str | os.PathLike[str], *, decimal: str | None = None) ->
     ParseError
         Malformed file, or no time/voltage/current columns.
     """
-    import pandas as pd
-
     mpt = load(path, decimal=decimal)
     freq = mpt.column("freq")
     impedance_only = mpt.technique in _EIS_TECHNIQUES or (
@@ -417,6 +415,8 @@ def read_cycling(path: str | os.PathLike[str], *, decimal: str | None = None) ->
             f"{mpt.path}: holds impedance spectra ({mpt.technique or 'EIS'}) and no cycling data; "
             "use eisna.read(path) for the spectra."
         )
+    import pandas as pd  # after the impedance-only check: `eisna info` on a PEIS file needs no pandas
+
     time_s, voltage = mpt.column("time"), mpt.column("ewe")
     current = _current_A(mpt)
     missing = [
@@ -628,7 +628,10 @@ def _parse_table(
 
     Errors name the file line and the column (its name when the header gives one).
     """
-    import pandas as pd
+    plain = _parse_plain(text, width, decimal)
+    if plain is not None:
+        return plain
+    import pandas as pd  # unusual rows: pandas parses them and names what is wrong
 
     try:
         frame = pd.read_csv(
@@ -683,6 +686,29 @@ def _parse_table(
         raise _width_error(where, text, values.shape[1], first_line) or ParseError(
             where, "a data row has empty fields.", line=first_line + _data_lines(text)[int(short[0])][0]
         )
+    return values
+
+
+def _parse_plain(text: str, width: int, decimal: str) -> np.ndarray | None:
+    """The data block as float64 when every row holds finite numbers only, else None.
+
+    The common case, parsed by numpy without importing pandas (``eisna info`` stays fast).
+    A trailing tab on every row is allowed. Anything unusual (an empty or non-numeric cell,
+    ``nan``, a ragged row) returns None so that :func:`_parse_table` judges it as before.
+    """
+    body = text.replace("\t\r\n", "\n").replace("\t\n", "\n").rstrip()
+    if body.endswith("\t"):
+        body = body[:-1]
+    if decimal == ",":
+        body = body.replace(",", ".")
+    try:
+        values = np.loadtxt(io.StringIO(body), delimiter="\t", dtype=np.float64, ndmin=2, comments=None)
+    except ValueError:
+        return None
+    first = text.lstrip("\r\n").split("\n", 1)[0].rstrip("\r")
+    expected = width - 1 if first.endswith("\t") else width
+    if values.shape[0] == 0 or values.shape[1] != expected or not np.isfinite(values).all():
+        return None
     return values
 
 

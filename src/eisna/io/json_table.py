@@ -52,6 +52,14 @@ def _base(name: str) -> str:
     return _UNIT.sub("", lowered).strip()
 
 
+def _row_key(label: str) -> tuple[int, int, str]:
+    """Row labels of a pandas ``to_json`` column in row order: numbers first, by value."""
+    text = str(label)
+    if text.isascii() and text.isdigit():
+        return (0, int(text), "")
+    return (1, 0, text)
+
+
 def _columns(path: str, doc: Any) -> dict[str, np.ndarray]:
     if isinstance(doc, list) and doc and all(isinstance(r, dict) for r in doc):
         keys = list(doc[0])
@@ -60,7 +68,7 @@ def _columns(path: str, doc: Any) -> dict[str, np.ndarray]:
         out = {}
         for key, column in doc.items():
             if isinstance(column, dict):
-                order = sorted(column, key=lambda i: int(i) if str(i).isdigit() else str(i))
+                order = sorted(column, key=_row_key)
                 column = [column[i] for i in order]
             if isinstance(column, list):
                 try:

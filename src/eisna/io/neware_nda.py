@@ -16,9 +16,10 @@ import contextlib
 import os
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import (
     EisnaError,
@@ -35,7 +36,9 @@ if TYPE_CHECKING:
 
     from ..spectrum import Spectrum
 
-__all__ = ["CYCLING_COLUMNS", "EXTENSIONS", "NAME", "read", "read_cycling", "sniff"]
+__all__ = ["CYCLING_COLUMNS", "EXTENSIONS", "NAME", "cycling_overview", "read", "read_cycling", "sniff"]
+
+_T = TypeVar("_T")
 
 NAME = "neware-nda"
 EXTENSIONS = (".nda", ".ndax")
@@ -203,17 +206,60 @@ def read_cycling(path: str | os.PathLike[str], *, cycle_mode: str = "chg") -> pd
         unsupported version); the message names the file.
     """
     path = Path(path)
+    frame, truncated = _decode(path, cycle_mode, _to_common)
+    frame.attrs["truncated"] = truncated
+    return frame
+
+
+def cycling_overview(path: str | os.PathLike[str], *, cycle_mode: str = "chg") -> tuple[int, datetime | None]:
+    """Return the number of cycling rows and the test start, without building the pandas frame.
+
+    What ``eisna info`` prints, with the checks and warnings of :func:`read_cycling` but
+    without importing pandas (start-up time).
+
+    Returns
+    -------
+    (int, datetime or None)
+        The row count of :func:`read_cycling`'s frame, and the first record's timestamp
+        (UTC) minus its ``time_s`` (s); None without records or with an impossible timestamp.
+    """
+    return _decode(Path(path), cycle_mode, _overview)[0]
+
+
+def _overview(path: Path, frame: Any) -> tuple[int, datetime | None]:
+    """Row count and start (UTC) of fastnda's polars frame, as :func:`_to_common` would give them."""
+    import numpy as np
+
+    n = int(frame.height)
+    if not n or "unix_time_s" not in frame.columns or "total_time_s" not in frame.columns:
+        return n, None
+    unix_s = frame["unix_time_s"].to_numpy().astype(np.float64)
+    lost = int(np.count_nonzero(np.isfinite(unix_s) & ((unix_s < _MIN_UNIX_S) | (unix_s > _MAX_UNIX_S))))
+    if lost:
+        _warn_lost(path, lost)
+    first, elapsed = float(unix_s[0]), float(frame["total_time_s"][0])
+    if not (np.isfinite(first) and _MIN_UNIX_S <= first <= _MAX_UNIX_S):
+        return n, None
+    stamp = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=round(first * 1e6))
+    return n, stamp - timedelta(seconds=elapsed)
+
+
+# pandas' nanosecond timestamps span 1677-09-21 to 2262-04-11 (unix seconds)
+_MIN_UNIX_S, _MAX_UNIX_S = -9223372036.854775, 9223372036.854775
+
+
+def _decode(path: Path, cycle_mode: str, convert: Callable[[Path, Any], _T]) -> tuple[_T, bool]:
+    """Decode ``path`` with fastnda and ``convert(path, polars_frame)``; also whether it was cut short."""
     kind = _kind(path)
     if kind == ".ndax":
         check_zip(path)  # declared and actual member sizes and ratios, before fastnda unpacks it
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            frame = _to_common(path, _fastnda_read(path, kind, cycle_mode))
+            result = convert(path, _fastnda_read(path, kind, cycle_mode))
         for w in caught:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        frame.attrs["truncated"] = any(issubclass(w.category, TruncatedDataWarning) for w in caught)
-        return frame
+        return result, any(issubclass(w.category, TruncatedDataWarning) for w in caught)
     except EisnaError:
         raise
     except MemoryError as err:
@@ -264,7 +310,6 @@ def _to_common(path: Path, frame: Any) -> pd.DataFrame:
 
 def _timestamps(path: Path, unix_s: Any) -> Any:
     """UTC timestamps from unix seconds; impossible values (corrupt records) become NaT with a warning."""
-    import warnings
 
     import numpy as np
     import pandas as pd
@@ -273,10 +318,14 @@ def _timestamps(path: Path, unix_s: Any) -> Any:
     stamps = pd.to_datetime(unix_s, unit="s", utc=True, errors="coerce").round("us")
     lost = int(np.count_nonzero(np.isfinite(unix_s) & np.asarray(stamps.isna())))
     if lost:
-        warnings.warn(
-            f"{path}: {lost} record(s) have impossible timestamps; expected unix seconds within "
-            "1677–2262, found values out of range. Their timestamp is NaT; time_s is unaffected.",
-            MetadataWarning,
-            stacklevel=4,
-        )
+        _warn_lost(path, lost)
     return stamps
+
+
+def _warn_lost(path: Path, lost: int) -> None:
+    warnings.warn(
+        f"{path}: {lost} record(s) have impossible timestamps; expected unix seconds within "
+        "1677–2262, found values out of range. Their timestamp is NaT; time_s is unaffected.",
+        MetadataWarning,
+        stacklevel=5,
+    )

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ..units import PREFIXES
+
 __all__ = [
     "SEQUENTIAL_CMAP",
     "decade_label",
@@ -35,8 +37,9 @@ ROLE_COLORS = {
     "diffusion": "#a6761d",
 }
 
-_OHM_PREFIXES = ((1e6, "MΩ"), (1e3, "kΩ"), (1.0, "Ω"), (1e-3, "mΩ"))
-_FREQ_PREFIXES = ((1e9, "GHz"), (1e6, "MHz"), (1e3, "kHz"), (1.0, "Hz"), (1e-3, "mHz"), (1e-6, "µHz"))
+# SI prefixes from eisna.units (one table for the report, the plots and the tables)
+_OHM_PREFIXES = tuple((f, p + "Ω") for f, p in PREFIXES if 1e-3 <= f <= 1e6)
+_FREQ_PREFIXES = tuple((f, p + "Hz") for f, p in PREFIXES if 1e-6 <= f <= 1e9)
 
 
 def new_axes(

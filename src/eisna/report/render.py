@@ -35,59 +35,24 @@ Examples
 
 from __future__ import annotations
 
-import base64
-import html
-import io
+import functools
 import json
-import math
 import os
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from markupsafe import Markup
 
-from .errors import EisnaError
+from ..errors import EisnaError
+from ..units import format_quantity, normalise_unit, param_unit
+from ._access import _celsius, _esc, _finite, _get, _is_fit, _label_of, _meta, _source_of
+from .figures import _cycling_figure, _figures, _rows_trajectories
 
 __all__ = ["format_quantity", "param_unit", "render_report", "sha256_file", "write_report"]
 
-_SI_UNITS = {"Ω", "F", "Hz", "H", "s", "S", "V", "A", "S/cm", "F/cm²", "Ω·cm²"}
-_UNIT_ALIASES = {
-    "Ohm": "Ω",
-    "ohm": "Ω",
-    "Ohm cm2": "Ω·cm²",
-    "ohm cm2": "Ω·cm²",
-    "F/cm2": "F/cm²",
-    "S cm-1": "S/cm",
-    "Ohm*cm2": "Ω·cm²",
-    "F cm-2": "F/cm²",
-    "cm2": "cm²",
-}
-_PREFIXES = (
-    (1e9, "G"),
-    (1e6, "M"),
-    (1e3, "k"),
-    (1.0, ""),
-    (1e-3, "m"),
-    (1e-6, "µ"),
-    (1e-9, "n"),
-    (1e-12, "p"),
-    (1e-15, "f"),
-)
-# parameter-name prefix → unit, for tables rebuilt from rows without a circuit definition
-_PARAM_UNITS = (
-    ("R", "Ω"),
-    ("C", "F"),
-    ("Q", "F·s^(n−1)"),
-    ("n", ""),
-    ("L", "H"),
-    ("W", "Ω·s^−½"),
-    ("sigma", "Ω·s^−½"),
-    ("tau", "s"),
-    ("A", "Ω·s^−½"),
-)
 _NON_PARAM_COLUMNS = {
     "source",
     "index",
@@ -124,80 +89,16 @@ _NON_PARAM_COLUMNS = {
 
 
 # ----------------------------------------------------------------------------- formatting
-def param_unit(name: str) -> str:
-    """Unit of a circuit parameter guessed from its name: ``R_gb`` → Ω, ``Q_int`` → F·s^(n−1)."""
-    match = re.match(r"[A-Za-z]+", name)
-    head = match.group(0) if match else ""
-    if head == "CPE":  # circuit-string names: CPE1_0 is Q, CPE1_1 is n
-        return "F·s^(n−1)" if name.endswith("_0") else ""
-    for prefix, unit in _PARAM_UNITS:
-        if head == prefix:
-            return unit
-    return ""
-
-
-def _finite(x: Any) -> bool:
-    try:
-        return x is not None and math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
-
-
-def format_quantity(value: Any, stderr: Any = None, unit: str = "") -> str:
-    """Format ``value ± stderr unit`` with an SI prefix and as many digits as the error supports.
-
-    The error is rounded to two significant digits and the value to the same decimal place;
-    without an error the value gets four significant digits. Non-finite values give ``"—"``.
-    """
-    if not _finite(value):
-        return "—"
-    value = float(value)
-    unit = _UNIT_ALIASES.get(unit, unit)
-    err = float(stderr) if _finite(stderr) and float(stderr) > 0 else None
-    if err is not None and value != 0 and err > 10 * abs(value):
-        # an unidentifiable parameter: digits of its error would only mislead
-        return f"{format_quantity(value, None, unit)} (σ > 10×)"
-    scale, shown_unit = 1.0, unit
-    base = unit.split("/")[0] if unit in ("S/cm", "F/cm²") else unit
-    if unit in _SI_UNITS and base and "·" not in unit and value != 0:
-        for factor, prefix in _PREFIXES:
-            if abs(value) >= factor * 0.9995:
-                scale, shown_unit = factor, prefix + unit
-                break
-        else:
-            scale, shown_unit = _PREFIXES[-1][0], _PREFIXES[-1][1] + unit
-    v = value / scale
-    suffix = f" {shown_unit}" if shown_unit else ""
-    if scale == 1.0 and value != 0 and not (1e-3 <= abs(value) < 1e5):
-        # no prefix available (compound unit): scientific notation with a shared exponent
-        exp = math.floor(math.log10(abs(value)))
-        m = value / 10**exp
-        if err is None:
-            return f"{m:.3f}e{exp:+03d}{suffix}"
-        e = err / 10**exp
-        dec = min(max(1 - math.floor(math.log10(e)), 0), 6) if e > 0 else 3
-        return f"({m:.{dec}f} ± {e:.{dec}f})e{exp:+03d}{suffix}"
-    if err is None:
-        return f"{v:.4g}{suffix}" if abs(v) < 1e4 else f"{v:.0f}{suffix}"
-    e = err / scale
-    dec = min(max(1 - math.floor(math.log10(e)), 0), 6)
-    return f"{v:.{dec}f} ± {e:.{dec}f}{suffix}"
-
-
-def _esc(x: Any) -> str:
-    return html.escape(str(x), quote=True)
-
-
 # ----------------------------------------------------------------------------- provenance
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     """SHA-256 hex digest of a file's bytes (``chunk`` is kept for compatibility)."""
-    from ._atomic import file_sha256
+    from .._atomic import file_sha256
 
     return file_sha256(path)
 
 
 def _provenance(prov: Mapping[str, Any] | None, items: Sequence[Any]) -> dict[str, Any]:
-    from . import __version__
+    from .. import __version__
 
     out: dict[str, Any] = dict(prov or {})
     out.setdefault("eisna_version", __version__)
@@ -219,40 +120,6 @@ def _provenance(prov: Mapping[str, Any] | None, items: Sequence[Any]) -> dict[st
         table.append({"path": path, "sha256": digest or "(file not found)"})
     out["inputs"] = table
     return out
-
-
-# ----------------------------------------------------------------------------- data access
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
-
-
-def _meta(item: Any) -> Mapping[str, Any]:
-    for holder in (item, _get(item, "spectrum")):
-        meta = _get(holder, "meta") if holder is not None else None
-        if isinstance(meta, Mapping):
-            return meta
-    return {}
-
-
-def _source_of(item: Any) -> str | None:
-    if isinstance(item, Mapping):
-        return item.get("source")
-    return _meta(item).get("source") or _get(item, "source")
-
-
-def _label_of(item: Any, i: int) -> str:
-    src = _source_of(item)
-    index = item.get("index") if isinstance(item, Mapping) else _meta(item).get("index", _get(item, "index"))
-    name = Path(str(src)).name if src else f"spectrum {i + 1}"
-    return f"{name} #{index}" if index is not None and str(index) != "" else name
-
-
-def _is_fit(item: Any) -> bool:
-    return (
-        not isinstance(item, Mapping) and _get(item, "z_fit") is not None and _get(item, "params") is not None
-    )
 
 
 def _rows_from_json(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any], list[Any]]:
@@ -288,81 +155,28 @@ def _stored_curve(entry: Any) -> dict[str, Any] | None:
     return out
 
 
-# ----------------------------------------------------------------------------- figures
-def _png(fig: Any, dpi: int = 110) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-_LAYOUT = "constrained"  # measured: "tight" saves under 10 % CPU and crowds the colorbar
-
-
-def _figure(width: float, height: float) -> Any:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout=_LAYOUT)
-
-
-def _figures(
-    items: list[Any], time_h: np.ndarray | None, series: Any, kinetics: Any, kk: list[Any], arrhenius: Any
-) -> list[tuple[str, str, str]]:
-    """(title, caption, base64 PNG) for every figure the data support."""
-    from . import plotting
-
-    figs: list[tuple[str, str, str]] = []
-    fits = [it for it in items if _is_fit(it)]
-    with np.errstate(all="ignore"):
-        if time_h is not None and len(items) > 1 and any(_get(it, "z") is not None for it in items):
-            fig = _figure(8.0, 4.2)
-            n = sum(_get(it, "z") is not None for it in items)
-            every = max(1, n // 12)
-            plotting.plot_nyquist_series(items, fig.add_subplot(), time_h=time_h, every=every)
-            figs.append(
-                (
-                    "Nyquist plots over time",
-                    ("All spectra" if every == 1 else f"Every {every}th spectrum")
-                    + ": points measured, lines fitted; colour gives the time since the first spectrum.",
-                    _png(fig),
-                )
-            )
-        if time_h is not None and len(items) > 1 and fits:
-            fig = _figure(6.4, 6.8)
-            axes = fig.subplots(3, 1, sharex=True)
-            source = series if series is not None and _get(series, "results") is not None else items
-            plotting.plot_trajectories(source, axes, kinetics=kinetics, time_h=time_h)
-            figs.append(
-                (
-                    "Interlayer growth",
-                    "Interlayer resistance and effective capacitance, and the sum of all arc "
-                    "resistances, with 1σ error bars; line: best kinetics model; dashed: onset; "
-                    "dotted: t95.",
-                    _png(fig),
-                )
-            )
-        if fits:
-            pick = fits[-1]
-            index = items.index(pick)
-            fig = _figure(10.0, 7.0)
-            plotting.plot_fit(
-                pick,
-                fig,
-                kk=kk[index] if index < len(kk) else None,
-                title=f"{_label_of(pick, index)} — {_get(pick, 'circuit_name') or ''}",
-            )
-            figs.append(
-                (
-                    "Fit of the last spectrum",
-                    "Nyquist plot with decade markers, Bode plot and relative residuals; grey band: "
-                    "Kramers–Kronig acceptance band.",
-                    _png(fig),
-                )
-            )
-        if arrhenius is not None:
-            fig = _figure(5.0, 4.0)
-            plotting.plot_arrhenius(arrhenius, fig.add_subplot())
-            figs.append(("Arrhenius plot", "σT form: Ea = −k_B · d ln(σT)/d(1/T).", _png(fig)))
-    return figs
+def _arrhenius_html(arrhenius: Any) -> str:
+    """Table of the Arrhenius fits: Ea ± σ (eV), ln A, R² and σ(25 °C) per conductivity kind."""
+    fits = _get(arrhenius, "fits")
+    if not isinstance(fits, Mapping) or not fits:
+        return ""
+    labels = {"bulk": "bulk", "grain_boundary": "grain boundary", "total": "total"}
+    rows = [
+        [
+            _esc(labels.get(kind, kind)),
+            _esc(format_quantity(_get(line, "Ea_eV"), _get(line, "Ea_stderr"), "eV")),
+            _esc(format_quantity(_get(line, "ln_A"), _get(line, "ln_A_stderr"))),
+            f"{float(_get(line, 'r_squared')):.4f}" if _finite(_get(line, "r_squared")) else "—",
+            _esc(format_quantity(_get(line, "sigma_25C_S_cm"), None, "S/cm")),
+        ]
+        for kind, line in fits.items()
+    ]
+    note = (
+        '<p class="note">σT = A·exp(−E<sub>a</sub>/k<sub>B</sub>T), fitted as a straight line of '
+        "ln(σT) against 1/T; ± 1σ standard errors. A in S·K/cm; σ(25 °C) from the fitted line.</p>"
+    )
+    head = ["conductivity", "E<sub>a</sub>", "ln A", "R²", "σ(25 °C)"]
+    return note + _table(head, rows, "arr")
 
 
 # ----------------------------------------------------------------------------- tables
@@ -395,18 +209,8 @@ def _param_order(name: str) -> tuple[int, str]:
     return rank, ""
 
 
-def _fit_table(
-    items: list[Any],
-    time_h: np.ndarray | None,
-    kk: list[Any],
-    absent: Sequence[bool] = (),
-    absent_param: str = "R_int",
-) -> str:
-    """One row per spectrum: time, status, each parameter and derived quantity ± 1σ, KK, quality.
-
-    ``absent[i]`` True marks a spectrum where the series found no interlayer: its
-    ``absent_param`` reads 0 rather than a blank.
-    """
+def _table_columns(items: list[Any]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Parameter names (resistances first) and (derived name, unit) pairs found in the items."""
     names: list[str] = []
     derived: list[tuple[str, str]] = []
     for it in items:
@@ -422,55 +226,89 @@ def _fit_table(
                 if f"{key}_stderr" in it and _finite(it.get(key)):
                     names.append(key)
     names.sort(key=_param_order)
+    return names, derived
+
+
+def _fit_cells(
+    it: Any, names: list[str], derived: list[tuple[str, str]], kk: Any, absent: bool | None, absent_param: str
+) -> list[str]:
+    """Cells after the time of one fitted spectrum (``absent`` None: no interlayer column)."""
+    params, stderr = _get(it, "params"), _get(it, "stderr") or {}
+    ok = _get(it, "success", True)
+    row = ['<span class="ok">ok</span>' if ok else '<span class="bad">not converged</span>']
+    if absent is not None:
+        row.append("no" if absent else "yes")
+    row += [
+        _esc(format_quantity(params.get(n), stderr.get(n)))
+        if n in params
+        else ("0 (no arc)" if absent and n == absent_param else "—")
+        for n in names
+    ]
+    dq = _get(it, "derived") or {}
+    row += [
+        _esc(format_quantity(_get(dq[d], "value"), _get(dq[d], "stderr"))) if d in dq else "—"
+        for d, _ in derived
+    ]
+    row.append(_kk_cell(kk))
+    redchi = _get(it, "redchi")
+    row.append(f"{redchi:.3g}" if _finite(redchi) else "—")
+    row.append(_esc(", ".join(_get(it, "flags") or ())) or "—")
+    return row
+
+
+def _row_cells(it: Mapping[str, Any], names: list[str]) -> list[str]:
+    """Cells after the time of one ``results.json`` row (older output folders)."""
+    status = str(it.get("status", "ok"))
+    cls = "ok" if status in ("ok", "fitted", "success", "cached") else "bad"
+    reason = it.get("message") or it.get("reason") or it.get("error")
+    row = [
+        f'<span class="{cls}">{_esc(status)}</span>'
+        + (f"<br><small>{_esc(reason)}</small>" if cls == "bad" and reason else "")
+    ]
+    row += [_esc(format_quantity(it.get(n), it.get(f"{n}_stderr"))) for n in names]
+    kk_passed = it.get("kk_passed")
+    row.append(
+        "—"
+        if kk_passed is None
+        else f'<span class="{"ok" if kk_passed else "bad"}">{"pass" if kk_passed else "FAIL"}</span>'
+    )
+    row.append(f"{float(it['redchi']):.3g}" if _finite(it.get("redchi")) else "—")
+    flags = it.get("flags")
+    row.append(_esc(", ".join(flags) if isinstance(flags, list) else (flags or "—")))
+    return row
+
+
+def _fit_table(
+    items: list[Any],
+    time_h: np.ndarray | None,
+    kk: list[Any],
+    absent: Sequence[bool] = (),
+    absent_param: str = "R_int",
+) -> str:
+    """One row per spectrum: time, status, each parameter and derived quantity ± 1σ, KK, quality.
+
+    ``absent[i]`` True marks a spectrum where the series found no interlayer: its
+    ``absent_param`` reads 0 rather than a blank.
+    """
+    names, derived = _table_columns(items)
     with_arc = bool(absent)
-    head = ["spectrum", "t / h", "status"] + (["interlayer"] if with_arc else [])
+    temps = [_meta(it).get("temperature_K") for it in items]  # Arrhenius sets: one temperature each
+    use_temp = time_h is None and any(_finite(t) for t in temps)
+    head = ["spectrum", "T / °C" if use_temp else "t / h", "status"] + (["interlayer"] if with_arc else [])
     head += [f"{_esc(n)}{' / ' + _esc(param_unit(n)) if param_unit(n) else ''}" for n in names]
-    head += [f"{_esc(d)}{' / ' + _esc(_UNIT_ALIASES.get(u, u)) if u else ''}" for d, u in derived]
+    head += [f"{_esc(d)}{' / ' + _esc(normalise_unit(u)) if u else ''}" for d, u in derived]
     head += ["KK (max |res|)", "χ²<sub>ν</sub>", "flags"]
     rows = []
     for i, it in enumerate(items):
         t = f"{time_h[i]:.2f}" if time_h is not None and i < len(time_h) and _finite(time_h[i]) else "—"
+        if use_temp:
+            t = _celsius(temps[i])
         row = [_esc(_label_of(it, i)), t]
         if _is_fit(it):
-            params, stderr = _get(it, "params"), _get(it, "stderr") or {}
-            ok = _get(it, "success", True)
-            row.append('<span class="ok">ok</span>' if ok else '<span class="bad">not converged</span>')
-            if with_arc:
-                row.append("no" if i < len(absent) and absent[i] else "yes")
-            no_arc = i < len(absent) and absent[i]
-            row += [
-                _esc(format_quantity(params.get(n), stderr.get(n)))
-                if n in params
-                else ("0 (no arc)" if no_arc and n == absent_param else "—")
-                for n in names
-            ]
-            dq = _get(it, "derived") or {}
-            row += [
-                _esc(format_quantity(_get(dq[d], "value"), _get(dq[d], "stderr"))) if d in dq else "—"
-                for d, _ in derived
-            ]
-            row.append(_kk_cell(kk[i] if i < len(kk) else None))
-            redchi = _get(it, "redchi")
-            row.append(f"{redchi:.3g}" if _finite(redchi) else "—")
-            row.append(_esc(", ".join(_get(it, "flags") or ())) or "—")
+            no_arc = bool(i < len(absent) and absent[i]) if with_arc else None
+            row += _fit_cells(it, names, derived, kk[i] if i < len(kk) else None, no_arc, absent_param)
         elif isinstance(it, Mapping):
-            status = str(it.get("status", "ok"))
-            cls = "ok" if status in ("ok", "fitted", "success", "cached") else "bad"
-            reason = it.get("message") or it.get("reason") or it.get("error")
-            row.append(
-                f'<span class="{cls}">{_esc(status)}</span>'
-                + (f"<br><small>{_esc(reason)}</small>" if cls == "bad" and reason else "")
-            )
-            row += [_esc(format_quantity(it.get(n), it.get(f"{n}_stderr"))) for n in names]
-            kk_passed = it.get("kk_passed")
-            row.append(
-                "—"
-                if kk_passed is None
-                else f'<span class="{"ok" if kk_passed else "bad"}">{"pass" if kk_passed else "FAIL"}</span>'
-            )
-            row.append(f"{float(it['redchi']):.3g}" if _finite(it.get("redchi")) else "—")
-            flags = it.get("flags")
-            row.append(_esc(", ".join(flags) if isinstance(flags, list) else (flags or "—")))
+            row += _row_cells(it, names)
         else:  # a failure object
             reason = _get(it, "reason") or _get(it, "message") or _get(it, "error") or "failed"
             row.append(f'<span class="bad">failed</span><br><small>{_esc(reason)}</small>')
@@ -613,37 +451,12 @@ def _provenance_html(prov: Mapping[str, Any]) -> str:
     return dl
 
 
-_CSS = """
-:root{color-scheme:light}
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
- margin:0;color:#1d2433;background:#f6f7f9;line-height:1.45}
-main{max-width:1100px;margin:0 auto;padding:24px 28px 48px;background:#fff;min-height:100vh;
- box-shadow:0 0 0 1px #e3e6ea}
-h1{font-size:1.55rem;margin:0 0 4px} h2{font-size:1.2rem;margin:32px 0 10px;padding-bottom:4px;
- border-bottom:2px solid #1f4e79;color:#1f4e79} h3{font-size:1rem;margin:18px 0 6px}
-.sub{color:#5a6473;margin:0 0 16px}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:10px;margin:14px 0}
-.card{border:1px solid #dfe3e8;border-radius:6px;padding:10px 14px;background:#fafbfc}
-.card .v{font-size:1.15rem;font-weight:600;white-space:nowrap} .card .k{color:#5a6473;font-size:.85rem}
-figure{margin:18px 0;text-align:center} figure img{max-width:100%;height:auto;border:1px solid #eceef1}
-figcaption{color:#4a5361;font-size:.88rem;max-width:820px;margin:6px auto 0;text-align:left}
-.scroll{overflow-x:auto;margin:8px 0;border:1px solid #e3e6ea;border-radius:4px}
-table{border-collapse:collapse;font-size:.82rem;white-space:nowrap;width:100%}
-th,td{padding:4px 9px;border-bottom:1px solid #eceef1;text-align:right}
-th{background:#eef2f7;position:sticky;top:0;font-weight:600}
-td:first-child,th:first-child{text-align:left} tbody tr:nth-child(even){background:#fafbfc}
-table.prov td,table.prov th,table.kin td:last-child,table.kin th:last-child
-{text-align:left;white-space:normal}
-table.arcs td:nth-child(2),table.arcs th:nth-child(2){text-align:left}
-.ok{color:#1b7a3a;font-weight:600} .bad{color:#b3261e;font-weight:600}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:3px 16px;margin:6px 0;font-size:.9rem}
-dt{color:#5a6473} dd{margin:0} code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85em}
-code.hash{font-size:.75em;color:#4a5361} small{color:#5a6473;white-space:normal}
-.note{font-size:.85rem;color:#4a5361}
-"""
 
 
-def _cards(items: list[Any], time_h: np.ndarray | None, kinetics: Any, kk: Sequence[Any] = ()) -> str:
+def _cards(
+    items: list[Any], time_h: np.ndarray | None, kinetics: Any, kk: Sequence[Any] = ()
+) -> list[tuple[str, str]]:
+    """(label, value) of the summary cards at the top of the page."""
     n_ok = sum(
         1
         for it in items
@@ -670,21 +483,14 @@ def _cards(items: list[Any], time_h: np.ndarray | None, kinetics: Any, kk: Seque
             cards.append(("onset", format_quantity(k["onset_h"], k.get("onset_stderr_h"), "h")))
         if _finite(k.get("t95_h")):
             cards.append(("t95", format_quantity(k["t95_h"], None, "h")))
-    return (
-        '<div class="cards">'
-        + "".join(
-            f'<div class="card"><div class="k">{_esc(k)}</div><div class="v">{_esc(v)}</div></div>'
-            for k, v in cards
-        )
-        + "</div>"
-    )
+    return cards
 
 
 def _kk_for(items: list[Any], kk: Sequence[Any] | None) -> list[Any]:
     if kk is not None:
         return list(kk)
-    from .spectrum import Spectrum
-    from .validation import kk_test
+    from ..spectrum import Spectrum
+    from ..validation import kk_test
 
     out: list[Any] = []
     for it in items:
@@ -700,14 +506,14 @@ def _kk_for(items: list[Any], kk: Sequence[Any] | None) -> list[Any]:
 
 def _reread_spectra(rows: list[dict[str, Any]], circuit: str | None) -> list[Any]:
     """Spectra named by the rows' source/index, with the stored fit drawn when the circuit loads."""
-    from .io import read
+    from ..io import read
 
     cache: dict[str, list[Any]] = {}
     out: list[Any] = []
     model = None
     if circuit:
         try:
-            from .circuit import load_circuit
+            from ..circuit import load_circuit
 
             model = load_circuit(circuit)
         except (EisnaError, OSError, ImportError):
@@ -770,26 +576,6 @@ class _Nyq:
 
 
 # ----------------------------------------------------------------------------- public API
-def _cycling_figure(context: Any, series: Any) -> tuple[str, str, str]:
-    """Voltage, overpotential and the EIS-derived resistance on the cycling clock."""
-    from . import plotting
-
-    fig = _figure(7.5, 5.6)
-    offset = context.eis_offset_h
-    plotting.plot_cycling(context.data, fig.subplots(2, 1, sharex=True), summary=context.summary,
-                          series=series, eis_offset_h=0.0 if offset is None else offset)
-    clock = (f"the impedance series starts at {offset:+.2f} h on the cycling clock (from the "
-             "timestamps of both files)" if offset is not None else
-             "the files share no clock, so both are counted from their own start")
-    return (
-        "Cycling and impedance on one time axis",
-        f"Top: cell voltage of {Path(context.source).name}. Bottom: overpotential |η| per half cycle "
-        f"(left axis) and the total resistance from the impedance fits (right axis); {clock}. "
-        "Vertical lines mark soft-short events.",
-        _png(fig),
-    )
-
-
 def _cycling_html(context: Any) -> str:
     d = context.to_dict()
 
@@ -823,7 +609,7 @@ def _stored_cycling(path: Path) -> Any:
     """The CyclingContext of a finished batch, when ``cycling.json`` names a file that still exists."""
     if not path.is_file():
         return None
-    from .cycling import cycling_context
+    from ..cycling import cycling_context
 
     info = json.loads(path.read_text(encoding="utf-8"))
     source = info.get("source")
@@ -834,6 +620,19 @@ def _stored_cycling(path: Path) -> Any:
                                eis_offset=info.get("eis_offset_h"))
     except EisnaError:
         return None
+
+
+def render_data(data: Any, title: str | None = None) -> str:
+    """Return the page for a :class:`~eisna.report.data.ReportData` (the renderer of stored analysis)."""
+    from types import SimpleNamespace
+
+    series = SimpleNamespace(
+        results=list(data.spectra), time_h=data.time_h,
+        interlayer=None if data.interlayer is None else list(data.interlayer),
+        interlayer_param=data.interlayer_param, circuit=None, baseline=None, options=None, kinetics=None,
+    )
+    return _render_page(series, None, data.kinetics, data.provenance, title or data.title, kk=list(data.kk),
+                        arrhenius=data.arrhenius, cycling=data.cycling)
 
 
 def render_report(
@@ -847,8 +646,35 @@ def render_report(
     arrhenius: Any = None,
     spectra_for_rows: Sequence[Any] | None = None,
     cycling: Any = None,
+    analysis: Mapping[str, Any] | None = None,
 ) -> str:
-    """Return the report as one self-contained HTML string (see :func:`write_report`)."""
+    """Return the report as one self-contained HTML string (see :func:`write_report`).
+
+    A series goes through the stored-analysis form (:class:`~eisna.report.data.ReportData`),
+    so the page equals the one rebuilt later from ``analysis.json``.
+    """
+    if series is not None:
+        from .data import ReportData
+
+        data = ReportData.from_series(series, kinetics=kinetics, provenance=provenance, title=title, kk=kk,
+                                      analysis=analysis, cycling=cycling, arrhenius=arrhenius)
+        return render_data(data)
+    return _render_page(None, fits, kinetics, provenance, title, kk=kk, arrhenius=arrhenius,
+                        spectra_for_rows=spectra_for_rows, cycling=cycling)
+
+
+def _render_page(
+    series: Any = None,
+    fits: Sequence[Any] | None = None,
+    kinetics: Any = None,
+    provenance: Mapping[str, Any] | None = None,
+    title: str | None = None,
+    *,
+    kk: Sequence[Any] | None = None,
+    arrhenius: Any = None,
+    spectra_for_rows: Sequence[Any] | None = None,
+    cycling: Any = None,
+) -> str:
     time_h: np.ndarray | None = None
     if series is not None:
         items = list(_get(series, "results"))
@@ -858,18 +684,7 @@ def render_report(
         items = list(fits or ())
         if items and isinstance(items[0], Mapping) and "time_h" in items[0]:
             time_h = np.array([float(r["time_h"]) if _finite(r.get("time_h")) else np.nan for r in items])
-    if kinetics is None and series is not None:
-        kinetics = _get(series, "kinetics")
-        summary = getattr(series, "kinetics_summary", None)
-        if kinetics is not None and callable(summary):
-            kinetics = summary()  # adds the ASR, thickness and first detection to the best law
-    if series is not None:
-        provenance = {
-            "circuit": _get(series, "circuit"),
-            "baseline circuit": _get(series, "baseline"),
-            "options": dict(_get(series, "options") or {}) or None,
-            **(provenance or {}),
-        }
+    # a series arrives here only from render_data: its kinetics and provenance are the stored ones
     kk_results = _kk_for(items, kk)
     plot_items: list[Any] = items
     if spectra_for_rows is not None:  # rows rebuilt from JSON: plot the re-read spectra
@@ -877,64 +692,55 @@ def render_report(
     prov = _provenance(provenance, items)
     figs = _figures(plot_items, time_h, series, kinetics, kk_results, arrhenius)
     if time_h is not None and len(items) > 1 and all(isinstance(it, Mapping) for it in items):
-        # rows from results.json: the trajectories come from the table
-        from . import plotting
-
-        fig = _figure(6.4, 6.8)
-        plotting.plot_trajectories(items, fig.subplots(3, 1, sharex=True), kinetics=kinetics, time_h=time_h)
-        figs.append(
-            (
-                "Interlayer growth",
-                "Interlayer resistance and effective capacitance, and the total "
-                "resistance, with 1σ error bars; line: best kinetics model; dashed: onset; dotted: t95.",
-                _png(fig),
-            )
-        )
+        figs.append(_rows_trajectories(items, time_h, kinetics))  # rows from results.json
     if cycling is not None:
         figs.append(_cycling_figure(cycling, series if series is not None else items))
     circuit = prov.get("circuit") or next((_get(it, "circuit_name") for it in items if _is_fit(it)), None)
     title = title or (f"eisna report — {circuit}" if circuit else "eisna report")
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_esc(title)}</title><style>{_CSS}</style></head><body><main>",
-        f"<h1>{_esc(title)}</h1>",
-        f'<p class="sub">{len(items)} spectra · circuit <code>{_esc(circuit or "?")}</code> · written '
-        f"{_esc(prov['report_time'])} by eisna {_esc(prov['eisna_version'])}</p>",
-        _cards(items, time_h, kinetics, kk_results),
-    ]
-    if kinetics is not None or time_h is not None:
-        parts += ["<h2>Kinetics of interlayer growth</h2>", _kinetics_html(kinetics)]
-    if figs:
-        parts.append("<h2>Figures</h2>")
-        for name, caption, data in figs:
-            parts.append(
-                f'<figure><img alt="{_esc(name)}" src="data:image/png;base64,{data}">'
-                f"<figcaption><b>{_esc(name)}.</b> {_esc(caption)}</figcaption></figure>"
-            )
-    if cycling is not None:
-        parts += ["<h2>Cycling of the same cell</h2>", _cycling_html(cycling)]
     last_fit = next((it for it in reversed(items) if _is_fit(it)), None)
-    if last_fit is not None and _get(last_fit, "arcs"):
-        parts += ["<h2>Arcs of the last spectrum</h2>", _arc_table(last_fit)]
-    parts += [
-        "<h2>Fitted values per spectrum</h2>",
-        '<p class="note">Value ± 1σ standard error. Z = Z′ + jZ″; resistances and capacitances are cell '
-        "totals (per interface: R/2, 2C). KK: Lin-KK test, largest residual relative to |Z|. "
-        "χ²<sub>ν</sub>: reduced χ² of the weighted fit.</p>",
-        _fit_table(
-            items,
-            time_h,
-            kk_results,
-            absent=_absent(series),
-            absent_param=_get(series, "interlayer_param") or "R_int",
+    arrhenius_table = _arrhenius_html(arrhenius) if arrhenius is not None else ""
+    return _template("page.html.j2").render(
+        title=title,
+        n_spectra=len(items),
+        circuit=circuit or "?",
+        report_time=prov["report_time"],
+        version=prov["eisna_version"],
+        cards=_cards(items, time_h, kinetics, kk_results),
+        kinetics=Markup(_kinetics_html(kinetics)) if kinetics is not None or time_h is not None else None,
+        figures=figs,
+        arrhenius=Markup(arrhenius_table) if arrhenius_table else None,
+        cycling=Markup(_cycling_html(cycling)) if cycling is not None else None,
+        arcs=Markup(_arc_table(last_fit)) if last_fit is not None and _get(last_fit, "arcs") else None,
+        fit_table=Markup(
+            _fit_table(
+                items,
+                time_h,
+                kk_results,
+                absent=_absent(series),
+                absent_param=_get(series, "interlayer_param") or "R_int",
+            )
         ),
-        "<h2>Provenance</h2>",
-        _provenance_html(prov),
-        "</main></body></html>",
-    ]
-    return "\n".join(parts)
+        provenance=Markup(_provenance_html(prov)),
+    )
+
+
+@functools.cache
+def _environment() -> Any:
+    """Jinja2 environment over the package's templates, with automatic HTML escaping."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("eisna.report", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def _template(name: str) -> Any:
+    return _environment().get_template(name)
 
 
 def write_report(
@@ -949,6 +755,7 @@ def write_report(
     arrhenius: Any = None,
     filename: str = "report.html",
     cycling: Any = None,
+    analysis: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a self-contained ``report.html`` into ``out_dir`` and return its path.
 
@@ -990,6 +797,15 @@ def write_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     spectra_for_rows = None
+    from .._atomic import write_atomic
+    from .data import ANALYSIS_FILE, ReportData
+
+    if series is None and fits is None and (out / ANALYSIS_FILE).is_file():
+        # the stored analysis of a batch: render it, compute nothing
+        if cycling is None:
+            cycling = _stored_cycling(out / "cycling.json")
+        data = ReportData.from_folder(out, cycling=cycling, arrhenius=arrhenius)
+        return write_atomic(out / filename, render_data(data, title))
     if series is None and fits is None:
         results = out / "results.json"
         if not results.is_file():
@@ -1027,7 +843,6 @@ def write_report(
         arrhenius=arrhenius,
         spectra_for_rows=spectra_for_rows,
         cycling=cycling,
+        analysis=analysis,
     )
-    from ._atomic import write_atomic
-
     return write_atomic(out / filename, text)

@@ -1,0 +1,251 @@
+"""``ReportData``: exactly what the report page shows, from a live series or an output folder.
+
+Both constructors go through the stored analysis (:func:`eisna.analysis.analyse_series`,
+``analysis.json``), so the page rendered right after a batch and the page rebuilt later by
+``eisna report DIR`` come from the same data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import EisnaError
+
+__all__ = ["ANALYSIS_FILE", "ReportData", "StoredFailure", "StoredFit", "StoredKK"]
+
+ANALYSIS_FILE = "analysis.json"
+
+
+def _complex(pairs: Any) -> np.ndarray:
+    arr = np.asarray(pairs if pairs else np.zeros((0, 2)), dtype=float).reshape(-1, 2)
+    return arr[:, 0] + 1j * arr[:, 1]
+
+
+def _nan(x: Any) -> float:
+    return float("nan") if x is None else float(x)
+
+
+@dataclass(frozen=True, eq=False)
+class StoredKK:
+    """A stored Lin-KK verdict: ``passed``, ``threshold`` (fraction of |Z|), residuals, ``freq`` (Hz)."""
+
+    passed: bool
+    threshold: Any
+    res_re: np.ndarray
+    res_im: np.ndarray
+    freq: np.ndarray
+    M: int | None = None
+    mu: float | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class StoredFit:
+    """A stored fit record with the attributes the tables and plots read (like ``FitResult``)."""
+
+    freq: np.ndarray
+    z: np.ndarray
+    z_fit: np.ndarray
+    params: Mapping[str, float]
+    stderr: Mapping[str, float]
+    param_names: tuple[str, ...]
+    derived: Mapping[str, Mapping[str, Any]]
+    arcs: tuple[Mapping[str, Any], ...]
+    flags: tuple[str, ...]
+    redchi: float
+    success: bool
+    circuit_name: str | None
+    meta: Mapping[str, Any]
+    curve_freq: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    curve_z: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, dtype=complex))
+
+    def predict(self, freq: Any) -> np.ndarray:
+        """The stored dense fitted curve (Ω), interpolated in log f when ``freq`` differs from it."""
+        f = np.asarray(freq, dtype=float)
+        if f.shape == self.curve_freq.shape and np.allclose(f, self.curve_freq, rtol=1e-12, atol=0):
+            return self.curve_z
+        if self.curve_freq.size < 2:
+            raise ValueError("no stored fitted curve")
+        x, order = np.log10(self.curve_freq), np.argsort(self.curve_freq)
+        lf = np.log10(f)
+        return np.interp(lf, x[order], self.curve_z.real[order]) + 1j * np.interp(
+            lf, x[order], self.curve_z.imag[order]
+        )
+
+    @classmethod
+    def from_record(cls, rec: Mapping[str, Any]) -> StoredFit:
+        return cls(
+            freq=np.asarray(rec["freq"], dtype=float),
+            z=_complex(rec["z"]),
+            z_fit=_complex(rec["z_fit"]),
+            params={k: _nan(v) for k, v in rec["params"].items()},
+            stderr={k: _nan(v) for k, v in (rec.get("stderr") or {}).items()},
+            param_names=tuple(rec.get("param_names") or rec["params"]),
+            derived={
+                k: {**v, "value": _nan(v.get("value")), "stderr": _nan(v.get("stderr"))}
+                for k, v in (rec.get("derived") or {}).items()
+            },
+            arcs=tuple(
+                {
+                    k: (_nan(v) if v is None and k not in ("role", "role_ok", "name", "formula") else v)
+                    for k, v in a.items()
+                }
+                for a in rec.get("arcs") or ()
+            ),
+            flags=tuple(rec.get("flags") or ()),
+            redchi=_nan(rec.get("redchi")),
+            success=bool(rec.get("success", True)),
+            circuit_name=rec.get("circuit_name"),
+            meta={"source": rec.get("source"), "index": rec.get("index")},
+            curve_freq=np.asarray(rec.get("curve_freq") or [], dtype=float),
+            curve_z=_complex(rec.get("curve_z")),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class StoredFailure:
+    """A spectrum that could not be read or fitted."""
+
+    source: str | None
+    index: int | None
+    reason: str
+    stage: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class ReportData:
+    """Everything the report page shows.
+
+    Attributes
+    ----------
+    title : str or None
+        Page title (None: from the circuit name).
+    spectra : tuple of StoredFit / StoredFailure
+        One per spectrum, in series order.
+    kk : tuple of StoredKK or None
+        KK verdict per spectrum.
+    time_h : ndarray or None
+        Time of each spectrum since the first, h.
+    interlayer : tuple of bool/None, or None
+        Whether the series found the interlayer arc in each spectrum.
+    interlayer_param : str
+        Parameter shown as "0 (no arc)" where the arc is absent.
+    kinetics : mapping or None
+        ``kinetics.json`` content.
+    provenance : mapping
+        Run provenance (circuit, options, inputs with SHA-256, times, command).
+    cycling : CyclingContext or None
+        Cycling data of the same cell (re-read from ``cycling.json``'s file when rebuilding).
+    arrhenius : object or None
+        Arrhenius data for the Arrhenius plot.
+    """
+
+    title: str | None
+    spectra: tuple[Any, ...]
+    kk: tuple[StoredKK | None, ...]
+    time_h: np.ndarray | None
+    interlayer: tuple[bool | None, ...] | None
+    interlayer_param: str
+    kinetics: Mapping[str, Any] | None
+    provenance: Mapping[str, Any]
+    cycling: Any = None
+    arrhenius: Any = None
+
+    @property
+    def is_series(self) -> bool:
+        return self.time_h is not None
+
+    @classmethod
+    def from_analysis(cls, analysis: Mapping[str, Any], **extra: Any) -> ReportData:
+        """Build from the ``analysis.json`` mapping (see :mod:`eisna.analysis`)."""
+        spectra: list[Any] = []
+        kk: list[StoredKK | None] = []
+        for rec in analysis.get("spectra") or ():
+            if rec.get("status") == "ok":
+                fit = StoredFit.from_record(rec)
+                spectra.append(fit)
+                k = rec.get("kk")
+                kk.append(
+                    None
+                    if not k
+                    else StoredKK(
+                        passed=bool(k["passed"]),
+                        threshold=np.asarray(k["threshold"], dtype=float),
+                        res_re=np.asarray(k["res_re"], dtype=float),
+                        res_im=np.asarray(k["res_im"], dtype=float),
+                        freq=fit.freq,
+                        M=k.get("M"),
+                        mu=k.get("mu"),
+                        reason=str(k.get("reason") or ""),
+                    )
+                )
+            else:
+                spectra.append(
+                    StoredFailure(
+                        rec.get("source"),
+                        rec.get("index"),
+                        str(rec.get("reason") or "failed"),
+                        rec.get("stage"),
+                    )
+                )
+                kk.append(None)
+        time_h = analysis.get("time_h")
+        interlayer = analysis.get("interlayer")
+        return cls(
+            title=analysis.get("title"),
+            spectra=tuple(spectra),
+            kk=tuple(kk),
+            time_h=None if time_h is None else np.array([_nan(t) for t in time_h]),
+            interlayer=None if interlayer is None else tuple(interlayer),
+            interlayer_param=analysis.get("interlayer_param") or "R_int",
+            kinetics=analysis.get("kinetics"),
+            provenance=dict(analysis.get("provenance") or {}),
+            **extra,
+        )
+
+    @classmethod
+    def from_series(
+        cls,
+        series: Any,
+        *,
+        kinetics: Any = None,
+        provenance: Mapping[str, Any] | None = None,
+        title: str | None = None,
+        kk: Sequence[Any] | None = None,
+        analysis: Mapping[str, Any] | None = None,
+        cycling: Any = None,
+        arrhenius: Any = None,
+    ) -> ReportData:
+        """Build from a live series, through the same JSON form that ``analysis.json`` stores."""
+        from ..analysis import analyse_series
+        from ..batching import dumps
+
+        if analysis is None:
+            analysis = analyse_series(series, kinetics=kinetics, provenance=provenance, title=title, kk=kk)
+        stored = json.loads(dumps(analysis, compact=True))  # exactly what a rebuild from the folder reads
+        if title is not None:
+            stored["title"] = title
+        return cls.from_analysis(stored, cycling=cycling, arrhenius=arrhenius)
+
+    @classmethod
+    def from_folder(
+        cls, folder: str | os.PathLike[str], *, cycling: Any = None, arrhenius: Any = None
+    ) -> ReportData:
+        """Build from the ``analysis.json`` that ``eisna batch`` wrote into ``folder``."""
+        path = Path(folder) / ANALYSIS_FILE
+        try:
+            analysis = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise EisnaError(f"{path}: cannot be read ({err}); re-run 'eisna batch' to rewrite it.") from err
+        if not isinstance(analysis, Mapping) or analysis.get("format") != 1:
+            raise EisnaError(
+                f"{path}: expected an eisna analysis (format 1); re-run 'eisna batch' to rewrite it."
+            )
+        return cls.from_analysis(analysis, cycling=cycling, arrhenius=arrhenius)
