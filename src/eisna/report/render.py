@@ -663,6 +663,15 @@ def render_report(
                         spectra_for_rows=spectra_for_rows, cycling=cycling)
 
 
+def _tracks_html(tracks: list[Any], kinetics: Mapping[str, Any]) -> str:
+    from .tracks import tracks_html
+
+    cells = kinetics.get("cells") or {}
+    basis = "; ".join(f"{c}: {v.get('time_basis')}" for c, v in cells.items()) if cells else kinetics.get(
+        "time_basis")
+    return tracks_html(tracks, basis)
+
+
 def _render_page(
     series: Any = None,
     fits: Sequence[Any] | None = None,
@@ -695,6 +704,14 @@ def _render_page(
         figs.append(_rows_trajectories(items, time_h, kinetics))  # rows from results.json
     if cycling is not None:
         figs.append(_cycling_figure(cycling, series if series is not None else items))
+    tracks = list(kinetics.get("tracks") or ()) if isinstance(kinetics, Mapping) else []
+    if tracks:
+        from .figures import _figure, _png
+        from .tracks import tracks_figure
+
+        fig_tracks = tracks_figure(tracks, _png, _figure)
+        if fig_tracks is not None:
+            figs.insert(0, fig_tracks)
     circuit = prov.get("circuit") or next((_get(it, "circuit_name") for it in items if _is_fit(it)), None)
     title = title or (f"eisna report — {circuit}" if circuit else "eisna report")
     last_fit = next((it for it in reversed(items) if _is_fit(it)), None)
@@ -707,6 +724,7 @@ def _render_page(
         version=prov["eisna_version"],
         cards=_cards(items, time_h, kinetics, kk_results),
         kinetics=Markup(_kinetics_html(kinetics)) if kinetics is not None or time_h is not None else None,
+        tracks=Markup(_tracks_html(tracks, kinetics)) if tracks else None,
         figures=figs,
         arrhenius=Markup(arrhenius_table) if arrhenius_table else None,
         cycling=Markup(_cycling_html(cycling)) if cycling is not None else None,

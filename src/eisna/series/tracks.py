@@ -117,7 +117,13 @@ class Track:
         """Summary, trajectory and the growth-law table (for ``results.json``/``kinetics.json``)."""
         out = self.summary()
         out.update(t_h=self.t_h.tolist(), values=self.values.tolist(), stderr=self.stderr.tolist(),
-                   kinetics=self.kinetics.to_dict() if self.kinetics is not None else None)
+                   kinetics=self.kinetics.to_dict() if self.kinetics is not None else None,
+                   law_t_h=None, law_values=None)
+        best = getattr(self.kinetics, "best", None)
+        t = self.t_h[np.isfinite(self.t_h)]
+        if best is not None and self.model != "none" and t.size:
+            grid = np.linspace(float(t.min()), float(t.max()), 120)
+            out.update(law_t_h=grid.tolist(), law_values=np.asarray(best.predict(grid), float).tolist())
         return out
 
 
@@ -239,13 +245,35 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
             if name == series.interlayer_param and series.baseline is not None:
                 kin = series.cell_kinetics.get(cell, series.kinetics) if cell is not None else series.kinetics
             elif np.isfinite(v).sum() >= 6:
+                keep = ~_outliers(v)
+                if (~keep & np.isfinite(v)).any():
+                    note = "; ".join(filter(None, [note, f"{int((~keep & np.isfinite(v)).sum())} outlying "
+                                                   "spectra left out of the growth law"]))
                 try:
-                    kin = fit_kinetics(t, v, e)
+                    # unweighted: fit σ of real spectra range over decades (an unidentified
+                    # Warburg inflates some) and do not describe the scatter between neighbours
+                    kin = fit_kinetics(t[keep], v[keep])
                 except KineticsError:
                     kin = None
             out.append(Track(cell, name, _UNITS.get(name, "Ω"), t, v, e, kin, note))
     _TABLES.clear()
     return tuple(out)
+
+
+def _outliers(values: np.ndarray, k: float = 5.0) -> np.ndarray:
+    """True where a value lies more than ``k`` robust σ from the median of its 5 neighbours."""
+    v = np.asarray(values, float)
+    out = np.zeros(v.size, dtype=bool)
+    idx = np.flatnonzero(np.isfinite(v))
+    if idx.size < 6:
+        return out
+    w = v[idx]
+    local = np.array([np.median(w[max(0, i - 2): i + 3]) for i in range(w.size)])
+    resid = w - local
+    spread = 1.4826 * float(np.median(np.abs(resid)))
+    if spread > 0:
+        out[idx] = np.abs(resid) > k * spread
+    return out
 
 
 def _unidentified_splits(columns: dict[str, tuple[np.ndarray, np.ndarray, float]]) -> dict[str, str | None]:

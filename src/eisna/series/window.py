@@ -14,11 +14,13 @@ flag (they cannot be told from zero).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import EisnaError
 from ..fitting.result import Flag, FlagKind
 from .fitter import _better, _ok
 from .outcome import FitFailure
@@ -66,24 +68,50 @@ def window_fallback(fitter: _Fitter, spectrum: Spectrum, res: Any, *, min_flagge
     if len(bad) < min_flagged:
         return res
     fits = [res]
-    for name in _nested(fitter, res.circuit_name):
-        start = {p: v for p, v in res.params.items() if p in fitter.definition(name).param_names
-                 and p not in bad}
-        cand = fitter.safe_fit(spectrum, name, start or None)
+    # no inductive tail in the window: L is held at 0 rather than left to run to a bound
+    held = {"L": 0.0} if "L" in bad and float(np.max(res.freq)) < _L_FMAX_HZ else {}
+    names = ([res.circuit_name] if held else []) + _nested(fitter, res.circuit_name)
+    for name in names:
+        params = fitter.definition(name).param_names
+        start = {p: v for p, v in res.params.items() if p in params and p not in bad and p not in held}
+        cand = _fit_held(fitter, spectrum, name, start, held) if held else \
+            fitter.safe_fit(spectrum, name, start or None)
         if start and (not _ok(cand) or cand.aicc - res.aicc > max_delta_aicc):
-            cand = _better(cand, fitter.safe_fit(spectrum, name, None))  # automatic starts too
-        if not isinstance(cand, FitFailure) and cand.success:
+            auto = (_fit_held(fitter, spectrum, name, None, held) if held
+                    else fitter.safe_fit(spectrum, name, None))
+            cand = _better(cand, auto)  # automatic starts too
+        if _ok(cand):
             fits.append(flag_below_resolution(spectrum, cand))
     best = min(f.aicc for f in fits)
     usable = [f for f in fits[1:] if f.aicc - best <= max_delta_aicc and len(flagged_params(f)) < len(bad)]
     if not usable:
         return res
-    chosen = min(usable, key=lambda f: (len(f.param_names), f.aicc))
+    chosen = min(usable, key=lambda f: (len(f.varied), len(flagged_params(f)), f.aicc))
     why = (f"{res.circuit_name} had {len(bad)} flagged parameters ({', '.join(sorted(bad))}); "
            f"{chosen.circuit_name} fits within ΔAICc {chosen.aicc - best:.1f} of the best with "
            f"{len(flagged_params(chosen))}")
     return replace(chosen, meta={**dict(chosen.meta or {}), "fallback_from": res.circuit_name,
                                  "fallback_reason": why})
+
+
+_L_FMAX_HZ = 1e4  # below this top frequency a series inductance (cables, ~µH) is not measurable
+
+
+def _fit_held(fitter: _Fitter, spectrum: Spectrum, name: str, start: dict[str, float] | None,
+              fixed: dict[str, float]) -> Any:
+    """Circuit ``name`` fitted with ``fixed`` parameters held (None on failure)."""
+    from ..fitting import fit
+
+    opts = dict(fitter.options.fit_options)
+    if start:
+        opts["n_restarts"] = 0
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = fit(spectrum, fitter.definition(name), initial=start or None, fixed=fixed, **opts)
+    except (EisnaError, ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError):
+        return None
+    return out if out.success else None
 
 
 def flag_below_resolution(spectrum: Spectrum, res: Any) -> Any:
