@@ -252,12 +252,25 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
                 try:
                     # unweighted: fit σ of real spectra range over decades (an unidentified
                     # Warburg inflates some) and do not describe the scatter between neighbours
-                    kin = fit_kinetics(t[keep], v[keep])
+                    kin = _growth_laws(fit_kinetics, t[keep], v[keep])
                 except KineticsError:
                     kin = None
             out.append(Track(cell, name, _UNITS.get(name, "Ω"), t, v, e, kin, note))
     _TABLES.clear()
     return tuple(out)
+
+
+_SCREEN = ("linear", "parabolic")  # cheap laws (no non-linear parameter besides the onset)
+
+
+def _growth_laws(fit_kinetics: Any, t: np.ndarray, v: np.ndarray) -> KineticsResult:
+    """All laws, but only after the cheap ones show a trend (a constant wins the screen: done).
+
+    The saturating and logarithmic laws cost ~100× more; a quantity that does not move beats
+    neither the linear nor the parabolic law and is reported without growth at once.
+    """
+    screen = fit_kinetics(t, v, models=_SCREEN)
+    return screen if screen.model == "none" else fit_kinetics(t, v)
 
 
 def _outliers(values: np.ndarray, k: float = 5.0) -> np.ndarray:
