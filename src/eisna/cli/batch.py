@@ -182,7 +182,7 @@ def _tracks_line(tracks: Any, n_max: int = 3) -> str:
     """The tracked quantities that changed most (|change| in %), with their growth law."""
     import math
 
-    moved = [t for t in tracks if math.isfinite(t.change_pct)]
+    moved = [t for t in tracks if math.isfinite(t.change_pct) and abs(t.change_pct) >= 1.0]
     if not moved:
         return ""
     moved.sort(key=lambda t: -abs(t.change_pct))

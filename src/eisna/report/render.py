@@ -669,7 +669,17 @@ def _tracks_html(tracks: list[Any], kinetics: Mapping[str, Any]) -> str:
     cells = kinetics.get("cells") or {}
     basis = "; ".join(f"{c}: {v.get('time_basis')}" for c, v in cells.items()) if cells else kinetics.get(
         "time_basis")
-    return tracks_html(tracks, basis)
+    extra = []
+    circuits = kinetics.get("reported_circuits") or {}
+    if len(circuits) > 1 or kinetics.get("n_window_fallback"):
+        extra.append(f"Circuits reported: {', '.join(f'{k} ({v})' for k, v in circuits.items())}; "
+                     f"{kinetics.get('n_window_fallback', 0)} spectra fell back to what the measured window "
+                     "can carry (results.csv model_note says why).")
+    area, source = kinetics.get("area_cm2"), kinetics.get("area_source")
+    if source:
+        extra.append(f"Electrode area: {f'{area:g} cm²' if area else 'none'} ({source}).")
+    notes = "".join(f'<p class="note">{_esc(x)}</p>' for x in extra)
+    return notes + tracks_html(tracks, basis)
 
 
 def _render_page(

@@ -97,6 +97,7 @@ def kinetics_summary(series: SeriesResult, cell: Any = None) -> dict[str, Any]:
         "first_detected_h": float(series.time_h[ok][0]) if ok.any() else None,
         "area_cm2": series.area_cm2,
         "eps_r_assumed": series.eps_r,
+        **_window_summary(series, mask),
     }
     kin = series.cell_kinetics.get(cell, series.kinetics) if cell is not None else series.kinetics
     if kin is None or kin.model == "none":
@@ -108,6 +109,23 @@ def kinetics_summary(series: SeriesResult, cell: Any = None) -> dict[str, Any]:
         return summary
     summary.update(_final_state(series, kin, int(np.flatnonzero(ok)[-1])))
     return summary
+
+
+def _window_summary(series: SeriesResult, mask: np.ndarray) -> dict[str, Any]:
+    """Circuits reported (with the window fallbacks) and where the area came from."""
+    circuits: dict[str, int] = {}
+    fallbacks, sources = 0, set()
+    for i in np.flatnonzero(mask):
+        res = series.results[i]
+        if isinstance(res, FitFailure):
+            continue
+        circuits[res.circuit_name] = circuits.get(res.circuit_name, 0) + 1
+        meta = res.meta or {}
+        fallbacks += bool(meta.get("fallback_reason"))
+        if meta.get("area_source"):
+            sources.add(str(meta["area_source"]))
+    return {"reported_circuits": circuits, "n_window_fallback": fallbacks,
+            "area_source": "; ".join(sorted(sources)) or None}
 
 
 def _final_state(series: SeriesResult, kin: Any, last: int) -> dict[str, Any]:

@@ -73,17 +73,22 @@ class Track:
         """Best growth law (``"none"`` for no growth or no kinetics)."""
         return self.kinetics.model if self.kinetics is not None else "none"
 
+    def _ends(self) -> tuple[np.ndarray, int]:
+        v = self.values[np.isfinite(self.values)]
+        return v, max(1, min(3, v.size // 3))
+
     @property
     def first(self) -> float:
-        """Median of the first three values (robust against one outlying spectrum)."""
-        v = self.values[np.isfinite(self.values)]
-        return float(np.median(v[:3])) if v.size else math.nan
+        """Median of the first three values (robust against one outlying spectrum; the first value
+        alone below 6 spectra, two below 9)."""
+        v, k = self._ends()
+        return float(np.median(v[:k])) if v.size else math.nan
 
     @property
     def final(self) -> float:
-        """Median of the last three values."""
-        v = self.values[np.isfinite(self.values)]
-        return float(np.median(v[-3:])) if v.size else math.nan
+        """Median of the last three values (as :attr:`first`)."""
+        v, k = self._ends()
+        return float(np.median(v[-k:])) if v.size else math.nan
 
     @property
     def change_pct(self) -> float:
