@@ -52,3 +52,30 @@ def test_interval_gives_a_clock_without_warning():
         warnings.simplefilter("error", MetadataWarning)
         plan = _plan_chains(spectra, None, None, "k", interval_h=0.5)
     assert plan.time_h.tolist() == [0.0, 0.5, 1.0] and plan.time_sources == {None: "interval"}
+
+
+def test_batch_gives_each_cell_its_own_tracks_and_clock(tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    import eisna
+
+    from .conftest import SAMPLES
+
+    for name, numbers in (("cellA", range(30, 37)), ("cellB", range(40, 47))):
+        (tmp_path / name).mkdir()
+        for i in numbers:
+            shutil.copy(SAMPLES / "nas" / f"nas_t{i:02d}.mpt", tmp_path / name)
+    out = tmp_path / "out"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = eisna.batch([tmp_path / "cellA", tmp_path / "cellB"], out=out, report=False,
+                             track="R_total")
+    tracks = pd.read_csv(out / "tracks.csv")
+    assert sorted(tracks["cell"]) == sorted([str(tmp_path / "cellA"), str(tmp_path / "cellB")])
+    assert (tracks["n"] == 7).all() and (tracks["quantity"] == "R_dc_ohm").all()
+    for t in series.tracks:  # each on its own clock from 0 (spectra 30 min apart)
+        assert t.t_h[0] == 0.0 and t.t_h[-1] == pytest.approx(3.0, abs=0.01)
+    rows = pd.read_csv(out / "results.csv")
+    assert set(rows["time_source"]) == {"timestamp"}
