@@ -182,6 +182,7 @@ def fit_series(
     outcomes = _fit_and_backfill(fitter, plan, executor, cache_dir, progress, hook)
     if fallback:
         outcomes = _window_fallbacks(fitter, plan, outcomes)
+    outcomes = _undo_swaps(fitter, plan, outcomes)
     series = _assemble(plan, outcomes, failures, options, geometry, eps_r,
                        {"delta_bic": delta_bic, "min_interlayer_ohm": min_interlayer_ohm,
                         "min_interlayer_fraction": min_interlayer_fraction, **fit_options})
@@ -396,6 +397,14 @@ def _window_fallbacks(fitter: _Fitter, plan: _Plan, outcomes: list[SpectrumOutco
                 o = replace(o, result=new)
         out.append(o)
     return out
+
+
+def _undo_swaps(fitter: _Fitter, plan: _Plan, outcomes: list[SpectrumOutcome]) -> list[SpectrumOutcome]:
+    """Bulk and grain-boundary arcs keep their identity through each cell (see identity.py)."""
+    from .identity import undo_swaps
+
+    results = undo_swaps(fitter, plan.ordered, [o.result for o in outcomes], plan.cells)
+    return [o if r is o.result else replace(o, result=r) for o, r in zip(outcomes, results, strict=True)]
 
 
 def _area_meta(spectrum: Spectrum, geometry: CellGeometry | None) -> dict[str, Any]:
