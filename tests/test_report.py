@@ -325,7 +325,9 @@ def test_eisna_report_dir_reproduces_the_batch_page(tmp_path):
     # what the issue found missing in rebuilt pages: KK verdicts, last-fit figure, arcs table
     assert "KK test passed" in rebuilt and "Fit of the last spectrum" in rebuilt
     assert "Arcs of the last spectrum" in rebuilt and "nas_t40.mpt" in rebuilt
-    assert rebuilt.count("data:image/png;base64,") == batch_page.count("data:image/png;base64,") == 3
+    # Nyquist stack, trajectories, last fit, and the tracked quantities (issue 9)
+    assert rebuilt.count("data:image/png;base64,") == batch_page.count("data:image/png;base64,") == 4
+    assert "Tracked quantities" in rebuilt
 
 
 def test_hostile_names_are_escaped_in_tables_titles_and_figures(tmp_path, series):

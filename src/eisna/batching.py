@@ -33,10 +33,11 @@ import numpy as np
 from ._atomic import FolderLock, OutputSet, check_output_folder, file_sha256, recover
 from ._atomic import write_atomic as _write_atomic
 from ._csvsafe import frame_to_csv
-from .errors import EisnaError, NoImpedanceData, OutputError, TruncatedDataWarning
+from .errors import EisnaError, NoImpedanceData, OutputError, PlaceholderWarning, TruncatedDataWarning
 from .fitting.physics import DEFAULT_EPS_R
 from .inputs import expand_inputs, expand_paths  # expand_paths: re-exported
 from .series import FitFailure, SeriesResult, earliest, fit_series, resolve_geometry
+from .series.ordering import cell_label
 from .spectrum import CellGeometry
 
 __all__ = ["batch", "expand_paths", "write_atomic"]
@@ -44,7 +45,7 @@ __all__ = ["batch", "expand_paths", "write_atomic"]
 CACHE_DIRNAME = ".eisna-cache"
 # every file a batch writes into its output folder (stray temporaries of these are removed)
 OUTPUT_NAMES = ("results.csv", "results.json", "kinetics.json", "report.html", "cycling_summary.csv",
-                "cycling.json", "analysis.json")
+                "cycling.json", "analysis.json", "tracks.csv")
 # spectra per chain when running in parallel (a chunk's first spectrum starts cold)
 DEFAULT_CHUNK = 50
 
@@ -90,7 +91,7 @@ def dumps(obj: Any, *, compact: bool = False) -> str:
     return json.dumps(_clean(obj), ensure_ascii=False, default=_json_default, **layout) + "\n"
 
 
-def _read_all(files: Sequence[Path]):
+def _read_all(files: Sequence[Path], group_by: str | None = None):
     """Read every file; return spectra, cell labels, read failures, skipped files and hashes."""
     from .io import read
     from .spectrum import Spectrum
@@ -110,6 +111,7 @@ def _read_all(files: Sequence[Path]):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 warnings.simplefilter("default", TruncatedDataWarning)  # a cut file is said
+                warnings.simplefilter("default", PlaceholderWarning)  # and a placeholder area
                 got = read(f)
         except NoImpedanceData as err:
             skipped.append({"path": str(f), "reason": str(err)})
@@ -119,7 +121,7 @@ def _read_all(files: Sequence[Path]):
             inputs.append({"path": str(f), "sha256": digest, "spectra": 0, "status": "failed"})
             continue
         inputs.append({"path": str(f), "sha256": digest, "spectra": len(got), "status": "read"})
-        cell = str(f) if len(got) > 1 else str(f.parent)
+        cell = cell_label(f, len(got), group_by)
         for s in got:
             spectra.append(s.with_meta(source=str(f), file_sha256=digest))
             groups.append(cell)
@@ -207,6 +209,7 @@ def batch(
     command: str | None = None,
     cycling: str | os.PathLike[str] | None = None,
     tz: str | None = None,
+    group_by: str | None = None,
     **options: Any,
 ) -> SeriesResult:
     """Fit every spectrum under ``paths`` as one time series and write the outputs into ``out``.
@@ -253,8 +256,14 @@ def batch(
     tz : str, optional
         Time zone of zone-less timestamps (e.g. ``"Europe/Berlin"``), needed when the cycling
         file has zone-aware times (Neware binaries: UTC) and the spectra local ones.
+    group_by : str, optional
+        Regular expression searched in each file name; files with equal matches (first group,
+        if any) are one cell. Default: a looped file is one cell; single-spectrum files of one
+        folder belong together by their EC-Lab base name and channel
+        (:func:`eisna.series.ordering.cell_label`).
     **options
-        Passed to :func:`eisna.fit_series` (``delta_bic``, ``min_interlayer_ohm``…) and on to
+        Passed to :func:`eisna.fit_series` (``delta_bic``, ``track``, ``interval_h``,
+        ``min_interlayer_ohm``…) and on to
         :func:`eisna.fit` (``weighting``, ``fmin``, ``fmax``).
 
     Returns
@@ -278,7 +287,7 @@ def batch(
     check_output_folder(out_dir)  # a file, a read-only folder: refused before any reading or fitting
     with FolderLock(out_dir):
         recover(out_dir, OUTPUT_NAMES)  # finish or discard what an interrupted batch left
-        spectra, groups, failures, skipped, inputs = _read_all(files)
+        spectra, groups, failures, skipped, inputs = _read_all(files, group_by)
         geometry = resolve_geometry(geometry, area_cm2, thickness_cm, "batch", spectra)
         failures += [FitFailure(u.path, None, u.reason, "read") for u in unreadable]  # listed, not skipped
         if not spectra and not failures:
@@ -377,6 +386,8 @@ def write_outputs(
     rows = series.rows()
     provenance = {**provenance, "eisna_version": __version__, "finished": datetime.now(UTC).isoformat()}
     kinetics = series.kinetics_summary()
+    tracks = [t.to_dict() for t in series.tracks]
+    kinetics["tracks"] = tracks  # every tracked quantity with its trajectory and law (the report draws them)
     fits = [r.to_dict() for r in series.results]
     title = f"eisna batch: {series.circuit}"
     analysis = analyse_series(series, kinetics=kinetics, provenance=provenance, title=title)
@@ -384,8 +395,10 @@ def write_outputs(
     # staged, then moved into place together: a kill leaves the previous set or this one
     with OutputSet(out_dir) as outputs:
         outputs.add("results.csv", frame_to_csv(frame))
+        outputs.add("tracks.csv", frame_to_csv(series.tracks_frame()))
         outputs.add("kinetics.json", dumps(kinetics))
-        outputs.add("results.json", dumps({"provenance": provenance, "rows": rows, "fits": fits}))
+        outputs.add("results.json", dumps({"provenance": provenance, "rows": rows, "fits": fits,
+                                               "tracks": tracks}))
         outputs.add("analysis.json", dumps(analysis, compact=True))
         if cycling is not None:
             outputs.add("cycling_summary.csv", frame_to_csv(cycling.half_cycles_frame()))

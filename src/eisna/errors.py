@@ -29,6 +29,7 @@ __all__ = [
     "OutputLockedError",
     "ParameterAtBoundWarning",
     "ParseError",
+    "PlaceholderWarning",
     "RoleMismatchWarning",
     "SkippedInputWarning",
     "SpectrumError",
@@ -149,6 +150,11 @@ class RoleMismatchWarning(EisnaWarning):
 
 class KKWarning(EisnaWarning):
     """A spectrum fails the Kramers–Kronig test."""
+
+
+class PlaceholderWarning(MetadataWarning):
+    """A header value is the instrument's placeholder (EC-Lab's 0.001 cm² area), not a measurement;
+    nothing is computed from it."""
 
 
 class TruncatedDataWarning(MetadataWarning):

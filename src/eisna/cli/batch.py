@@ -68,6 +68,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tz", metavar="ZONE",
                    help="time zone of zone-less timestamps (e.g. Europe/Berlin), needed when the "
                    "cycling file has UTC times (Neware binaries) and the spectra local ones")
+    p.add_argument("--track", metavar="Q1,Q2",
+                   help="quantities to follow with growth laws: results.csv columns or R_SE, R_total "
+                        "(default: every identifiable arc resistance, R_SE and R_total); see tracks.csv")
+    p.add_argument("--group-by", metavar="REGEX",
+                   help="files whose names give the same match (first group) are one cell (default: a "
+                        "looped file is one cell; single files by folder, EC-Lab base name and channel)")
+    p.add_argument("--interval-h", type=float, metavar="H",
+                   help="hours between spectra of a cell without timestamps or elapsed times "
+                        "(default: file order, said in a warning and in results.csv time_source)")
     p.add_argument("--no-resume", action="store_true", help="ignore and overwrite the resume cache")
     p.add_argument("--no-report", action="store_true", help="do not write report.html")
     p.add_argument("--joint", metavar="LIST", help="also fit each cell jointly with these parameters shared "
@@ -103,6 +112,10 @@ def _run(args: argparse.Namespace) -> int:
     from ..batching import batch
     from ..fitting.physics import make_geometry
 
+    if args.interval_h is not None and not args.interval_h > 0:
+        print(f"eisna batch: error: --interval-h must be a positive number of hours; got {args.interval_h}",
+              file=sys.stderr)
+        return 2
     if args.jobs is not None and args.jobs < 1:
         print("eisna batch: error: --jobs must be at least 1", file=sys.stderr)
         return 2
@@ -136,6 +149,9 @@ def _run(args: argparse.Namespace) -> int:
             min_interlayer_ohm=args.min_interlayer_ohm,
             cycling=args.cycling,
             tz=args.tz,
+            track=args.track,
+            group_by=args.group_by,
+            interval_h=args.interval_h,
             command=" ".join(
                 ["eisna batch", *map(shlex.quote, args.paths), "--circuit", args.circuit, "--out", args.out]
             ),
@@ -156,6 +172,9 @@ def _run(args: argparse.Namespace) -> int:
         )
     else:
         print(f"  no interlayer growth found (interlayer in {kin.get('n_interlayer', 0)} spectra)")
+    line = _tracks_line(series.tracks)
+    if line:
+        print(line)
     if args.cycling:
         _print_cycling(Path(args.out) / "cycling.json")
     if args.joint:
@@ -200,6 +219,24 @@ def _write_joint(series: Any, args: argparse.Namespace) -> None:
     table = joint_table(series, shared, law=args.joint_law)
     write_atomic(Path(args.out) / "joint.csv", frame_to_csv(table))
     print(f"  joint fit ({', '.join(shared)} shared): {len(table)} spectra -> {Path(args.out) / 'joint.csv'}")
+
+
+def _tracks_line(tracks: Any, n_max: int = 3) -> str:
+    """The tracked quantities that changed most (|change| in %), with their growth law."""
+    import math
+
+    moved = [t for t in tracks if math.isfinite(t.change_pct) and abs(t.change_pct) >= 1.0]
+    if not moved:
+        return ""
+    moved.sort(key=lambda t: -abs(t.change_pct))
+    parts = []
+    for t in moved[:n_max]:
+        cell = f"[{t.cell}] " if t.cell is not None else ""
+        onset = t.kinetics.onset_h if t.model != "none" else None
+        law = f", {t.model} from {onset:.1f} h" if onset is not None else ", no growth law"
+        parts.append(f"{cell}{t.quantity} {t.first:.4g} -> {t.final:.4g} {t.unit} "
+                     f"({t.change_pct:+.0f} %{law})")
+    return "  changed most: " + "; ".join(parts) + " (all in tracks.csv)"
 
 
 def _print_cycling(path: Path) -> None:

@@ -116,6 +116,17 @@ def physics_table(fit: Any, label: str) -> list[str]:
     return lines
 
 
+def area_line(meta: Any) -> str:
+    """The electrode area used for per-area quantities and where it came from."""
+    area, source = meta.get("area_cm2"), meta.get("area_source")
+    if area:
+        return f"area: {float(area):g} cm² ({source or 'file'})"
+    if source == "placeholder-ignored":
+        return (f"area: none (the file's {meta.get('area_cm2_file', 0.001):g} cm² is EC-Lab's placeholder; "
+                "no ASR computed; give --area-cm2)")
+    return "area: none (no per-area quantities; give --area-cm2)"
+
+
 def _plot_path(base: str, index: int, many: bool) -> Path:
     path = Path(base)
     return path.with_name(f"{path.stem}_{index}{path.suffix or '.png'}") if many else path
@@ -143,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
     for i in chosen:
         spectrum = spectra[i]
         updates = {k: v for k, v in (("area_cm2", args.area_cm2), ("thickness_cm", args.thickness_cm)) if v}
+        if args.area_cm2:
+            updates["area_source"] = "user"
         if updates:
             spectrum = spectrum.with_meta(**updates)
         # one CellGeometry from the options, else the file's header (area alone is enough for ASR)
@@ -158,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
             result = fit_spectrum(spectrum, args.circuit, **kwargs)
         label = f"{args.file} #{spectrum.meta.get('index', i)}"
         print("\n".join(physics_table(result, label)))
+        print(f"  {area_line(spectrum.meta)}")
         if not getattr(result, "success", True):
             status = 1
         if args.plot:

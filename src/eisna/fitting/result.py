@@ -31,6 +31,7 @@ class FlagKind(StrEnum):
     POOR_FIT = "poor_fit"
     ROLE_MISMATCH = "role_mismatch"
     BUDGET_EXHAUSTED = "budget_exhausted"
+    BELOW_RESOLUTION = "below_resolution"  # a resistance below 1 % of the window's smallest Re Z
     OTHER = "other"
 
 

@@ -49,6 +49,7 @@ import numpy as np
 from ..errors import MetadataWarning, NoCyclingData, NoImpedanceData, ParseError, TruncatedDataWarning
 from ..spectrum import Spectrum
 from ._limits import check_file
+from ._placeholders import mark_placeholder_area
 from ._points import classify, dropped_by_spectrum
 from ._text import split_spectra
 from .biologic_mpr_columns import COLUMNS
@@ -938,7 +939,7 @@ def read(path: str | os.PathLike[str], **options: Any) -> list[Spectrum]:
                 freq=freq[rows].astype(np.float64), z=z[rows], timestamp=stamp, elapsed_s=elapsed, meta=meta
             )
         )
-    return spectra
+    return mark_placeholder_area(spectra, path)
 
 
 def _technique(mpr: MprFile, ns: int | None) -> str | None:

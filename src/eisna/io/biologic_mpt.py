@@ -41,6 +41,7 @@ import numpy as np
 
 from ..errors import MetadataWarning, NoCyclingData, NoImpedanceData, ParseError, TruncatedDataWarning
 from ..spectrum import Spectrum
+from ._placeholders import mark_placeholder_area
 from ._points import classify, dropped_by_spectrum
 from ._text import (
     decode_text,
@@ -287,7 +288,9 @@ def read(path: str | os.PathLike[str], *, decimal: str | None = None) -> list[Sp
     Warns
     -----
     MetadataWarning
-        The start date cannot be read (e.g. anonymised); timestamps are then None.
+        The start date cannot be read (e.g. anonymised); timestamps are then None. The
+        electrode area is EC-Lab's 0.001 cm² placeholder (then ``area_cm2`` is None,
+        ``area_cm2_file`` keeps it and ``area_source`` is ``"placeholder-ignored"``).
     """
     mpt = load(path, decimal=decimal)
     freq = mpt.column("freq")
@@ -323,7 +326,7 @@ def read(path: str | os.PathLike[str], *, decimal: str | None = None) -> list[Sp
     spectra = [_build_spectrum(mpt, freq, z, current, rows, k, dropped[k]) for k, rows in enumerate(groups)]
     if truncated:
         spectra[-1] = spectra[-1].with_meta(truncated=True)
-    return spectra
+    return mark_placeholder_area(spectra, mpt.path)
 
 
 def _truncation(mpt: MptFile, freq: np.ndarray, groups: list[np.ndarray]) -> bool:

@@ -644,6 +644,29 @@ def render_report(
                         spectra_for_rows=spectra_for_rows, cycling=cycling)
 
 
+def _tracks_html(tracks: list[Any], kinetics: Mapping[str, Any]) -> Markup:
+    """Notes on clocks, circuits and area, then the tracked-quantities table (escaped by the template)."""
+    from .tracks import tracks_table
+
+    cells = kinetics.get("cells") or {}
+    basis = "; ".join(f"{c}: {v.get('time_basis')}" for c, v in cells.items()) if cells else kinetics.get(
+        "time_basis")
+    extra = []
+    if basis:
+        extra.append(f"Time axis: {basis} (each cell on its own clock, starting at 0).")
+    circuits = kinetics.get("reported_circuits") or {}
+    if len(circuits) > 1 or kinetics.get("n_window_fallback"):
+        extra.append(f"Circuits reported: {', '.join(f'{k} ({v})' for k, v in circuits.items())}; "
+                     f"{kinetics.get('n_window_fallback', 0)} spectra fell back to what the measured window "
+                     "can carry (results.csv model_note says why).")
+    area, source = kinetics.get("area_cm2"), kinetics.get("area_source")
+    if source:
+        extra.append(f"Electrode area: {f'{area:g} cm²' if area else 'none'} ({source}).")
+    notes = Markup("").join(Markup('<p class="note">{}</p>').format(x) for x in extra)
+    head, rows = tracks_table(tracks)
+    return notes + _table(head, rows)
+
+
 def _render_page(
     series: Any = None,
     fits: Sequence[Any] | None = None,
@@ -676,6 +699,14 @@ def _render_page(
         figs.append(_rows_trajectories(items, time_h, kinetics))  # rows from results.json
     if cycling is not None:
         figs.append(_cycling_figure(cycling, series if series is not None else items))
+    tracks = list(kinetics.get("tracks") or ()) if isinstance(kinetics, Mapping) else []
+    if tracks:
+        from .figures import _figure, _png
+        from .tracks import tracks_figure
+
+        fig_tracks = tracks_figure(tracks, _png, _figure)
+        if fig_tracks is not None:
+            figs.insert(0, fig_tracks)
     circuit = prov.get("circuit") or next((_get(it, "circuit_name") for it in items if _is_fit(it)), None)
     title = title or (f"eisna report — {circuit}" if circuit else "eisna report")
     last_fit = next((it for it in reversed(items) if _is_fit(it)), None)
@@ -688,6 +719,7 @@ def _render_page(
         version=prov["eisna_version"],
         cards=_cards(items, time_h, kinetics, kk_results),
         kinetics=_kinetics_html(kinetics) if kinetics is not None or time_h is not None else None,
+        tracks=_tracks_html(tracks, kinetics) if tracks else None,
         figures=figs,
         arrhenius=arrhenius_table or None,
         cycling=_cycling_html(cycling) if cycling is not None else None,

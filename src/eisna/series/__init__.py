@@ -50,5 +50,6 @@ from .ordering import earliest, natural_key, order_spectra, spectrum_hash  # noq
 from .outcome import BASELINES, FitFailure, SeriesOptions, SpectrumOutcome  # noqa: F401
 from .result import SeriesResult
 from .run import _progress, default_baseline, fit_series, resolve_geometry  # noqa: F401
+from .tracks import Track, series_tracks  # noqa: F401
 
-__all__ = ["FitFailure", "SeriesResult", "fit_series", "order_spectra"]
+__all__ = ["FitFailure", "SeriesResult", "Track", "fit_series", "order_spectra"]

@@ -34,7 +34,7 @@ def _failed_row(series: SeriesResult, i: int, res: FitFailure, names: list[str])
         "source": res.source, "index": res.index,
         "timestamp": res.timestamp.isoformat() if res.timestamp else None,
         "time_h": float(series.time_h[i]), "status": "failed", "reason": res.reason,
-        "interlayer": None, "model": None,
+        "interlayer": None, "model": None, "model_note": "", "area_cm2": None, "area_source": None,
     }
     for n in names:
         row[n] = math.nan
@@ -50,9 +50,12 @@ def _fit_row(series: SeriesResult, i: int, res: Any, names: list[str]) -> dict[s
         "timestamp": ts.isoformat() if isinstance(ts, datetime) else ts,
         "time_h": float(series.time_h[i]), "status": "ok", "reason": "",
         "interlayer": series.interlayer[i], "model": res.circuit_name,
+        "model_note": meta.get("fallback_reason", ""),
+        "area_cm2": meta.get("area_cm2"), "area_source": meta.get("area_source"),
     }
     if series.cells:
         row["cell"] = series.cells[i]
+    row["time_source"] = series.time_sources.get(series.cells[i] if series.cells else None, series.time_basis)
     vals, errs = series._row_params(i)
     for n in names:
         row[n] = vals.get(n, math.nan)
@@ -87,13 +90,14 @@ def kinetics_summary(series: SeriesResult, cell: Any = None) -> dict[str, Any]:
         "parameter": series.interlayer_param,
         "circuit": series.circuit,
         "baseline": series.baseline,
-        "time_basis": series.time_basis,
+        "time_basis": series.time_sources.get(cell, series.time_basis),
         "n_spectra": int(mask.sum()),
         "n_failed": int(sum(isinstance(series.results[i], FitFailure) for i in np.flatnonzero(mask))),
         "n_interlayer": int(ok.sum()),
         "first_detected_h": float(series.time_h[ok][0]) if ok.any() else None,
         "area_cm2": series.area_cm2,
         "eps_r_assumed": series.eps_r,
+        **_window_summary(series, mask),
     }
     kin = series.cell_kinetics.get(cell, series.kinetics) if cell is not None else series.kinetics
     if kin is None or kin.model == "none":
@@ -105,6 +109,23 @@ def kinetics_summary(series: SeriesResult, cell: Any = None) -> dict[str, Any]:
         return summary
     summary.update(_final_state(series, kin, int(np.flatnonzero(ok)[-1])))
     return summary
+
+
+def _window_summary(series: SeriesResult, mask: np.ndarray) -> dict[str, Any]:
+    """Circuits reported (with the window fallbacks) and where the area came from."""
+    circuits: dict[str, int] = {}
+    fallbacks, sources = 0, set()
+    for i in np.flatnonzero(mask):
+        res = series.results[i]
+        if isinstance(res, FitFailure):
+            continue
+        circuits[res.circuit_name] = circuits.get(res.circuit_name, 0) + 1
+        meta = res.meta or {}
+        fallbacks += bool(meta.get("fallback_reason"))
+        if meta.get("area_source"):
+            sources.add(str(meta["area_source"]))
+    return {"reported_circuits": circuits, "n_window_fallback": fallbacks,
+            "area_source": "; ".join(sorted(sources)) or None}
 
 
 def _final_state(series: SeriesResult, kin: Any, last: int) -> dict[str, Any]:

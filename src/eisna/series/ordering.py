@@ -31,6 +31,34 @@ def earliest(stamps: Iterable[Any]) -> datetime | None:
         return None
 
 
+# EC-Lab names one experiment's files "<base>_<NN>_<TECHNIQUE>[_<NN>]_C<channel>"
+_ECLAB_NAME = re.compile(r"^(?P<base>.+?)_\d{2,}_[A-Z][A-Za-z]*(?:_\d+)?_(?P<channel>C\d+)$")
+
+
+def cell_label(path: Any, n_spectra: int, group_by: str | None = None) -> str:
+    """Cell a file belongs to: one cell per file with several spectra (a looped file), else the
+    folder plus the EC-Lab base name and channel (files of one experiment belong together).
+
+    ``group_by`` (a regular expression searched in the file name) overrides this: files whose
+    match (its first group when it has one) is equal are one cell; a file without a match is
+    its own cell.
+    """
+    from pathlib import Path
+
+    p = Path(path)
+    if group_by:
+        m = re.search(group_by, p.name)
+        if m is None:
+            return str(p)
+        return str(p.parent / (m.group(1) if m.groups() else m.group(0)))
+    if n_spectra > 1:
+        return str(p)
+    m = _ECLAB_NAME.match(p.stem)
+    if m:
+        return str(p.parent / f"{m.group('base')} {m.group('channel')}")
+    return str(p.parent)
+
+
 def natural_key(text: str) -> tuple:
     """Sort key that orders embedded numbers numerically (``t2`` < ``t10``)."""
     return tuple(int(p) if p.isdigit() else p.lower() for p in _DIGITS.split(text))

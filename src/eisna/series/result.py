@@ -33,7 +33,10 @@ class SeriesResult:
     time_h : ndarray
         Hours since the first spectrum of the same cell (NaN for unreadable files).
     time_basis : str
-        ``"timestamp"``, ``"elapsed"`` or ``"file order"``.
+        ``"timestamp"``, ``"elapsed"``, ``"interval"`` or ``"file order"`` (``"mixed"`` when
+        cells differ).
+    time_sources : mapping
+        Cell label (None for one cell) -> the time basis of that cell's own clock.
     interlayer : ndarray of object
         True/False per spectrum, None where undecided (failed, or no baseline circuit).
     delta_bic : ndarray
@@ -46,6 +49,8 @@ class SeriesResult:
         Both fits and the decision per spectrum.
     area_cm2, thickness_cm, eps_r : float or None
         Geometry and the interlayer permittivity assumed for thicknesses.
+    tracks : tuple of Track
+        Every tracked quantity of every cell with its growth law (:mod:`.tracks`).
     """
 
     results: tuple[Any, ...]
@@ -65,6 +70,8 @@ class SeriesResult:
     cells: tuple[Any, ...] = ()
     cell_kinetics: Mapping[Any, Any] = field(default_factory=dict)
     main_cell: Any = None
+    tracks: tuple[Any, ...] = ()
+    time_sources: Mapping[Any, str] = field(default_factory=dict)
 
     def _cell_mask(self, cell: Any = None) -> np.ndarray:
         n = len(self.results)
@@ -161,6 +168,14 @@ class SeriesResult:
         import pandas as pd
 
         return pd.DataFrame(self.rows())
+
+    def tracks_frame(self) -> pd.DataFrame:
+        """The ``tracks.csv`` table: one row per cell and tracked quantity."""
+        import pandas as pd
+
+        from .tracks import TRACK_COLUMNS
+
+        return pd.DataFrame([t.summary() for t in self.tracks], columns=list(TRACK_COLUMNS))
 
     def kinetics_summary(self, cell: Any = None) -> dict[str, Any]:
         """The ``kinetics.json`` content: best law, onset, t95, final R_int, ASR and thickness.

@@ -6,7 +6,7 @@ import math
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +87,9 @@ def fit_series(
     progress: bool | None = None,
     hook: Callable[[int], None] | None = None,
     failures: Sequence[FitFailure] = (),
+    track: str | Sequence[str] | None = None,
+    interval_h: float | None = None,
+    fallback: bool = True,
     **fit_options: Any,
 ) -> SeriesResult:
     """Fit a time series of spectra with warm starts and per-spectrum interlayer detection.
@@ -139,6 +142,20 @@ def fit_series(
         exception raised there interrupts the series, finished spectra stay cached).
     failures : sequence of FitFailure
         Rows for inputs that could not be read; they are kept in the result.
+    interval_h : float, optional
+        Hours between spectra of a cell whose spectra carry neither timestamps nor elapsed
+        times (time source ``"interval"``). Without it such a cell is put in file order (rank
+        0, 1, 2…; time source ``"file order"``) with one :class:`~eisna.errors.MetadataWarning`.
+    fallback : bool
+        Choose what the window can carry: a spectrum whose reported fit has three or more
+        flagged parameters is refitted with the nested simpler library circuits and the simplest
+        one within ΔAICc 10 with fewer flags is reported (``model`` column, ``model_note``);
+        resistances below 1 % of the smallest Re Z get a ``below_resolution`` flag
+        (:mod:`eisna.series.window`).
+    track : str or sequence of str, optional
+        Quantities to follow with growth laws (``results.csv`` columns, or ``"R_SE"``,
+        ``"R_total"``; a comma-separated string works). Default: every arc resistance the data
+        identify, R_SE and the total resistance (see :mod:`eisna.series.tracks`).
     **fit_options
         Passed to :func:`eisna.fit` (``weighting``, ``fmin``, ``fmax``…).
 
@@ -161,12 +178,18 @@ def fit_series(
         fit_options=tuple(sorted({**fit_options, **physics}.items())),
     )
     fitter = _Fitter(options, hook)
-    plan = _plan_chains(spectra, groups, chunk_size, _options_key(fitter, options) + cache_salt)
+    plan = _plan_chains(spectra, groups, chunk_size, _options_key(fitter, options) + cache_salt, interval_h)
     outcomes = _fit_and_backfill(fitter, plan, executor, cache_dir, progress, hook)
+    if fallback:
+        outcomes = _window_fallbacks(fitter, plan, outcomes)
+    outcomes = _undo_swaps(fitter, plan, outcomes)
     series = _assemble(plan, outcomes, failures, options, geometry, eps_r,
                        {"delta_bic": delta_bic, "min_interlayer_ohm": min_interlayer_ohm,
                         "min_interlayer_fraction": min_interlayer_fraction, **fit_options})
-    return _with_kinetics(series, plan.cells)
+    series = _with_kinetics(series, plan.cells)
+    from .tracks import resolve_track_names, series_tracks
+
+    return replace(series, tracks=series_tracks(series, resolve_track_names(track)))
 
 
 @dataclass(frozen=True)
@@ -180,6 +203,7 @@ class _Plan:
     cells: dict[Any, list[int]]
     keys: list[str]
     chains: list[list[int]]
+    time_sources: dict[Any, str] = field(default_factory=dict)
 
 
 def _options_key(fitter: _Fitter, options: SeriesOptions) -> str:
@@ -189,22 +213,31 @@ def _options_key(fitter: _Fitter, options: SeriesOptions) -> str:
 
 
 def _plan_chains(spectra: list[Spectrum], groups: Sequence[Any] | None, chunk_size: int | None,
-                 opt_key: str) -> _Plan:
-    """Order the spectra, give each cell its own clock, cut cells into chains and key each fit.
+                 opt_key: str, interval_h: float | None = None) -> _Plan:
+    """Order each cell on its own clock (starting at 0), cut cells into chains and key each fit.
 
     The chunks do not depend on the executor or the number of workers, so a parallel run
     computes what a serial one does.
     """
-    order, time_h, basis = order_spectra(spectra)
-    ordered = [spectra[i] for i in order]
-    labels = [groups[i] for i in order] if groups is not None else [None] * len(ordered)
+    labels_in = list(groups) if groups is not None else [None] * len(spectra)
+    members: dict[Any, list[int]] = {}
+    for i, lab in enumerate(labels_in):
+        members.setdefault(lab, []).append(i)
+    ordered: list[Spectrum] = []
+    labels: list[Any] = []
+    times: list[float] = []
+    sources: dict[Any, str] = {}
+    for lab, idx in members.items():
+        order, t_h, basis = order_spectra([spectra[i] for i in idx])
+        if basis == "file order":
+            t_h, basis = _file_order_clock(lab, len(idx), interval_h)
+        sources[lab] = basis
+        ordered.extend(spectra[idx[k]] for k in order)
+        labels.extend([lab] * len(idx))
+        times.extend(float(x) for x in t_h)
     cells: dict[Any, list[int]] = {}
     for pos, lab in enumerate(labels):
         cells.setdefault(lab, []).append(pos)
-    if len(cells) > 1:  # each cell's clock starts at its own first spectrum
-        time_h = np.asarray(time_h, dtype=float).copy()
-        for positions in cells.values():
-            time_h[positions] -= time_h[positions[0]]
     keys: list[str] = [""] * len(ordered)
     chains: list[list[int]] = []
     for positions in cells.values():
@@ -214,7 +247,24 @@ def _plan_chains(spectra: list[Spectrum], groups: Sequence[Any] | None, chunk_si
             for p, k in zip(chain, chain_keys([ordered[p] for p in chain], opt_key), strict=True):
                 keys[p] = k
             chains.append(chain)
-    return _Plan(ordered, labels, np.asarray(time_h, dtype=float), basis, cells, keys, chains)
+    kinds = set(sources.values())
+    basis = kinds.pop() if len(kinds) == 1 else "mixed"
+    return _Plan(ordered, labels, np.asarray(times, dtype=float), basis, cells, keys, chains, sources)
+
+
+def _file_order_clock(cell: Any, n: int, interval_h: float | None) -> tuple[np.ndarray, str]:
+    """Hours of a cell without timestamps or elapsed times: ``interval_h`` apart, else the rank
+    (said once per cell: file order is not a clock)."""
+    if interval_h:
+        return np.arange(n, dtype=float) * float(interval_h), "interval"
+    if n > 1:
+        from ..errors import MetadataWarning
+
+        where = f"cell {cell}" if cell is not None else "series"
+        warnings.warn(f"{where}: no timestamps or elapsed times in its {n} spectra; they are placed in "
+                      "file order (0, 1, 2… 'hours' are ranks, not times). Give --interval-h "
+                      "(interval_h=) for a time axis.", MetadataWarning, stacklevel=4)
+    return np.arange(n, dtype=float), "file order"
 
 
 def _fit_and_backfill(fitter: _Fitter, plan: _Plan, executor: Executor | None, cache_dir: str | Path | None,
@@ -307,7 +357,7 @@ def _assemble(plan: _Plan, outcomes: list[SpectrumOutcome], failures: Sequence[F
         r = results[i]
         if not isinstance(r, FitFailure):
             meta = {**dict(r.meta or {}), "source": _src(s), "index": _idx(s), "timestamp": s.timestamp,
-                    "time_h": float(plan.time_h[i])}
+                    "time_h": float(plan.time_h[i]), **_area_meta(s, geometry)}
             results[i] = replace(r, meta=meta)
     area_cm2 = geometry.area_cm2 if geometry is not None else None
     if area_cm2 is None:
@@ -331,7 +381,39 @@ def _assemble(plan: _Plan, outcomes: list[SpectrumOutcome], failures: Sequence[F
         interlayer_param=options.interlayer_param,
         options=shown_options,
         cells=(*plan.labels, *([None] * len(failures))) if len(plan.cells) > 1 else (),
+        time_sources=dict(plan.time_sources),
     )
+
+
+def _window_fallbacks(fitter: _Fitter, plan: _Plan, outcomes: list[SpectrumOutcome]) -> list[SpectrumOutcome]:
+    """Per spectrum without the interlayer arc: the circuit the window can carry (see window.py)."""
+    from .window import window_fallback
+
+    out = []
+    for spectrum, o in zip(plan.ordered, outcomes, strict=True):
+        if o is not None and o.interlayer is not True and not isinstance(o.result, FitFailure):
+            new = window_fallback(fitter, spectrum, o.result)
+            if new is not o.result:
+                o = replace(o, result=new)
+        out.append(o)
+    return out
+
+
+def _undo_swaps(fitter: _Fitter, plan: _Plan, outcomes: list[SpectrumOutcome]) -> list[SpectrumOutcome]:
+    """Bulk and grain-boundary arcs keep their identity through each cell (see identity.py)."""
+    from .identity import undo_swaps
+
+    results = undo_swaps(fitter, plan.ordered, [o.result for o in outcomes], plan.cells)
+    return [o if r is o.result else replace(o, result=r) for o, r in zip(outcomes, results, strict=True)]
+
+
+def _area_meta(spectrum: Spectrum, geometry: CellGeometry | None) -> dict[str, Any]:
+    """The area used for per-area quantities and its source: user, file or placeholder-ignored."""
+    if geometry is not None and geometry.area_cm2:
+        return {"area_cm2": float(geometry.area_cm2), "area_source": "user"}
+    area = spectrum.meta.get("area_cm2")
+    source = spectrum.meta.get("area_source") or ("file" if area else None)
+    return {"area_cm2": float(area) if area else None, "area_source": source}
 
 
 def _with_kinetics(series: SeriesResult, cells: Mapping[Any, list[int]]) -> SeriesResult:

@@ -1,0 +1,67 @@
+"""The report's tracked quantities: every cell's trajectories with their growth laws.
+
+Rendered from the stored ``kinetics["tracks"]`` records (:meth:`eisna.series.Track.to_dict`);
+nothing is fitted here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["tracks_figure", "tracks_table"]
+
+
+def _fmt(x: Any, spec: str = ".4g") -> str:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return "—"
+    return format(v, spec) if math.isfinite(v) else "—"
+
+
+def tracks_table(tracks: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """Head and rows (plain text) of the table: cell, quantity, law, onset, t95, first → final,
+    change, scatter, note."""
+    head = ("cell", "quantity", "law", "onset / h", "t95 / h", "first", "final", "change / %",
+            "median jump / %", "n", "note")
+    rows = [
+        (t.get("cell") or "—", t.get("quantity"), t.get("model"), _fmt(t.get("onset_h"), ".3g"),
+         _fmt(t.get("t95_h"), ".3g"), f"{_fmt(t.get('first'))} {t.get('unit', '')}",
+         f"{_fmt(t.get('final'))} {t.get('unit', '')}", _fmt(t.get("change_pct"), "+.1f"),
+         _fmt(t.get("median_jump_pct"), ".2g"), str(t.get("n")), t.get("note") or "")
+        for t in tracks
+    ]
+    return head, rows
+
+
+def tracks_figure(tracks: Sequence[Mapping[str, Any]], png: Any, figure: Any) -> tuple[str, str, str] | None:
+    """One panel per tracked quantity (and cell): values ± 1σ and the best growth law."""
+    shown = [t for t in tracks if t.get("values") and np.isfinite(np.asarray(t["values"], float)).sum() > 1
+             and np.nanmax(np.abs(np.asarray(t["values"], float))) > 0]
+    if not shown:
+        return None
+    ncol = 2 if len(shown) > 1 else 1
+    nrow = math.ceil(len(shown) / ncol)
+    fig = figure(8.0, 2.4 * nrow + 0.4)
+    axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
+    for ax, t in zip(axes, shown, strict=False):
+        x = np.asarray(t["t_h"], float)
+        y = np.asarray(t["values"], float)
+        e = np.asarray(t.get("stderr") or [math.nan] * len(y), float)
+        e = np.where(np.isfinite(e) & (e < np.abs(y)), e, 0.0)
+        ax.errorbar(x, y, yerr=e, fmt="o", ms=3, lw=0.8, color="#1f4e79")
+        if t.get("law_t_h"):
+            ax.plot(t["law_t_h"], t["law_values"], "-", color="#c0392b", lw=1.2)
+        cell = f" [{t['cell']}]" if t.get("cell") else ""
+        ax.set_title(f"{t['quantity']}{cell}: {t.get('model')}", fontsize=9)
+        ax.set_ylabel(f"{t['quantity']} / {t.get('unit', '')}", fontsize=8)
+        ax.set_xlabel("t / h", fontsize=8)
+    for ax in axes[len(shown):]:
+        ax.set_visible(False)
+    return ("Tracked quantities",
+            "Every tracked quantity on its cell's own clock, with 1σ error bars; line: best growth law "
+            "(AICc); none: no growth law beats a constant.", png(fig))

@@ -1,0 +1,316 @@
+"""Tracked quantities of a series: any ``results.csv`` column over time, with its growth law.
+
+A :class:`Track` follows one quantity of one cell (its own clock, starting at 0) and fits the
+growth laws of :func:`eisna.kinetics.fit_kinetics` to it (onset, t95, plateau, AICc ranking).
+By default every arc resistance the data identify, R_SE (bulk + grain boundary) and the total
+resistance R_dc are tracked. An arc resistance whose split is not identified across the series
+(flagged unidentifiable or at a bound in most spectra, or scattering much more than the sum it
+belongs to) is replaced by the identifiable combination, and the track says so in ``note``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .outcome import FitFailure
+
+if TYPE_CHECKING:
+    from ..kinetics import KineticsResult
+    from .result import SeriesResult
+
+__all__ = ["TRACK_ALIASES", "TRACK_COLUMNS", "Track", "median_jump_pct", "resolve_track_names",
+           "series_tracks"]
+
+TRACK_COLUMNS = ("cell", "quantity", "unit", "model", "onset_h", "t95_h", "first", "final", "change_pct", "n",
+                 "median_jump_pct", "note")
+# user names -> results.csv columns
+TRACK_ALIASES = {"R_SE": "R_SE_ohm", "R_total": "R_dc_ohm", "R_dc": "R_dc_ohm"}
+_UNITS = {"R_SE_ohm": "Ω", "R_dc_ohm": "Ω"}
+# the split of bulk and grain boundary is judged against their sum
+_SE_PARTS = ("R_b", "R_gb")
+# a split is "not identified" when this fraction of spectra flag it, or its median neighbour jump
+# exceeds both this limit and twice the jump of the sum
+_FLAGGED_FRACTION = 0.3
+_JUMP_LIMIT_PCT = 10.0
+
+
+@dataclass(frozen=True)
+class Track:
+    """One quantity of one cell followed through time.
+
+    Attributes
+    ----------
+    cell : str or None
+        Cell label (None for a single-cell series).
+    quantity : str
+        The ``results.csv`` column it follows (``R_ct``, ``R_SE_ohm``, ``R_dc_ohm``…).
+    unit : str
+        Unit of the values (Ω).
+    t_h, values, stderr : ndarray
+        Hours on the cell's own clock, values and 1σ errors (NaN when unknown), fitted rows only.
+    kinetics : KineticsResult or None
+        Growth laws fitted to the values (None with fewer than 6 points or when the fit failed).
+    note : str
+        Why the quantity is tracked this way (e.g. a split replaced by the identifiable sum).
+    """
+
+    cell: Any
+    quantity: str
+    unit: str
+    t_h: np.ndarray = field(repr=False)
+    values: np.ndarray = field(repr=False)
+    stderr: np.ndarray = field(repr=False)
+    kinetics: KineticsResult | None = None
+    note: str = ""
+
+    @property
+    def model(self) -> str:
+        """Best growth law (``"none"`` for no growth or no kinetics)."""
+        return self.kinetics.model if self.kinetics is not None else "none"
+
+    def _ends(self) -> tuple[np.ndarray, int]:
+        v = self.values[np.isfinite(self.values)]
+        return v, max(1, min(3, v.size // 3))
+
+    @property
+    def first(self) -> float:
+        """Median of the first three values (robust against one outlying spectrum; the first value
+        alone below 6 spectra, two below 9)."""
+        v, k = self._ends()
+        return float(np.median(v[:k])) if v.size else math.nan
+
+    @property
+    def final(self) -> float:
+        """Median of the last three values (as :attr:`first`)."""
+        v, k = self._ends()
+        return float(np.median(v[-k:])) if v.size else math.nan
+
+    @property
+    def change_pct(self) -> float:
+        """Relative change from :attr:`first` to :attr:`final` in %."""
+        a, b = self.first, self.final
+        return 100.0 * (b - a) / abs(a) if a and np.isfinite(a) and np.isfinite(b) else math.nan
+
+    @property
+    def n(self) -> int:
+        """Number of spectra with a finite value."""
+        return int(np.isfinite(self.values).sum())
+
+    @property
+    def median_jump_pct(self) -> float:
+        """Median relative change between neighbouring spectra in % (the scatter)."""
+        return median_jump_pct(self.values)
+
+    def summary(self) -> dict[str, Any]:
+        """The ``tracks.csv`` row."""
+        kin = self.kinetics
+        return {
+            "cell": self.cell, "quantity": self.quantity, "unit": self.unit, "model": self.model,
+            "onset_h": kin.onset_h if kin is not None and self.model != "none" else None,
+            "t95_h": kin.t95_h if kin is not None and self.model != "none" else None,
+            "first": self.first, "final": self.final, "change_pct": self.change_pct,
+            "n": self.n, "median_jump_pct": self.median_jump_pct,
+            "note": self.note,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Summary, trajectory and the growth-law table (for ``results.json``/``kinetics.json``)."""
+        out = self.summary()
+        out.update(t_h=self.t_h.tolist(), values=self.values.tolist(), stderr=self.stderr.tolist(),
+                   kinetics=self.kinetics.to_dict() if self.kinetics is not None else None,
+                   law_t_h=None, law_values=None)
+        best = getattr(self.kinetics, "best", None)
+        t = self.t_h[np.isfinite(self.t_h)]
+        if best is not None and self.model != "none" and t.size:
+            grid = np.linspace(float(t.min()), float(t.max()), 120)
+            out.update(law_t_h=grid.tolist(), law_values=np.asarray(best.predict(grid), float).tolist())
+        return out
+
+
+def median_jump_pct(values: Sequence[float] | np.ndarray) -> float:
+    """Median of |v[i+1] − v[i]| / |v[i]| over neighbouring finite values, in %."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size < 2:
+        return math.nan
+    prev = v[:-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        jumps = np.abs(np.diff(v)) / np.abs(prev)
+    jumps = jumps[np.isfinite(jumps)]
+    return float(100.0 * np.median(jumps)) if jumps.size else math.nan
+
+
+def resolve_track_names(track: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """``"R_SE,R_ct"`` or a list -> ``results.csv`` column names; None keeps the default set."""
+    if track is None:
+        return None
+    names = track.split(",") if isinstance(track, str) else list(track)
+    return tuple(TRACK_ALIASES.get(n.strip(), n.strip()) for n in names if n.strip())
+
+
+def _resistances(series: SeriesResult) -> list[str]:
+    """Resistances of the full circuit's arcs and diffusion element (``R_*`` except R_s)."""
+    return [n for n in series.param_names() if n.startswith("R_") and n not in ("R_s", "R_0")]
+
+
+def _column(series: SeriesResult, name: str, rows: list[int]) -> tuple[np.ndarray, np.ndarray, float]:
+    """Values, σ and the fraction of fitted spectra flagging ``name`` (at a bound or unidentifiable)."""
+    vals, errs, flagged, n = [], [], 0, 0
+    for i in rows:
+        res = series.results[i]
+        if isinstance(res, FitFailure):
+            vals.append(math.nan)
+            errs.append(math.nan)
+            continue
+        n += 1
+        v, e = _value(series, i, res, name)
+        vals.append(v)
+        errs.append(e)
+        if any(str(f).split(":", 1)[-1] == name for f in res.flags if ":" in str(f)):
+            flagged += 1
+    return np.asarray(vals, float), np.asarray(errs, float), flagged / n if n else 0.0
+
+
+def _value(series: SeriesResult, i: int, res: Any, name: str) -> tuple[float, float]:
+    if name == "R_dc_ohm":
+        return float(np.real(res.predict(np.array([1e-6]))[0])), _total_stderr(res)
+    if name == "R_SE_ohm":
+        q = (res.derived or {}).get("R_SE")  # σ from the covariance (physics.py)
+        return (float(q.value), float(q.stderr)) if q is not None else (math.nan, math.nan)
+    vals, errs = series._row_params(i)
+    if name in vals or name == series.interlayer_param:
+        return float(vals.get(name, math.nan)), float(errs.get(name, math.nan))
+    row = _table(series)[i]  # any other results.csv column (derived quantities)
+    value = row.get(name)
+    return (float(value) if isinstance(value, (int, float)) else math.nan,
+            float(row.get(f"{name}_stderr", math.nan)))
+
+
+_TABLES: dict[int, list[dict[str, Any]]] = {}
+
+
+def _table(series: SeriesResult) -> list[dict[str, Any]]:
+    """The results.csv rows, built once per call of :func:`series_tracks`."""
+    key = id(series)
+    if key not in _TABLES:
+        _TABLES.clear()
+        _TABLES[key] = series.rows()
+    return _TABLES[key]
+
+
+def _total_stderr(res: Any) -> float:
+    """σ of the sum of every resistance, from the covariance (σ_i σ_j ρ_ij)."""
+    names = [n for n in res.param_names if n.startswith("R_")]
+    idx = [res.param_names.index(n) for n in names]
+    s = np.array([res.stderr.get(n, math.nan) for n in names], dtype=float)
+    if not np.all(np.isfinite(s)):
+        return math.nan
+    corr = np.asarray(res.correlation, dtype=float) if res.correlation is not None else None
+    if corr is None or corr.shape[0] < max(idx, default=-1) + 1:
+        return float(np.sqrt(np.sum(s**2)))
+    c = np.nan_to_num(corr[np.ix_(idx, idx)], nan=0.0)
+    np.fill_diagonal(c, 1.0)
+    return float(np.sqrt(max(s @ c @ s, 0.0)))
+
+
+def _cells(series: SeriesResult) -> list[Any]:
+    if not series.cells:
+        return [None]
+    return sorted({c for c in series.cells if c is not None}, key=str)
+
+
+def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> tuple[Track, ...]:
+    """Tracks of every cell: the requested columns, or the default set (see module docstring)."""
+    from ..kinetics import KineticsError, fit_kinetics
+
+    out: list[Track] = []
+    _TABLES.clear()
+    arcs = _resistances(series)
+    for cell in _cells(series):
+        rows = [i for i in np.flatnonzero(series._cell_mask(cell)) if np.isfinite(series.time_h[i])]
+        if not rows:
+            continue
+        t = series.time_h[rows]
+        names = list(track) if track is not None else [*arcs, "R_SE_ohm", "R_dc_ohm"]
+        columns = {n: _column(series, n, rows) for n in names}
+        notes = {} if track is not None else _unidentified_splits(columns)
+        for name in names:
+            if name in notes and notes[name] is None:
+                continue  # replaced by the identifiable combination
+            v, e, _ = columns[name]
+            if not np.isfinite(v).any():
+                continue
+            note = notes.get(name) or ""
+            kin = None
+            if name == series.interlayer_param and series.baseline is not None:
+                kin = series.cell_kinetics.get(cell, series.kinetics) if cell is not None else series.kinetics
+            elif np.isfinite(v).sum() >= 6:
+                keep = ~_outliers(v)
+                if (~keep & np.isfinite(v)).any():
+                    note = "; ".join(filter(None, [note, f"{int((~keep & np.isfinite(v)).sum())} outlying "
+                                                   "spectra left out of the growth law"]))
+                try:
+                    # unweighted: fit σ of real spectra range over decades (an unidentified
+                    # Warburg inflates some) and do not describe the scatter between neighbours
+                    kin = _growth_laws(fit_kinetics, t[keep], v[keep])
+                except KineticsError:
+                    kin = None
+            out.append(Track(cell, name, _UNITS.get(name, "Ω"), t, v, e, kin, note))
+    _TABLES.clear()
+    return tuple(out)
+
+
+_SCREEN = ("linear", "parabolic")  # cheap laws (no non-linear parameter besides the onset)
+
+
+def _growth_laws(fit_kinetics: Any, t: np.ndarray, v: np.ndarray) -> KineticsResult:
+    """All laws, but only after the cheap ones show a trend (a constant wins the screen: done).
+
+    The saturating and logarithmic laws cost ~100× more; a quantity that does not move beats
+    neither the linear nor the parabolic law and is reported without growth at once.
+    """
+    screen = fit_kinetics(t, v, models=_SCREEN)
+    return screen if screen.model == "none" else fit_kinetics(t, v)
+
+
+def _outliers(values: np.ndarray, k: float = 5.0) -> np.ndarray:
+    """True where a value lies more than ``k`` robust σ from the median of its 5 neighbours."""
+    v = np.asarray(values, float)
+    out = np.zeros(v.size, dtype=bool)
+    idx = np.flatnonzero(np.isfinite(v))
+    if idx.size < 6:
+        return out
+    w = v[idx]
+    local = np.array([np.median(w[max(0, i - 2): i + 3]) for i in range(w.size)])
+    resid = w - local
+    spread = 1.4826 * float(np.median(np.abs(resid)))
+    if spread > 0:
+        out[idx] = np.abs(resid) > k * spread
+    return out
+
+
+def _unidentified_splits(columns: dict[str, tuple[np.ndarray, np.ndarray, float]]) -> dict[str, str | None]:
+    """Bulk/grain-boundary resistances the series does not separate: None drops the track, and
+    R_SE gets a note naming the split it replaces."""
+    if "R_SE_ohm" not in columns:
+        return {}
+    se_jump = median_jump_pct(columns["R_SE_ohm"][0])
+    bad = []
+    for part in _SE_PARTS:
+        if part not in columns:
+            continue
+        v, _, flagged = columns[part]
+        jump = median_jump_pct(v)
+        if flagged >= _FLAGGED_FRACTION or (jump > _JUMP_LIMIT_PCT and jump > 2 * se_jump):
+            bad.append((part, flagged, jump))
+    if not bad:
+        return {}
+    why = "; ".join(f"{p} flagged in {100 * f:.0f} % of spectra, median jump {j:.0f} %" for p, f, j in bad)
+    notes: dict[str, str | None] = {p: None for p in _SE_PARTS if p in columns}
+    notes["R_SE_ohm"] = f"R_b/R_gb split not identified ({why}); R_SE = R_b + R_gb tracked instead"
+    return notes
