@@ -187,14 +187,19 @@ def _check_keys(path: Path, where: str, table: Mapping[str, Any], allowed: set[s
             raise _fail(path, f"{where}{key}", f"unknown key; expected one of {sorted(allowed)}.{hint}")
 
 
-def _load_file(path: Path) -> CircuitDefinition:
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The parsed TOML file, or an error naming the file."""
     try:
         with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+            return tomllib.load(fh)
     except FileNotFoundError as err:
         raise CircuitDefinitionError(f"{path}: file not found") from err
     except tomllib.TOMLDecodeError as err:
         raise CircuitDefinitionError(f"{path}: not valid TOML ({err})") from err
+
+
+def _check_top(path: Path, data: Mapping[str, Any]) -> Circuit:
+    """Top-level keys, schema and the circuit string; the circuit with its default names."""
     _check_keys(path, "", data, _TOP_KEYS)
     for key in ("circuit", "elements", "parameters"):
         if key not in data:
@@ -202,11 +207,14 @@ def _load_file(path: Path) -> CircuitDefinition:
     if data.get("schema", 1) != 1:
         raise _fail(path, "schema", f"unknown schema {data['schema']!r}; expected 1")
     try:
-        bare = parse_circuit(data["circuit"])
+        return parse_circuit(data["circuit"])
     except CircuitSyntaxError as err:
         raise _fail(path, "circuit", str(err)) from err
 
-    elements = data["elements"]
+
+def _check_elements(path: Path, elements: Mapping[str, Any], bare: Circuit
+                    ) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The [elements] table: parameter names and role of every element of the circuit."""
     names: dict[str, list[str]] = {}
     roles: dict[str, str] = {}
     for inst in bare.elements:
@@ -234,14 +242,32 @@ def _load_file(path: Path) -> CircuitDefinition:
                         f"{inst.spec.symbol} parameters {symbols}; found {params!r}")
         roles[ename] = role
         names[ename] = [str(p) for p in params]
+    return names, roles
 
+
+def _check_parameter(path: Path, key: str, entry: Any) -> ParamDefault:
+    """One entry of the [parameters] table: value within min..max, and its scale."""
+    if not isinstance(entry, Mapping):
+        raise _fail(path, key, "expected a table such as { value = 100.0, min = 1e-3, max = 1e6 }")
+    _check_keys(path, f"{key}.", entry, _PARAM_KEYS)
     try:
-        circuit = bare.renamed(names)
-    except CircuitSyntaxError as err:
-        raise _fail(path, "elements", str(err)) from err
-    param_roles = {p: roles[inst.name] for inst in circuit.elements for p in inst.param_names}
+        value, lo, hi = (float(entry[k]) for k in ("value", "min", "max"))
+    except KeyError as err:
+        raise _fail(path, f"{key}.{err.args[0]}", "missing; value, min and max are required") from None
+    except (TypeError, ValueError):
+        raise _fail(path, key, "value, min and max must be numbers") from None
+    if not lo <= value <= hi:
+        raise _fail(path, key, f"expected min <= value <= max; found {lo} <= {value} <= {hi}")
+    scale = entry.get("scale", "log" if lo > 0 else "linear")
+    if scale not in ("log", "linear"):
+        raise _fail(path, f"{key}.scale", f"expected 'log' or 'linear'; found {scale!r}")
+    if scale == "log" and lo <= 0:
+        raise _fail(path, f"{key}.scale", f"'log' scale needs min > 0; found min = {lo}")
+    return ParamDefault(value, lo, hi, scale, bool(entry.get("vary", True)))
 
-    table = data["parameters"]
+
+def _check_parameters(path: Path, table: Mapping[str, Any], circuit: Circuit) -> dict[str, ParamDefault]:
+    """The [parameters] table: one entry for every parameter of the circuit, and no other."""
     for pname in circuit.param_names:
         if pname not in table:
             raise _fail(path, f"parameters.{pname}", "missing; every circuit parameter needs value, min, max")
@@ -253,23 +279,20 @@ def _load_file(path: Path) -> CircuitDefinition:
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise _fail(path, key, f"not a parameter of the circuit; parameters are "
                         f"{list(circuit.param_names)}.{hint}")
-        if not isinstance(entry, Mapping):
-            raise _fail(path, key, "expected a table such as { value = 100.0, min = 1e-3, max = 1e6 }")
-        _check_keys(path, f"{key}.", entry, _PARAM_KEYS)
-        try:
-            value, lo, hi = (float(entry[k]) for k in ("value", "min", "max"))
-        except KeyError as err:
-            raise _fail(path, f"{key}.{err.args[0]}", "missing; value, min and max are required") from None
-        except (TypeError, ValueError):
-            raise _fail(path, key, "value, min and max must be numbers") from None
-        if not lo <= value <= hi:
-            raise _fail(path, key, f"expected min <= value <= max; found {lo} <= {value} <= {hi}")
-        scale = entry.get("scale", "log" if lo > 0 else "linear")
-        if scale not in ("log", "linear"):
-            raise _fail(path, f"{key}.scale", f"expected 'log' or 'linear'; found {scale!r}")
-        if scale == "log" and lo <= 0:
-            raise _fail(path, f"{key}.scale", f"'log' scale needs min > 0; found min = {lo}")
-        defaults[pname] = ParamDefault(value, lo, hi, scale, bool(entry.get("vary", True)))
+        defaults[pname] = _check_parameter(path, key, entry)
+    return defaults
+
+
+def _load_file(path: Path) -> CircuitDefinition:
+    data = _read_toml(path)
+    bare = _check_top(path, data)
+    names, roles = _check_elements(path, data["elements"], bare)
+    try:
+        circuit = bare.renamed(names)
+    except CircuitSyntaxError as err:
+        raise _fail(path, "elements", str(err)) from err
+    param_roles = {p: roles[inst.name] for inst in circuit.elements for p in inst.param_names}
+    defaults = _check_parameters(path, data["parameters"], circuit)
 
     refs = data.get("references", [])
     if not isinstance(refs, list):

@@ -55,7 +55,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -344,6 +345,60 @@ def fit(
     FitError
         Too few points, unknown option or parameter names, or a solver crash.
     """
+    prep = _prepare(spectrum, circuit, weighting, fmin, fmax, initial, fixed)
+    starts, sk = _start_points(prep)
+    search = _search(prep, starts, sk, n_restarts, max_nfev, drt_fallback)
+    x, polish_cost, polish_ok, held = _polish_and_refine(prep, search, max_nfev)
+    unc = _uncertainties(prep, x, held)
+    flags, warns, bound_probe, misfit = _judge(prep, x, unc, search.noise)
+    return _assemble(spectrum, prep, search, x, unc, flags, warns, bound_probe, misfit,
+                     polish_cost, polish_ok, geometry, eps_r, symmetric, max_nfev, weighting)
+
+
+@dataclass
+class _Prepared:
+    """The checked inputs of one fit: circuit, data window and the least-squares problem."""
+
+    defn: CircuitDefinition
+    names: tuple[str, ...]
+    fixed_v: dict[str, float]
+    initial_v: dict[str, float]
+    data: Spectrum
+    freq: np.ndarray
+    z: np.ndarray
+    problem: _Problem
+    k: int  # number of free parameters
+
+
+@dataclass
+class _Search:
+    """The outcome of the multi-start search: the best solve and what it took."""
+
+    best: Any
+    tried: int
+    sk: SpectrumSketch | None
+    starts: list[np.ndarray]
+    noise: float
+
+
+@dataclass
+class _Uncertainties:
+    """Residuals, χ², covariance and standard errors at the final point."""
+
+    values: np.ndarray
+    resid: np.ndarray
+    n_res: int
+    chisqr: float
+    redchi: float
+    held_now: Sequence[int]
+    stderr: dict[str, float]
+    corr: np.ndarray
+    propagate: Callable[[Callable[[np.ndarray], float]], tuple[float, float]]
+
+
+def _prepare(spectrum: Spectrum, circuit, weighting: str, fmin: float | None, fmax: float | None,
+             initial: Mapping[str, float] | None, fixed: Mapping[str, float] | None) -> _Prepared:
+    """Check the inputs, select the frequency window and build the problem."""
     if not isinstance(spectrum, Spectrum):
         raise FitError(f"fit: expected an eisna.Spectrum; got {type(spectrum).__name__}")
     if weighting not in WEIGHTINGS:
@@ -360,32 +415,46 @@ def fit(
     if 2 * freq.size <= k:
         raise FitError(f"fit: {freq.size} points give {2 * freq.size} residuals for {k} free parameters "
                        f"of {defn.name!r}; widen fmin/fmax or fix parameters.")
+    return _Prepared(defn, names, fixed_v, initial_v, data, freq, z, problem, k)
 
+
+def _auto_candidates(prep: _Prepared) -> tuple[list[np.ndarray], SpectrumSketch]:
+    """Start candidates from the data, with the fixed parameters set."""
+    cands, sk = start_candidates(prep.defn, prep.freq, prep.z, prep.problem.base)
+    for v in cands:
+        for n, val in prep.fixed_v.items():
+            v[prep.names.index(n)] = val
+    return cands, sk
+
+
+def _start_points(prep: _Prepared) -> tuple[list[np.ndarray], SpectrumSketch | None]:
+    """The first start values: the warm start (completed from the data) or the data's candidates."""
+    names, initial_v = prep.names, prep.initial_v
     sk: SpectrumSketch | None = None
-    starts: list[np.ndarray] = []
-    if initial_v:
-        v0 = problem.base.copy()
+    if not initial_v:
+        cands, sk = _auto_candidates(prep)
+        return list(cands), sk
+    v0 = prep.problem.base.copy()
+    for n, val in initial_v.items():
+        v0[names.index(n)] = val
+    if len(initial_v) < prep.k:  # fill the rest from the data
+        cands, sk = start_candidates(prep.defn, prep.freq, prep.z, prep.problem.base)
+        v0 = cands[0].copy()
         for n, val in initial_v.items():
             v0[names.index(n)] = val
-        if len(initial_v) < k:  # fill the rest from the data
-            cands, sk = start_candidates(defn, freq, z, problem.base)
-            v0 = cands[0].copy()
-            for n, val in initial_v.items():
-                v0[names.index(n)] = val
-        for n, val in fixed_v.items():
-            v0[names.index(n)] = val
-        starts.append(v0)
-    else:
-        cands, sk = start_candidates(defn, freq, z, problem.base)
-        for v in cands:
-            for n, val in fixed_v.items():
-                v[names.index(n)] = val
-        starts.extend(cands)
+    for n, val in prep.fixed_v.items():
+        v0[names.index(n)] = val
+    return [v0], sk
 
+
+def _search(prep: _Prepared, starts: list[np.ndarray], sk: SpectrumSketch | None, n_restarts: int,
+            max_nfev: int, drt_fallback: bool) -> _Search:
+    """Solve the starts in turn until the best is good enough; then, if still poor, DRT starts."""
+    problem, initial_v = prep.problem, prep.initial_v
     best = None
     tried = 0
     min_starts = 1 if initial_v else 2  # cold start: always compare the two best candidates
-    noise = estimate_noise(freq, z)
+    noise = estimate_noise(prep.freq, prep.z)
     try:
         i = 0
         while i < len(starts):
@@ -404,44 +473,49 @@ def fit(
             if best is None or res.cost < best.cost:
                 best = res
             if initial_v and i == 0 and (sk is None):
-                sk = sketch(freq, z)
+                sk = sketch(prep.freq, prep.z)
             if initial_v and tried == 1 and n_restarts > 0 and _suspect_warm(problem, best, noise):
                 # a warm minimum above the noise or out of budget may be a side valley:
                 # compare it with the automatic candidates (screened, as for a cold start)
                 min_starts = 1 + _WARM_COMPARE
                 if len(starts) == 1:  # (the warm path keeps its own sketch for the verdicts)
-                    cands, _ = start_candidates(defn, freq, z, problem.base)
-                    for v in cands:
-                        for n, val in fixed_v.items():
-                            v[names.index(n)] = val
-                    starts.extend(cands)
+                    starts.extend(_auto_candidates(prep)[0])
             if (tried >= min_starts and not _poor(problem, best.x, sk)) or tried > n_restarts:
                 break
             if sk is not None and problem.misfit(best.x) <= _SCREEN_FLOOR * sk.rms and (
                     tried >= min_starts or not initial_v):  # (a suspect warm minimum is compared)
                 break  # as close to the data as the free DRT description: nothing to compare
             if initial_v and i == len(starts) - 1 and len(starts) == 1:
-                cands, sk = start_candidates(defn, freq, z, problem.base)
-                for v in cands:
-                    for n, val in fixed_v.items():
-                        v[names.index(n)] = val
+                cands, sk = _auto_candidates(prep)
                 starts.extend(cands)
             i += 1
         poor_all = best is not None and sk is not None and problem.misfit(best.x) > 3 * sk.rms + 5e-3
         if drt_fallback and sk is not None and best is not None and poor_all:
             # still clearly poor: start from the peaks of the full DRT (eisna.drt) instead
-            for x0 in _drt_starts(data, defn, freq, z, problem, fixed_v):
+            for x0 in _drt_starts(prep.data, prep.defn, prep.freq, prep.z, problem, prep.fixed_v):
                 res = _solve(problem, x0, max_nfev)
                 tried += 1
                 if res.cost < best.cost:
                     best = res
     except (ValueError, FloatingPointError, np.linalg.LinAlgError) as err:
         raise FitError(
-            f"fit: the solver failed on {defn.name!r} ({err}); check the data and bounds."
+            f"fit: the solver failed on {prep.defn.name!r} ({err}); check the data and bounds."
         ) from err
 
     if best is None:  # (every path solves at least one start)
-        raise FitError(f"fit: no start values could be built for {defn.name!r}; check the circuit and data.")
+        raise FitError(f"fit: no start values could be built for {prep.defn.name!r}; "
+                       f"check the circuit and data.")
+    return _Search(best, tried, sk, starts, noise)
+
+
+def _polish_and_refine(prep: _Prepared, search: _Search, max_nfev: int
+                       ) -> tuple[np.ndarray, float, bool, Sequence[int]]:
+    """Order the arcs, polish the best solve and, unless at the DRT floor, refine it.
+
+    Returns the final internal coordinates, the polish cost, whether the polish met its
+    convergence test, and the coordinates held during the polish.
+    """
+    problem, best, sk = prep.problem, search.best, search.sk
     x_best = _order_arcs_by_role(problem, best.x)
     # polish (own lmder, trf fallback); coordinates the winning
     # solve held (an arc far above the window) stay held in the polish
@@ -458,6 +532,12 @@ def fit(
     refined = x_refined is not x
     if refined:  # the covariance is then recomputed from the Jacobian below
         x = _order_arcs_by_role(problem, x_refined)
+    return x, polish_cost, polish_ok, held
+
+
+def _uncertainties(prep: _Prepared, x: np.ndarray, held: Sequence[int]) -> _Uncertainties:
+    """χ², the covariance (conditioned, sandwich, profiled), standard errors and the delta method."""
+    problem, names, k = prep.problem, prep.names, prep.k
     values = problem.to_values(x)
     resid = problem.residual(x)
     n_res = resid.size
@@ -472,8 +552,6 @@ def fit(
     # capacitance could be moves the others too (issue 13, item 5)
     cov_x = _sandwich_scale(problem, x, cov_x, redchi, held_now)
     cov_x = _profile_above_window(problem, x, held_now, cov_x, redchi)
-    flags: list[str] = []
-    warns: list[str] = []
 
     # standard errors of the linear values (delta method)
     stderr = dict.fromkeys(names, math.nan)
@@ -502,7 +580,16 @@ def fit(
         var = float(grad @ cov_fin @ grad)
         return v0, math.sqrt(var) if var >= 0 and np.isfinite(var) else math.nan
 
-    bound_probe = _bound_report(problem, x, chisqr, redchi, held_now, flags, warns)
+    return _Uncertainties(values, resid, n_res, chisqr, redchi, held_now, stderr, corr, propagate)
+
+
+def _judge(prep: _Prepared, x: np.ndarray, unc: _Uncertainties, noise: float
+           ) -> tuple[list[str], list[str], Any, float]:
+    """Bound report, unidentifiable parameters and the misfit verdict: flags, warnings, probe, misfit."""
+    problem, names, values, stderr = prep.problem, prep.names, unc.values, unc.stderr
+    flags: list[str] = []
+    warns: list[str] = []
+    bound_probe = _bound_report(problem, x, unc.chisqr, unc.redchi, unc.held_now, flags, warns)
     for j, i in enumerate(problem.free_idx.tolist()):
         name = names[i]
         if f"at_bound:{name}" in flags:
@@ -512,7 +599,7 @@ def fit(
         # a capacitance still held at the end is undetermined by the solver's own test (varying
         # it does not lower χ² significantly): flagged however it came to be held (cold: parked
         # at 100× f_max, warm: at the previous value), so cold and warm fits agree (issue 10)
-        if not np.isfinite(rel) or rel > limit or j in held_now:
+        if not np.isfinite(rel) or rel > limit or j in unc.held_now:
             flags.append(f"unidentifiable:{name}")
             shown = f"{100 * rel:.0f} %" if problem.is_log[j] else f"±{rel:.2g}"
             warns.append(f"{name} is not identifiable from these data (standard error {shown}); "
@@ -522,11 +609,20 @@ def fit(
     if poor is not None:
         flags.append("poor_fit")
         warns.append(f"poor fit: {poor}.")
+    return flags, warns, bound_probe, misfit
 
+
+def _assemble(spectrum: Spectrum, prep: _Prepared, search: _Search, x: np.ndarray, unc: _Uncertainties,
+              flags: list[str], warns: list[str], bound_probe: Any, misfit: float,
+              polish_cost: float, polish_ok: bool, geometry: CellGeometry | None, eps_r: float | None,
+              symmetric: bool | None, max_nfev: int, weighting: str) -> FitResult:
+    """Physics of the arcs, information criteria, the convergence verdict and the FitResult."""
+    defn, names, problem, k, freq = prep.defn, prep.names, prep.problem, prep.k, prep.freq
+    values, chisqr, n_res, best, tried = unc.values, unc.chisqr, unc.n_res, search.best, search.tried
     geom = geometry if geometry is not None else spectrum.geometry
     area = spectrum.meta.get("area_cm2") if geom is None else None
     sym = defn.symmetric if symmetric is None else bool(symmetric)
-    arcs, derived, phys_warn = compute_physics(defn, values, propagate, geom,
+    arcs, derived, phys_warn = compute_physics(defn, values, unc.propagate, geom,
                                                float(area) if area else None, eps_r, sym)
     warns.extend(phys_warn)
     if any(not a.role_ok for a in arcs if a.role_ok is not None):
@@ -556,17 +652,17 @@ def fit(
         message = f"best minimum found; evaluation budget exhausted ({message})"
     return FitResult(
         params={n: float(v) for n, v in zip(names, values, strict=True)},
-        stderr=stderr,
-        correlation=corr,
+        stderr=unc.stderr,
+        correlation=unc.corr,
         param_names=tuple(names),
         chisqr=chisqr,
-        redchi=float(redchi),
+        redchi=float(unc.redchi),
         aic=float(aic),
         bic=float(bic),
         aicc=float(aicc),
-        residuals=resid,
+        residuals=unc.resid,
         freq=freq,
-        z=z,
+        z=prep.z,
         z_fit=defn.circuit.impedance(freq, values),
         fmin=float(freq.min()),
         fmax=float(freq.max()),
@@ -582,7 +678,7 @@ def fit(
         warnings=tuple(warns),
         varied=tuple(names[i] for i in problem.free_idx),
         n_points=int(freq.size),
-        start={n: float(v) for n, v in zip(names, starts[0], strict=True)},
+        start={n: float(v) for n, v in zip(names, search.starts[0], strict=True)},
         meta={"source": spectrum.meta.get("source"), "index": spectrum.meta.get("index"),
-              "misfit": misfit, "noise": noise, "starts_tried": tried, "bound_probe": bound_probe},
+              "misfit": misfit, "noise": search.noise, "starts_tried": tried, "bound_probe": bound_probe},
     )

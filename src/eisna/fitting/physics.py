@@ -101,103 +101,111 @@ def _suggest(c_table: float) -> str:
     return best
 
 
-def compute_physics(
-    defn: CircuitDefinition,
-    values: np.ndarray,
-    propagate: Propagate,
-    geometry: CellGeometry | None,
-    area_cm2: float | None,
-    eps_r: float | None,
-    symmetric: bool,
-) -> tuple[tuple[Arc, ...], dict[str, Quantity], list[str]]:
-    """Arcs, derived quantities and warnings for fitted ``values`` (see module docstring)."""
-    items = _items(defn)
+_Measured = tuple[str | None, str, str, float, float, float, float, float, float, float,
+                  Callable[[np.ndarray], float] | None]
+
+
+def _measure_arc(defn: CircuitDefinition, p: dict[str, int], values: np.ndarray,
+                 propagate: Propagate) -> _Measured:
+    """An R‖C, R‖CPE or R‖τ arc: role, name, formula, R, C_eff, apex f (with errors), τ, τ(v)."""
+    iR = p["R"]
+    role = _role_of(defn, iR)
+    if "C" in p:
+        iC = p["C"]
+
+        def tau_fn(v, iR=iR, iC=iC):
+            return v[iR] * v[iC]
+        formula = "RC"
+    elif "Q" in p:
+        iQ, iN = p["Q"], p["n"]
+
+        def tau_fn(v, iR=iR, iQ=iQ, iN=iN):  # type: ignore[misc]
+            return (v[iR] * v[iQ]) ** (1 / v[iN])
+        formula = "Hsu-Mansfeld"
+    else:
+        iT = p["tau"]
+
+        def tau_fn(v, iT=iT):  # type: ignore[misc]
+            return v[iT]
+        formula = "tau/R"
+
+    def c_fn(v, tau_fn=tau_fn, iR=iR):
+        return tau_fn(v) / v[iR]
+
+    def f_fn(v, tau_fn=tau_fn):
+        return 1 / (2 * np.pi * tau_fn(v))
+    R, R_err = propagate(lambda v, iR=iR: v[iR])  # type: ignore[misc]
+    C, C_err = propagate(c_fn)
+    f, f_err = propagate(f_fn)
+    tau = tau_fn(values)
+    name = role or defn.param_names[iR]
+    return role, name, formula, R, R_err, C, C_err, f, f_err, tau, tau_fn
+
+
+def _measure_spike(defn: CircuitDefinition, p: dict[str, int], propagate: Propagate,
+                   series_r_idx: list[int]) -> _Measured:
+    """A blocking spike (C, or CPE by Brug with R_e the sum of the series resistances)."""
+    if "Q" in p:
+        iQ, iN = p["Q"], p["n"]
+        role = _role_of(defn, iQ)
+
+        def c_fn(v, iQ=iQ, iN=iN):
+            r_e = sum(v[i] for i in series_r_idx) if series_r_idx else 1.0
+            return v[iQ] ** (1 / v[iN]) * r_e ** ((1 - v[iN]) / v[iN])
+        formula = "Brug"
+        name = role or defn.param_names[iQ]
+    else:
+        iC = p["C"]
+        role = _role_of(defn, iC)
+
+        def c_fn(v, iC=iC):  # type: ignore[misc]
+            return v[iC]
+        formula = "C"
+        name = role or defn.param_names[iC]
+    C, C_err = propagate(c_fn)
+    return role, name, formula, math.nan, math.nan, C, C_err, math.nan, math.nan, math.nan, None
+
+
+def _check_role(role: str | None, name: str, C: float, C_err: float, cell_const: float | None,
+                warn: list[str]) -> bool | None:
+    """Whether C_eff fits the Irvine–Sinclair–West range of the role (None: not judged)."""
+    role_ok = None
+    # an arc whose capacitance is not identified (relative error > 100 %) cannot be judged
+    if role in ISW_RANGES and np.isfinite(C) and C > 0 and np.isfinite(C_err) and C_err < C:
+        lo, hi = ISW_RANGES[role]
+        c_table = C * (cell_const if cell_const else 1.0)
+        role_ok = bool(lo / _TOLERANCE <= c_table <= hi * _TOLERANCE)
+        if not role_ok:
+            scaled = f" ({c_table:.3g} F·cm⁻¹ with L/A = {cell_const:.3g} cm⁻¹)" if cell_const else \
+                " (no geometry: cell constant taken as 1 cm⁻¹)"
+            warn.append(
+                f"RoleMismatchWarning: arc {name!r} has C_eff = {C:.3g} F{scaled}, outside the "
+                f"Irvine–Sinclair–West range of {role} ({lo:.0e}–{hi:.0e} F·cm⁻¹, ×10 tolerance); "
+                f"its capacitance suggests {_suggest(c_table)}."
+            )
+    return role_ok
+
+
+def _arcs(defn: CircuitDefinition, items, values: np.ndarray, propagate: Propagate,
+          cell_const: float | None, derived: dict[str, Quantity], warn: list[str]) -> list[Arc]:
+    """Every arc and spike with its role check; C_eff, apex f and τ by role into ``derived``."""
     arcs: list[Arc] = []
-    derived: dict[str, Quantity] = {}
-    warn: list[str] = []
-    cell_const = geometry.cell_constant_per_cm if geometry else None
     series_r_idx = [it.params["R"] for it in items if it.kind in ("R", "arc")]
     roles_seen: dict[str, int] = {}
-
-    def quantity(fn, unit) -> Quantity:
-        v, e = propagate(fn)
-        return Quantity(v, e, unit)
-
     for it in items:
-        p = it.params
         if it.kind == "arc":
-            iR = p["R"]
-            role = _role_of(defn, iR)
-            if "C" in p:
-                iC = p["C"]
-
-                def tau_fn(v, iR=iR, iC=iC):
-                    return v[iR] * v[iC]
-                formula = "RC"
-            elif "Q" in p:
-                iQ, iN = p["Q"], p["n"]
-
-                def tau_fn(v, iR=iR, iQ=iQ, iN=iN):  # type: ignore[misc]
-                    return (v[iR] * v[iQ]) ** (1 / v[iN])
-                formula = "Hsu-Mansfeld"
-            else:
-                iT = p["tau"]
-
-                def tau_fn(v, iT=iT):  # type: ignore[misc]
-                    return v[iT]
-                formula = "tau/R"
-
-            def c_fn(v, tau_fn=tau_fn, iR=iR):
-                return tau_fn(v) / v[iR]
-
-            def f_fn(v, tau_fn=tau_fn):
-                return 1 / (2 * np.pi * tau_fn(v))
-            R, R_err = propagate(lambda v, iR=iR: v[iR])  # type: ignore[misc]
-            C, C_err = propagate(c_fn)
-            f, f_err = propagate(f_fn)
-            tau = tau_fn(values)
-            name = role or defn.param_names[iR]
+            m = _measure_arc(defn, it.params, values, propagate)
         elif it.kind == "spike":
-            if "Q" in p:
-                iQ, iN = p["Q"], p["n"]
-                role = _role_of(defn, iQ)
-
-                def c_fn(v, iQ=iQ, iN=iN):
-                    r_e = sum(v[i] for i in series_r_idx) if series_r_idx else 1.0
-                    return v[iQ] ** (1 / v[iN]) * r_e ** ((1 - v[iN]) / v[iN])
-                formula = "Brug"
-                name = role or defn.param_names[iQ]
-            else:
-                iC = p["C"]
-                role = _role_of(defn, iC)
-
-                def c_fn(v, iC=iC):  # type: ignore[misc]
-                    return v[iC]
-                formula = "C"
-                name = role or defn.param_names[iC]
-            C, C_err = propagate(c_fn)
-            R = R_err = f = f_err = tau = math.nan
+            m = _measure_spike(defn, it.params, propagate, series_r_idx)
         else:
             continue
+        role, name, formula, R, R_err, C, C_err, f, f_err, tau, tau_fn = m
         if role in roles_seen:
             roles_seen[role] += 1
             name = f"{name}_{roles_seen[role]}"
         elif role:
             roles_seen[role] = 1
-        role_ok = None
-        # an arc whose capacitance is not identified (relative error > 100 %) cannot be judged
-        if role in ISW_RANGES and np.isfinite(C) and C > 0 and np.isfinite(C_err) and C_err < C:
-            lo, hi = ISW_RANGES[role]
-            c_table = C * (cell_const if cell_const else 1.0)
-            role_ok = bool(lo / _TOLERANCE <= c_table <= hi * _TOLERANCE)
-            if not role_ok:
-                scaled = f" ({c_table:.3g} F·cm⁻¹ with L/A = {cell_const:.3g} cm⁻¹)" if cell_const else \
-                    " (no geometry: cell constant taken as 1 cm⁻¹)"
-                warn.append(
-                    f"RoleMismatchWarning: arc {name!r} has C_eff = {C:.3g} F{scaled}, outside the "
-                    f"Irvine–Sinclair–West range of {role} ({lo:.0e}–{hi:.0e} F·cm⁻¹, ×10 tolerance); "
-                    f"its capacitance suggests {_suggest(c_table)}."
-                )
+        role_ok = _check_role(role, name, C, C_err, cell_const, warn)
         arcs.append(Arc(name, role, float(R), float(R_err), float(C), float(C_err), float(f), float(tau),
                         role_ok, float(f_err), formula))
         if role:
@@ -205,17 +213,26 @@ def compute_physics(
             if name != role:
                 short = f"{short}{name[len(role):]}"
             derived[f"C_eff_{short}"] = Quantity(C, C_err, "F")
-            if np.isfinite(f):
+            if np.isfinite(f) and tau_fn is not None:
                 derived[f"f_apex_{short}"] = Quantity(f, f_err, "Hz")
-                derived[f"tau_{short}"] = quantity(tau_fn, "s")
+                v, e = propagate(tau_fn)
+                derived[f"tau_{short}"] = Quantity(v, e, "s")
+    return arcs
 
-    # resistances by role
+
+def _resistances_by_role(defn: CircuitDefinition, items) -> dict[str, list[int]]:
     r_by_role: dict[str, list[int]] = {}
     for it in items:
         if it.kind in ("R", "arc"):
             role = _role_of(defn, it.params["R"])
             if role:
                 r_by_role.setdefault(role, []).append(it.params["R"])
+    return r_by_role
+
+
+def _conductivities(r_by_role: dict[str, list[int]], geometry: CellGeometry | None, arcs: list[Arc],
+                    quantity: Callable[..., Quantity], derived: dict[str, Quantity]) -> None:
+    """R_SE, and with a thickness σ_b, σ_gb, σ_total and the bulk permittivity, into ``derived``."""
     se_idx = r_by_role.get("bulk", []) + r_by_role.get("grain_boundary", [])
     if se_idx:
         derived["R_SE"] = quantity(lambda v: sum(v[i] for i in se_idx), "Ohm")
@@ -234,22 +251,53 @@ def compute_physics(
             c = bulk_c[0]
             derived["eps_r_b"] = Quantity(c.C_eff * L_cm / (EPS0_F_PER_CM * A),
                                           c.C_eff_stderr * L_cm / (EPS0_F_PER_CM * A), "")
-    area = geometry.area_cm2 if geometry is not None else area_cm2
+
+
+def _interface_quantities(r_by_role: dict[str, list[int]], area: float, arcs: list[Arc],
+                          eps_r: float | None, symmetric: bool, quantity: Callable[..., Quantity],
+                          derived: dict[str, Quantity]) -> None:
+    """ASR per interface, capacitance per area and interlayer thickness d, into ``derived``."""
     factor = 2.0 if symmetric else 1.0
+    for role in ("interlayer", "charge_transfer"):
+        for i in r_by_role.get(role, []):
+            short = SHORT[role]
+            derived[f"ASR_{short}"] = quantity(lambda v, i=i: asr_per_interface(v[i], area, symmetric),
+                                               "Ohm cm2")
+    for a in arcs:
+        if a.role in ("interlayer", "charge_transfer") and np.isfinite(a.C_eff):
+            short = SHORT[a.role]
+            derived[f"C_{short}_per_area"] = Quantity(
+                a.C_eff * factor / area, a.C_eff_stderr * factor / area, "F/cm2"
+            )
+            if eps_r is not None and a.role == "interlayer":
+                # d = ε0 εr A / C_1 (cm) → nm
+                k = EPS0_F_PER_CM * eps_r * area / factor * 1e7
+                derived[f"d_{short}"] = Quantity(k / a.C_eff, k * a.C_eff_stderr / a.C_eff**2, "nm")
+
+
+def compute_physics(
+    defn: CircuitDefinition,
+    values: np.ndarray,
+    propagate: Propagate,
+    geometry: CellGeometry | None,
+    area_cm2: float | None,
+    eps_r: float | None,
+    symmetric: bool,
+) -> tuple[tuple[Arc, ...], dict[str, Quantity], list[str]]:
+    """Arcs, derived quantities and warnings for fitted ``values`` (see module docstring)."""
+    items = _items(defn)
+    derived: dict[str, Quantity] = {}
+    warn: list[str] = []
+    cell_const = geometry.cell_constant_per_cm if geometry else None
+
+    def quantity(fn, unit) -> Quantity:
+        v, e = propagate(fn)
+        return Quantity(v, e, unit)
+
+    arcs = _arcs(defn, items, values, propagate, cell_const, derived, warn)
+    r_by_role = _resistances_by_role(defn, items)
+    _conductivities(r_by_role, geometry, arcs, quantity, derived)
+    area = geometry.area_cm2 if geometry is not None else area_cm2
     if area:
-        for role in ("interlayer", "charge_transfer"):
-            for i in r_by_role.get(role, []):
-                short = SHORT[role]
-                derived[f"ASR_{short}"] = quantity(lambda v, i=i: asr_per_interface(v[i], area, symmetric),
-                                                   "Ohm cm2")
-        for a in arcs:
-            if a.role in ("interlayer", "charge_transfer") and np.isfinite(a.C_eff):
-                short = SHORT[a.role]
-                derived[f"C_{short}_per_area"] = Quantity(
-                    a.C_eff * factor / area, a.C_eff_stderr * factor / area, "F/cm2"
-                )
-                if eps_r is not None and a.role == "interlayer":
-                    # d = ε0 εr A / C_1 (cm) → nm
-                    k = EPS0_F_PER_CM * eps_r * area / factor * 1e7
-                    derived[f"d_{short}"] = Quantity(k / a.C_eff, k * a.C_eff_stderr / a.C_eff**2, "nm")
+        _interface_quantities(r_by_role, area, arcs, eps_r, symmetric, quantity, derived)
     return tuple(arcs), derived, warn

@@ -375,50 +375,13 @@ def start_candidates(
     w = 1.0 / np.abs(z)
     floor = 1e-4 * float(np.abs(z).max())
     values = base.astype(float).copy()
-
-    # a blocking spike is fitted on the lowest decade and subtracted before the DRT sketch,
-    # whose RC elements would otherwise spend themselves on it
-    spikes = [it for it in items if it.kind == "spike" and "n" in it.params]
-    z_arcs = z
-    if spikes:
-        spike = _fit_spike(freq, z)
-        if spike is not None:
-            q_el, n_el = spike
-            for it in spikes:
-                values[it.params["n"]] = n_el
-                values[it.params["Q"]] = q_el
-            z_arcs = z - 1.0 / (q_el * s**n_el)
+    spikes, z_arcs = _subtract_spike(items, freq, z, s, values)
     sk = sketch(freq, z_arcs, z_weight=z)
-    peak_list: list[tuple[float, float]] = sorted(peaks) if peaks is not None else list(sk.peaks)
+    peak_list = _relevant_peaks(sk, peaks, bool(spikes))
     tau_hf = sk.tau_min / 10  # for arcs above the window
-    if spikes:
-        while peak_list and peak_list[-1][0] > sk.tau_max * 3:  # beyond the low-frequency edge
-            peak_list.pop()
-    # relevant peaks: > 1 % of what the remaining peaks and the intercept add up to
-    relevant = sk.R_inf + sum(pk[1] for pk in peak_list)
-    peak_list = [pk for pk in peak_list if pk[1] > 1e-2 * relevant]
     arcs = [i for i, it in enumerate(items) if it.kind == "arc"]
     diffs = [i for i, it in enumerate(items) if it.kind == "diffusion"]
-
-    # variants for the diffusion element: lowest peak, or below the window
-    variants: list[tuple[list[tuple[float, float]], dict[int, float]]] = []
-    if diffs and peak_list:
-        finite = items[diffs[0]].params["sym"] in ("Ws", "Wo")
-        # the Warburg's main peak is the lowest peak, or the second-lowest when the lowest lies
-        # beyond the low-frequency edge (a spurious tail of the sketch)
-        lowest = [len(peak_list) - 1]
-        if len(peak_list) > 1 and peak_list[-1][0] > 3 * sk.tau_max:
-            lowest.append(len(peak_list) - 2)
-        for last in lowest:
-            t1, r1 = peak_list[last]
-            tau_w = t1 * np.pi**2 / 4 if finite else t1
-            rest = [pk for pk in peak_list[:last] if not (t1 / 40 < pk[0] < t1 / 4 and pk[1] < 0.3 * r1)]
-            variants.append((rest, {diffs[0]: tau_w}))
-            if len(rest) != last:
-                variants.append((peak_list[:last], {diffs[0]: tau_w}))
-        variants.append((peak_list, {diffs[0]: 4 * sk.tau_max}))
-    else:
-        variants.append((peak_list, dict.fromkeys(diffs, 4 * sk.tau_max)))
+    variants = _diffusion_variants(items, diffs, peak_list, sk)
 
     order = np.argsort(freq)
     log_f, mod_z = np.log(freq[order]), np.abs(z[order])
@@ -452,6 +415,62 @@ def start_candidates(
         if len(out) >= max_candidates:
             break
     return (out or [values]), sk
+
+
+def _subtract_spike(items, freq: np.ndarray, z: np.ndarray, s: np.ndarray, values: np.ndarray
+                    ) -> tuple[list, np.ndarray]:
+    """Blocking CPE spikes and the impedance with the fitted spike removed (``values`` gets Q, n).
+
+    A blocking spike is fitted on the lowest decade and subtracted before the DRT sketch, whose
+    RC elements would otherwise spend themselves on it.
+    """
+    spikes = [it for it in items if it.kind == "spike" and "n" in it.params]
+    z_arcs = z
+    if spikes:
+        spike = _fit_spike(freq, z)
+        if spike is not None:
+            q_el, n_el = spike
+            for it in spikes:
+                values[it.params["n"]] = n_el
+                values[it.params["Q"]] = q_el
+            z_arcs = z - 1.0 / (q_el * s**n_el)
+    return spikes, z_arcs
+
+
+def _relevant_peaks(sk: SpectrumSketch, peaks: tuple[tuple[float, float], ...] | None,
+                    spikes: bool) -> list[tuple[float, float]]:
+    """(τ, R) peaks worth an arc: inside the window's low edge (with a spike), > 1 % of the total."""
+    peak_list: list[tuple[float, float]] = sorted(peaks) if peaks is not None else list(sk.peaks)
+    if spikes:
+        while peak_list and peak_list[-1][0] > sk.tau_max * 3:  # beyond the low-frequency edge
+            peak_list.pop()
+    # relevant peaks: > 1 % of what the remaining peaks and the intercept add up to
+    relevant = sk.R_inf + sum(pk[1] for pk in peak_list)
+    return [pk for pk in peak_list if pk[1] > 1e-2 * relevant]
+
+
+def _diffusion_variants(items, diffs: list[int], peak_list: list[tuple[float, float]], sk: SpectrumSketch
+                        ) -> list[tuple[list[tuple[float, float]], dict[int, float]]]:
+    """(arc peaks, τ of the diffusion element) variants: its peak the lowest, or below the window."""
+    variants: list[tuple[list[tuple[float, float]], dict[int, float]]] = []
+    if diffs and peak_list:
+        finite = items[diffs[0]].params["sym"] in ("Ws", "Wo")
+        # the Warburg's main peak is the lowest peak, or the second-lowest when the lowest lies
+        # beyond the low-frequency edge (a spurious tail of the sketch)
+        lowest = [len(peak_list) - 1]
+        if len(peak_list) > 1 and peak_list[-1][0] > 3 * sk.tau_max:
+            lowest.append(len(peak_list) - 2)
+        for last in lowest:
+            t1, r1 = peak_list[last]
+            tau_w = t1 * np.pi**2 / 4 if finite else t1
+            rest = [pk for pk in peak_list[:last] if not (t1 / 40 < pk[0] < t1 / 4 and pk[1] < 0.3 * r1)]
+            variants.append((rest, {diffs[0]: tau_w}))
+            if len(rest) != last:
+                variants.append((peak_list[:last], {diffs[0]: tau_w}))
+        variants.append((peak_list, {diffs[0]: 4 * sk.tau_max}))
+    else:
+        variants.append((peak_list, dict.fromkeys(diffs, 4 * sk.tau_max)))
+    return variants
 
 
 def _assignments(n_arcs: int, peaks: list[tuple[float, float]], tau_hf: float,

@@ -628,17 +628,9 @@ def _position(field_name: str) -> int:
     return int(field_name.removeprefix("_unknown_"))
 
 
-def _read_data(buf: _Buffer, mod: MprModule) -> tuple[tuple[str, ...], dict[str, np.ndarray], int]:
-    if mod.truncated and mod.length < _data_start(mod):
-        raise buf.fail(
-            mod.offset + mod.length,
-            f"the file ends inside the header of the data module ({mod.length} bytes of it remain); "
-            "no complete record to read.",
-            hint="The file is truncated; copy it again from the instrument PC.",
-        )
-    ids, n_rows, data_at, ids_at = _column_ids(buf, mod)
-    renamed = _rename_174(ids)
-    width = 2 if mod.version2 is not None or mod.version in (2, 3) else 1
+def _record_fields(ids: Sequence[int], renamed: Mapping[int, str]
+                   ) -> tuple[list[tuple[str, str]], list[tuple[str, int]], list[tuple[int, int]], bool]:
+    """Record layout from the column IDs: (name, dtype) fields, flag bits, unknown IDs, any flags."""
     fields: list[tuple[str, str]] = []  # (field name, dtype) in record order
     flags: list[tuple[str, int]] = []
     unknown: list[tuple[int, int]] = []  # (position in ID list, ID)
@@ -661,22 +653,12 @@ def _read_data(buf: _Buffer, mod: MprModule) -> tuple[tuple[str, ...], dict[str,
         key = name if name not in names_seen else f"{name} [{cid}]"
         names_seen.add(key)
         fields.append((key, kind))
+    return fields, flags, unknown, flag_field is not None
 
-    available = mod.length - data_at
-    if unknown:
-        fields = _resolve_unknown(
-            buf,
-            mod,
-            fields,
-            unknown,
-            available,
-            n_rows,
-            ids_at + mod.offset,
-            width,
-            has_flags=flag_field is not None,
-        )
 
-    dtype = np.dtype([(n, dt) for n, dt in fields])
+def _complete_rows(buf: _Buffer, mod: MprModule, dtype: np.dtype, n_rows: int, available: int,
+                   data_at: int) -> int:
+    """The number of records to read: all of them, or those before the cut of a truncated file."""
     need = n_rows * dtype.itemsize
     if mod.truncated and need > available:
         n_rows = available // dtype.itemsize  # the complete records before the cut
@@ -703,7 +685,12 @@ def _read_data(buf: _Buffer, mod: MprModule) -> tuple[tuple[str, ...], dict[str,
             f"of {dtype.itemsize} bytes; the column table does not match this file.",
             hint=_EXPORT_HINT,
         )
-    rows = np.frombuffer(buf.raw, dtype=dtype, count=n_rows, offset=mod.offset + data_at)
+    return n_rows
+
+
+def _record_columns(rows: np.ndarray, fields: Sequence[tuple[str, str]], flags: Sequence[tuple[str, int]]
+                    ) -> tuple[list[str], dict[str, np.ndarray]]:
+    """Named native-order columns from the records; flag bits unpacked, unknown fields skipped."""
     data: dict[str, np.ndarray] = {}
     columns: list[str] = []
     for name, _dt in fields:
@@ -718,6 +705,40 @@ def _read_data(buf: _Buffer, mod: MprModule) -> tuple[tuple[str, ...], dict[str,
             continue
         data[name] = rows[name].astype(rows.dtype[name].newbyteorder("="))  # aligned native copy
         columns.append(name)
+    return columns, data
+
+
+def _read_data(buf: _Buffer, mod: MprModule) -> tuple[tuple[str, ...], dict[str, np.ndarray], int]:
+    if mod.truncated and mod.length < _data_start(mod):
+        raise buf.fail(
+            mod.offset + mod.length,
+            f"the file ends inside the header of the data module ({mod.length} bytes of it remain); "
+            "no complete record to read.",
+            hint="The file is truncated; copy it again from the instrument PC.",
+        )
+    ids, n_rows, data_at, ids_at = _column_ids(buf, mod)
+    renamed = _rename_174(ids)
+    width = 2 if mod.version2 is not None or mod.version in (2, 3) else 1
+    fields, flags, unknown, has_flags = _record_fields(ids, renamed)
+
+    available = mod.length - data_at
+    if unknown:
+        fields = _resolve_unknown(
+            buf,
+            mod,
+            fields,
+            unknown,
+            available,
+            n_rows,
+            ids_at + mod.offset,
+            width,
+            has_flags=has_flags,
+        )
+
+    dtype = np.dtype([(n, dt) for n, dt in fields])
+    n_rows = _complete_rows(buf, mod, dtype, n_rows, available, data_at)
+    rows = np.frombuffer(buf.raw, dtype=dtype, count=n_rows, offset=mod.offset + data_at)
+    columns, data = _record_columns(rows, fields, flags)
     return tuple(columns), data, n_rows
 
 
