@@ -34,7 +34,7 @@ def mark_placeholder_area(spectra: Sequence[Spectrum], path: object,
     warned = False
     for s in spectra:
         area = s.meta.get("area_cm2")
-        if is_placeholder_area(area, default):
+        if area is not None and is_placeholder_area(area, default):
             if not warned:
                 warnings.warn(
                     f"{path}: electrode area {area:g} cm² is EC-Lab's default placeholder, not a "

@@ -43,9 +43,10 @@ def _tau(R: float, Q: float, n: float) -> float:
 
 def _sorted_by_tau(params: Mapping[str, float], triples) -> dict[str, float] | None:
     """Params with the arcs relabelled in τ order, or None when they already are."""
-    vals = [(params.get(r), params.get(q), params.get(n)) for r, q, n in triples]
-    if any(v is None or not np.isfinite(v) for t in vals for v in t):
+    got = [(params.get(r), params.get(q), params.get(n)) for r, q, n in triples]
+    if any(v is None or not np.isfinite(v) for t in got for v in t):
         return None
+    vals = [(float(r), float(q), float(n)) for r, q, n in got if r is not None and q is not None and n is not None]
     taus = [_tau(*v) for v in vals]
     order = sorted(range(len(vals)), key=lambda i: taus[i])
     if order == list(range(len(vals))):
@@ -164,6 +165,8 @@ class _Fitter:
     def base_from_full(self, full, drop: str | None = None) -> dict[str, float] | None:
         """Baseline start: the full fit without one arc (the interlayer by default)."""
         if not _ok(full):
+            return None
+        if self.options.baseline is None:  # (callers check; no baseline circuit, no baseline start)
             return None
         base_def = self.definition(self.options.baseline)
         full_tr = _arc_triples(full.param_names)
@@ -289,7 +292,8 @@ class _Fitter:
             start[opt.interlayer_param] = 0.5 * r
             start[f"Q_{sfx}"] = 2.0 * later.full.params[f"Q_{sfx}"]
         full = _better(current.full, self.safe_fit(spectrum, opt.circuit, start))
-        base = _better(current.base, self.safe_fit(spectrum, opt.baseline, self.base_from_full(full)))
+        base = current.base if opt.baseline is None else _better(
+            current.base, self.safe_fit(spectrum, opt.baseline, self.base_from_full(full)))
         return self.decide(spectrum, full, base, backfilled=True)
 
 

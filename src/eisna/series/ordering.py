@@ -81,18 +81,19 @@ def order_spectra(spectra: Sequence[Spectrum]) -> tuple[list[int], np.ndarray, s
         (natural_key(str(s.meta.get("source", ""))), int(s.meta.get("index", 0) or 0), i)
         for i, s in enumerate(spectra)
     ]
-    if n and all(s.timestamp is not None for s in spectra):
-        stamps = [s.timestamp for s in spectra]
+    stamps = [s.timestamp for s in spectra if s.timestamp is not None]
+    if n and len(stamps) == n:
         aware = {ts.tzinfo is not None for ts in stamps}
         if len(aware) == 1:
             order = sorted(range(n), key=lambda i: (stamps[i], name_key[i]))
             t0 = stamps[order[0]]
             return order, np.array([(stamps[i] - t0).total_seconds() / 3600 for i in order]), "timestamp"
     sources = {str(s.meta.get("source", "")) for s in spectra}
-    if n and len(sources) <= 1 and all(s.elapsed_s is not None for s in spectra):
-        order = sorted(range(n), key=lambda i: (spectra[i].elapsed_s, name_key[i]))
-        e0 = spectra[order[0]].elapsed_s
-        return order, np.array([(spectra[i].elapsed_s - e0) / 3600 for i in order]), "elapsed"
+    elapsed = [s.elapsed_s for s in spectra if s.elapsed_s is not None]
+    if n and len(sources) <= 1 and len(elapsed) == n:
+        order = sorted(range(n), key=lambda i: (elapsed[i], name_key[i]))
+        e0 = elapsed[order[0]]
+        return order, np.array([(elapsed[i] - e0) / 3600 for i in order]), "elapsed"
     order = sorted(range(n), key=lambda i: name_key[i])
     return order, np.arange(n, dtype=float), "file order"
 

@@ -64,7 +64,7 @@ class SeriesResult:
     outcomes: tuple[SpectrumOutcome, ...] = field(repr=False, default=())
     area_cm2: float | None = None
     thickness_cm: float | None = None
-    eps_r: float = 10.0
+    eps_r: float | None = 10.0
     interlayer_param: str = "R_int"
     options: Mapping[str, Any] = field(default_factory=dict)
     cells: tuple[Any, ...] = ()

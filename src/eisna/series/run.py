@@ -361,8 +361,8 @@ def _assemble(plan: _Plan, outcomes: list[SpectrumOutcome], failures: Sequence[F
             results[i] = replace(r, meta=meta)
     area_cm2 = geometry.area_cm2 if geometry is not None else None
     if area_cm2 is None:
-        areas = [s.meta.get("area_cm2") for s in plan.ordered if s.meta.get("area_cm2")]
-        area_cm2 = float(areas[0]) if areas else None
+        areas = [float(a) for a in (s.meta.get("area_cm2") for s in plan.ordered) if a]
+        area_cm2 = areas[0] if areas else None
     inter_arr = np.empty(len(results), dtype=object)
     inter_arr[:] = inter
     return SeriesResult(
@@ -442,8 +442,8 @@ def resolve_geometry(geometry: CellGeometry | None, area_cm2: float | None, thic
     if geometry is not None:
         raise EisnaError(f"{where}: give either geometry= or area_cm2=/thickness_cm=, not both.")
     if not area_cm2:  # a thickness alone: the area comes from the files' headers, as before
-        areas = [s.meta.get("area_cm2") for s in spectra if s.meta.get("area_cm2")]
-        area_cm2 = float(areas[0]) if areas else None
+        areas = [float(a) for a in (s.meta.get("area_cm2") for s in spectra) if a]
+        area_cm2 = areas[0] if areas else None
     return make_geometry(area_cm2, thickness_cm)
 
 

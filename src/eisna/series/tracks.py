@@ -232,7 +232,7 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
     _TABLES.clear()
     arcs = _resistances(series)
     for cell in _cells(series):
-        rows = [i for i in np.flatnonzero(series._cell_mask(cell)) if np.isfinite(series.time_h[i])]
+        rows = [int(i) for i in np.flatnonzero(series._cell_mask(cell)) if np.isfinite(series.time_h[i])]
         if not rows:
             continue
         t = series.time_h[rows]
