@@ -51,8 +51,14 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.copy(src, data / f"cell{i + 1:03d}_nas_looped.mpt")
             paths = [data] if k > 1 else [data / "cell001_nas_looped.mpt"]
             c0, w0 = time.process_time(), time.perf_counter()
-            series = eisna.batch(paths, "symmetric_interlayer", out=Path(tmp) / "out", jobs=args.jobs,
-                                 resume=False, report=args.report)
+            series = eisna.batch(
+                paths,
+                "symmetric_interlayer",
+                out=Path(tmp) / "out",
+                jobs=args.jobs,
+                resume=False,
+                report=args.report,
+            )
             wall, cpu = time.perf_counter() - w0, time.process_time() - c0
             assert (Path(tmp) / "out" / "results.csv").exists()
             assert (Path(tmp) / "out" / "kinetics.json").exists()
@@ -61,9 +67,11 @@ def main(argv: list[str] | None = None) -> int:
             jobs = args.jobs or (1 if n <= 50 else min(os.cpu_count() or 1, 2))
             onset = kin.get("onset_h")
             plateau = kin.get("R_int_final")
-            print(f"{n:8d} {jobs:5d} {wall:8.2f} {cpu:7.2f} {1000 * wall / n:12.1f}  "
-                  f"{onset if onset is None else round(onset, 2)!s:>7}  "
-                  f"{plateau if plateau is None else round(plateau, 1)!s:>11}")
+            print(
+                f"{n:8d} {jobs:5d} {wall:8.2f} {cpu:7.2f} {1000 * wall / n:12.1f}  "
+                f"{onset if onset is None else round(onset, 2)!s:>7}  "
+                f"{plateau if plateau is None else round(plateau, 1)!s:>11}"
+            )
             sys.stdout.flush()
     return 0
 

@@ -39,9 +39,22 @@ def _q(R, f_apex, n):
 
 
 # eis-science.md §4.1: the NAS cell with its interlayer grown (bulk arc above 7 MHz)
-NAS = {"L": 2e-7, "R_b": 42.4, "C_b": 13.9e-12, "R_gb": 21.0, "Q_gb": _q(21.0, 2e6, 0.8), "n_gb": 0.8,
-       "R_int": 180.0, "Q_int": _q(180.0, 1e4, 0.85), "n_int": 0.85,
-       "R_ct": 40.0, "Q_ct": _q(40.0, 300, 0.9), "n_ct": 0.9, "R_W": 12.0, "tau_W": 1.0}
+NAS = {
+    "L": 2e-7,
+    "R_b": 42.4,
+    "C_b": 13.9e-12,
+    "R_gb": 21.0,
+    "Q_gb": _q(21.0, 2e6, 0.8),
+    "n_gb": 0.8,
+    "R_int": 180.0,
+    "Q_int": _q(180.0, 1e4, 0.85),
+    "n_int": 0.85,
+    "R_ct": 40.0,
+    "Q_ct": _q(40.0, 300, 0.9),
+    "n_ct": 0.9,
+    "R_W": 12.0,
+    "tau_W": 1.0,
+}
 
 
 def speed(n: int, seed: int = 7, nas: bool = False) -> None:
@@ -62,8 +75,10 @@ def speed(n: int, seed: int = 7, nas: bool = False) -> None:
             reps.append(time.perf_counter() - t0)
         t_e.append(np.median(reps))
         e_e.append(max_r_error(d.param_names, [r.params[p] for p in d.param_names], tv, nas))
-        guess = [min(v * 1.05, 1.0) if p.startswith("n_") else v * 1.5 for p, v in zip(d.param_names, tv,
-                                                                                          strict=True)]
+        guess = [
+            min(v * 1.05, 1.0) if p.startswith("n_") else v * 1.5
+            for p, v in zip(d.param_names, tv, strict=True)
+        ]
         cc = CustomCircuit(d.circuit.text, initial_guess=guess)
         t0 = time.perf_counter()
         with warnings.catch_warnings():
@@ -75,10 +90,14 @@ def speed(n: int, seed: int = 7, nas: bool = False) -> None:
     print(f"{n} spectra, symmetric_interlayer (14 parameters), 80 points, 0.2 % noise, {what}")
     if nas:
         print("(max-R error over R_SE = R_b + R_gb, R_int, R_ct, R_W: R_b alone is not identifiable)")
-    print(f"eisna.fit (auto start)     median {1e3 * np.median(t_e):7.1f} ms  max {1e3 * max(t_e):7.1f} ms  "
-          f"median max-R error {100 * np.median(e_e):.2f} %  worst {100 * max(e_e):.2f} %")
-    print(f"impedance.py (truth x1.5)  median {1e3 * np.median(t_i):7.1f} ms  max {1e3 * max(t_i):7.1f} ms  "
-          f"median max-R error {100 * np.median(e_i):.2f} %  worst {100 * max(e_i):.2f} %")
+    print(
+        f"eisna.fit (auto start)     median {1e3 * np.median(t_e):7.1f} ms  max {1e3 * max(t_e):7.1f} ms  "
+        f"median max-R error {100 * np.median(e_e):.2f} %  worst {100 * max(e_e):.2f} %"
+    )
+    print(
+        f"impedance.py (truth x1.5)  median {1e3 * np.median(t_i):7.1f} ms  max {1e3 * max(t_i):7.1f} ms  "
+        f"median max-R error {100 * np.median(e_i):.2f} %  worst {100 * max(e_i):.2f} %"
+    )
     print(f"speed-up (median): {np.median(t_i) / np.median(t_e):.1f}x")
 
 
@@ -90,9 +109,11 @@ def known_answer(prior: str = "known") -> None:
     from test_fit_known_answer import sweep
 
     print(f"prior: {prior}")
-    print("| circuit | noise | draws | prior acceptance (CRB filter) | global optimum | "
-          "R 1 % & n 0.01 (5 %/0.03 at 1 % noise) | identifiable at this noise (CRB 3σ) | "
-          "criterion among them | truth within 3σ | role_mismatch flag | time |")
+    print(
+        "| circuit | noise | draws | prior acceptance (CRB filter) | global optimum | "
+        "R 1 % & n 0.01 (5 %/0.03 at 1 % noise) | identifiable at this noise (CRB 3σ) | "
+        "criterion among them | truth within 3σ | role_mismatch flag | time |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in eisna.list_circuits():
         for noise, n in ((0.002, 200), (0.01, 200)):
@@ -100,10 +121,13 @@ def known_answer(prior: str = "known") -> None:
             r = sweep(name, noise, n, prior=prior)
             ci = r["criterion_identifiable"]
             among = f"{100 * ci:.1f} %" if ci == ci else "–"
-            print(f"| {name} | {100 * noise:.1f} % | {n} | {100 * r['acceptance']:.0f} % | "
-                  f"{100 * r['optimum']:.1f} % | {100 * r['criterion']:.1f} % | "
-                  f"{100 * r['identifiable']:.0f} % | {among} | {100 * r['consistent']:.1f} % | "
-                  f"{100 * r['role_mismatch']:.1f} % | {time.perf_counter() - t0:.0f} s |", flush=True)
+            print(
+                f"| {name} | {100 * noise:.1f} % | {n} | {100 * r['acceptance']:.0f} % | "
+                f"{100 * r['optimum']:.1f} % | {100 * r['criterion']:.1f} % | "
+                f"{100 * r['identifiable']:.0f} % | {among} | {100 * r['consistent']:.1f} % | "
+                f"{100 * r['role_mismatch']:.1f} % | {time.perf_counter() - t0:.0f} s |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
@@ -111,7 +135,10 @@ if __name__ == "__main__":
     ap.add_argument("--n", type=int, default=10)
     ap.add_argument("--known-answer", action="store_true")
     ap.add_argument("--nas", action="store_true", help="NAS benchmark cell instead of random draws")
-    ap.add_argument("--wide", action="store_true",
-                    help="known-answer sweep on the wide prior (random_parameters, no CRB filter)")
+    ap.add_argument(
+        "--wide",
+        action="store_true",
+        help="known-answer sweep on the wide prior (random_parameters, no CRB filter)",
+    )
     args = ap.parse_args()
     known_answer("wide" if args.wide else "known") if args.known_answer else speed(args.n, nas=args.nas)

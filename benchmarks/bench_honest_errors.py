@@ -69,8 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("ignore")
     z, rel, seconds = zscores(args.chains)
     n_fit = args.chains * 48
-    print(f"{args.chains} NAS chains × 48 spectra (t = 0.5–24 h), eisna.fit_series, "
-          f"{1e3 * seconds / n_fit:.1f} ms per spectrum")
+    print(
+        f"{args.chains} NAS chains × 48 spectra (t = 0.5–24 h), eisna.fit_series, "
+        f"{1e3 * seconds / n_fit:.1f} ms per spectrum"
+    )
     print("| parameter | n | RMS (fit − truth)/σ | within 3σ | median σ/truth |")
     print("|---|---|---|---|---|")
     worst = 0.0
@@ -78,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         a = np.asarray(vals)
         rms = float(np.sqrt(np.mean(a**2)))
         worst = max(worst, rms)
-        print(f"| {name} | {a.size} | {rms:.2f} | {100 * np.mean(np.abs(a) <= 3):.0f} % | "
-              f"{100 * np.median(rel[name]):.2g} % |")
+        print(
+            f"| {name} | {a.size} | {rms:.2f} | {100 * np.mean(np.abs(a) <= 3):.0f} % | "
+            f"{100 * np.median(rel[name]):.2g} % |"
+        )
     print(f"worst RMS: {worst:.2f}")
     return 0
 

@@ -60,24 +60,38 @@ def run(path, circuit, shared, law=None, truth=None):
     t1 = time.perf_counter()
     joint = fit_joint(None, initial=series, shared=shared)
     t2 = time.perf_counter()
-    out = {"file": str(path), "n_spectra": len(spectra), "n_points": int(spectra[0].freq.size),
-           "circuit": circuit, "shared": list(shared), "t_series_s": t1 - t0, "t_joint_s": t2 - t1,
-           "joint_nfev": joint.nfev, "chisqr_joint": joint.chisqr,
-           "chisqr_per_spectrum": joint.initial_chisqr,
-           "shared_values": {k: [v, joint.shared_stderr[k]] for k, v in joint.shared.items()},
-           "scatter": {}, "agreement": agreement(series, joint)}
+    out = {
+        "file": str(path),
+        "n_spectra": len(spectra),
+        "n_points": int(spectra[0].freq.size),
+        "circuit": circuit,
+        "shared": list(shared),
+        "t_series_s": t1 - t0,
+        "t_joint_s": t2 - t1,
+        "joint_nfev": joint.nfev,
+        "chisqr_joint": joint.chisqr,
+        "chisqr_per_spectrum": joint.initial_chisqr,
+        "shared_values": {k: [v, joint.shared_stderr[k]] for k, v in joint.shared.items()},
+        "scatter": {},
+        "agreement": agreement(series, joint),
+    }
     for q in QUANTITIES:
         out["scatter"][q] = [median_jump(per_spectrum(series, q)[0]), median_jump(joint.value(q)[0])]
     if law:
         t3 = time.perf_counter()
         jl = fit_joint(None, initial=series, shared=shared, law=law)
-        out["law"] = {"t_s": time.perf_counter() - t3, "params": jl.law_params, "stderr": jl.law_stderr,
-                      "chisqr": jl.chisqr}
+        out["law"] = {
+            "t_s": time.perf_counter() - t3,
+            "params": jl.law_params,
+            "stderr": jl.law_stderr,
+            "chisqr": jl.chisqr,
+        }
     if truth is not None:
         errs = {}
         for q in ("R_b", "R_gb", "R_SE", "R_int", "R_ct"):
-            tv = np.array([s["params"].get(q) if q != "R_SE" else s["derived"]["R_SE_ohm"] for s in truth],
-                          dtype=float)
+            tv = np.array(
+                [s["params"].get(q) if q != "R_SE" else s["derived"]["R_SE_ohm"] for s in truth], dtype=float
+            )
             tv = np.nan_to_num(tv)
             big = tv > 1.0
             rel_s = np.abs(per_spectrum(series, q)[0][big] / tv[big] - 1)
@@ -93,8 +107,15 @@ def main():
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     truth = json.loads((ROOT / "sample_spectra/truth.json").read_text())
-    res = [run(ROOT / "sample_spectra/nas_looped.mpt", "symmetric_interlayer",
-               ("L", "n_gb", "Q_gb", "n_int", "n_ct", "tau_W"), law="jmak", truth=truth["NAS"]["spectra"])]
+    res = [
+        run(
+            ROOT / "sample_spectra/nas_looped.mpt",
+            "symmetric_interlayer",
+            ("L", "n_gb", "Q_gb", "n_int", "n_ct", "tau_W"),
+            law="jmak",
+            truth=truth["NAS"]["spectra"],
+        )
+    ]
     if Path(a.vsp).exists():
         res.append(run(Path(a.vsp), "symmetric_interlayer", ("L", "n_gb", "Q_gb", "n_ct", "tau_W")))
     text = json.dumps(res, indent=1, default=float)

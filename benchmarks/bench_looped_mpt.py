@@ -57,8 +57,9 @@ def run(path: Path) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of ``eisna info path`` in a fresh process."""
     env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", str(REPO / "src"))}
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True,
-                          env=env, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True, env=env, check=True
+    )
     wall = time.perf_counter() - start
     rss = int(proc.stderr.split("maxrss_kb")[-1].split()[0]) / 1024
     return wall, rss

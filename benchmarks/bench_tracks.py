@@ -35,8 +35,10 @@ def main() -> None:
         t2 = time.perf_counter()
         frame = before.to_frame()
         n = len(spectra)
-        print(f"vsp_peis_with.{kind}: {n} spectra; {1e3 * (t1 - t0) / n:.0f} ms/spectrum without, "
-              f"{1e3 * (t2 - t1) / n:.0f} ms/spectrum with fallback + default tracks")
+        print(
+            f"vsp_peis_with.{kind}: {n} spectra; {1e3 * (t1 - t0) / n:.0f} ms/spectrum without, "
+            f"{1e3 * (t2 - t1) / n:.0f} ms/spectrum with fallback + default tracks"
+        )
         tracked = {t.quantity: t for t in after.tracks}
         print(f"  {'quantity':<10} {'before %':>9} {'after %':>8}  law (after)")
         for col in COLUMNS:

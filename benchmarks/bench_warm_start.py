@@ -52,9 +52,22 @@ def _q(R: float, f_apex: float, n: float) -> float:
 def nas_truth(t_h: float) -> dict[str, float]:
     g = 0.0 if t_h <= 1.0 else 1.0 - math.exp(-(((t_h - 1.0) / 6.0) ** 1.5))
     r_int = 180.0 * g
-    return {"L": 2e-7, "R_b": 42.4, "C_b": 13.9e-12, "R_gb": 21.0, "Q_gb": _q(21.0, 2e6, 0.8), "n_gb": 0.8,
-            "R_int": r_int, "Q_int": _q(r_int, 1e4, 0.85) if r_int else 1.0, "n_int": 0.85,
-            "R_ct": 40.0, "Q_ct": _q(40.0, 300, 0.9), "n_ct": 0.9, "R_W": 12.0, "tau_W": 1.0}
+    return {
+        "L": 2e-7,
+        "R_b": 42.4,
+        "C_b": 13.9e-12,
+        "R_gb": 21.0,
+        "Q_gb": _q(21.0, 2e6, 0.8),
+        "n_gb": 0.8,
+        "R_int": r_int,
+        "Q_int": _q(r_int, 1e4, 0.85) if r_int else 1.0,
+        "n_int": 0.85,
+        "R_ct": 40.0,
+        "Q_ct": _q(40.0, 300, 0.9),
+        "n_ct": 0.9,
+        "R_W": 12.0,
+        "tau_W": 1.0,
+    }
 
 
 def noisy(defn, truth: dict[str, float], rng: np.random.Generator) -> Spectrum:
@@ -84,11 +97,16 @@ def perturbed(draws: int, tries: int, seed: int = 13, corpus: str | None = None)
     from eisna.fitting.synthetic import KNOWN_ANSWER_PRIORS, identifiable_parameters, noisy_spectrum
 
     real = _corpus_spectra(corpus) if corpus else []
-    what = (f"{len(real)} corpus spectra (first PEIS sweep of each .mpt)" if corpus else
-            f"{draws} known-answer draws (0.2 % noise)")
+    what = (
+        f"{len(real)} corpus spectra (first PEIS sweep of each .mpt)"
+        if corpus
+        else f"{draws} known-answer draws (0.2 % noise)"
+    )
     print(f"perturbed warm starts: {what} × {tries} tries per circuit, initial = fit × lognormal(ln 1.5)")
-    print("| circuit | tries | reach best χ² (within 0.1 %) | median χ²/best of misses | "
-          "ms per warm fit | ms per cold fit |")
+    print(
+        "| circuit | tries | reach best χ² (within 0.1 %) | median χ²/best of misses | "
+        "ms per warm fit | ms per cold fit |"
+    )
     print("|---|---|---|---|---|---|")
     total = [0, 0]
     for name in eisna.list_circuits():
@@ -132,8 +150,11 @@ def perturbed(draws: int, tries: int, seed: int = 13, corpus: str | None = None)
         total[0] += hits
         total[1] += n
         miss = f"{np.median(misses):.3f}" if misses else "–"
-        print(f"| {name} | {n} | {hits}/{n} ({100 * hits / n:.0f} %) | {miss} | "
-              f"{1e3 * t_warm / n:.1f} | {1e3 * t_cold / (n / tries):.1f} |", flush=True)
+        print(
+            f"| {name} | {n} | {hits}/{n} ({100 * hits / n:.0f} %) | {miss} | "
+            f"{1e3 * t_warm / n:.1f} | {1e3 * t_cold / (n / tries):.1f} |",
+            flush=True,
+        )
     print(f"all circuits: {total[0]}/{total[1]} ({100 * total[0] / total[1]:.1f} %)")
 
 
@@ -164,8 +185,11 @@ def main(argv: list[str] | None = None) -> int:
                 if mode == "naive":
                     initial = dict(prev["naive"].params) if prev["naive"] is not None else None
                 elif mode == "guarded":
-                    initial = guard.guarded_start(prev["guarded"], "symmetric_interlayer") if prev[
-                        "guarded"] is not None else None
+                    initial = (
+                        guard.guarded_start(prev["guarded"], "symmetric_interlayer")
+                        if prev["guarded"] is not None
+                        else None
+                    )
                 else:
                     initial = None
                 t0 = time.perf_counter()
@@ -180,8 +204,10 @@ def main(argv: list[str] | None = None) -> int:
                 if mode in prev:
                     prev[mode] = r
     print(f"{args.chains} chains × {len(times)} NAS spectra (t = 1.5–24 h), symmetric_interlayer")
-    print("| start values | converged | R_int within 5 % (where > 10 % grown) | ms per fit "
-          "| C_b handed on (range) |")
+    print(
+        "| start values | converged | R_int within 5 % (where > 10 % grown) | ms per fit "
+        "| C_b handed on (range) |"
+    )
     print("|---|---|---|---|---|")
     for mode, st in stats.items():
         cb = f"{min(st['cb']):.2g}–{max(st['cb']):.2g} F" if st["cb"] else "–"

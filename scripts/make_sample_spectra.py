@@ -58,8 +58,14 @@ FREQ_PELLET_HZ = np.geomspace(7e6, 1.0, 70)
 N_SPECTRA = 49
 STEP_H = 0.5
 
-SEEDS = {"NAS": 20250319, "NPS": 20250320, "NAS-B": 20250321, "NPS-B": 20250322, "pellet": 20250323,
-         "cycling": 20250324}
+SEEDS = {
+    "NAS": 20250319,
+    "NPS": 20250320,
+    "NAS-B": 20250321,
+    "NPS-B": 20250322,
+    "pellet": 20250323,
+    "cycling": 20250324,
+}
 
 # Tier B (realism, eis-science §4.2): activation energies (eV) of the σT-Arrhenius factor that
 # scales every resistance (and, with C_eff constant, every τ) as the temperature oscillates
@@ -218,9 +224,7 @@ def cell_truth(cell: dict, t_h: float) -> dict:
                 C_int_per_interface_F_per_cm2=c_one / AREA_CM2,
                 thickness_int_nm=EPS0_F_PER_CM * layer["eps_r"] * AREA_CM2 / c_one * 1e7,
             )
-    derived["R_dc_ohm"] = (
-        params["R_b"] + params["R_gb"] + params["R_int"] + params["R_ct"] + params["R_W"]
-    )
+    derived["R_dc_ohm"] = params["R_b"] + params["R_gb"] + params["R_int"] + params["R_ct"] + params["R_W"]
     return {"params": params, "derived": derived}
 
 
@@ -540,19 +544,25 @@ def make_realistic_set(system: str, out: Path) -> dict:
     for i in range(N_SPECTRA):
         t_h = STEP_H * i
         t_k = t_h + offsets / 3600.0
-        z = np.array([cell_impedance(freq[k : k + 1], tier_b_params(system, float(t_k[k])))[0]
-                      for k in range(freq.size)])
+        z = np.array(
+            [
+                cell_impedance(freq[k : k + 1], tier_b_params(system, float(t_k[k])))[0]
+                for k in range(freq.size)
+            ]
+        )
         z = add_noise(z, freq, rng)
         rows += mpt_rows(freq, z, t_h * 3600.0 + offsets, i + 1, aux_rng)
         loops.append((i * freq.size, (i + 1) * freq.size - 1))
-        truth_rows.append({
-            "index": i,
-            "t_start_h": t_h,
-            "timestamp": (cell["start"] + timedelta(hours=t_h)).isoformat(),
-            "looped_cycle": i + 1,
-            "temperature_K": float(tier_b_temperature_K(t_h)),
-            "params": tier_b_params(system, t_h),
-        })
+        truth_rows.append(
+            {
+                "index": i,
+                "t_start_h": t_h,
+                "timestamp": (cell["start"] + timedelta(hours=t_h)).isoformat(),
+                "looped_cycle": i + 1,
+                "temperature_K": float(tier_b_temperature_K(t_h)),
+                "params": tier_b_params(system, t_h),
+            }
+        )
     header = mpt_header(
         start=cell["start"],
         mpr_name=Path(name).with_suffix(".mpr").name,
@@ -582,8 +592,9 @@ def make_realistic_set(system: str, out: Path) -> dict:
 def write_temperature_log(out: Path) -> str:
     """The cell temperature every 5 min over the 24.5 h of the realistic sets (CSV)."""
     t_h = np.arange(0.0, 24.5 + 1e-9, 5.0 / 60.0)
-    lines = ["time_h,temperature_K"] + [f"{t:.4f},{T:.3f}" for t, T in zip(t_h, tier_b_temperature_K(t_h),
-                                                                          strict=True)]
+    lines = ["time_h,temperature_K"] + [
+        f"{t:.4f},{T:.3f}" for t, T in zip(t_h, tier_b_temperature_K(t_h), strict=True)
+    ]
     write_text(out / "realistic" / "temperature_log.csv", lines)
     return "realistic/temperature_log.csv"
 

@@ -75,8 +75,13 @@ def test_planted_pickles_in_every_cache_file_never_run(tmp_path):
     planted = []
     for entry in entries:
         key = entry.stem
-        for target in (entry, entry.with_suffix(".pkl"), cache / key[:2] / f"{key}.pkl",
-                       entry.parent / f".tmp-{key}.pkl", cache / f"{key}.pkl"):
+        for target in (
+            entry,
+            entry.with_suffix(".pkl"),
+            cache / key[:2] / f"{key}.pkl",
+            entry.parent / f".tmp-{key}.pkl",
+            cache / f"{key}.pkl",
+        ):
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(payload)
             planted.append(target)
@@ -134,7 +139,10 @@ def test_cache_round_trip_is_exact(tmp_path):
         assert (a.residuals == b.residuals).all() and a.residuals.dtype == b.residuals.dtype
     assert back.result is (back.full if outcome.result is outcome.full else back.base)
     assert (back.interlayer, back.delta_bic, back.backfilled) == (
-        outcome.interlayer, outcome.delta_bic, outcome.backfilled)
+        outcome.interlayer,
+        outcome.delta_bic,
+        outcome.backfilled,
+    )
 
 
 def test_changed_earlier_spectrum_invalidates_the_rest_of_its_chain(tmp_path):
@@ -151,21 +159,42 @@ def test_changed_earlier_spectrum_invalidates_the_rest_of_its_chain(tmp_path):
 # --------------------------------------------------------------------------- 3. CSV cells
 
 
-@pytest.mark.parametrize(("cell", "expected"), [
-    ("=1+2", "'=1+2"), ("+1", "'+1"), ("@SUM(1+1)", "'@SUM(1+1)"), ("\tx", "'\tx"), ("\rx", "'\rx"),
-    ("-cmd", "'-cmd"), ("-", "'-"), ("-1.5", "-1.5"), ("-.5", "-.5"), ("a=b", "a=b"), ("", ""),
-    (-2.5, -2.5), (3, 3), (None, None), (True, True),
-])
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("=1+2", "'=1+2"),
+        ("+1", "'+1"),
+        ("@SUM(1+1)", "'@SUM(1+1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("-cmd", "'-cmd"),
+        ("-", "'-"),
+        ("-1.5", "-1.5"),
+        ("-.5", "-.5"),
+        ("a=b", "a=b"),
+        ("", ""),
+        (-2.5, -2.5),
+        (3, 3),
+        (None, None),
+        (True, True),
+    ],
+)
 def test_neutralise_follows_the_owasp_rule(cell, expected):
     assert neutralise(cell) == expected
 
 
 def test_frame_to_csv_keeps_numbers_numbers():
-    frame = pd.DataFrame({"name": ["=HYPERLINK(\"http://x\")", "ok", None], "R": [-1.5, 2.0, float("nan")],
-                          "n": [1, -2, 3], "flag": [True, False, None]})
+    frame = pd.DataFrame(
+        {
+            "name": ['=HYPERLINK("http://x")', "ok", None],
+            "R": [-1.5, 2.0, float("nan")],
+            "n": [1, -2, 3],
+            "flag": [True, False, None],
+        }
+    )
     rows = list(csv.reader(io.StringIO(frame_to_csv(frame))))
     assert rows[0] == ["name", "R", "n", "flag"]
-    assert rows[1] == ["'=HYPERLINK(\"http://x\")", "-1.5", "1", "True"]
+    assert rows[1] == ['\'=HYPERLINK("http://x")', "-1.5", "1", "True"]
     assert rows[2] == ["ok", "2.0", "-2", "False"]
     assert rows[3] == ["", "", "3", ""]
 
@@ -323,8 +352,10 @@ def _alive(pid: int) -> bool:
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_workers_die_with_their_parent(tmp_path, sig):
     folder = _copy(tmp_path, [30, 31, 32, 33, 34, 35])
-    script = ("import sys, eisna; eisna.batch(sys.argv[1], 'symmetric_interlayer', out=sys.argv[2], jobs=2, "
-              "chunk_size=2, resume=False, report=False)")
+    script = (
+        "import sys, eisna; eisna.batch(sys.argv[1], 'symmetric_interlayer', out=sys.argv[2], jobs=2, "
+        "chunk_size=2, resume=False, report=False)"
+    )
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     proc = subprocess.Popen([sys.executable, "-c", script, str(folder), str(tmp_path / "out")], env=env)
     try:
@@ -348,14 +379,17 @@ def test_workers_die_with_their_parent(tmp_path, sig):
 # --------------------------------------------------------------------------- 2. deterministic
 
 
-_RUN = ("import sys, eisna; eisna.batch(sys.argv[1], 'symmetric_interlayer', out=sys.argv[2], "
-        "jobs=int(sys.argv[3]), chunk_size=3, resume=False, report=False)")
+_RUN = (
+    "import sys, eisna; eisna.batch(sys.argv[1], 'symmetric_interlayer', out=sys.argv[2], "
+    "jobs=int(sys.argv[3]), chunk_size=3, resume=False, report=False)"
+)
 
 
 def _run_batch(folder: Path, out: Path, jobs: int, env: dict[str, str]) -> tuple[bytes, bytes]:
     full_env = {**os.environ, "PYTHONPATH": str(REPO / "src"), **env}
-    subprocess.run([sys.executable, "-c", _RUN, str(folder), str(out), str(jobs)], env=full_env,
-                   check=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-c", _RUN, str(folder), str(out), str(jobs)], env=full_env, check=True, timeout=300
+    )
     return (out / "results.csv").read_bytes(), (out / "kinetics.json").read_bytes()
 
 

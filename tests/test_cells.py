@@ -70,8 +70,7 @@ def test_batch_gives_each_cell_its_own_tracks_and_clock(tmp_path):
     out = tmp_path / "out"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        series = eisna.batch([tmp_path / "cellA", tmp_path / "cellB"], out=out, report=False,
-                             track="R_total")
+        series = eisna.batch([tmp_path / "cellA", tmp_path / "cellB"], out=out, report=False, track="R_total")
     tracks = pd.read_csv(out / "tracks.csv")
     assert sorted(tracks["cell"]) == sorted([str(tmp_path / "cellA"), str(tmp_path / "cellB")])
     assert (tracks["n"] == 7).all() and (tracks["quantity"] == "R_dc_ohm").all()

@@ -26,8 +26,12 @@ CASES = [
     ("K", [40.0, 1e-4], 40.0 / (1 + JW * 1e-4)),
     ("Zarc", [40.0, 1e-4, 0.8], 40.0 / (1 + (JW * 1e-4) ** 0.8)),
     ("TLMQ", [20.0, 1e-4, 0.9], np.sqrt(20.0 / (1e-4 * JW**0.9)) / np.tanh(np.sqrt(20.0 * 1e-4 * JW**0.9))),
-    ("T", [5.0, 3.0, 0.5, 1e-3], 5.0 / (np.sqrt(0.5 + JW * 1e-3) * np.tanh(np.sqrt(0.5 + JW * 1e-3)))
-     + 3.0 / (np.sqrt(0.5 + JW * 1e-3) * np.sinh(np.sqrt(0.5 + JW * 1e-3)))),
+    (
+        "T",
+        [5.0, 3.0, 0.5, 1e-3],
+        5.0 / (np.sqrt(0.5 + JW * 1e-3) * np.tanh(np.sqrt(0.5 + JW * 1e-3)))
+        + 3.0 / (np.sqrt(0.5 + JW * 1e-3) * np.sinh(np.sqrt(0.5 + JW * 1e-3))),
+    ),
 ]
 
 
@@ -45,8 +49,9 @@ def test_element_matches_analytic_formula(symbol, values, expected):
 def test_element_matches_impedance_py(symbol, values, expected):
     from impedance.models.circuits import elements as ipy
 
-    np.testing.assert_allclose(parse_circuit(f"{symbol}0").impedance(FREQ, values),
-                               getattr(ipy, symbol)(values, FREQ), rtol=1e-9)
+    np.testing.assert_allclose(
+        parse_circuit(f"{symbol}0").impedance(FREQ, values), getattr(ipy, symbol)(values, FREQ), rtol=1e-9
+    )
 
 
 @pytest.mark.parametrize(("symbol", "values"), [(c[0], c[1]) for c in CASES], ids=[c[0] for c in CASES])

@@ -32,16 +32,53 @@ def test_every_library_file_is_complete(name):
 def test_symmetric_interlayer_structure():
     d = load_circuit("symmetric_interlayer")
     assert d.circuit.text == "L0-p(R0,C0)-p(R1,CPE1)-p(R2,CPE2)-p(R3,CPE3)-Ws0"
-    assert d.param_names == ("L", "R_b", "C_b", "R_gb", "Q_gb", "n_gb", "R_int", "Q_int", "n_int",
-                             "R_ct", "Q_ct", "n_ct", "R_W", "tau_W")
+    assert d.param_names == (
+        "L",
+        "R_b",
+        "C_b",
+        "R_gb",
+        "Q_gb",
+        "n_gb",
+        "R_int",
+        "Q_int",
+        "n_int",
+        "R_ct",
+        "Q_ct",
+        "n_ct",
+        "R_W",
+        "tau_W",
+    )
     assert [d.roles[e.name] for e in d.circuit.elements] == [
-        "stray", "bulk", "bulk", "grain_boundary", "grain_boundary", "interlayer", "interlayer",
-        "charge_transfer", "charge_transfer", "diffusion"]
+        "stray",
+        "bulk",
+        "bulk",
+        "grain_boundary",
+        "grain_boundary",
+        "interlayer",
+        "interlayer",
+        "charge_transfer",
+        "charge_transfer",
+        "diffusion",
+    ]
     assert d.symmetric
     # Ws = R_W tanh(sqrt(jω τ_W))/sqrt(jω τ_W)
     only_ws = dict.fromkeys(d.param_names, 0.0)
-    only_ws.update(L=0.0, R_b=1e-12, C_b=1e-12, R_gb=1e-12, Q_gb=1.0, n_gb=1.0, R_int=1e-12, Q_int=1.0,
-                   n_int=1.0, R_ct=1e-12, Q_ct=1.0, n_ct=1.0, R_W=12.0, tau_W=1.0)
+    only_ws.update(
+        L=0.0,
+        R_b=1e-12,
+        C_b=1e-12,
+        R_gb=1e-12,
+        Q_gb=1.0,
+        n_gb=1.0,
+        R_int=1e-12,
+        Q_int=1.0,
+        n_int=1.0,
+        R_ct=1e-12,
+        Q_ct=1.0,
+        n_ct=1.0,
+        R_W=12.0,
+        tau_W=1.0,
+    )
     f = np.array([0.1, 1.0, 10.0])
     x = np.sqrt(2j * np.pi * f)
     np.testing.assert_allclose(d.circuit.impedance(f, only_ws), 12 * np.tanh(x) / x, rtol=1e-9)
@@ -81,17 +118,25 @@ n_el = { value = 0.9, min = 0.4, max = 1.0, scale = "linear" }
 @pytest.mark.parametrize(
     ("old", "new", "match"),
     [
-        ('description = "x"', 'descripton = "x"',
-         "key 'descripton': unknown key.*Did you mean 'description'"),
+        (
+            'description = "x"',
+            'descripton = "x"',
+            "key 'descripton': unknown key.*Did you mean 'description'",
+        ),
         ('R0 = { role = "bulk", params = ["R_b"] }\n', "", "key 'elements.R0': missing"),
         ('role = "bulk"', 'role = "bluk"', "key 'elements.R0.role': unknown role 'bluk'"),
-        ('R0 = { role = "bulk", params = ["R_b"] }', 'R0 = { params = ["R_b"] }',
-         "elements.R0.role': missing role"),
+        (
+            'R0 = { role = "bulk", params = ["R_b"] }',
+            'R0 = { params = ["R_b"] }',
+            "elements.R0.role': missing role",
+        ),
         ('params = ["Q_el", "n_el"]', 'params = ["Q_el"]', "elements.CPE2.params': expected a list of 2"),
         ("R_b = { value = 100.0", "R_x = { value = 100.0", "key 'parameters.R_b': missing"),
-        ('L = { value = 1e-7, min = 1e-11, max = 1e-4 }',
-         'L = { value = 1e-7, min = 1e-11, max = 1e-4 }\nR_q = { value = 1.0, min = 0.5, max = 2.0 }',
-         "key 'parameters.R_q': not a parameter of the circuit"),
+        (
+            "L = { value = 1e-7, min = 1e-11, max = 1e-4 }",
+            "L = { value = 1e-7, min = 1e-11, max = 1e-4 }\nR_q = { value = 1.0, min = 0.5, max = 2.0 }",
+            "key 'parameters.R_q': not a parameter of the circuit",
+        ),
         ("value = 100.0, min = 1e-3", "value = 100.0, mn = 1e-3", "parameters.R_b.mn': unknown key"),
         ("value = 100.0, min = 1e-3", "value = 1e-4, min = 1e-3", "expected min <= value <= max"),
         ('scale = "linear"', 'scale = "log", min = 0.0', "not valid TOML|'log' scale needs min > 0"),

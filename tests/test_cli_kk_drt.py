@@ -26,7 +26,19 @@ def test_kk_table(nas_file, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == nas_file
     assert out[1].split() == [
-        "index", "points", "M", "mu", "noise", "%", "max", "res", "%", "limit", "%", "Z-HIT", "verdict"
+        "index",
+        "points",
+        "M",
+        "mu",
+        "noise",
+        "%",
+        "max",
+        "res",
+        "%",
+        "limit",
+        "%",
+        "Z-HIT",
+        "verdict",
     ]
     rows = [r for r in out[2:] if r.split()[0].isdigit() and len(r.split()) >= 9]
     assert [r.split()[0] for r in rows] == ["0", "10", "48"]

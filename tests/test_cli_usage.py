@@ -107,8 +107,19 @@ def test_batch_accepts_a_circuit_string(tmp_path, capsys):
     folder.mkdir()
     for k in (40, 41):
         shutil.copy(SAMPLES / "nas" / f"nas_t{k:02d}.mpt", folder)
-    code = main(["batch", str(folder), "--circuit", "R0-p(R1,CPE1)-p(R2,CPE2)", "--out",
-                 str(tmp_path / "out"), "--no-report", "--fmin", "1"])
+    code = main(
+        [
+            "batch",
+            str(folder),
+            "--circuit",
+            "R0-p(R1,CPE1)-p(R2,CPE2)",
+            "--out",
+            str(tmp_path / "out"),
+            "--no-report",
+            "--fmin",
+            "1",
+        ]
+    )
     assert code == 0
     assert "2/2 spectra fitted with R0-p(R1,CPE1)-p(R2,CPE2)" in capsys.readouterr().out
 

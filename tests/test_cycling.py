@@ -286,8 +286,9 @@ def test_batch_puts_cycling_on_the_impedance_clock(tmp_path: Path) -> None:
     from .conftest import SAMPLES
 
     out = tmp_path / "out"
-    series = eisna.batch(SAMPLES / "nas_looped.mpt", "symmetric_interlayer", out=out,
-                         cycling=SAMPLES / "nas_cycling.csv")
+    series = eisna.batch(
+        SAMPLES / "nas_looped.mpt", "symmetric_interlayer", out=out, cycling=SAMPLES / "nas_cycling.csv"
+    )
     truth = json.loads((SAMPLES / "truth.json").read_text())["cycling"]
     info = json.loads((out / "cycling.json").read_text())
     # cycling began 24.5 h after the first sweep (whose stamp carries .125 s)

@@ -20,11 +20,35 @@ def _q(R, f_apex, n):
 
 
 # eis-science.md §4.1-4.2: NAS at t -> infinity (interlayer grown) and NPS (no interlayer)
-NAS = {"L": 2e-7, "R_b": 42.4, "C_b": 13.9e-12, "R_gb": 21.0, "Q_gb": _q(21.0, 2e6, 0.8), "n_gb": 0.8,
-       "R_int": 180.0, "Q_int": _q(180.0, 1e4, 0.85), "n_int": 0.85,
-       "R_ct": 40.0, "Q_ct": _q(40.0, 300, 0.9), "n_ct": 0.9, "R_W": 12.0, "tau_W": 1.0}
-NPS = {"L": 2e-7, "R_b": 413.8, "C_b": 10.7e-12, "R_gb": 248.0, "Q_gb": _q(248.0, 3e5, 0.8), "n_gb": 0.8,
-       "R_ct": 60.0, "Q_ct": _q(60.0, 300, 0.9), "n_ct": 0.9, "R_W": 12.0, "tau_W": 1.0}
+NAS = {
+    "L": 2e-7,
+    "R_b": 42.4,
+    "C_b": 13.9e-12,
+    "R_gb": 21.0,
+    "Q_gb": _q(21.0, 2e6, 0.8),
+    "n_gb": 0.8,
+    "R_int": 180.0,
+    "Q_int": _q(180.0, 1e4, 0.85),
+    "n_int": 0.85,
+    "R_ct": 40.0,
+    "Q_ct": _q(40.0, 300, 0.9),
+    "n_ct": 0.9,
+    "R_W": 12.0,
+    "tau_W": 1.0,
+}
+NPS = {
+    "L": 2e-7,
+    "R_b": 413.8,
+    "C_b": 10.7e-12,
+    "R_gb": 248.0,
+    "Q_gb": _q(248.0, 3e5, 0.8),
+    "n_gb": 0.8,
+    "R_ct": 60.0,
+    "Q_ct": _q(60.0, 300, 0.9),
+    "n_ct": 0.9,
+    "R_W": 12.0,
+    "tau_W": 1.0,
+}
 
 
 def spectrum(name, truth, noise=0.002, seed=1, meta=None):
@@ -37,8 +61,12 @@ def spectrum(name, truth, noise=0.002, seed=1, meta=None):
 
 @pytest.fixture(scope="module")
 def nas_fit():
-    return eisna.fit(spectrum("symmetric_interlayer", NAS), "symmetric_interlayer",
-                     geometry=CellGeometry(0.1, AREA), eps_r=10.0)
+    return eisna.fit(
+        spectrum("symmetric_interlayer", NAS),
+        "symmetric_interlayer",
+        geometry=CellGeometry(0.1, AREA),
+        eps_r=10.0,
+    )
 
 
 def test_nas_interlayer_recovered(nas_fit):
@@ -125,8 +153,15 @@ def test_warm_start_and_fixed(nas_fit):
 
 @pytest.mark.parametrize("weighting", ["unit", "modulus", "proportional"])
 def test_weightings_recover_simple_cell(weighting):
-    truth = {"L": 1e-7, "R_b": 50.0, "R_ct": 80.0, "Q_ct": _q(80.0, 500.0, 0.9), "n_ct": 0.9,
-             "R_W": 30.0, "tau_W": 1.0}
+    truth = {
+        "L": 1e-7,
+        "R_b": 50.0,
+        "R_ct": 80.0,
+        "Q_ct": _q(80.0, 500.0, 0.9),
+        "n_ct": 0.9,
+        "R_W": 30.0,
+        "tau_W": 1.0,
+    }
     r = eisna.fit(spectrum("symmetric_simple", truth), "symmetric_simple", weighting=weighting)
     assert r.weighting == weighting
     for name in ("R_b", "R_ct", "R_W"):
@@ -145,8 +180,16 @@ def test_raw_circuit_string_and_frequency_range():
 
 
 def test_pellet_brug_and_conductivity():
-    truth = {"L": 1e-7, "R_b": 400.0, "C_b": 1 / (2 * np.pi * 3e6 * 400.0), "R_gb": 250.0,
-             "Q_gb": _q(250.0, 3e4, 0.85), "n_gb": 0.85, "Q_el": 4e-6, "n_el": 0.9}
+    truth = {
+        "L": 1e-7,
+        "R_b": 400.0,
+        "C_b": 1 / (2 * np.pi * 3e6 * 400.0),
+        "R_gb": 250.0,
+        "Q_gb": _q(250.0, 3e4, 0.85),
+        "n_gb": 0.85,
+        "Q_el": 4e-6,
+        "n_el": 0.9,
+    }
     freq = np.geomspace(7e6, 1, 70)
     z = load_circuit("pellet_blocking").circuit.impedance(freq, truth)
     s = Spectrum(freq, z, meta={"thickness_cm": 0.127, "area_cm2": 1.0})
@@ -162,8 +205,16 @@ def test_pellet_brug_and_conductivity():
 
 def test_role_mismatch_is_warned():
     # a "grain boundary" arc with C_eff = 10 µF (apex 64 Hz) is an electrode process, not a gb
-    truth = {"L": 1e-7, "R_b": 400.0, "C_b": 1 / (2 * np.pi * 3e6 * 400.0), "R_gb": 250.0,
-             "Q_gb": _q(250.0, 1 / (2 * np.pi * 250.0 * 1e-5), 0.9), "n_gb": 0.9, "Q_el": 4e-4, "n_el": 0.9}
+    truth = {
+        "L": 1e-7,
+        "R_b": 400.0,
+        "C_b": 1 / (2 * np.pi * 3e6 * 400.0),
+        "R_gb": 250.0,
+        "Q_gb": _q(250.0, 1 / (2 * np.pi * 250.0 * 1e-5), 0.9),
+        "n_gb": 0.9,
+        "Q_el": 4e-4,
+        "n_el": 0.9,
+    }
     freq = np.geomspace(7e6, 0.1, 80)
     z = load_circuit("pellet_blocking").circuit.impedance(freq, truth)
     s = Spectrum(freq, z, meta={"thickness_cm": 0.127, "area_cm2": 1.0})

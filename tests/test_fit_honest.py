@@ -87,8 +87,20 @@ def test_compare_penalises_parameters_the_data_cannot_carry():
     rng = np.random.default_rng(0)
     f = np.geomspace(1e6, 0.1, 19)
     c = parse_circuit("R0-p(R1,CPE1)-p(R2,CPE2)-CPE3")
-    z = c.impedance(f, [30, 200, (1 / (2 * np.pi * 1e4)) ** 0.85 / 200, 0.85, 300,
-                        (1 / (2 * np.pi * 10)) ** 0.9 / 300, 0.9, 1e-3, 0.8])
+    z = c.impedance(
+        f,
+        [
+            30,
+            200,
+            (1 / (2 * np.pi * 1e4)) ** 0.85 / 200,
+            0.85,
+            300,
+            (1 / (2 * np.pi * 10)) ** 0.9 / 300,
+            0.9,
+            1e-3,
+            0.8,
+        ],
+    )
     z = z + 0.005 * np.abs(z) * (rng.standard_normal(19) + 1j * rng.standard_normal(19))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -105,8 +117,10 @@ def _scaled_pellet(k: float, seed: int = 5) -> tuple[Spectrum, dict[str, float]]
     """A known-answer pellet_blocking spectrum with every resistance ×k and capacitance ÷k."""
     d = load_circuit("pellet_blocking")
     truth, _ = identifiable_parameters(d, np.random.default_rng(seed))
-    t = {p: v * k if p.startswith("R_") or p == "L" else v / k if p.startswith(("C_", "Q_")) else v
-         for p, v in truth.items()}
+    t = {
+        p: v * k if p.startswith("R_") or p == "L" else v / k if p.startswith(("C_", "Q_")) else v
+        for p, v in truth.items()
+    }
     return noisy_spectrum(d, t, KNOWN_ANSWER_PRIORS[d.name].freq, 0.002, np.random.default_rng(1)), t
 
 
@@ -151,8 +165,10 @@ def test_bound_probe_on_real_spectra(corpus):
         r = eisna.fit(example, "pellet_blocking")
     probe = r.meta["bound_probe"]["Q_el"]
     assert probe["optimum"] is None and "beyond_bound:Q_el" not in r.flags
-    assert any(w.startswith("ParameterAtBoundWarning: Q_el at its upper bound")
-               and "do not pull it further" in w for w in r.warnings)
+    assert any(
+        w.startswith("ParameterAtBoundWarning: Q_el at its upper bound") and "do not pull it further" in w
+        for w in r.warnings
+    )
 
 
 def _nas_truth(t_h: float) -> dict[str, float]:
@@ -164,9 +180,22 @@ def _nas_truth(t_h: float) -> dict[str, float]:
 
     g = 0.0 if t_h <= 1.0 else 1.0 - math.exp(-(((t_h - 1.0) / 6.0) ** 1.5))
     r_int = 180.0 * g
-    return {"L": 2e-7, "R_b": 42.4, "C_b": 13.9e-12, "R_gb": 21.0, "Q_gb": q(21.0, 2e6, 0.8), "n_gb": 0.8,
-            "R_int": r_int, "Q_int": q(r_int, 1e4, 0.85) if r_int else 1.0, "n_int": 0.85,
-            "R_ct": 40.0, "Q_ct": q(40.0, 300, 0.9), "n_ct": 0.9, "R_W": 12.0, "tau_W": 1.0}
+    return {
+        "L": 2e-7,
+        "R_b": 42.4,
+        "C_b": 13.9e-12,
+        "R_gb": 21.0,
+        "Q_gb": q(21.0, 2e6, 0.8),
+        "n_gb": 0.8,
+        "R_int": r_int,
+        "Q_int": q(r_int, 1e4, 0.85) if r_int else 1.0,
+        "n_int": 0.85,
+        "R_ct": 40.0,
+        "Q_ct": q(40.0, 300, 0.9),
+        "n_ct": 0.9,
+        "R_W": 12.0,
+        "tau_W": 1.0,
+    }
 
 
 def test_errors_honest_when_the_bulk_arc_is_above_the_window():
@@ -182,8 +211,12 @@ def test_errors_honest_when_the_bulk_arc_is_above_the_window():
     for truth in truths:  # the benchmark's noise model: larger at both ends of the window
         z = d.circuit.impedance(FREQ_CELL, truth)
         sigma = 0.002 * np.sqrt(1 + (FREQ_CELL / 2e6) ** 2) * np.sqrt(1 + 0.5 / FREQ_CELL)
-        spectra.append(Spectrum(FREQ_CELL, z + sigma * np.abs(z) * (rng.standard_normal(z.size)
-                                                                   + 1j * rng.standard_normal(z.size))))
+        spectra.append(
+            Spectrum(
+                FREQ_CELL,
+                z + sigma * np.abs(z) * (rng.standard_normal(z.size) + 1j * rng.standard_normal(z.size)),
+            )
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         series = eisna.fit_series(spectra, "symmetric_interlayer")

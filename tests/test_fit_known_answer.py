@@ -93,10 +93,15 @@ def sweep(name: str, noise: float, n_draws: int, seed: int = 2024, prior: str = 
         consistent += agree
         n_ident += ident
         criterion_ident += ok and ident
-    return {"optimum": optimum / n_draws, "criterion": criterion / n_draws,
-            "consistent": consistent / n_draws, "identifiable": n_ident / n_draws,
-            "criterion_identifiable": criterion_ident / n_ident if n_ident else float("nan"),
-            "acceptance": n_draws / tries, "role_mismatch": mismatch / n_draws}
+    return {
+        "optimum": optimum / n_draws,
+        "criterion": criterion / n_draws,
+        "consistent": consistent / n_draws,
+        "identifiable": n_ident / n_draws,
+        "criterion_identifiable": criterion_ident / n_ident if n_ident else float("nan"),
+        "acceptance": n_draws / tries,
+        "role_mismatch": mismatch / n_draws,
+    }
 
 
 @pytest.mark.slow
@@ -105,12 +110,14 @@ def sweep(name: str, noise: float, n_draws: int, seed: int = 2024, prior: str = 
 def test_known_answer_sweep(name, noise, capsys):
     rates = sweep(name, noise, DRAWS[noise])
     with capsys.disabled():
-        print(f"\n{name} noise {100 * noise:.1f} %, {DRAWS[noise]} draws (prior acceptance "
-              f"{100 * rates['acceptance']:.0f} %): global optimum {100 * rates['optimum']:.1f} %, "
-              f"R/n criterion {100 * rates['criterion']:.1f} % (identifiable at this noise "
-              f"{100 * rates['identifiable']:.0f} %, criterion among them "
-              f"{100 * rates['criterion_identifiable']:.1f} %), within 3σ {100 * rates['consistent']:.1f} %, "
-              f"role_mismatch {100 * rates['role_mismatch']:.0f} %")
+        print(
+            f"\n{name} noise {100 * noise:.1f} %, {DRAWS[noise]} draws (prior acceptance "
+            f"{100 * rates['acceptance']:.0f} %): global optimum {100 * rates['optimum']:.1f} %, "
+            f"R/n criterion {100 * rates['criterion']:.1f} % (identifiable at this noise "
+            f"{100 * rates['identifiable']:.0f} %, criterion among them "
+            f"{100 * rates['criterion_identifiable']:.1f} %), within 3σ {100 * rates['consistent']:.1f} %, "
+            f"role_mismatch {100 * rates['role_mismatch']:.0f} %"
+        )
     assert rates["optimum"] >= (0.99 if noise < 0.005 else 0.95)
     assert rates["consistent"] >= (0.95 if noise < 0.005 else 0.9)
     if noise < 0.005:  # the drawn capacitances fit their roles (ISW ranges, ×10)
@@ -132,8 +139,9 @@ def test_identifiable_draws_pass_their_filter():
     sd_wide = cramer_rao_sd(d, random_parameters(d, rng), FREQ_CELL, 0.002)
     assert 3 * max(sd_wide["R_int"], sd_wide["R_ct"], sd_wide["R_W"]) > 0.01
     raw = [known_answer_parameters(d, rng) for _ in range(200)]
-    passed = sum(is_identifiable(cramer_rao_sd(d, v, KNOWN_ANSWER_PRIORS[d.name].freq, 0.002), 0.01, 0.01)
-                 for v in raw)
+    passed = sum(
+        is_identifiable(cramer_rao_sd(d, v, KNOWN_ANSWER_PRIORS[d.name].freq, 0.002), 0.01, 0.01) for v in raw
+    )
     assert 0.5 < passed / 200 < 0.85  # documented acceptance of the raw prior: ~61-66 %
     with pytest.raises(EisnaError, match=r"passed the Cramér–Rao filter .* in 3 tries"):
         identifiable_parameters(d, rng, noise=0.05, max_tries=3)
@@ -145,10 +153,26 @@ def test_interchangeable_arcs_take_their_role_order():
     from eisna.fitting.engine import _order_arcs_by_role, _Problem
 
     d = load_circuit("pellet_blocking_cpe")
-    truth = {"L": 5.75e-8, "R_b": 8.51e3, "Q_b": 6.05e-11, "n_b": 0.907, "R_gb": 4.09e3, "Q_gb": 6.44e-9,
-             "n_gb": 0.966, "Q_el": 6.04e-7, "n_el": 0.917}
-    swapped = dict(truth, R_b=truth["R_gb"], Q_b=truth["Q_gb"], n_b=truth["n_gb"], R_gb=truth["R_b"],
-                   Q_gb=truth["Q_b"], n_gb=truth["n_b"])
+    truth = {
+        "L": 5.75e-8,
+        "R_b": 8.51e3,
+        "Q_b": 6.05e-11,
+        "n_b": 0.907,
+        "R_gb": 4.09e3,
+        "Q_gb": 6.44e-9,
+        "n_gb": 0.966,
+        "Q_el": 6.04e-7,
+        "n_el": 0.917,
+    }
+    swapped = dict(
+        truth,
+        R_b=truth["R_gb"],
+        Q_b=truth["Q_gb"],
+        n_b=truth["n_gb"],
+        R_gb=truth["R_b"],
+        Q_gb=truth["Q_b"],
+        n_gb=truth["n_b"],
+    )
     freq = KNOWN_ANSWER_PRIORS[d.name].freq
     z = d.circuit.impedance(freq, truth)
     np.testing.assert_allclose(d.circuit.impedance(freq, swapped), z, rtol=1e-12)

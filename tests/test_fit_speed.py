@@ -21,15 +21,22 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_fit_does_not_import_lmfit():
-    code = ("import sys, numpy as np; import eisna; from eisna.fitting.engine import fit\n"
-            "from eisna.circuit import load_circuit\n"
-            "from eisna.fitting.synthetic import FREQ_CELL, noisy_spectrum\n"
-            "d = load_circuit('symmetric_cell')\n"
-            "t = {n: d.defaults[n].value for n in d.param_names}\n"
-            "r = fit(noisy_spectrum(d, t, FREQ_CELL, 0.002, np.random.default_rng(1)), d)\n"
-            "print(r.success, 'lmfit' in sys.modules)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(REPO / "src"), "PATH": ""})
+    code = (
+        "import sys, numpy as np; import eisna; from eisna.fitting.engine import fit\n"
+        "from eisna.circuit import load_circuit\n"
+        "from eisna.fitting.synthetic import FREQ_CELL, noisy_spectrum\n"
+        "d = load_circuit('symmetric_cell')\n"
+        "t = {n: d.defaults[n].value for n in d.param_names}\n"
+        "r = fit(noisy_spectrum(d, t, FREQ_CELL, 0.002, np.random.default_rng(1)), d)\n"
+        "print(r.success, 'lmfit' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(REPO / "src"), "PATH": ""},
+    )
     assert out.stdout.split() == ["True", "False"]
 
 

@@ -56,7 +56,10 @@ def test_recursive_glob_with_a_loop_terminates(tmp_path):
     )
     proc = subprocess.run(
         [sys.executable, "-c", code, f"{data}/**/*.mpt"],
-        capture_output=True, text=True, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
         env={**os.environ, "PYTHONPATH": str(REPO / "src")},
     )
     assert proc.stdout.strip() == "3"

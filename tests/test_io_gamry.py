@@ -15,16 +15,66 @@ from eisna.io._registry import find_reader
 # (relative path, points, first freq Hz, first Z Ω, last freq Hz, last Z Ω, timestamp,
 #  area cm², VDC V, aborted), typed from the files' text
 KNOWN = [
-    ("gamry-parser/eispot_data.dta", 10, 10000.0, 224.6075 - 3.767681j, 0.5, 226.885 - 7.053867j,
-     datetime(2016, 5, 11, 17, 47, 3), 1.0, 1.3, False),
-    ("gamry-parser/eispot_data_curveaborted.dta", 5, 10000.0, 224.6075 - 3.767681j, 100.0,
-     226.2954 - 6.136346j, datetime(2016, 5, 11, 17, 47, 3), 1.0, 1.3, True),
-    ("impedancepy/exampleDataGamry.DTA", 72, 200015.6, 825.8584 - 1367.239j, 0.0158898,
-     17007.49 - 6635.557j, datetime(2018, 4, 23, 16, 43, 15), 1.0, -0.05, False),
-    ("impedancepy/exampleDataGamryABORT.DTA", 72, 200015.6, 825.8584 - 1367.239j, 0.0158898,
-     17007.49 - 6635.557j, datetime(2020, 3, 18, 16, 54, 44), 1.0, 0.0, True),
-    ("pyimpspec/data.dta", 29, 10000.0, 109.00918219439 - 26.5556798765152j, 1.0,
-     645.478700150494 - 90.618128307383j, datetime(2022, 1, 1, 0, 0, 1), 1.0, 0.0, False),
+    (
+        "gamry-parser/eispot_data.dta",
+        10,
+        10000.0,
+        224.6075 - 3.767681j,
+        0.5,
+        226.885 - 7.053867j,
+        datetime(2016, 5, 11, 17, 47, 3),
+        1.0,
+        1.3,
+        False,
+    ),
+    (
+        "gamry-parser/eispot_data_curveaborted.dta",
+        5,
+        10000.0,
+        224.6075 - 3.767681j,
+        100.0,
+        226.2954 - 6.136346j,
+        datetime(2016, 5, 11, 17, 47, 3),
+        1.0,
+        1.3,
+        True,
+    ),
+    (
+        "impedancepy/exampleDataGamry.DTA",
+        72,
+        200015.6,
+        825.8584 - 1367.239j,
+        0.0158898,
+        17007.49 - 6635.557j,
+        datetime(2018, 4, 23, 16, 43, 15),
+        1.0,
+        -0.05,
+        False,
+    ),
+    (
+        "impedancepy/exampleDataGamryABORT.DTA",
+        72,
+        200015.6,
+        825.8584 - 1367.239j,
+        0.0158898,
+        17007.49 - 6635.557j,
+        datetime(2020, 3, 18, 16, 54, 44),
+        1.0,
+        0.0,
+        True,
+    ),
+    (
+        "pyimpspec/data.dta",
+        29,
+        10000.0,
+        109.00918219439 - 26.5556798765152j,
+        1.0,
+        645.478700150494 - 90.618128307383j,
+        datetime(2022, 1, 1, 0, 0, 1),
+        1.0,
+        0.0,
+        False,
+    ),
 ]
 
 
@@ -78,8 +128,9 @@ def test_drift_corrected(corpus):
 def test_several_curves_galvanostatic_and_no_curve(tmp_path, corpus):
     text = (corpus / "other-formats/gamry-parser/eispot_data.dta").read_text("latin-1")
     text = text.replace("TAG\tEISPOT", "TAG\tEISGALV").replace(
-        "VDC\tPOTEN\t1.30000E+000\tF", "IDC\tQUANT\t1.00000E-003\tF")
-    table = text[text.index("ZCURVE"):]
+        "VDC\tPOTEN\t1.30000E+000\tF", "IDC\tQUANT\t1.00000E-003\tF"
+    )
+    table = text[text.index("ZCURVE") :]
     path = tmp_path / "two.DTA"
     path.write_text(text + table.replace("ZCURVE", "ZCURVE2"), "latin-1")
     spectra = eisna.read(path)
@@ -106,7 +157,7 @@ def test_empty_curve_skipped_with_warning(tmp_path, corpus):
     from eisna.errors import MetadataWarning
 
     text = (corpus / "other-formats/gamry-parser/eispot_data_curveaborted.dta").read_text("latin-1")
-    table = text[text.index("ZCURVE"):text.index("EXPERIMENTABORTED")]
+    table = text[text.index("ZCURVE") : text.index("EXPERIMENTABORTED")]
     empty = "\n".join(table.splitlines()[:3]).replace("ZCURVE", "ZCURVE0") + "\n"
     path = tmp_path / "first_empty.DTA"
     path.write_text(text.replace("ZCURVE\tTABLE", empty + "ZCURVE\tTABLE", 1), "latin-1")

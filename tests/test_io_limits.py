@@ -31,7 +31,11 @@ def _run_info(path: Path, *extra: str, timeout: float = 60) -> subprocess.Comple
     )
     return subprocess.run(
         [PYTHON, "-c", code, "info", str(path), *extra],
-        capture_output=True, text=True, timeout=timeout, env=ENV, check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=ENV,
+        check=False,
     )
 
 

@@ -324,8 +324,9 @@ def test_nested_xlsx_export_reads_like_its_csv(corpus: Path, tmp_path: Path) -> 
     sheet = book.active
     sheet.title = "record"
     for row in lines:  # numbers as numbers, as Excel stores them; empty leading cells stay empty
-        sheet.append([float(x) if x.replace(".", "", 1).replace("-", "", 1).isdigit() else (x or None)
-                      for x in row])
+        sheet.append(
+            [float(x) if x.replace(".", "", 1).replace("-", "", 1).isdigit() else (x or None) for x in row]
+        )
     xlsx = tmp_path / "nested.xlsx"
     book.save(xlsx)
     got, want = eisna.read_cycling(xlsx), eisna.read_cycling(head)

@@ -35,8 +35,12 @@ def test_three_channels_four_scans(corpus):
     assert len(spectra) == 12
     assert [s.meta["index"] for s in spectra] == list(range(12))
     channels = [s.meta["channel"] for s in spectra]
-    assert channels == ["CH 3: E dc scan at 5 freqs"] * 4 + ["CH 5: E dc scan at 5 freqs"] * 4 + [
-        "CH 8: E dc scan at 5 freqs"] * 4
+    assert (
+        channels
+        == ["CH 3: E dc scan at 5 freqs"] * 4
+        + ["CH 5: E dc scan at 5 freqs"] * 4
+        + ["CH 8: E dc scan at 5 freqs"] * 4
+    )
     assert [s.meta["scan"] for s in spectra[:4]] == ["E=0.000 V", "E=0.200 V", "E=0.400 V", "E=0.600 V"]
     assert [s.meta["dc_potential_V"] for s in spectra[:4]] == pytest.approx([0.0, 0.2, 0.4, 0.6])
     assert all(len(s) == 5 for s in spectra)

@@ -314,10 +314,7 @@ def test_zip_bomb_workbook_is_refused(tmp_path):
 
 
 def test_a_sentence_naming_the_columns_is_not_the_header(tmp_path):
-    text = (
-        "Note: frequency sweep, |Z| and phase recorded\n"
-        "freq\tZ'\tZ''\n1000\t10\t-1\n100\t12\t-3\n"
-    )
+    text = "Note: frequency sweep, |Z| and phase recorded\nfreq\tZ'\tZ''\n1000\t10\t-1\n100\t12\t-3\n"
     s = eisna.read(_write(tmp_path, "sentence.txt", text))[0]
     assert s.meta["header"]["header_line"] == 1
     np.testing.assert_array_equal(s.z, [10 - 1j, 12 - 3j])

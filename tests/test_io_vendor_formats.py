@@ -19,10 +19,18 @@ PYIMPSPEC = ("other-formats", "pyimpspec")
     [
         # typed from the files' text: first and last rows (10 kHz and 1 Hz)
         ("data.idf", "ivium", 109.009 - 26.5557j, 645.479 - 90.6181j),
-        ("data.dfr", "autolab-dfr", 109.00918219439028 - 26.55567987651522j,
-         645.4787001504939 - 90.61812830738303j),
-        ("data.i2b", "elchemea-i2b", 109.00918219439028 - 26.55567987651522j,
-         645.4787001504939 - 90.61812830738303j),
+        (
+            "data.dfr",
+            "autolab-dfr",
+            109.00918219439028 - 26.55567987651522j,
+            645.4787001504939 - 90.61812830738303j,
+        ),
+        (
+            "data.i2b",
+            "elchemea-i2b",
+            109.00918219439028 - 26.55567987651522j,
+            645.4787001504939 - 90.61812830738303j,
+        ),
         ("data.json", "json", 109.0091821944 - 26.5556798765j, 645.4787001505 - 90.6181283074j),
     ],
 )
@@ -96,8 +104,10 @@ def test_i2b_comments_and_truncation(tmp_path, corpus):
 
 def test_json_variants(tmp_path):
     records = tmp_path / "records.json"
-    records.write_text('[{"freq": 1000, "Z\'": 10, "-Z\'\'": 1}, {"freq": 0, "Z\'": 12, "-Z\'\'": 3},'
-                       ' {"freq": 10, "Z\'": 20, "-Z\'\'": 8}]')
+    records.write_text(
+        '[{"freq": 1000, "Z\'": 10, "-Z\'\'": 1}, {"freq": 0, "Z\'": 12, "-Z\'\'": 3},'
+        ' {"freq": 10, "Z\'": 20, "-Z\'\'": 8}]'
+    )
     s = eisna.read(records)[0]
     np.testing.assert_array_equal(s.freq, [1000.0, 10.0])
     np.testing.assert_array_equal(s.z, [10 - 1j, 20 - 8j])
@@ -143,13 +153,21 @@ def test_versastudio_without_impedance(tmp_path, corpus):
 @pytest.mark.parametrize(
     ("relative", "format_line", "instrument_line"),
     [
-        ("other-formats/impedancepy/exampleDataGamry.DTA", "  format: gamry-dta (Gamry Framework .DTA)",
-         "  instrument: Gamry (REF3000-34128)"),
-        ("other-formats/zahner/rc-data.ism", "  format: zahner-ism (Zahner Thales .ism)",
-         "  instrument: Zahner Thales"),
-        ("other-formats/palmsens/eis_5freq.pssession",
-         "  format: palmsens-pssession (PalmSens PSTrace/MultiTrace .pssession)",
-         "  instrument: PalmSens EmStat4"),
+        (
+            "other-formats/impedancepy/exampleDataGamry.DTA",
+            "  format: gamry-dta (Gamry Framework .DTA)",
+            "  instrument: Gamry (REF3000-34128)",
+        ),
+        (
+            "other-formats/zahner/rc-data.ism",
+            "  format: zahner-ism (Zahner Thales .ism)",
+            "  instrument: Zahner Thales",
+        ),
+        (
+            "other-formats/palmsens/eis_5freq.pssession",
+            "  format: palmsens-pssession (PalmSens PSTrace/MultiTrace .pssession)",
+            "  instrument: PalmSens EmStat4",
+        ),
     ],
 )
 def test_info_names_format_and_instrument(corpus, relative, format_line, instrument_line):

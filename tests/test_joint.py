@@ -132,8 +132,17 @@ def test_cli_batch_joint_writes_joint_csv(tmp_path):
     from eisna.cli import main
 
     out = tmp_path / "out"
-    rc = main(["batch", str(ROOT / "sample_spectra/nas_looped.mpt"), "--out", str(out), "--no-report",
-               "--joint", "L,n_gb,Q_gb,n_int,n_ct,tau_W"])
+    rc = main(
+        [
+            "batch",
+            str(ROOT / "sample_spectra/nas_looped.mpt"),
+            "--out",
+            str(out),
+            "--no-report",
+            "--joint",
+            "L,n_gb,Q_gb,n_int,n_ct,tau_W",
+        ]
+    )
     assert rc == 0
     table = pd.read_csv(out / "joint.csv")
     assert len(table) == 49

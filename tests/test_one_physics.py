@@ -52,8 +52,9 @@ def test_batch_area_option_gives_one_asr_column_consistent_with_physics(tmp_path
     for i in (40, 41):
         shutil.copy(NAS / f"nas_t{i:02d}.mpt", folder)
     out = tmp_path / "out"
-    code = main(["batch", str(folder), "--out", str(out), "--area-cm2", "1.5", "--thickness-cm", "0.1",
-                 "--no-report"])
+    code = main(
+        ["batch", str(folder), "--out", str(out), "--area-cm2", "1.5", "--thickness-cm", "0.1", "--no-report"]
+    )
     assert code == 0
     with (out / "results.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
@@ -66,8 +67,9 @@ def test_batch_area_option_gives_one_asr_column_consistent_with_physics(tmp_path
         assert float(r["f_apex_int_Hz"]) == pytest.approx(1 / (2 * math.pi * float(r["tau_int_s"])), rel=1e-6)
         c_eff = float(r["C_eff_int_F"])
         # d = ε0 εr A / (2 C_eff) with εr = 10 (the one default), in nm
-        assert float(r["thickness_int_nm"]) == pytest.approx(8.8541878128e-14 * 10 * 1.5 / (2 * c_eff) * 1e7,
-                                                             rel=1e-6)
+        assert float(r["thickness_int_nm"]) == pytest.approx(
+            8.8541878128e-14 * 10 * 1.5 / (2 * c_eff) * 1e7, rel=1e-6
+        )
         r_se = float(r["R_b"]) + float(r["R_gb"])
         assert float(r["R_SE_ohm"]) == pytest.approx(r_se, rel=1e-9)
         assert float(r["sigma_total_S_per_cm"]) == pytest.approx(0.1 / (1.5 * r_se), rel=1e-6)
@@ -124,9 +126,11 @@ def test_fit_accepts_custom_circuit_and_returns_one():
     circuits = pytest.importorskip("impedance.models.circuits")
     spectrum = _nas(40)
     ref = eisna.fit(spectrum, "L0-R0-p(R1,C1)-p(R2,CPE2)-p(R3,CPE3)-p(R4,CPE4)-Ws0")
-    cc = circuits.CustomCircuit("L0-R0-p(R1,C1)-p(R2,CPE2)-p(R3,CPE3)-p(R4,CPE4)-Ws0",
-                                initial_guess=[ref.params[n] for n in ref.param_names if n != "L0"],
-                                constants={"L0": 2e-7})
+    cc = circuits.CustomCircuit(
+        "L0-R0-p(R1,C1)-p(R2,CPE2)-p(R3,CPE3)-p(R4,CPE4)-Ws0",
+        initial_guess=[ref.params[n] for n in ref.param_names if n != "L0"],
+        constants={"L0": 2e-7},
+    )
     r = eisna.fit(spectrum, cc)
     assert r.params["L0"] == 2e-7 and "L0" not in r.varied
     assert r.params["R3"] == pytest.approx(ref.params["R3"], rel=0.05)

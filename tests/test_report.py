@@ -109,7 +109,7 @@ def test_report_of_a_series_has_figures_tables_kinetics_and_provenance(tmp_path,
     assert "R_int / Ω" in text and "KK (max |res|)" in text
     n_pass = text.count('<span class="ok">pass</span>')
     assert n_pass + text.count('<span class="bad">FAIL</span>') == 3
-    assert f"KK test passed</div><div class=\"v\">{n_pass} / 3" in text
+    assert f'KK test passed</div><div class="v">{n_pass} / 3' in text
     # kinetics: the winning model and its onset
     assert f"{kinetics.model}:" in text and "onset t<sub>0</sub>" in text
     # provenance: version, options, input file with its SHA-256
@@ -315,9 +315,13 @@ def test_eisna_report_dir_reproduces_the_batch_page(tmp_path):
     batch_page = (out / "report.html").read_text(encoding="utf-8")
     stored = json.loads((out / "analysis.json").read_text(encoding="utf-8"))
     assert [s["status"] for s in stored["spectra"]].count("ok") == 3
-    assert all(s["kk"] is not None and isinstance(s["kk"]["passed"], bool)
-               and isinstance(s["kk"]["zhit_passed"], bool)
-               for s in stored["spectra"] if s["status"] == "ok")
+    assert all(
+        s["kk"] is not None
+        and isinstance(s["kk"]["passed"], bool)
+        and isinstance(s["kk"]["zhit_passed"], bool)
+        for s in stored["spectra"]
+        if s["status"] == "ok"
+    )
     (out / "report.html").unlink()
     assert main(["report", str(out)]) == 0
     rebuilt = (out / "report.html").read_text(encoding="utf-8")
@@ -359,10 +363,23 @@ def test_kk_column_shows_the_stored_reason_and_the_zhit_verdict(series):
     fit = series.results[-1]
     res = np.zeros(fit.freq.size)
     res[3] = 0.021
-    failed = StoredKK(passed=False, threshold=0.01, res_re=res, res_im=np.zeros_like(res), freq=fit.freq,
-                      reason="residual 2.1 % at 1e+05 Hz exceeds the limit 1 % <b>", zhit_passed=False)
-    passed = StoredKK(passed=True, threshold=0.01, res_re=np.zeros_like(res), res_im=np.zeros_like(res),
-                      freq=fit.freq, zhit_passed=True)
+    failed = StoredKK(
+        passed=False,
+        threshold=0.01,
+        res_re=res,
+        res_im=np.zeros_like(res),
+        freq=fit.freq,
+        reason="residual 2.1 % at 1e+05 Hz exceeds the limit 1 % <b>",
+        zhit_passed=False,
+    )
+    passed = StoredKK(
+        passed=True,
+        threshold=0.01,
+        res_re=np.zeros_like(res),
+        res_im=np.zeros_like(res),
+        freq=fit.freq,
+        zhit_passed=True,
+    )
     ns = SimpleNamespace(results=[fit, fit], time_h=np.array([0.0, 1.0]), interlayer=[True, True])
     text = render_report(ns, kk=[failed, passed])
     assert '<span class="bad">FAIL</span> (2.1 %); Z-HIT FAIL' in text

@@ -131,16 +131,24 @@ def test_real_area_is_kept_with_its_source(corpus):
 
 def test_cli_fit_prints_no_asr_from_placeholder(corpus):
     env_path = str(REPO / "src")
-    cmd = [sys.executable, "-m", "eisna", "fit", str(corpus / "biologic-mpt" / "ex1.mpt"),
-           "--circuit", "symmetric_cell"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "eisna",
+        "fit",
+        str(corpus / "biologic-mpt" / "ex1.mpt"),
+        "--circuit",
+        "symmetric_cell",
+    ]
     import os
 
     env = {**os.environ, "PYTHONPATH": env_path}
     text = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False).stdout
     assert "ASR_" not in text and "Ω·cm²" not in text
     assert "placeholder" in text and "area: none" in text
-    text = subprocess.run([*cmd, "--area-cm2", "1.0"], capture_output=True, text=True, env=env,
-                          check=False).stdout
+    text = subprocess.run(
+        [*cmd, "--area-cm2", "1.0"], capture_output=True, text=True, env=env, check=False
+    ).stdout
     assert "ASR_ct" in text and "area: 1 cm² (user)" in text
 
 

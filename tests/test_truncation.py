@@ -130,10 +130,13 @@ def test_truncated_nda_is_said(corpus, tmp_path):
     assert len(data) == 133_503
     cut = tmp_path / "cut.nda"
     cut.write_bytes(data[:80_101])  # 60 %: records start at byte 14221
-    with pytest.warns(TruncatedDataWarning, match=(
-        r"cut\.nda: the file looks truncated: the header declares 119282 bytes of records, "
-        r"the file holds 65880\. The complete records are read"
-    )):
+    with pytest.warns(
+        TruncatedDataWarning,
+        match=(
+            r"cut\.nda: the file looks truncated: the header declares 119282 bytes of records, "
+            r"the file holds 65880\. The complete records are read"
+        ),
+    ):
         frame = eisna.read_cycling(cut)
     assert len(frame) == 764  # of 1380
     assert frame.attrs["truncated"] is True

@@ -188,7 +188,7 @@ def _is_stray_temp(name: str, outputs: set[str]) -> bool:
     for out in outputs:
         head = f".{out}."
         if name.startswith(head):
-            rest = name[len(head):]
+            rest = name[len(head) :]
             # this module's temp files, and the mkstemp names of earlier versions
             if rest.endswith(TMP_SUFFIX) or (len(rest) == 8 and rest.replace("_", "").isalnum()):
                 return True
@@ -209,16 +209,18 @@ def check_output_folder(out_dir: str | os.PathLike[str]) -> Path:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise OutputError(f"--out {out}: cannot be created ({err.strerror or err}); "
-                          "choose a folder you can write to") from err
+        raise OutputError(
+            f"--out {out}: cannot be created ({err.strerror or err}); choose a folder you can write to"
+        ) from err
     probe = out / f".eisna-probe-{os.getpid()}-{secrets.token_hex(4)}"
     try:
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         os.close(fd)
         probe.unlink()
     except OSError as err:
-        raise OutputError(f"--out {out}: not writable ({err.strerror or err}); "
-                          "choose a folder you can write to") from err
+        raise OutputError(
+            f"--out {out}: not writable ({err.strerror or err}); choose a folder you can write to"
+        ) from err
     return out
 
 
@@ -251,8 +253,11 @@ class FolderLock:
     def _record(self, fd: int) -> None:
         from datetime import UTC, datetime
 
-        info = {"pid": os.getpid(), "host": socket.gethostname(),
-                "started": datetime.now(UTC).isoformat(timespec="seconds")}
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps(info).encode())
 
@@ -266,8 +271,9 @@ class FolderLock:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o644)
             except OSError as err:
                 if err.errno == errno.ELOOP:
-                    raise OutputError(f"{self.path}: is a symbolic link; delete it and run the batch "
-                                      "again") from err
+                    raise OutputError(
+                        f"{self.path}: is a symbolic link; delete it and run the batch again"
+                    ) from err
                 raise OutputError(_describe(err, self.path.parent)) from err
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -96,8 +96,14 @@ def _encode_fit(res: Any) -> dict[str, Any]:
     from .series import FitFailure
 
     if isinstance(res, FitFailure):
-        return {"type": "failure", "source": res.source, "index": res.index, "reason": res.reason,
-                "stage": res.stage, "timestamp": _scalar(res.timestamp)}
+        return {
+            "type": "failure",
+            "source": res.source,
+            "index": res.index,
+            "reason": res.reason,
+            "stage": res.stage,
+            "timestamp": _scalar(res.timestamp),
+        }
     if not isinstance(res, FitResult):
         raise _Invalid(f"cannot store a {type(res).__name__} in the cache")
     corr = np.asarray(res.correlation, dtype=float)
@@ -110,16 +116,34 @@ def _encode_fit(res: Any) -> dict[str, Any]:
         "stderr": [[k, _f(v)] for k, v in res.stderr.items()],
         "start": [[k, _f(v)] for k, v in res.start.items()],
         "correlation": {"shape": list(corr.shape), "values": _farr(corr)},
-        "chisqr": _f(res.chisqr), "redchi": _f(res.redchi), "aic": _f(res.aic), "bic": _f(res.bic),
+        "chisqr": _f(res.chisqr),
+        "redchi": _f(res.redchi),
+        "aic": _f(res.aic),
+        "bic": _f(res.bic),
         "aicc": _f(res.aicc),
         "residuals": _farr(res.residuals),
         "freq": _farr(res.freq),
         "z": _carr(res.z),
         "z_fit": _carr(res.z_fit),
-        "fmin": _f(res.fmin), "fmax": _f(res.fmax),
+        "fmin": _f(res.fmin),
+        "fmax": _f(res.fmax),
         "weighting": res.weighting,
-        "arcs": [[a.name, a.role, _f(a.R), _f(a.R_stderr), _f(a.C_eff), _f(a.C_eff_stderr), _f(a.f_apex),
-                  _f(a.tau), a.role_ok, _f(a.f_apex_stderr), a.formula] for a in res.arcs],
+        "arcs": [
+            [
+                a.name,
+                a.role,
+                _f(a.R),
+                _f(a.R_stderr),
+                _f(a.C_eff),
+                _f(a.C_eff_stderr),
+                _f(a.f_apex),
+                _f(a.tau),
+                a.role_ok,
+                _f(a.f_apex_stderr),
+                a.formula,
+            ]
+            for a in res.arcs
+        ],
         "derived": [[k, _f(q.value), _f(q.stderr), q.unit] for k, q in res.derived.items()],
         "flags": list(res.flags),
         "warnings": list(res.warnings),
@@ -144,7 +168,9 @@ def encode_outcome(outcome: Any) -> dict[str, Any]:
     else:
         result = _encode_fit(outcome.result)
     return {
-        "result": result, "full": full, "base": base,
+        "result": result,
+        "full": full,
+        "base": base,
         "interlayer": outcome.interlayer,
         "delta_bic": _f(outcome.delta_bic),
         "min_interlayer_ohm": _f(outcome.min_interlayer_ohm),
@@ -211,8 +237,10 @@ def _meta_value(v: Any, depth: int = 0) -> Any:
         _need(len(v) == 1 and set(v) <= {"datetime", "mapping", "sequence"}, "unknown metadata value")
         if "mapping" in v:
             items = v["mapping"]
-            _need(isinstance(items, list) and all(isinstance(i, list) and len(i) == 2 for i in items),
-                  "expected metadata pairs")
+            _need(
+                isinstance(items, list) and all(isinstance(i, list) and len(i) == 2 for i in items),
+                "expected metadata pairs",
+            )
             return {_str(k): _meta_value(x, depth + 1) for k, x in items}
         if "sequence" in v:
             _need(isinstance(v["sequence"], list), "expected a metadata list")
@@ -229,8 +257,13 @@ def _decode_fit(d: Any, definitions: dict[str, Any]) -> Any:
     _need(isinstance(d, dict), "expected an object")
     if d.get("type") == "failure":
         ts = d.get("timestamp")
-        return FitFailure(_str(d["source"]), _opt(d.get("index"), _int), _str(d["reason"]), _str(d["stage"]),
-                          _meta_value(ts) if ts is not None else None)
+        return FitFailure(
+            _str(d["source"]),
+            _opt(d.get("index"), _int),
+            _str(d["reason"]),
+            _str(d["stage"]),
+            _meta_value(ts) if ts is not None else None,
+        )
     _need(d.get("type") == "fit", "unknown entry type")
     name = _str(d["circuit_name"])
     if name not in definitions:
@@ -251,8 +284,21 @@ def _decode_fit(d: Any, definitions: dict[str, Any]) -> Any:
     arcs = []
     for a in d["arcs"]:
         _need(isinstance(a, list) and len(a) == 11, "expected an arc")
-        arcs.append(Arc(_str(a[0]), _opt(a[1], _str), _num(a[2]), _num(a[3]), _num(a[4]), _num(a[5]),
-                        _num(a[6]), _num(a[7]), _opt(a[8], bool), _num(a[9]), _str(a[10])))
+        arcs.append(
+            Arc(
+                _str(a[0]),
+                _opt(a[1], _str),
+                _num(a[2]),
+                _num(a[3]),
+                _num(a[4]),
+                _num(a[5]),
+                _num(a[6]),
+                _num(a[7]),
+                _opt(a[8], bool),
+                _num(a[9]),
+                _str(a[10]),
+            )
+        )
     derived = {}
     for q in d["derived"]:
         _need(isinstance(q, list) and len(q) == 4, "expected a quantity")
@@ -265,14 +311,35 @@ def _decode_fit(d: Any, definitions: dict[str, Any]) -> Any:
     _need(freq.size == z.size == z_fit.size, "data arrays of unequal length")
     _need(isinstance(d["success"], bool), "expected a boolean")
     return FitResult(
-        params=params, stderr=_pairs(d["stderr"]), correlation=values.reshape(shape), param_names=names,
-        chisqr=_num(d["chisqr"]), redchi=_num(d["redchi"]), aic=_num(d["aic"]), bic=_num(d["bic"]),
-        aicc=_num(d["aicc"]), residuals=_vec(d["residuals"]), freq=freq, z=z, z_fit=z_fit,
-        fmin=_num(d["fmin"]), fmax=_num(d["fmax"]), weighting=_str(d["weighting"]), circuit=defn,
-        circuit_name=name, arcs=tuple(arcs), derived=derived, flags=_strs(d["flags"]),
-        success=d["success"], nfev=_int(d["nfev"]), message=_str(d["message"]),
-        warnings=_strs(d["warnings"]), varied=_strs(d["varied"]), n_points=_int(d["n_points"]),
-        start=_pairs(d["start"]), meta=meta,
+        params=params,
+        stderr=_pairs(d["stderr"]),
+        correlation=values.reshape(shape),
+        param_names=names,
+        chisqr=_num(d["chisqr"]),
+        redchi=_num(d["redchi"]),
+        aic=_num(d["aic"]),
+        bic=_num(d["bic"]),
+        aicc=_num(d["aicc"]),
+        residuals=_vec(d["residuals"]),
+        freq=freq,
+        z=z,
+        z_fit=z_fit,
+        fmin=_num(d["fmin"]),
+        fmax=_num(d["fmax"]),
+        weighting=_str(d["weighting"]),
+        circuit=defn,
+        circuit_name=name,
+        arcs=tuple(arcs),
+        derived=derived,
+        flags=_strs(d["flags"]),
+        success=d["success"],
+        nfev=_int(d["nfev"]),
+        message=_str(d["message"]),
+        warnings=_strs(d["warnings"]),
+        varied=_strs(d["varied"]),
+        n_points=_int(d["n_points"]),
+        start=_pairs(d["start"]),
+        meta=meta,
     )
 
 
@@ -296,8 +363,9 @@ def decode_outcome(d: Any, definitions: dict[str, Any] | None = None) -> Any:
     inter = d["interlayer"]
     _need(inter is None or isinstance(inter, bool), "expected true, false or null")
     _need(isinstance(d["backfilled"], bool), "expected a boolean")
-    return SpectrumOutcome(result, inter, _num(d["delta_bic"]), _num(d["min_interlayer_ohm"]), full, base,
-                           d["backfilled"])
+    return SpectrumOutcome(
+        result, inter, _num(d["delta_bic"]), _num(d["min_interlayer_ohm"]), full, base, d["backfilled"]
+    )
 
 
 # --------------------------------------------------------------------------- files
@@ -310,8 +378,12 @@ def store(cache_dir: str | os.PathLike[str], key: str, outcome: Any) -> bool:
         payload = {"key": key, "outcome": encode_outcome(outcome)}
     except (_Invalid, TypeError, ValueError):
         return False
-    doc = {"format": FORMAT, "version": VERSION, "sha256": hashlib.sha256(canonical(payload)).hexdigest(),
-           "payload": payload}
+    doc = {
+        "format": FORMAT,
+        "version": VERSION,
+        "sha256": hashlib.sha256(canonical(payload)).hexdigest(),
+        "payload": payload,
+    }
     path = entry_path(cache_dir, key)
     root = Path(cache_dir)
     if any(p.is_symlink() for p in (root, root / SUBDIR, path.parent)):
@@ -320,8 +392,9 @@ def store(cache_dir: str | os.PathLike[str], key: str, outcome: Any) -> bool:
     return True
 
 
-def load(cache_dir: str | os.PathLike[str] | None, key: str,
-         definitions: dict[str, Any] | None = None) -> Any:
+def load(
+    cache_dir: str | os.PathLike[str] | None, key: str, definitions: dict[str, Any] | None = None
+) -> Any:
     """The outcome stored under ``key``, or None when there is none or it cannot be trusted (then
     with a :class:`~eisna.errors.CacheWarning` naming the file)."""
     if not cache_dir:
@@ -343,8 +416,11 @@ def load(cache_dir: str | os.PathLike[str] | None, key: str,
         return decode_outcome(payload.get("outcome"), definitions)
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError, EisnaError) as err:
         reason = str(err) if isinstance(err, _Invalid) else f"unreadable ({type(err).__name__}: {err})"
-        warnings.warn(f"{path}: resume-cache entry ignored, the spectrum is refitted: {reason}",
-                      CacheWarning, stacklevel=2)
+        warnings.warn(
+            f"{path}: resume-cache entry ignored, the spectrum is refitted: {reason}",
+            CacheWarning,
+            stacklevel=2,
+        )
         return None
 
 
@@ -369,4 +445,3 @@ def prune(cache_dir: str | os.PathLike[str], keep: Iterable[str]) -> int:
             with contextlib.suppress(OSError):
                 (here / name).rmdir()  # only when empty
     return removed
-

@@ -44,8 +44,16 @@ __all__ = ["batch", "expand_paths", "write_atomic"]
 
 CACHE_DIRNAME = ".eisna-cache"
 # every file a batch writes into its output folder (stray temporaries of these are removed)
-OUTPUT_NAMES = ("results.csv", "results.json", "kinetics.json", "report.html", "cycling_summary.csv",
-                "cycling.json", "analysis.json", "tracks.csv")
+OUTPUT_NAMES = (
+    "results.csv",
+    "results.json",
+    "kinetics.json",
+    "report.html",
+    "cycling_summary.csv",
+    "cycling.json",
+    "analysis.json",
+    "tracks.csv",
+)
 # spectra per chain when running in parallel (a chunk's first spectrum starts cold)
 DEFAULT_CHUNK = 50
 
@@ -299,8 +307,12 @@ def batch(
         if cycling is not None:  # read and align first: a bad cycling file fails before the long fit
             from .cycling import cycling_context
 
-            context = cycling_context(cycling, eis_start=earliest(s.timestamp for s in spectra),
-                                      area_cm2=geometry.area_cm2 if geometry else None, tz=tz)
+            context = cycling_context(
+                cycling,
+                eis_start=earliest(s.timestamp for s in spectra),
+                area_cm2=geometry.area_cm2 if geometry else None,
+                tz=tz,
+            )
         # the chunks (chains that start cold) depend on chunk_size only, never on the number of
         # workers: a parallel run gives what a serial one gives
         chunk = int(chunk_size or DEFAULT_CHUNK)
@@ -336,8 +348,14 @@ def batch(
             "command": command,
             "circuit": circuit,
             "baseline": series.baseline,
-            "options": {"eps_r": eps_r, "area_cm2": series.area_cm2, "thickness_cm": series.thickness_cm,
-                        "jobs": workers, "chunk_size": chunk, **options},
+            "options": {
+                "eps_r": eps_r,
+                "area_cm2": series.area_cm2,
+                "thickness_cm": series.thickness_cm,
+                "jobs": workers,
+                "chunk_size": chunk,
+                **options,
+            },
             "inputs": inputs,
             "skipped": skipped,
             "started": started.isoformat(),
@@ -369,7 +387,11 @@ def _close_executor(owned: Any, *, abort: bool) -> None:
 
 
 def write_outputs(
-    series: SeriesResult, out_dir: Path, *, provenance: dict[str, Any], report: bool = True,
+    series: SeriesResult,
+    out_dir: Path,
+    *,
+    provenance: dict[str, Any],
+    report: bool = True,
     cycling: Any = None,
 ) -> None:
     """Write ``results.csv``, ``results.json``, ``kinetics.json``, ``analysis.json`` and ``report.html``
@@ -397,8 +419,9 @@ def write_outputs(
         outputs.add("results.csv", frame_to_csv(frame))
         outputs.add("tracks.csv", frame_to_csv(series.tracks_frame()))
         outputs.add("kinetics.json", dumps(kinetics))
-        outputs.add("results.json", dumps({"provenance": provenance, "rows": rows, "fits": fits,
-                                               "tracks": tracks}))
+        outputs.add(
+            "results.json", dumps({"provenance": provenance, "rows": rows, "fits": fits, "tracks": tracks})
+        )
         outputs.add("analysis.json", dumps(analysis, compact=True))
         if cycling is not None:
             outputs.add("cycling_summary.csv", frame_to_csv(cycling.half_cycles_frame()))
@@ -409,8 +432,17 @@ def write_outputs(
             from .report import write_report  # the report sits downstream; import it only when asked
 
             try:
-                write_report(outputs.path("report.html").parent, series=series, kinetics=kinetics,
-                             provenance=provenance, title=title, cycling=cycling, analysis=analysis)
+                write_report(
+                    outputs.path("report.html").parent,
+                    series=series,
+                    kinetics=kinetics,
+                    provenance=provenance,
+                    title=title,
+                    cycling=cycling,
+                    analysis=analysis,
+                )
             except OSError as err:
-                raise OutputError(f"{out_dir / 'report.html'}: cannot be written ({err.strerror or err}); "
-                                  "check the --out folder") from err
+                raise OutputError(
+                    f"{out_dir / 'report.html'}: cannot be written ({err.strerror or err}); "
+                    "check the --out folder"
+                ) from err

@@ -83,8 +83,11 @@ def expand_inputs(paths: Iterable[str | os.PathLike[str]], *, exclude: Path | No
         p = Path(raw)
         kind = _kind(p)
         if kind == "loop":
-            warnings.warn(f"{p}: symlink loop (the link leads back to itself); skipped.",
-                          SkippedInputWarning, stacklevel=2)
+            warnings.warn(
+                f"{p}: symlink loop (the link leads back to itself); skipped.",
+                SkippedInputWarning,
+                stacklevel=2,
+            )
         elif kind == "file":
             files.append(p)
         elif kind == "special":
@@ -194,8 +197,11 @@ class _Walk:
             path = Path(folder, entry.name)
             kind = _kind(path)
             if kind == "loop":
-                warnings.warn(f"{path}: symlink loop (the link leads back to itself); skipped.",
-                              SkippedInputWarning, stacklevel=4)
+                warnings.warn(
+                    f"{path}: symlink loop (the link leads back to itself); skipped.",
+                    SkippedInputWarning,
+                    stacklevel=4,
+                )
             elif kind == "dir":
                 yield from self._walk(path, filter_ext, seen)
             elif kind in ("file", "special") and (not filter_ext or path.suffix.lower() in self.extensions):

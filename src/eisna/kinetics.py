@@ -56,15 +56,28 @@ _LAWS: dict[str, _Law] = {
     "linear": _Law("linear", "R = R0 + k*H(t - t0)", "k", (), lambda h, th: h, False),
     "parabolic": _Law("parabolic", "R = R0 + k*sqrt(H(t - t0))", "k", (), lambda h, th: np.sqrt(h), False),
     "logarithmic": _Law(
-        "logarithmic", "R = R0 + a*ln(1 + H(t - t0)/tau)", "a", ("tau_h",),
-        lambda h, th: np.log1p(h / th[0]), False,
+        "logarithmic",
+        "R = R0 + a*ln(1 + H(t - t0)/tau)",
+        "a",
+        ("tau_h",),
+        lambda h, th: np.log1p(h / th[0]),
+        False,
     ),
     "first_order": _Law(
-        "first_order", "R = R0 + dR*(1 - exp(-H(t - t0)/tau))", "dR", ("tau_h",),
-        lambda h, th: -np.expm1(-h / th[0]), True,
+        "first_order",
+        "R = R0 + dR*(1 - exp(-H(t - t0)/tau))",
+        "dR",
+        ("tau_h",),
+        lambda h, th: -np.expm1(-h / th[0]),
+        True,
     ),
     "jmak": _Law(
-        "jmak", "R = R0 + dR*(1 - exp(-(H(t - t0)/tau)^m))", "dR", ("tau_h", "m"), _jmak, True,
+        "jmak",
+        "R = R0 + dR*(1 - exp(-(H(t - t0)/tau)^m))",
+        "dR",
+        ("tau_h", "m"),
+        _jmak,
+        True,
     ),
 }
 MODELS: tuple[str, ...] = tuple(_LAWS)
@@ -246,8 +259,15 @@ class _Profile:
         for x0 in starts:
             x0 = np.clip(x0, self.lo + 1e-9, self.hi - 1e-9)
             sol = least_squares(
-                self.residual, x0, args=(t0,), bounds=(self.lo, self.hi), method="trf", x_scale=1.0,
-                xtol=1e-10, ftol=1e-12, max_nfev=200,
+                self.residual,
+                x0,
+                args=(t0,),
+                bounds=(self.lo, self.hi),
+                method="trf",
+                x_scale=1.0,
+                xtol=1e-10,
+                ftol=1e-12,
+                max_nfev=200,
             )
             chi = float(sol.fun @ sol.fun)
             if chi < best[0]:
@@ -280,7 +300,9 @@ def _fit_law(
         lo_t, hi_t = float(grid[max(i - 1, 0)]), float(grid[min(i + 1, grid.size - 1)])
         if hi_t > lo_t:
             res = minimize_scalar(
-                lambda t0: prof.solve(t0)[0], bounds=(lo_t, hi_t), method="bounded",
+                lambda t0: prof.solve(t0)[0],
+                bounds=(lo_t, hi_t),
+                method="bounded",
                 options={"xatol": 1e-3},
             )
             t0_best = float(res.x) if res.fun <= chis[i] else float(grid[i])
@@ -483,9 +505,17 @@ def fit_kinetics(
         top.stderr["t0_h"] = _onset_stderr(prof, top.params["t0_h"], top.chisqr, redchi, t)
     if top.name == "constant":
         return KineticsResult(
-            model="none", onset_h=None, onset_stderr_h=None, t95_h=None,
-            R_final=float(top.params["R0"]), best=None, table=tuple(fits),
-            t_h=t, R=y, stderr=s, weighted=weighted,
+            model="none",
+            onset_h=None,
+            onset_stderr_h=None,
+            t95_h=None,
+            R_final=float(top.params["R0"]),
+            best=None,
+            table=tuple(fits),
+            t_h=t,
+            R=y,
+            stderr=s,
+            weighted=weighted,
         )
     return KineticsResult(
         model=top.name,

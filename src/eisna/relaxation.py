@@ -527,9 +527,7 @@ def _bootstrap_band(
     resid = b - fitted
     seed = zlib.crc32(np.ascontiguousarray(z).tobytes())
     rng = np.random.default_rng(seed)
-    picks = np.concatenate(
-        [rng.integers(0, n, (n_boot, n)), n + rng.integers(0, n, (n_boot, n))], axis=1
-    )
+    picks = np.concatenate([rng.integers(0, n, (n_boot, n)), n + rng.integers(0, n, (n_boot, n))], axis=1)
     samples = fitted[None, :] + resid[picks]  # n_boot × 2n
     coefs = np.zeros((n_boot, coef.size))
     coefs[:, active] = samples @ proj.T

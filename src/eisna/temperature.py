@@ -283,6 +283,9 @@ def arrhenius(
         R_t_e = np.sqrt(R_b_e**2 + R_g_e**2)
         fits["total"] = _fit_line("total", T, geo / R_t, geo * R_t_e / R_t**2)
     return ArrheniusResult(
-        form=FORM, fits=fits, thickness_cm=float(thickness_cm), area_cm2=float(area_cm2),
+        form=FORM,
+        fits=fits,
+        thickness_cm=float(thickness_cm),
+        area_cm2=float(area_cm2),
         sources=tuple(np.asarray(sources, dtype=object)[order].tolist()),
     )

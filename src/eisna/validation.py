@@ -167,8 +167,18 @@ class KKResult:
 
     def __post_init__(self) -> None:
         for name in (
-            "freq", "z_fit", "res_re", "res_im", "threshold", "noise", "tau", "R", "trend_limit",
-            "M_curve", "mu_curve", "chisqr_curve",
+            "freq",
+            "z_fit",
+            "res_re",
+            "res_im",
+            "threshold",
+            "noise",
+            "tau",
+            "R",
+            "trend_limit",
+            "M_curve",
+            "mu_curve",
+            "chisqr_curve",
         ):
             value = getattr(self, name)
             if isinstance(value, np.ndarray):
@@ -613,8 +623,20 @@ def kk_test(
             f"{where}: the lin-KK least-squares problem cannot be solved ({err}); expected "
             "impedances of finite, moderate magnitude. Check the units of the data."
         ) from err
-    return _assemble(spectrum, freq, z, z_fit, coef, tau, scan, (h_re, h_im), user_limit, c, add_inductance,
-                     add_capacitance)
+    return _assemble(
+        spectrum,
+        freq,
+        z,
+        z_fit,
+        coef,
+        tau,
+        scan,
+        (h_re, h_im),
+        user_limit,
+        c,
+        add_inductance,
+        add_capacitance,
+    )
 
 
 def _assemble(

@@ -191,25 +191,50 @@ ELEMENTS: dict[str, ElementSpec] = {
         ElementSpec("R", (_R_SPEC,), _R, "Z = R", _g_R),
         ElementSpec("C", (ParamSpec("C", "F", 1e-6, (1e-16, 10.0)),), _C, "Z = 1/(jωC)", _g_C),
         ElementSpec("L", (ParamSpec("L", "H", 1e-7, (1e-13, 1e-2)),), _L, "Z = jωL", _g_L),
-        ElementSpec("W", (ParamSpec("A_W", "Ohm s^-1/2", 10.0, (1e-6, 1e8)),), _W,
-                    "Z = A_W (1 − j)/√ω", _g_W),
-        ElementSpec("Wo", (_R_SPEC, ParamSpec("tau", "s", 1.0, (1e-8, 1e6))), _Wo,
-                    "Z = R coth(√(jωτ))/√(jωτ)", _g_Wo),
-        ElementSpec("Ws", (_R_SPEC, ParamSpec("tau", "s", 1.0, (1e-8, 1e6))), _Ws,
-                    "Z = R tanh(√(jωτ))/√(jωτ)", _g_Ws),
-        ElementSpec("CPE", (ParamSpec("Q", "F s^(n-1)", 1e-6, (1e-16, 10.0)), _N_SPEC), _CPE,
-                    "Z = 1/(Q (jω)^n)", _g_CPE),
-        ElementSpec("La", (ParamSpec("L", "H s^(n-1)", 1e-7, (1e-13, 1e-2)), _N_SPEC), _La,
-                    "Z = (jωL)^n", _g_La),
+        ElementSpec(
+            "W", (ParamSpec("A_W", "Ohm s^-1/2", 10.0, (1e-6, 1e8)),), _W, "Z = A_W (1 − j)/√ω", _g_W
+        ),
+        ElementSpec(
+            "Wo", (_R_SPEC, ParamSpec("tau", "s", 1.0, (1e-8, 1e6))), _Wo, "Z = R coth(√(jωτ))/√(jωτ)", _g_Wo
+        ),
+        ElementSpec(
+            "Ws", (_R_SPEC, ParamSpec("tau", "s", 1.0, (1e-8, 1e6))), _Ws, "Z = R tanh(√(jωτ))/√(jωτ)", _g_Ws
+        ),
+        ElementSpec(
+            "CPE",
+            (ParamSpec("Q", "F s^(n-1)", 1e-6, (1e-16, 10.0)), _N_SPEC),
+            _CPE,
+            "Z = 1/(Q (jω)^n)",
+            _g_CPE,
+        ),
+        ElementSpec(
+            "La", (ParamSpec("L", "H s^(n-1)", 1e-7, (1e-13, 1e-2)), _N_SPEC), _La, "Z = (jωL)^n", _g_La
+        ),
         ElementSpec("G", (_R_SPEC, _TAU_SPEC), _G, "Z = R/√(1 + jωτ)"),
-        ElementSpec("Gs", (_R_SPEC, _TAU_SPEC, ParamSpec("phi", "", 1.0, (1e-3, 1e3))), _Gs,
-                    "Z = R/(√(1 + jωτ) tanh(φ √(1 + jωτ)))"),
+        ElementSpec(
+            "Gs",
+            (_R_SPEC, _TAU_SPEC, ParamSpec("phi", "", 1.0, (1e-3, 1e3))),
+            _Gs,
+            "Z = R/(√(1 + jωτ) tanh(φ √(1 + jωτ)))",
+        ),
         ElementSpec("K", (_R_SPEC, _TAU_SPEC), _K, "Z = R/(1 + jωτ)", _g_K),
         ElementSpec("Zarc", (_R_SPEC, _TAU_SPEC, _N_SPEC), _Zarc, "Z = R/(1 + (jωτ)^n)", _g_Zarc),
-        ElementSpec("TLMQ", (_R_SPEC, ParamSpec("Q", "F s^(n-1)", 1e-6, (1e-16, 10.0)), _N_SPEC), _TLMQ,
-                    "Z = √(R_ion Z_s) coth(√(R_ion/Z_s)), Z_s = 1/(Q (jω)^n)"),
-        ElementSpec("T", (ParamSpec("A", "Ohm", 1.0, (1e-6, 1e8)), ParamSpec("B", "Ohm", 1.0, (1e-6, 1e8)),
-                          ParamSpec("a", "", 1.0, (1e-8, 1e8)), ParamSpec("b", "s", 1e-3, (1e-12, 1e6))),
-                    _T, "Z = A coth(β)/β + B/(β sinh β), β = √(a + jωb)"),
+        ElementSpec(
+            "TLMQ",
+            (_R_SPEC, ParamSpec("Q", "F s^(n-1)", 1e-6, (1e-16, 10.0)), _N_SPEC),
+            _TLMQ,
+            "Z = √(R_ion Z_s) coth(√(R_ion/Z_s)), Z_s = 1/(Q (jω)^n)",
+        ),
+        ElementSpec(
+            "T",
+            (
+                ParamSpec("A", "Ohm", 1.0, (1e-6, 1e8)),
+                ParamSpec("B", "Ohm", 1.0, (1e-6, 1e8)),
+                ParamSpec("a", "", 1.0, (1e-8, 1e8)),
+                ParamSpec("b", "s", 1e-3, (1e-12, 1e6)),
+            ),
+            _T,
+            "Z = A coth(β)/β + B/(β sinh β), β = √(a + jωb)",
+        ),
     )
 }

@@ -26,12 +26,27 @@ from typing import Any, Literal
 from ..errors import CircuitDefinitionError, CircuitSyntaxError
 from .parser import Circuit, parse_circuit
 
-__all__ = ["ROLES", "CircuitDefinition", "ParamDefault", "definition_from_circuit", "list_circuits",
-           "load_circuit"]
+__all__ = [
+    "ROLES",
+    "CircuitDefinition",
+    "ParamDefault",
+    "definition_from_circuit",
+    "list_circuits",
+    "load_circuit",
+]
 
 ROLES = ("stray", "bulk", "grain_boundary", "interlayer", "charge_transfer", "electrode", "diffusion")
-_TOP_KEYS = {"schema", "name", "title", "description", "references", "circuit", "symmetric", "elements",
-             "parameters"}
+_TOP_KEYS = {
+    "schema",
+    "name",
+    "title",
+    "description",
+    "references",
+    "circuit",
+    "symmetric",
+    "elements",
+    "parameters",
+}
 _ELEMENT_KEYS = {"role", "params"}
 _PARAM_KEYS = {"value", "min", "max", "scale", "vary"}
 
@@ -212,15 +227,19 @@ def _check_top(path: Path, data: Mapping[str, Any]) -> Circuit:
         raise _fail(path, "circuit", str(err)) from err
 
 
-def _check_elements(path: Path, elements: Mapping[str, Any], bare: Circuit
-                    ) -> tuple[dict[str, list[str]], dict[str, str]]:
+def _check_elements(
+    path: Path, elements: Mapping[str, Any], bare: Circuit
+) -> tuple[dict[str, list[str]], dict[str, str]]:
     """The [elements] table: parameter names and role of every element of the circuit."""
     names: dict[str, list[str]] = {}
     roles: dict[str, str] = {}
     for inst in bare.elements:
         if inst.name not in elements:
-            raise _fail(path, f"elements.{inst.name}",
-                        f"missing; element {inst.name!r} of the circuit needs a role and parameter names")
+            raise _fail(
+                path,
+                f"elements.{inst.name}",
+                f"missing; element {inst.name!r} of the circuit needs a role and parameter names",
+            )
     for ename, entry in elements.items():
         key = f"elements.{ename}"
         try:
@@ -228,7 +247,7 @@ def _check_elements(path: Path, elements: Mapping[str, Any], bare: Circuit
         except KeyError:
             raise _fail(path, key, f"no element {ename!r} in circuit {bare.text!r}") from None
         if not isinstance(entry, Mapping):
-            raise _fail(path, key, "expected a table such as { role = \"bulk\", params = [\"R_b\"] }")
+            raise _fail(path, key, 'expected a table such as { role = "bulk", params = ["R_b"] }')
         _check_keys(path, f"{key}.", entry, _ELEMENT_KEYS)
         role = entry.get("role")
         if role is None:
@@ -238,8 +257,12 @@ def _check_elements(path: Path, elements: Mapping[str, Any], bare: Circuit
         params = entry.get("params")
         if not isinstance(params, list) or len(params) != inst.spec.n_params:
             symbols = [p.symbol for p in inst.spec.params]
-            raise _fail(path, f"{key}.params", f"expected a list of {inst.spec.n_params} names for "
-                        f"{inst.spec.symbol} parameters {symbols}; found {params!r}")
+            raise _fail(
+                path,
+                f"{key}.params",
+                f"expected a list of {inst.spec.n_params} names for "
+                f"{inst.spec.symbol} parameters {symbols}; found {params!r}",
+            )
         roles[ename] = role
         names[ename] = [str(p) for p in params]
     return names, roles
@@ -277,8 +300,11 @@ def _check_parameters(path: Path, table: Mapping[str, Any], circuit: Circuit) ->
         if pname not in circuit.param_names:
             close = difflib.get_close_matches(pname, circuit.param_names, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise _fail(path, key, f"not a parameter of the circuit; parameters are "
-                        f"{list(circuit.param_names)}.{hint}")
+            raise _fail(
+                path,
+                key,
+                f"not a parameter of the circuit; parameters are {list(circuit.param_names)}.{hint}",
+            )
         defaults[pname] = _check_parameter(path, key, entry)
     return defaults
 

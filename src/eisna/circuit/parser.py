@@ -81,9 +81,7 @@ class _Parser:
             m = _TOKEN.match(text, i)
             if m is None or m.end() == i:
                 col = i + len(text[i:]) - len(text[i:].lstrip())
-                raise self.error(
-                    col, f"expected an element name, '-', 'p(', ',' or ')'; found {text[col]!r}"
-                )
+                raise self.error(col, f"expected an element name, '-', 'p(', ',' or ')'; found {text[col]!r}")
             kind = "name" if m.group("name") else "op"
             value = m.group(kind)
             tokens.append((kind, value, m.start(kind)))
@@ -147,8 +145,7 @@ class _Parser:
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise self.error(
                 col,
-                f"unknown element type {symbol!r} in {value!r}; known types: "
-                f"{', '.join(ELEMENTS)}.{hint}",
+                f"unknown element type {symbol!r} in {value!r}; known types: {', '.join(ELEMENTS)}.{hint}",
                 UnknownElementError,
             )
         return Node("element", element=value, column=col)
@@ -390,8 +387,10 @@ def _build(text: str, tree: Node, names: Mapping[str, Sequence[str]] | None = No
             )
         match = _NAME.match(name)
         if match is None:  # (the tokenizer only yields element names; kept as a clear error)
-            raise CircuitSyntaxError(f"circuit {text!r}, column {column + 1}: {name!r} is not an element "
-                                     f"name; expected a symbol and a label such as R0 or CPE1")
+            raise CircuitSyntaxError(
+                f"circuit {text!r}, column {column + 1}: {name!r} is not an element "
+                f"name; expected a symbol and a label such as R0 or CPE1"
+            )
         spec = ELEMENTS[match.group("type")]
         if names is not None and name in names:
             pnames = tuple(names[name])

@@ -29,14 +29,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="one spectrum file per temperature")
-    p.add_argument("--circuit", default="pellet_blocking", metavar="NAME",
-                   help="pellet circuit with R_b and R_gb (default: pellet_blocking)")
+    p.add_argument(
+        "--circuit",
+        default="pellet_blocking",
+        metavar="NAME",
+        help="pellet circuit with R_b and R_gb (default: pellet_blocking)",
+    )
     p.add_argument("--thickness-cm", type=float, required=True, metavar="L", help="pellet thickness in cm")
-    p.add_argument("--area-cm2", type=float, metavar="A",
-                   help="electrode area in cm² (default: 'Electrode surface area' of the files)")
+    p.add_argument(
+        "--area-cm2",
+        type=float,
+        metavar="A",
+        help="electrode area in cm² (default: 'Electrode surface area' of the files)",
+    )
     p.add_argument("--temperatures", type=float, nargs="+", metavar="K", help="temperature of each file in K")
-    p.add_argument("--out", metavar="DIR",
-                   help="write arrhenius.json, arrhenius.png and a self-contained report.html into DIR")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write arrhenius.json, arrhenius.png and a self-contained report.html into DIR",
+    )
     p.set_defaults(run=run)
 
 
@@ -66,8 +77,10 @@ def run(args: argparse.Namespace) -> int:
     from ..temperature import arrhenius
 
     if args.temperatures is not None and len(args.temperatures) != len(args.files):
-        print(f"eisna arrhenius: error: {len(args.temperatures)} temperatures for {len(args.files)} files",
-              file=sys.stderr)
+        print(
+            f"eisna arrhenius: error: {len(args.temperatures)} temperatures for {len(args.files)} files",
+            file=sys.stderr,
+        )
         return 2
     fits, temps = [], []
     area = args.area_cm2
@@ -75,8 +88,11 @@ def run(args: argparse.Namespace) -> int:
         spectrum = read(path)[0]
         T = args.temperatures[k] if args.temperatures else file_temperature(spectrum, path)
         if T is None:
-            print(f"eisna arrhenius: error: {path}: no temperature found in its metadata, header or name; "
-                  "pass --temperatures (K, one per file)", file=sys.stderr)
+            print(
+                f"eisna arrhenius: error: {path}: no temperature found in its metadata, header or name; "
+                "pass --temperatures (K, one per file)",
+                file=sys.stderr,
+            )
             return 2
         area = area or spectrum.meta.get("area_cm2")
         with warnings.catch_warnings():
@@ -93,8 +109,10 @@ def run(args: argparse.Namespace) -> int:
         extra = f", R_gb = {rg:.4g} Ω" if rg is not None else ""
         print(f"  {T - 273.15:7.2f} °C  {path}: R_b = {rb:.4g} Ω{extra}")
     for kind, line in result.fits.items():
-        print(f"  {kind:15s} Ea = {line.Ea_eV:.4f} ± {line.Ea_stderr:.4f} eV; "
-              f"σ(25 °C) = {line.sigma_25C_S_cm:.3g} S/cm; R² = {line.r_squared:.4f}")
+        print(
+            f"  {kind:15s} Ea = {line.Ea_eV:.4f} ± {line.Ea_stderr:.4f} eV; "
+            f"σ(25 °C) = {line.sigma_25C_S_cm:.3g} S/cm; R² = {line.r_squared:.4f}"
+        )
     if args.out:
         out = Path(args.out)
         write_atomic(out / "arrhenius.json", dumps(result.to_dict()))
@@ -113,13 +131,24 @@ def run(args: argparse.Namespace) -> int:
             pass
         from ..report import sha256_file, write_report
 
-        inputs = [{"path": str(p), "sha256": sha256_file(p), "temperature_K": T}
-                  for p, T in zip(args.files, temps, strict=True)]
+        inputs = [
+            {"path": str(p), "sha256": sha256_file(p), "temperature_K": T}
+            for p, T in zip(args.files, temps, strict=True)
+        ]
         # the temperature of each spectrum goes with its fit (the report's fit table shows it)
-        fits = [replace(f, meta={**(f.meta or {}), "temperature_K": T})
-                for f, T in zip(fits, temps, strict=True)]
-        write_report(out, fits=fits, arrhenius=result, title=f"eisna arrhenius: {args.circuit}",
-                     provenance={"circuit": args.circuit, "inputs": inputs,
-                                 "options": {"thickness_cm": args.thickness_cm, "area_cm2": float(area)}})
+        fits = [
+            replace(f, meta={**(f.meta or {}), "temperature_K": T}) for f, T in zip(fits, temps, strict=True)
+        ]
+        write_report(
+            out,
+            fits=fits,
+            arrhenius=result,
+            title=f"eisna arrhenius: {args.circuit}",
+            provenance={
+                "circuit": args.circuit,
+                "inputs": inputs,
+                "options": {"thickness_cm": args.thickness_cm, "area_cm2": float(area)},
+            },
+        )
         print(f"  wrote {out / 'arrhenius.json'}, {out / 'arrhenius.png'} and {out / 'report.html'}")
     return 0

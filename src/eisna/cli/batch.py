@@ -45,44 +45,88 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="files, folders (recursive) or glob patterns")
-    p.add_argument("--circuit", default="symmetric_interlayer", metavar="NAME",
-                   help="library circuit (default: symmetric_interlayer)")
+    p.add_argument(
+        "--circuit",
+        default="symmetric_interlayer",
+        metavar="NAME",
+        help="library circuit (default: symmetric_interlayer)",
+    )
     p.add_argument("--out", default="eisna-out", metavar="DIR", help="output folder (default: eisna-out)")
     p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: 1; 2 above 50 spectra)")
     p.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (tcp://host:8786)")
     p.add_argument("--area-cm2", type=float, metavar="A", help="electrode area in cm² (default: from file)")
     p.add_argument("--thickness-cm", type=float, metavar="L", help="electrolyte thickness, cm (for σ_total)")
-    p.add_argument("--eps-r", type=float, default=10.0, metavar="EPS",
-                   help="relative permittivity assumed for the interlayer thickness (default 10)")
-    p.add_argument("--delta-bic", type=float, default=-10.0, metavar="D",
-                   help="keep the interlayer arc when BIC(full) - BIC(baseline) < D (default -10)")
-    p.add_argument("--min-interlayer-ohm", type=float, default=0.5, metavar="OHM",
-                   help="minimum interlayer resistance in Ω (default 0.5; at least 1%% of |Z| at f_min)")
-    p.add_argument("--weighting", choices=("modulus", "proportional", "unit"), default="modulus",
-                   help="residual weighting (default: modulus)")
+    p.add_argument(
+        "--eps-r",
+        type=float,
+        default=10.0,
+        metavar="EPS",
+        help="relative permittivity assumed for the interlayer thickness (default 10)",
+    )
+    p.add_argument(
+        "--delta-bic",
+        type=float,
+        default=-10.0,
+        metavar="D",
+        help="keep the interlayer arc when BIC(full) - BIC(baseline) < D (default -10)",
+    )
+    p.add_argument(
+        "--min-interlayer-ohm",
+        type=float,
+        default=0.5,
+        metavar="OHM",
+        help="minimum interlayer resistance in Ω (default 0.5; at least 1%% of |Z| at f_min)",
+    )
+    p.add_argument(
+        "--weighting",
+        choices=("modulus", "proportional", "unit"),
+        default="modulus",
+        help="residual weighting (default: modulus)",
+    )
     p.add_argument("--fmin", type=float, metavar="HZ", help="ignore points below this frequency (Hz)")
     p.add_argument("--fmax", type=float, metavar="HZ", help="ignore points above this frequency (Hz)")
-    p.add_argument("--cycling", metavar="FILE",
-                   help="cycling file of the same cell (Neware .nda/.ndax/CSV/XLSX, EC-Lab GCPL): "
-                   "overpotential, DC ASR and soft shorts on the impedance time axis")
-    p.add_argument("--tz", metavar="ZONE",
-                   help="time zone of zone-less timestamps (e.g. Europe/Berlin), needed when the "
-                   "cycling file has UTC times (Neware binaries) and the spectra local ones")
-    p.add_argument("--track", metavar="Q1,Q2",
-                   help="quantities to follow with growth laws: results.csv columns or R_SE, R_total "
-                        "(default: every identifiable arc resistance, R_SE and R_total); see tracks.csv")
-    p.add_argument("--group-by", metavar="REGEX",
-                   help="files whose names give the same match (first group) are one cell (default: a "
-                        "looped file is one cell; single files by folder, EC-Lab base name and channel)")
-    p.add_argument("--interval-h", type=float, metavar="H",
-                   help="hours between spectra of a cell without timestamps or elapsed times "
-                        "(default: file order, said in a warning and in results.csv time_source)")
+    p.add_argument(
+        "--cycling",
+        metavar="FILE",
+        help="cycling file of the same cell (Neware .nda/.ndax/CSV/XLSX, EC-Lab GCPL): "
+        "overpotential, DC ASR and soft shorts on the impedance time axis",
+    )
+    p.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="time zone of zone-less timestamps (e.g. Europe/Berlin), needed when the "
+        "cycling file has UTC times (Neware binaries) and the spectra local ones",
+    )
+    p.add_argument(
+        "--track",
+        metavar="Q1,Q2",
+        help="quantities to follow with growth laws: results.csv columns or R_SE, R_total "
+        "(default: every identifiable arc resistance, R_SE and R_total); see tracks.csv",
+    )
+    p.add_argument(
+        "--group-by",
+        metavar="REGEX",
+        help="files whose names give the same match (first group) are one cell (default: a "
+        "looped file is one cell; single files by folder, EC-Lab base name and channel)",
+    )
+    p.add_argument(
+        "--interval-h",
+        type=float,
+        metavar="H",
+        help="hours between spectra of a cell without timestamps or elapsed times "
+        "(default: file order, said in a warning and in results.csv time_source)",
+    )
     p.add_argument("--no-resume", action="store_true", help="ignore and overwrite the resume cache")
     p.add_argument("--no-report", action="store_true", help="do not write report.html")
-    p.add_argument("--joint", metavar="LIST", help="also fit each cell jointly with these parameters shared "
-                   "across time (comma-separated, e.g. L,n_gb,Q_gb,n_ct,tau_W) and write joint.csv")
-    p.add_argument("--joint-law", metavar="LAW",
-                   help="with --joint: R_int follows this growth law (e.g. jmak)")
+    p.add_argument(
+        "--joint",
+        metavar="LIST",
+        help="also fit each cell jointly with these parameters shared "
+        "across time (comma-separated, e.g. L,n_gb,Q_gb,n_ct,tau_W) and write joint.csv",
+    )
+    p.add_argument(
+        "--joint-law", metavar="LAW", help="with --joint: R_int follows this growth law (e.g. jmak)"
+    )
     p.set_defaults(run=run)
 
 
@@ -94,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
 @contextlib.contextmanager
 def _sigterm_as_exit():
     """SIGTERM raises SystemExit(143) in the main thread, so cleanup (workers, lock) runs."""
+
     def _exit(signum, _frame):
         raise SystemExit(128 + signum)
 
@@ -113,8 +158,10 @@ def _run(args: argparse.Namespace) -> int:
     from ..fitting.physics import make_geometry
 
     if args.interval_h is not None and not args.interval_h > 0:
-        print(f"eisna batch: error: --interval-h must be a positive number of hours; got {args.interval_h}",
-              file=sys.stderr)
+        print(
+            f"eisna batch: error: --interval-h must be a positive number of hours; got {args.interval_h}",
+            file=sys.stderr,
+        )
         return 2
     if args.jobs is not None and args.jobs < 1:
         print("eisna batch: error: --jobs must be at least 1", file=sys.stderr)
@@ -234,8 +281,9 @@ def _tracks_line(tracks: Any, n_max: int = 3) -> str:
         cell = f"[{t.cell}] " if t.cell is not None else ""
         onset = t.kinetics.onset_h if t.model != "none" else None
         law = f", {t.model} from {onset:.1f} h" if onset is not None else ", no growth law"
-        parts.append(f"{cell}{t.quantity} {t.first:.4g} -> {t.final:.4g} {t.unit} "
-                     f"({t.change_pct:+.0f} %{law})")
+        parts.append(
+            f"{cell}{t.quantity} {t.first:.4g} -> {t.final:.4g} {t.unit} ({t.change_pct:+.0f} %{law})"
+        )
     return "  changed most: " + "; ".join(parts) + " (all in tracks.csv)"
 
 
@@ -244,5 +292,7 @@ def _print_cycling(path: Path) -> None:
     offset = info.get("eis_offset_h")
     clock = f"impedance series at {offset:+.2f} h on its clock" if offset is not None else "no common clock"
     short = info.get("first_short_h")
-    print(f"  cycling: {info['n_half_cycles']} half cycles, {clock}; "
-          + (f"first soft short at {short:.2f} h" if short is not None else "no soft short"))
+    print(
+        f"  cycling: {info['n_half_cycles']} half cycles, {clock}; "
+        + (f"first soft short at {short:.2f} h" if short is not None else "no soft short")
+    )

@@ -58,8 +58,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--area-cm2", type=float, metavar="A", help="electrode area in cm² (for σ and ASR)")
     p.add_argument("--thickness-cm", type=float, metavar="L", help="electrolyte thickness in cm (for σ)")
     p.add_argument(
-        "--eps-r", type=float, default=10.0, metavar="EPS",
-        help="relative permittivity assumed for the interlayer thickness d (default 10)"
+        "--eps-r",
+        type=float,
+        default=10.0,
+        metavar="EPS",
+        help="relative permittivity assumed for the interlayer thickness d (default 10)",
     )
     p.set_defaults(run=run)
 
@@ -122,8 +125,10 @@ def area_line(meta: Any) -> str:
     if area:
         return f"area: {float(area):g} cm² ({source or 'file'})"
     if source == "placeholder-ignored":
-        return (f"area: none (the file's {meta.get('area_cm2_file', 0.001):g} cm² is EC-Lab's placeholder; "
-                "no ASR computed; give --area-cm2)")
+        return (
+            f"area: none (the file's {meta.get('area_cm2_file', 0.001):g} cm² is EC-Lab's placeholder; "
+            "no ASR computed; give --area-cm2)"
+        )
     return "area: none (no per-area quantities; give --area-cm2)"
 
 

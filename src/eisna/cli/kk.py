@@ -92,11 +92,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="limit on each relative residual, in %% of |Z| (default: noise-based, 1-5 %%)",
     )
     cap = p.add_mutually_exclusive_group()
-    cap.add_argument("--capacitance", dest="capacitance", action="store_true", default=None,
-                     help="fit a series capacitance (default: when the spectrum ends in a "
-                     "capacitive blocking-electrode tail)")
-    cap.add_argument("--no-capacitance", dest="capacitance", action="store_false",
-                     help="never fit a series capacitance")
+    cap.add_argument(
+        "--capacitance",
+        dest="capacitance",
+        action="store_true",
+        default=None,
+        help="fit a series capacitance (default: when the spectrum ends in a "
+        "capacitive blocking-electrode tail)",
+    )
+    cap.add_argument(
+        "--no-capacitance", dest="capacitance", action="store_false", help="never fit a series capacitance"
+    )
     p.add_argument("--no-inductance", action="store_true", help="do not fit a series inductance")
     p.add_argument(
         "--c", type=float, default=0.85, metavar="MU", help="mu limit for choosing M (default 0.85)"

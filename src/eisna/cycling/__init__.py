@@ -49,5 +49,15 @@ from .clock import ClockMismatchError, common_clock_offset_h, eis_offset_h
 from .context import CyclingContext, cycling_context
 from .halfcycles import CyclingDataError, CyclingSummary, SoftShortEvent, cycling_summary, half_cycle_bounds
 
-__all__ = ["ClockMismatchError", "CyclingContext", "CyclingDataError", "CyclingSummary", "SoftShortEvent",
-           "common_clock_offset_h", "cycling_context", "cycling_summary", "eis_offset_h", "half_cycle_bounds"]
+__all__ = [
+    "ClockMismatchError",
+    "CyclingContext",
+    "CyclingDataError",
+    "CyclingSummary",
+    "SoftShortEvent",
+    "common_clock_offset_h",
+    "cycling_context",
+    "cycling_summary",
+    "eis_offset_h",
+    "half_cycle_bounds",
+]

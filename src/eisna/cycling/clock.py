@@ -24,8 +24,9 @@ def _zone(tz: str) -> Any:
     try:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as err:
-        raise ClockMismatchError(f"unknown time zone {tz!r}; expected an IANA name such as "
-                                 "'Europe/Berlin' or 'UTC'.") from err
+        raise ClockMismatchError(
+            f"unknown time zone {tz!r}; expected an IANA name such as 'Europe/Berlin' or 'UTC'."
+        ) from err
 
 
 def eis_offset_h(eis_start: datetime | None, cycling: Any, tz: str | None = None) -> float:
@@ -65,17 +66,22 @@ def eis_offset_h(eis_start: datetime | None, cycling: Any, tz: str | None = None
         _zone(tz)  # a misspelt zone is an error even where it is not needed
     frame = cycling if isinstance(cycling, pd.DataFrame) else pd.DataFrame(dict(cycling))
     if eis_start is None:
-        raise CyclingDataError("the impedance spectra have no absolute timestamps; pass the offset "
-                               "between EIS and cycling explicitly (eis_offset_h).")
+        raise CyclingDataError(
+            "the impedance spectra have no absolute timestamps; pass the offset "
+            "between EIS and cycling explicitly (eis_offset_h)."
+        )
     if "timestamp" not in frame.columns or "time_s" not in frame.columns:
-        raise CyclingDataError("the cycling data have no 'timestamp' and 'time_s' columns to put the "
-                               "impedance series on their clock; pass eis_offset_h explicitly.")
+        raise CyclingDataError(
+            "the cycling data have no 'timestamp' and 'time_s' columns to put the "
+            "impedance series on their clock; pass eis_offset_h explicitly."
+        )
     stamps = pd.to_datetime(frame["timestamp"], errors="coerce")
     t_s = pd.to_numeric(frame["time_s"], errors="coerce")
     ok = (stamps.notna() & np.isfinite(t_s)).to_numpy()
     if not ok.any():
-        raise CyclingDataError("no cycling record has both a timestamp and a test time; pass "
-                               "eis_offset_h explicitly.")
+        raise CyclingDataError(
+            "no cycling record has both a timestamp and a test time; pass eis_offset_h explicitly."
+        )
     i = int(np.flatnonzero(ok)[0])
     zero = pd.Timestamp(stamps.iloc[i]) - pd.Timedelta(seconds=float(t_s.iloc[i]))
     start = pd.Timestamp(eis_start)
@@ -96,8 +102,9 @@ def eis_offset_h(eis_start: datetime | None, cycling: Any, tz: str | None = None
     return float((start - zero).total_seconds() / 3600.0)
 
 
-def common_clock_offset_h(eis_start: datetime | None, cycling: Any, tz: str | None = None,
-                          source: Any = None) -> float | None:
+def common_clock_offset_h(
+    eis_start: datetime | None, cycling: Any, tz: str | None = None, source: Any = None
+) -> float | None:
     """:func:`eis_offset_h`, or None when either side has no absolute clock.
 
     Raises :class:`ClockMismatchError` (prefixed with ``source`` when given) when both have

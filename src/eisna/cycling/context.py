@@ -78,8 +78,10 @@ class CyclingContext:
             "asr_dc_first_ohm_cm2": at(0, "asr_dc_ohm_cm2"),
             "asr_dc_last_ohm_cm2": at(-1, "asr_dc_ohm_cm2"),
             "first_short_h": self.summary.first_short_h,
-            "events": [{"time_h": e.time_h, "half_cycle": e.half_cycle, "reason": e.reason,
-                        "detail": e.detail} for e in self.summary.events],
+            "events": [
+                {"time_h": e.time_h, "half_cycle": e.half_cycle, "reason": e.reason, "detail": e.detail}
+                for e in self.summary.events
+            ],
         }
 
 

@@ -181,8 +181,9 @@ def cycling_summary(
     healthy_r_dc: list[float] = []  # η/|I| of healthy half cycles (Ω), grown by _half_cycle
     previous_short = False
     for h, (a, b) in enumerate(half_cycle_bounds(current, threshold) if i_max > 0 else []):
-        row, found = _half_cycle(h, time_s[a:b], volt[a:b], current[a:b], healthy_r_dc, criteria,
-                                 previous_short)
+        row, found = _half_cycle(
+            h, time_s[a:b], volt[a:b], current[a:b], healthy_r_dc, criteria, previous_short
+        )
         eta, i_med = row["overpotential_V"], row["current_A"]
         row["asr_dc_ohm_cm2"] = eta * area_cm2 / abs(i_med) if area_cm2 else np.nan
         rows.append(_with_labels(row, data, a))
@@ -193,8 +194,13 @@ def cycling_summary(
     return CyclingSummary(half_cycles=table, events=tuple(events), area_cm2=area_cm2, criteria=criteria)
 
 
-def _check_arguments(df: pd.DataFrame, area_cm2: float | None, plateau_skip: float, collapse_fraction: float,
-                     min_collapse_records: int) -> None:
+def _check_arguments(
+    df: pd.DataFrame,
+    area_cm2: float | None,
+    plateau_skip: float,
+    collapse_fraction: float,
+    min_collapse_records: int,
+) -> None:
     missing = [c for c in _REQUIRED if c not in df.columns]
     if missing:
         raise CyclingDataError(
@@ -210,8 +216,9 @@ def _check_arguments(df: pd.DataFrame, area_cm2: float | None, plateau_skip: flo
         )
 
 
-def _reference(t: np.ndarray, v_abs: np.ndarray, i_med: float, p0: int, healthy_r_dc: list[float],
-               window: int) -> np.ndarray:
+def _reference(
+    t: np.ndarray, v_abs: np.ndarray, i_med: float, p0: int, healthy_r_dc: list[float], window: int
+) -> np.ndarray:
     """η_ref per record: |I| × median η/|I| of recent healthy half cycles, else the own plateau."""
     import pandas as pd
 
@@ -225,8 +232,15 @@ def _reference(t: np.ndarray, v_abs: np.ndarray, i_med: float, p0: int, healthy_
     return ref
 
 
-def _half_cycle(h: int, t: np.ndarray, volt: np.ndarray, i: np.ndarray, healthy_r_dc: list[float],
-                crit: Mapping[str, Any], previous_short: bool) -> tuple[dict[str, Any], list[SoftShortEvent]]:
+def _half_cycle(
+    h: int,
+    t: np.ndarray,
+    volt: np.ndarray,
+    i: np.ndarray,
+    healthy_r_dc: list[float],
+    crit: Mapping[str, Any],
+    previous_short: bool,
+) -> tuple[dict[str, Any], list[SoftShortEvent]]:
     """Table row and soft-short events of half cycle ``h`` (appends its η/|I| when healthy)."""
     v_abs = np.abs(volt)
     plateau = t >= t[0] + crit["plateau_skip"] * (t[-1] - t[0])
@@ -234,8 +248,9 @@ def _half_cycle(h: int, t: np.ndarray, volt: np.ndarray, i: np.ndarray, healthy_
     eta = float(np.median(v_abs[plateau]))
     i_med = float(np.median(i))
     ref = _reference(t, v_abs, i_med, p0, healthy_r_dc, crit["reference_window"])
-    k_collapse, note = _collapse(v_abs, ref, crit["collapse_fraction"], crit["min_collapse_records"],
-                                 crit["min_overpotential_V"])
+    k_collapse, note = _collapse(
+        v_abs, ref, crit["collapse_fraction"], crit["min_collapse_records"], crit["min_overpotential_V"]
+    )
     short = k_collapse is not None
     scale = float(np.nanmedian(ref)) if np.isfinite(ref).any() else eta
     step_V = crit["spike_fraction"] * max(scale, crit["min_overpotential_V"])
@@ -245,8 +260,9 @@ def _half_cycle(h: int, t: np.ndarray, volt: np.ndarray, i: np.ndarray, healthy_
     if k_collapse is not None and not previous_short:  # i.e. short
         events.append(_event(t[k_collapse], h, "voltage_collapse", note))
     if jagged:
-        detail = (f"{reversals} reversals of |ΔV| > {crit['spike_fraction']:.0%} of η_ref = "
-                  f"{scale * 1e3:.3g} mV")
+        detail = (
+            f"{reversals} reversals of |ΔV| > {crit['spike_fraction']:.0%} of η_ref = {scale * 1e3:.3g} mV"
+        )
         events.append(_event(t[k_jag + p0], h, "jagged", detail))
     if not short:
         healthy_r_dc.append(eta / abs(i_med))
@@ -282,9 +298,22 @@ def _with_labels(row: dict[str, Any], data: pd.DataFrame, a: int) -> dict[str, A
 
 
 def _columns(data: pd.DataFrame) -> list[str]:
-    columns = ["half_cycle", "start_s", "end_s", "time_h", "duration_s", "n_records", "current_A",
-               "overpotential_V", "overpotential_max_V", "R_dc_ohm", "asr_dc_ohm_cm2", "reversals", "short",
-               "jagged"]
+    columns = [
+        "half_cycle",
+        "start_s",
+        "end_s",
+        "time_h",
+        "duration_s",
+        "n_records",
+        "current_A",
+        "overpotential_V",
+        "overpotential_max_V",
+        "R_dc_ohm",
+        "asr_dc_ohm_cm2",
+        "reversals",
+        "short",
+        "jagged",
+    ]
     columns += [c for c in ("cycle", "step") if c in data.columns]
     columns += ["start_timestamp", "mid_timestamp"] if "timestamp" in data.columns else []
     return columns

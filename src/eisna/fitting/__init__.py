@@ -8,5 +8,14 @@ from .interop import fit  # engine.fit + CustomCircuit input + raised warnings
 from .result import Arc, FitResult, Quantity
 from .weights import WEIGHTINGS
 
-__all__ = ["WEIGHTINGS", "Arc", "ComparisonResult", "FTest", "FitResult", "Quantity", "compare", "fit",
-           "resolve_circuit"]
+__all__ = [
+    "WEIGHTINGS",
+    "Arc",
+    "ComparisonResult",
+    "FTest",
+    "FitResult",
+    "Quantity",
+    "compare",
+    "fit",
+    "resolve_circuit",
+]

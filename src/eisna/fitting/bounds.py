@@ -35,8 +35,12 @@ def _level_ratio(defn: CircuitDefinition, mod: np.ndarray) -> float:
     """Reference impedance of the circuit file (the sum of its default resistances, Ω) over the
     spectrum's typical impedance (geometric mean of the |Z| range)."""
     names = defn.param_names
-    r_ref = sum(float(defn.defaults[names[i]].value) for it in _items(defn)
-                for key, i in it.params.items() if key == "R" and isinstance(i, (int, np.integer)))
+    r_ref = sum(
+        float(defn.defaults[names[i]].value)
+        for it in _items(defn)
+        for key, i in it.params.items()
+        if key == "R" and isinstance(i, (int, np.integer))
+    )
     z_typ = math.sqrt(float(mod.min()) * float(mod.max()))
     return r_ref / z_typ if r_ref > 0 and z_typ > 0 else 1.0
 
@@ -122,26 +126,44 @@ def bound_advice(name: str, kind: str, side: str, bound: float, optimum: float |
     """
     where = f"{name} at its {side} bound {_fmt(bound, unit)}"
     if optimum is None:
-        return (f"{where}; the data do not pull it further (the element is not needed, or not "
-                f"determined, at this value: fix it or use a simpler circuit).")
+        return (
+            f"{where}; the data do not pull it further (the element is not needed, or not "
+            f"determined, at this value: fix it or use a simpler circuit)."
+        )
     beyond = f"{where}; the data alone would put it at {_fmt(optimum, unit)}"
     up = side == "upper"
     if kind == "L":
-        why = ("a high-frequency artefact: cut fmax or add the lead inductance" if up else
-               "less inductance than the model allows: the element is superfluous here")
+        why = (
+            "a high-frequency artefact: cut fmax or add the lead inductance"
+            if up
+            else "less inductance than the model allows: the element is superfluous here"
+        )
     elif kind == "R":
-        why = ("the arc does not close inside the window: lower fmin, or use a blocking element "
-               "(CPE) instead of R‖CPE" if up else "the element is superfluous: use a circuit without it")
+        why = (
+            "the arc does not close inside the window: lower fmin, or use a blocking element "
+            "(CPE) instead of R‖CPE"
+            if up
+            else "the element is superfluous: use a circuit without it"
+        )
     elif kind in ("C", "Q"):
-        why = ("the relaxation lies below the measured window: lower fmin or drop the element" if up else
-               "the relaxation lies above the measured window: the element acts as a plain "
-               "resistance; hold its capacitance or merge it into the series resistance")
+        why = (
+            "the relaxation lies below the measured window: lower fmin or drop the element"
+            if up
+            else "the relaxation lies above the measured window: the element acts as a plain "
+            "resistance; hold its capacitance or merge it into the series resistance"
+        )
     elif kind == "n":
-        why = ("an exponent above 1, which a CPE cannot have: use a capacitor, or check the "
-               "high-frequency data" if up else "a very depressed element: it may hide two processes")
+        why = (
+            "an exponent above 1, which a CPE cannot have: use a capacitor, or check the high-frequency data"
+            if up
+            else "a very depressed element: it may hide two processes"
+        )
     elif kind == "tau":
-        why = ("the diffusion lies below the measured window: lower fmin" if up else
-               "the diffusion lies above the window: the element is superfluous")
+        why = (
+            "the diffusion lies below the measured window: lower fmin"
+            if up
+            else "the diffusion lies above the window: the element is superfluous"
+        )
     else:
         why = "widen the bound if that value is physical, or use a simpler circuit"
     return f"{beyond} ({why})."

@@ -96,15 +96,38 @@ class ComparisonResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "ranking": [
-                {"name": n, "aicc": r.aicc, "bic": r.bic, "chisqr": r.chisqr, "nvarys": r.nvarys,
-                 "delta_aicc": d, "delta_bic": b, "weight": w, "penalty": p,
-                 "flagged": sorted(flagged_parameters(r))}
-                for n, r, d, b, w, p in zip(self.names, self.results, self.delta_aicc, self.delta_bic,
-                                            self.akaike_weights, self.penalties or (0.0,) * len(self.names),
-                                            strict=True)
+                {
+                    "name": n,
+                    "aicc": r.aicc,
+                    "bic": r.bic,
+                    "chisqr": r.chisqr,
+                    "nvarys": r.nvarys,
+                    "delta_aicc": d,
+                    "delta_bic": b,
+                    "weight": w,
+                    "penalty": p,
+                    "flagged": sorted(flagged_parameters(r)),
+                }
+                for n, r, d, b, w, p in zip(
+                    self.names,
+                    self.results,
+                    self.delta_aicc,
+                    self.delta_bic,
+                    self.akaike_weights,
+                    self.penalties or (0.0,) * len(self.names),
+                    strict=True,
+                )
             ],
-            "f_tests": [{"simple": t.simple, "complex": t.complex, "F": t.F, "p_value": t.p_value,
-                         "significant": t.significant} for t in self.f_tests],
+            "f_tests": [
+                {
+                    "simple": t.simple,
+                    "complex": t.complex,
+                    "F": t.F,
+                    "p_value": t.p_value,
+                    "significant": t.significant,
+                }
+                for t in self.f_tests
+            ],
         }
 
 

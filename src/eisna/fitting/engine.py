@@ -186,7 +186,8 @@ def _poor(problem: _Problem, x: np.ndarray, sk: SpectrumSketch | None) -> bool:
     """A solution worth a restart: misfit above the free DRT sketch's, or a log parameter on a bound."""
     floor = sk.rms if sk is not None else 0.0
     return problem.misfit(x) > 1.1 * floor + 1e-4 or bool(
-        [i for i in problem.at_bound(x) if problem.is_log[i]])
+        [i for i in problem.at_bound(x) if problem.is_log[i]]
+    )
 
 
 def _suspect_warm(problem: _Problem, res, noise: float) -> bool:
@@ -210,8 +211,15 @@ def _param_kinds(defn: CircuitDefinition) -> dict[str, str]:
     return out
 
 
-def _bound_report(problem: _Problem, x: np.ndarray, chisqr: float, redchi: float, held: Sequence[int],
-                  flags: list[str], warns: list[str]) -> dict[str, dict[str, Any]]:
+def _bound_report(
+    problem: _Problem,
+    x: np.ndarray,
+    chisqr: float,
+    redchi: float,
+    held: Sequence[int],
+    flags: list[str],
+    warns: list[str],
+) -> dict[str, dict[str, Any]]:
     """Flag parameters on a bound and say, from an unbounded probe, where the data put them.
 
     Appends ``at_bound:<p>`` (and ``beyond_bound:<p>`` when the probe lowers χ² by more than the
@@ -241,14 +249,23 @@ def _bound_report(problem: _Problem, x: np.ndarray, chisqr: float, redchi: float
             flags.append(f"beyond_bound:{name}")
         kind = kinds.get(name, "")
         side = "upper" if upper else "lower"
-        warns.append("ParameterAtBoundWarning: " + bound_advice(name, kind, side, bound, optimum,
-                                                                 _KIND_UNITS.get(kind, "")))
+        warns.append(
+            "ParameterAtBoundWarning: "
+            + bound_advice(name, kind, side, bound, optimum, _KIND_UNITS.get(kind, ""))
+        )
         report[name] = {"side": side, "bound": bound, "optimum": optimum, "dchi2": float(dchi2)}
     return report
 
 
-def _drt_starts(data: Spectrum, defn: CircuitDefinition, freq, z, problem: _Problem,
-                fixed_v: Mapping[str, float], n: int = 3) -> list[np.ndarray]:
+def _drt_starts(
+    data: Spectrum,
+    defn: CircuitDefinition,
+    freq,
+    z,
+    problem: _Problem,
+    fixed_v: Mapping[str, float],
+    n: int = 3,
+) -> list[np.ndarray]:
     """Start vectors built on the peaks of :func:`eisna.drt` (slower, used only as a fallback)."""
     try:
         from .. import drt  # public lazy name; the module behind it may move
@@ -351,8 +368,24 @@ def fit(
     x, polish_cost, polish_ok, held = _polish_and_refine(prep, search, max_nfev)
     unc = _uncertainties(prep, x, held)
     flags, warns, bound_probe, misfit = _judge(prep, x, unc, search.noise)
-    return _assemble(spectrum, prep, search, x, unc, flags, warns, bound_probe, misfit,
-                     polish_cost, polish_ok, geometry, eps_r, symmetric, max_nfev, weighting)
+    return _assemble(
+        spectrum,
+        prep,
+        search,
+        x,
+        unc,
+        flags,
+        warns,
+        bound_probe,
+        misfit,
+        polish_cost,
+        polish_ok,
+        geometry,
+        eps_r,
+        symmetric,
+        max_nfev,
+        weighting,
+    )
 
 
 @dataclass
@@ -396,8 +429,15 @@ class _Uncertainties:
     propagate: Callable[[Callable[[np.ndarray], float]], tuple[float, float]]
 
 
-def _prepare(spectrum: Spectrum, circuit, weighting: str, fmin: float | None, fmax: float | None,
-             initial: Mapping[str, float] | None, fixed: Mapping[str, float] | None) -> _Prepared:
+def _prepare(
+    spectrum: Spectrum,
+    circuit,
+    weighting: str,
+    fmin: float | None,
+    fmax: float | None,
+    initial: Mapping[str, float] | None,
+    fixed: Mapping[str, float] | None,
+) -> _Prepared:
     """Check the inputs, select the frequency window and build the problem."""
     if not isinstance(spectrum, Spectrum):
         raise FitError(f"fit: expected an eisna.Spectrum; got {type(spectrum).__name__}")
@@ -413,8 +453,10 @@ def _prepare(spectrum: Spectrum, circuit, weighting: str, fmin: float | None, fm
     problem = _Problem(defn, freq, z, w_re, w_im, fixed_v, data_bounds(defn, freq, z))
     k = problem.free_idx.size
     if 2 * freq.size <= k:
-        raise FitError(f"fit: {freq.size} points give {2 * freq.size} residuals for {k} free parameters "
-                       f"of {defn.name!r}; widen fmin/fmax or fix parameters.")
+        raise FitError(
+            f"fit: {freq.size} points give {2 * freq.size} residuals for {k} free parameters "
+            f"of {defn.name!r}; widen fmin/fmax or fix parameters."
+        )
     return _Prepared(defn, names, fixed_v, initial_v, data, freq, z, problem, k)
 
 
@@ -447,8 +489,14 @@ def _start_points(prep: _Prepared) -> tuple[list[np.ndarray], SpectrumSketch | N
     return [v0], sk
 
 
-def _search(prep: _Prepared, starts: list[np.ndarray], sk: SpectrumSketch | None, n_restarts: int,
-            max_nfev: int, drt_fallback: bool) -> _Search:
+def _search(
+    prep: _Prepared,
+    starts: list[np.ndarray],
+    sk: SpectrumSketch | None,
+    n_restarts: int,
+    max_nfev: int,
+    drt_fallback: bool,
+) -> _Search:
     """Solve the starts in turn until the best is good enough; then, if still poor, DRT starts."""
     problem, initial_v = prep.problem, prep.initial_v
     best = None
@@ -482,8 +530,11 @@ def _search(prep: _Prepared, starts: list[np.ndarray], sk: SpectrumSketch | None
                     starts.extend(_auto_candidates(prep)[0])
             if (tried >= min_starts and not _poor(problem, best.x, sk)) or tried > n_restarts:
                 break
-            if sk is not None and problem.misfit(best.x) <= _SCREEN_FLOOR * sk.rms and (
-                    tried >= min_starts or not initial_v):  # (a suspect warm minimum is compared)
+            if (
+                sk is not None
+                and problem.misfit(best.x) <= _SCREEN_FLOOR * sk.rms
+                and (tried >= min_starts or not initial_v)
+            ):  # (a suspect warm minimum is compared)
                 break  # as close to the data as the free DRT description: nothing to compare
             if initial_v and i == len(starts) - 1 and len(starts) == 1:
                 cands, sk = _auto_candidates(prep)
@@ -503,13 +554,15 @@ def _search(prep: _Prepared, starts: list[np.ndarray], sk: SpectrumSketch | None
         ) from err
 
     if best is None:  # (every path solves at least one start)
-        raise FitError(f"fit: no start values could be built for {prep.defn.name!r}; "
-                       f"check the circuit and data.")
+        raise FitError(
+            f"fit: no start values could be built for {prep.defn.name!r}; check the circuit and data."
+        )
     return _Search(best, tried, sk, starts, noise)
 
 
-def _polish_and_refine(prep: _Prepared, search: _Search, max_nfev: int
-                       ) -> tuple[np.ndarray, float, bool, Sequence[int]]:
+def _polish_and_refine(
+    prep: _Prepared, search: _Search, max_nfev: int
+) -> tuple[np.ndarray, float, bool, Sequence[int]]:
     """Order the arcs, polish the best solve and, unless at the DRT floor, refine it.
 
     Returns the final internal coordinates, the polish cost, whether the polish met its
@@ -520,8 +573,9 @@ def _polish_and_refine(prep: _Prepared, search: _Search, max_nfev: int
     # polish (own lmder, trf fallback); coordinates the winning
     # solve held (an arc far above the window) stay held in the polish
     held = _above_window(problem, x_best)[0] if getattr(best, "held", False) else []
-    x, polish_cost, polished, polish_ok = _polish_solve(problem, x_best, held, best.cost,
-                                                        _POLISH_NFEV_LSQ, _POLISH_NFEV)
+    x, polish_cost, polished, polish_ok = _polish_solve(
+        problem, x_best, held, best.cost, _POLISH_NFEV_LSQ, _POLISH_NFEV
+    )
     if polish_cost > best.cost * (1 + 1e-9):  # never let the polish make it worse
         x, polished = x_best, False
     # as close to the data as the free DRT sketch: a restart finds no lower χ² worth its cost
@@ -583,8 +637,9 @@ def _uncertainties(prep: _Prepared, x: np.ndarray, held: Sequence[int]) -> _Unce
     return _Uncertainties(values, resid, n_res, chisqr, redchi, held_now, stderr, corr, propagate)
 
 
-def _judge(prep: _Prepared, x: np.ndarray, unc: _Uncertainties, noise: float
-           ) -> tuple[list[str], list[str], Any, float]:
+def _judge(
+    prep: _Prepared, x: np.ndarray, unc: _Uncertainties, noise: float
+) -> tuple[list[str], list[str], Any, float]:
     """Bound report, unidentifiable parameters and the misfit verdict: flags, warnings, probe, misfit."""
     problem, names, values, stderr = prep.problem, prep.names, unc.values, unc.stderr
     flags: list[str] = []
@@ -602,8 +657,10 @@ def _judge(prep: _Prepared, x: np.ndarray, unc: _Uncertainties, noise: float
         if not np.isfinite(rel) or rel > limit or j in unc.held_now:
             flags.append(f"unidentifiable:{name}")
             shown = f"{100 * rel:.0f} %" if problem.is_log[j] else f"±{rel:.2g}"
-            warns.append(f"{name} is not identifiable from these data (standard error {shown}); "
-                         f"fix it or use a simpler circuit.")
+            warns.append(
+                f"{name} is not identifiable from these data (standard error {shown}); "
+                f"fix it or use a simpler circuit."
+            )
     misfit = problem.misfit(x)
     poor = judge_misfit(misfit, noise)
     if poor is not None:
@@ -612,18 +669,33 @@ def _judge(prep: _Prepared, x: np.ndarray, unc: _Uncertainties, noise: float
     return flags, warns, bound_probe, misfit
 
 
-def _assemble(spectrum: Spectrum, prep: _Prepared, search: _Search, x: np.ndarray, unc: _Uncertainties,
-              flags: list[str], warns: list[str], bound_probe: Any, misfit: float,
-              polish_cost: float, polish_ok: bool, geometry: CellGeometry | None, eps_r: float | None,
-              symmetric: bool | None, max_nfev: int, weighting: str) -> FitResult:
+def _assemble(
+    spectrum: Spectrum,
+    prep: _Prepared,
+    search: _Search,
+    x: np.ndarray,
+    unc: _Uncertainties,
+    flags: list[str],
+    warns: list[str],
+    bound_probe: Any,
+    misfit: float,
+    polish_cost: float,
+    polish_ok: bool,
+    geometry: CellGeometry | None,
+    eps_r: float | None,
+    symmetric: bool | None,
+    max_nfev: int,
+    weighting: str,
+) -> FitResult:
     """Physics of the arcs, information criteria, the convergence verdict and the FitResult."""
     defn, names, problem, k, freq = prep.defn, prep.names, prep.problem, prep.k, prep.freq
     values, chisqr, n_res, best, tried = unc.values, unc.chisqr, unc.n_res, search.best, search.tried
     geom = geometry if geometry is not None else spectrum.geometry
     area = spectrum.meta.get("area_cm2") if geom is None else None
     sym = defn.symmetric if symmetric is None else bool(symmetric)
-    arcs, derived, phys_warn = compute_physics(defn, values, unc.propagate, geom,
-                                               float(area) if area else None, eps_r, sym)
+    arcs, derived, phys_warn = compute_physics(
+        defn, values, unc.propagate, geom, float(area) if area else None, eps_r, sym
+    )
     warns.extend(phys_warn)
     if any(not a.role_ok for a in arcs if a.role_ok is not None):
         flags.append("role_mismatch")
@@ -640,15 +712,19 @@ def _assemble(spectrum: Spectrum, prep: _Prepared, search: _Search, x: np.ndarra
     success = bool(np.all(np.isfinite(values)) and np.isfinite(chisqr))
     message = best.message
     if best.status == 0 and converged:  # the budget ran out, but the polish confirmed the minimum
-        message = ("converged: the solver used its evaluation budget, and the polish from its result "
-                   "lowered χ² by < 1 % or met its own convergence test")
+        message = (
+            "converged: the solver used its evaluation budget, and the polish from its result "
+            "lowered χ² by < 1 % or met its own convergence test"
+        )
     if tried > 1:
         message = f"{message} (best of {tried} starts)"
     if not converged:
         flags.append("budget_exhausted")
-        warns.append(f"budget exhausted: the solver used its {max_nfev} evaluations before its convergence "
-                     f"test was met; this is the lowest χ² of {tried} start(s), but a larger max_nfev "
-                     f"may still lower it.")
+        warns.append(
+            f"budget exhausted: the solver used its {max_nfev} evaluations before its convergence "
+            f"test was met; this is the lowest χ² of {tried} start(s), but a larger max_nfev "
+            f"may still lower it."
+        )
         message = f"best minimum found; evaluation budget exhausted ({message})"
     return FitResult(
         params={n: float(v) for n, v in zip(names, values, strict=True)},
@@ -679,6 +755,12 @@ def _assemble(spectrum: Spectrum, prep: _Prepared, search: _Search, x: np.ndarra
         varied=tuple(names[i] for i in problem.free_idx),
         n_points=int(freq.size),
         start={n: float(v) for n, v in zip(names, search.starts[0], strict=True)},
-        meta={"source": spectrum.meta.get("source"), "index": spectrum.meta.get("index"),
-              "misfit": misfit, "noise": search.noise, "starts_tried": tried, "bound_probe": bound_probe},
+        meta={
+            "source": spectrum.meta.get("source"),
+            "index": spectrum.meta.get("index"),
+            "misfit": misfit,
+            "noise": search.noise,
+            "starts_tried": tried,
+            "bound_probe": bound_probe,
+        },
     )

@@ -58,13 +58,17 @@ def from_impedance(
     constants = {str(k): float(v) for k, v in (getattr(circuit, "constants", None) or {}).items()}
     unknown = sorted(set(constants) - set(names))
     if unknown:
-        raise EisnaError(f"CustomCircuit {text!r}: constants {unknown} are not parameters of the circuit "
-                         f"(expected names among {list(names)}).")
+        raise EisnaError(
+            f"CustomCircuit {text!r}: constants {unknown} are not parameters of the circuit "
+            f"(expected names among {list(names)})."
+        )
     free = [n for n in names if n not in constants]
     guess = list(getattr(circuit, "initial_guess", None) or [])
     if guess and len(guess) != len(free):
-        raise EisnaError(f"CustomCircuit {text!r}: initial_guess has {len(guess)} values for {len(free)} "
-                         f"free parameters ({', '.join(free)}); give one value per free parameter.")
+        raise EisnaError(
+            f"CustomCircuit {text!r}: initial_guess has {len(guess)} values for {len(free)} "
+            f"free parameters ({', '.join(free)}); give one value per free parameter."
+        )
     start = {n: float(v) for n, v in zip(free, guess, strict=False)}
     return text, {**start, **dict(initial or {})}, {**constants, **dict(fixed or {})}
 
@@ -84,16 +88,22 @@ def to_impedance(result: FitResult) -> Any:
     try:
         from impedance.models.circuits import CustomCircuit
     except ImportError as exc:
-        raise EisnaError("FitResult.to_impedance needs impedance.py: install it with "
-                         "`pip install impedance` (it is in eisna's `test` extra).") from exc
+        raise EisnaError(
+            "FitResult.to_impedance needs impedance.py: install it with "
+            "`pip install impedance` (it is in eisna's `test` extra)."
+        ) from exc
     circ = result.circuit.circuit
     own = list(circ.param_names)
     varied = set(result.varied) if result.varied else set(result.param_names)
     free = [(o, n) for o, n in zip(own, result.param_names, strict=True) if n in varied]
-    constants = {o: float(result.params[n]) for o, n in zip(own, result.param_names, strict=True)
-                 if n not in varied}
-    model = CustomCircuit(circ.text, initial_guess=[float(result.start.get(n, result.params[n]))
-                                                    for _, n in free], constants=constants)
+    constants = {
+        o: float(result.params[n]) for o, n in zip(own, result.param_names, strict=True) if n not in varied
+    }
+    model = CustomCircuit(
+        circ.text,
+        initial_guess=[float(result.start.get(n, result.params[n])) for _, n in free],
+        constants=constants,
+    )
     model.parameters_ = np.array([result.params[n] for _, n in free], dtype=float)
     model.conf_ = np.array([result.stderr.get(n, np.nan) for _, n in free], dtype=float)
     return model
@@ -120,7 +130,8 @@ def warning_class(text: str) -> type[EisnaWarning]:
 def fit(spectrum: Any, circuit: Any, **options: Any) -> FitResult:
     if is_custom_circuit(circuit):
         circuit, options["initial"], options["fixed"] = from_impedance(
-            circuit, options.get("initial"), options.get("fixed"))
+            circuit, options.get("initial"), options.get("fixed")
+        )
     result = _engine_fit(spectrum, circuit, **options)
     for text in result.warnings:
         head, sep, rest = text.partition(": ")

@@ -26,16 +26,29 @@ from ..spectrum import CellGeometry
 from .result import Arc, Quantity
 from .start import _items
 
-__all__ = ["DEFAULT_EPS_R", "ISW_RANGES", "asr_per_interface", "column_name", "compute_physics",
-           "make_geometry"]
+__all__ = [
+    "DEFAULT_EPS_R",
+    "ISW_RANGES",
+    "asr_per_interface",
+    "column_name",
+    "compute_physics",
+    "make_geometry",
+]
 
 #: Relative permittivity assumed for the interlayer thickness d = ε0 εr A / C_1, the one default
 #: of :func:`eisna.fit`, :func:`eisna.fit_series`, :func:`eisna.batch` and the CLI (None: no d).
 DEFAULT_EPS_R = 10.0
 
 EPS0_F_PER_CM = 8.8541878128e-14
-SHORT = {"bulk": "b", "grain_boundary": "gb", "interlayer": "int", "charge_transfer": "ct",
-         "electrode": "el", "diffusion": "W", "stray": "L"}
+SHORT = {
+    "bulk": "b",
+    "grain_boundary": "gb",
+    "interlayer": "int",
+    "charge_transfer": "ct",
+    "electrode": "el",
+    "diffusion": "W",
+    "stray": "L",
+}
 # Irvine–Sinclair–West nominal ranges (F for a cell constant of 1 cm⁻¹); a role is accepted
 # within one decade of its nominal range, since the ranges are order-of-magnitude guides
 ISW_RANGES = {
@@ -65,8 +78,19 @@ def asr_per_interface(r_ohm: float, area_cm2: float, symmetric: bool = True) -> 
 # derived key prefix → results.csv column stem (the rest of the column is the unit slug); one
 # name per quantity, per interface or per cell as stated
 _COLUMN_STEMS = {"ASR_": ("ASR_", "_per_interface"), "d_": ("thickness_", "")}
-_UNIT_SLUGS = {"Ω": "ohm", "Ohm": "ohm", "Ω·cm²": "ohm_cm2", "Ohm cm2": "ohm_cm2", "S/cm": "S_per_cm",
-               "F/cm2": "F_per_cm2", "F/cm²": "F_per_cm2", "nm": "nm", "F": "F", "Hz": "Hz", "s": "s"}
+_UNIT_SLUGS = {
+    "Ω": "ohm",
+    "Ohm": "ohm",
+    "Ω·cm²": "ohm_cm2",
+    "Ohm cm2": "ohm_cm2",
+    "S/cm": "S_per_cm",
+    "F/cm2": "F_per_cm2",
+    "F/cm²": "F_per_cm2",
+    "nm": "nm",
+    "F": "F",
+    "Hz": "Hz",
+    "s": "s",
+}
 
 
 def column_name(key: str, unit: str) -> str:
@@ -74,7 +98,7 @@ def column_name(key: str, unit: str) -> str:
     stem = key
     for prefix, (new, suffix) in _COLUMN_STEMS.items():
         if key.startswith(prefix):
-            stem = f"{new}{key[len(prefix):]}{suffix}"
+            stem = f"{new}{key[len(prefix) :]}{suffix}"
             break
     if not unit:
         return stem
@@ -101,12 +125,24 @@ def _suggest(c_table: float) -> str:
     return best
 
 
-_Measured = tuple[str | None, str, str, float, float, float, float, float, float, float,
-                  Callable[[np.ndarray], float] | None]
+_Measured = tuple[
+    str | None,
+    str,
+    str,
+    float,
+    float,
+    float,
+    float,
+    float,
+    float,
+    float,
+    Callable[[np.ndarray], float] | None,
+]
 
 
-def _measure_arc(defn: CircuitDefinition, p: dict[str, int], values: np.ndarray,
-                 propagate: Propagate) -> _Measured:
+def _measure_arc(
+    defn: CircuitDefinition, p: dict[str, int], values: np.ndarray, propagate: Propagate
+) -> _Measured:
     """An R‖C, R‖CPE or R‖τ arc: role, name, formula, R, C_eff, apex f (with errors), τ, τ(v)."""
     iR = p["R"]
     role = _role_of(defn, iR)
@@ -115,18 +151,21 @@ def _measure_arc(defn: CircuitDefinition, p: dict[str, int], values: np.ndarray,
 
         def tau_fn(v, iR=iR, iC=iC):
             return v[iR] * v[iC]
+
         formula = "RC"
     elif "Q" in p:
         iQ, iN = p["Q"], p["n"]
 
         def tau_fn(v, iR=iR, iQ=iQ, iN=iN):  # type: ignore[misc]
             return (v[iR] * v[iQ]) ** (1 / v[iN])
+
         formula = "Hsu-Mansfeld"
     else:
         iT = p["tau"]
 
         def tau_fn(v, iT=iT):  # type: ignore[misc]
             return v[iT]
+
         formula = "tau/R"
 
     def c_fn(v, tau_fn=tau_fn, iR=iR):
@@ -134,6 +173,7 @@ def _measure_arc(defn: CircuitDefinition, p: dict[str, int], values: np.ndarray,
 
     def f_fn(v, tau_fn=tau_fn):
         return 1 / (2 * np.pi * tau_fn(v))
+
     R, R_err = propagate(lambda v, iR=iR: v[iR])  # type: ignore[misc]
     C, C_err = propagate(c_fn)
     f, f_err = propagate(f_fn)
@@ -142,8 +182,9 @@ def _measure_arc(defn: CircuitDefinition, p: dict[str, int], values: np.ndarray,
     return role, name, formula, R, R_err, C, C_err, f, f_err, tau, tau_fn
 
 
-def _measure_spike(defn: CircuitDefinition, p: dict[str, int], propagate: Propagate,
-                   series_r_idx: list[int]) -> _Measured:
+def _measure_spike(
+    defn: CircuitDefinition, p: dict[str, int], propagate: Propagate, series_r_idx: list[int]
+) -> _Measured:
     """A blocking spike (C, or CPE by Brug with R_e the sum of the series resistances)."""
     if "Q" in p:
         iQ, iN = p["Q"], p["n"]
@@ -152,6 +193,7 @@ def _measure_spike(defn: CircuitDefinition, p: dict[str, int], propagate: Propag
         def c_fn(v, iQ=iQ, iN=iN):
             r_e = sum(v[i] for i in series_r_idx) if series_r_idx else 1.0
             return v[iQ] ** (1 / v[iN]) * r_e ** ((1 - v[iN]) / v[iN])
+
         formula = "Brug"
         name = role or defn.param_names[iQ]
     else:
@@ -160,14 +202,16 @@ def _measure_spike(defn: CircuitDefinition, p: dict[str, int], propagate: Propag
 
         def c_fn(v, iC=iC):  # type: ignore[misc]
             return v[iC]
+
         formula = "C"
         name = role or defn.param_names[iC]
     C, C_err = propagate(c_fn)
     return role, name, formula, math.nan, math.nan, C, C_err, math.nan, math.nan, math.nan, None
 
 
-def _check_role(role: str | None, name: str, C: float, C_err: float, cell_const: float | None,
-                warn: list[str]) -> bool | None:
+def _check_role(
+    role: str | None, name: str, C: float, C_err: float, cell_const: float | None, warn: list[str]
+) -> bool | None:
     """Whether C_eff fits the Irvine–Sinclair–West range of the role (None: not judged)."""
     role_ok = None
     # an arc whose capacitance is not identified (relative error > 100 %) cannot be judged
@@ -176,8 +220,11 @@ def _check_role(role: str | None, name: str, C: float, C_err: float, cell_const:
         c_table = C * (cell_const if cell_const else 1.0)
         role_ok = bool(lo / _TOLERANCE <= c_table <= hi * _TOLERANCE)
         if not role_ok:
-            scaled = f" ({c_table:.3g} F·cm⁻¹ with L/A = {cell_const:.3g} cm⁻¹)" if cell_const else \
-                " (no geometry: cell constant taken as 1 cm⁻¹)"
+            scaled = (
+                f" ({c_table:.3g} F·cm⁻¹ with L/A = {cell_const:.3g} cm⁻¹)"
+                if cell_const
+                else " (no geometry: cell constant taken as 1 cm⁻¹)"
+            )
             warn.append(
                 f"RoleMismatchWarning: arc {name!r} has C_eff = {C:.3g} F{scaled}, outside the "
                 f"Irvine–Sinclair–West range of {role} ({lo:.0e}–{hi:.0e} F·cm⁻¹, ×10 tolerance); "
@@ -186,8 +233,15 @@ def _check_role(role: str | None, name: str, C: float, C_err: float, cell_const:
     return role_ok
 
 
-def _arcs(defn: CircuitDefinition, items, values: np.ndarray, propagate: Propagate,
-          cell_const: float | None, derived: dict[str, Quantity], warn: list[str]) -> list[Arc]:
+def _arcs(
+    defn: CircuitDefinition,
+    items,
+    values: np.ndarray,
+    propagate: Propagate,
+    cell_const: float | None,
+    derived: dict[str, Quantity],
+    warn: list[str],
+) -> list[Arc]:
     """Every arc and spike with its role check; C_eff, apex f and τ by role into ``derived``."""
     arcs: list[Arc] = []
     series_r_idx = [it.params["R"] for it in items if it.kind in ("R", "arc")]
@@ -206,12 +260,25 @@ def _arcs(defn: CircuitDefinition, items, values: np.ndarray, propagate: Propaga
         elif role:
             roles_seen[role] = 1
         role_ok = _check_role(role, name, C, C_err, cell_const, warn)
-        arcs.append(Arc(name, role, float(R), float(R_err), float(C), float(C_err), float(f), float(tau),
-                        role_ok, float(f_err), formula))
+        arcs.append(
+            Arc(
+                name,
+                role,
+                float(R),
+                float(R_err),
+                float(C),
+                float(C_err),
+                float(f),
+                float(tau),
+                role_ok,
+                float(f_err),
+                formula,
+            )
+        )
         if role:
             short = SHORT.get(role, role)
             if name != role:
-                short = f"{short}{name[len(role):]}"
+                short = f"{short}{name[len(role) :]}"
             derived[f"C_eff_{short}"] = Quantity(C, C_err, "F")
             if np.isfinite(f) and tau_fn is not None:
                 derived[f"f_apex_{short}"] = Quantity(f, f_err, "Hz")
@@ -230,8 +297,13 @@ def _resistances_by_role(defn: CircuitDefinition, items) -> dict[str, list[int]]
     return r_by_role
 
 
-def _conductivities(r_by_role: dict[str, list[int]], geometry: CellGeometry | None, arcs: list[Arc],
-                    quantity: Callable[..., Quantity], derived: dict[str, Quantity]) -> None:
+def _conductivities(
+    r_by_role: dict[str, list[int]],
+    geometry: CellGeometry | None,
+    arcs: list[Arc],
+    quantity: Callable[..., Quantity],
+    derived: dict[str, Quantity],
+) -> None:
     """R_SE, and with a thickness σ_b, σ_gb, σ_total and the bulk permittivity, into ``derived``."""
     se_idx = r_by_role.get("bulk", []) + r_by_role.get("grain_boundary", [])
     if se_idx:
@@ -249,20 +321,28 @@ def _conductivities(r_by_role: dict[str, list[int]], geometry: CellGeometry | No
         bulk_c = [a for a in arcs if a.role == "bulk" and a.formula == "RC"]
         if bulk_c:
             c = bulk_c[0]
-            derived["eps_r_b"] = Quantity(c.C_eff * L_cm / (EPS0_F_PER_CM * A),
-                                          c.C_eff_stderr * L_cm / (EPS0_F_PER_CM * A), "")
+            derived["eps_r_b"] = Quantity(
+                c.C_eff * L_cm / (EPS0_F_PER_CM * A), c.C_eff_stderr * L_cm / (EPS0_F_PER_CM * A), ""
+            )
 
 
-def _interface_quantities(r_by_role: dict[str, list[int]], area: float, arcs: list[Arc],
-                          eps_r: float | None, symmetric: bool, quantity: Callable[..., Quantity],
-                          derived: dict[str, Quantity]) -> None:
+def _interface_quantities(
+    r_by_role: dict[str, list[int]],
+    area: float,
+    arcs: list[Arc],
+    eps_r: float | None,
+    symmetric: bool,
+    quantity: Callable[..., Quantity],
+    derived: dict[str, Quantity],
+) -> None:
     """ASR per interface, capacitance per area and interlayer thickness d, into ``derived``."""
     factor = 2.0 if symmetric else 1.0
     for role in ("interlayer", "charge_transfer"):
         for i in r_by_role.get(role, []):
             short = SHORT[role]
-            derived[f"ASR_{short}"] = quantity(lambda v, i=i: asr_per_interface(v[i], area, symmetric),
-                                               "Ohm cm2")
+            derived[f"ASR_{short}"] = quantity(
+                lambda v, i=i: asr_per_interface(v[i], area, symmetric), "Ohm cm2"
+            )
     for a in arcs:
         if a.role in ("interlayer", "charge_transfer") and np.isfinite(a.C_eff):
             short = SHORT[a.role]

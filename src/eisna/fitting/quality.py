@@ -87,12 +87,16 @@ def judge_misfit(misfit: float, noise: float) -> str | None:
         Relative noise level from :func:`estimate_noise` (NaN: only the misfit is judged).
     """
     if math.isfinite(noise) and noise > NOISE_LIMIT:
-        return (f"the spectrum scatters by {100 * noise:.0f} % from point to point: it is mostly noise, "
-                f"so no circuit fit of it can be trusted")
+        return (
+            f"the spectrum scatters by {100 * noise:.0f} % from point to point: it is mostly noise, "
+            f"so no circuit fit of it can be trusted"
+        )
     sigma = noise if math.isfinite(noise) else 0.0
     limit = POOR_FACTOR * sigma + POOR_FLOOR
     if misfit > limit:
-        return (f"relative misfit {100 * misfit:.2f} % against an estimated noise of {100 * sigma:.2f} % "
-                f"(limit {100 * limit:.2f} %): the circuit misses a feature of the data, or part of "
-                f"the spectrum is an artefact (check the KK residuals; cut fmin/fmax or add an element)")
+        return (
+            f"relative misfit {100 * misfit:.2f} % against an estimated noise of {100 * sigma:.2f} % "
+            f"(limit {100 * limit:.2f} %): the circuit misses a feature of the data, or part of "
+            f"the spectrum is an artefact (check the KK residuals; cut fmin/fmax or add an element)"
+        )
     return None

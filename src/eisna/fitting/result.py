@@ -204,8 +204,11 @@ class FitResult:
         # engine code, caches and older pickles give plain strings: every flag becomes a Flag
         flags = [Flag.parse(f) for f in self.flags]
         # the one unidentifiable rule, applied to every result (engine, cache, series)
-        skip = {f.param for f in flags if f.param and f.kind in (FlagKind.AT_BOUND, FlagKind.BEYOND_BOUND,
-                                                                FlagKind.UNIDENTIFIABLE)}
+        skip = {
+            f.param
+            for f in flags
+            if f.param and f.kind in (FlagKind.AT_BOUND, FlagKind.BEYOND_BOUND, FlagKind.UNIDENTIFIABLE)
+        }
         defaults = getattr(self.circuit, "defaults", {}) or {}
         for name in self.varied:
             d = defaults.get(name)
@@ -242,8 +245,11 @@ class FitResult:
         for a, na in enumerate(self.param_names):
             if out[na].stderr is None or corr.shape != (len(self.param_names),) * 2:
                 continue
-            out[na].correl = {nb: float(corr[a, b]) for b, nb in enumerate(self.param_names)
-                              if b != a and nb in self.varied and math.isfinite(corr[a, b])}
+            out[na].correl = {
+                nb: float(corr[a, b])
+                for b, nb in enumerate(self.param_names)
+                if b != a and nb in self.varied and math.isfinite(corr[a, b])
+            }
         return out
 
     def to_impedance(self) -> Any:
@@ -270,8 +276,10 @@ class FitResult:
 
     def __repr__(self) -> str:
         vals = ", ".join(f"{n}={self.params[n]:.4g}" for n in self.param_names)
-        return (f"FitResult({self.circuit_name!r}, success={self.success}, redchi={self.redchi:.3g}, "
-                f"{vals}, flags={list(self.flags)})")
+        return (
+            f"FitResult({self.circuit_name!r}, success={self.success}, redchi={self.redchi:.3g}, "
+            f"{vals}, flags={list(self.flags)})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-safe dict (NaN → None, arrays → lists, complex → [re, im])."""

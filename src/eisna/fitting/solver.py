@@ -41,8 +41,16 @@ _UNDETERMINED = 1e3  # stderr beyond 1000 x those limits: the parameter is held 
 class _Problem:
     """Residual and Jacobian of one fit in internal coordinates x (log10 or linear)."""
 
-    def __init__(self, defn: CircuitDefinition, freq, z, w_re, w_im, fixed: Mapping[str, float],
-                 bounds: Mapping[str, tuple[float, float]] | None = None):
+    def __init__(
+        self,
+        defn: CircuitDefinition,
+        freq,
+        z,
+        w_re,
+        w_im,
+        fixed: Mapping[str, float],
+        bounds: Mapping[str, tuple[float, float]] | None = None,
+    ):
         self.defn = defn
         self.names = defn.param_names
         self.circuit = defn.circuit
@@ -62,8 +70,10 @@ class _Problem:
         hi = np.array([b[1] for b in span], dtype=float)[self.free_idx]
         self.lo = np.where(self.is_log, np.log10(np.where(self.is_log, lo, 1.0)), lo)
         self.hi = np.where(self.is_log, np.log10(np.where(self.is_log, hi, 1.0)), hi)
-        self.internal_names = [("log10_" + self.names[i]) if lg else self.names[i]
-                               for i, lg in zip(self.free_idx, self.is_log, strict=True)]
+        self.internal_names = [
+            ("log10_" + self.names[i]) if lg else self.names[i]
+            for i, lg in zip(self.free_idx, self.is_log, strict=True)
+        ]
         self.nfev = 0
         self._jac_key: bytes | None = None
         self._jac = np.empty((0, 0))
@@ -258,8 +268,20 @@ def _padded_lmder(lmder):
     pivot are removed from what is returned. Same signature as ``_minpack._lmder``.
     """
 
-    def call(fun, jac, x0, args=(), full_output=0, col_deriv=1, ftol=1.49012e-8, xtol=1.49012e-8,
-             gtol=0.0, maxfev=-10, factor=100.0, diag=None):
+    def call(
+        fun,
+        jac,
+        x0,
+        args=(),
+        full_output=0,
+        col_deriv=1,
+        ftol=1.49012e-8,
+        xtol=1.49012e-8,
+        gtol=0.0,
+        maxfev=-10,
+        factor=100.0,
+        diag=None,
+    ):
         x0 = np.asarray(x0, dtype=float).ravel()
         n = x0.size
 
@@ -283,8 +305,20 @@ def _padded_lmder(lmder):
             return out
 
         diag1 = None if diag is None else np.append(np.asarray(diag, dtype=float), 1.0)
-        out = lmder(fun_n, jac_n, np.append(x0, 0.0), tuple(args), full_output, col_deriv, ftol, xtol,
-                    gtol, maxfev, factor, diag1)
+        out = lmder(
+            fun_n,
+            jac_n,
+            np.append(x0, 0.0),
+            tuple(args),
+            full_output,
+            col_deriv,
+            ftol,
+            xtol,
+            gtol,
+            maxfev,
+            factor,
+            diag1,
+        )
         if not full_output:
             return out[0][:n], out[1]
         x, info, code = out
@@ -352,6 +386,7 @@ def _lmder(fun, jac, u0: np.ndarray, max_nfev: int, tol: float = 1e-6):
     """
     try:
         from scipy.optimize import _minpack
+
         raw = _minpack._lmder
         lmder = _padded_lmder(getattr(raw, "_eisna_original", raw))
     except (ImportError, AttributeError):
@@ -369,21 +404,35 @@ def _lmder(fun, jac, u0: np.ndarray, max_nfev: int, tol: float = 1e-6):
         return r
 
     try:
-        x, info, code = lmder(fun_checked, jac, np.array(u0, dtype=float), (), True, False,
-                              tol, tol, tol, max_nfev, 100.0, None)
+        x, info, code = lmder(
+            fun_checked, jac, np.array(u0, dtype=float), (), True, False, tol, tol, tol, max_nfev, 100.0, None
+        )
     except TypeError:  # a changed private signature
         return None
     f = info["fvec"]
     status = _MINPACK_STATUS.get(int(code), -1)
     if status == -1:
         raise ValueError(_STATUS_MESSAGES[-1])
-    return OptimizeResult(x=x, cost=0.5 * float(f @ f), fun=f, status=status,
-                          message=_STATUS_MESSAGES[status], nfev=int(info["nfev"]),
-                          njev=int(info.get("njev", 0)), success=status > 0)
+    return OptimizeResult(
+        x=x,
+        cost=0.5 * float(f @ f),
+        fun=f,
+        status=status,
+        message=_STATUS_MESSAGES[status],
+        nfev=int(info["nfev"]),
+        njev=int(info.get("njev", 0)),
+        success=status > 0,
+    )
 
 
-def _polish_solve(problem: _Problem, x_best: np.ndarray, held: Sequence[int], cost: float,
-                  nfev_lm: int = 5, nfev_trf: int = 12):
+def _polish_solve(
+    problem: _Problem,
+    x_best: np.ndarray,
+    held: Sequence[int],
+    cost: float,
+    nfev_lm: int = 5,
+    nfev_trf: int = 12,
+):
     """Polish the solution ``x_best`` (cost ½χ²) with the project's own solvers; returns
     (x, cost, converged, success).
 
@@ -409,9 +458,13 @@ def _polish_solve(problem: _Problem, x_best: np.ndarray, held: Sequence[int], co
     start = x_full.copy()
     if not problem.at_bound(x_best):
         u0 = np.arcsin(np.clip((x_full[act] - lo) / half - 1.0, -1.0, 1.0))
-        res = _lmder(lambda u: problem.residual(to_x(u)),
-                     lambda u: problem.jacobian(to_x(u))[:, act] * (half * np.cos(u)),
-                     u0, nfev_lm, tol=1e-12)
+        res = _lmder(
+            lambda u: problem.residual(to_x(u)),
+            lambda u: problem.jacobian(to_x(u))[:, act] * (half * np.cos(u)),
+            u0,
+            nfev_lm,
+            tol=1e-12,
+        )
         if res is not None and np.all(np.isfinite(res.x)):
             x_lm = to_x(res.x).copy()
             ok = res.status in (2, 3, 4)  # ftol, xtol or both (lmfit's ier 1, 2, 3)
@@ -435,8 +488,17 @@ def _polish_solve(problem: _Problem, x_best: np.ndarray, held: Sequence[int], co
 
     x0 = np.clip(start[act], lo, hi)
     try:
-        trf = least_squares(fun, x0, jac=jac, bounds=(lo, hi), method="trf", max_nfev=nfev_trf,
-                            ftol=1e-12, xtol=1e-12, gtol=1e-12)
+        trf = least_squares(
+            fun,
+            x0,
+            jac=jac,
+            bounds=(lo, hi),
+            method="trf",
+            max_nfev=nfev_trf,
+            ftol=1e-12,
+            xtol=1e-12,
+            gtol=1e-12,
+        )
     except (ValueError, FloatingPointError, np.linalg.LinAlgError):
         return best_x, best_cost, converged, success
     converged = bool(trf.success) and trf.status in (1, 2, 3, 4)
@@ -493,8 +555,9 @@ def _covariance(jac: np.ndarray) -> np.ndarray:
     return cov
 
 
-def _condition_on_undetermined(cov: np.ndarray, problem: _Problem, x: np.ndarray,
-                               redchi: float, force: Sequence[int] = ()) -> np.ndarray:
+def _condition_on_undetermined(
+    cov: np.ndarray, problem: _Problem, x: np.ndarray, redchi: float, force: Sequence[int] = ()
+) -> np.ndarray:
     """Covariance of the determined parameters with the undetermined ones held fixed.
 
     A parameter whose linearised error is a thousand times beyond the identifiability limits
@@ -537,8 +600,9 @@ def _condition_on_undetermined(cov: np.ndarray, problem: _Problem, x: np.ndarray
             jac_full = problem.jacobian(x)
 
 
-def _probe_bounds(problem: _Problem, x: np.ndarray, coords: Sequence[int], hold: Sequence[int] = (),
-                  max_nfev: int = 25) -> tuple[np.ndarray, float]:
+def _probe_bounds(
+    problem: _Problem, x: np.ndarray, coords: Sequence[int], hold: Sequence[int] = (), max_nfev: int = 25
+) -> tuple[np.ndarray, float]:
     """Where the optimum lies for coordinates on a bound: one LM solve from ``x`` with the bounds
     of ``coords`` moved 6 decades out (log10 coordinates) or one range out (linear ones), the
     others unchanged. Returns the probe's internal coordinates and its cost (½χ²)."""
@@ -563,8 +627,9 @@ _PROFILE_DCHI2 = 4.0
 _PROFILE_APEX = 3.0  # and at most at an apex this many times above the highest frequency
 
 
-def _profile_above_window(problem: _Problem, x: np.ndarray, held: Sequence[int], cov: np.ndarray,
-                          redchi: float) -> np.ndarray:
+def _profile_above_window(
+    problem: _Problem, x: np.ndarray, held: Sequence[int], cov: np.ndarray, redchi: float
+) -> np.ndarray:
     """Covariance widened by the plausible range of the capacitances of above-window arcs.
 
     The capacitance of an arc whose apex lies above the highest measured frequency (e.g. the
@@ -633,8 +698,9 @@ def _profile_above_window(problem: _Problem, x: np.ndarray, held: Sequence[int],
     return out
 
 
-def _sandwich_scale(problem: _Problem, x: np.ndarray, cov: np.ndarray, redchi: float,
-                    held: Sequence[int] = ()) -> np.ndarray:
+def _sandwich_scale(
+    problem: _Problem, x: np.ndarray, cov: np.ndarray, redchi: float, held: Sequence[int] = ()
+) -> np.ndarray:
     """``cov`` with each determined coordinate's standard error raised to its sandwich estimate.
 
     redchi·(JᵀJ)⁻¹ assumes the weighted residuals all have the same variance. When the noise is

@@ -79,8 +79,9 @@ def _sketch_basis(freq_bytes: bytes, per_decade: int) -> tuple[np.ndarray, np.nd
     return tau, a, d2
 
 
-def sketch(freq: np.ndarray, z: np.ndarray, per_decade: int = 5, lam: float = 0.1,
-           z_weight: np.ndarray | None = None) -> SpectrumSketch:
+def sketch(
+    freq: np.ndarray, z: np.ndarray, per_decade: int = 5, lam: float = 0.1, z_weight: np.ndarray | None = None
+) -> SpectrumSketch:
     """Regularised NNLS Voigt description of a spectrum (see module docstring).
 
     ``z_weight`` (default ``z``) sets the modulus weights 1/|z_weight|. The last few results are
@@ -88,9 +89,13 @@ def sketch(freq: np.ndarray, z: np.ndarray, per_decade: int = 5, lam: float = 0.
     circuit, baseline, reseeds), and every fit asks for the same sketch.
     """
     zw = z if z_weight is None else z_weight
-    key = (np.ascontiguousarray(freq, dtype=float).tobytes(),
-           np.ascontiguousarray(z, dtype=complex).tobytes(),
-           np.ascontiguousarray(zw, dtype=complex).tobytes(), per_decade, lam)
+    key = (
+        np.ascontiguousarray(freq, dtype=float).tobytes(),
+        np.ascontiguousarray(z, dtype=complex).tobytes(),
+        np.ascontiguousarray(zw, dtype=complex).tobytes(),
+        per_decade,
+        lam,
+    )
     hit = _SKETCHES.get(key)
     if hit is None:
         hit = _sketch(freq, z, per_decade, lam, z_weight)
@@ -105,8 +110,9 @@ _SKETCHES: dict[tuple, SpectrumSketch] = {}
 _SKETCH_LOCK = threading.Lock()
 
 
-def _sketch(freq: np.ndarray, z: np.ndarray, per_decade: int, lam: float,
-            z_weight: np.ndarray | None) -> SpectrumSketch:
+def _sketch(
+    freq: np.ndarray, z: np.ndarray, per_decade: int, lam: float, z_weight: np.ndarray | None
+) -> SpectrumSketch:
     from scipy.optimize import nnls
 
     omega = 2 * np.pi * freq
@@ -129,8 +135,13 @@ def _sketch(freq: np.ndarray, z: np.ndarray, per_decade: int, lam: float,
     peaks: list[tuple[float, float]] = []
     if total > 0:
         # split gamma at local minima; a peak is a local maximum holding > 0.3 % of the total
-        maxima = [i for i in range(n_tau) if gamma[i] > 0
-                  and (i == 0 or gamma[i] >= gamma[i - 1]) and (i == n_tau - 1 or gamma[i] > gamma[i + 1])]
+        maxima = [
+            i
+            for i in range(n_tau)
+            if gamma[i] > 0
+            and (i == 0 or gamma[i] >= gamma[i - 1])
+            and (i == n_tau - 1 or gamma[i] > gamma[i + 1])
+        ]
         bounds = [0]
         for m0, m1 in itertools.pairwise(maxima):
             bounds.append(m0 + int(np.argmin(gamma[m0 : m1 + 1])))
@@ -303,8 +314,9 @@ def _fit_spike(freq: np.ndarray, z: np.ndarray) -> tuple[float, float] | None:
     return float(10 ** fit.x[1]), float(fit.x[2])
 
 
-def _linear_start(items, taus, s, z, w, values, floor, cache: dict,
-                  rank_only: bool = False) -> tuple[np.ndarray | None, float]:
+def _linear_start(
+    items, taus, s, z, w, values, floor, cache: dict, rank_only: bool = False
+) -> tuple[np.ndarray | None, float]:
     """Given a tau for every item, solve all linear coefficients (R, L, 1/Q) by NNLS.
 
     Returns the start vector and the NNLS residual norm (only the norm if ``rank_only``). The
@@ -359,7 +371,11 @@ def _linear_start(items, taus, s, z, w, values, floor, cache: dict,
 
 
 def start_candidates(
-    defn: CircuitDefinition, freq: np.ndarray, z: np.ndarray, base: np.ndarray, max_candidates: int = 6,
+    defn: CircuitDefinition,
+    freq: np.ndarray,
+    z: np.ndarray,
+    base: np.ndarray,
+    max_candidates: int = 6,
     peaks: tuple[tuple[float, float], ...] | None = None,
 ) -> tuple[list[np.ndarray], SpectrumSketch]:
     """Start-value vectors (in ``defn.param_names`` order), most plausible first.
@@ -417,8 +433,9 @@ def start_candidates(
     return (out or [values]), sk
 
 
-def _subtract_spike(items, freq: np.ndarray, z: np.ndarray, s: np.ndarray, values: np.ndarray
-                    ) -> tuple[list, np.ndarray]:
+def _subtract_spike(
+    items, freq: np.ndarray, z: np.ndarray, s: np.ndarray, values: np.ndarray
+) -> tuple[list, np.ndarray]:
     """Blocking CPE spikes and the impedance with the fitted spike removed (``values`` gets Q, n).
 
     A blocking spike is fitted on the lowest decade and subtracted before the DRT sketch, whose
@@ -437,8 +454,9 @@ def _subtract_spike(items, freq: np.ndarray, z: np.ndarray, s: np.ndarray, value
     return spikes, z_arcs
 
 
-def _relevant_peaks(sk: SpectrumSketch, peaks: tuple[tuple[float, float], ...] | None,
-                    spikes: bool) -> list[tuple[float, float]]:
+def _relevant_peaks(
+    sk: SpectrumSketch, peaks: tuple[tuple[float, float], ...] | None, spikes: bool
+) -> list[tuple[float, float]]:
     """(τ, R) peaks worth an arc: inside the window's low edge (with a spike), > 1 % of the total."""
     peak_list: list[tuple[float, float]] = sorted(peaks) if peaks is not None else list(sk.peaks)
     if spikes:
@@ -449,8 +467,9 @@ def _relevant_peaks(sk: SpectrumSketch, peaks: tuple[tuple[float, float], ...] |
     return [pk for pk in peak_list if pk[1] > 1e-2 * relevant]
 
 
-def _diffusion_variants(items, diffs: list[int], peak_list: list[tuple[float, float]], sk: SpectrumSketch
-                        ) -> list[tuple[list[tuple[float, float]], dict[int, float]]]:
+def _diffusion_variants(
+    items, diffs: list[int], peak_list: list[tuple[float, float]], sk: SpectrumSketch
+) -> list[tuple[list[tuple[float, float]], dict[int, float]]]:
     """(arc peaks, τ of the diffusion element) variants: its peak the lowest, or below the window."""
     variants: list[tuple[list[tuple[float, float]], dict[int, float]]] = []
     if diffs and peak_list:
@@ -473,8 +492,9 @@ def _diffusion_variants(items, diffs: list[int], peak_list: list[tuple[float, fl
     return variants
 
 
-def _assignments(n_arcs: int, peaks: list[tuple[float, float]], tau_hf: float,
-                 limit: int = 6) -> list[list[float]]:
+def _assignments(
+    n_arcs: int, peaks: list[tuple[float, float]], tau_hf: float, limit: int = 6
+) -> list[list[float]]:
     """Order-preserving choices of a tau for each arc, the ``limit`` most plausible.
 
     ``peaks`` are (tau, prominence) pairs, prominence = R of the peak / |Z| at its frequency.
@@ -493,8 +513,10 @@ def _assignments(n_arcs: int, peaks: list[tuple[float, float]], tau_hf: float,
     j_top = min(m, n_arcs)
     prom = [pk[1] for pk in peaks]
     for j in (j_top, j_top - 1) if j_top > 0 else (j_top,):
-        pk_sels = [(sum(prom[q] for q in range(m) if q not in sel), sel)
-                   for sel in itertools.combinations(range(m), j)]
+        pk_sels = [
+            (sum(prom[q] for q in range(m) if q not in sel), sel)
+            for sel in itertools.combinations(range(m), j)
+        ]
         for arc_sel in itertools.combinations(range(n_arcs), j):
             if j < j_top and m > 2 and arc_sel != tuple(range(n_arcs - j, n_arcs)):
                 continue  # one arc short: only the highest-frequency arc(s) above the window

@@ -29,10 +29,20 @@ from ..errors import EisnaError
 from ..spectrum import Spectrum
 from .start import _items
 
-__all__ = ["APEX_BANDS", "FREQ_CELL", "FREQ_CELL_WIDE", "FREQ_PELLET", "KNOWN_ANSWER_PRIORS",
-           "KnownAnswerPrior", "cramer_rao_sd", "identifiable_parameters", "is_identifiable",
-           "known_answer_parameters",
-           "noisy_spectrum", "random_parameters"]
+__all__ = [
+    "APEX_BANDS",
+    "FREQ_CELL",
+    "FREQ_CELL_WIDE",
+    "FREQ_PELLET",
+    "KNOWN_ANSWER_PRIORS",
+    "KnownAnswerPrior",
+    "cramer_rao_sd",
+    "identifiable_parameters",
+    "is_identifiable",
+    "known_answer_parameters",
+    "noisy_spectrum",
+    "random_parameters",
+]
 
 FREQ_CELL = np.geomspace(7e6, 0.1, 80)
 FREQ_PELLET = np.geomspace(7e6, 1.0, 70)
@@ -47,8 +57,13 @@ APEX_BANDS = {
     2: [(5.5, 6.0), (3.6, 4.1)],
     1: [(2.0, 3.0)],
 }
-N_BANDS = {"bulk": (0.9, 1.0), "grain_boundary": (0.85, 0.98), "interlayer": (0.85, 0.98),
-           "charge_transfer": (0.85, 0.98), "electrode": (0.8, 0.95)}
+N_BANDS = {
+    "bulk": (0.9, 1.0),
+    "grain_boundary": (0.85, 0.98),
+    "interlayer": (0.85, 0.98),
+    "charge_transfer": (0.85, 0.98),
+    "electrode": (0.8, 0.95),
+}
 
 
 def random_parameters(defn: CircuitDefinition, rng: np.random.Generator) -> dict[str, float]:
@@ -86,8 +101,13 @@ def random_parameters(defn: CircuitDefinition, rng: np.random.Generator) -> dict
     return {n: v[n] for n in names}
 
 
-def noisy_spectrum(defn: CircuitDefinition, values: dict[str, float], freq: np.ndarray, noise: float,
-                   rng: np.random.Generator) -> Spectrum:
+def noisy_spectrum(
+    defn: CircuitDefinition,
+    values: dict[str, float],
+    freq: np.ndarray,
+    noise: float,
+    rng: np.random.Generator,
+) -> Spectrum:
     """Spectrum of the circuit plus Gaussian noise of relative size ``noise`` on Z' and Z''."""
     z = defn.circuit.impedance(freq, values)
     z = z + noise * np.abs(z) * (rng.normal(size=z.size) + 1j * rng.normal(size=z.size))
@@ -156,14 +176,18 @@ KNOWN_ANSWER_PRIORS = {
     # R_b, R_gb 2.5–5 kΩ (cf. NAS at 24 h: 180/40/12 vs 42/21 Ω). With all R in one band, or at
     # 10 points/decade, < 5 % of draws are identifiable.
     "symmetric_interlayer": KnownAnswerPrior(
-        "cell", ((6.6, 6.8), (5.0, 5.2), (3.0, 3.2), (1.0, 1.2)), R=(3.4, 3.7),
+        "cell",
+        ((6.6, 6.8), (5.0, 5.2), (3.0, 3.2), (1.0, 1.2)),
+        R=(3.4, 3.7),
         R_role=(("interlayer", (3.9, 4.2)), ("charge_transfer", (3.9, 4.2)), ("diffusion", (3.9, 4.2))),
-        warburg_peak=(-1.3, -1.1)),
+        warburg_peak=(-1.3, -1.1),
+    ),
 }
 
 
-def known_answer_parameters(defn: CircuitDefinition, rng: np.random.Generator,
-                            prior: KnownAnswerPrior | None = None) -> dict[str, float]:
+def known_answer_parameters(
+    defn: CircuitDefinition, rng: np.random.Generator, prior: KnownAnswerPrior | None = None
+) -> dict[str, float]:
     """One raw draw of the known-answer prior (``KNOWN_ANSWER_PRIORS[defn.name]`` by default)."""
     prior = prior or KNOWN_ANSWER_PRIORS[defn.name]
     items = _items(defn)
@@ -206,8 +230,13 @@ def known_answer_parameters(defn: CircuitDefinition, rng: np.random.Generator,
     return {n: v[n] for n in names}
 
 
-def cramer_rao_sd(defn: CircuitDefinition, values: dict[str, float], freq: np.ndarray, noise: float,
-                  weighting: str = "modulus") -> dict[str, float]:
+def cramer_rao_sd(
+    defn: CircuitDefinition,
+    values: dict[str, float],
+    freq: np.ndarray,
+    noise: float,
+    weighting: str = "modulus",
+) -> dict[str, float]:
     """Cramér–Rao standard deviations of the free parameters at ``values``.
 
     For Gaussian noise of relative size ``noise`` on Z' and Z'' (as :func:`noisy_spectrum` adds)
@@ -229,13 +258,21 @@ def cramer_rao_sd(defn: CircuitDefinition, values: dict[str, float], freq: np.nd
 
 def is_identifiable(sd: dict[str, float], r_tol: float, n_tol: float) -> bool:
     """True when every R's 3σ is within ``r_tol`` (relative) and every n's within ``n_tol``."""
-    return all(3 * s <= (r_tol if name.startswith("R") else n_tol)
-               for name, s in sd.items() if name.startswith(("R", "n_")))
+    return all(
+        3 * s <= (r_tol if name.startswith("R") else n_tol)
+        for name, s in sd.items()
+        if name.startswith(("R", "n_"))
+    )
 
 
-def identifiable_parameters(defn: CircuitDefinition, rng: np.random.Generator, noise: float = 0.002,
-                            r_tol: float = 0.01, n_tol: float = 0.01,
-                            max_tries: int = 10_000) -> tuple[dict[str, float], int]:
+def identifiable_parameters(
+    defn: CircuitDefinition,
+    rng: np.random.Generator,
+    noise: float = 0.002,
+    r_tol: float = 0.01,
+    n_tol: float = 0.01,
+    max_tries: int = 10_000,
+) -> tuple[dict[str, float], int]:
     """A known-answer draw whose data determine every R to ``r_tol`` and n to ``n_tol`` (3σ).
 
     Draws :func:`known_answer_parameters` until :func:`cramer_rao_sd` at ``noise`` on the prior's
@@ -247,6 +284,8 @@ def identifiable_parameters(defn: CircuitDefinition, rng: np.random.Generator, n
         values = known_answer_parameters(defn, rng)
         if is_identifiable(cramer_rao_sd(defn, values, freq, noise), r_tol, n_tol):
             return values, tries
-    raise EisnaError(f"identifiable_parameters: no draw of {defn.name!r} passed the Cramér–Rao filter "
-                     f"(R to {r_tol:g}, n to {n_tol:g} at 3σ, noise {noise:g}) in {max_tries} tries; "
-                     f"loosen the tolerances or widen the prior's band separations.")
+    raise EisnaError(
+        f"identifiable_parameters: no draw of {defn.name!r} passed the Cramér–Rao filter "
+        f"(R to {r_tol:g}, n to {n_tol:g} at 3σ, noise {noise:g}) in {max_tries} tries; "
+        f"loosen the tolerances or widen the prior's band separations."
+    )

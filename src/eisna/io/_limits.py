@@ -274,4 +274,3 @@ def _check_member(where: str, archive: zipfile.ZipFile, member: zipfile.ZipInfo,
                     f"{_human(member.file_size)}.",
                     hint=hint,
                 )
-

@@ -27,8 +27,9 @@ def is_placeholder_area(area_cm2: float | None, default: float = ECLAB_DEFAULT_A
     return area_cm2 is not None and math.isclose(float(area_cm2), default, rel_tol=1e-9)
 
 
-def mark_placeholder_area(spectra: Sequence[Spectrum], path: object,
-                          default: float = ECLAB_DEFAULT_AREA_CM2) -> list[Spectrum]:
+def mark_placeholder_area(
+    spectra: Sequence[Spectrum], path: object, default: float = ECLAB_DEFAULT_AREA_CM2
+) -> list[Spectrum]:
     """Set ``area_source`` on every spectrum; drop a placeholder area (warn once per file)."""
     out: list[Spectrum] = []
     warned = False
@@ -40,10 +41,13 @@ def mark_placeholder_area(spectra: Sequence[Spectrum], path: object,
                     f"{path}: electrode area {area:g} cm² is EC-Lab's default placeholder, not a "
                     "measurement; no per-area quantity (ASR, σ, thickness) is computed from it. "
                     "Give the real area with --area-cm2 (or geometry=CellGeometry(...)).",
-                    PlaceholderWarning, stacklevel=3)
+                    PlaceholderWarning,
+                    stacklevel=3,
+                )
                 warned = True
-            out.append(s.with_meta(area_cm2=None, area_cm2_file=float(area),
-                                   area_source="placeholder-ignored"))
+            out.append(
+                s.with_meta(area_cm2=None, area_cm2_file=float(area), area_source="placeholder-ignored")
+            )
         elif area:
             out.append(s.with_meta(area_source="file"))
         else:

@@ -43,8 +43,11 @@ def sniff(head: bytes) -> bool:
         The first bytes of the file.
     """
     lines = head.lstrip().splitlines()
-    return (len(lines) > 2 and re.fullmatch(rb"VERSION\d+(\.\d+)?", lines[0].strip()) is not None
-            and lines[1].strip().isdigit())
+    return (
+        len(lines) > 2
+        and re.fullmatch(rb"VERSION\d+(\.\d+)?", lines[0].strip()) is not None
+        and lines[1].strip().isdigit()
+    )
 
 
 def read(path: str | os.PathLike[str]) -> list[Spectrum]:
@@ -72,16 +75,24 @@ def read(path: str | os.PathLike[str]) -> list[Spectrum]:
     text, _ = decode_text(read_bytes(path))
     lines = [line.strip() for line in text.splitlines()]
     if not lines or not lines[0].startswith("VERSION"):
-        raise ParseError(path, f"expected 'VERSION…' on line 1, found {lines[0][:40] if lines else ''!r}.",
-                         line=1, hint="Expected an Autolab FRA .dfr file.")
+        raise ParseError(
+            path,
+            f"expected 'VERSION…' on line 1, found {lines[0][:40] if lines else ''!r}.",
+            line=1,
+            hint="Expected an Autolab FRA .dfr file.",
+        )
     try:
         count = int(lines[1])
     except (IndexError, ValueError):
         raise ParseError(path, "expected the number of points on line 2.", line=2) from None
     end = 3 + _RECORD * count
     if count <= 0 or end > len(lines):
-        raise ParseError(path, f"{count} points need {end} lines; the file has {len(lines)}.",
-                         line=len(lines), hint="The file is truncated or not an FRA .dfr file.")
+        raise ParseError(
+            path,
+            f"{count} points need {end} lines; the file has {len(lines)}.",
+            line=len(lines),
+            hint="The file is truncated or not an FRA .dfr file.",
+        )
     values = np.empty(_RECORD * count)
     for k, cell in enumerate(lines[3:end]):
         try:

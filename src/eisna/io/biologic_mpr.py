@@ -628,8 +628,9 @@ def _position(field_name: str) -> int:
     return int(field_name.removeprefix("_unknown_"))
 
 
-def _record_fields(ids: Sequence[int], renamed: Mapping[int, str]
-                   ) -> tuple[list[tuple[str, str]], list[tuple[str, int]], list[tuple[int, int]], bool]:
+def _record_fields(
+    ids: Sequence[int], renamed: Mapping[int, str]
+) -> tuple[list[tuple[str, str]], list[tuple[str, int]], list[tuple[int, int]], bool]:
     """Record layout from the column IDs: (name, dtype) fields, flag bits, unknown IDs, any flags."""
     fields: list[tuple[str, str]] = []  # (field name, dtype) in record order
     flags: list[tuple[str, int]] = []
@@ -656,8 +657,9 @@ def _record_fields(ids: Sequence[int], renamed: Mapping[int, str]
     return fields, flags, unknown, flag_field is not None
 
 
-def _complete_rows(buf: _Buffer, mod: MprModule, dtype: np.dtype, n_rows: int, available: int,
-                   data_at: int) -> int:
+def _complete_rows(
+    buf: _Buffer, mod: MprModule, dtype: np.dtype, n_rows: int, available: int, data_at: int
+) -> int:
     """The number of records to read: all of them, or those before the cut of a truncated file."""
     need = n_rows * dtype.itemsize
     if mod.truncated and need > available:
@@ -688,8 +690,9 @@ def _complete_rows(buf: _Buffer, mod: MprModule, dtype: np.dtype, n_rows: int, a
     return n_rows
 
 
-def _record_columns(rows: np.ndarray, fields: Sequence[tuple[str, str]], flags: Sequence[tuple[str, int]]
-                    ) -> tuple[list[str], dict[str, np.ndarray]]:
+def _record_columns(
+    rows: np.ndarray, fields: Sequence[tuple[str, str]], flags: Sequence[tuple[str, int]]
+) -> tuple[list[str], dict[str, np.ndarray]]:
     """Named native-order columns from the records; flag bits unpacked, unknown fields skipped."""
     data: dict[str, np.ndarray] = {}
     columns: list[str] = []

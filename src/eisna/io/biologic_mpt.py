@@ -344,14 +344,8 @@ def _truncation(mpt: MptFile, freq: np.ndarray, groups: list[np.ndarray]) -> boo
             f"the header's loop table declares {len(loops)} loops up to point {loops[-1][1]}, "
             f"the data end at point {mpt.n_rows - 1} ({len(groups)} spectra)"
         )
-    if (
-        len(groups) >= 2
-        and groups[-1].size < groups[-2].size
-        and freq[groups[-1][0]] == freq[groups[-2][0]]
-    ):
-        found.append(
-            f"the last spectrum has {groups[-1].size} points, the one before it {groups[-2].size}"
-        )
+    if len(groups) >= 2 and groups[-1].size < groups[-2].size and freq[groups[-1][0]] == freq[groups[-2][0]]:
+        found.append(f"the last spectrum has {groups[-1].size} points, the one before it {groups[-2].size}")
     if found:
         warnings.warn(
             f"{mpt.path}: the file looks truncated: {'; '.join(found)}. The last spectrum is kept "
@@ -420,9 +414,7 @@ def read_cycling(path: str | os.PathLike[str], *, decimal: str | None = None) ->
     time_s, voltage = mpt.column("time"), mpt.column("ewe")
     current = _current_A(mpt)
     missing = [
-        role
-        for role, col in (("time/s", time_s), ("Ewe/V", voltage), ("I/mA", current))
-        if col is None
+        role for role, col in (("time/s", time_s), ("Ewe/V", voltage), ("I/mA", current)) if col is None
     ]
     if missing or time_s is None:  # (time_s is None implies missing; the test narrows the type)
         raise ParseError(
@@ -541,9 +533,7 @@ def _parse_header(lines: list[str], decimal: str) -> dict[str, Any]:
         ):
             in_table = True
             name = line[:_TABLE_WIDTH].strip()
-            cells = [
-                line[i : i + _TABLE_WIDTH].strip() for i in range(_TABLE_WIDTH, len(line), _TABLE_WIDTH)
-            ]
+            cells = [line[i : i + _TABLE_WIDTH].strip() for i in range(_TABLE_WIDTH, len(line), _TABLE_WIDTH)]
             while len(cells) > 1 and not cells[-1]:
                 cells.pop()
             header[name] = cells[0] if len(cells) == 1 else tuple(cells)

@@ -25,7 +25,8 @@ EXTENSIONS = (".i2b",)
 
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _COUNT_THEN_ROW = re.compile(
-    rf"(?:\A|\n[ \t]*\r?\n)[ \t]*(\d+)[ \t]*\r?\n[ \t]*{_NUM}[ \t]+{_NUM}[ \t]+{_NUM}[ \t]*\r?\n")
+    rf"(?:\A|\n[ \t]*\r?\n)[ \t]*(\d+)[ \t]*\r?\n[ \t]*{_NUM}[ \t]+{_NUM}[ \t]+{_NUM}[ \t]*\r?\n"
+)
 
 
 def sniff(head: bytes) -> bool:
@@ -64,23 +65,31 @@ def read(path: str | os.PathLike[str]) -> list[Spectrum]:
     text, _ = decode_text(read_bytes(path))
     match = _COUNT_THEN_ROW.search(text)
     if match is None:
-        raise ParseError(path, "expected a blank line, the number of points and rows of "
-                         "'freq Z' Z''' numbers.", hint="Expected an Elchemea .i2b file.")
+        raise ParseError(
+            path,
+            "expected a blank line, the number of points and rows of 'freq Z' Z''' numbers.",
+            hint="Expected an Elchemea .i2b file.",
+        )
     count = int(match[1])
     head_lines = text[: match.start(1)].splitlines()
     first_line = len(head_lines) + 1  # 1-based line of the count
-    lines = text.splitlines()[first_line:first_line + count]
+    lines = text.splitlines()[first_line : first_line + count]
     if len(lines) < count:
-        raise ParseError(path, f"the count announces {count} rows; the file has {len(lines)}.",
-                         line=first_line, hint="The file is truncated.")
+        raise ParseError(
+            path,
+            f"the count announces {count} rows; the file has {len(lines)}.",
+            line=first_line,
+            hint="The file is truncated.",
+        )
     data = np.empty((count, 3))
     for k, line in enumerate(lines):
         cells = line.split()
         try:
             data[k] = [float(c) for c in cells[:3]] if len(cells) >= 3 else [np.nan] * 3
         except ValueError:
-            raise ParseError(path, f"expected 'freq Z' Z''', found {line[:60]!r}.",
-                             line=first_line + 1 + k) from None
+            raise ParseError(
+                path, f"expected 'freq Z' Z''', found {line[:60]!r}.", line=first_line + 1 + k
+            ) from None
     freq, z = data[:, 0], data[:, 1] + 1j * data[:, 2]
     keep = np.isfinite(freq) & (freq > 0) & np.isfinite(z)
     if not keep.any():

@@ -82,8 +82,11 @@ def _parse_date(path: str, date: str | None, clock: str | None) -> datetime | No
     try:
         return datetime(year, month, day, int(t[1]), int(t[2]), int(t[3]))
     except ValueError:
-        warnings.warn(f"{path}: DATE {date!r} is not a valid date; timestamp set to None.",
-                      MetadataWarning, stacklevel=4)
+        warnings.warn(
+            f"{path}: DATE {date!r} is not a valid date; timestamp set to None.",
+            MetadataWarning,
+            stacklevel=4,
+        )
         return None
 
 
@@ -114,8 +117,15 @@ def _parse(path: str, text: str) -> tuple[dict[str, list[str]], list[dict[str, A
         while i < len(lines) and lines[i][:1] in (" ", "\t") and lines[i].strip():
             rows.append(lines[i].split())
             i += 1
-        tables.append({"name": key, "columns": [n.strip() for n in names], "rows": rows,
-                       "first_line": first, "aborted": False})
+        tables.append(
+            {
+                "name": key,
+                "columns": [n.strip() for n in names],
+                "rows": rows,
+                "first_line": first,
+                "aborted": False,
+            }
+        )
         if i < len(lines) and lines[i].startswith("EXPERIMENTABORTED"):
             tables[-1]["aborted"] = lines[i].split("\t")[2:3] == ["T"]
     return settings, tables
@@ -141,8 +151,11 @@ def _table_arrays(path: str, table: dict[str, Any], decimal: str) -> dict[str, n
             except ValueError:
                 if c < 5:  # Pt, Time, Freq, Zreal, Zimag must be numbers; flags may be text
                     raise ParseError(
-                        path, f"expected a number, found {cell!r}.", line=table["first_line"] + r,
-                        column=names[c], hint="The file is corrupt; re-export it from Gamry.",
+                        path,
+                        f"expected a number, found {cell!r}.",
+                        line=table["first_line"] + r,
+                        column=names[c],
+                        hint="The file is corrupt; re-export it from Gamry.",
                     ) from None
     return {name: data[:, c] for c, name in enumerate(names)}
 
@@ -223,8 +236,15 @@ def _first(settings: dict[str, list[str]], key: str) -> str | None:
     return fields[1] if fields and len(fields) > 1 else None
 
 
-def _spectrum(path: str, table: dict[str, Any], index: int, decimal: str, drift_corrected: bool,
-              start: datetime | None, common: dict[str, Any]) -> Spectrum | None:
+def _spectrum(
+    path: str,
+    table: dict[str, Any],
+    index: int,
+    decimal: str,
+    drift_corrected: bool,
+    start: datetime | None,
+    common: dict[str, Any],
+) -> Spectrum | None:
     cols = _table_arrays(path, table, decimal)
     use_drift = drift_corrected and "ZrealDrCor" in cols and "ZimagDrCor" in cols
     re_name, im_name = ("ZrealDrCor", "ZimagDrCor") if use_drift else ("Zreal", "Zimag")
@@ -232,22 +252,28 @@ def _spectrum(path: str, table: dict[str, Any], index: int, decimal: str, drift_
     z = cols[re_name] + 1j * cols[im_name]
     keep = np.isfinite(freq) & (freq > 0) & np.isfinite(z)
     if not keep.any():
-        warnings.warn(f"{path}, line {table['first_line']}: table {table['name']} holds no point "
-                      "with freq > 0 Hz; skipped.", MetadataWarning, stacklevel=4)
+        warnings.warn(
+            f"{path}, line {table['first_line']}: table {table['name']} holds no point "
+            "with freq > 0 Hz; skipped.",
+            MetadataWarning,
+            stacklevel=4,
+        )
         return None
     time_s = cols.get("Time")
     vdc, idc = cols.get("Vdc"), cols.get("Idc")
     meta = dict(common)
-    meta.update({
-        "index": index,
-        "curve": table["name"],
-        "aborted": table["aborted"],
-        "impedance_columns": (re_name, im_name),
-        "drift_corrected": use_drift,
-        "Ewe_V": float(np.nanmean(vdc[keep])) if vdc is not None else None,
-        "I_A": float(np.nanmean(idc[keep])) if idc is not None else None,
-        "n_dropped": int((~keep).sum()),
-    })
+    meta.update(
+        {
+            "index": index,
+            "curve": table["name"],
+            "aborted": table["aborted"],
+            "impedance_columns": (re_name, im_name),
+            "drift_corrected": use_drift,
+            "Ewe_V": float(np.nanmean(vdc[keep])) if vdc is not None else None,
+            "I_A": float(np.nanmean(idc[keep])) if idc is not None else None,
+            "n_dropped": int((~keep).sum()),
+        }
+    )
     meta["curve_time_s"] = float(time_s[keep][0]) if time_s is not None else None
     # DATE/TIME is the start of the experiment; the curve's Time column has no stated origin
     elapsed = 0.0 if start is not None else None

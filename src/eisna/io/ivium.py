@@ -64,8 +64,9 @@ def _blocks(path: str, lines: list[str]) -> list[tuple[dict[str, str], np.ndarra
         try:
             n_cols, n_rows = int(lines[i].strip()), int(lines[i + 1].strip())
         except (IndexError, ValueError):
-            raise ParseError(path, "expected the column and row counts after 'primary_data'.",
-                             line=i + 1) from None
+            raise ParseError(
+                path, "expected the column and row counts after 'primary_data'.", line=i + 1
+            ) from None
         first = i + 3
         data = np.full((max(n_rows, 0), max(n_cols, 3)), np.nan)
         for r in range(data.shape[0]):
@@ -88,8 +89,11 @@ def _start(path: str, text: str) -> datetime | None:
             return datetime.strptime(text, fmt)
         except ValueError:
             continue
-    warnings.warn(f"{path}: starttime {text!r} is not a date and time; timestamp set to None.",
-                  MetadataWarning, stacklevel=3)
+    warnings.warn(
+        f"{path}: starttime {text!r} is not a date and time; timestamp set to None.",
+        MetadataWarning,
+        stacklevel=3,
+    )
     return None
 
 
@@ -150,8 +154,9 @@ def _spectrum(path: str, settings: dict[str, str], data: np.ndarray, index: int)
         "header": settings,
     }
     start = _start(path, settings.get("starttime", ""))
-    return Spectrum(freq=freq[keep], z=z[keep], timestamp=start,
-                    elapsed_s=0.0 if start is not None else None, meta=meta)
+    return Spectrum(
+        freq=freq[keep], z=z[keep], timestamp=start, elapsed_s=0.0 if start is not None else None, meta=meta
+    )
 
 
 def _float(text: str | None) -> float | None:

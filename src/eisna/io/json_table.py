@@ -119,12 +119,16 @@ def read(path: str | os.PathLike[str]) -> list[Spectrum]:
             found.setdefault("neg_im" if neg else "im", name)
     im_key = "im" if "im" in found else "neg_im"
     if "freq" not in found or "re" not in found or im_key not in found:
-        raise ParseError(path, f"expected frequency, real and imaginary columns; found {list(cols)}.",
-                         hint="Name them like 'f (Hz)', 'Re(Z) (ohm)', 'Im(Z) (ohm)'.")
+        raise ParseError(
+            path,
+            f"expected frequency, real and imaginary columns; found {list(cols)}.",
+            hint="Name them like 'f (Hz)', 'Re(Z) (ohm)', 'Im(Z) (ohm)'.",
+        )
     freq, re_z, im_z = cols[found["freq"]], cols[found["re"]], cols[found[im_key]]
     if not freq.size == re_z.size == im_z.size:
-        raise ParseError(path, f"columns have {freq.size}, {re_z.size} and {im_z.size} values; "
-                         "expected equal lengths.")
+        raise ParseError(
+            path, f"columns have {freq.size}, {re_z.size} and {im_z.size} values; expected equal lengths."
+        )
     z = re_z + 1j * (im_z if im_key == "im" else -im_z)
     keep = np.isfinite(freq) & (freq > 0) & np.isfinite(z)
     if not keep.any():

@@ -538,8 +538,12 @@ def _transpose(
 
 
 def _time_axis(
-    path: Path, where: dict[str, tuple[int, str, str | None]], raw: Any, lines: list[int],
-    n: int, header_line: int | None,
+    path: Path,
+    where: dict[str, tuple[int, str, str | None]],
+    raw: Any,
+    lines: list[int],
+    n: int,
+    header_line: int | None,
 ) -> tuple[Any, Any]:
     """``(timestamp Series, time_s array)`` from the date and total-time columns."""
     import pandas as pd

@@ -53,8 +53,12 @@ def _start(path: str, line: str) -> datetime | None:
     try:
         return datetime.strptime(match[1], "%d.%m.%Y %H:%M:%S")
     except ValueError:
-        warnings.warn(f"{path}, line 2: start {match[1]!r} is not a date and time (anonymised?); "
-                      "timestamp set to None.", MetadataWarning, stacklevel=3)
+        warnings.warn(
+            f"{path}, line 2: start {match[1]!r} is not a date and time (anonymised?); "
+            "timestamp set to None.",
+            MetadataWarning,
+            stacklevel=3,
+        )
         return None
 
 
@@ -92,12 +96,15 @@ def read(path: str | os.PathLike[str]) -> list[Spectrum]:
     try:
         count = int(lines[at + 1].strip())
     except (IndexError, ValueError):
-        raise ParseError(path, "expected the number of points after the column names.",
-                         line=at + 2) from None
-    rows = lines[at + 2: at + 2 + count]
+        raise ParseError(path, "expected the number of points after the column names.", line=at + 2) from None
+    rows = lines[at + 2 : at + 2 + count]
     if len(rows) < count:
-        raise ParseError(path, f"the count announces {count} rows; the file has {len(rows)}.",
-                         line=at + 2, hint="The file is truncated.")
+        raise ParseError(
+            path,
+            f"the count announces {count} rows; the file has {len(rows)}.",
+            line=at + 2,
+            hint="The file is truncated.",
+        )
     data = np.full((count, len(names)), np.nan)
     for k, line in enumerate(rows):
         cells = [c for c in line.split("\t") if c.strip()]

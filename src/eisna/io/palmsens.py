@@ -66,8 +66,12 @@ def _load(path: str) -> dict[str, Any]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as err:
-        raise ParseError(path, f"invalid JSON ({err.msg}).", line=err.lineno,
-                         hint="The session may be truncated; save it again from PSTrace.") from err
+        raise ParseError(
+            path,
+            f"invalid JSON ({err.msg}).",
+            line=err.lineno,
+            hint="The session may be truncated; save it again from PSTrace.",
+        ) from err
     if not isinstance(doc, dict) or not isinstance(doc.get("Measurements"), list):
         raise ParseError(path, "expected a JSON object with a 'Measurements' list.")
     return doc
@@ -85,10 +89,10 @@ def _ticks(value: Any) -> datetime | None:
 def _arrays(dataset: dict[str, Any]) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for column in dataset.get("Values", []):
-        values = [v.get("V", np.nan) if isinstance(v, dict) else np.nan
-                  for v in column.get("DataValues", [])]
+        values = [v.get("V", np.nan) if isinstance(v, dict) else np.nan for v in column.get("DataValues", [])]
         out[str(column.get("Description"))] = np.array(
-            [np.nan if v is None else v for v in values], dtype=float)
+            [np.nan if v is None else v for v in values], dtype=float
+        )
     return out
 
 
@@ -157,8 +161,7 @@ def read(path: str | os.PathLike[str]) -> list[Spectrum]:
     return spectra
 
 
-def _datasets(path: str,
-              measurement: dict[str, Any]) -> list[tuple[str | None, str | None, dict[str, Any]]]:
+def _datasets(path: str, measurement: dict[str, Any]) -> list[tuple[str | None, str | None, dict[str, Any]]]:
     found = []
     curves = measurement.get("EISDataList") or []
     own = measurement.get("DataSet")
@@ -176,8 +179,11 @@ def _datasets(path: str,
     for eis in curves:
         channel = eis.get("Title")
         if eis.get("SubScans"):
-            found += [(channel, sub.get("Title"), sub["DataSet"])
-                      for sub in eis["SubScans"] if isinstance(sub.get("DataSet"), dict)]
+            found += [
+                (channel, sub.get("Title"), sub["DataSet"])
+                for sub in eis["SubScans"]
+                if isinstance(sub.get("DataSet"), dict)
+            ]
         elif isinstance(eis.get("DataSet"), dict):
             found.append((channel, None, eis["DataSet"]))
     if not found and isinstance(measurement.get("DataSet"), dict):
@@ -194,27 +200,35 @@ def _same_spectrum(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return True
 
 
-def _spectrum(path: str, dataset: dict[str, Any], start: datetime | None,
-              meta: dict[str, Any]) -> Spectrum | None:
+def _spectrum(
+    path: str, dataset: dict[str, Any], start: datetime | None, meta: dict[str, Any]
+) -> Spectrum | None:
     cols = _arrays(dataset)
     if not {"Frequency", "ZRe", "ZIm"} <= cols.keys():
         return None
     freq, re_z, neg_im = cols["Frequency"], cols["ZRe"], cols["ZIm"]
     if not freq.size == re_z.size == neg_im.size:
-        raise ParseError(path, f"Frequency, ZRe and ZIm have {freq.size}, {re_z.size} and "
-                         f"{neg_im.size} values in {meta['channel']!r}; expected equal lengths.")
+        raise ParseError(
+            path,
+            f"Frequency, ZRe and ZIm have {freq.size}, {re_z.size} and "
+            f"{neg_im.size} values in {meta['channel']!r}; expected equal lengths.",
+        )
     z = re_z - 1j * neg_im
     keep = np.isfinite(freq) & (freq > 0) & np.isfinite(z)
     if not keep.any():
-        warnings.warn(f"{path}: {meta['channel']!r} {meta['scan'] or ''} holds no point with "
-                      "freq > 0 Hz; skipped.", MetadataWarning, stacklevel=4)
+        warnings.warn(
+            f"{path}: {meta['channel']!r} {meta['scan'] or ''} holds no point with freq > 0 Hz; skipped.",
+            MetadataWarning,
+            stacklevel=4,
+        )
         return None
     potential, edc = cols.get("potential"), cols.get("mEdc")
     meta["dc_potential_V"] = float(potential[0]) if potential is not None and potential.size else None
     meta["Ewe_V"] = float(np.nanmean(edc)) if edc is not None and np.isfinite(edc).any() else None
     meta["n_dropped"] = int((~keep).sum())
-    return Spectrum(freq=freq[keep], z=z[keep], timestamp=start,
-                    elapsed_s=0.0 if start is not None else None, meta=meta)
+    return Spectrum(
+        freq=freq[keep], z=z[keep], timestamp=start, elapsed_s=0.0 if start is not None else None, meta=meta
+    )
 
 
 def _float(text: str | None) -> float | None:

@@ -81,8 +81,11 @@ def _start(path: str, experiment: dict[str, str]) -> datetime | None:
             return datetime.strptime(f"{date} {clock}", fmt)
         except ValueError:
             continue
-    warnings.warn(f"{path}: DateAcquired {date!r} / TimeAcquired {clock!r} not understood; "
-                  "timestamp set to None.", MetadataWarning, stacklevel=3)
+    warnings.warn(
+        f"{path}: DateAcquired {date!r} / TimeAcquired {clock!r} not understood; timestamp set to None.",
+        MetadataWarning,
+        stacklevel=3,
+    )
     return None
 
 
@@ -122,21 +125,27 @@ def read(path: str | os.PathLike[str]) -> list[Spectrum]:
             continue
         number = name.removeprefix("Segment")
         action = named.get(f"Action{number}", {})
-        spectrum = _segment(path, body, first, start, {
-            "source": path,
-            "format": NAME,
-            "segment": name,
-            "action": action.get("Name"),
-            "technique": _technique(action.get("Name", "")),
-            "area_cm2": _float(common.get("Working Electrode Area (cm2)")),
-            "dc_potential_V": _float(action.get("Potential (V),Value")),
-            "dc_versus": action.get("Potential (V),Versus"),
-            "ocp_text": common.get("Measured Open Circuit"),
-            "instrument": " ".join(filter(None, ("Princeton Applied Research", instrument.get("Type")))),
-            "device": instrument.get("SN"),
-            "software_version": named.get("Application", {}).get("Version"),
-            "index": len(spectra),
-        })
+        spectrum = _segment(
+            path,
+            body,
+            first,
+            start,
+            {
+                "source": path,
+                "format": NAME,
+                "segment": name,
+                "action": action.get("Name"),
+                "technique": _technique(action.get("Name", "")),
+                "area_cm2": _float(common.get("Working Electrode Area (cm2)")),
+                "dc_potential_V": _float(action.get("Potential (V),Value")),
+                "dc_versus": action.get("Potential (V),Versus"),
+                "ocp_text": common.get("Measured Open Circuit"),
+                "instrument": " ".join(filter(None, ("Princeton Applied Research", instrument.get("Type")))),
+                "device": instrument.get("SN"),
+                "software_version": named.get("Application", {}).get("Version"),
+                "index": len(spectra),
+            },
+        )
         if spectrum is not None:
             spectra.append(spectrum)
     if not spectra:
@@ -151,32 +160,36 @@ def _technique(name: str) -> str | None:
     return "PEIS" if "eis" in lowered else (name or None)
 
 
-def _segment(path: str, body: list[str], first: int, start: datetime | None,
-             meta: dict[str, Any]) -> Spectrum | None:
+def _segment(
+    path: str, body: list[str], first: int, start: datetime | None, meta: dict[str, Any]
+) -> Spectrum | None:
     at = next((k for k, line in enumerate(body) if line.startswith("Definition=")), None)
     if at is None:
-        raise ParseError(path, f"{meta['segment']} has no 'Definition=' line naming its columns.",
-                         line=first)
+        raise ParseError(path, f"{meta['segment']} has no 'Definition=' line naming its columns.", line=first)
     names = [n.strip() for n in body[at].split("=", 1)[1].split(",")]
     if not {"Frequency(Hz)", "Z Real", "Z Imag"} <= set(names):
         return None
     rows = []
-    for k, line in enumerate(body[at + 1:]):
+    for k, line in enumerate(body[at + 1 :]):
         if not line.strip():
             continue
         try:
             rows.append([float(c) for c in line.split(",")[: len(names)]])
         except ValueError:
-            raise ParseError(path, f"expected comma-separated numbers, found {line[:60]!r}.",
-                             line=first + at + 1 + k) from None
+            raise ParseError(
+                path, f"expected comma-separated numbers, found {line[:60]!r}.", line=first + at + 1 + k
+            ) from None
     width = max(len(r) for r in rows) if rows else len(names)
     data = np.array([r + [np.nan] * (width - len(r)) for r in rows]).reshape(-1, width)
     col = {n: data[:, c] for c, n in enumerate(names[:width])}
     freq, z = col["Frequency(Hz)"], col["Z Real"] + 1j * col["Z Imag"]
     keep = np.isfinite(freq) & (freq > 0) & np.isfinite(z)
     if not keep.any():
-        warnings.warn(f"{path}, line {first}: {meta['segment']} holds no point with freq > 0 Hz; "
-                      "skipped.", MetadataWarning, stacklevel=4)
+        warnings.warn(
+            f"{path}, line {first}: {meta['segment']} holds no point with freq > 0 Hz; skipped.",
+            MetadataWarning,
+            stacklevel=4,
+        )
         return None
     e, i, t = col.get("E(V)"), col.get("I(A)"), col.get("Elapsed Time(s)")
     meta["Ewe_V"] = float(np.nanmean(e[keep])) if e is not None else None
@@ -184,8 +197,13 @@ def _segment(path: str, body: list[str], first: int, start: datetime | None,
     meta["n_dropped"] = int((~keep).sum())
     elapsed = float(t[keep][0]) if t is not None else None
     timestamp = start + timedelta(seconds=elapsed) if start is not None and elapsed is not None else start
-    return Spectrum(freq=freq[keep], z=z[keep], timestamp=timestamp,
-                    elapsed_s=elapsed if start is not None else None, meta=meta)
+    return Spectrum(
+        freq=freq[keep],
+        z=z[keep],
+        timestamp=timestamp,
+        elapsed_s=elapsed if start is not None else None,
+        meta=meta,
+    )
 
 
 def _float(text: str | None) -> float | None:

@@ -41,10 +41,31 @@ EXTENSIONS = (".ism",)
 
 _VERSIONS = (b"\x00\x00\xff\xff\xff\xfe", b"\x00\x00\xff\xff\xff\xff")
 _EPOCH = datetime(1980, 1, 1)
-_STRINGS = ("date", "system", "voltage", "current", "temperature", "time_window",
-            "comment_1", "comment_2", "comment_3", "comment_4", "electrode_area")
-_PREFIX = {"": 1.0, "m": 1e-3, "u": 1e-6, "µ": 1e-6, "n": 1e-9, "p": 1e-12, "f": 1e-15,
-           "a": 1e-18, "k": 1e3, "M": 1e6}
+_STRINGS = (
+    "date",
+    "system",
+    "voltage",
+    "current",
+    "temperature",
+    "time_window",
+    "comment_1",
+    "comment_2",
+    "comment_3",
+    "comment_4",
+    "electrode_area",
+)
+_PREFIX = {
+    "": 1.0,
+    "m": 1e-3,
+    "u": 1e-6,
+    "µ": 1e-6,
+    "n": 1e-9,
+    "p": 1e-12,
+    "f": 1e-15,
+    "a": 1e-18,
+    "k": 1e3,
+    "M": 1e6,
+}
 _QUANTITY = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*([munpfakMµ]?)(V|A)\b")
 _TEMPERATURE = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?)\s*(?:\+-\s*\d+(?:\.\d*)?)?\s*C\s*$")
 
@@ -72,10 +93,14 @@ class _Cursor:
 
     def take(self, size: int, what: str) -> bytes:
         if size < 0 or self.pos + size > len(self.data):
-            raise ParseError(self.path, f"the file ends inside {what}; expected {size} more bytes, "
-                             f"found {len(self.data) - self.pos}.", offset=self.pos,
-                             hint="The file is truncated; copy it again from the instrument PC.")
-        chunk = self.data[self.pos:self.pos + size]
+            raise ParseError(
+                self.path,
+                f"the file ends inside {what}; expected {size} more bytes, "
+                f"found {len(self.data) - self.pos}.",
+                offset=self.pos,
+                hint="The file is truncated; copy it again from the instrument PC.",
+            )
+        chunk = self.data[self.pos : self.pos + size]
         self.pos += size
         return chunk
 
@@ -166,8 +191,16 @@ def read(path: str | os.PathLike[str], *, keep_overlap: bool = False) -> list[Sp
     return [_spectrum(path, freq, z, seconds, rows, header, n_overlap, int((~good).sum()))]
 
 
-def _spectrum(path: str, freq: np.ndarray, z: np.ndarray, seconds: np.ndarray, rows: np.ndarray,
-              header: dict[str, Any], n_overlap: int, n_bad: int) -> Spectrum:
+def _spectrum(
+    path: str,
+    freq: np.ndarray,
+    z: np.ndarray,
+    seconds: np.ndarray,
+    rows: np.ndarray,
+    header: dict[str, Any],
+    n_overlap: int,
+    n_bad: int,
+) -> Spectrum:
     voltage, current = header["voltage"], header["current"]
     timestamp = elapsed = None
     if np.all(np.isfinite(seconds) & (seconds > 0)):  # simulated files hold zeros
@@ -182,8 +215,9 @@ def _spectrum(path: str, freq: np.ndarray, z: np.ndarray, seconds: np.ndarray, r
         "dc_potential_V": _si(voltage, "V"),
         "Ewe_V": _si(voltage, "V"),
         "I_A": _si(current, "A"),
-        "amplitude": next((t.partition("Ampl:")[2].strip() for t in (voltage, current)
-                           if "Ampl:" in t), None),
+        "amplitude": next(
+            (t.partition("Ampl:")[2].strip() for t in (voltage, current) if "Ampl:" in t), None
+        ),
         "temperature_K": _temperature_K(header["temperature"]),
         "area_cm2": _area(header["electrode_area"]),
         "system": header["system"] or None,

@@ -59,8 +59,9 @@ def _header_line(path: str, lines: list[str]) -> int:
     for number, line in enumerate(lines):
         if "Freq(Hz)" in line and "Z'(a)" in line:
             return number
-    raise ParseError(path, "no column-name line with Freq(Hz) and Z'(a) found.",
-                     hint="Expected a ZPlot/ZView .z export.")
+    raise ParseError(
+        path, "no column-name line with Freq(Hz) and Z'(a) found.", hint="Expected a ZPlot/ZView .z export."
+    )
 
 
 def _start(path: str, head: str) -> datetime | None:
@@ -71,8 +72,11 @@ def _start(path: str, head: str) -> datetime | None:
         hms = (int(clock[1]), int(clock[2]), int(clock[3])) if clock else (0, 0, 0)
         return datetime(int(date[3]), int(date[1]), int(date[2]), *hms)
     except ValueError:
-        warnings.warn(f"{path}: {date[0]!r} is not a month-first date; timestamp set to None.",
-                      MetadataWarning, stacklevel=3)
+        warnings.warn(
+            f"{path}: {date[0]!r} is not a month-first date; timestamp set to None.",
+            MetadataWarning,
+            stacklevel=3,
+        )
         return None
 
 
@@ -106,8 +110,7 @@ def read(path: str | os.PathLike[str]) -> list[Spectrum]:
     names = [n.strip('"') for n in _SPLIT.split(lines[at].strip().strip('"')) if n.strip('"')]
     for needed in ("Freq(Hz)", "Z'(a)", "Z''(b)"):
         if needed not in names:
-            raise ParseError(path, f"column {needed!r} missing from the column names {names}.",
-                             line=at + 1)
+            raise ParseError(path, f"column {needed!r} missing from the column names {names}.", line=at + 1)
     header: dict[str, str] = {}
     comments: list[str] = []
     for line in lines[:at]:

@@ -80,8 +80,14 @@ def plot_drt(
     lo, hi = (None, None) if isinstance(drt, tuple | list) else (get(drt, "gamma_lo"), get(drt, "gamma_hi"))
     if lo is not None and hi is not None:  # the bootstrap band: a peak inside it may be a ripple
         ax.fill_between(
-            tau, np.asarray(lo, dtype=float), np.asarray(hi, dtype=float), color=color or DATA_COLOR,
-            alpha=0.3, linewidth=0, label="90 % band", gid="gamma_band",
+            tau,
+            np.asarray(lo, dtype=float),
+            np.asarray(hi, dtype=float),
+            color=color or DATA_COLOR,
+            alpha=0.3,
+            linewidth=0,
+            label="90 % band",
+            gid="gamma_band",
         )
     if peaks:
         if roles is None and fit is not None:

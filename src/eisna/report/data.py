@@ -296,8 +296,9 @@ def cycling_record(context: Any) -> dict[str, Any]:
     hc = context.summary.half_cycles
     column = {c: np.asarray(hc[c], dtype=float) for c in ("time_h", "overpotential_V") if c in hc.columns}
     return {
-        "trace": _decimated_trace(np.asarray(data["time_s"], dtype=float),
-                                  np.asarray(data["voltage_V"], dtype=float)),
+        "trace": _decimated_trace(
+            np.asarray(data["time_s"], dtype=float), np.asarray(data["voltage_V"], dtype=float)
+        ),
         "half_cycles": {k: [None if not np.isfinite(x) else float(x) for x in v] for k, v in column.items()},
     }
 
@@ -325,9 +326,13 @@ class StoredCycling:
         return cls(
             source=str(record.get("source") or ""),
             data={k: np.asarray(trace.get(k) or [], dtype=float) for k in ("time_s", "voltage_V")},
-            summary={"half_cycles": {k: np.asarray([np.nan if x is None else x for x in v], dtype=float)
-                                     for k, v in halves.items()},
-                     "events": list(record.get("events") or ())},
+            summary={
+                "half_cycles": {
+                    k: np.asarray([np.nan if x is None else x for x in v], dtype=float)
+                    for k, v in halves.items()
+                },
+                "events": list(record.get("events") or ()),
+            },
             eis_offset_h=record.get("eis_offset_h"),
             record=record,
         )

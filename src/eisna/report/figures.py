@@ -24,8 +24,14 @@ def _png(fig: Any, dpi: int = _DPI) -> str:
     """Base64 PNG of a figure: no metadata chunk, fast zlib level (the page is not an archive)."""
     _fewer_minor_ticks(fig)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, facecolor="white", metadata={"Software": None},
-                pil_kwargs={"compress_level": 1})
+    fig.savefig(
+        buf,
+        format="png",
+        dpi=dpi,
+        facecolor="white",
+        metadata={"Software": None},
+        pil_kwargs={"compress_level": 1},
+    )
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -65,8 +71,10 @@ def _fewer_minor_ticks(fig: Any) -> None:
         for axis in (ax.xaxis, ax.yaxis):
             scale = axis.get_scale()
             if scale == "log":
-                for getter, setter in ((axis.get_major_formatter, axis.set_major_formatter),
-                                       (axis.get_minor_formatter, axis.set_minor_formatter)):
+                for getter, setter in (
+                    (axis.get_major_formatter, axis.set_major_formatter),
+                    (axis.get_minor_formatter, axis.set_minor_formatter),
+                ):
                     if type(getter()) is LogFormatterSciNotation:
                         plain = copy.copy(getter())  # keeps its state (which minor ticks get a label)
                         plain.__class__ = _PlainLogFormatter

@@ -253,8 +253,7 @@ def _fit_cells(
     ]
     dq = _get(it, "derived") or {}
     row += [
-        format_quantity(_get(dq[d], "value"), _get(dq[d], "stderr")) if d in dq else "—"
-        for d, _ in derived
+        format_quantity(_get(dq[d], "value"), _get(dq[d], "stderr")) if d in dq else "—" for d, _ in derived
     ]
     row.append(_kk_cell(kk))
     redchi = _get(it, "redchi")
@@ -354,8 +353,10 @@ def _kinetics_summary(kinetics: Mapping[str, Any]) -> list[tuple[Any, Any]]:
     )
     items: list[tuple[Any, Any]] = [
         ("best model", {"pre": f"{kinetics.get('model')}: ", **_code(kinetics.get("equation") or "")}),
-        (Markup("onset t<sub>0</sub>"),
-         format_quantity(kinetics.get("onset_h"), kinetics.get("onset_stderr_h"), "h")),
+        (
+            Markup("onset t<sub>0</sub>"),
+            format_quantity(kinetics.get("onset_h"), kinetics.get("onset_stderr_h"), "h"),
+        ),
         (Markup("t<sub>95</sub> (95 % of final growth)"), format_quantity(kinetics.get("t95_h"), None, "h")),
         ("first spectrum with the arc", format_quantity(kinetics.get("first_detected_h"), None, "h")),
         (Markup("R<sub>int</sub> at the end (cell total)"), format_quantity(r_final, None, "Ω")),
@@ -445,9 +446,7 @@ def _cards(
     cards = [("spectra fitted", f"{n_ok} / {len(items)}")]
     tested = [k for k in kk if k is not None]
     if tested:
-        cards.append(
-            ("KK test passed", f"{sum(bool(_get(k, 'passed')) for k in tested)} / {len(tested)}")
-        )
+        cards.append(("KK test passed", f"{sum(bool(_get(k, 'passed')) for k in tested)} / {len(tested)}"))
     if time_h is not None and len(time_h):
         cards.append(("time span", f"{np.nanmax(time_h) - np.nanmin(time_h):.1f} h"))
     if kinetics is not None:
@@ -568,16 +567,24 @@ def _cycling_html(context: Any) -> Markup:
     items = [
         ("file", str(d["source"])),
         ("records, half cycles", f"{d['n_records']}, {d['n_half_cycles']}"),
-        ("impedance series start on the cycling clock",
-         f"{offset:+.3f} h" if offset is not None else "no common clock"),
-        ("overpotential |η|, first → last healthy half cycle",
-         f"{mv(d['overpotential_first_V'])} → {mv(d['overpotential_last_V'])}"),
-        ("DC ASR η/j (cell total), first → last",
-         f"{asr(d['asr_dc_first_ohm_cm2'])} → {asr(d['asr_dc_last_ohm_cm2'])}"),
+        (
+            "impedance series start on the cycling clock",
+            f"{offset:+.3f} h" if offset is not None else "no common clock",
+        ),
+        (
+            "overpotential |η|, first → last healthy half cycle",
+            f"{mv(d['overpotential_first_V'])} → {mv(d['overpotential_last_V'])}",
+        ),
+        (
+            "DC ASR η/j (cell total), first → last",
+            f"{asr(d['asr_dc_first_ohm_cm2'])} → {asr(d['asr_dc_last_ohm_cm2'])}",
+        ),
         ("first soft short", f"{short:.2f} h" if short is not None else "none found"),
     ]
-    events = [[f"{e['time_h']:.2f}", str(e["half_cycle"]), str(e["reason"]), str(e["detail"])]
-              for e in d["events"] or ()]
+    events = [
+        [f"{e['time_h']:.2f}", str(e["half_cycle"]), str(e["reason"]), str(e["detail"])]
+        for e in d["events"] or ()
+    ]
     return _block("cycling", items, events)
 
 
@@ -597,8 +604,9 @@ def _stored_cycling(path: Path) -> Any:
     if not source or not Path(source).is_file():
         return None
     try:
-        return cycling_context(source, area_cm2=info.get("area_cm2"), tz=info.get("tz"),
-                               eis_offset=info.get("eis_offset_h"))
+        return cycling_context(
+            source, area_cm2=info.get("area_cm2"), tz=info.get("tz"), eis_offset=info.get("eis_offset_h")
+        )
     except EisnaError:
         return None
 
@@ -608,12 +616,25 @@ def render_data(data: Any, title: str | None = None) -> str:
     from types import SimpleNamespace
 
     series = SimpleNamespace(
-        results=list(data.spectra), time_h=data.time_h,
+        results=list(data.spectra),
+        time_h=data.time_h,
         interlayer=None if data.interlayer is None else list(data.interlayer),
-        interlayer_param=data.interlayer_param, circuit=None, baseline=None, options=None, kinetics=None,
+        interlayer_param=data.interlayer_param,
+        circuit=None,
+        baseline=None,
+        options=None,
+        kinetics=None,
     )
-    return _render_page(series, None, data.kinetics, data.provenance, title or data.title, kk=list(data.kk),
-                        arrhenius=data.arrhenius, cycling=data.cycling)
+    return _render_page(
+        series,
+        None,
+        data.kinetics,
+        data.provenance,
+        title or data.title,
+        kk=list(data.kk),
+        arrhenius=data.arrhenius,
+        cycling=data.cycling,
+    )
 
 
 def render_report(
@@ -637,11 +658,28 @@ def render_report(
     if series is not None:
         from .data import ReportData
 
-        data = ReportData.from_series(series, kinetics=kinetics, provenance=provenance, title=title, kk=kk,
-                                      analysis=analysis, cycling=cycling, arrhenius=arrhenius)
+        data = ReportData.from_series(
+            series,
+            kinetics=kinetics,
+            provenance=provenance,
+            title=title,
+            kk=kk,
+            analysis=analysis,
+            cycling=cycling,
+            arrhenius=arrhenius,
+        )
         return render_data(data)
-    return _render_page(None, fits, kinetics, provenance, title, kk=kk, arrhenius=arrhenius,
-                        spectra_for_rows=spectra_for_rows, cycling=cycling)
+    return _render_page(
+        None,
+        fits,
+        kinetics,
+        provenance,
+        title,
+        kk=kk,
+        arrhenius=arrhenius,
+        spectra_for_rows=spectra_for_rows,
+        cycling=cycling,
+    )
 
 
 def _tracks_html(tracks: list[Any], kinetics: Mapping[str, Any]) -> Markup:
@@ -649,16 +687,21 @@ def _tracks_html(tracks: list[Any], kinetics: Mapping[str, Any]) -> Markup:
     from .tracks import tracks_table
 
     cells = kinetics.get("cells") or {}
-    basis = "; ".join(f"{c}: {v.get('time_basis')}" for c, v in cells.items()) if cells else kinetics.get(
-        "time_basis")
+    basis = (
+        "; ".join(f"{c}: {v.get('time_basis')}" for c, v in cells.items())
+        if cells
+        else kinetics.get("time_basis")
+    )
     extra = []
     if basis:
         extra.append(f"Time axis: {basis} (each cell on its own clock, starting at 0).")
     circuits = kinetics.get("reported_circuits") or {}
     if len(circuits) > 1 or kinetics.get("n_window_fallback"):
-        extra.append(f"Circuits reported: {', '.join(f'{k} ({v})' for k, v in circuits.items())}; "
-                     f"{kinetics.get('n_window_fallback', 0)} spectra fell back to what the measured window "
-                     "can carry (results.csv model_note says why).")
+        extra.append(
+            f"Circuits reported: {', '.join(f'{k} ({v})' for k, v in circuits.items())}; "
+            f"{kinetics.get('n_window_fallback', 0)} spectra fell back to what the measured window "
+            "can carry (results.csv model_note says why)."
+        )
     area, source = kinetics.get("area_cm2"), kinetics.get("area_source")
     if source:
         extra.append(f"Electrode area: {f'{area:g} cm²' if area else 'none'} ({source}).")

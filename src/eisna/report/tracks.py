@@ -26,13 +26,33 @@ def _fmt(x: Any, spec: str = ".4g") -> str:
 def tracks_table(tracks: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
     """Head and rows (plain text) of the table: cell, quantity, law, onset, t95, first → final,
     change, scatter, note."""
-    head = ("cell", "quantity", "law", "onset / h", "t95 / h", "first", "final", "change / %",
-            "median jump / %", "n", "note")
+    head = (
+        "cell",
+        "quantity",
+        "law",
+        "onset / h",
+        "t95 / h",
+        "first",
+        "final",
+        "change / %",
+        "median jump / %",
+        "n",
+        "note",
+    )
     rows = [
-        (t.get("cell") or "—", t.get("quantity"), t.get("model"), _fmt(t.get("onset_h"), ".3g"),
-         _fmt(t.get("t95_h"), ".3g"), f"{_fmt(t.get('first'))} {t.get('unit', '')}",
-         f"{_fmt(t.get('final'))} {t.get('unit', '')}", _fmt(t.get("change_pct"), "+.1f"),
-         _fmt(t.get("median_jump_pct"), ".2g"), str(t.get("n")), t.get("note") or "")
+        (
+            t.get("cell") or "—",
+            t.get("quantity"),
+            t.get("model"),
+            _fmt(t.get("onset_h"), ".3g"),
+            _fmt(t.get("t95_h"), ".3g"),
+            f"{_fmt(t.get('first'))} {t.get('unit', '')}",
+            f"{_fmt(t.get('final'))} {t.get('unit', '')}",
+            _fmt(t.get("change_pct"), "+.1f"),
+            _fmt(t.get("median_jump_pct"), ".2g"),
+            str(t.get("n")),
+            t.get("note") or "",
+        )
         for t in tracks
     ]
     return head, rows
@@ -40,8 +60,13 @@ def tracks_table(tracks: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, ...], 
 
 def tracks_figure(tracks: Sequence[Mapping[str, Any]], png: Any, figure: Any) -> tuple[str, str, str] | None:
     """One panel per tracked quantity (and cell): values ± 1σ and the best growth law."""
-    shown = [t for t in tracks if t.get("values") and np.isfinite(np.asarray(t["values"], float)).sum() > 1
-             and np.nanmax(np.abs(np.asarray(t["values"], float))) > 0]
+    shown = [
+        t
+        for t in tracks
+        if t.get("values")
+        and np.isfinite(np.asarray(t["values"], float)).sum() > 1
+        and np.nanmax(np.abs(np.asarray(t["values"], float))) > 0
+    ]
     if not shown:
         return None
     ncol = 2 if len(shown) > 1 else 1
@@ -60,8 +85,11 @@ def tracks_figure(tracks: Sequence[Mapping[str, Any]], png: Any, figure: Any) ->
         ax.set_title(f"{t['quantity']}{cell}: {t.get('model')}", fontsize=9)
         ax.set_ylabel(f"{t['quantity']} / {t.get('unit', '')}", fontsize=8)
         ax.set_xlabel("t / h", fontsize=8)
-    for ax in axes[len(shown):]:
+    for ax in axes[len(shown) :]:
         ax.set_visible(False)
-    return ("Tracked quantities",
-            "Every tracked quantity on its cell's own clock, with 1σ error bars; line: best growth law "
-            "(AICc); none: no growth law beats a constant.", png(fig))
+    return (
+        "Tracked quantities",
+        "Every tracked quantity on its cell's own clock, with 1σ error bars; line: best growth law "
+        "(AICc); none: no growth law beats a constant.",
+        png(fig),
+    )

@@ -12,13 +12,12 @@ from .ordering import spectrum_hash
 from .outcome import SpectrumOutcome
 
 if TYPE_CHECKING:
-
-
     pass
 
 
-def cache_load(cache_dir: str | Path | None, key: str, definitions: dict[str, Any] | None = None
-               ) -> SpectrumOutcome | None:
+def cache_load(
+    cache_dir: str | Path | None, key: str, definitions: dict[str, Any] | None = None
+) -> SpectrumOutcome | None:
     """Cached outcome for ``key`` or None (an edited, foreign or damaged entry counts as missing
     and is reported with a :class:`~eisna.errors.CacheWarning`); see :mod:`eisna._fitcache`."""
     from .. import _fitcache

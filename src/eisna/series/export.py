@@ -25,16 +25,25 @@ __all__ = ["kinetics_summary", "series_rows"]
 def series_rows(series: SeriesResult) -> list[dict[str, Any]]:
     """One dict per spectrum: the ``results.csv`` row."""
     names = series.param_names()
-    return [_failed_row(series, i, res, names) if isinstance(res, FitFailure)
-            else _fit_row(series, i, res, names) for i, res in enumerate(series.results)]
+    return [
+        _failed_row(series, i, res, names) if isinstance(res, FitFailure) else _fit_row(series, i, res, names)
+        for i, res in enumerate(series.results)
+    ]
 
 
 def _failed_row(series: SeriesResult, i: int, res: FitFailure, names: list[str]) -> dict[str, Any]:
     row: dict[str, Any] = {
-        "source": res.source, "index": res.index,
+        "source": res.source,
+        "index": res.index,
         "timestamp": res.timestamp.isoformat() if res.timestamp else None,
-        "time_h": float(series.time_h[i]), "status": "failed", "reason": res.reason,
-        "interlayer": None, "model": None, "model_note": "", "area_cm2": None, "area_source": None,
+        "time_h": float(series.time_h[i]),
+        "status": "failed",
+        "reason": res.reason,
+        "interlayer": None,
+        "model": None,
+        "model_note": "",
+        "area_cm2": None,
+        "area_source": None,
     }
     for n in names:
         row[n] = math.nan
@@ -46,12 +55,17 @@ def _fit_row(series: SeriesResult, i: int, res: Any, names: list[str]) -> dict[s
     meta = res.meta or {}
     ts = meta.get("timestamp")
     row: dict[str, Any] = {
-        "source": meta.get("source"), "index": meta.get("index"),
+        "source": meta.get("source"),
+        "index": meta.get("index"),
         "timestamp": ts.isoformat() if isinstance(ts, datetime) else ts,
-        "time_h": float(series.time_h[i]), "status": "ok", "reason": "",
-        "interlayer": series.interlayer[i], "model": res.circuit_name,
+        "time_h": float(series.time_h[i]),
+        "status": "ok",
+        "reason": "",
+        "interlayer": series.interlayer[i],
+        "model": res.circuit_name,
         "model_note": meta.get("fallback_reason", ""),
-        "area_cm2": meta.get("area_cm2"), "area_source": meta.get("area_source"),
+        "area_cm2": meta.get("area_cm2"),
+        "area_source": meta.get("area_source"),
     }
     if series.cells:
         row["cell"] = series.cells[i]
@@ -69,9 +83,15 @@ def _fit_row(series: SeriesResult, i: int, res: Any, names: list[str]) -> dict[s
         if col not in _INTERLAYER_COLUMNS or series.interlayer[i] is not False:
             row[col] = q.value
     row.update(
-        chisqr=res.chisqr, redchi=res.redchi, aicc=res.aicc, bic=res.bic,
-        delta_bic=float(series.delta_bic[i]), n_points=res.n_points, nfev=res.nfev,
-        fit_success=bool(res.success), flags=";".join(res.flags),
+        chisqr=res.chisqr,
+        redchi=res.redchi,
+        aicc=res.aicc,
+        bic=res.bic,
+        delta_bic=float(series.delta_bic[i]),
+        n_points=res.n_points,
+        nfev=res.nfev,
+        fit_success=bool(res.success),
+        flags=";".join(res.flags),
     )
     return row
 
@@ -101,11 +121,16 @@ def kinetics_summary(series: SeriesResult, cell: Any = None) -> dict[str, Any]:
     }
     kin = series.cell_kinetics.get(cell, series.kinetics) if cell is not None else series.kinetics
     if kin is None or kin.model == "none":
-        summary.update(model="none", onset_h=None, onset_stderr_h=None, t95_h=None,
-                       R_int_final=0.0 if kin is not None else None,
-                       ASR_int_final_per_interface_ohm_cm2=0.0 if kin is not None else None,
-                       thickness_int_final_nm=0.0 if kin is not None else None,
-                       models=kin.to_dict()["models"] if kin is not None else [])
+        summary.update(
+            model="none",
+            onset_h=None,
+            onset_stderr_h=None,
+            t95_h=None,
+            R_int_final=0.0 if kin is not None else None,
+            ASR_int_final_per_interface_ohm_cm2=0.0 if kin is not None else None,
+            thickness_int_final_nm=0.0 if kin is not None else None,
+            models=kin.to_dict()["models"] if kin is not None else [],
+        )
         return summary
     summary.update(_final_state(series, kin, int(np.flatnonzero(ok)[-1])))
     return summary
@@ -124,8 +149,11 @@ def _window_summary(series: SeriesResult, mask: np.ndarray) -> dict[str, Any]:
         fallbacks += bool(meta.get("fallback_reason"))
         if meta.get("area_source"):
             sources.add(str(meta["area_source"]))
-    return {"reported_circuits": circuits, "n_window_fallback": fallbacks,
-            "area_source": "; ".join(sorted(sources)) or None}
+    return {
+        "reported_circuits": circuits,
+        "n_window_fallback": fallbacks,
+        "area_source": "; ".join(sorted(sources)) or None,
+    }
 
 
 def _final_state(series: SeriesResult, kin: Any, last: int) -> dict[str, Any]:
@@ -141,8 +169,9 @@ def _final_state(series: SeriesResult, kin: Any, last: int) -> dict[str, Any]:
         "t95_h": kin.t95_h,
         "R_int_final": kin.R_final,
         "R_int_final_measured": float(series.values(series.interlayer_param)[0][last]),
-        "ASR_int_final_per_interface_ohm_cm2": (asr_per_interface(kin.R_final, area, series._symmetric())
-                                                if area else None),
+        "ASR_int_final_per_interface_ohm_cm2": (
+            asr_per_interface(kin.R_final, area, series._symmetric()) if area else None
+        ),
         "thickness_int_final_nm": _none_nan(q["thickness_int_nm"]),
         "f0_int_final_Hz": _none_nan(q["f0_int_Hz"]),
         "C_eff_int_final_F": _none_nan(q["C_eff_int_F"]),

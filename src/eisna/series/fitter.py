@@ -17,8 +17,6 @@ from .cache import cache_store
 from .outcome import FitFailure, SeriesOptions, SpectrumOutcome
 
 if TYPE_CHECKING:
-
-
     pass
 
 
@@ -46,7 +44,9 @@ def _sorted_by_tau(params: Mapping[str, float], triples) -> dict[str, float] | N
     got = [(params.get(r), params.get(q), params.get(n)) for r, q, n in triples]
     if any(v is None or not np.isfinite(v) for t in got for v in t):
         return None
-    vals = [(float(r), float(q), float(n)) for r, q, n in got if r is not None and q is not None and n is not None]
+    vals = [
+        (float(r), float(q), float(n)) for r, q, n in got if r is not None and q is not None and n is not None
+    ]
     taus = [_tau(*v) for v in vals]
     order = sorted(range(len(vals)), key=lambda i: taus[i])
     if order == list(range(len(vals))):
@@ -77,8 +77,9 @@ class _Fitter:
         return self._defs[name]
 
     # -- single fits -------------------------------------------------------------------
-    def _fit(self, spectrum: Spectrum, name: str, initial: Mapping[str, float] | None,
-             max_nfev: int | None = None):
+    def _fit(
+        self, spectrum: Spectrum, name: str, initial: Mapping[str, float] | None, max_nfev: int | None = None
+    ):
         from ..fitting import fit
 
         definition = self.definition(name)
@@ -153,7 +154,10 @@ class _Fitter:
             return FitFailure(_src(spectrum), _idx(spectrum), f"{name}: {err}", "fit", spectrum.timestamp)
         except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError) as err:
             return FitFailure(
-                _src(spectrum), _idx(spectrum), f"{name}: {type(err).__name__}: {err}", "fit",
+                _src(spectrum),
+                _idx(spectrum),
+                f"{name}: {type(err).__name__}: {err}",
+                "fit",
                 spectrum.timestamp,
             )
 
@@ -191,8 +195,11 @@ class _Fitter:
         start = {p: float(v) for p, v in base.params.items() if p in full_def.param_names}
         if slot is None:
             return start
-        taus = {t[0]: _tau(base.params[t[0]], base.params[t[1]], base.params[t[2]])
-                for t in full_tr if t[0] in base.params}
+        taus = {
+            t[0]: _tau(base.params[t[0]], base.params[t[1]], base.params[t[2]])
+            for t in full_tr
+            if t[0] in base.params
+        }
         lo = taus.get(full_tr[slot - 1][0]) if slot > 0 else None
         hi = taus.get(full_tr[slot + 1][0]) if slot + 1 < len(full_tr) else None
         if lo and hi and np.isfinite(lo) and np.isfinite(hi):
@@ -221,8 +228,9 @@ class _Fitter:
             result = full if isinstance(full, FitFailure) else base
             if not isinstance(result, FitFailure):
                 msg = getattr(result, "message", "") or "the optimiser did not converge"
-                result = FitFailure(_src(spectrum), _idx(spectrum), f"fit diverged: {msg}", "fit",
-                                    spectrum.timestamp)
+                result = FitFailure(
+                    _src(spectrum), _idx(spectrum), f"fit diverged: {msg}", "fit", spectrum.timestamp
+                )
             return SpectrumOutcome(result, None, math.nan, floor, full, base, backfilled)
         if not _ok(full):
             return SpectrumOutcome(base, False, math.nan, floor, full, base, backfilled)
@@ -292,8 +300,11 @@ class _Fitter:
             start[opt.interlayer_param] = 0.5 * r
             start[f"Q_{sfx}"] = 2.0 * later.full.params[f"Q_{sfx}"]
         full = _better(current.full, self.safe_fit(spectrum, opt.circuit, start))
-        base = current.base if opt.baseline is None else _better(
-            current.base, self.safe_fit(spectrum, opt.baseline, self.base_from_full(full)))
+        base = (
+            current.base
+            if opt.baseline is None
+            else _better(current.base, self.safe_fit(spectrum, opt.baseline, self.base_from_full(full)))
+        )
         return self.decide(spectrum, full, base, backfilled=True)
 
 
@@ -322,8 +333,6 @@ def _src(s: Spectrum) -> str:
 def _idx(s: Spectrum) -> int | None:
     i = s.meta.get("index")
     return int(i) if i is not None else None
-
-
 
 
 @dataclass

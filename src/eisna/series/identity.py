@@ -36,8 +36,13 @@ def _order(res: Any) -> bool | None:
     return bool(tb < tg)
 
 
-def undo_swaps(fitter: _Fitter, spectra: list[Any], results: list[Any], cells: dict[Any, list[int]],
-               chisqr_tolerance: float = 1.1) -> list[Any]:
+def undo_swaps(
+    fitter: _Fitter,
+    spectra: list[Any],
+    results: list[Any],
+    cells: dict[Any, list[int]],
+    chisqr_tolerance: float = 1.1,
+) -> list[Any]:
     """Results with swapped bulk/grain-boundary arcs refitted from a neighbour in order."""
     out = list(results)
     for positions in cells.values():

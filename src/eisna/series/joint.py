@@ -144,8 +144,12 @@ class JointFitResult:
             names.extend(n for n in p if n not in names)
         rows = []
         for i, (p, s, d) in enumerate(zip(self.params, self.stderr, self.derived, strict=True)):
-            row: dict[str, Any] = {"index": self.indices[i], "time_h": float(self.time_h[i]),
-                                   "circuit": self.circuits[i], "chisqr": float(self.chisqr_spectra[i])}
+            row: dict[str, Any] = {
+                "index": self.indices[i],
+                "time_h": float(self.time_h[i]),
+                "circuit": self.circuits[i],
+                "chisqr": float(self.chisqr_spectra[i]),
+            }
             for n in names:
                 row[n] = p.get(n, math.nan)
                 row[f"{n}_stderr"] = s.get(n, math.nan)
@@ -190,8 +194,10 @@ def _initial_fits(spectra, circuit, initial, times_h, series_options):
         fits = list(initial)
         t = np.arange(len(fits), dtype=float) if times_h is None else np.asarray(times_h, dtype=float)
     if t.size != len(fits):
-        raise FitError(f"fit_joint: times_h has {t.size} entries for {len(fits)} spectra; give one time per "
-                       f"spectrum (h).")
+        raise FitError(
+            f"fit_joint: times_h has {t.size} entries for {len(fits)} spectra; give one time per "
+            f"spectrum (h)."
+        )
     return [f if isinstance(f, FitResult) and f.success else None for f in fits], t
 
 
@@ -202,8 +208,7 @@ def _problem_of(fit_result: FitResult) -> tuple[_Problem, np.ndarray, list[int]]
     freq, z = np.asarray(fit_result.freq), np.asarray(fit_result.z)
     w_re, w_im = weights(z, fit_result.weighting)
     varied = set(fit_result.varied)
-    fixed = {n: fit_result.params[n] for n in defn.param_names
-             if defn.defaults[n].vary and n not in varied}
+    fixed = {n: fit_result.params[n] for n in defn.param_names if defn.defaults[n].vary and n not in varied}
     problem = _Problem(defn, freq, z, w_re, w_im, fixed)
     values = np.array([fit_result.params[n] for n in defn.param_names], dtype=float)
     x = problem.to_x(values)
@@ -277,7 +282,9 @@ class _Layout:
         x[m] = xg[g[m]]
         lj = self.law_coord[i]
         if lj is not None:
-            r = max(float(self.law.predict(xg[self.n_global - len(self.law_names):self.n_global], t)), _R_MIN)
+            r = max(
+                float(self.law.predict(xg[self.n_global - len(self.law_names) : self.n_global], t)), _R_MIN
+            )
             x[lj] = math.log10(r) if self.problems[i].is_log[lj] else r
         return x
 
@@ -313,10 +320,15 @@ class _JointLaw:
             start = {}
         span = float(np.nanmax(t) - np.nanmin(t)) or 1.0
         rmax = float(np.nanmax(r)) if np.any(ok) else 1.0
-        bounds = {"R0": (0.0, 10 * rmax + 1.0), "k": (0.0, 1e3 * (rmax + 1.0) / span),
-                  "a": (0.0, 100 * rmax + 1.0), "dR": (0.0, 100 * rmax + 1.0),
-                  "tau_h": (1e-3 * span, 1e3 * span), "m": (0.3, 6.0),
-                  "t0_h": (float(np.nanmin(t)) - 0.5 * span, float(np.nanmax(t)))}
+        bounds = {
+            "R0": (0.0, 10 * rmax + 1.0),
+            "k": (0.0, 1e3 * (rmax + 1.0) / span),
+            "a": (0.0, 100 * rmax + 1.0),
+            "dR": (0.0, 100 * rmax + 1.0),
+            "tau_h": (1e-3 * span, 1e3 * span),
+            "m": (0.3, 6.0),
+            "t0_h": (float(np.nanmin(t)) - 0.5 * span, float(np.nanmax(t))),
+        }
         self.lo = np.array([bounds[n][0] for n in names])
         self.hi = np.array([bounds[n][1] for n in names])
         defaults = {"R0": 0.0, "tau_h": 0.3 * span, "m": 1.5, "t0_h": float(np.nanmin(t))}
@@ -360,21 +372,26 @@ class _Joint:
 
     def law_gradient(self, xg: np.ndarray, i: int) -> np.ndarray:
         """d x_law / d p (internal coordinate of the law-driven parameter of spectrum i)."""
-        law, p = self.lay.law, xg[self.law0:self.law0 + len(self.lay.law_names)]
+        law, p = self.lay.law, xg[self.law0 : self.law0 + len(self.lay.law_names)]
         r0 = law.predict(p, self.t[i])
         if r0 <= _R_MIN:
             return np.zeros(p.size)
         h = 1e-6 * np.maximum(np.abs(p), 1e-3)
         step = np.eye(p.size) * h
-        d = np.array([(law.predict(p + step[k], self.t[i]) - law.predict(p - step[k], self.t[i])) / (2 * h[k])
-                      for k in range(p.size)])
+        d = np.array(
+            [
+                (law.predict(p + step[k], self.t[i]) - law.predict(p - step[k], self.t[i])) / (2 * h[k])
+                for k in range(p.size)
+            ]
+        )
         lj = self.lay.law_coord[i]
         return d / (r0 * math.log(10)) if self.lay.problems[i].is_log[lj] else d
 
     def residual(self, xg: np.ndarray) -> np.ndarray:
         self.nfev += 1
-        return np.concatenate([p.residual(self.lay.local(i, xg, self.t[i]))
-                               for i, p in enumerate(self.lay.problems)])
+        return np.concatenate(
+            [p.residual(self.lay.local(i, xg, self.t[i])) for i, p in enumerate(self.lay.problems)]
+        )
 
     def jacobian(self, xg: np.ndarray):
         from scipy.sparse import csr_matrix
@@ -506,8 +523,10 @@ def fit_joint(
     keep = [i for i, f in enumerate(fits_all) if f is not None and np.isfinite(t_all[i])]
     skipped = tuple(i for i in range(len(fits_all)) if i not in keep)
     if len(keep) < 2:
-        raise FitError(f"fit_joint: {len(keep)} usable per-spectrum fit(s) of {len(fits_all)}; a joint fit "
-                       f"needs at least two (check the failed rows of the series).")
+        raise FitError(
+            f"fit_joint: {len(keep)} usable per-spectrum fit(s) of {len(fits_all)}; a joint fit "
+            f"needs at least two (check the failed rows of the series)."
+        )
     fits = [fits_all[i] for i in keep]
     t = t_all[keep]
     setups = [_problem_of(f) for f in fits]
@@ -518,16 +537,27 @@ def fit_joint(
         r = np.array([f.params.get(law_param, 0.0) for f in fits], dtype=float)
         jlaw = _JointLaw(law, t, r)
     setups = _align(fits, setups, _shared_start(problems, [s[1] for s in setups], shared))
-    layout = _Layout(problems, [s[1] for s in setups], [s[2] for s in setups], shared,
-                     law_param if law else None, jlaw)
+    layout = _Layout(
+        problems, [s[1] for s in setups], [s[2] for s in setups], shared, law_param if law else None, jlaw
+    )
     joint = _Joint(layout, t)
     try:
         if solver == "lm":
             sol = _levenberg_marquardt(joint, layout.x0, layout.lo, layout.hi, max_nfev)
         else:
-            sol = least_squares(joint.residual, layout.x0, jac=joint.jacobian, bounds=(layout.lo, layout.hi),
-                                method="trf", tr_solver="lsmr", x_scale=1.0, ftol=1e-10, xtol=1e-10,
-                                gtol=1e-10, max_nfev=max_nfev)
+            sol = least_squares(
+                joint.residual,
+                layout.x0,
+                jac=joint.jacobian,
+                bounds=(layout.lo, layout.hi),
+                method="trf",
+                tr_solver="lsmr",
+                x_scale=1.0,
+                ftol=1e-10,
+                xtol=1e-10,
+                gtol=1e-10,
+                max_nfev=max_nfev,
+            )
     except (ValueError, FloatingPointError, np.linalg.LinAlgError) as err:
         raise FitError(f"fit_joint: the joint solve failed ({err}); check the per-spectrum fits.") from err
     return _assemble(joint, sol, fits, t, keep, skipped, jlaw, law_param)
@@ -585,8 +615,11 @@ def _shared_start(problems, xs, shared) -> dict[str, float]:
     internal coordinate, i.e. the geometric median for log parameters)."""
     out = {}
     for name in shared:
-        vals = [(x[j], bool(p.is_log[j])) for p, x in zip(problems, xs, strict=True)
-                if (j := _coord(p, name)) is not None]
+        vals = [
+            (x[j], bool(p.is_log[j]))
+            for p, x in zip(problems, xs, strict=True)
+            if (j := _coord(p, name)) is not None
+        ]
         med = float(np.median([v for v, _ in vals]))
         out[name] = 10.0**med if vals[0][1] else med
     return out
@@ -599,8 +632,11 @@ def _align(fits, setups, shared_values: Mapping[str, float]):
     trust-region solve can settle in a far worse minimum)."""
     out = []
     for f, (problem, x, held) in zip(fits, setups, strict=True):
-        fixed = {n: f.params[n] for n in problem.names if not problem.free[problem.names.index(n)]
-                 and f.circuit.defaults[n].vary}
+        fixed = {
+            n: f.params[n]
+            for n in problem.names
+            if not problem.free[problem.names.index(n)] and f.circuit.defaults[n].vary
+        }
         fixed.update({n: v for n, v in shared_values.items() if n in f.params})
         sub = _Problem(f.circuit, np.asarray(f.freq), np.asarray(f.z), problem.w_re, problem.w_im, fixed)
         values = problem.to_values(x)
@@ -620,13 +656,17 @@ def _check_shared(shared: Sequence[str], problems: Sequence[_Problem], law_param
     free = {iname.removeprefix("log10_") for p in problems for iname in p.internal_names}
     for name in shared:
         if name == law_param:
-            raise FitError(f"fit_joint: {name!r} cannot be both shared and follow the growth law; "
-                           f"drop it from shared or from law_param.")
+            raise FitError(
+                f"fit_joint: {name!r} cannot be both shared and follow the growth law; "
+                f"drop it from shared or from law_param."
+            )
         if name not in free:
             close = difflib.get_close_matches(name, sorted(free), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise FitError(f"fit_joint: shared parameter {name!r} is not a free parameter of the series' "
-                           f"circuits; free parameters are {sorted(free)}.{hint}")
+            raise FitError(
+                f"fit_joint: shared parameter {name!r} is not a free parameter of the series' "
+                f"circuits; free parameters are {sorted(free)}.{hint}"
+            )
 
 
 def _assemble(joint: _Joint, sol, fits, t, keep, skipped, jlaw, law_param) -> JointFitResult:
@@ -667,7 +707,7 @@ def _assemble(joint: _Joint, sol, fits, t, keep, skipped, jlaw, law_param) -> Jo
         params.append(pv)
         stderr.append(ps)
         derived.append(der)
-        seg = resid[joint.offsets[i]:joint.offsets[i + 1]]
+        seg = resid[joint.offsets[i] : joint.offsets[i + 1]]
         chis.append(float(seg @ seg))
     shared = {n: params[_first_with(params, n)][n] for n in lay.shared}
     shared_err = {n: stderr[_first_with(params, n)][n] for n in lay.shared}
@@ -677,14 +717,29 @@ def _assemble(joint: _Joint, sol, fits, t, keep, skipped, jlaw, law_param) -> Jo
         sd = np.sqrt(np.clip(np.diag(cov)[law_sl], 0, None))
         law_err = {n: float(v) for n, v in zip(jlaw.names, sd, strict=True)}
     return JointFitResult(
-        shared=shared, shared_stderr=shared_err, params=tuple(params), stderr=tuple(stderr),
-        derived=tuple(derived), time_h=np.asarray(t, dtype=float), indices=tuple(keep),
-        circuits=tuple(f.circuit_name for f in fits), chisqr=chisqr, redchi=float(redchi),
-        chisqr_spectra=np.array(chis), initial_chisqr=float(sum(f.chisqr for f in fits)),
-        n_residuals=int(n_res), nvarys=int(nvar), law=jlaw.name if jlaw else None,
-        law_param=law_param if jlaw else None, law_params=law_params, law_stderr=law_err,
-        success=bool(sol.status > 0), nfev=int(joint.nfev), message=str(sol.message),
-        skipped=skipped, initial=tuple(fits),
+        shared=shared,
+        shared_stderr=shared_err,
+        params=tuple(params),
+        stderr=tuple(stderr),
+        derived=tuple(derived),
+        time_h=np.asarray(t, dtype=float),
+        indices=tuple(keep),
+        circuits=tuple(f.circuit_name for f in fits),
+        chisqr=chisqr,
+        redchi=float(redchi),
+        chisqr_spectra=np.array(chis),
+        initial_chisqr=float(sum(f.chisqr for f in fits)),
+        n_residuals=int(n_res),
+        nvarys=int(nvar),
+        law=jlaw.name if jlaw else None,
+        law_param=law_param if jlaw else None,
+        law_params=law_params,
+        law_stderr=law_err,
+        success=bool(sol.status > 0),
+        nfev=int(joint.nfev),
+        message=str(sol.message),
+        skipped=skipped,
+        initial=tuple(fits),
     )
 
 
@@ -714,8 +769,9 @@ def _sd(grad: Mapping[int, float], cov: np.ndarray, cov_fin: np.ndarray) -> floa
     return math.sqrt(var) if var >= 0 and np.isfinite(var) else math.nan
 
 
-def joint_table(series: Any, shared: Sequence[str] = DEFAULT_SHARED, *, law: str | None = None,
-                law_param: str = "R_int") -> pd.DataFrame:
+def joint_table(
+    series: Any, shared: Sequence[str] = DEFAULT_SHARED, *, law: str | None = None, law_param: str = "R_int"
+) -> pd.DataFrame:
     """:func:`fit_joint` on each cell of a :class:`~eisna.SeriesResult` (warm from its fits):
     the ``joint.csv`` table, one row per fitted spectrum with a ``cell`` column first (cells with
     fewer than two fitted spectra get no rows; ``law_*`` columns hold the law's parameters)."""
@@ -728,8 +784,14 @@ def joint_table(series: Any, shared: Sequence[str] = DEFAULT_SHARED, *, law: str
         fits = [series.results[i] for i in idx]
         if sum(isinstance(f, FitResult) and f.success for f in fits) < 2:
             continue
-        joint = fit_joint(None, initial=fits, times_h=np.asarray(series.time_h, dtype=float)[idx],
-                          shared=shared, law=law, law_param=law_param)
+        joint = fit_joint(
+            None,
+            initial=fits,
+            times_h=np.asarray(series.time_h, dtype=float)[idx],
+            shared=shared,
+            law=law,
+            law_param=law_param,
+        )
         frame = joint.to_frame()
         frame["index"] = [idx[k] for k in frame["index"]]
         for name, value in joint.law_params.items():

@@ -13,8 +13,6 @@ import numpy as np
 from ..spectrum import Spectrum
 
 if TYPE_CHECKING:
-
-
     pass
 
 

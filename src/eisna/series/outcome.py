@@ -8,15 +8,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-
-
     pass
 
 
 # baseline circuit (without the interlayer arc) of library circuits that have one
 BASELINES = {"symmetric_interlayer": "symmetric_cell"}
-
-
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from .ordering import earliest
 from .outcome import FitFailure, SpectrumOutcome
 
 if TYPE_CHECKING:
-
     import pandas as pd
 
     from ..kinetics import KineticsResult
@@ -194,5 +193,10 @@ def _none_nan(x: float) -> float | None:
 
 
 # interlayer columns of results.csv, always present (NaN where unknown), in this order
-_INTERLAYER_COLUMNS = ("tau_int_s", "f_apex_int_Hz", "C_eff_int_F", "ASR_int_per_interface_ohm_cm2",
-                       "thickness_int_nm")
+_INTERLAYER_COLUMNS = (
+    "tau_int_s",
+    "f_apex_int_Hz",
+    "C_eff_int_F",
+    "ASR_int_per_interface_ohm_cm2",
+    "thickness_int_nm",
+)

@@ -183,9 +183,20 @@ def fit_series(
     if fallback:
         outcomes = _window_fallbacks(fitter, plan, outcomes)
     outcomes = _undo_swaps(fitter, plan, outcomes)
-    series = _assemble(plan, outcomes, failures, options, geometry, eps_r,
-                       {"delta_bic": delta_bic, "min_interlayer_ohm": min_interlayer_ohm,
-                        "min_interlayer_fraction": min_interlayer_fraction, **fit_options})
+    series = _assemble(
+        plan,
+        outcomes,
+        failures,
+        options,
+        geometry,
+        eps_r,
+        {
+            "delta_bic": delta_bic,
+            "min_interlayer_ohm": min_interlayer_ohm,
+            "min_interlayer_fraction": min_interlayer_fraction,
+            **fit_options,
+        },
+    )
     series = _with_kinetics(series, plan.cells)
     from .tracks import resolve_track_names, series_tracks
 
@@ -212,8 +223,13 @@ def _options_key(fitter: _Fitter, options: SeriesOptions) -> str:
     return options.key(full_def.circuit.text + repr(dict(full_def.defaults)), base_text)
 
 
-def _plan_chains(spectra: list[Spectrum], groups: Sequence[Any] | None, chunk_size: int | None,
-                 opt_key: str, interval_h: float | None = None) -> _Plan:
+def _plan_chains(
+    spectra: list[Spectrum],
+    groups: Sequence[Any] | None,
+    chunk_size: int | None,
+    opt_key: str,
+    interval_h: float | None = None,
+) -> _Plan:
     """Order each cell on its own clock (starting at 0), cut cells into chains and key each fit.
 
     The chunks do not depend on the executor or the number of workers, so a parallel run
@@ -261,18 +277,30 @@ def _file_order_clock(cell: Any, n: int, interval_h: float | None) -> tuple[np.n
         from ..errors import MetadataWarning
 
         where = f"cell {cell}" if cell is not None else "series"
-        warnings.warn(f"{where}: no timestamps or elapsed times in its {n} spectra; they are placed in "
-                      "file order (0, 1, 2… 'hours' are ranks, not times). Give --interval-h "
-                      "(interval_h=) for a time axis.", MetadataWarning, stacklevel=4)
+        warnings.warn(
+            f"{where}: no timestamps or elapsed times in its {n} spectra; they are placed in "
+            "file order (0, 1, 2… 'hours' are ranks, not times). Give --interval-h "
+            "(interval_h=) for a time axis.",
+            MetadataWarning,
+            stacklevel=4,
+        )
     return np.arange(n, dtype=float), "file order"
 
 
-def _fit_and_backfill(fitter: _Fitter, plan: _Plan, executor: Executor | None, cache_dir: str | Path | None,
-                      progress: bool | None, hook: Callable[[int], None] | None) -> list[SpectrumOutcome]:
+def _fit_and_backfill(
+    fitter: _Fitter,
+    plan: _Plan,
+    executor: Executor | None,
+    cache_dir: str | Path | None,
+    progress: bool | None,
+    hook: Callable[[int], None] | None,
+) -> list[SpectrumOutcome]:
     """Fit every chain (cached fits reused), back-fill missed early arcs, prune the cache."""
     cached = [cache_load(cache_dir, k, dict(fitter._defs)) for k in plan.keys]
-    tasks = [_ChainTask(pos, [plan.ordered[p] for p in pos], [plan.keys[p] for p in pos],
-                        [cached[p] for p in pos]) for pos in plan.chains]
+    tasks = [
+        _ChainTask(pos, [plan.ordered[p] for p in pos], [plan.keys[p] for p in pos], [cached[p] for p in pos])
+        for pos in plan.chains
+    ]
     outcomes: list[SpectrumOutcome | None] = [None] * len(plan.ordered)
     bar = _progress(len(plan.ordered), progress)
     try:
@@ -291,19 +319,31 @@ def _fit_and_backfill(fitter: _Fitter, plan: _Plan, executor: Executor | None, c
     return outcomes  # type: ignore[return-value]  # every position is filled by its chain
 
 
-def _fit_inline(fitter: _Fitter, tasks: list[_ChainTask], outcomes: list[SpectrumOutcome | None],
-                cache_dir: str | Path | None, hook: Callable[[int], None]) -> None:
+def _fit_inline(
+    fitter: _Fitter,
+    tasks: list[_ChainTask],
+    outcomes: list[SpectrumOutcome | None],
+    cache_dir: str | Path | None,
+    hook: Callable[[int], None],
+) -> None:
     for task in tasks:
         inline = _Fitter(fitter.options, hook)
         inline._defs = fitter._defs
-        for p, o in zip(task.positions, _run_chain(inline, task, str(cache_dir) if cache_dir else None),
-                        strict=True):
+        for p, o in zip(
+            task.positions, _run_chain(inline, task, str(cache_dir) if cache_dir else None), strict=True
+        ):
             outcomes[p] = o
 
 
-def _fit_on_executor(options: SeriesOptions, tasks: list[_ChainTask], outcomes: list[SpectrumOutcome | None],
-                     executor: Executor, cache_dir: str | Path | None, bar: Any,
-                     hook: Callable[[int], None] | None) -> None:
+def _fit_on_executor(
+    options: SeriesOptions,
+    tasks: list[_ChainTask],
+    outcomes: list[SpectrumOutcome | None],
+    executor: Executor,
+    cache_dir: str | Path | None,
+    bar: Any,
+    hook: Callable[[int], None] | None,
+) -> None:
     from concurrent.futures import as_completed
 
     remote = _Fitter(options, None)
@@ -321,8 +361,9 @@ def _fit_on_executor(options: SeriesOptions, tasks: list[_ChainTask], outcomes: 
                 hook(p)
 
 
-def _backfill(fitter: _Fitter, plan: _Plan, outcomes: list[SpectrumOutcome | None],
-              cache_dir: str | Path | None) -> None:
+def _backfill(
+    fitter: _Fitter, plan: _Plan, outcomes: list[SpectrumOutcome | None], cache_dir: str | Path | None
+) -> None:
     """An absent arc just before a present one is refitted from the later fit (per cell)."""
     for positions in plan.cells.values():
         for j in range(len(positions) - 2, -1, -1):
@@ -338,9 +379,15 @@ def _backfill(fitter: _Fitter, plan: _Plan, outcomes: list[SpectrumOutcome | Non
                 cache_store(cache_dir, plan.keys[p], new)
 
 
-def _assemble(plan: _Plan, outcomes: list[SpectrumOutcome], failures: Sequence[FitFailure],
-              options: SeriesOptions, geometry: CellGeometry | None, eps_r: float | None,
-              shown_options: dict[str, Any]) -> SeriesResult:
+def _assemble(
+    plan: _Plan,
+    outcomes: list[SpectrumOutcome],
+    failures: Sequence[FitFailure],
+    options: SeriesOptions,
+    geometry: CellGeometry | None,
+    eps_r: float | None,
+    shown_options: dict[str, Any],
+) -> SeriesResult:
     """The :class:`SeriesResult`: fits tagged with their source, unreadable inputs as failed rows."""
     results = [o.result for o in outcomes]
     inter = [o.interlayer if not isinstance(o.result, FitFailure) else None for o in outcomes]
@@ -356,8 +403,14 @@ def _assemble(plan: _Plan, outcomes: list[SpectrumOutcome], failures: Sequence[F
     for i, s in enumerate(plan.ordered):  # the spectrum's source/index/timestamp, for the table
         r = results[i]
         if not isinstance(r, FitFailure):
-            meta = {**dict(r.meta or {}), "source": _src(s), "index": _idx(s), "timestamp": s.timestamp,
-                    "time_h": float(plan.time_h[i]), **_area_meta(s, geometry)}
+            meta = {
+                **dict(r.meta or {}),
+                "source": _src(s),
+                "index": _idx(s),
+                "timestamp": s.timestamp,
+                "time_h": float(plan.time_h[i]),
+                **_area_meta(s, geometry),
+            }
             results[i] = replace(r, meta=meta)
     area_cm2 = geometry.area_cm2 if geometry is not None else None
     if area_cm2 is None:
@@ -425,20 +478,31 @@ def _with_kinetics(series: SeriesResult, cells: Mapping[Any, list[int]]) -> Seri
     if len(cells) <= 1:
         return replace(series, kinetics=_series_kinetics(series, fit_kinetics))
     per_cell = {lab: _series_kinetics(series, fit_kinetics, series._cell_mask(lab)) for lab in cells}
-    counts = {lab: sum(series.interlayer[i] is True for i in np.flatnonzero(series._cell_mask(lab)))
-              for lab in cells}
+    counts = {
+        lab: sum(series.interlayer[i] is True for i in np.flatnonzero(series._cell_mask(lab)))
+        for lab in cells
+    }
     main = max(cells, key=lambda lab: counts[lab])
     return replace(series, kinetics=per_cell[main], cell_kinetics=per_cell, main_cell=main)
 
 
-def resolve_geometry(geometry: CellGeometry | None, area_cm2: float | None, thickness_cm: float | None,
-                     where: str, spectra: Sequence[Spectrum] = ()) -> CellGeometry | None:
+def resolve_geometry(
+    geometry: CellGeometry | None,
+    area_cm2: float | None,
+    thickness_cm: float | None,
+    where: str,
+    spectra: Sequence[Spectrum] = (),
+) -> CellGeometry | None:
     """The one ``CellGeometry`` of a series or batch; ``area_cm2=``/``thickness_cm=`` are deprecated."""
     if area_cm2 is None and thickness_cm is None:
         return geometry
 
-    warnings.warn(f"{where}(area_cm2=, thickness_cm=) is deprecated; pass "
-                  f"geometry=CellGeometry(thickness_cm, area_cm2) instead.", DeprecationWarning, stacklevel=3)
+    warnings.warn(
+        f"{where}(area_cm2=, thickness_cm=) is deprecated; pass "
+        f"geometry=CellGeometry(thickness_cm, area_cm2) instead.",
+        DeprecationWarning,
+        stacklevel=3,
+    )
     if geometry is not None:
         raise EisnaError(f"{where}: give either geometry= or area_cm2=/thickness_cm=, not both.")
     if not area_cm2:  # a thickness alone: the area comes from the files' headers, as before
@@ -470,8 +534,17 @@ def _series_kinetics(
     t = series.time_h
     if present.sum() < 3 or ok.sum() < 6:
         return KineticsResult(
-            model="none", onset_h=None, onset_stderr_h=None, t95_h=None, R_final=0.0, best=None,
-            table=(), t_h=t[ok], R=R[ok], stderr=err[ok], weighted=True,
+            model="none",
+            onset_h=None,
+            onset_stderr_h=None,
+            t95_h=None,
+            R_final=0.0,
+            best=None,
+            table=(),
+            t_h=t[ok],
+            R=R[ok],
+            stderr=err[ok],
+            weighted=True,
         )
     try:
         return fit_kinetics(t[ok], R[ok], err[ok])

@@ -23,11 +23,29 @@ if TYPE_CHECKING:
     from ..kinetics import KineticsResult
     from .result import SeriesResult
 
-__all__ = ["TRACK_ALIASES", "TRACK_COLUMNS", "Track", "median_jump_pct", "resolve_track_names",
-           "series_tracks"]
+__all__ = [
+    "TRACK_ALIASES",
+    "TRACK_COLUMNS",
+    "Track",
+    "median_jump_pct",
+    "resolve_track_names",
+    "series_tracks",
+]
 
-TRACK_COLUMNS = ("cell", "quantity", "unit", "model", "onset_h", "t95_h", "first", "final", "change_pct", "n",
-                 "median_jump_pct", "note")
+TRACK_COLUMNS = (
+    "cell",
+    "quantity",
+    "unit",
+    "model",
+    "onset_h",
+    "t95_h",
+    "first",
+    "final",
+    "change_pct",
+    "n",
+    "median_jump_pct",
+    "note",
+)
 # user names -> results.csv columns
 TRACK_ALIASES = {"R_SE": "R_SE_ohm", "R_total": "R_dc_ohm", "R_dc": "R_dc_ohm"}
 _UNITS = {"R_SE_ohm": "Ω", "R_dc_ohm": "Ω"}
@@ -110,20 +128,31 @@ class Track:
         """The ``tracks.csv`` row."""
         kin = self.kinetics
         return {
-            "cell": self.cell, "quantity": self.quantity, "unit": self.unit, "model": self.model,
+            "cell": self.cell,
+            "quantity": self.quantity,
+            "unit": self.unit,
+            "model": self.model,
             "onset_h": kin.onset_h if kin is not None and self.model != "none" else None,
             "t95_h": kin.t95_h if kin is not None and self.model != "none" else None,
-            "first": self.first, "final": self.final, "change_pct": self.change_pct,
-            "n": self.n, "median_jump_pct": self.median_jump_pct,
+            "first": self.first,
+            "final": self.final,
+            "change_pct": self.change_pct,
+            "n": self.n,
+            "median_jump_pct": self.median_jump_pct,
             "note": self.note,
         }
 
     def to_dict(self) -> dict[str, Any]:
         """Summary, trajectory and the growth-law table (for ``results.json``/``kinetics.json``)."""
         out = self.summary()
-        out.update(t_h=self.t_h.tolist(), values=self.values.tolist(), stderr=self.stderr.tolist(),
-                   kinetics=self.kinetics.to_dict() if self.kinetics is not None else None,
-                   law_t_h=None, law_values=None)
+        out.update(
+            t_h=self.t_h.tolist(),
+            values=self.values.tolist(),
+            stderr=self.stderr.tolist(),
+            kinetics=self.kinetics.to_dict() if self.kinetics is not None else None,
+            law_t_h=None,
+            law_values=None,
+        )
         best = getattr(self.kinetics, "best", None)
         t = self.t_h[np.isfinite(self.t_h)]
         if best is not None and self.model != "none" and t.size:
@@ -187,8 +216,10 @@ def _value(series: SeriesResult, i: int, res: Any, name: str) -> tuple[float, fl
         return float(vals.get(name, math.nan)), float(errs.get(name, math.nan))
     row = _table(series)[i]  # any other results.csv column (derived quantities)
     value = row.get(name)
-    return (float(value) if isinstance(value, (int, float)) else math.nan,
-            float(row.get(f"{name}_stderr", math.nan)))
+    return (
+        float(value) if isinstance(value, (int, float)) else math.nan,
+        float(row.get(f"{name}_stderr", math.nan)),
+    )
 
 
 _TABLES: dict[int, list[dict[str, Any]]] = {}
@@ -252,8 +283,16 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
             elif np.isfinite(v).sum() >= 6:
                 keep = ~_outliers(v)
                 if (~keep & np.isfinite(v)).any():
-                    note = "; ".join(filter(None, [note, f"{int((~keep & np.isfinite(v)).sum())} outlying "
-                                                   "spectra left out of the growth law"]))
+                    note = "; ".join(
+                        filter(
+                            None,
+                            [
+                                note,
+                                f"{int((~keep & np.isfinite(v)).sum())} outlying "
+                                "spectra left out of the growth law",
+                            ],
+                        )
+                    )
                 try:
                     # unweighted: fit σ of real spectra range over decades (an unidentified
                     # Warburg inflates some) and do not describe the scatter between neighbours
@@ -286,7 +325,7 @@ def _outliers(values: np.ndarray, k: float = 5.0) -> np.ndarray:
     if idx.size < 6:
         return out
     w = v[idx]
-    local = np.array([np.median(w[max(0, i - 2): i + 3]) for i in range(w.size)])
+    local = np.array([np.median(w[max(0, i - 2) : i + 3]) for i in range(w.size)])
     resid = w - local
     spread = 1.4826 * float(np.median(np.abs(resid)))
     if spread > 0:

@@ -58,8 +58,9 @@ def _nested(fitter: _Fitter, name: str) -> list[str]:
     return [n for _, n in sorted(found, reverse=True)]
 
 
-def window_fallback(fitter: _Fitter, spectrum: Spectrum, res: Any, *, min_flagged: int = 3,
-                    max_delta_aicc: float = 10.0) -> Any:
+def window_fallback(
+    fitter: _Fitter, spectrum: Spectrum, res: Any, *, min_flagged: int = 3, max_delta_aicc: float = 10.0
+) -> Any:
     """The fit the window can carry (``res`` itself when it is not badly flagged)."""
     if isinstance(res, FitFailure) or res is None:
         return res
@@ -74,11 +75,17 @@ def window_fallback(fitter: _Fitter, spectrum: Spectrum, res: Any, *, min_flagge
     for name in names:
         params = fitter.definition(name).param_names
         start = {p: v for p, v in res.params.items() if p in params and p not in bad and p not in held}
-        cand = _fit_held(fitter, spectrum, name, start, held) if held else \
-            fitter.safe_fit(spectrum, name, start or None)
+        cand = (
+            _fit_held(fitter, spectrum, name, start, held)
+            if held
+            else fitter.safe_fit(spectrum, name, start or None)
+        )
         if start and (not _ok(cand) or cand.aicc - res.aicc > max_delta_aicc):
-            auto = (_fit_held(fitter, spectrum, name, None, held) if held
-                    else fitter.safe_fit(spectrum, name, None))
+            auto = (
+                _fit_held(fitter, spectrum, name, None, held)
+                if held
+                else fitter.safe_fit(spectrum, name, None)
+            )
             cand = _better(cand, auto)  # automatic starts too
         if _ok(cand):
             fits.append(flag_below_resolution(spectrum, cand))
@@ -87,18 +94,22 @@ def window_fallback(fitter: _Fitter, spectrum: Spectrum, res: Any, *, min_flagge
     if not usable:
         return res
     chosen = min(usable, key=lambda f: (len(f.varied), len(flagged_params(f)), f.aicc))
-    why = (f"{res.circuit_name} had {len(bad)} flagged parameters ({', '.join(sorted(bad))}); "
-           f"{chosen.circuit_name} fits within ΔAICc {chosen.aicc - best:.1f} of the best with "
-           f"{len(flagged_params(chosen))}")
-    return replace(chosen, meta={**dict(chosen.meta or {}), "fallback_from": res.circuit_name,
-                                 "fallback_reason": why})
+    why = (
+        f"{res.circuit_name} had {len(bad)} flagged parameters ({', '.join(sorted(bad))}); "
+        f"{chosen.circuit_name} fits within ΔAICc {chosen.aicc - best:.1f} of the best with "
+        f"{len(flagged_params(chosen))}"
+    )
+    return replace(
+        chosen, meta={**dict(chosen.meta or {}), "fallback_from": res.circuit_name, "fallback_reason": why}
+    )
 
 
 _L_FMAX_HZ = 1e4  # below this top frequency a series inductance (cables, ~µH) is not measurable
 
 
-def _fit_held(fitter: _Fitter, spectrum: Spectrum, name: str, start: dict[str, float] | None,
-              fixed: dict[str, float]) -> Any:
+def _fit_held(
+    fitter: _Fitter, spectrum: Spectrum, name: str, start: dict[str, float] | None, fixed: dict[str, float]
+) -> Any:
     """Circuit ``name`` fitted with ``fixed`` parameters held (None on failure)."""
     from ..fitting import fit
 
@@ -122,8 +133,11 @@ def flag_below_resolution(spectrum: Spectrum, res: Any) -> Any:
         return res
     floor = RESOLUTION_FRACTION * float(re.min())
     flagged = flagged_params(res)
-    extra = [Flag(FlagKind.BELOW_RESOLUTION, p) for p, v in res.params.items()
-             if p.startswith("R_") and p not in flagged and math.isfinite(v) and v < floor]
+    extra = [
+        Flag(FlagKind.BELOW_RESOLUTION, p)
+        for p, v in res.params.items()
+        if p.startswith("R_") and p not in flagged and math.isfinite(v) and v < floor
+    ]
     if not extra:
         return res
     return replace(res, flags=(*res.flags, *extra))
