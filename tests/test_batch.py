@@ -71,6 +71,7 @@ def test_corrupt_file_gives_one_failed_row_and_all_others_fitted(tmp_path):
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
 
 
+@pytest.mark.slow
 def test_interrupted_batch_resumes_and_refits_only_unfinished(tmp_path):
     folder = _copy(tmp_path, [30, 31, 32, 33, 34])
     out = tmp_path / "out"
@@ -109,6 +110,7 @@ def test_process_pool_with_ordered_chunks(tmp_path):
     assert series.time_h.tolist() == pytest.approx([0.0, 0.5, 1.0, 1.5])
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_executor(tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     folder = _copy(tmp_path, [25, 26, 27, 28])

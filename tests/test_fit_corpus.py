@@ -15,6 +15,7 @@ GENERIC = "L0-R0-p(R1,CPE1)-p(R2,CPE2)-CPE3"
 
 
 @pytest.mark.corpus
+@pytest.mark.slow
 def test_fit_every_corpus_spectrum(corpus):
     n_fit = n_ok = 0
     for path in sorted((corpus / "biologic-mpt").glob("*.mpt")):

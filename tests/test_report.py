@@ -202,6 +202,7 @@ def _chrome_args(exe: str, profile: Path) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_report_renders_in_headless_chromium_with_no_failed_resource(tmp_path, series, kinetics):
     exe = _chromium()
     report = write_report(tmp_path / "out", series=series, kinetics=kinetics)
@@ -302,6 +303,7 @@ def _visible_text(page: str) -> list[str]:
     return [line for line in lines if line]
 
 
+@pytest.mark.slow
 def test_eisna_report_dir_reproduces_the_batch_page(tmp_path):
     from eisna.cli import main
 

@@ -48,22 +48,15 @@ def default_baseline(circuit: str) -> str | None:
 
 
 def _progress(total: int, enabled: bool | None):
-    """A tqdm bar on a terminal, a no-op object otherwise."""
+    """A tqdm bar on a terminal; a disabled tqdm (a no-op) otherwise."""
     if enabled is None:
         enabled = sys.stderr.isatty()
-    if enabled and total > 1:
+    show = bool(enabled and total > 1)
+    if show:
         from tqdm.auto import tqdm
-
-        return tqdm(total=total, unit="spectrum", desc="eisna batch", leave=False)
-
-    class _Quiet:
-        def update(self, n: int = 1) -> None:
-            pass
-
-        def close(self) -> None:
-            pass
-
-    return _Quiet()
+    else:  # plain tqdm: no notebook detection for a bar that is never drawn
+        from tqdm import tqdm
+    return tqdm(total=total, unit="spectrum", desc="eisna batch", leave=False, disable=not show)
 
 
 def fit_series(
