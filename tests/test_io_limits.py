@@ -22,11 +22,15 @@ ENV = {**os.environ, "PYTHONPATH": str(REPO / "src")}
 
 def _run_info(path: Path, *extra: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """``eisna info PATH`` in a fresh process that prints its own peak RSS (kB) last."""
+    # (/proc/self/status on Linux; elsewhere ru_maxrss, which may include the parent's size)
     code = (
         "import resource, sys\n"
         "from eisna.cli import main\n"
         "rc = main(sys.argv[1:])\n"
-        "print('maxrss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        # VmHWM: the peak of this program's own memory. ru_maxrss would also count the parent's
+        # RSS at fork time (Linux keeps it across exec), i.e. the size of the pytest process
+        "hwm = [ln.split()[1] for ln in open('/proc/self/status') if ln.startswith('VmHWM')]\n"
+        "print('maxrss', hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
         "sys.exit(rc)\n"
     )
     return subprocess.run(
