@@ -5,7 +5,9 @@ growth laws of :func:`eisna.kinetics.fit_kinetics` to it (onset, t95, plateau, A
 By default every arc resistance the data identify, R_SE (bulk + grain boundary) and the total
 resistance R_dc are tracked. An arc resistance whose split is not identified across the series
 (flagged unidentifiable or at a bound in most spectra, scattering much more than the sum it
-belongs to, or with its apex frequency outside the measured window in many spectra) is replaced by the identifiable combination, and the track says so in ``note``.
+belongs to, or with its apex frequency outside the measured window in many spectra) is replaced
+by the identifiable combination, and the track says so in ``note``. Any other arc whose apex
+lies outside the window in many spectra is left to the total R_dc, with a note.
 """
 
 from __future__ import annotations
@@ -269,8 +271,10 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
         t = series.time_h[rows]
         names = list(track) if track is not None else [*arcs, "R_SE_ohm", "R_dc_ohm"]
         columns = {n: _column(series, n, rows) for n in names}
-        apex = {p: _apex_outside_fraction(series, p, rows) for p in _SE_PARTS if p in columns}
+        apex = {p: _apex_outside_fraction(series, p, rows) for p in arcs if p in columns}
         notes = {} if track is not None else _unidentified_splits(columns, apex)
+        if track is None:
+            notes.update(_arcs_outside_window(columns, apex, series.interlayer_param))
         for name in names:
             if name in notes and notes[name] is None:
                 continue  # replaced by the identifiable combination
@@ -359,6 +363,23 @@ def _arc_of(res: Any, name: str) -> Any:
         if math.isfinite(arc.R) and math.isclose(arc.R, value, rel_tol=1e-9, abs_tol=1e-15):
             return arc
     return None
+
+
+def _arcs_outside_window(
+    columns: dict[str, tuple[np.ndarray, np.ndarray, float]], apex: dict[str, float], keep: str | None
+) -> dict[str, str | None]:
+    """Arc resistances (other than bulk, grain boundary and ``keep``) whose apex lies outside the
+    measured window in ``_FLAGGED_FRACTION`` of the spectra: dropped, the total R_dc tracked."""
+    out: dict[str, str | None] = {}
+    reasons = []
+    for part, outside in apex.items():
+        if part in _SE_PARTS or part == keep or outside < _FLAGGED_FRACTION:
+            continue
+        out[part] = None
+        reasons.append(f"{part} apex outside the measured window in {100 * outside:.0f} % of spectra")
+    if out and "R_dc_ohm" in columns:
+        out["R_dc_ohm"] = f"{'; '.join(reasons)}: not tracked on its own, it is part of the total R_dc"
+    return out
 
 
 def _unidentified_splits(
