@@ -223,3 +223,19 @@ def test_bulk_apex_above_the_window_replaces_the_split_by_r_se():
     assert "R_b apex outside the measured window in 100 % of spectra" in tracks["R_SE_ohm"].note
     assert "R_ct" in tracks  # its apex lies inside the window: still tracked on its own
     assert tracks["R_int"].model == "jmak"
+
+
+def test_growth_law_must_beat_the_constant_clearly():
+    from eisna.kinetics import fit_kinetics
+    from eisna.series.tracks import _growth_laws
+
+    t = np.linspace(0.0, 24.0, 25)
+    # 0.01 Ω/h under σ = 0.1 Ω noise: the linear law beats the constant by ΔAICc 3.7 only
+    weak = 10.0 + 0.01 * t + np.random.default_rng(16).normal(0.0, 0.1, t.size)
+    assert fit_kinetics(t, weak, models=("linear", "parabolic")).model == "linear"
+    kin = _growth_laws(fit_kinetics, t, weak)
+    assert kin.model == "none" and kin.best is None and kin.table[0].name == "constant"
+    # 0.05 Ω/h (1.2 Ω over the day, 12× the noise): a clear trend keeps its law
+    strong = 10.0 + 0.05 * t + np.random.default_rng(0).normal(0.0, 0.1, t.size)
+    kin = _growth_laws(fit_kinetics, t, strong)
+    assert kin.model != "none" and kin.R_final == pytest.approx(11.2, abs=0.2)

@@ -12,6 +12,7 @@ lies outside the window in many spectra is left to the total R_dc, with a note.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -319,7 +320,38 @@ def _growth_laws(fit_kinetics: Any, t: np.ndarray, v: np.ndarray) -> KineticsRes
     neither the linear nor the parabolic law and is reported without growth at once.
     """
     screen = fit_kinetics(t, v, models=_SCREEN)
-    return screen if screen.model == "none" else fit_kinetics(t, v)
+    return screen if screen.model == "none" else _clear_trend(fit_kinetics(t, v), t, v)
+
+
+# a law is reported only when it beats the constant by this AICc margin (ΔAICc ≥ 4: "clearly
+# better", so two fits of the same data do not fall on either side of the decision) ...
+_AICC_MARGIN = 4.0
+# ... and its change over the series exceeds this multiple of the scatter between neighbours
+_SCATTER_MULTIPLE = 2.0
+
+
+def _clear_trend(kin: KineticsResult, t: np.ndarray, v: np.ndarray) -> KineticsResult:
+    """``kin``, or its constant (``"none"``) reading when the best law is not clearly a trend."""
+    constant = next((f for f in kin.table if f.name == "constant"), None)
+    if kin.model == "none" or kin.best is None or constant is None:
+        return kin
+    ends = kin.best.predict(np.array([float(np.min(t)), float(np.max(t))]))
+    change = abs(float(ends[1] - ends[0]))
+    w = np.asarray(v, float)[np.isfinite(v)]
+    scatter = 1.4826 * float(np.median(np.abs(np.diff(w)))) / math.sqrt(2) if w.size > 2 else 0.0
+    if constant.delta_aicc >= _AICC_MARGIN and change > _SCATTER_MULTIPLE * scatter:
+        return kin
+    table = (constant, *(f for f in kin.table if f is not constant))
+    return dataclasses.replace(
+        kin,
+        model="none",
+        onset_h=None,
+        onset_stderr_h=None,
+        t95_h=None,
+        R_final=float(constant.params["R0"]),
+        best=None,
+        table=table,
+    )
 
 
 def _outliers(values: np.ndarray, k: float = 5.0) -> np.ndarray:
