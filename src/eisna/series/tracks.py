@@ -4,12 +4,15 @@ A :class:`Track` follows one quantity of one cell (its own clock, starting at 0)
 growth laws of :func:`eisna.kinetics.fit_kinetics` to it (onset, t95, plateau, AICc ranking).
 By default every arc resistance the data identify, R_SE (bulk + grain boundary) and the total
 resistance R_dc are tracked. An arc resistance whose split is not identified across the series
-(flagged unidentifiable or at a bound in most spectra, or scattering much more than the sum it
-belongs to) is replaced by the identifiable combination, and the track says so in ``note``.
+(flagged unidentifiable or at a bound in most spectra, scattering much more than the sum it
+belongs to, or with its apex frequency outside the measured window in many spectra) is replaced
+by the identifiable combination, and the track says so in ``note``. Any other arc whose apex
+lies outside the window in many spectra is left to the total R_dc, with a note.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -269,7 +272,10 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
         t = series.time_h[rows]
         names = list(track) if track is not None else [*arcs, "R_SE_ohm", "R_dc_ohm"]
         columns = {n: _column(series, n, rows) for n in names}
-        notes = {} if track is not None else _unidentified_splits(columns)
+        apex = {p: _apex_outside_fraction(series, p, rows) for p in arcs if p in columns}
+        notes = {} if track is not None else _unidentified_splits(columns, apex)
+        if track is None:
+            notes.update(_arcs_outside_window(columns, apex, series.interlayer_param))
         for name in names:
             if name in notes and notes[name] is None:
                 continue  # replaced by the identifiable combination
@@ -314,7 +320,38 @@ def _growth_laws(fit_kinetics: Any, t: np.ndarray, v: np.ndarray) -> KineticsRes
     neither the linear nor the parabolic law and is reported without growth at once.
     """
     screen = fit_kinetics(t, v, models=_SCREEN)
-    return screen if screen.model == "none" else fit_kinetics(t, v)
+    return screen if screen.model == "none" else _clear_trend(fit_kinetics(t, v), t, v)
+
+
+# a law is reported only when it beats the constant by this AICc margin (ΔAICc ≥ 4: "clearly
+# better", so two fits of the same data do not fall on either side of the decision) ...
+_AICC_MARGIN = 4.0
+# ... and its change over the series exceeds this multiple of the scatter between neighbours
+_SCATTER_MULTIPLE = 2.0
+
+
+def _clear_trend(kin: KineticsResult, t: np.ndarray, v: np.ndarray) -> KineticsResult:
+    """``kin``, or its constant (``"none"``) reading when the best law is not clearly a trend."""
+    constant = next((f for f in kin.table if f.name == "constant"), None)
+    if kin.model == "none" or kin.best is None or constant is None:
+        return kin
+    ends = kin.best.predict(np.array([float(np.min(t)), float(np.max(t))]))
+    change = abs(float(ends[1] - ends[0]))
+    w = np.asarray(v, float)[np.isfinite(v)]
+    scatter = 1.4826 * float(np.median(np.abs(np.diff(w)))) / math.sqrt(2) if w.size > 2 else 0.0
+    if constant.delta_aicc >= _AICC_MARGIN and change > _SCATTER_MULTIPLE * scatter:
+        return kin
+    table = (constant, *(f for f in kin.table if f is not constant))
+    return dataclasses.replace(
+        kin,
+        model="none",
+        onset_h=None,
+        onset_stderr_h=None,
+        t95_h=None,
+        R_final=float(constant.params["R0"]),
+        best=None,
+        table=table,
+    )
 
 
 def _outliers(values: np.ndarray, k: float = 5.0) -> np.ndarray:
@@ -333,23 +370,80 @@ def _outliers(values: np.ndarray, k: float = 5.0) -> np.ndarray:
     return out
 
 
-def _unidentified_splits(columns: dict[str, tuple[np.ndarray, np.ndarray, float]]) -> dict[str, str | None]:
+def _apex_outside_fraction(series: SeriesResult, name: str, rows: list[int]) -> float:
+    """Fraction of fitted spectra whose arc with resistance ``name`` has its apex frequency
+    (f_apex = 1/(2πτ), Hz) outside [fmin, fmax] of the fitted spectrum (0 when unknown)."""
+    outside, n = 0, 0
+    for i in rows:
+        res = series.results[i]
+        if isinstance(res, FitFailure) or name not in res.params:
+            continue
+        arc = _arc_of(res, name)
+        freq = np.asarray(res.freq, dtype=float)
+        if arc is None or not np.isfinite(arc.f_apex) or freq.size == 0:
+            continue
+        n += 1
+        if not float(np.min(freq)) <= float(arc.f_apex) <= float(np.max(freq)):
+            outside += 1
+    return outside / n if n else 0.0
+
+
+def _arc_of(res: Any, name: str) -> Any:
+    """The arc of ``res`` whose resistance is the parameter ``name`` (None when there is none)."""
+    value = float(res.params[name])
+    for arc in res.arcs:
+        if math.isfinite(arc.R) and math.isclose(arc.R, value, rel_tol=1e-9, abs_tol=1e-15):
+            return arc
+    return None
+
+
+def _arcs_outside_window(
+    columns: dict[str, tuple[np.ndarray, np.ndarray, float]], apex: dict[str, float], keep: str | None
+) -> dict[str, str | None]:
+    """Arc resistances (other than bulk, grain boundary and ``keep``) whose apex lies outside the
+    measured window in ``_FLAGGED_FRACTION`` of the spectra: dropped, the total R_dc tracked."""
+    out: dict[str, str | None] = {}
+    reasons = []
+    for part, outside in apex.items():
+        if part in _SE_PARTS or part == keep or outside < _FLAGGED_FRACTION:
+            continue
+        out[part] = None
+        reasons.append(f"{part} apex outside the measured window in {100 * outside:.0f} % of spectra")
+    if out and "R_dc_ohm" in columns:
+        out["R_dc_ohm"] = f"{'; '.join(reasons)}: not tracked on its own, it is part of the total R_dc"
+    return out
+
+
+def _unidentified_splits(
+    columns: dict[str, tuple[np.ndarray, np.ndarray, float]], apex: dict[str, float] | None = None
+) -> dict[str, str | None]:
     """Bulk/grain-boundary resistances the series does not separate: None drops the track, and
-    R_SE gets a note naming the split it replaces."""
+    R_SE gets a note naming the split it replaces.
+
+    A part is not separated when it is flagged in ``_FLAGGED_FRACTION`` of the spectra, when it
+    scatters much more than the sum, or when its apex frequency lies outside the measured window
+    in ``_FLAGGED_FRACTION`` of the spectra (``apex``: that fraction per part).
+    """
     if "R_SE_ohm" not in columns:
         return {}
+    apex = apex or {}
     se_jump = median_jump_pct(columns["R_SE_ohm"][0])
-    bad = []
+    bad, reasons = [], []
     for part in _SE_PARTS:
         if part not in columns:
             continue
         v, _, flagged = columns[part]
         jump = median_jump_pct(v)
+        outside = apex.get(part, 0.0)
         if flagged >= _FLAGGED_FRACTION or (jump > _JUMP_LIMIT_PCT and jump > 2 * se_jump):
-            bad.append((part, flagged, jump))
+            bad.append(part)
+            reasons.append(f"{part} flagged in {100 * flagged:.0f} % of spectra, median jump {jump:.0f} %")
+        if outside >= _FLAGGED_FRACTION:
+            bad.append(part)
+            reasons.append(f"{part} apex outside the measured window in {100 * outside:.0f} % of spectra")
     if not bad:
         return {}
-    why = "; ".join(f"{p} flagged in {100 * f:.0f} % of spectra, median jump {j:.0f} %" for p, f, j in bad)
+    why = "; ".join(reasons)
     notes: dict[str, str | None] = {p: None for p in _SE_PARTS if p in columns}
     notes["R_SE_ohm"] = f"R_b/R_gb split not identified ({why}); R_SE = R_b + R_gb tracked instead"
     return notes
