@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["REASONS", "classify", "dropped_by_spectrum"]
+__all__ = ["REASONS", "classify", "dropped_by_spectrum", "finite_points"]
 
 #: Reasons a row is not a point, in the order they are tested (the first that applies counts).
 REASONS: tuple[str, ...] = ("freq not finite", "freq<=0", "Z not finite", "|Z|=0")
@@ -41,6 +41,27 @@ def classify(freq: np.ndarray, z: np.ndarray | None) -> tuple[np.ndarray, np.nda
     for code in range(len(tests) - 1, -1, -1):  # the first reason that applies wins
         reason[tests[code]] = code
     return reason < 0, reason
+
+
+def finite_points(freq: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """True for rows with a finite frequency > 0 Hz and a finite impedance.
+
+    The rule of the single-table vendor readers: unlike :func:`classify`, a row with
+    Z = 0 Ω is kept.
+
+    Parameters
+    ----------
+    freq : ndarray of float
+        Frequencies in Hz.
+    z : ndarray of complex
+        Impedance in Ω.
+
+    Returns
+    -------
+    ndarray of bool
+        True for usable rows.
+    """
+    return np.isfinite(freq) & (freq > 0) & np.isfinite(z)
 
 
 def dropped_by_spectrum(

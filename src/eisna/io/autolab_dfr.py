@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import NoImpedanceData, ParseError
 from ..spectrum import Spectrum
+from ._points import finite_points
 from ._text import decode_text, read_bytes
 
 __all__ = ["DESCRIPTION", "EXTENSIONS", "NAME", "read", "sniff"]
@@ -101,7 +102,7 @@ def read(path: str | os.PathLike[str]) -> list[Spectrum]:
             raise ParseError(path, f"expected a number, found {cell!r}.", line=4 + k) from None
     records = values.reshape(count, _RECORD)
     freq, z = records[:, 0], records[:, 1] - 1j * records[:, 2]
-    keep = np.isfinite(freq) & (freq > 0) & np.isfinite(z)
+    keep = finite_points(freq, z)
     if not keep.any():
         raise NoImpedanceData(f"{path}: no point with freq > 0 Hz.")
     meta = {

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import NoImpedanceData, ParseError
 from ..spectrum import Spectrum
+from ._points import finite_points
 from ._text import decode_text, read_bytes
 
 __all__ = ["DESCRIPTION", "EXTENSIONS", "NAME", "read", "sniff"]
@@ -91,7 +92,7 @@ def read(path: str | os.PathLike[str]) -> list[Spectrum]:
                 path, f"expected 'freq Z' Z''', found {line[:60]!r}.", line=first_line + 1 + k
             ) from None
     freq, z = data[:, 0], data[:, 1] + 1j * data[:, 2]
-    keep = np.isfinite(freq) & (freq > 0) & np.isfinite(z)
+    keep = finite_points(freq, z)
     if not keep.any():
         raise NoImpedanceData(f"{path}: no point with freq > 0 Hz.")
     meta = {

@@ -33,6 +33,7 @@ import numpy as np
 
 from ..errors import MetadataWarning, NoImpedanceData, ParseError
 from ..spectrum import Spectrum
+from ._points import finite_points
 from ._text import decode_text, read_bytes
 
 __all__ = ["DESCRIPTION", "EXTENSIONS", "NAME", "read", "sniff"]
@@ -250,7 +251,7 @@ def _spectrum(
     re_name, im_name = ("ZrealDrCor", "ZimagDrCor") if use_drift else ("Zreal", "Zimag")
     freq = cols["Freq"]
     z = cols[re_name] + 1j * cols[im_name]
-    keep = np.isfinite(freq) & (freq > 0) & np.isfinite(z)
+    keep = finite_points(freq, z)
     if not keep.any():
         warnings.warn(
             f"{path}, line {table['first_line']}: table {table['name']} holds no point "

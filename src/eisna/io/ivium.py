@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import MetadataWarning, NoImpedanceData, ParseError
 from ..spectrum import Spectrum
+from ._points import finite_points
 from ._text import read_bytes
 
 __all__ = ["DESCRIPTION", "EXTENSIONS", "NAME", "read", "sniff"]
@@ -134,7 +135,7 @@ def read(path: str | os.PathLike[str]) -> list[Spectrum]:
 def _spectrum(path: str, settings: dict[str, str], data: np.ndarray, index: int) -> Spectrum:
     z = data[:, 0] + 1j * data[:, 1]
     freq = data[:, 2]
-    keep = np.isfinite(freq) & (freq > 0) & np.isfinite(z)
+    keep = finite_points(freq, z)
     if not keep.any():
         raise NoImpedanceData(f"{path}: measurement {index} has no point with freq > 0 Hz.")
     technique = settings.get("Technique", "")

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import NoImpedanceData, ParseError
 from ..spectrum import Spectrum
+from ._points import finite_points
 from ._text import decode_text, read_bytes
 
 __all__ = ["DESCRIPTION", "EXTENSIONS", "NAME", "read", "sniff"]
@@ -130,7 +131,7 @@ def read(path: str | os.PathLike[str]) -> list[Spectrum]:
             path, f"columns have {freq.size}, {re_z.size} and {im_z.size} values; expected equal lengths."
         )
     z = re_z + 1j * (im_z if im_key == "im" else -im_z)
-    keep = np.isfinite(freq) & (freq > 0) & np.isfinite(z)
+    keep = finite_points(freq, z)
     if not keep.any():
         raise NoImpedanceData(f"{path}: no row with freq > 0 Hz.")
     meta = {

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import MetadataWarning, NoImpedanceData, ParseError
 from ..spectrum import Spectrum
+from ._points import finite_points
 from ._text import decode_text, read_bytes
 
 __all__ = ["DESCRIPTION", "EXTENSIONS", "NAME", "read", "sniff"]
@@ -115,7 +116,7 @@ def read(path: str | os.PathLike[str]) -> list[Spectrum]:
         data[k, : len(values)] = values
     col = {n: data[:, c] for c, n in enumerate(names)}
     freq, z = col["f/Hz"], col["Z'/Ohm"] - 1j * col["-Z''/Ohm"]
-    keep = np.isfinite(freq) & (freq > 0) & np.isfinite(z)
+    keep = finite_points(freq, z)
     if not keep.any():
         raise NoImpedanceData(f"{path}: no point with freq > 0 Hz.")
     start = _start(path, lines[1]) if len(lines) > 1 else None

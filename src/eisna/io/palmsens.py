@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import MetadataWarning, NoImpedanceData, ParseError
 from ..spectrum import Spectrum
+from ._points import finite_points
 from ._text import read_bytes
 
 __all__ = ["DESCRIPTION", "EXTENSIONS", "NAME", "read", "sniff"]
@@ -214,7 +215,7 @@ def _spectrum(
             f"{neg_im.size} values in {meta['channel']!r}; expected equal lengths.",
         )
     z = re_z - 1j * neg_im
-    keep = np.isfinite(freq) & (freq > 0) & np.isfinite(z)
+    keep = finite_points(freq, z)
     if not keep.any():
         warnings.warn(
             f"{path}: {meta['channel']!r} {meta['scan'] or ''} holds no point with freq > 0 Hz; skipped.",

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import MetadataWarning, NoImpedanceData, ParseError
 from ..spectrum import Spectrum
+from ._points import finite_points
 from ._text import decode_text, read_bytes
 
 __all__ = ["DESCRIPTION", "EXTENSIONS", "NAME", "read", "sniff"]
@@ -183,7 +184,7 @@ def _segment(
     data = np.array([r + [np.nan] * (width - len(r)) for r in rows]).reshape(-1, width)
     col = {n: data[:, c] for c, n in enumerate(names[:width])}
     freq, z = col["Frequency(Hz)"], col["Z Real"] + 1j * col["Z Imag"]
-    keep = np.isfinite(freq) & (freq > 0) & np.isfinite(z)
+    keep = finite_points(freq, z)
     if not keep.any():
         warnings.warn(
             f"{path}, line {first}: {meta['segment']} holds no point with freq > 0 Hz; skipped.",

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import MetadataWarning, NoImpedanceData, ParseError
 from ..spectrum import Spectrum
+from ._points import finite_points
 from ._text import decode_text, read_bytes
 
 __all__ = ["DESCRIPTION", "EXTENSIONS", "NAME", "read", "sniff"]
@@ -125,7 +126,7 @@ def read(path: str | os.PathLike[str]) -> list[Spectrum]:
     data = np.array(rows, dtype=float).reshape(-1, len(names))
     cols = {name: data[:, c] for c, name in enumerate(names)}
     freq, z = cols["Freq(Hz)"], cols["Z'(a)"] + 1j * cols["Z''(b)"]
-    keep = np.isfinite(freq) & (freq > 0) & np.isfinite(z)
+    keep = finite_points(freq, z)
     if not keep.any():
         raise NoImpedanceData(f"{path}: no data row with freq > 0 Hz after line {first_line}.")
     start = _start(path, "\n".join(lines[:at]))
