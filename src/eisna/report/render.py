@@ -467,19 +467,9 @@ def _cards(
 def _kk_for(items: list[Any], kk: Sequence[Any] | None) -> list[Any]:
     if kk is not None:
         return list(kk)
-    from ..spectrum import Spectrum
-    from ..validation import kk_test
+    from ..analysis import kk_result
 
-    out: list[Any] = []
-    for it in items:
-        result = None
-        if _is_fit(it) and _get(it, "z") is not None:
-            try:
-                result = kk_test(Spectrum(_get(it, "freq"), _get(it, "z")))
-            except (EisnaError, ValueError, np.linalg.LinAlgError):
-                result = None  # the table shows "—" rather than stopping the report
-        out.append(result)
-    return out
+    return [kk_result(it) if _is_fit(it) and _get(it, "z") is not None else None for it in items]
 
 
 def _reread_spectra(rows: list[dict[str, Any]], circuit: str | None) -> list[Any]:
