@@ -63,16 +63,21 @@ def _is_fit(item: Any) -> bool:
     )
 
 
-def kk_record(fit: Any) -> dict[str, Any] | None:
-    """Lin-KK verdict and residuals of a fit's spectrum, or None when the test cannot run."""
+def kk_result(fit: Any) -> Any:
+    """Lin-KK result of a fit's spectrum (:func:`eisna.validation.kk_test`), or None when it cannot run."""
     from .spectrum import Spectrum
     from .validation import kk_test
 
     try:
-        kk = kk_test(Spectrum(_get(fit, "freq"), _get(fit, "z")))
+        return kk_test(Spectrum(_get(fit, "freq"), _get(fit, "z")))
     except (EisnaError, ValueError, np.linalg.LinAlgError):
         return None  # the table shows "—" rather than stopping the report
-    return _kk_fields(kk)
+
+
+def kk_record(fit: Any) -> dict[str, Any] | None:
+    """Lin-KK verdict and residuals of a fit's spectrum, or None when the test cannot run."""
+    kk = kk_result(fit)
+    return None if kk is None else _kk_fields(kk)
 
 
 def _zhit_passed(kk: Any) -> bool | None:

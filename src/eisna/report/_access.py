@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..analysis import _get, _is_fit  # one definition of "a fit" for analysis and report
+
 __all__ = ["_celsius", "_finite", "_get", "_is_fit", "_label_of", "_meta", "_source_of"]
 
 
@@ -18,12 +20,6 @@ def _finite(x: Any) -> bool:
 
 
 # ----------------------------------------------------------------------------- data access
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
-
-
 def _meta(item: Any) -> Mapping[str, Any]:
     for holder in (item, _get(item, "spectrum")):
         meta = _get(holder, "meta") if holder is not None else None
@@ -43,12 +39,6 @@ def _label_of(item: Any, i: int) -> str:
     index = item.get("index") if isinstance(item, Mapping) else _meta(item).get("index", _get(item, "index"))
     name = Path(str(src)).name if src else f"spectrum {i + 1}"
     return f"{name} #{index}" if index is not None and str(index) != "" else name
-
-
-def _is_fit(item: Any) -> bool:
-    return (
-        not isinstance(item, Mapping) and _get(item, "z_fit") is not None and _get(item, "params") is not None
-    )
 
 
 def _celsius(kelvin: Any) -> str:

@@ -467,19 +467,9 @@ def _cards(
 def _kk_for(items: list[Any], kk: Sequence[Any] | None) -> list[Any]:
     if kk is not None:
         return list(kk)
-    from ..spectrum import Spectrum
-    from ..validation import kk_test
+    from ..analysis import kk_result
 
-    out: list[Any] = []
-    for it in items:
-        result = None
-        if _is_fit(it) and _get(it, "z") is not None:
-            try:
-                result = kk_test(Spectrum(_get(it, "freq"), _get(it, "z")))
-            except (EisnaError, ValueError, np.linalg.LinAlgError):
-                result = None  # the table shows "—" rather than stopping the report
-        out.append(result)
-    return out
+    return [kk_result(it) if _is_fit(it) and _get(it, "z") is not None else None for it in items]
 
 
 def _reread_spectra(rows: list[dict[str, Any]], circuit: str | None) -> list[Any]:
@@ -646,7 +636,6 @@ def render_report(
     *,
     kk: Sequence[Any] | None = None,
     arrhenius: Any = None,
-    spectra_for_rows: Sequence[Any] | None = None,
     cycling: Any = None,
     analysis: Mapping[str, Any] | None = None,
 ) -> str:
@@ -669,17 +658,7 @@ def render_report(
             arrhenius=arrhenius,
         )
         return render_data(data)
-    return _render_page(
-        None,
-        fits,
-        kinetics,
-        provenance,
-        title,
-        kk=kk,
-        arrhenius=arrhenius,
-        spectra_for_rows=spectra_for_rows,
-        cycling=cycling,
-    )
+    return _render_page(None, fits, kinetics, provenance, title, kk=kk, arrhenius=arrhenius, cycling=cycling)
 
 
 def _tracks_html(tracks: list[Any], kinetics: Mapping[str, Any]) -> Markup:
@@ -885,7 +864,6 @@ def write_report(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    spectra_for_rows = None
     from .._atomic import write_atomic
     from .data import ANALYSIS_FILE, ReportData
 
@@ -895,10 +873,22 @@ def write_report(
             cycling = _stored_cycling(out / "cycling.json")
         data = ReportData.from_folder(out, cycling=cycling, arrhenius=arrhenius)
         return write_atomic(out / filename, render_data(data, title))
-    if series is None and fits is None:
-        fits, provenance, kinetics, spectra_for_rows = _legacy_folder(out, provenance, kinetics)
+    if series is None and fits is None:  # an older folder without analysis.json: plot the re-read spectra
+        rows, prov, kin, spectra = _legacy_folder(out, provenance, kinetics)
         if cycling is None:
             cycling = _stored_cycling(out / "cycling.json")
+        page = _render_page(
+            None,
+            rows,
+            kin,
+            prov,
+            title,
+            kk=kk,
+            arrhenius=arrhenius,
+            spectra_for_rows=spectra,
+            cycling=cycling,
+        )
+        return write_atomic(out / filename, page)
     text = render_report(
         series,
         fits,
@@ -907,7 +897,6 @@ def write_report(
         title,
         kk=kk,
         arrhenius=arrhenius,
-        spectra_for_rows=spectra_for_rows,
         cycling=cycling,
         analysis=analysis,
     )
