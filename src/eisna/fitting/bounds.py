@@ -82,7 +82,7 @@ def data_bounds(defn: CircuitDefinition, freq: np.ndarray, z: np.ndarray) -> dic
     s = s if not 1 / _DEAD_ZONE <= s <= _DEAD_ZONE else 1.0
     s_f = _F_REF / math.sqrt(float(f.min()) * float(f.max()))
     s_f = s_f if not 1 / _DEAD_ZONE <= s_f <= _DEAD_ZONE else 1.0
-    # rounded up to a decade: similar spectra share bounds (and the fit's cached lmfit template)
+    # rounded up to a decade: similar spectra share bounds
     r_cap = 10.0 ** math.ceil(math.log10(_R_CAP * float(mod.max())))
 
     def scale(name: str, k: float) -> None:

@@ -270,7 +270,8 @@ def _drt_starts(
     try:
         from .. import drt  # public lazy name; the module behind it may move
 
-        peaks = tuple((float(p.tau), float(p.R)) for p in drt(data).peaks)
+        # only the peaks' τ and R are used: skip the bootstrap band (it only sets ``credible``)
+        peaks = tuple((float(p.tau), float(p.R)) for p in drt(data, n_boot=0).peaks)
     except (ImportError, AttributeError, EisnaError, ValueError, np.linalg.LinAlgError):
         return []
     if not peaks:

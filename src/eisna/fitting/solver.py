@@ -15,9 +15,7 @@ Internal to :mod:`eisna.fitting`; :func:`eisna.fit` (``engine.py``) drives them.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -209,7 +207,7 @@ def _above_window(problem: _Problem, x: np.ndarray, park: bool = False) -> tuple
     creeping along that valley. The solver holds these coordinates; with ``park`` their apex is
     first moved to 100× the highest frequency, where the arc is a pure resistance. Only if
     varying them then promises a significant χ² decrease (:func:`_release_gain`) are they
-    released. The lmfit polish keeps them fixed too; the covariance (from the Jacobian) treats
+    released. The polish keeps them fixed too; the covariance (from the Jacobian) treats
     them as free, so they are reported with their (huge) errors and flagged unidentifiable.
     """
     values = problem.to_values(x)
@@ -285,7 +283,7 @@ def _padded_lmder(lmder):
         x0 = np.asarray(x0, dtype=float).ravel()
         n = x0.size
 
-        # u is a view of MINPACK's work memory, freed when it returns: callers (lmfit keeps the
+        # u is a view of MINPACK's work memory, freed when it returns: callers (that keep the
         # last point) get a copy
         def fun_n(u, *a):
             f = np.asarray(fun(u[:n].copy(), *a), dtype=float).ravel()
@@ -331,50 +329,6 @@ def _padded_lmder(lmder):
     return call
 
 
-_PADDING = threading.local()
-_DISPATCH_LOCK = threading.Lock()
-
-
-def _install_dispatch() -> bool:
-    """Put a dispatcher in front of scipy's ``_minpack._lmder`` (once per process): calls made
-    inside :func:`_deterministic_minpack` in this thread are padded, all others go through
-    unchanged."""
-    try:
-        from scipy.optimize import _minpack
-    except ImportError:
-        return False
-    with _DISPATCH_LOCK:
-        current = getattr(_minpack, "_lmder", None)
-        if current is None:
-            return False
-        if getattr(current, "_eisna_dispatch", False):
-            return True
-        padded = _padded_lmder(current)
-
-        def dispatch(*args, **kwargs):
-            return (padded if getattr(_PADDING, "on", False) else current)(*args, **kwargs)
-
-        dispatch._eisna_dispatch = True  # type: ignore[attr-defined]
-        dispatch._eisna_original = current  # type: ignore[attr-defined]
-        _minpack._lmder = dispatch
-    return True
-
-
-@contextlib.contextmanager
-def _deterministic_minpack():
-    """Run ``scipy.optimize.leastsq`` (the lmfit polish) through :func:`_padded_lmder` in this
-    thread while the block runs."""
-    if not _install_dispatch():
-        yield
-        return
-    before = getattr(_PADDING, "on", False)
-    _PADDING.on = True
-    try:
-        yield
-    finally:
-        _PADDING.on = before
-
-
 def _lmder(fun, jac, u0: np.ndarray, max_nfev: int, tol: float = 1e-6):
     """MINPACK lmder called directly, as ``least_squares(method="lm")`` does (same iterates).
 
@@ -387,8 +341,7 @@ def _lmder(fun, jac, u0: np.ndarray, max_nfev: int, tol: float = 1e-6):
     try:
         from scipy.optimize import _minpack
 
-        raw = _minpack._lmder
-        lmder = _padded_lmder(getattr(raw, "_eisna_original", raw))
+        lmder = _padded_lmder(_minpack._lmder)
     except (ImportError, AttributeError):
         return None
     from scipy.optimize import OptimizeResult
