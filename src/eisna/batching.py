@@ -154,10 +154,8 @@ def _make_executor(jobs: int | None, scheduler: str | None, n_spectra: int, chun
         return None, None, 1
     from concurrent.futures import ProcessPoolExecutor
 
-    # import the fit engine (and lmfit, which it imports on first use) before forking, so
-    # forked workers do not pay for the import again
-    import lmfit  # noqa: F401
-
+    # import the fit engine before forking, so forked workers do not pay for the import again
+    # (lmfit is no longer on the fit path: FitResult.lmfit_params imports it on demand)
     import eisna.fitting  # noqa: F401
 
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(os.getpid(),))
