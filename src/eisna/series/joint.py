@@ -49,6 +49,9 @@ __all__ = ["DEFAULT_SHARED", "JointFitResult", "fit_joint", "median_jump"]
 
 DEFAULT_SHARED: tuple[str, ...] = ("L", "n_gb", "Q_gb", "n_int", "n_ct", "tau_W")
 _R_MIN = 1e-3  # Ω: lowest resistance a growth law hands to a circuit (the library's R bound)
+# the joint solve has converged when a Gauss–Newton step promises less χ² decrease than this many
+# noise variances (redχ²): far below any statistically meaningful change
+_GN_TOL = 1e-3
 
 
 @dataclass(frozen=True)
@@ -201,19 +204,43 @@ def _initial_fits(spectra, circuit, initial, times_h, series_options):
     return [f if isinstance(f, FitResult) and f.success else None for f in fits], t
 
 
-def _problem_of(fit_result: FitResult) -> tuple[_Problem, np.ndarray, list[int]]:
-    """The single-spectrum problem of a per-spectrum fit, its solution (internal x) and the
-    coordinates it holds (capacitances of arcs far above the window)."""
-    defn = fit_result.circuit
+def _problem_of(fit_result: FitResult, template: FitResult | None = None) -> tuple[_Problem, np.ndarray, list[int]]:
+    """The single-spectrum problem of a per-spectrum fit (the spectrum's window and weighting,
+    the bounds the fit used), its solution (internal x) and the coordinates it holds
+    (capacitances of arcs far above the window). With ``template`` (another spectrum's fit) the
+    problem takes the template's circuit, free parameters and values instead (a restored
+    window fallback, see :func:`_restore_fallbacks`)."""
+    from ..fitting.bounds import data_bounds
+
+    src = template or fit_result
+    defn = src.circuit
     freq, z = np.asarray(fit_result.freq), np.asarray(fit_result.z)
     w_re, w_im = weights(z, fit_result.weighting)
-    varied = set(fit_result.varied)
-    fixed = {n: fit_result.params[n] for n in defn.param_names if defn.defaults[n].vary and n not in varied}
-    problem = _Problem(defn, freq, z, w_re, w_im, fixed)
-    values = np.array([fit_result.params[n] for n in defn.param_names], dtype=float)
+    varied = set(src.varied)
+    fixed = {n: src.params[n] for n in defn.param_names if defn.defaults[n].vary and n not in varied}
+    problem = _Problem(defn, freq, z, w_re, w_im, fixed, data_bounds(defn, freq, z))
+    values = np.array([src.params[n] for n in defn.param_names], dtype=float)
     x = problem.to_x(values)
     held = _above_window(problem, x)[0]
     return problem, x, held
+
+
+def _restore_fallbacks(fits: Sequence[FitResult]) -> list[FitResult | None]:
+    """For each fit that the series replaced by a simpler circuit because its window could not
+    carry it (``meta["fallback_from"]``, :mod:`eisna.series.window`), the nearest fit in the
+    series with that circuit (its template), else None.
+
+    In the joint fit the shared parameters carry what one spectrum's window cannot, so such a
+    spectrum is restored to the circuit of its neighbours (started from the nearest one's
+    values) instead of the fallback, whose parameters play other roles (e.g. a Warburg τ of
+    µs standing in for the grain-boundary arc) and would pull the shared values away.
+    """
+    out: list[FitResult | None] = []
+    for i, f in enumerate(fits):
+        name = (f.meta or {}).get("fallback_from")
+        cands = [k for k, g in enumerate(fits) if name and g.circuit_name == name and k != i]
+        out.append(fits[min(cands, key=lambda k: (abs(k - i), k))] if cands else None)
+    return out
 
 
 class _Layout:
@@ -529,14 +556,15 @@ def fit_joint(
         )
     fits = [fits_all[i] for i in keep]
     t = t_all[keep]
-    setups = [_problem_of(f) for f in fits]
+    templates = _restore_fallbacks(fits)
+    setups = [_problem_of(f, tpl) for f, tpl in zip(fits, templates, strict=True)]
     problems = [s[0] for s in setups]
     _check_shared(shared, problems, law_param if law else None)
     jlaw = None
     if law is not None:
         r = np.array([f.params.get(law_param, 0.0) for f in fits], dtype=float)
         jlaw = _JointLaw(law, t, r)
-    setups = _align(fits, setups, _shared_start(problems, [s[1] for s in setups], shared))
+    setups = _align(setups, _shared_start(problems, [s[1] for s in setups], shared))
     layout = _Layout(
         problems, [s[1] for s in setups], [s[2] for s in setups], shared, law_param if law else None, jlaw
     )
@@ -564,50 +592,90 @@ def fit_joint(
 
 
 def _levenberg_marquardt(joint: _Joint, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, max_nfev: int):
-    """Levenberg–Marquardt with Marquardt scaling on the normal equations JᵀJ of the sparse
-    Jacobian; steps are clipped to the bounds. Returns an OptimizeResult (x, cost, status,
-    message, nfev)."""
+    """Projected Levenberg–Marquardt on the normal equations JᵀJ of the sparse Jacobian.
+
+    Marquardt scaling (the diagonal of JᵀJ); a coordinate on a bound whose gradient points out
+    of the box is held for that iteration (active set), the others take the damped
+    Gauss–Newton step, clipped to the bounds. The damping follows the ratio of actual to
+    predicted decrease (Nielsen's rule). Converged when the gradient of the free coordinates
+    vanishes, or when the Gauss–Newton model promises less than ``_GN_TOL`` noise variances
+    of χ² (the statistical scale: redχ² of the current point). Returns an OptimizeResult
+    (x, cost, fun, status, message, nfev, nit).
+    """
     from scipy.linalg import LinAlgError, cho_factor, cho_solve
     from scipy.optimize import OptimizeResult
 
-    x = x0.copy()
+    x = np.clip(x0, lo, hi)
     r = joint.residual(x)
-    cost, lam, nfev, status = 0.5 * float(r @ r), 1e-3, 1, 0
+    cost, lam, nu, nfev, nit, status = 0.5 * float(r @ r), 1e-3, 2.0, 1, 0, 0
+    dof = max(r.size - x.size, 1)
+    span = hi - lo
     message = "The maximum number of function evaluations is exceeded."
     while nfev < max_nfev:
         jac = joint.jacobian(x)
         hess = np.asarray((jac.T @ jac).toarray())
-        grad = jac.T @ r
-        scale = np.maximum(np.diag(hess), 1e-12 * max(float(np.diag(hess).max()), 1e-300))
-        if np.max(np.abs(grad) / np.sqrt(scale)) < 1e-10 * max(np.sqrt(2 * cost), 1e-300):
+        grad = np.asarray(jac.T @ r).ravel()
+        at_lo = (x - lo <= 1e-12 * span) & (grad > 0)
+        at_hi = (hi - x <= 1e-12 * span) & (grad < 0)
+        free = ~(at_lo | at_hi)
+        h, g = hess[np.ix_(free, free)], grad[free]
+        scale = np.maximum(np.diag(h), 1e-12 * max(float(np.diag(h).max(initial=0.0)), 1e-300))
+        noise = 2 * cost / dof  # redχ²: one noise variance in χ² units
+        if not g.size or np.max(np.abs(g) / np.sqrt(scale)) < 1e-10 * max(np.sqrt(2 * cost), 1e-300):
             status, message = 1, "gradient below tolerance"
             break
+        if nit and _gn_decrease(h, g, scale) < _GN_TOL * noise:
+            status, message = 2, f"the Gauss–Newton model promises < {_GN_TOL:g} noise variances of χ² (converged)"
+            break
+        nit += 1
+        accepted = False
         while nfev < max_nfev:
-            a = hess + lam * np.diag(scale)
+            a = h + lam * np.diag(scale)
             try:
-                step = cho_solve(cho_factor(a), -grad)
+                s_free = cho_solve(cho_factor(a), -g)
             except LinAlgError:
-                step = np.linalg.lstsq(a, -grad, rcond=None)[0]
+                s_free = np.linalg.lstsq(a, -g, rcond=None)[0]
+            step = np.zeros_like(x)
+            step[free] = s_free
             x_new = np.clip(x + step, lo, hi)
+            d = x_new - x
+            pred = -float(grad @ d) - 0.5 * float(d @ hess @ d)  # model decrease of ½χ²
             r_new = joint.residual(x_new)
             nfev += 1
             cost_new = 0.5 * float(r_new @ r_new)
-            if np.isfinite(cost_new) and cost_new < cost:
+            if np.isfinite(cost_new) and cost_new < cost and pred > 0:
+                rho = (cost - cost_new) / pred
+                lam *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
+                lam, nu = max(lam, 1e-12), 2.0
+                accepted = True
                 break
-            lam *= 4.0
-            if lam > 1e12:
+            lam *= nu
+            nu *= 2.0
+            if lam > 1e16:
                 break
-        else:
-            break
-        if not (np.isfinite(cost_new) and cost_new < cost):
+        if not accepted:
+            if nfev >= max_nfev:
+                break
             status, message = 2, "no further decrease of χ² (converged)"
             break
-        gain, dx = cost - cost_new, np.max(np.abs(x_new - x))
-        x, r, cost, lam = x_new, r_new, cost_new, max(lam / 3.0, 1e-9)
-        if gain < 1e-10 * cost or dx < 1e-10:
-            status, message = 2, "`ftol` or `xtol` termination condition is satisfied."
+        gain = cost - cost_new
+        x, r, cost = x_new, r_new, cost_new
+        if gain < 1e-12 * cost:
+            status, message = 2, "`ftol` termination condition is satisfied."
             break
-    return OptimizeResult(x=x, cost=cost, fun=r, status=status, message=message, nfev=nfev)
+    return OptimizeResult(x=x, cost=cost, fun=r, status=status, message=message, nfev=nfev, nit=nit)
+
+
+def _gn_decrease(h: np.ndarray, g: np.ndarray, scale: np.ndarray) -> float:
+    """χ² decrease the (barely damped) Gauss–Newton step promises: gᵀ(H + εD)⁻¹g."""
+    from scipy.linalg import LinAlgError, cho_factor, cho_solve
+
+    a = h + 1e-9 * np.diag(scale)
+    try:
+        s = cho_solve(cho_factor(a), -g)
+    except LinAlgError:
+        s = np.linalg.lstsq(a, -g, rcond=None)[0]
+    return float(-g @ s)
 
 
 def _shared_start(problems, xs, shared) -> dict[str, float]:
@@ -625,23 +693,23 @@ def _shared_start(problems, xs, shared) -> dict[str, float]:
     return out
 
 
-def _align(fits, setups, shared_values: Mapping[str, float]):
+def _align(setups, shared_values: Mapping[str, float]):
     """Re-solve each spectrum (Levenberg–Marquardt, :func:`eisna.fitting.solver._solve`) with
     the shared parameters held at their start values, so that the joint solve starts in the
     valley of the shared solution (started from the unaligned per-spectrum values, the joint
     trust-region solve can settle in a far worse minimum)."""
     out = []
-    for f, (problem, x, held) in zip(fits, setups, strict=True):
-        fixed = {
-            n: f.params[n]
-            for n in problem.names
-            if not problem.free[problem.names.index(n)] and f.circuit.defaults[n].vary
-        }
-        fixed.update({n: v for n, v in shared_values.items() if n in f.params})
-        sub = _Problem(f.circuit, np.asarray(f.freq), np.asarray(f.z), problem.w_re, problem.w_im, fixed)
+    for problem, x, held in setups:
+        names = list(problem.names)
         values = problem.to_values(x)
+        free_names = [names[i] for i in problem.free_idx]
+        fixed = {n: float(problem.base[k]) for k, n in enumerate(names) if n not in free_names}
+        fixed.update({n: v for n, v in shared_values.items() if n in free_names})
+        bounds = {n: problem.bound_values(j) for j, n in enumerate(free_names)}
+        freq = problem.s.imag / (2 * np.pi)
+        sub = _Problem(problem.defn, freq, problem.z, problem.w_re, problem.w_im, fixed, bounds)
         for n, v in fixed.items():
-            values[problem.names.index(n)] = v
+            values[names.index(n)] = v
         x_sub = sub.to_x(values)
         try:
             res = _solve(sub, x_sub, 100, _above_window(sub, x_sub)[0])
@@ -724,7 +792,7 @@ def _assemble(joint: _Joint, sol, fits, t, keep, skipped, jlaw, law_param) -> Jo
         derived=tuple(derived),
         time_h=np.asarray(t, dtype=float),
         indices=tuple(keep),
-        circuits=tuple(f.circuit_name for f in fits),
+        circuits=tuple(p.defn.name for p in lay.problems),
         chisqr=chisqr,
         redchi=float(redchi),
         chisqr_spectra=np.array(chis),
