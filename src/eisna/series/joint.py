@@ -41,6 +41,8 @@ from ..fitting.solver import (
     _solve,
 )
 from ..fitting.weights import weights
+from .joint_arrow import ArrowNormal
+from .joint_errors import joint_profile, joint_sandwich
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,6 +54,7 @@ _R_MIN = 1e-3  # Ω: lowest resistance a growth law hands to a circuit (the libr
 # the joint solve has converged when a Gauss–Newton step promises less χ² decrease than this many
 # noise variances (redχ²): far below any statistically meaningful change
 _GN_TOL = 1e-3
+_RESEED_ROUNDS = 3  # passes of neighbour re-seeding after the joint solve
 
 
 @dataclass(frozen=True)
@@ -393,6 +396,13 @@ class _Joint:
             if layout.law_coord[i] is not None:
                 rows.append(np.tile(r, nl))
                 cols.append(np.repeat(np.arange(self.law0, self.law0 + nl), self.sizes[i]))
+        # per spectrum: (first row, end row, first own column, end own column) for ArrowNormal
+        self.blocks = []
+        for i, g in enumerate(layout.gidx):
+            own = g[g >= layout.n_global]
+            c0 = int(own.min()) if own.size else 0
+            c1 = int(own.max()) + 1 if own.size else 0
+            self.blocks.append((int(self.offsets[i]), int(self.offsets[i + 1]), c0, c1))
         self.rows = np.concatenate(rows) if rows else np.zeros(0, int)
         self.cols = np.concatenate(cols) if cols else np.zeros(0, int)
         self.nfev = 0
@@ -450,10 +460,13 @@ def _limits(layout: _Layout) -> tuple[np.ndarray, np.ndarray]:
     return limit, block
 
 
-def _joint_covariance(jac, redchi: float, limit: np.ndarray, block: np.ndarray) -> np.ndarray:
+def _joint_covariance(
+    jac, redchi: float, limit: np.ndarray, block: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(JᵀJ)⁻¹ χ²_red, with coordinates the data do not determine (σ > 1000× their
     identifiability limit; the worst of each spectrum per pass) held fixed for the others,
-    as :func:`eisna.fitting.solver._condition_on_undetermined` does for one spectrum."""
+    as :func:`eisna.fitting.solver._condition_on_undetermined` does for one spectrum. Returns
+    the covariance and the mask of the coordinates so held."""
     hess = np.asarray((jac.T @ jac).toarray())
     k = hess.shape[0]
     diag = np.sqrt(np.clip(np.diag(hess), 0, None))
@@ -476,10 +489,10 @@ def _joint_covariance(jac, redchi: float, limit: np.ndarray, block: np.ndarray) 
             idx = np.flatnonzero((block == b) & (ratio > _UNDETERMINED))
             worst.append(int(idx[np.argmax(ratio[idx])]))
         if not worst or good.sum() <= len(worst):
-            return cov
+            return cov, fixed
         own[worst] = sd[worst] ** 2
         fixed[worst] = True
-    return cov
+    return cov, fixed
 
 
 # --------------------------------------------------------------------------- public
@@ -494,7 +507,7 @@ def fit_joint(
     times_h: Sequence[float] | np.ndarray | None = None,
     law: str | None = None,
     law_param: str = "R_int",
-    max_nfev: int = 300,
+    max_nfev: int | None = None,
     solver: str = "lm",
     **series_options: Any,
 ) -> JointFitResult:
@@ -569,9 +582,17 @@ def fit_joint(
         problems, [s[1] for s in setups], [s[2] for s in setups], shared, law_param if law else None, jlaw
     )
     joint = _Joint(layout, t)
+    budget = max(200, 2 * layout.size) if max_nfev is None else int(max_nfev)
     try:
         if solver == "lm":
-            sol = _levenberg_marquardt(joint, layout.x0, layout.lo, layout.hi, max_nfev)
+            sol = _levenberg_marquardt(joint, layout.x0, layout.lo, layout.hi, budget)
+            for _ in range(_RESEED_ROUNDS):
+                noise = 2 * sol.cost / max(joint.n_res - layout.size, 1)
+                if sol.status <= 0 or not _reseed_from_neighbours(joint, sol.x, noise):
+                    break
+                again = _levenberg_marquardt(joint, sol.x, layout.lo, layout.hi, max(budget - sol.nfev, 20))
+                again.nfev += sol.nfev
+                sol = again
         else:
             sol = least_squares(
                 joint.residual,
@@ -584,7 +605,7 @@ def fit_joint(
                 ftol=1e-10,
                 xtol=1e-10,
                 gtol=1e-10,
-                max_nfev=max_nfev,
+                max_nfev=budget,
             )
     except (ValueError, FloatingPointError, np.linalg.LinAlgError) as err:
         raise FitError(f"fit_joint: the joint solve failed ({err}); check the per-spectrum fits.") from err
@@ -592,17 +613,17 @@ def fit_joint(
 
 
 def _levenberg_marquardt(joint: _Joint, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, max_nfev: int):
-    """Projected Levenberg–Marquardt on the normal equations JᵀJ of the sparse Jacobian.
+    """Projected Levenberg–Marquardt on the block-arrow normal equations of the joint problem.
 
     Marquardt scaling (the diagonal of JᵀJ); a coordinate on a bound whose gradient points out
     of the box is held for that iteration (active set), the others take the damped
-    Gauss–Newton step, clipped to the bounds. The damping follows the ratio of actual to
-    predicted decrease (Nielsen's rule). Converged when the gradient of the free coordinates
-    vanishes, or when the Gauss–Newton model promises less than ``_GN_TOL`` noise variances
-    of χ² (the statistical scale: redχ² of the current point). Returns an OptimizeResult
-    (x, cost, fun, status, message, nfev, nit).
+    Gauss–Newton step (solved per spectrum through the Schur complement of the shared
+    coordinates, :class:`~eisna.series.joint_arrow.ArrowNormal`), clipped to the bounds. The
+    damping follows the ratio of actual to predicted decrease (Nielsen's rule). Converged when
+    the gradient of the free coordinates vanishes, or when a Gauss–Newton step promises less
+    than ``_GN_TOL`` noise variances of χ² (redχ² of the current point). Returns an
+    OptimizeResult (x, cost, fun, status, message, nfev, nit).
     """
-    from scipy.linalg import LinAlgError, cho_factor, cho_solve
     from scipy.optimize import OptimizeResult
 
     x = np.clip(x0, lo, hi)
@@ -613,50 +634,42 @@ def _levenberg_marquardt(joint: _Joint, x0: np.ndarray, lo: np.ndarray, hi: np.n
     message = "The maximum number of function evaluations is exceeded."
     while nfev < max_nfev:
         jac = joint.jacobian(x)
-        hess = np.asarray((jac.T @ jac).toarray())
+        normal = ArrowNormal(jac, joint.lay.n_global, joint.blocks)
         grad = np.asarray(jac.T @ r).ravel()
-        at_lo = (x - lo <= 1e-12 * span) & (grad > 0)
-        at_hi = (hi - x <= 1e-12 * span) & (grad < 0)
-        free = ~(at_lo | at_hi)
-        h, g = hess[np.ix_(free, free)], grad[free]
-        scale = np.maximum(np.diag(h), 1e-12 * max(float(np.diag(h).max(initial=0.0)), 1e-300))
+        free = ~(((x - lo <= 1e-12 * span) & (grad > 0)) | ((hi - x <= 1e-12 * span) & (grad < 0)))
+        diag = normal.diag[free]
+        scale = np.full(x.size, 1.0)
+        scale[free] = np.maximum(diag, 1e-12 * max(float(diag.max(initial=0.0)), 1e-300))
         noise = 2 * cost / dof  # redχ²: one noise variance in χ² units
-        if not g.size or np.max(np.abs(g) / np.sqrt(scale)) < 1e-10 * max(np.sqrt(2 * cost), 1e-300):
+        g = grad[free]
+        if not g.size or np.max(np.abs(g) / np.sqrt(scale[free])) < 1e-10 * max(np.sqrt(2 * cost), 1e-300):
             status, message = 1, "gradient below tolerance"
             break
-        if nit and _gn_decrease(h, g, scale) < _GN_TOL * noise:
-            status, message = 2, f"the Gauss–Newton model promises < {_GN_TOL:g} noise variances of χ² (converged)"
+        if nit and float(-grad @ normal.solve(-grad, 1e-9 * scale, free)) < _GN_TOL * noise:
+            status, message = 2, f"a Gauss–Newton step promises < {_GN_TOL:g} noise variances of χ² (converged)"
             break
         nit += 1
         accepted = False
         while nfev < max_nfev:
-            a = h + lam * np.diag(scale)
-            try:
-                s_free = cho_solve(cho_factor(a), -g)
-            except LinAlgError:
-                s_free = np.linalg.lstsq(a, -g, rcond=None)[0]
-            step = np.zeros_like(x)
-            step[free] = s_free
-            x_new = np.clip(x + step, lo, hi)
+            x_new = np.clip(x + normal.solve(-grad, lam * scale, free), lo, hi)
             d = x_new - x
-            pred = -float(grad @ d) - 0.5 * float(d @ hess @ d)  # model decrease of ½χ²
+            jd = jac @ d
+            pred = -float(grad @ d) - 0.5 * float(jd @ jd)  # model decrease of ½χ²
             r_new = joint.residual(x_new)
             nfev += 1
             cost_new = 0.5 * float(r_new @ r_new)
             if np.isfinite(cost_new) and cost_new < cost and pred > 0:
                 rho = (cost - cost_new) / pred
-                lam *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
-                lam, nu = max(lam, 1e-12), 2.0
-                accepted = True
+                lam = max(lam * max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3), 1e-12)
+                nu, accepted = 2.0, True
                 break
             lam *= nu
             nu *= 2.0
             if lam > 1e16:
                 break
         if not accepted:
-            if nfev >= max_nfev:
-                break
-            status, message = 2, "no further decrease of χ² (converged)"
+            if nfev < max_nfev:
+                status, message = 2, "no further decrease of χ² (converged)"
             break
         gain = cost - cost_new
         x, r, cost = x_new, r_new, cost_new
@@ -664,18 +677,6 @@ def _levenberg_marquardt(joint: _Joint, x0: np.ndarray, lo: np.ndarray, hi: np.n
             status, message = 2, "`ftol` termination condition is satisfied."
             break
     return OptimizeResult(x=x, cost=cost, fun=r, status=status, message=message, nfev=nfev, nit=nit)
-
-
-def _gn_decrease(h: np.ndarray, g: np.ndarray, scale: np.ndarray) -> float:
-    """χ² decrease the (barely damped) Gauss–Newton step promises: gᵀ(H + εD)⁻¹g."""
-    from scipy.linalg import LinAlgError, cho_factor, cho_solve
-
-    a = h + 1e-9 * np.diag(scale)
-    try:
-        s = cho_solve(cho_factor(a), -g)
-    except LinAlgError:
-        s = np.linalg.lstsq(a, -g, rcond=None)[0]
-    return float(-g @ s)
 
 
 def _shared_start(problems, xs, shared) -> dict[str, float]:
@@ -693,31 +694,82 @@ def _shared_start(problems, xs, shared) -> dict[str, float]:
     return out
 
 
+def _solve_block(problem: _Problem, x: np.ndarray, hold: np.ndarray) -> tuple[np.ndarray, float]:
+    """Re-solve one spectrum (Levenberg–Marquardt, :func:`eisna.fitting.solver._solve`) with the
+    coordinates in ``hold`` (bool mask) kept at their values in ``x``; returns (x, χ²), or the
+    start and its χ² when the solve fails."""
+    names = list(problem.names)
+    values = problem.to_values(x)
+    free_names = [names[k] for k in problem.free_idx]
+    fixed = {n: float(problem.base[k]) for k, n in enumerate(names) if n not in free_names}
+    fixed.update({free_names[j]: float(values[problem.free_idx[j]]) for j in np.flatnonzero(hold)})
+    bounds = {n: problem.bound_values(j) for j, n in enumerate(free_names)}
+    freq = problem.s.imag / (2 * np.pi)
+    sub = _Problem(problem.defn, freq, problem.z, problem.w_re, problem.w_im, fixed, bounds)
+    x_sub = sub.to_x(values)
+    try:
+        res = _solve(sub, x_sub, 100, _above_window(sub, x_sub)[0])
+        x_new = problem.to_x(sub.to_values(res.x))
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+        x_new = np.array(x, dtype=float)
+    r = problem.residual(x_new)
+    return x_new, float(r @ r)
+
+
 def _align(setups, shared_values: Mapping[str, float]):
-    """Re-solve each spectrum (Levenberg–Marquardt, :func:`eisna.fitting.solver._solve`) with
-    the shared parameters held at their start values, so that the joint solve starts in the
-    valley of the shared solution (started from the unaligned per-spectrum values, the joint
-    trust-region solve can settle in a far worse minimum)."""
+    """Re-solve each spectrum with the shared parameters held at their start values, so that
+    the joint solve starts in the valley of the shared solution (started from the unaligned
+    per-spectrum values, the joint solve can settle in a far worse minimum)."""
     out = []
     for problem, x, held in setups:
-        names = list(problem.names)
-        values = problem.to_values(x)
-        free_names = [names[i] for i in problem.free_idx]
-        fixed = {n: float(problem.base[k]) for k, n in enumerate(names) if n not in free_names}
-        fixed.update({n: v for n, v in shared_values.items() if n in free_names})
-        bounds = {n: problem.bound_values(j) for j, n in enumerate(free_names)}
-        freq = problem.s.imag / (2 * np.pi)
-        sub = _Problem(problem.defn, freq, problem.z, problem.w_re, problem.w_im, fixed, bounds)
-        for n, v in fixed.items():
-            values[names.index(n)] = v
-        x_sub = sub.to_x(values)
-        try:
-            res = _solve(sub, x_sub, 100, _above_window(sub, x_sub)[0])
-            values = sub.to_values(res.x)
-        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
-            pass
-        out.append((problem, problem.to_x(values), held))
+        x = x.copy()
+        hold = np.zeros(x.size, dtype=bool)
+        for j, iname in enumerate(problem.internal_names):
+            name = iname.removeprefix("log10_")
+            if name in shared_values:
+                x[j] = problem.to_x(_with(problem, x, j, shared_values[name]))[j]
+                hold[j] = True
+        out.append((problem, _solve_block(problem, x, hold)[0], held))
     return out
+
+
+def _with(problem: _Problem, x: np.ndarray, j: int, value: float) -> np.ndarray:
+    values = problem.to_values(x)
+    values[problem.free_idx[j]] = value
+    return values
+
+
+def _reseed_from_neighbours(joint: _Joint, xg: np.ndarray, noise: float) -> bool:
+    """Try each spectrum's own coordinates from its neighbours' joint solution (the shared
+    ones held); keep a start that lowers its χ² by more than one noise variance (``noise``,
+    redχ² of the joint solution). A single spectrum can sit in a worse local minimum of its
+    own parameters (e.g. an above-window bulk capacitance released in one spectrum but not
+    the next); the joint solve, a local method, does not leave it. Updates ``xg`` and the
+    held coordinates in place; True when anything changed."""
+    lay = joint.lay
+    n = len(lay.problems)
+    changed = False
+    for i, p in enumerate(lay.problems):
+        g = lay.gidx[i]
+        own = (g >= lay.n_global) | (g == -1)
+        if not own.any():
+            continue
+        xi = lay.local(i, xg, joint.t[i])
+        r = p.residual(xi)
+        best_x, best_chi = xi, float(r @ r)
+        for k in (i - 1, i + 1):
+            if not 0 <= k < n or lay.problems[k].internal_names != p.internal_names:
+                continue
+            cand = xi.copy()
+            cand[own] = lay.local(k, xg, joint.t[k])[own]
+            x_new, chi = _solve_block(p, cand, ~own)
+            if chi < best_chi - noise:
+                best_x, best_chi = x_new, chi
+        if best_x is not xi:
+            xg[g[g >= lay.n_global]] = np.clip(best_x[g >= lay.n_global], lay.lo[g[g >= lay.n_global]], lay.hi[g[g >= lay.n_global]])
+            lay.x_base[i][g == -1] = best_x[g == -1]
+            changed = True
+    return changed
 
 
 def _check_shared(shared: Sequence[str], problems: Sequence[_Problem], law_param: str | None) -> None:
@@ -737,7 +789,7 @@ def _check_shared(shared: Sequence[str], problems: Sequence[_Problem], law_param
             )
 
 
-def _assemble(joint: _Joint, sol, fits, t, keep, skipped, jlaw, law_param) -> JointFitResult:
+def _assemble(joint: _Joint, sol, fits, t, keep, skipped, jlaw, law_param, honest=True) -> JointFitResult:
     lay = joint.lay
     x = sol.x
     resid = joint.residual(x)
@@ -746,7 +798,10 @@ def _assemble(joint: _Joint, sol, fits, t, keep, skipped, jlaw, law_param) -> Jo
     redchi = chisqr / max(n_res - nvar, 1)
     jac = joint.jacobian(x)
     limit, block = _limits(lay)
-    cov = _joint_covariance(jac, redchi, limit, block)
+    cov, fixed = _joint_covariance(jac, redchi, limit, block)
+    if honest:
+        widened = joint_profile(joint, x, resid, jac, cov, redchi, fixed)
+        cov = joint_sandwich(jac, resid, cov, redchi, fixed) + widened
     cov_fin = np.where(np.isfinite(cov), cov, 0.0)
     law_sl = slice(joint.law0, joint.law0 + len(lay.law_names))
     params, stderr, derived, chis = [], [], [], []
