@@ -8,13 +8,28 @@ default ``R_int``) is not free per spectrum but follows a growth law of :mod:`ei
 
 The problem is the stack of the single-spectrum problems of :mod:`eisna.fitting.solver`
 (same weighted residuals, real and imaginary parts stacked, same internal coordinates:
-log10 for ``scale = "log"`` parameters) with the circuits' analytic Jacobians assembled into
-one block-sparse Jacobian (one block per spectrum plus dense columns for the shared and law
-parameters). It is solved by ``scipy.optimize.least_squares(method="trf",
-tr_solver="lsmr")`` from the per-spectrum fits (warm), so it converges in a few iterations.
-Capacitances that the per-spectrum fit held because their arc lies far above the window
-stay held. Standard errors come from (JᵀJ)⁻¹ χ²_red of the whole problem, with parameters
-the data do not determine held fixed for the others (as in the single-spectrum fit).
+log10 for ``scale = "log"`` parameters, same bounds) with the circuits' analytic Jacobians
+assembled into one block-sparse Jacobian (one block per spectrum plus dense columns for the
+shared and law parameters). Steps:
+
+1. Start: the per-spectrum fits. A spectrum that the series replaced by a simpler circuit
+   because its window could not carry the full one (``meta["fallback_from"]``) is restored to
+   that circuit, started from its nearest neighbour with it: the shared parameters carry what
+   its window cannot. Each spectrum is re-solved with the shared parameters at their medians.
+2. Solve: projected Levenberg–Marquardt (active set on the bounds) whose damped steps are
+   solved through the Schur complement of the block-arrow normal matrix
+   (:mod:`eisna.series.joint_arrow`: linear in the number of spectra). Converged when a
+   Gauss–Newton step promises less than 0.001 noise variances of χ²; the budget grows with
+   the problem (2 evaluations per parameter, at least 200).
+3. Each spectrum's own parameters are then re-tried from its neighbours' solution (the shared
+   ones held) and kept when they lower its χ² by more than one noise variance (a spectrum can
+   sit in a worse local minimum that a local solver does not leave); the joint solve resumes.
+4. Errors: (JᵀJ)⁻¹ χ²_red of the whole problem with the parameters the data do not determine
+   held fixed for the others (as in the single-spectrum fit), raised to the sandwich estimate
+   where the noise is not proportional to the weights, and widened by the plausible range of
+   the capacitances of arcs above the window (held by the per-spectrum fits), profiled
+   coherently over the series: a systematic error, the same in every spectrum
+   (:mod:`eisna.series.joint_errors`).
 
 This is the series layer: it may use :func:`eisna.fit_series` for the warm start and
 :mod:`eisna.kinetics` for the laws; :mod:`eisna.fitting` does not know about it.
@@ -67,7 +82,8 @@ class JointFitResult:
         Shared parameter values and 1σ errors (SI units: Ω, F, F s^(n−1), H, s).
     params, stderr : tuple of dict
         Per spectrum (time order, fitted spectra only): every circuit parameter (shared ones
-        included) and its 1σ error (NaN when not determined, e.g. a held capacitance).
+        included) and its 1σ error (NaN when not determined, e.g. a held capacitance),
+        including the sandwich and above-window-capacitance widening (module docstring).
     derived : tuple of dict
         Per spectrum: ``R_SE`` (R_b + R_gb, Ω) and ``R_total`` (sum of all resistances R_*
         of the circuit, Ω), each as ``(value, stderr)`` with the joint covariance (so the
@@ -78,7 +94,8 @@ class JointFitResult:
         Position of each fitted spectrum in the input series (failed fits are skipped and
         listed in ``skipped``).
     circuits : tuple of str
-        Circuit of each spectrum (from its per-spectrum fit: full or baseline).
+        Circuit of each spectrum in the joint fit: that of its per-spectrum fit (full or
+        baseline), or, for a window fallback, the circuit it replaced (see ``initial``).
     chisqr, redchi : float
         Weighted χ² of the whole series and χ²/(N − P).
     chisqr_spectra : ndarray
@@ -92,6 +109,8 @@ class JointFitResult:
     law_params, law_stderr : dict
         Its parameters (``R0``, amplitude, ``tau_h``, ``m``, ``t0_h``) and 1σ errors.
     success : bool
+        The joint solve converged (``message`` says by which test; an exhausted budget is
+        ``success=False``).
     nfev : int
     message : str
     skipped : tuple of int
@@ -207,7 +226,9 @@ def _initial_fits(spectra, circuit, initial, times_h, series_options):
     return [f if isinstance(f, FitResult) and f.success else None for f in fits], t
 
 
-def _problem_of(fit_result: FitResult, template: FitResult | None = None) -> tuple[_Problem, np.ndarray, list[int]]:
+def _problem_of(
+    fit_result: FitResult, template: FitResult | None = None
+) -> tuple[_Problem, np.ndarray, list[int]]:
     """The single-spectrum problem of a per-spectrum fit (the spectrum's window and weighting,
     the bounds the fit used), its solution (internal x) and the coordinates it holds
     (capacitances of arcs far above the window). With ``template`` (another spectrum's fit) the
@@ -525,8 +546,10 @@ def fit_joint(
         "L", "tau_W")``); every other free parameter is fitted per spectrum.
     initial : SeriesResult or sequence of FitResult, optional
         Per-spectrum fits (warm start, time order). Each spectrum keeps the circuit of its fit
-        (full or baseline); failed fits are skipped (listed in ``skipped``). Default: run
-        :func:`eisna.fit_series` on ``spectra``.
+        (full or baseline), except a window fallback (``meta["fallback_from"]``), which is
+        restored to the circuit it replaced when other spectra of the series have it; failed
+        fits are skipped (listed in ``skipped``). Default: run :func:`eisna.fit_series` on
+        ``spectra``.
     times_h : array_like, optional
         Time of each spectrum (h); default the SeriesResult's ``time_h`` (or 0, 1, 2… for a
         list of fits). Needed for ``law``.
@@ -536,14 +559,16 @@ def fit_joint(
         Resistances below 1 mΩ (before the onset) are set to 1 mΩ, the circuit's bound.
     law_param : str
         The resistance constrained by ``law`` (Ω), default ``"R_int"``.
-    max_nfev : int
-        Evaluation budget of the joint solve.
+    max_nfev : int, optional
+        Evaluation budget of the joint solve; default 2 per free parameter, at least 200
+        (the solve usually needs 5–25).
     solver : {"lm", "trf"}
-        ``"lm"`` (default): Levenberg–Marquardt on the normal equations of the block-sparse
-        Jacobian (Marquardt scaling, steps clipped to the bounds; the P × P normal matrix is
-        small: 6 shared + 7 per spectrum ≈ 350 for 49 spectra). ``"trf"``:
+        ``"lm"`` (default): projected Levenberg–Marquardt with block-arrow (Schur complement)
+        steps, Marquardt scaling and an active set on the bounds, followed by neighbour
+        re-seeding (see the module docstring). ``"trf"``:
         ``scipy.optimize.least_squares(method="trf", tr_solver="lsmr")`` on the sparse
-        Jacobian (slower to converge when some per-spectrum parameters are barely determined).
+        Jacobian (slower to converge when some per-spectrum parameters are barely determined;
+        no re-seeding).
     **series_options
         Passed to :func:`eisna.fit_series` when ``initial`` is None.
 
@@ -646,7 +671,7 @@ def _levenberg_marquardt(joint: _Joint, x0: np.ndarray, lo: np.ndarray, hi: np.n
             status, message = 1, "gradient below tolerance"
             break
         if nit and float(-grad @ normal.solve(-grad, 1e-9 * scale, free)) < _GN_TOL * noise:
-            status, message = 2, f"a Gauss–Newton step promises < {_GN_TOL:g} noise variances of χ² (converged)"
+            status, message = 2, f"converged: a Gauss–Newton step gains < {_GN_TOL:g} noise variances of χ²"
             break
         nit += 1
         accepted = False
@@ -766,7 +791,8 @@ def _reseed_from_neighbours(joint: _Joint, xg: np.ndarray, noise: float) -> bool
             if chi < best_chi - noise:
                 best_x, best_chi = x_new, chi
         if best_x is not xi:
-            xg[g[g >= lay.n_global]] = np.clip(best_x[g >= lay.n_global], lay.lo[g[g >= lay.n_global]], lay.hi[g[g >= lay.n_global]])
+            mine = g >= lay.n_global
+            xg[g[mine]] = np.clip(best_x[mine], lay.lo[g[mine]], lay.hi[g[mine]])
             lay.x_base[i][g == -1] = best_x[g == -1]
             changed = True
     return changed

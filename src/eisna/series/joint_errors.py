@@ -11,11 +11,15 @@ single-spectrum fit does (:func:`eisna.fitting.solver._sandwich_scale`,
 * :func:`joint_profile`: the capacitance of an arc whose apex lies above the window (the bulk
   arc of an NAS cell, held by the per-spectrum fits) is barely known: anything from zero to an
   apex 3× above the highest frequency fits about as well, and the parameters it trades off with
-  move with it. In a series the bulk capacitance is a property of the cell, so its error is
-  *systematic*: the same in every spectrum. It is profiled coherently (every spectrum's
-  capacitance at the same end of its range at once; the shared parameters, e.g. L, move too) and
-  per spectrum (one spectrum's capacitance alone); the shifts of all other coordinates are
-  added to the covariance as the variance of a uniform distribution over each range.
+  move with it. In a series the bulk capacitance is a property of the cell (geometric), so its
+  error is *systematic*: the same in every spectrum. It is profiled coherently: every
+  spectrum's capacitance at the same end of its range at once, all other coordinates (the
+  shared ones, e.g. L, included) re-solved by one Gauss–Newton step, each end pulled in until
+  χ² rises by at most 4 noise variances; the shifts are added to the covariance as the variance
+  of a uniform distribution over the range. (Profiling each spectrum's capacitance on its own
+  as well doubles the errors of the combinations, R_SE, without cause: on the synthetic NAS
+  series the coherent profile alone gives RMS (joint − truth)/σ of 1.0 for R_b and 1.1 for
+  R_gb, both together 0.9 and 0.7, and 0.4 for R_SE.)
 
 Internal to :mod:`eisna.series.joint`.
 """
@@ -146,8 +150,9 @@ class _GaussNewton:
 def joint_profile(
     joint: _Joint, x: np.ndarray, resid: np.ndarray, jac, cov: np.ndarray, redchi: float, fixed: np.ndarray
 ) -> np.ndarray:
-    """The covariance to add to ``cov`` (the conditioned covariance, before any widening) for by the plausible range of the above-window capacitances (see the
-    module docstring): coherent profiles per capacitance name, then one per spectrum."""
+    """The covariance to add to ``cov`` (the conditioned covariance, before any widening) for
+    the plausible range of the above-window capacitances: one coherent profile per capacitance
+    name (every spectrum's at the same end of its range at once, see the module docstring)."""
     out = np.zeros_like(cov)
     caps = _above_window_capacitances(joint, x)
     if not caps:
