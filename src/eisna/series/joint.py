@@ -815,7 +815,7 @@ def _check_shared(shared: Sequence[str], problems: Sequence[_Problem], law_param
             )
 
 
-def _assemble(joint: _Joint, sol, fits, t, keep, skipped, jlaw, law_param, honest=True) -> JointFitResult:
+def _assemble(joint: _Joint, sol, fits, t, keep, skipped, jlaw, law_param) -> JointFitResult:
     lay = joint.lay
     x = sol.x
     resid = joint.residual(x)
@@ -825,9 +825,9 @@ def _assemble(joint: _Joint, sol, fits, t, keep, skipped, jlaw, law_param, hones
     jac = joint.jacobian(x)
     limit, block = _limits(lay)
     cov, fixed = _joint_covariance(jac, redchi, limit, block)
-    if honest:
-        widened = joint_profile(joint, x, resid, jac, cov, redchi, fixed)
-        cov = joint_sandwich(jac, resid, cov, redchi, fixed) + widened
+    # noise not proportional to the weights, and the systematic range of above-window capacitances
+    widened = joint_profile(joint, x, resid, jac, cov, redchi, fixed)
+    cov = joint_sandwich(jac, resid, cov, redchi, fixed) + widened
     cov_fin = np.where(np.isfinite(cov), cov, 0.0)
     law_sl = slice(joint.law0, joint.law0 + len(lay.law_names))
     params, stderr, derived, chis = [], [], [], []
