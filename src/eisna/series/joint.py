@@ -769,8 +769,9 @@ def _reseed_from_neighbours(joint: _Joint, xg: np.ndarray, noise: float) -> bool
     ones held); keep a start that lowers its χ² by more than one noise variance (``noise``,
     redχ² of the joint solution). A single spectrum can sit in a worse local minimum of its
     own parameters (e.g. an above-window bulk capacitance released in one spectrum but not
-    the next); the joint solve, a local method, does not leave it. Updates ``xg`` and the
-    held coordinates in place; True when anything changed."""
+    the next, or a per-spectrum fit that missed its best minimum); the joint solve, a local
+    method, does not leave it. Updates ``xg`` and the held coordinates in place; True when
+    anything changed."""
     lay = joint.lay
     n = len(lay.problems)
     changed = False
