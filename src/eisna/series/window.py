@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import EisnaError
+from ..fitting.compare import FLAG_PENALTY
 from ..fitting.result import Flag, FlagKind
 from .fitter import _better, _ok
 from .outcome import FitFailure
@@ -89,19 +90,24 @@ def window_fallback(
             cand = _better(cand, auto)  # automatic starts too
         if _ok(cand):
             fits.append(flag_below_resolution(spectrum, cand))
-    best = min(f.aicc for f in fits)
-    usable = [f for f in fits[1:] if f.aicc - best <= max_delta_aicc and len(flagged_params(f)) < len(bad)]
+    best = min(_score(f) for f in fits)
+    usable = [f for f in fits[1:] if _score(f) - best <= max_delta_aicc and len(flagged_params(f)) < len(bad)]
     if not usable:
         return res
-    chosen = min(usable, key=lambda f: (len(f.varied), len(flagged_params(f)), f.aicc))
+    chosen = min(usable, key=lambda f: (len(f.varied), len(flagged_params(f)), _score(f)))
     why = (
         f"{res.circuit_name} had {len(bad)} flagged parameters ({', '.join(sorted(bad))}); "
-        f"{chosen.circuit_name} fits within ΔAICc {chosen.aicc - best:.1f} of the best with "
-        f"{len(flagged_params(chosen))}"
+        f"{chosen.circuit_name} fits within ΔAICc {_score(chosen) - best:.1f} of the best "
+        f"(flag penalty included) with {len(flagged_params(chosen))}"
     )
     return replace(
         chosen, meta={**dict(chosen.meta or {}), "fallback_from": res.circuit_name, "fallback_reason": why}
     )
+
+
+def _score(res: Any) -> float:
+    """AICc plus :data:`~eisna.fitting.compare.FLAG_PENALTY` per flagged parameter (as compare ranks)."""
+    return float(res.aicc) + FLAG_PENALTY * len(flagged_params(res))
 
 
 _L_FMAX_HZ = 1e4  # below this top frequency a series inductance (cables, ~µH) is not measurable
