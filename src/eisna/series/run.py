@@ -432,16 +432,33 @@ def _assemble(
 
 
 def _window_fallbacks(fitter: _Fitter, plan: _Plan, outcomes: list[SpectrumOutcome]) -> list[SpectrumOutcome]:
-    """Per spectrum without the interlayer arc: the circuit the window can carry (see window.py)."""
-    from .window import window_fallback
+    """Per spectrum without the interlayer arc: the circuit the window can carry, one per cell
+    where the data allow it; resistances below the resolution flagged everywhere (window.py)."""
+    from .window import _fallback, flag_below_resolution, harmonise_cell_models
 
-    out = []
-    for spectrum, o in zip(plan.ordered, outcomes, strict=True):
-        if o is not None and o.interlayer is not True and not isinstance(o.result, FitFailure):
-            new = window_fallback(fitter, spectrum, o.result)
-            if new is not o.result:
-                o = replace(o, result=new)
-        out.append(o)
+    out = list(outcomes)
+    best: dict[int, float] = {}
+    for k, (spectrum, o) in enumerate(zip(plan.ordered, outcomes, strict=True)):
+        if o is None or isinstance(o.result, FitFailure):
+            continue
+        if o.interlayer is True:
+            new = flag_below_resolution(spectrum, o.result)
+        else:
+            new, score = _fallback(fitter, spectrum, o.result)
+            if math.isfinite(score):  # a band-limited window: harmonised within its cell below
+                best[k] = score
+        if new is not o.result:
+            out[k] = replace(o, result=new)
+    for positions in plan.cells.values():
+        rows = [k for k in positions if k in best]
+        if len(rows) < 2:
+            continue
+        results = harmonise_cell_models(
+            fitter, [plan.ordered[k] for k in rows], [out[k].result for k in rows], [best[k] for k in rows]
+        )
+        for k, r in zip(rows, results, strict=True):
+            if r is not out[k].result:
+                out[k] = replace(out[k], result=r)
     return out
 
 
