@@ -1,14 +1,29 @@
 """Choose what the measured window can carry: a simpler library circuit for badly flagged fits.
 
 When the reported fit of a spectrum has ``min_flagged`` or more flagged parameters (at a
-bound, beyond it or unidentifiable: an arc outside the window or one the data do not
-resolve), the nested library circuits (parameters a subset of the reported circuit's) are
-fitted too, seeded from the reported values, and ranked by AICc as
-:func:`eisna.fitting.compare.compare` does. The simplest circuit within ``max_delta_aicc`` of
-the best, with fewer flagged parameters than the reported one, becomes the reported fit; its
-``meta["fallback_from"]`` names the circuit it replaced and ``meta["fallback_reason"]`` says why.
-Resistances below 1 % of the smallest Re Z of the window get a ``below_resolution:<param>``
-flag (they cannot be told from zero).
+bound, beyond it, unidentifiable or below the resolution: an arc outside the window or one the
+data do not resolve), the nested library circuits (parameters a subset of the reported
+circuit's) are fitted too, seeded from the reported values, and ranked by AICc. The simplest
+circuit within ``max_delta_aicc`` of the best, with fewer flagged parameters than the reported
+one, becomes the reported fit; its ``meta["fallback_from"]`` names the circuit it replaced and
+``meta["fallback_reason"]`` says why (the ``model_note`` column).
+
+How far the fallback may go depends on the window (:func:`band_limited`):
+
+* a window that spans enough decades for the circuit's relaxations (about
+  :data:`DECADES_PER_RELAXATION` per arc, diffusion element or blocking spike) reaches the
+  diffusion tail: candidates keep the diffusion element and are ranked by plain AICc;
+* a band-limited window (``symmetric_cell`` in 0.8–500 Hz) may drop it too
+  (``symmetric_cell_nodiff``, ``symmetric_two_arcs``), and candidates are ranked as
+  :func:`eisna.fitting.compare.compare` ranks them: AICc plus
+  :data:`~eisna.fitting.compare.FLAG_PENALTY` per flagged parameter. The circuit most of a
+  cell's fallbacks chose is then tried on its other spectra (:func:`harmonise_cell_models`), so
+  neighbouring spectra do not alternate between circuits that name their arcs differently.
+
+Flags are never removed: a parameter of the chosen circuit that the data do not determine stays
+flagged; the fallback only picks a circuit with fewer of them. Resistances below 1 % of the
+smallest Re Z of the window get a ``below_resolution:<param>`` flag in every reported fit (they
+cannot be told from zero).
 """
 
 from __future__ import annotations
