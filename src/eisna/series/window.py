@@ -219,8 +219,8 @@ def harmonise_cell_models(
             continue
         why = (
             f"{model} is this cell's window circuit; it fits within ΔAICc {_score(cand) - ref:.1f} of "
-            f"the best (flag penalty included) with {n_flags} flagged parameters"
-            + (f" ({origin} had {len(flagged_params(res))})" if res.circuit_name == origin else "")
+            f"the best (band-limited window, flag penalty included) with {n_flags} flagged parameters"
+            + f" (replacing {res.circuit_name}, {len(flagged_params(res))} flagged)"
         )
         out[i] = replace(
             cand, meta={**dict(cand.meta or {}), "fallback_from": origin, "fallback_reason": why}
