@@ -435,22 +435,27 @@ def _assemble(
 
 def _window_fallbacks(fitter: _Fitter, plan: _Plan, outcomes: list[SpectrumOutcome]) -> list[SpectrumOutcome]:
     """Per spectrum without the interlayer arc: the circuit the window can carry, one per cell
-    where the data allow it; resistances below the resolution flagged everywhere (window.py)."""
-    from .window import _fallback, flag_below_resolution, harmonise_cell_models
+    where the data allow it; resistances below the resolution flagged everywhere (window.py).
+    On a band-limited window a badly flagged interlayer fit goes through the fallback too: when
+    the circuit chosen has no interlayer arc, the window did not carry one (interlayer False)."""
+    from .window import _fallback, band_limited, flag_below_resolution, harmonise_cell_models
 
     out = list(outcomes)
     best: dict[int, float] = {}
     for k, (spectrum, o) in enumerate(zip(plan.ordered, outcomes, strict=True)):
         if o is None or isinstance(o.result, FitFailure):
             continue
-        if o.interlayer is True:
+        interlayer = o.interlayer
+        if interlayer is True and not band_limited(fitter.definition(o.result.circuit_name), o.result.freq):
             new = flag_below_resolution(spectrum, o.result)
         else:
             new, score = _fallback(fitter, spectrum, o.result)
-            if math.isfinite(score):  # a band-limited window: harmonised within its cell below
+            if interlayer is True and fitter.options.interlayer_param not in new.params:
+                interlayer = False  # the window carries no interlayer arc (model_note says why)
+            if math.isfinite(score) and interlayer is not True:  # harmonised within its cell below
                 best[k] = score
         if new is not o.result:
-            out[k] = replace(o, result=new)
+            out[k] = replace(o, result=new, interlayer=interlayer)
     for positions in plan.cells.values():
         rows = [k for k in positions if k in best]
         if len(rows) < 2:
