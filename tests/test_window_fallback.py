@@ -110,3 +110,29 @@ def test_wide_window_keeps_the_diffusion_tail(corpus, name):
     frame = series.to_frame()
     assert not frame["model"].isin(["symmetric_two_arcs", "symmetric_cell_nodiff"]).any()
     _assert_small_resistances_flagged(series.results)
+
+
+def test_band_limited_interlayer_detection_the_window_cannot_carry_falls_back():
+    # a liquid-electrolyte-like cell (intercept 5 Ω, arcs at 200 Hz and 8 Hz, a Warburg tail)
+    # without any interlayer, 30 points in 500-0.8 Hz: the interlayer comparison picks the
+    # 14-parameter circuit in one spectrum (six flagged parameters); the fallback takes it back
+    cell = load_circuit("symmetric_cell")
+    freq = np.geomspace(500.0, 0.8, 30)
+    rng = np.random.default_rng(3)
+    spectra = []
+    for k in range(10):
+        r_gb = 50.0 * (1 + 0.05 * k)
+        truth = {"L": 0.0, "R_b": 5.0, "C_b": 1e-9, "R_gb": r_gb, "n_gb": 0.85, "R_ct": 30.0, "n_ct": 0.8}
+        truth |= {"R_W": 40.0, "tau_W": 5.0, "Q_gb": (1 / (2 * np.pi * 200)) ** 0.85 / r_gb}
+        truth["Q_ct"] = (1 / (2 * np.pi * 8)) ** 0.8 / 30.0
+        z = cell.circuit.impedance(freq, truth)
+        z = z + 0.005 * np.abs(z) * (rng.normal(size=z.size) + 1j * rng.normal(size=z.size))
+        spectra.append(Spectrum(freq, z, meta={"source": "synthetic", "index": k, "elapsed_h": float(k)}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = fit_series(spectra, "symmetric_interlayer", fallback=False)
+        series = fit_series(spectra, "symmetric_interlayer")
+    assert any(o.interlayer for o in plain.outcomes)
+    assert not any(o.interlayer for o in series.outcomes)
+    assert _heavy_share(series.results) == 0.0
+    _assert_small_resistances_flagged(series.results)
