@@ -144,9 +144,11 @@ def fit_series(
         flagged parameters is refitted with the nested simpler library circuits and the simplest
         one within ΔAICc 10 with fewer flags is reported (``model`` column, ``model_note``); on a
         band-limited window (fewer than ~1.5 decades per relaxation of the circuit) circuits
-        without the diffusion tail compete too, ranked with the flag penalty, and one circuit is
-        kept through a cell where the data allow it; resistances below 1 % of the smallest Re Z
-        get a ``below_resolution`` flag (:mod:`eisna.series.window`).
+        without the diffusion tail compete too, ranked with the flag penalty, one circuit is
+        kept through a cell where the data allow it, and a badly flagged interlayer fit falls
+        back as well (``interlayer`` False when the circuit chosen has no interlayer arc);
+        resistances below 1 % of the smallest Re Z get a ``below_resolution`` flag
+        (:mod:`eisna.series.window`).
     track : str or sequence of str, optional
         Quantities to follow with growth laws (``results.csv`` columns, or ``"R_SE"``,
         ``"R_total"``; a comma-separated string works). Default: every arc resistance the data
