@@ -171,6 +171,10 @@ KNOWN_ANSWER_PRIORS = {
     "symmetric_simple": KnownAnswerPrior("cell", ((2.0, 2.5),), warburg_peak=(-1.0, -0.4)),
     # bulk 1.6–3 MHz (C_b 5–30 pF), gb 10–20 kHz (~2 nF), charge transfer 50–100 Hz (~0.5 µF), τ_W 2–4 s
     "symmetric_cell": KnownAnswerPrior("cell", ((6.2, 6.5), (4.0, 4.3), (1.7, 2.0)), R=(3.5, 4.0)),
+    # the window circuits of the series fallback: symmetric_cell without the Warburg, and with the
+    # bulk arc above the window as well (same bands)
+    "symmetric_cell_nodiff": KnownAnswerPrior("cell", ((6.2, 6.5), (4.0, 4.3), (1.7, 2.0)), R=(3.5, 4.0)),
+    "symmetric_two_arcs": KnownAnswerPrior("cell", ((4.0, 4.3), (1.7, 2.0)), R=(3.5, 4.0)),
     # bulk 4–6 MHz (C_b 5–20 pF), gb 100–160 kHz (~0.4 nF), interlayer 1–1.6 kHz (~10 nF), charge
     # transfer 10–16 Hz (~1 µF), τ_W 5–8 s; a grown interlayer: R_int, R_ct, R_W 8–16 kΩ against
     # R_b, R_gb 2.5–5 kΩ (cf. NAS at 24 h: 180/40/12 vs 42/21 Ω). With all R in one band, or at

@@ -142,7 +142,11 @@ def fit_series(
     fallback : bool
         Choose what the window can carry: a spectrum whose reported fit has three or more
         flagged parameters is refitted with the nested simpler library circuits and the simplest
-        one within ΔAICc 10 with fewer flags is reported (``model`` column, ``model_note``);
+        one within ΔAICc 10 with fewer flags is reported (``model`` column, ``model_note``); on a
+        band-limited window (fewer than ~1.5 decades per relaxation of the circuit) circuits
+        without the diffusion tail compete too, ranked with the flag penalty, one circuit is
+        kept through a cell where the data allow it, and a badly flagged interlayer fit falls
+        back as well (``interlayer`` False when the circuit chosen has no interlayer arc);
         resistances below 1 % of the smallest Re Z get a ``below_resolution`` flag
         (:mod:`eisna.series.window`).
     track : str or sequence of str, optional
@@ -432,16 +436,38 @@ def _assemble(
 
 
 def _window_fallbacks(fitter: _Fitter, plan: _Plan, outcomes: list[SpectrumOutcome]) -> list[SpectrumOutcome]:
-    """Per spectrum without the interlayer arc: the circuit the window can carry (see window.py)."""
-    from .window import window_fallback
+    """Per spectrum without the interlayer arc: the circuit the window can carry, one per cell
+    where the data allow it; resistances below the resolution flagged everywhere (window.py).
+    On a band-limited window a badly flagged interlayer fit goes through the fallback too: when
+    the circuit chosen has no interlayer arc, the window did not carry one (interlayer False)."""
+    from .window import _fallback, band_limited, flag_below_resolution, harmonise_cell_models
 
-    out = []
-    for spectrum, o in zip(plan.ordered, outcomes, strict=True):
-        if o is not None and o.interlayer is not True and not isinstance(o.result, FitFailure):
-            new = window_fallback(fitter, spectrum, o.result)
-            if new is not o.result:
-                o = replace(o, result=new)
-        out.append(o)
+    out = list(outcomes)
+    best: dict[int, float] = {}
+    for k, (spectrum, o) in enumerate(zip(plan.ordered, outcomes, strict=True)):
+        if o is None or isinstance(o.result, FitFailure):
+            continue
+        interlayer = o.interlayer
+        if interlayer is True and not band_limited(fitter.definition(o.result.circuit_name), o.result.freq):
+            new = flag_below_resolution(spectrum, o.result)
+        else:
+            new, score = _fallback(fitter, spectrum, o.result)
+            if interlayer is True and fitter.options.interlayer_param not in new.params:
+                interlayer = False  # the window carries no interlayer arc (model_note says why)
+            if math.isfinite(score) and interlayer is not True:  # harmonised within its cell below
+                best[k] = score
+        if new is not o.result:
+            out[k] = replace(o, result=new, interlayer=interlayer)
+    for positions in plan.cells.values():
+        rows = [k for k in positions if k in best]
+        if len(rows) < 2:
+            continue
+        results = harmonise_cell_models(
+            fitter, [plan.ordered[k] for k in rows], [out[k].result for k in rows], [best[k] for k in rows]
+        )
+        for k, r in zip(rows, results, strict=True):
+            if r is not out[k].result:
+                out[k] = replace(out[k], result=r)
     return out
 
 

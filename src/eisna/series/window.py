@@ -1,26 +1,44 @@
 """Choose what the measured window can carry: a simpler library circuit for badly flagged fits.
 
 When the reported fit of a spectrum has ``min_flagged`` or more flagged parameters (at a
-bound, beyond it or unidentifiable: an arc outside the window or one the data do not
-resolve), the nested library circuits (parameters a subset of the reported circuit's) are
-fitted too, seeded from the reported values, and ranked by AICc as
-:func:`eisna.fitting.compare.compare` does. The simplest circuit within ``max_delta_aicc`` of
-the best, with fewer flagged parameters than the reported one, becomes the reported fit; its
-``meta["fallback_from"]`` names the circuit it replaced and ``meta["fallback_reason"]`` says why.
-Resistances below 1 % of the smallest Re Z of the window get a ``below_resolution:<param>``
-flag (they cannot be told from zero).
+bound, beyond it, unidentifiable or below the resolution: an arc outside the window or one the
+data do not resolve), the nested library circuits (parameters a subset of the reported
+circuit's) are fitted too, seeded from the reported values, and ranked by AICc. The simplest
+circuit within ``max_delta_aicc`` of the best, with fewer flagged parameters than the reported
+one, becomes the reported fit; its ``meta["fallback_from"]`` names the circuit it replaced and
+``meta["fallback_reason"]`` says why (the ``model_note`` column).
+
+How far the fallback may go depends on the window (:func:`band_limited`):
+
+* a window that spans enough decades for the circuit's relaxations (about
+  :data:`DECADES_PER_RELAXATION` per arc, diffusion element or blocking spike) reaches the
+  diffusion tail: candidates keep the diffusion element and are ranked by plain AICc;
+* a band-limited window (``symmetric_cell`` in 0.8–500 Hz) may drop it too
+  (``symmetric_cell_nodiff``, ``symmetric_two_arcs``), and candidates are ranked as
+  :func:`eisna.fitting.compare.compare` ranks them: AICc plus
+  :data:`~eisna.fitting.compare.FLAG_PENALTY` per flagged parameter. The circuit most of a
+  cell's fallbacks chose is then tried on its other spectra (:func:`harmonise_cell_models`), so
+  neighbouring spectra do not alternate between circuits that name their arcs differently.
+
+Flags are never removed: a parameter of the chosen circuit that the data do not determine stays
+flagged; the fallback only picks a circuit with fewer of them. Resistances below 1 % of the
+smallest Re Z of the window get a ``below_resolution:<param>`` flag in every reported fit (they
+cannot be told from zero).
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import EisnaError
+from ..fitting.compare import FLAG_PENALTY
 from ..fitting.result import Flag, FlagKind
 from .fitter import _better, _ok
 from .outcome import FitFailure
@@ -29,7 +47,7 @@ if TYPE_CHECKING:
     from ..spectrum import Spectrum
     from .fitter import _Fitter
 
-__all__ = ["flagged_params", "window_fallback"]
+__all__ = ["flagged_params", "harmonise_cell_models", "window_fallback"]
 
 _PARAM_FLAGS = (FlagKind.AT_BOUND, FlagKind.BEYOND_BOUND, FlagKind.UNIDENTIFIABLE, FlagKind.BELOW_RESOLUTION)
 RESOLUTION_FRACTION = 0.01
@@ -62,16 +80,29 @@ def window_fallback(
     fitter: _Fitter, spectrum: Spectrum, res: Any, *, min_flagged: int = 3, max_delta_aicc: float = 10.0
 ) -> Any:
     """The fit the window can carry (``res`` itself when it is not badly flagged)."""
+    return _fallback(fitter, spectrum, res, min_flagged=min_flagged, max_delta_aicc=max_delta_aicc)[0]
+
+
+def _fallback(
+    fitter: _Fitter, spectrum: Spectrum, res: Any, *, min_flagged: int = 3, max_delta_aicc: float = 10.0
+) -> tuple[Any, float]:
+    """:func:`window_fallback` and, on a band-limited window, the best penalised AICc it saw
+    (NaN on a wide window: the cell is then not harmonised)."""
     if isinstance(res, FitFailure) or res is None:
-        return res
+        return res, math.nan
     res = flag_below_resolution(spectrum, res)
+    limited = band_limited(fitter.definition(res.circuit_name), res.freq)
+    score = _score if limited else (lambda f: float(f.aicc))
     bad = flagged_params(res)
     if len(bad) < min_flagged:
-        return res
+        return res, score(res) if limited else math.nan
     fits = [res]
     # no inductive tail in the window: L is held at 0 rather than left to run to a bound
     held = {"L": 0.0} if "L" in bad and float(np.max(res.freq)) < _L_FMAX_HZ else {}
     names = ([res.circuit_name] if held else []) + _nested(fitter, res.circuit_name)
+    if not limited:  # the window reaches the diffusion tail: no candidate may drop it
+        keep = _diffusion_params(fitter.definition(res.circuit_name))
+        names = [n for n in names if keep <= set(fitter.definition(n).param_names)]
     for name in names:
         params = fitter.definition(name).param_names
         start = {p: v for p, v in res.params.items() if p in params and p not in bad and p not in held}
@@ -89,19 +120,117 @@ def window_fallback(
             cand = _better(cand, auto)  # automatic starts too
         if _ok(cand):
             fits.append(flag_below_resolution(spectrum, cand))
-    best = min(f.aicc for f in fits)
-    usable = [f for f in fits[1:] if f.aicc - best <= max_delta_aicc and len(flagged_params(f)) < len(bad)]
+    best = min(score(f) for f in fits)
+    usable = [f for f in fits[1:] if score(f) - best <= max_delta_aicc and len(flagged_params(f)) < len(bad)]
     if not usable:
-        return res
-    chosen = min(usable, key=lambda f: (len(f.varied), len(flagged_params(f)), f.aicc))
+        return res, best if limited else math.nan
+    chosen = min(usable, key=lambda f: (len(f.varied), len(flagged_params(f)), score(f)))
     why = (
         f"{res.circuit_name} had {len(bad)} flagged parameters ({', '.join(sorted(bad))}); "
-        f"{chosen.circuit_name} fits within ΔAICc {chosen.aicc - best:.1f} of the best with "
-        f"{len(flagged_params(chosen))}"
+        f"{chosen.circuit_name} fits within ΔAICc {score(chosen) - best:.1f} of the best "
+        + ("(band-limited window, flag penalty included) " if limited else "")
+        + f"with {len(flagged_params(chosen))}"
     )
-    return replace(
+    out = replace(
         chosen, meta={**dict(chosen.meta or {}), "fallback_from": res.circuit_name, "fallback_reason": why}
     )
+    return out, best if limited else math.nan
+
+
+DECADES_PER_RELAXATION = 1.5  # a dispersive arc (n ≈ 0.8-0.9) spans ~1.5-2 decades around its apex
+
+
+def _relaxations(definition: Any) -> int:
+    """Relaxation elements of a circuit: R‖C/R‖CPE arcs, diffusion elements, blocking spikes."""
+    from ..fitting.start import _items
+
+    return sum(it.kind in ("arc", "diffusion", "spike") for it in _items(definition))
+
+
+def band_limited(definition: Any, freq: Any) -> bool:
+    """True when the window spans fewer decades than the circuit's relaxations need.
+
+    Each arc, diffusion element or blocking spike needs about :data:`DECADES_PER_RELAXATION`
+    decades of frequency to be resolved; a window narrower than that (``symmetric_cell``, four
+    relaxations, in less than 6 decades, e.g. 0.8-500 Hz) cannot carry the circuit.
+    """
+    f = np.asarray(freq, dtype=float)
+    f = f[np.isfinite(f) & (f > 0)]
+    if f.size < 2:
+        return False
+    decades = math.log10(float(f.max()) / float(f.min()))
+    return decades < DECADES_PER_RELAXATION * _relaxations(definition)
+
+
+def _diffusion_params(definition: Any) -> set[str]:
+    return {p for p, role in definition.param_roles.items() if role == "diffusion"}
+
+
+def harmonise_cell_models(
+    fitter: _Fitter,
+    spectra: Sequence[Spectrum],
+    results: Sequence[Any],
+    best_scores: Sequence[float],
+    *,
+    min_flagged: int = 3,
+    max_delta_aicc: float = 10.0,
+) -> list[Any]:
+    """One window circuit through a cell, where the data allow it.
+
+    ``spectra``/``results`` are the spectra of one cell (time order) without an interlayer arc,
+    ``best_scores`` the best penalised AICc :func:`window_fallback` saw for each. The circuit
+    that most fallbacks of the cell chose (the simpler on a tie) is fitted to every other
+    spectrum of the cell whose reported circuit contains it, seeded from the nearest spectrum
+    that has it; it replaces the reported fit when it lies within ``max_delta_aicc`` of that
+    spectrum's best (flag penalty included) and has fewer than ``min_flagged`` flagged
+    parameters, or no more than the fit it replaces. Without this, neighbouring spectra of one
+    cell can alternate between two circuits of similar AICc that name their arcs differently,
+    and every tracked quantity jumps with them.
+    """
+    out = list(results)
+    counts = Counter(
+        r.circuit_name for r in out if not isinstance(r, FitFailure) and (r.meta or {}).get("fallback_from")
+    )
+    if not counts:
+        return out
+    model = min(counts, key=lambda n: (-counts[n], len(fitter.definition(n).param_names), n))
+    params = set(fitter.definition(model).param_names)
+    have = [i for i, r in enumerate(out) if not isinstance(r, FitFailure) and r.circuit_name == model]
+    for i, res in enumerate(out):
+        if isinstance(res, FitFailure) or res is None or res.circuit_name == model:
+            continue
+        origin = (res.meta or {}).get("fallback_from") or res.circuit_name
+        if not params < set(fitter.definition(origin).param_names):
+            continue
+        seed = out[min(have, key=lambda j: abs(j - i))]
+        held = {"L": 0.0} if "L" in seed.params and "L" not in seed.varied and seed.params["L"] == 0 else {}
+        start = {p: v for p, v in seed.params.items() if p not in held}
+        cand = _fit_held(fitter, spectra[i], model, start, held)
+        if not _ok(cand):
+            cand = _fit_held(fitter, spectra[i], model, None, held)
+        if not _ok(cand):
+            continue
+        cand = flag_below_resolution(spectra[i], cand)
+        ref = best_scores[i] if math.isfinite(best_scores[i]) else _score(res)
+        n_flags = len(flagged_params(cand))
+        if _score(cand) - ref > max_delta_aicc:
+            continue
+        if n_flags >= min_flagged and n_flags > len(flagged_params(res)):
+            continue
+        why = (
+            f"{model} is this cell's window circuit; it fits within ΔAICc {_score(cand) - ref:.1f} of "
+            f"the best (band-limited window, flag penalty included) with {n_flags} flagged parameters"
+            + f" (replacing {res.circuit_name}, {len(flagged_params(res))} flagged)"
+        )
+        out[i] = replace(
+            cand, meta={**dict(cand.meta or {}), "fallback_from": origin, "fallback_reason": why}
+        )
+    return out
+
+
+def _score(res: Any) -> float:
+    """AICc plus :data:`~eisna.fitting.compare.FLAG_PENALTY` per flagged parameter (as compare ranks)."""
+    return float(res.aicc) + FLAG_PENALTY * len(flagged_params(res))
 
 
 _L_FMAX_HZ = 1e4  # below this top frequency a series inductance (cables, ~µH) is not measurable
