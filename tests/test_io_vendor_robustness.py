@@ -88,3 +88,21 @@ def test_empty_file(tmp_path, name):
     with pytest.raises(EisnaError) as info:
         SAMPLES[name].read(path)
     assert str(path) in str(info.value)
+
+
+def test_versastudio_cut_inside_the_first_row_is_a_clear_error(tmp_path):
+    # Found by the mutation test: a file cut before the "Z Real" field of its only row
+    # raised KeyError instead of an EisnaError naming the file.
+    name = "other-formats/impedancepy/exampleDataVersaStudio.par"
+    if not CORPUS.is_dir():
+        pytest.skip(f"real-file corpus not found at {CORPUS}")
+    text = (CORPUS / name).read_bytes().decode("latin-1")
+    start = text.index("\n", text.index("Definition=")) + 1
+    cut = text[:start] + "0,0,0,-3.282372E-06,1.812,-0.002441444,5,53,0,100000\n"
+    path = tmp_path / "cut.par"
+    path.write_bytes(cut.encode("latin-1"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(EisnaError) as info:
+            versastudio.read(path)
+    assert str(path) in str(info.value)

@@ -180,9 +180,11 @@ def _segment(
             raise ParseError(
                 path, f"expected comma-separated numbers, found {line[:60]!r}.", line=first + at + 1 + k
             ) from None
-    width = max(len(r) for r in rows) if rows else len(names)
+    # A cut row (truncated file) is padded with NaN so every named column exists; its
+    # missing values then fail finite_points and are counted as dropped.
+    width = len(names)
     data = np.array([r + [np.nan] * (width - len(r)) for r in rows]).reshape(-1, width)
-    col = {n: data[:, c] for c, n in enumerate(names[:width])}
+    col = {n: data[:, c] for c, n in enumerate(names)}
     freq, z = col["Frequency(Hz)"], col["Z Real"] + 1j * col["Z Imag"]
     keep = finite_points(freq, z)
     if not keep.any():
