@@ -325,7 +325,8 @@ def drt(
     minima. Three rules keep regularisation ripples out of the list (eis-science §5.2):
     a shoulder separated from a neighbour by a valley at least half as high as the
     lower maximum is merged into it; a peak must reappear within 0.3 decade when λ is
-    ten times larger (the peak holding the largest share of R_pol is always kept); and
+    ten times larger (the peak holding the largest share of R_pol is always kept, and so
+    is the largest peak inside the measured frequency range when that one lies outside); and
     it must hold at least ``min_peak_fraction`` of R_pol. Each peak says whether it lies
     inside the measured frequency range (``in_window``) and whether it stands clear of
     the bootstrap band (``credible``). A
@@ -389,8 +390,9 @@ def drt(
     band = None
     if n_boot > 0:
         band = _bootstrap_band(A, b, system.D, float(lam), coef, rbf, n_boot, z_scale, z)
-    peaks = _listed_peaks(A, b, system, float(lam), log_tau, rbf, gamma, min_peak_fraction * R_pol)
-    peaks = _flag_peaks(peaks, log_tau, gamma, band, (float(freq.min()), float(freq.max())))
+    f_range = (float(freq.min()), float(freq.max()))
+    peaks = _listed_peaks(A, b, system, float(lam), log_tau, rbf, gamma, min_peak_fraction * R_pol, f_range)
+    peaks = _flag_peaks(peaks, log_tau, gamma, band, f_range)
     return DRTResult(
         tau=np.exp(log_tau),
         gamma=gamma,
@@ -470,13 +472,17 @@ def _listed_peaks(
     rbf: FloatArray,
     gamma: FloatArray,
     min_area: float,
+    f_range: tuple[float, float],
 ) -> tuple[DRTPeak, ...]:
-    """Peaks of γ that survive ten times stronger smoothing; the largest is always kept.
+    """Peaks of γ that survive ten times stronger smoothing; the largest ones are always kept.
 
     A real relaxation survives ten times stronger smoothing, ripples between the heavy
     tails of depressed arcs do not (eis-science §5.2: "survive over 1–2 decades of λ").
     The peak holding the largest share of R_pol is never dropped by this test: smoothing
-    can merge or shift it, but it is the spectrum's main relaxation.
+    can merge or shift it, but it is the spectrum's main relaxation. When that peak lies
+    outside the measured range ``f_range`` (Hz), the largest peak inside it is kept too:
+    it is the main relaxation the data actually resolve (smoothing merges it into the
+    larger out-of-window one, which is what the test would otherwise read as a ripple).
     """
     peaks = _find_peaks(log_tau, gamma, min_area)
     if len(peaks) <= 1:
@@ -484,11 +490,14 @@ def _listed_peaks(
     coef_smooth = _solve(A, b, system.D, 10.0 * lam)
     gamma_smooth = np.clip(rbf @ coef_smooth[: system.n_tau], 0.0, None) * system.z_scale
     smooth_peaks = _find_peaks(log_tau, gamma_smooth, 0.5 * min_area)
-    largest = max(peaks, key=lambda p: p.R)
+    kept = [max(peaks, key=lambda p: p.R)]
+    inside = [p for p in peaks if f_range[0] <= p.f <= f_range[1]]
+    if inside:
+        kept.append(max(inside, key=lambda p: p.R))
     return tuple(
         p
         for p in peaks
-        if p is largest or any(abs(np.log10(p.tau / q.tau)) <= _SURVIVAL_DECADES for q in smooth_peaks)
+        if p in kept or any(abs(np.log10(p.tau / q.tau)) <= _SURVIVAL_DECADES for q in smooth_peaks)
     )
 
 
