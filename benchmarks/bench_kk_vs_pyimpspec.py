@@ -111,10 +111,13 @@ def kk_table(spectra: list[tuple[str, int, Spectrum]], cache_path: Path) -> list
 # When does a tool "resolve" a peak? The rule below is applied to both DRTs alike:
 #
 # * peaks are γ's maxima with the area between their neighbouring minima (eisna's segmentation,
-#   shoulders merged: ``eisna.relaxation._find_peaks``); a peak's share is its area over the
-#   tool's own ∫γ d ln τ;
-# * a peak is *resolved* when it holds at least MIN_SHARE of that total, its f = 1/(2πτ) lies in
-#   the measured range [f_min, f_max], and its maximum is not at the outermost centre of the tool's
+#   shoulders merged: ``eisna.relaxation._find_peaks``), in Ω;
+# * a peak's share is its area over the polarisation resistance *measured in the window*,
+#   R_pol = Z′(f_min) − Z′(f_max), the same yardstick for both tools (each DRT's own ∫γ d ln τ
+#   also holds the extrapolated parts of arcs cut by the window, differently in each tool: eisna
+#   places a truncated bulk arc beyond f_max, pyimpspec piles it up at its basis edge);
+# * a peak is *resolved* when it holds at least MIN_SHARE of R_pol, its f = 1/(2πτ) lies in the
+#   measured range [f_min, f_max], and its maximum is not at the outermost centre of the tool's
 #   basis (within EDGE_DECADES): there γ is the tail of the last basis function and the "peak" is a
 #   truncated distribution whose position the basis sets, not the data. pyimpspec centres its RBFs
 #   at τ = 1/f of the measured frequencies (its output grid runs half a decade beyond them), so it
@@ -151,14 +154,19 @@ def eisna_centres(spec: Spectrum) -> tuple[float, float]:
     return 0.1 / (2 * np.pi * f_max), 10.0 / (2 * np.pi * f_min)
 
 
-def all_peaks(tau: np.ndarray, gamma: np.ndarray) -> list[tuple[float, float]]:
-    """(f Hz, share of ∫γ d ln τ) of every maximum of γ (eisna's segmentation on both DRTs)."""
+def measured_r_pol(spec: Spectrum) -> float:
+    """Polarisation resistance measured in the window, Z′(f_min) − Z′(f_max) (Ω)."""
+    freq, z = np.asarray(spec.freq), np.asarray(spec.z)
+    return float(z[np.argmin(freq)].real - z[np.argmax(freq)].real)
+
+
+def all_peaks(tau: np.ndarray, gamma: np.ndarray, r_pol: float) -> list[tuple[float, float]]:
+    """(f Hz, area / r_pol) of every maximum of γ (eisna's segmentation on both DRTs)."""
     order = np.argsort(tau)
     log_tau, g = np.log(tau[order]), np.clip(gamma[order], 0.0, None)
-    total = float(np.trapezoid(g, log_tau))
-    if total <= 0:
+    if r_pol <= 0:  # no polarisation measured in the window: nothing counts as resolved
         return []
-    return [(p.f, p.R / total) for p in _find_peaks(log_tau, g, 0.0)]
+    return [(p.f, p.R / r_pol) for p in _find_peaks(log_tau, g, 0.0)]
 
 
 def resolved(
@@ -223,12 +231,16 @@ def referee_for(f_pair: tuple[float, float], refs: list[float]) -> float:
 
 
 def compare_peaks(
-    spec: Spectrum, ours_tg: tuple[np.ndarray, np.ndarray], py_tg: tuple[np.ndarray, np.ndarray], refs: list[float]
+    spec: Spectrum,
+    ours_tg: tuple[np.ndarray, np.ndarray],
+    py_tg: tuple[np.ndarray, np.ndarray],
+    refs: list[float],
 ) -> tuple[list[dict], list[str]]:
     """Paired resolved peaks (dicts) and notes on resolved peaks without a partner."""
     f_range = (float(np.min(spec.freq)), float(np.max(spec.freq)))
-    ours = resolved(all_peaks(*ours_tg), f_range, eisna_centres(spec))
-    py = resolved(all_peaks(*py_tg), f_range, py_centres(spec))
+    r_pol = measured_r_pol(spec)
+    ours = resolved(all_peaks(*ours_tg, r_pol), f_range, eisna_centres(spec))
+    py = resolved(all_peaks(*py_tg, r_pol), f_range, py_centres(spec))
     rows, notes = [], []
     pairs = pair_up(ours, py)
     for i, j in pairs:
@@ -242,7 +254,7 @@ def compare_peaks(
         if k not in [j for _, j in pairs]:
             notes.append(f"pyimpspec only: {f:.3g} Hz ({100 * s:.0f} %)")
     for tool, tg, res_list in (("eisna", ours_tg, ours), ("pyimpspec", py_tg, py)):
-        for f, s in all_peaks(*tg):
+        for f, s in all_peaks(*tg, r_pol):
             if s >= MIN_SHARE and f_range[0] <= f <= f_range[1] and (f, s) not in res_list:
                 notes.append(f"{tool} {f:.3g} Hz ({100 * s:.0f} %) at its basis edge: not resolved")
     return rows, notes
@@ -259,10 +271,13 @@ def verdict(row: dict) -> tuple[float, bool, str]:
 
 
 def peak_table(items: list[tuple[str, Spectrum, tuple, tuple, list[float]]], ref_name: str) -> list[str]:
-    """Markdown rows for the paired resolved peaks of each (label, spectrum, eisna τ-γ, pyimpspec τ-γ, refs)."""
+    """Markdown rows for the paired resolved peaks of each item.
+
+    An item is (label, spectrum, eisna (τ, γ), pyimpspec (τ, γ), reference frequencies in Hz).
+    """
     lines = [
-        f"| spectrum | eisna f (Hz, share) | pyimpspec f (Hz, share) | τ ratio | ≤ {RATIO}× | {ref_name} (Hz) "
-        "| eisna / pyimpspec ÷ referee | closer to the referee |",
+        f"| spectrum | eisna f (Hz, share) | pyimpspec f (Hz, share) | τ ratio | ≤ {RATIO}× "
+        f"| {ref_name} (Hz) | eisna / pyimpspec ÷ referee | closer to the referee |",
         "|---|---|---|---|---|---|---|---|",
     ]
     n_ok = n_all = 0
@@ -284,13 +299,11 @@ def peak_table(items: list[tuple[str, Spectrum, tuple, tuple, list[float]]], ref
                 within_ref["pyimpspec"] += max(row["f_py"] / ref, ref / row["f_py"]) <= RATIO
             if not ok:
                 closer[who] += 1
-            rel = (
-                f"{row['f_eisna'] / ref:.2f} / {row['f_py'] / ref:.2f}" if not np.isnan(ref) else "–"
-            )
+            rel = f"{row['f_eisna'] / ref:.2f} / {row['f_py'] / ref:.2f}" if not np.isnan(ref) else "–"
             lines.append(
                 f"| {label} | {row['f_eisna']:.3g} ({100 * row['share_eisna']:.0f} %) "
-                f"| {row['f_py']:.3g} ({100 * row['share_py']:.0f} %) | {ratio:.2f} | {'yes' if ok else 'no'} "
-                f"| {ref:.3g} | {rel} | {who if not ok else ''} |"
+                f"| {row['f_py']:.3g} ({100 * row['share_py']:.0f} %) | {ratio:.2f} "
+                f"| {'yes' if ok else 'no'} | {ref:.3g} | {rel} | {who if not ok else ''} |"
             )
     lines.append(
         f"| **all** | | | | **{n_ok}/{n_all}** | within {RATIO}× of it: eisna {within_ref['eisna']}/{n_ref}, "
@@ -319,7 +332,8 @@ def drt_table(spectra: list[tuple[str, int, Spectrum]], cache_path: Path | None 
                 cache_path.write_text(json.dumps(cache))
         py_tg = (np.array(cache[key]["tau"]), np.array(cache[key]["gamma"]))
         res = drt(spec, n_boot=0)
-        items.append((f"{name} #{i}", spec, (res.tau, res.gamma), py_tg, apexes(spec)))
+        kk = "" if kk_test(spec).passed else " (KK fail)"
+        items.append((f"{name} #{i}{kk}", spec, (res.tau, res.gamma), py_tg, apexes(spec)))
     return peak_table(items, "−Z″ apex")
 
 
@@ -347,7 +361,9 @@ def synthetic_items(n_seeds: int) -> list[tuple[str, Spectrum, tuple, tuple, lis
                     if p[f"R_{a}"]
                 ] + [np.pi / (8 * p["tau_W"])]
                 res = drt(spec, n_boot=0)
-                items.append((f"{system} {t_h:g} h, seed {seed}", spec, (res.tau, res.gamma), py_drt(spec), truth))
+                items.append(
+                    (f"{system} {t_h:g} h, seed {seed}", spec, (res.tau, res.gamma), py_drt(spec), truth)
+                )
     return items
 
 
@@ -381,6 +397,7 @@ def kk_speed() -> list[str]:
 
 
 def main() -> None:
+    global MIN_SHARE  # --min-share changes the rule for every table
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-per-file", type=int, default=None, help="spectra per file (default all)")
     parser.add_argument("--no-drt", action="store_true", help="skip the DRT comparison")
@@ -399,9 +416,16 @@ def main() -> None:
         help="JSON file caching pyimpspec's DRTs of corpus spectra",
     )
     parser.add_argument(
-        "--drt-synthetic", type=int, default=2, help="seeds of synthetic cells in the DRT comparison (0: none)"
+        "--min-share", type=float, default=MIN_SHARE, help="share of ∫γ for a resolved peak (default 0.10)"
+    )
+    parser.add_argument(
+        "--drt-synthetic",
+        type=int,
+        default=2,
+        help="seeds of synthetic cells in the DRT comparison (0: none)",
     )
     args = parser.parse_args()
+    MIN_SHARE = args.min_share
     spectra = corpus_spectra(args.max_per_file)
     if not args.drt_only:
         print("## KK time per call (80 points)\n")
@@ -410,10 +434,15 @@ def main() -> None:
         print("\n".join(kk_table(spectra, args.cache)))
     if not args.no_drt:
         chosen = [s for s in spectra if s[1] < args.drt_per_file]
-        print(f"\n## DRT resolved peaks against pyimpspec TR-RBF ({len(chosen)} corpus spectra)\n")
+        print(
+            f"\n## DRT resolved peaks (≥ {100 * MIN_SHARE:g} %) against pyimpspec TR-RBF "
+            f"({len(chosen)} corpus spectra)\n"
+        )
         print("\n".join(drt_table(chosen, args.drt_cache)), flush=True)
         if args.drt_synthetic:
-            print(f"\n## DRT resolved peaks on synthetic cells ({args.drt_synthetic} seeds), known τ as referee\n")
+            print(
+                f"\n## DRT resolved peaks on synthetic cells ({args.drt_synthetic} seeds), referee: true f0\n"
+            )
             print("\n".join(peak_table(synthetic_items(args.drt_synthetic), "true f0")))
 
 
