@@ -6,13 +6,16 @@ pyimpspec is GPL-3: it is a dev-only cross-check, imported here and nowhere in s
     PYTHONPATH=src /work/main/.venv/bin/python benchmarks/bench_kk_vs_pyimpspec.py            # all
     PYTHONPATH=src /work/main/.venv/bin/python benchmarks/bench_kk_vs_pyimpspec.py --no-drt   # KK only
     PYTHONPATH=src /work/main/.venv/bin/python benchmarks/bench_kk_vs_pyimpspec.py --max-per-file 4
+    PYTHONPATH=src /work/main/.venv/bin/python benchmarks/bench_kk_vs_pyimpspec.py --drt-only --drt-per-file 2
 
 Prints Markdown tables for BENCHMARKS.md:
 
 1. per corpus file: spectra, eisna and pyimpspec largest KK residual (median and worst
    spectrum), how many spectra satisfy ``eisna ≤ 1.5 × pyimpspec + 0.1 %`` and verdicts;
-2. DRT: the main peak (largest share of R_pol inside the window, same rule on both) of eisna's
-   DRT against pyimpspec's TR-RBF, τ ratio, and the nearest −Z″ apex as a model-free reference;
+2. DRT: the resolved peaks (rule above ``MIN_SHARE``: ≥ 10 % of the measured R_pol, inside the
+   window, not at the basis edge) of eisna's DRT and pyimpspec's TR-RBF, paired by nearest τ,
+   with a referee where they disagree: the −Z″ apex on corpus spectra, the known time constants
+   on synthetic cells from ``scripts/make_sample_spectra.py`` (``--drt-synthetic``);
 3. KK time per call on 80-point spectra.
 
 The corpus is found at ``../shared/corpus`` next to the repository (``EISNA_CORPUS`` overrides).
