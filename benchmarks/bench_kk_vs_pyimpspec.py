@@ -306,7 +306,8 @@ def peak_table(items: list[tuple[str, Spectrum, tuple, tuple, list[float]]], ref
             lines.append(
                 f"| {label} | {row['f_eisna']:.3g} ({100 * row['share_eisna']:.0f} %) "
                 f"| {row['f_py']:.3g} ({100 * row['share_py']:.0f} %) | {ratio:.2f} "
-                f"| {'yes' if ok else 'no'} | {ref:.3g} | {rel} | {who if not ok else ''} |"
+                f"| {'yes' if ok else 'no'} | {'–' if np.isnan(ref) else f'{ref:.3g}'} | {rel} "
+                f"| {who if not ok else ''} |"
             )
     lines.append(
         f"| **all** | | | | **{n_ok}/{n_all}** | within {RATIO}× of it: eisna {within_ref['eisna']}/{n_ref}, "
