@@ -14,7 +14,9 @@ cross-validation (Saccoccio et al. 2014; Maradesa et al., *J. Electrochem. Soc.*
 keeps falling to the top of the λ grid (Z′ and Z″ disagree: a spectrum that is not
 KK-consistent, where re/im cross-validation has no optimum), generalised
 cross-validation of the joint fit (Golub, Heath and Wahba, *Technometrics* 21 (1979)
-215) chooses λ instead.
+215) chooses λ instead. A λ whose fit misses the data by more than 1.5× the noise level
+(estimated from the least-regularised fit) is lowered until it does not (Morozov's
+discrepancy principle), since cross-validation on few or noisy points can merge arcs.
 
 Only :mod:`eisna.spectrum` and :mod:`eisna.errors` are imported (DRT sits upstream
 of circuits and fitting, which may use its peaks for start values).
@@ -56,6 +58,9 @@ _CENTRES_PER_DECADE = 7.0
 _GCV_TOLERANCE = 1.03
 # relative misfit (fraction of |Z|) treated as zero when choosing λ
 _CV_FLOOR = 5e-4
+# discrepancy cap: the chosen λ may raise the residual norm to at most this multiple of the noise
+# level estimated from the least-regularised fit
+_DISCREPANCY_FACTOR = 1.5
 # Gauss–Hermite nodes for the kernel integrals (the kernel is smooth on the RBF's scale)
 _GH_NODES, _GH_WEIGHTS = np.polynomial.hermite.hermgauss(24)
 
@@ -280,7 +285,9 @@ def drt(
         divided by the median |Z|). Default: chosen by real/imaginary cross-validation
         over 10⁻⁷ … 10¹ (decade steps, then the half decade above the choice): γ fitted
         to Z′ alone predicts Z″ and vice versa, and the largest λ whose summed prediction
-        error is within 10 % of the smallest wins (smoother γ at equal evidence). When
+        error is within 10 % of the smallest wins (smoother γ at equal evidence), but
+        never one whose residual norm exceeds 1.5× the noise estimated from the
+        least-regularised fit (discrepancy principle: λ is lowered in half decades). When
         that choice is the top of the extended grid, λ comes from generalised
         cross-validation of the joint Z′ + Z″ fit (the largest λ within 3 % of the
         smallest GCV score); ``lam_at_edge`` then says whether GCV found an optimum.
@@ -365,6 +372,10 @@ def drt(
     if lam is None:
         sy = system
         lam, lam_at_edge = _choose_lambda(sy.A_re, sy.A_im, sy.b_re, sy.b_im, sy.D, sy.n_tau)
+        capped = _cap_by_discrepancy(
+            np.vstack([sy.A_re, sy.A_im]), np.concatenate([sy.b_re, sy.b_im]), sy.D, lam
+        )
+        lam, lam_at_edge = (capped, False) if capped < lam else (lam, lam_at_edge)
         if lam_at_edge and lam >= _LAMBDA_GRID[-1]:
             # re/im cross-validation prefers ever smoother γ: Z′ and Z″ disagree (not KK-consistent,
             # or nothing to resolve); generalised cross-validation of the joint fit decides instead
@@ -642,6 +653,40 @@ def _choose_lambda(
     return best, at_edge
 
 
+def _rss_and_trace(A: FloatArray, b: FloatArray, D: FloatArray, lam: float) -> tuple[float, float]:
+    """Residual sum of squares of the regularised non-negative fit and the trace of its influence
+    matrix on the active set (where the problem is linear)."""
+    coef = _solve(A, b, D, lam)
+    active = coef > 0
+    resid = A @ coef - b
+    if not np.any(active):
+        return float(resid @ resid), 0.0
+    A_a, D_a = A[:, active], D[:, active]
+    gram = A_a.T @ A_a
+    system = gram + lam * (D_a.T @ D_a)
+    system[np.diag_indices_from(system)] *= 1.0 + 1e-12
+    return float(resid @ resid), float(np.trace(np.linalg.solve(system, gram)))
+
+
+def _cap_by_discrepancy(A: FloatArray, b: FloatArray, D: FloatArray, lam: float) -> float:
+    """The largest λ ≤ ``lam`` (half-decade steps) whose residual norm stays within
+    :data:`_DISCREPANCY_FACTOR` of the noise (Morozov's discrepancy principle).
+
+    The noise is estimated from the least-regularised fit (λ = 10⁻⁷) as
+    σ̂² = ‖r‖² / (n − tr H). Cross-validation on few or noisy points can settle on a λ
+    whose fit misses the data by many times that (two arcs merged into one): such a λ is
+    lowered until ‖r(λ)‖² ≤ factor² · n · σ̂².
+    """
+    lam_min = float(_LAMBDA_GRID[0])
+    if lam <= lam_min:
+        return lam
+    rss0, trace0 = _rss_and_trace(A, b, D, lam_min)
+    limit = _DISCREPANCY_FACTOR**2 * b.size * rss0 / max(b.size - trace0, 1.0)
+    while lam > lam_min * 1.01 and _rss_and_trace(A, b, D, lam)[0] > limit:
+        lam = max(lam / np.sqrt(10.0), lam_min)
+    return lam
+
+
 def _choose_lambda_gcv(
     A_re: FloatArray,
     A_im: FloatArray,
@@ -664,18 +709,8 @@ def _choose_lambda_gcv(
     n = b.size
 
     def gcv(lam: float) -> float:
-        coef = _solve(A, b, D, lam)
-        active = coef > 0
-        resid = A @ coef - b
-        if not np.any(active):
-            return float(n * (resid @ resid) / n**2)
-        A_a, D_a = A[:, active], D[:, active]
-        gram = A_a.T @ A_a
-        system = gram + lam * (D_a.T @ D_a)
-        system[np.diag_indices_from(system)] *= 1.0 + 1e-12
-        trace = float(np.trace(np.linalg.solve(system, gram)))
-        dof = max(n - trace, 1.0)
-        return float(n * (resid @ resid) / dof**2)
+        rss, trace = _rss_and_trace(A, b, D, lam)
+        return float(n * rss / max(n - trace, 1.0) ** 2)
 
     scores = {float(lam): gcv(float(lam)) for lam in _LAMBDA_GRID}
 
