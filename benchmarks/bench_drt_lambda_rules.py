@@ -155,6 +155,7 @@ def _gcv_family(kind: str, tolerance: float = 1.0) -> Callable[..., tuple[float,
     return chooser
 
 
+# each rule's λ then passes eisna's discrepancy cap (in ``drt``), as the re/im choice does
 RULES: dict[str, Callable[..., tuple[float, bool]]] = {
     "re/im CV, largest λ within 10 % (eisna)": R._choose_lambda,
     "GCV, largest λ within 3 %": _gcv_family("gcv", 1.03),
