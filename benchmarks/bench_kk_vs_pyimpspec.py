@@ -35,7 +35,7 @@ import numpy as np
 
 from eisna import Spectrum, read
 from eisna.errors import EisnaError
-from eisna.relaxation import _find_peaks, drt  # the same peak rule on both DRTs
+from eisna.relaxation import _EXTEND_DECADES, _find_peaks, drt  # the same peak rule on both DRTs
 from eisna.validation import kk_test
 
 REPO = Path(__file__).resolve().parents[1]
@@ -154,7 +154,8 @@ def py_centres(spec: Spectrum) -> tuple[float, float]:
 def eisna_centres(spec: Spectrum) -> tuple[float, float]:
     """Outermost RBF centres (s) of eisna's DRT: 1/(2πf) extended by one decade each side."""
     f_max, f_min = float(np.max(spec.freq)), float(np.min(spec.freq))
-    return 0.1 / (2 * np.pi * f_max), 10.0 / (2 * np.pi * f_min)
+    ext = 10.0**_EXTEND_DECADES
+    return 1.0 / (ext * 2 * np.pi * f_max), ext / (2 * np.pi * f_min)
 
 
 def measured_r_pol(spec: Spectrum) -> float:
