@@ -682,7 +682,12 @@ def _cap_by_discrepancy(A: FloatArray, b: FloatArray, D: FloatArray, lam: float)
         return lam
     rss0, trace0 = _rss_and_trace(A, b, D, lam_min)
     limit = _DISCREPANCY_FACTOR**2 * b.size * rss0 / max(b.size - trace0, 1.0)
-    while lam > lam_min * 1.01 and _rss_and_trace(A, b, D, lam)[0] > limit:
+
+    def rss(lam: float) -> float:
+        resid = A @ _solve(A, b, D, lam) - b
+        return float(resid @ resid)
+
+    while lam > lam_min * 1.01 and rss(lam) > limit:
         lam = max(lam / np.sqrt(10.0), lam_min)
     return lam
 
