@@ -14,7 +14,9 @@ cross-validation (Saccoccio et al. 2014; Maradesa et al., *J. Electrochem. Soc.*
 keeps falling to the top of the λ grid (Z′ and Z″ disagree: a spectrum that is not
 KK-consistent, where re/im cross-validation has no optimum), generalised
 cross-validation of the joint fit (Golub, Heath and Wahba, *Technometrics* 21 (1979)
-215) chooses λ instead.
+215) chooses λ instead. A λ whose fit misses the data by more than 1.5× the noise level
+(estimated from the least-regularised fit) is lowered until it does not (Morozov's
+discrepancy principle), since cross-validation on few or noisy points can merge arcs.
 
 Only :mod:`eisna.spectrum` and :mod:`eisna.errors` are imported (DRT sits upstream
 of circuits and fitting, which may use its peaks for start values).
@@ -56,6 +58,9 @@ _CENTRES_PER_DECADE = 7.0
 _GCV_TOLERANCE = 1.03
 # relative misfit (fraction of |Z|) treated as zero when choosing λ
 _CV_FLOOR = 5e-4
+# discrepancy cap: the chosen λ may raise the residual norm to at most this multiple of the noise
+# level estimated from the least-regularised fit
+_DISCREPANCY_FACTOR = 1.5
 # Gauss–Hermite nodes for the kernel integrals (the kernel is smooth on the RBF's scale)
 _GH_NODES, _GH_WEIGHTS = np.polynomial.hermite.hermgauss(24)
 
@@ -280,7 +285,9 @@ def drt(
         divided by the median |Z|). Default: chosen by real/imaginary cross-validation
         over 10⁻⁷ … 10¹ (decade steps, then the half decade above the choice): γ fitted
         to Z′ alone predicts Z″ and vice versa, and the largest λ whose summed prediction
-        error is within 10 % of the smallest wins (smoother γ at equal evidence). When
+        error is within 10 % of the smallest wins (smoother γ at equal evidence), but
+        never one whose residual norm exceeds 1.5× the noise estimated from the
+        least-regularised fit (discrepancy principle: λ is lowered in half decades). When
         that choice is the top of the extended grid, λ comes from generalised
         cross-validation of the joint Z′ + Z″ fit (the largest λ within 3 % of the
         smallest GCV score); ``lam_at_edge`` then says whether GCV found an optimum.
@@ -325,7 +332,8 @@ def drt(
     minima. Three rules keep regularisation ripples out of the list (eis-science §5.2):
     a shoulder separated from a neighbour by a valley at least half as high as the
     lower maximum is merged into it; a peak must reappear within 0.3 decade when λ is
-    ten times larger (the peak holding the largest share of R_pol is always kept); and
+    ten times larger (the peak holding the largest share of R_pol is always kept, and so
+    is the largest peak inside the measured frequency range when that one lies outside); and
     it must hold at least ``min_peak_fraction`` of R_pol. Each peak says whether it lies
     inside the measured frequency range (``in_window``) and whether it stands clear of
     the bootstrap band (``credible``). A
@@ -364,6 +372,10 @@ def drt(
     if lam is None:
         sy = system
         lam, lam_at_edge = _choose_lambda(sy.A_re, sy.A_im, sy.b_re, sy.b_im, sy.D, sy.n_tau)
+        capped = _cap_by_discrepancy(
+            np.vstack([sy.A_re, sy.A_im]), np.concatenate([sy.b_re, sy.b_im]), sy.D, lam
+        )
+        lam, lam_at_edge = (capped, False) if capped < lam else (lam, lam_at_edge)
         if lam_at_edge and lam >= _LAMBDA_GRID[-1]:
             # re/im cross-validation prefers ever smoother γ: Z′ and Z″ disagree (not KK-consistent,
             # or nothing to resolve); generalised cross-validation of the joint fit decides instead
@@ -389,8 +401,9 @@ def drt(
     band = None
     if n_boot > 0:
         band = _bootstrap_band(A, b, system.D, float(lam), coef, rbf, n_boot, z_scale, z)
-    peaks = _listed_peaks(A, b, system, float(lam), log_tau, rbf, gamma, min_peak_fraction * R_pol)
-    peaks = _flag_peaks(peaks, log_tau, gamma, band, (float(freq.min()), float(freq.max())))
+    f_range = (float(freq.min()), float(freq.max()))
+    peaks = _listed_peaks(A, b, system, float(lam), log_tau, rbf, gamma, min_peak_fraction * R_pol, f_range)
+    peaks = _flag_peaks(peaks, log_tau, gamma, band, f_range)
     return DRTResult(
         tau=np.exp(log_tau),
         gamma=gamma,
@@ -470,13 +483,17 @@ def _listed_peaks(
     rbf: FloatArray,
     gamma: FloatArray,
     min_area: float,
+    f_range: tuple[float, float],
 ) -> tuple[DRTPeak, ...]:
-    """Peaks of γ that survive ten times stronger smoothing; the largest is always kept.
+    """Peaks of γ that survive ten times stronger smoothing; the largest ones are always kept.
 
     A real relaxation survives ten times stronger smoothing, ripples between the heavy
     tails of depressed arcs do not (eis-science §5.2: "survive over 1–2 decades of λ").
     The peak holding the largest share of R_pol is never dropped by this test: smoothing
-    can merge or shift it, but it is the spectrum's main relaxation.
+    can merge or shift it, but it is the spectrum's main relaxation. When that peak lies
+    outside the measured range ``f_range`` (Hz), the largest peak inside it is kept too:
+    it is the main relaxation the data actually resolve (smoothing merges it into the
+    larger out-of-window one, which is what the test would otherwise read as a ripple).
     """
     peaks = _find_peaks(log_tau, gamma, min_area)
     if len(peaks) <= 1:
@@ -484,11 +501,14 @@ def _listed_peaks(
     coef_smooth = _solve(A, b, system.D, 10.0 * lam)
     gamma_smooth = np.clip(rbf @ coef_smooth[: system.n_tau], 0.0, None) * system.z_scale
     smooth_peaks = _find_peaks(log_tau, gamma_smooth, 0.5 * min_area)
-    largest = max(peaks, key=lambda p: p.R)
+    kept = [max(peaks, key=lambda p: p.R)]
+    inside = [p for p in peaks if f_range[0] <= p.f <= f_range[1]]
+    if inside:
+        kept.append(max(inside, key=lambda p: p.R))
     return tuple(
         p
         for p in peaks
-        if p is largest or any(abs(np.log10(p.tau / q.tau)) <= _SURVIVAL_DECADES for q in smooth_peaks)
+        if p in kept or any(abs(np.log10(p.tau / q.tau)) <= _SURVIVAL_DECADES for q in smooth_peaks)
     )
 
 
@@ -633,6 +653,45 @@ def _choose_lambda(
     return best, at_edge
 
 
+def _rss_and_trace(A: FloatArray, b: FloatArray, D: FloatArray, lam: float) -> tuple[float, float]:
+    """Residual sum of squares of the regularised non-negative fit and the trace of its influence
+    matrix on the active set (where the problem is linear)."""
+    coef = _solve(A, b, D, lam)
+    active = coef > 0
+    resid = A @ coef - b
+    if not np.any(active):
+        return float(resid @ resid), 0.0
+    A_a, D_a = A[:, active], D[:, active]
+    gram = A_a.T @ A_a
+    system = gram + lam * (D_a.T @ D_a)
+    system[np.diag_indices_from(system)] *= 1.0 + 1e-12
+    return float(resid @ resid), float(np.trace(np.linalg.solve(system, gram)))
+
+
+def _cap_by_discrepancy(A: FloatArray, b: FloatArray, D: FloatArray, lam: float) -> float:
+    """The largest λ ≤ ``lam`` (half-decade steps) whose residual norm stays within
+    :data:`_DISCREPANCY_FACTOR` of the noise (Morozov's discrepancy principle).
+
+    The noise is estimated from the least-regularised fit (λ = 10⁻⁷) as
+    σ̂² = ‖r‖² / (n − tr H). Cross-validation on few or noisy points can settle on a λ
+    whose fit misses the data by many times that (two arcs merged into one): such a λ is
+    lowered until ‖r(λ)‖² ≤ factor² · n · σ̂².
+    """
+    lam_min = float(_LAMBDA_GRID[0])
+    if lam <= lam_min:
+        return lam
+    rss0, trace0 = _rss_and_trace(A, b, D, lam_min)
+    limit = _DISCREPANCY_FACTOR**2 * b.size * rss0 / max(b.size - trace0, 1.0)
+
+    def rss(lam: float) -> float:
+        resid = A @ _solve(A, b, D, lam) - b
+        return float(resid @ resid)
+
+    while lam > lam_min * 1.01 and rss(lam) > limit:
+        lam = max(lam / np.sqrt(10.0), lam_min)
+    return lam
+
+
 def _choose_lambda_gcv(
     A_re: FloatArray,
     A_im: FloatArray,
@@ -655,18 +714,8 @@ def _choose_lambda_gcv(
     n = b.size
 
     def gcv(lam: float) -> float:
-        coef = _solve(A, b, D, lam)
-        active = coef > 0
-        resid = A @ coef - b
-        if not np.any(active):
-            return float(n * (resid @ resid) / n**2)
-        A_a, D_a = A[:, active], D[:, active]
-        gram = A_a.T @ A_a
-        system = gram + lam * (D_a.T @ D_a)
-        system[np.diag_indices_from(system)] *= 1.0 + 1e-12
-        trace = float(np.trace(np.linalg.solve(system, gram)))
-        dof = max(n - trace, 1.0)
-        return float(n * (resid @ resid) / dof**2)
+        rss, trace = _rss_and_trace(A, b, D, lam)
+        return float(n * rss / max(n - trace, 1.0) ** 2)
 
     scores = {float(lam): gcv(float(lam)) for lam in _LAMBDA_GRID}
 
