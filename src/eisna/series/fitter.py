@@ -85,7 +85,10 @@ class _Fitter:
         definition = self.definition(name)
         opts = dict(self.options.fit_options)
         if max_nfev:
+            # a truncated solve only has to show that this (wrong) model is much worse: the
+            # DRT-peak fallback starts would only make it less wrong, at ~4 solves' cost
             opts["max_nfev"] = max_nfev
+            opts["drt_fallback"] = False
         if initial:
             # a warm start is judged by this module (best of several seeds), so the engine
             # must not spend time on its own restarts
