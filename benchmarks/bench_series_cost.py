@@ -57,7 +57,9 @@ def _batch(src: Path, profile: int = 0):
             prof = cProfile.Profile()
             prof.enable()
         c0 = time.process_time()
-        series = eisna.batch([src], "symmetric_interlayer", out=Path(tmp) / "out", jobs=1, resume=False, report=False)
+        series = eisna.batch(
+            [src], "symmetric_interlayer", out=Path(tmp) / "out", jobs=1, resume=False, report=False
+        )
         cpu = time.process_time() - c0
         if prof is not None:
             import pstats
@@ -114,13 +116,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"one cold eisna.fit per spectrum   {1e3 * t_fit:8.1f} ms")
     print(f"eisna.batch per spectrum          {1e3 * t_batch:8.1f} ms   (jobs=1, report=False, resume=False)")
     print(f"batch / fit                       {t_batch / t_fit:8.2f}x   (target <= 2)")
-    print(f"onset {onset if onset is None else round(onset, 2)} h, plateau "
-          f"{plateau if plateau is None else round(plateau, 1)} ohm")
+    print(
+        f"onset {onset if onset is None else round(onset, 2)} h, plateau "
+        f"{plateau if plateau is None else round(plateau, 1)} ohm"
+    )
     if not args.no_imp:
         mean, med, n = _impedance_py(spectra, fits, circuit, args.imp_every)
-        print(f"impedance.py fit (x1.5 start)     {1e3 * mean:8.1f} ms mean, {1e3 * med:.1f} ms median ({n} spectra)")
-        print(f"impedance.py / batch per spectrum {mean / t_batch:8.1f}x (mean)  {med / t_batch:.1f}x (median)"
-              "   (target >= 20)")
+        print(
+            f"impedance.py fit (x1.5 start)     {1e3 * mean:8.1f} ms mean, {1e3 * med:.1f} ms median ({n} spectra)"
+        )
+        print(
+            f"impedance.py / batch per spectrum {mean / t_batch:8.1f}x (mean)  {med / t_batch:.1f}x (median)"
+            "   (target >= 20)"
+        )
     return 0
 
 
