@@ -305,17 +305,17 @@ def _scan_fit(
     if not np.all(scale > 0) or not np.all(np.isfinite(scale)):
         return _fit(omega, z, tau, add_inductance, add_capacitance)
     rhs = (stacked.T @ np.concatenate([zw.real, zw.imag])) / scale
-    try:
-        from scipy.linalg import cho_factor, cho_solve
+    from scipy.linalg.lapack import dpotrf, dpotrs  # (LAPACK directly: the wrappers cost more)
 
-        factor = cho_factor(gram / np.outer(scale, scale), check_finite=False)
-        coef = cho_solve(factor, rhs, check_finite=False) / scale
-    except np.linalg.LinAlgError:
+    factor, info = dpotrf(gram / np.outer(scale, scale), lower=False, clean=False)
+    if info != 0:  # not positive definite
         return _fit(omega, z, tau, add_inductance, add_capacitance)
-    pivots = np.abs(np.diag(factor[0]))
+    coef, info = dpotrs(factor, rhs, lower=False)
+    coef = coef / scale
+    pivots = np.abs(np.diagonal(factor))
     # a dense τ grid (many elements per decade) squares into an ill-conditioned Gram matrix:
     # the Cholesky pivots' spread bounds κ(G) from below, and below 1e-6 lstsq is used
-    if not np.all(np.isfinite(coef)) or pivots.min() < _GRAM_PIVOT_RATIO * pivots.max():
+    if info != 0 or not np.all(np.isfinite(coef)) or pivots.min() < _GRAM_PIVOT_RATIO * pivots.max():
         return _fit(omega, z, tau, add_inductance, add_capacitance)
     return coef, A @ coef
 
