@@ -253,6 +253,8 @@ def _small_lsq(
     nfev = 1
     lam = 1e-3
     eps = 1.4901161193847656e-08  # sqrt(machine epsilon), as SciPy's "2-point" rule
+    S = np.zeros((x.size, x.size))  # secant estimate of the Hessian's residual term Σ rᵢ∇²rᵢ
+    last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     while nfev < max_nfev:
         J = np.empty((r.size, x.size))
         for j in range(x.size):
@@ -263,9 +265,19 @@ def _small_lsq(
             xj[j] += h
             J[:, j] = (fun(xj) - r) / h
             nfev += 1
-        A = J.T @ J
         g = J.T @ r
-        diag = np.maximum(np.diag(A), 1e-300)
+        if last is not None:
+            # structured secant update (Dennis, Gay & Welsch): the profile's residuals stay
+            # large (a law that does not fit), where Gauss–Newton alone converges only linearly
+            s_x, J_prev, g_prev = x - last[0], last[1], last[2]
+            y = g - g_prev
+            ys = float(y @ s_x)
+            if ys > 1e-300:
+                v = (J - J_prev).T @ r - S @ s_x
+                S = S + (np.outer(v, y) + np.outer(y, v)) / ys - float(v @ s_x) * np.outer(y, y) / ys**2
+        last = (x, J, g)
+        A = J.T @ J + S
+        diag = np.maximum(np.diag(J.T @ J), 1e-300)
         # the gradient points out of the box at an active bound: that coordinate is done
         free = ~(((x <= lo) & (g > 0)) | ((x >= hi) & (g < 0)))
         if not free.any() or float(np.max(np.abs(g[free]) * np.maximum(np.abs(x[free]), 1.0))) <= 1e-15 * max(
