@@ -355,9 +355,12 @@ def _local_noise(res_re: FloatArray, res_im: FloatArray, order: npt.NDArray[np.i
         sigma_sorted[h : n - h] = np.median(windows.transpose(1, 0, 2).reshape(n - 2 * h, -1), axis=1)
     # within h points of an end the window is the h outermost points: noise often rises
     # there (the MHz end, the slow low-current points) and a centred window lags behind
-    for i in (*range(min(h, n)), *range(max(h, n - h), n)):
-        lo, hi = (0, h) if i < h else (n - h, n)
-        sigma_sorted[i] = np.median(pooled[:, lo:hi])
+    # (one median per end: every point there has the same window)
+    head, tail = list(range(min(h, n))), list(range(max(h, n - h), n))
+    if head:
+        sigma_sorted[head] = np.median(pooled[:, 0:h])
+    if tail:
+        sigma_sorted[tail] = np.median(pooled[:, n - h : n])
     sigma_sorted /= 0.6745
     sigma = np.empty(n)
     sigma[order] = sigma_sorted
