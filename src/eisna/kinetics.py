@@ -276,8 +276,9 @@ def _small_lsq(
                 v = (J - J_prev).T @ r - S @ s_x
                 S = S + (np.outer(v, y) + np.outer(y, v)) / ys - float(v @ s_x) * np.outer(y, y) / ys**2
         last = (x, J, g)
-        A = J.T @ J + S
-        diag = np.maximum(np.diag(J.T @ J), 1e-300)
+        JtJ = J.T @ J
+        A = JtJ + S
+        diag = np.maximum(JtJ.diagonal(), 1e-300)
         # the gradient points out of the box at an active bound: that coordinate is done
         free = ~(((x <= lo) & (g > 0)) | ((x >= hi) & (g < 0)))
         if not free.any() or float(np.max(np.abs(g[free]) * np.maximum(np.abs(x[free]), 1.0))) <= 1e-15 * max(
@@ -286,14 +287,11 @@ def _small_lsq(
             break
         improved = False
         while nfev < max_nfev:
-            M = A + lam * np.diag(diag)
-            step = np.zeros_like(x)
-            try:
-                step[free] = -np.linalg.solve(M[np.ix_(free, free)], g[free])
-            except np.linalg.LinAlgError:
+            step = _damped_step(A, g, lam * diag, free)
+            if step is None:  # singular
                 lam *= 10.0
                 continue
-            x_new = np.clip(x + step, lo, hi)
+            x_new = np.minimum(np.maximum(x + step, lo), hi)
             moved = x_new - x
             if bool(np.all(np.abs(moved) <= 1e-10 * (1e-10 + np.abs(x)))):
                 return x, r  # converged in x (or pinned at the bounds)
@@ -318,6 +316,26 @@ def _small_lsq(
         if not improved:
             break
     return x, r
+
+
+def _damped_step(A: np.ndarray, g: np.ndarray, damp: np.ndarray, free: np.ndarray) -> np.ndarray | None:
+    """−(A + diag(damp))⁻¹ g over the free coordinates (one or two: closed form); None if singular."""
+    step = np.zeros(g.size)
+    idx = [i for i in range(g.size) if free[i]]
+    if len(idx) == 1:
+        (i,) = idx
+        m = float(A[i, i] + damp[i])
+        if m == 0.0 or not math.isfinite(m):
+            return None
+        step[i] = -float(g[i]) / m
+        return step
+    a, b, c, d = A[0, 0] + damp[0], A[0, 1], A[1, 0], A[1, 1] + damp[1]
+    det = float(a * d - b * c)
+    if det == 0.0 or not math.isfinite(det):
+        return None
+    step[0] = -float(d * g[0] - b * g[1]) / det
+    step[1] = -float(a * g[1] - c * g[0]) / det
+    return step
 
 
 class _Profile:
