@@ -120,8 +120,12 @@ def _numeric(obj: list[Any] | tuple[Any, ...]) -> list[Any] | None:
     if not obj:
         return None
     if all(type(v) is float for v in obj):
+        if math.isfinite(sum(obj)):  # (a NaN or an infinity makes the sum non-finite)
+            return list(obj)
         return [v if math.isfinite(v) else None for v in obj]
     if all(type(v) is list and v and all(type(u) is float for u in v) for v in obj):
+        if math.isfinite(sum(map(sum, obj))):
+            return [list(v) for v in obj]
         return [[u if math.isfinite(u) else None for u in v] for v in obj]
     return None
 
