@@ -6,6 +6,7 @@ Usage::
     python benchmarks/bench_series_cost.py                 # sample_spectra/nas_looped.mpt (49 spectra)
     python benchmarks/bench_series_cost.py --imp-every 2   # impedance.py on every 2nd spectrum
     python benchmarks/bench_series_cost.py --profile 30    # cProfile of the batch, top 30 entries
+    python benchmarks/bench_series_cost.py --phases        # CPU time of each stage of the batch
 
 All in one process, CPU time (``time.process_time``: steadier than wall time on a shared
 machine):
@@ -19,7 +20,8 @@ machine):
    the truth ×1.5.
 
 Prints batch / fit (target ≤ 2) and impedance.py / batch per spectrum (target ≥ 20), plus the
-batch's onset and plateau so a speed-up that changes the answer shows.
+batch's onset and plateau so a speed-up that changes the answer shows. The batch is timed
+``--repeat`` times and the cold fits twice; the fastest of each is reported.
 """
 
 from __future__ import annotations
@@ -40,11 +42,46 @@ def _warm_imports() -> None:
     the one-off import cost is issue 12 item 3, not the per-spectrum cost measured here."""
     import pandas  # noqa: F401
 
-    import eisna.analysis  # noqa: F401
-    import eisna.batching  # noqa: F401
-    import eisna.kinetics  # noqa: F401
-    import eisna.plotting._data  # noqa: F401
+    import eisna.analysis
+    import eisna.batching
+    import eisna.kinetics
+    import eisna.plotting._data
     import eisna.validation  # noqa: F401
+
+
+_STAGES = (  # (module, attribute, label): the stages --phases times (nested ones overlap)
+    ("eisna.batching", "_read_all", "read"),
+    ("eisna.series.fitter", "_Fitter._fit", "circuit fits"),
+    ("eisna.kinetics", "fit_kinetics", "growth laws (kinetics + tracks)"),
+    ("eisna.validation", "kk_test", "KK tests"),
+    ("eisna.analysis", "analyse_series", "analysis.json record (incl. KK)"),
+    ("eisna.batching", "dumps", "JSON encoding"),
+    ("eisna.series.result", "SeriesResult.to_frame", "to_frame"),
+    ("eisna.batching", "write_outputs", "write_outputs (incl. analysis, JSON)"),
+)
+
+
+def _timed_stages() -> dict[str, float]:
+    """Wrap the stages of a batch with CPU-time counters; returns the (live) totals."""
+    import importlib
+
+    totals: dict[str, float] = {}
+    for mod_name, attr, label in _STAGES:
+        owner = importlib.import_module(mod_name)
+        *path, name = attr.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        inner = getattr(owner, name)
+
+        def wrapper(*a, __inner=inner, __label=label, **k):
+            c0 = time.process_time()
+            try:
+                return __inner(*a, **k)
+            finally:
+                totals[__label] = totals.get(__label, 0.0) + time.process_time() - c0
+
+        setattr(owner, name, wrapper)
+    return totals
 
 
 def _cold_fits(spectra, circuit):
@@ -114,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-imp", action="store_true", help="skip impedance.py")
     ap.add_argument("--profile", type=int, default=0, help="cProfile the batch, print N entries")
     ap.add_argument("--repeat", type=int, default=2, help="batches timed (the fastest is reported)")
+    ap.add_argument("--phases", action="store_true", help="CPU time per stage of each batch")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     import eisna
@@ -123,9 +161,20 @@ def main(argv: list[str] | None = None) -> int:
     circuit = "symmetric_interlayer"
     _warm_imports()
     t_fit, fits = _cold_fits(spectra, circuit)
-    runs = [_batch(src, args.profile if k == 0 else 0) for k in range(max(args.repeat, 1))]
+    totals = _timed_stages() if args.phases else None
+    runs = []
+    for k in range(max(args.repeat, 1)):
+        if totals is not None:
+            totals.clear()
+        runs.append(_batch(src, args.profile if k == 0 else 0))
+        if totals is not None:
+            n = len(runs[-1][1])
+            print(
+                f"batch {k + 1}: " + ", ".join(f"{lab} {1e3 * v / n:.1f}" for lab, v in totals.items()),
+                "ms/spectrum",
+            )
     t_batch, series = min(runs, key=lambda r: r[0])
-    t_fit = min(t_fit, _cold_fits(spectra, circuit)[0])  # the same number of repeats, interleaved
+    t_fit = min(t_fit, _cold_fits(spectra, circuit)[0])  # cold fits timed twice, before and after
     kin = series.kinetics_summary()
     onset, plateau = kin.get("onset_h"), kin.get("R_int_final")
     print(f"{src.name}: {len(spectra)} spectra, {circuit}, CPU time (time.process_time), one process")
@@ -142,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_imp:
         mean, med, n = _impedance_py(spectra, fits, circuit, args.imp_every)
         print(
-            f"impedance.py fit (x1.5 start)     {1e3 * mean:8.1f} ms mean, {1e3 * med:.1f} ms median ({n} spectra)"
+            f"impedance.py fit (x1.5 start)     {1e3 * mean:8.1f} ms mean, "
+            f"{1e3 * med:.1f} ms median ({n} spectra)"
         )
         print(
             f"impedance.py / batch per spectrum {mean / t_batch:8.1f}x (mean)  {med / t_batch:.1f}x (median)"
