@@ -18,6 +18,7 @@ upstream of circuits and fitting).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -217,6 +218,7 @@ class KKResult:
 # so the M scan of every spectrum after the first reuses the matrices (read-only arrays)
 _DESIGN_CACHE: dict[tuple[bytes, bytes, bool, bool], ComplexArray] = {}
 _DESIGN_CACHE_MAX = 512
+_STACKED_CACHE: dict[int, tuple[ComplexArray, FloatArray]] = {}
 _GRAM_MAX_WORK = 250_000  # 2N·K² multiply-adds: above, the Gram product is no cheaper than lstsq
 _GRAM_PIVOT_RATIO = 1e-3  # Cholesky pivot spread ≥ 1e-3: κ(Gram) ≳ 1e6 otherwise
 
@@ -282,7 +284,12 @@ def _fit(
 
 
 def _scan_fit(
-    omega: FloatArray, z: ComplexArray, tau: FloatArray, add_inductance: bool, add_capacitance: bool
+    omega: FloatArray,
+    z: ComplexArray,
+    tau: FloatArray,
+    add_inductance: bool,
+    add_capacitance: bool,
+    weighted: tuple[FloatArray, FloatArray] | None = None,
 ) -> tuple[FloatArray, ComplexArray]:
     """:func:`_fit` for the M scan: the same weighted problem through its normal equations.
 
@@ -290,34 +297,54 @@ def _scan_fit(
     Cholesky solve of the Gram matrix agrees with ``lstsq`` to ~1e-8 relative at a quarter of
     its cost; the chosen M is refitted with ``lstsq`` (:func:`_fit`), so the stored result is
     unchanged. Falls back to :func:`_fit` when the Gram matrix is not positive definite.
+    ``weighted``: :func:`_weighted_rows` of ``z``, computed once per scan.
     """
     A = _design_matrix(omega, tau, add_inductance, add_capacitance)
     if 2 * A.size * A.shape[1] > _GRAM_MAX_WORK:  # large: lstsq is as fast, and BLAS would thread
         return _fit(omega, z, tau, add_inductance, add_capacitance)
-    w = 1.0 / np.abs(z)
-    Aw = A * w[:, None]
-    zw = z * w
-    # real stacking (a complex conjugate-transposed product is handed to threaded zgemm, which
-    # costs several times more CPU on a busy machine)
-    stacked = np.vstack([Aw.real, Aw.imag])
+    if weighted is None:
+        weighted = _weighted_rows(z)
+    w2, rhs_rows = weighted
+    # real stacking [Re A; Im A] (a complex conjugate-transposed product is handed to threaded
+    # zgemm, which costs several times more CPU on a busy machine)
+    stacked = _stacked_design(A) * w2[:, None]
     gram = stacked.T @ stacked
-    scale = np.sqrt(np.diag(gram))
-    if not np.all(scale > 0) or not np.all(np.isfinite(scale)):
+    scale = np.sqrt(gram.diagonal())
+    if not (scale.min() > 0.0 and math.isfinite(float(scale.sum()))):
         return _fit(omega, z, tau, add_inductance, add_capacitance)
-    rhs = (stacked.T @ np.concatenate([zw.real, zw.imag])) / scale
+    rhs = (stacked.T @ rhs_rows) / scale
     from scipy.linalg.lapack import dpotrf, dpotrs  # (LAPACK directly: the wrappers cost more)
 
-    factor, info = dpotrf(gram / np.outer(scale, scale), lower=False, clean=False)
+    factor, info = dpotrf(gram / (scale[:, None] * scale), lower=False, clean=False)
     if info != 0:  # not positive definite
         return _fit(omega, z, tau, add_inductance, add_capacitance)
     coef, info = dpotrs(factor, rhs, lower=False)
     coef = coef / scale
-    pivots = np.abs(np.diagonal(factor))
+    pivots = np.abs(factor.diagonal())
     # a dense τ grid (many elements per decade) squares into an ill-conditioned Gram matrix:
     # the Cholesky pivots' spread bounds κ(G) from below, and below 1e-6 lstsq is used
-    if info != 0 or not np.all(np.isfinite(coef)) or pivots.min() < _GRAM_PIVOT_RATIO * pivots.max():
+    if info != 0 or not math.isfinite(float(coef.sum())) or pivots.min() < _GRAM_PIVOT_RATIO * pivots.max():
         return _fit(omega, z, tau, add_inductance, add_capacitance)
     return coef, A @ coef
+
+
+def _weighted_rows(z: ComplexArray) -> tuple[FloatArray, FloatArray]:
+    """Row weights 1/|Z| of the stacked real/imaginary system, twice, and its right-hand side."""
+    w = 1.0 / np.abs(z)
+    zw = z * w
+    return np.concatenate([w, w]), np.concatenate([zw.real, zw.imag])
+
+
+def _stacked_design(A: ComplexArray) -> FloatArray:
+    """[Re A; Im A] of a cached design matrix (cached with it)."""
+    key = id(A)
+    got = _STACKED_CACHE.get(key)
+    if got is None or got[0] is not A:
+        if len(_STACKED_CACHE) >= _DESIGN_CACHE_MAX:
+            _STACKED_CACHE.clear()
+        got = (A, np.concatenate([A.real, A.imag]))
+        _STACKED_CACHE[key] = got
+    return got[1]
 
 
 def _leverage(
@@ -461,8 +488,9 @@ def _scan_M(
     mus: list[float] = []
     chis: list[float] = []
     M_mu = None
+    weighted = _weighted_rows(z)
     for M in range(M_range[0], M_range[1] + 1):
-        coef, z_fit = _scan_fit(omega, z, _tau_grid(w_min, w_max, M, extend), L, C)
+        coef, z_fit = _scan_fit(omega, z, _tau_grid(w_min, w_max, M, extend), L, C, weighted)
         Ms.append(M)
         mus.append(_mu(coef[1 : 1 + M]))
         chis.append(max(_pseudo_chisqr(z, z_fit), 1e-300))
