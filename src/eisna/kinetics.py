@@ -296,6 +296,11 @@ def _small_lsq(
             if bool(np.all(np.abs(moved) <= 1e-10 * (1e-10 + np.abs(x)))):
                 return x, r  # converged in x (or pinned at the bounds)
             predicted = -(2.0 * float(g @ moved) + float(moved @ A @ moved))
+            if predicted <= 0.0:  # the model (with its secant term) is not convex along the step
+                lam *= 10.0
+                if lam > 1e16:
+                    return x, r
+                continue
             if lam <= 1e-2 and predicted <= 1e-12 * cost:
                 return x, r  # the linear model promises no χ² worth another evaluation
             r_new = fun(x_new)
