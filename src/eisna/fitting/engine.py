@@ -318,6 +318,7 @@ def fit(
     n_restarts: int = 4,
     max_nfev: int = 150,
     drt_fallback: bool = True,
+    polish: bool = True,
 ) -> FitResult:
     """Fit an equivalent circuit to one spectrum.
 
@@ -353,6 +354,10 @@ def fit(
     drt_fallback : bool
         When every start still gives a clearly poor fit, also try starts built on the peaks of
         :func:`eisna.drt` (about 0.5 s more).
+    polish : bool
+        False: keep the best solve as it is, without the polish and the restarts that follow
+        it; for a fit whose only job is to show that a model is worse (a series' baseline
+        once the interlayer is established), whose χ² is then an upper bound.
 
     Returns
     -------
@@ -366,7 +371,7 @@ def fit(
     prep = _prepare(spectrum, circuit, weighting, fmin, fmax, initial, fixed)
     starts, sk = _start_points(prep)
     search = _search(prep, starts, sk, n_restarts, max_nfev, drt_fallback)
-    x, polish_cost, polish_ok, held = _polish_and_refine(prep, search, max_nfev)
+    x, polish_cost, polish_ok, held = _polish_and_refine(prep, search, max_nfev, polish)
     unc = _uncertainties(prep, x, held)
     flags, warns, bound_probe, misfit = _judge(prep, x, unc, search.noise)
     return _assemble(
@@ -562,7 +567,7 @@ def _search(
 
 
 def _polish_and_refine(
-    prep: _Prepared, search: _Search, max_nfev: int
+    prep: _Prepared, search: _Search, max_nfev: int, polish: bool = True
 ) -> tuple[np.ndarray, float, bool, Sequence[int]]:
     """Order the arcs, polish the best solve and, unless at the DRT floor, refine it.
 
@@ -574,6 +579,8 @@ def _polish_and_refine(
     # polish (own lmder, trf fallback); coordinates the winning
     # solve held (an arc far above the window) stay held in the polish
     held = _above_window(problem, x_best)[0] if getattr(best, "held", False) else []
+    if not polish:
+        return x_best, best.cost, False, held
     x, polish_cost, polished, polish_ok = _polish_solve(
         problem, x_best, held, best.cost, _POLISH_NFEV_LSQ, _POLISH_NFEV
     )

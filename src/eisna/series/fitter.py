@@ -85,7 +85,12 @@ class _Fitter:
         definition = self.definition(name)
         opts = dict(self.options.fit_options)
         if max_nfev:
+            # a truncated solve only has to show that this (wrong) model is much worse: the
+            # DRT-peak fallback starts, the polish and its restarts would only make it less
+            # wrong (~4 more solves when it is poor)
             opts["max_nfev"] = max_nfev
+            opts["drt_fallback"] = False
+            opts["polish"] = False
         if initial:
             # a warm start is judged by this module (best of several seeds), so the engine
             # must not spend time on its own restarts
@@ -269,8 +274,11 @@ class _Fitter:
                 full = _better(full, fit_full(None))
             # Once the arc is firmly established the baseline (a wrong model there) only has to
             # show that it is much worse: a truncated solve can only make ΔBIC more negative.
-            budget = 60 if prev.delta_bic < 10 * opt.delta_bic else None
-            base = fit_base(self.base_from_full(full), budget)
+            budget = 30 if prev.delta_bic < 10 * opt.delta_bic else None
+            # the previous spectrum's baseline optimum is where this one's wrong-model optimum
+            # lies (it moves smoothly), much closer than the full fit with the arc removed
+            seed = self.guarded_start(prev.base, opt.baseline) if budget and _good(prev.base) else None
+            base = fit_base(seed or self.base_from_full(full), budget)
             out = self.decide(spectrum, full, base)
             if not out.interlayer:  # the arc vanished? check with the other seeds first
                 base = _better(base, fit_base(self.guarded_start(prev.base, opt.baseline)))

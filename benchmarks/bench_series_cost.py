@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Series cost (issue 12 item 2): a whole batch per spectrum vs one cold fit and vs impedance.py.
+
+Usage::
+
+    python benchmarks/bench_series_cost.py                 # sample_spectra/nas_looped.mpt (49 spectra)
+    python benchmarks/bench_series_cost.py --imp-every 2   # impedance.py on every 2nd spectrum
+    python benchmarks/bench_series_cost.py --profile 30    # cProfile of the batch, top 30 entries
+    python benchmarks/bench_series_cost.py --phases        # CPU time of each stage of the batch
+
+All in one process, CPU time (``time.process_time``: steadier than wall time on a shared
+machine):
+
+1. one cold ``eisna.fit(spectrum, "symmetric_interlayer")`` per spectrum (automatic starts);
+2. the whole ``eisna.batch([file], jobs=1, report=False, resume=False)`` — reading, the tracked
+   series, ``results.csv``, ``results.json``, ``kinetics.json``, ``tracks.csv``,
+   ``analysis.json`` — divided by the number of spectra;
+3. impedance.py's ``CustomCircuit.fit`` on the same spectra (every ``--imp-every``-th), started
+   from eisna's cold fit ×1.5 (exponents ×1.05, capped at 1), as ``bench_fit.py`` starts it from
+   the truth ×1.5.
+
+Prints batch / fit (target ≤ 2) and impedance.py / batch per spectrum (target ≥ 20), plus the
+batch's onset and plateau so a speed-up that changes the answer shows. The batch is timed
+``--repeat`` times and the cold fits twice; the fastest of each is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _warm_imports() -> None:
+    """Import what the batch's output stage needs (pandas, the KK test, kinetics) once, untimed:
+    the one-off import cost is issue 12 item 3, not the per-spectrum cost measured here."""
+    import pandas  # noqa: F401
+
+    import eisna.analysis
+    import eisna.batching
+    import eisna.kinetics
+    import eisna.plotting._data
+    import eisna.validation  # noqa: F401
+
+
+_STAGES = (  # (module, attribute, label): the stages --phases times (nested ones overlap)
+    ("eisna.batching", "_read_all", "read"),
+    ("eisna.series.fitter", "_Fitter._fit", "circuit fits"),
+    ("eisna.kinetics", "fit_kinetics", "growth laws (kinetics + tracks)"),
+    ("eisna.validation", "kk_test", "KK tests"),
+    ("eisna.analysis", "analyse_series", "analysis.json record (incl. KK)"),
+    ("eisna.batching", "dumps", "JSON encoding"),
+    ("eisna.series.result", "SeriesResult.to_frame", "to_frame"),
+    ("eisna.batching", "write_outputs", "write_outputs (incl. analysis, JSON)"),
+)
+
+
+def _timed_stages() -> dict[str, float]:
+    """Wrap the stages of a batch with CPU-time counters; returns the (live) totals."""
+    import importlib
+
+    totals: dict[str, float] = {}
+    for mod_name, attr, label in _STAGES:
+        owner = importlib.import_module(mod_name)
+        *path, name = attr.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        inner = getattr(owner, name)
+
+        def wrapper(*a, __inner=inner, __label=label, **k):
+            c0 = time.process_time()
+            try:
+                return __inner(*a, **k)
+            finally:
+                totals[__label] = totals.get(__label, 0.0) + time.process_time() - c0
+
+        setattr(owner, name, wrapper)
+    return totals
+
+
+def _cold_fits(spectra, circuit):
+    import eisna
+
+    eisna.fit(spectra[0], circuit)  # imports, caches
+    fits = []
+    c0 = time.process_time()
+    for s in spectra:
+        fits.append(eisna.fit(s, circuit))
+    return (time.process_time() - c0) / len(spectra), fits
+
+
+def _batch(src: Path, profile: int = 0):
+    import eisna
+
+    with tempfile.TemporaryDirectory() as tmp:
+        prof = None
+        if profile:
+            import cProfile
+
+            prof = cProfile.Profile()
+            prof.enable()
+        c0 = time.process_time()
+        series = eisna.batch(
+            [src], "symmetric_interlayer", out=Path(tmp) / "out", jobs=1, resume=False, report=False
+        )
+        cpu = time.process_time() - c0
+        if prof is not None:
+            import pstats
+
+            prof.disable()
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(profile)
+        for name in ("results.csv", "kinetics.json", "tracks.csv"):
+            assert (Path(tmp) / "out" / name).exists(), name
+    return cpu / len(series), series
+
+
+def _impedance_py(spectra, fits, circuit, every: int):
+    from impedance.models.circuits import CustomCircuit
+
+    d = eisna_circuit(circuit)
+    times = []
+    for s, r in list(zip(spectra, fits, strict=True))[::every]:
+        guess = [
+            min(r.params[p] * 1.05, 1.0) if p.startswith("n_") else r.params[p] * 1.5 for p in d.param_names
+        ]
+        cc = CustomCircuit(d.circuit.text, initial_guess=guess)
+        c0 = time.process_time()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cc.fit(np.asarray(s.freq), np.asarray(s.z))
+        times.append(time.process_time() - c0)
+    return float(np.mean(times)), float(np.median(times)), len(times)
+
+
+def eisna_circuit(name):
+    from eisna.circuit import load_circuit
+
+    return load_circuit(name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--file", default=str(REPO / "sample_spectra" / "nas_looped.mpt"))
+    ap.add_argument("--imp-every", type=int, default=4, help="impedance.py on every k-th spectrum")
+    ap.add_argument("--no-imp", action="store_true", help="skip impedance.py")
+    ap.add_argument("--profile", type=int, default=0, help="cProfile the batch, print N entries")
+    ap.add_argument("--repeat", type=int, default=2, help="batches timed (the fastest is reported)")
+    ap.add_argument("--phases", action="store_true", help="CPU time per stage of each batch")
+    args = ap.parse_args(argv)
+    warnings.simplefilter("ignore")
+    import eisna
+
+    src = Path(args.file)
+    spectra = eisna.read(src)
+    circuit = "symmetric_interlayer"
+    _warm_imports()
+    t_fit, fits = _cold_fits(spectra, circuit)
+    totals = _timed_stages() if args.phases else None
+    runs = []
+    for k in range(max(args.repeat, 1)):
+        if totals is not None:
+            totals.clear()
+        runs.append(_batch(src, args.profile if k == 0 else 0))
+        if totals is not None:
+            n = len(runs[-1][1])
+            print(
+                f"batch {k + 1}: " + ", ".join(f"{lab} {1e3 * v / n:.1f}" for lab, v in totals.items()),
+                "ms/spectrum",
+            )
+    t_batch, series = min(runs, key=lambda r: r[0])
+    t_fit = min(t_fit, _cold_fits(spectra, circuit)[0])  # cold fits timed twice, before and after
+    kin = series.kinetics_summary()
+    onset, plateau = kin.get("onset_h"), kin.get("R_int_final")
+    print(f"{src.name}: {len(spectra)} spectra, {circuit}, CPU time (time.process_time), one process")
+    print(f"one cold eisna.fit per spectrum   {1e3 * t_fit:8.1f} ms")
+    print(
+        f"eisna.batch per spectrum          {1e3 * t_batch:8.1f} ms   (jobs=1, report=False, resume=False; "
+        f"runs: {', '.join(f'{1e3 * r[0]:.1f}' for r in runs)} ms)"
+    )
+    print(f"batch / fit                       {t_batch / t_fit:8.2f}x   (target <= 2)")
+    print(
+        f"onset {onset if onset is None else round(onset, 2)} h, plateau "
+        f"{plateau if plateau is None else round(plateau, 1)} ohm"
+    )
+    if not args.no_imp:
+        mean, med, n = _impedance_py(spectra, fits, circuit, args.imp_every)
+        print(
+            f"impedance.py fit (x1.5 start)     {1e3 * mean:8.1f} ms mean, "
+            f"{1e3 * med:.1f} ms median ({n} spectra)"
+        )
+        print(
+            f"impedance.py / batch per spectrum {mean / t_batch:8.1f}x (mean)  {med / t_batch:.1f}x (median)"
+            "   (target >= 20)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
