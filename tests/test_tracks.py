@@ -219,3 +219,22 @@ def test_growth_law_must_beat_the_constant_clearly():
     strong = 10.0 + 0.05 * t + np.random.default_rng(0).normal(0.0, 0.1, t.size)
     kin = _growth_laws(fit_kinetics, t, strong)
     assert kin.model != "none" and kin.R_final == pytest.approx(11.2, abs=0.2)
+
+
+def test_quantity_in_few_spectra_is_not_named_as_changed_most():
+    # a Warburg kept by 2 of 12 spectra (the others fell back to a circuit without it) went
+    # "+323 %" on the CLI's summary line; it stays in tracks.csv, marked sparse
+    from eisna.cli.batch import _tracks_line
+    from eisna.series.tracks import Track
+
+    t = np.arange(12.0)
+    r_w = np.full(12, np.nan)
+    r_w[[0, 11]] = [1.0, 4.2]
+    r_se = np.linspace(10.0, 12.0, 12)
+    tracks = [
+        Track(None, "R_W", "Ω", t, r_w, np.full(12, np.nan)),
+        Track(None, "R_SE_ohm", "Ω", t, r_se, np.full(12, np.nan)),
+    ]
+    assert tracks[0].sparse and not tracks[1].sparse
+    line = _tracks_line(tracks)
+    assert "R_SE_ohm 10.18 -> 11.82 Ω (+16 %" in line and "R_W" not in line

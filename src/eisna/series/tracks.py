@@ -123,6 +123,12 @@ class Track:
         return int(np.isfinite(self.values).sum())
 
     @property
+    def sparse(self) -> bool:
+        """True when the quantity exists in under half the cell's spectra (or under three): the
+        other spectra were fitted with a circuit without it, so first → final is no trajectory."""
+        return self.n < max(3, 0.5 * self.values.size)
+
+    @property
     def median_jump_pct(self) -> float:
         """Median relative change between neighbouring spectra in % (the scatter)."""
         return median_jump_pct(self.values)
@@ -283,6 +289,9 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
             if not np.isfinite(v).any():
                 continue
             note = notes.get(name) or ""
+            n_found = int(np.isfinite(v).sum())
+            if n_found < max(3, 0.5 * v.size):
+                note = "; ".join(filter(None, [note, f"only in {n_found} of {v.size} spectra"]))
             kin = None
             if name == series.interlayer_param and series.baseline is not None:
                 kin = series.cell_kinetics.get(cell, series.kinetics) if cell is not None else series.kinetics
