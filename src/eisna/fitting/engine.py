@@ -619,15 +619,30 @@ def _uncertainties(prep: _Prepared, x: np.ndarray, held: Sequence[int]) -> _Unce
     corr[np.ix_(problem.free_idx, problem.free_idx)] = c
 
     steps = 1e-6 * np.maximum(1.0, np.abs(x))
-    shifted = [problem.to_values(x + np.eye(k)[j] * steps[j]) for j in range(k)]
+    # column 0: the values; column j + 1: the values with internal coordinate j moved by steps[j]
+    x_shift = x[None, :] + np.diag(steps)
+    stacked = np.repeat(values[:, None], k + 1, axis=1)
+    stacked[problem.free_idx, 1:] = np.where(problem.is_log[:, None], 10.0**x_shift.T, x_shift.T)
+    shifted = list(stacked[:, 1:].T)
 
     undetermined = ~np.isfinite(np.diag(cov_x))
     cov_fin = np.where(np.isfinite(cov_x), cov_x, 0.0)
 
+    def forward(fn) -> tuple[float, np.ndarray]:
+        # fn at the values and at every shifted point: one call on the stacked columns when fn
+        # broadcasts (the physics' formulas do), else one call per point
+        try:
+            out = np.asarray(fn(stacked), dtype=float)
+            if out.shape == (k + 1,):
+                return float(out[0]), (out[1:] - out[0]) / steps
+        except (TypeError, ValueError, IndexError):
+            pass
+        v0 = float(fn(values))
+        return v0, np.array([(float(fn(vj)) - v0) / h for vj, h in zip(shifted, steps, strict=True)])
+
     def propagate(fn):
         # delta method: var = g' C g with g the forward-difference gradient in internal coordinates
-        v0 = float(fn(values))
-        grad = np.array([(float(fn(vj)) - v0) / h for vj, h in zip(shifted, steps, strict=True)])
+        v0, grad = forward(fn)
         if undetermined.any():  # infinite variances: they count only where the gradient is non-zero
             if np.any(grad[undetermined] != 0):
                 return v0, math.inf

@@ -54,6 +54,7 @@ class _Problem:
         self.circuit = defn.circuit
         self.func = defn.circuit.impedance_s
         self.s = 2j * np.pi * freq
+        self.s.flags.writeable = False  # (lets the compiled circuit keep ln ω for it)
         self.z = z
         self.w_re, self.w_im = w_re, w_im
         d = defn.defaults
