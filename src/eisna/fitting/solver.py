@@ -78,6 +78,8 @@ class _Problem:
         self._jac = np.empty((0, 0))
         self._res_key: bytes | None = None
         self._res = np.empty(0)
+        self._res_d = np.empty(0, dtype=complex)
+        self._abs_z2 = np.abs(z) ** 2
         self._misfits: dict[bytes, float] = {}
         self._all_free = self.free_idx.size == len(self.names)
 
@@ -112,7 +114,7 @@ class _Problem:
         np.multiply(d.real, self.w_re, out=res[:m])
         np.multiply(d.imag, self.w_im, out=res[m:])
         res.flags.writeable = False
-        self._res_key, self._res = key, res
+        self._res_key, self._res, self._res_d = key, res, d
         return res
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
@@ -146,8 +148,9 @@ class _Problem:
         """Relative rms misfit |Z_fit − Z|/|Z| (per component), independent of the weighting."""
         key = np.asarray(x, dtype=float).tobytes()
         if key not in self._misfits:
-            zf = self.func(self.s, self.to_values(x))
-            self._misfits[key] = float(np.sqrt(np.mean(np.abs(zf - self.z) ** 2 / np.abs(self.z) ** 2) / 2))
+            # (the difference of the last residual evaluation when it was at x)
+            d = self._res_d if key == self._res_key else self.func(self.s, self.to_values(x)) - self.z
+            self._misfits[key] = float(np.sqrt(np.mean(np.abs(d) ** 2 / self._abs_z2) / 2))
         return self._misfits[key]
 
     def at_bound(self, x: np.ndarray) -> list[int]:
@@ -250,7 +253,7 @@ def _above_window(problem: _Problem, x: np.ndarray, park: bool = False) -> tuple
     """
     values = problem.to_values(x)
     tau_min = 1.0 / float(np.abs(problem.s).max())
-    pos = {int(i): j for j, i in enumerate(problem.free_idx)}
+    pos = {i: j for j, i in enumerate(problem.free_idx.tolist())}
     out: list[int] = []
     for it in _items(problem.defn):
         p = it.params
@@ -548,10 +551,27 @@ def _refine(problem: _Problem, x: np.ndarray, max_nfev: int, restart: bool = Tru
     return best
 
 
+_LAST_COV: tuple[Any, Any] = (None, None)  # the last (Jacobian bytes, covariance), replaced whole
+
+
 def _covariance(jac: np.ndarray) -> np.ndarray:
     """(JᵀJ)⁻¹ when the normal matrix is singular: parameters that do not move the residual
     (column norm < 1e-8 of the largest) get an infinite variance and no correlation; the rest
-    is inverted through the SVD (a pseudo-inverse would give them zero variance instead)."""
+    is inverted through the SVD (a pseudo-inverse would give them zero variance instead).
+
+    Read-only; the last one is kept (the sandwich estimate asks for the same matrix again)."""
+    global _LAST_COV
+    key = (jac.shape, jac.tobytes())
+    last = _LAST_COV
+    if last[0] == key:
+        return last[1]
+    cov = _covariance_svd(jac)
+    cov.flags.writeable = False
+    _LAST_COV = (key, cov)
+    return cov
+
+
+def _covariance_svd(jac: np.ndarray) -> np.ndarray:
     k = jac.shape[1]
     norms = np.linalg.norm(jac, axis=0)
     live = norms > 1e-8 * (norms.max() if norms.size and norms.max() > 0 else 1.0)
@@ -655,7 +675,7 @@ def _profile_above_window(
     held_set = {int(j) for j in held}
     values = problem.to_values(x)
     tau_min = 1.0 / float(np.abs(problem.s).max())
-    pos = {int(i): j for j, i in enumerate(problem.free_idx)}
+    pos = {i: j for j, i in enumerate(problem.free_idx.tolist())}
     r0 = problem.residual(x)
     chi0 = float(r0 @ r0)
     jac = problem.jacobian(x)

@@ -135,12 +135,11 @@ def _sketch(
     peaks: list[tuple[float, float]] = []
     if total > 0:
         # split gamma at local minima; a peak is a local maximum holding > 0.3 % of the total
+        gl = gamma.tolist()  # (Python floats: the same comparisons, without numpy scalars)
         maxima = [
             i
             for i in range(n_tau)
-            if gamma[i] > 0
-            and (i == 0 or gamma[i] >= gamma[i - 1])
-            and (i == n_tau - 1 or gamma[i] > gamma[i + 1])
+            if gl[i] > 0 and (i == 0 or gl[i] >= gl[i - 1]) and (i == n_tau - 1 or gl[i] > gl[i + 1])
         ]
         bounds = [0]
         for m0, m1 in itertools.pairwise(maxima):
@@ -442,7 +441,8 @@ def start_candidates(
     for arc_peaks, dtaus in variants:
         # prominence: a peak's R relative to |Z| at its frequency (junk from an imperfectly
         # removed spike is large in ohms but small against the spike's own |Z|)
-        prominent = [(t, R / np.interp(-np.log(2 * np.pi * t), log_f, mod_z)) for t, R in arc_peaks]
+        at_peak = np.interp(-np.log(2 * np.pi * np.array([t for t, _ in arc_peaks])), log_f, mod_z)
+        prominent = [(t, R / m) for (t, R), m in zip(arc_peaks, at_peak.tolist(), strict=True)]
         if spikes:  # leftovers of the subtracted spike: < 2 % of |Z| where they sit
             prominent = [pk for pk in prominent if pk[1] > 0.02]
         for assign in _assignments(len(arcs), prominent, tau_hf):
