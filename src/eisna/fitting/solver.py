@@ -571,6 +571,33 @@ def _covariance(jac: np.ndarray) -> np.ndarray:
     return cov
 
 
+_LAST_SVD: tuple[Any, Any] = (None, None)  # the last (matrix bytes, (u, s, vt)), replaced whole
+
+
+def _svd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.linalg.svd(a, full_matrices=False)``; the last one is kept (the sandwich estimate and
+    the above-window profile factor the same Jacobian)."""
+    global _LAST_SVD
+    key = (a.shape, a.tobytes())
+    last = _LAST_SVD
+    if last[0] == key:
+        return last[1]
+    u, sv, vt = np.linalg.svd(a, full_matrices=False)
+    for arr in (u, sv, vt):
+        arr.flags.writeable = False
+    _LAST_SVD = (key, (u, sv, vt))
+    return u, sv, vt
+
+
+def _pinv(a: np.ndarray) -> np.ndarray:
+    """``np.linalg.pinv(a)`` (default rcond) from :func:`_svd`'s factors: the same arithmetic."""
+    u, sv, vt = _svd(a)
+    cutoff = 1e-15 * np.max(sv, axis=-1, keepdims=True)
+    large = sv > cutoff
+    s_inv = np.divide(1, sv, where=large, out=np.zeros_like(sv))
+    return np.matmul(np.transpose(vt), np.multiply(s_inv[..., np.newaxis], np.transpose(u)))
+
+
 def _covariance_svd(jac: np.ndarray) -> np.ndarray:
     k = jac.shape[1]
     norms = np.linalg.norm(jac, axis=0)
@@ -578,7 +605,7 @@ def _covariance_svd(jac: np.ndarray) -> np.ndarray:
     cov = np.zeros((k, k))
     cov[~live, ~live] = np.inf
     if live.any():
-        _, sv, vt = np.linalg.svd(jac[:, live], full_matrices=False)
+        _, sv, vt = _svd(jac[:, live])
         sv = np.maximum(sv, sv[0] * 1e-12)
         cov[np.ix_(live, live)] = (vt.T / sv**2) @ vt
     return cov
@@ -696,7 +723,7 @@ def _profile_above_window(
         if not free.any():
             continue
         jf = jac[:, free]
-        jf_pinv = np.linalg.pinv(jf)
+        jf_pinv = _pinv(jf)
         ends = []
         for tau_end in (0.0, max(tau_min / _PROFILE_APEX, tau_now)):
             for _ in range(4):

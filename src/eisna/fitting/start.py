@@ -387,9 +387,10 @@ def _linear_start(
         if it.kind == "arc" and count > 1:
             c = coef[start : start + count]
             ns = all_ns[start : start + count]
-            if c.sum() > 0:
-                v[it.params["n"]] = min(max(float(np.sum(c * ns) / c.sum()), 0.5), 1.0)
-            _apply(it, v, float(c.sum()), tau, floor)
+            c_sum = c.sum()
+            if c_sum > 0:
+                v[it.params["n"]] = min(max(float(np.sum(c * ns) / c_sum), 0.5), 1.0)
+            _apply(it, v, float(c_sum), tau, floor)
             continue
         if it.kind == "spike" and "n" in it.params:
             c = coef[start : start + count]
