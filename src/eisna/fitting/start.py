@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import operator
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -553,15 +554,20 @@ def _assignments(
     j_top = min(m, n_arcs)
     prom = [pk[1] for pk in peaks]
     for j in (j_top, j_top - 1) if j_top > 0 else (j_top,):
+        # the peaks left out of each selection are its complement: the (m − j)-combinations in
+        # reverse order; their prominence summed in increasing index order, as sum() over them
+        left = reversed(list(itertools.combinations(range(m), m - j)))
         pk_sels = [
-            (sum(prom[q] for q in range(m) if q not in sel), sel)
-            for sel in itertools.combinations(range(m), j)
+            (sum([prom[q] for q in comp]), sel)
+            for sel, comp in zip(itertools.combinations(range(m), j), left, strict=True)
         ]
-        for arc_sel in itertools.combinations(range(n_arcs), j):
-            if j < j_top and m > 2 and arc_sel != tuple(range(n_arcs - j, n_arcs)):
-                continue  # one arc short: only the highest-frequency arc(s) above the window
+        if j < j_top and m > 2:  # one arc short: only the highest-frequency arc(s) above the window
+            arc_sels: Any = (tuple(range(n_arcs - j, n_arcs)),)
+        else:
+            arc_sels = itertools.combinations(range(n_arcs), j)
+        for arc_sel in arc_sels:
             scored.extend((left_out, j_top - j, arc_sel, pk_sel) for left_out, pk_sel in pk_sels)
-    scored.sort(key=lambda t: (t[0], t[1]))  # stable: ties keep the enumeration order
+    scored.sort(key=operator.itemgetter(0, 1))  # stable: ties keep the enumeration order
     out = []
     for _, _, arc_sel, pk_sel in scored[:limit]:
         taus: list[float | None] = [None] * n_arcs
