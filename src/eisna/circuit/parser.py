@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -188,40 +187,23 @@ def _compile(node: Node, elements: Mapping[str, ElementInstance]) -> Callable:
     return parallel
 
 
-# the last read-only, purely imaginary s seen (a fit's problem keeps one for its lifetime) with
-# ln ω and log s: one tuple, replaced whole (thread-safe reads)
-_AXIS: tuple[Any, Any, Any] = (None, None, None)
+# the last read-only s seen (a fit's problem keeps one for its lifetime) and log s: one tuple,
+# replaced whole (thread-safe reads)
+_LOG_S: tuple[Any, Any] = (None, None)
 
 
-def _imag_axis(s) -> tuple[np.ndarray, np.ndarray] | None:
-    """(ln ω, log s) when ``s`` = jω is a read-only array on the positive imaginary axis, else None.
-
-    Only read-only arrays are remembered (by identity): their values cannot change between calls.
-    """
-    global _AXIS
-    memo = _AXIS
+def _log_s(s) -> np.ndarray:
+    """``np.log(s)``, kept for the last read-only array ``s`` (by identity: its values cannot change
+    between calls), so the CPE gradients of a fit do not take the same complex log every time."""
+    global _LOG_S
+    memo = _LOG_S
     if memo[0] is s:
-        return memo[1], memo[2]
-    if not isinstance(s, np.ndarray) or s.flags.writeable or s.dtype != complex or s.ndim != 1:
-        return None
-    if not (np.all(s.real == 0) and np.all(s.imag > 0)):
-        return None
+        return memo[1]
     log_s = np.log(s)
-    ln_w = np.ascontiguousarray(log_s.real)
-    _AXIS = (s, ln_w, log_s)
-    return ln_w, log_s
-
-
-def _s_pow(s, n, ln_w: np.ndarray):
-    """s**n for s = jω on the positive imaginary axis: ω^n e^(jπn/2), a real exponential and one
-    complex scale (complex ``**`` costs ten times more); s itself for n = 1."""
-    if isinstance(n, float):  # (numpy float64 included)
-        if n == 1.0:
-            return s
-        half = 0.5 * math.pi * n
-        return np.exp(n * ln_w) * complex(math.cos(half), math.sin(half))
-    n = np.asarray(n)
-    return np.exp(n * ln_w) * np.exp(0.5j * np.pi * n)
+    if isinstance(s, np.ndarray) and not s.flags.writeable:
+        log_s.flags.writeable = False
+        _LOG_S = (s, log_s)
+    return log_s
 
 
 def _fused_parallel(node: Node, elements: Mapping[str, ElementInstance]) -> Callable | None:
@@ -241,12 +223,7 @@ def _fused_parallel(node: Node, elements: Mapping[str, ElementInstance]) -> Call
         return lambda s, p: p[i] / (1.0 + p[i] * p[j] * s)
     j, k = b.index
 
-    def rq(s, p):
-        axis = _imag_axis(s)
-        sn = s ** p[k] if axis is None else _s_pow(s, p[k], axis[0])
-        return p[i] / (1.0 + p[i] * p[j] * sn)
-
-    return rq
+    return lambda s, p: p[i] / (1.0 + p[i] * p[j] * s ** p[k])
 
 
 def _fused_parallel_grad(node: Node, elements: Mapping[str, ElementInstance]) -> Callable | None:
@@ -271,13 +248,8 @@ def _fused_parallel_grad(node: Node, elements: Mapping[str, ElementInstance]) ->
 
     def rq(s, p):
         R, Q, n = p[i], p[j], p[k]
-        axis = _imag_axis(s)
-        if axis is None:
-            ls = np.log(s)
-            sn = np.exp(n * ls)
-        else:
-            ls = axis[1]
-            sn = _s_pow(s, n, axis[0])
+        ls = _log_s(s)
+        sn = np.exp(n * ls)
         z = R / (1.0 + R * Q * sn)
         z2 = z * z
         d_q = -z2 * sn

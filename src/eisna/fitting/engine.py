@@ -629,15 +629,17 @@ def _uncertainties(prep: _Prepared, x: np.ndarray, held: Sequence[int]) -> _Unce
     cov_fin = np.where(np.isfinite(cov_x), cov_x, 0.0)
 
     def forward(fn) -> tuple[float, np.ndarray]:
-        # fn at the values and at every shifted point: one call on the stacked columns when fn
-        # broadcasts (the physics' formulas do), else one call per point
+        # fn at the values (a scalar call: the value reported) and the forward differences: one
+        # call on the stacked columns when fn broadcasts (the physics' formulas do; its column 0
+        # is the base of the differences, so both ends come from the same arithmetic), else one
+        # call per point
+        v0 = float(fn(values))
         try:
             out = np.asarray(fn(stacked), dtype=float)
             if out.shape == (k + 1,):
-                return float(out[0]), (out[1:] - out[0]) / steps
+                return v0, (out[1:] - out[0]) / steps
         except (TypeError, ValueError, IndexError):
             pass
-        v0 = float(fn(values))
         return v0, np.array([(float(fn(vj)) - v0) / h for vj, h in zip(shifted, steps, strict=True)])
 
     def propagate(fn):

@@ -287,21 +287,6 @@ def _columns(item: _Item, s: np.ndarray, tau: float, values: np.ndarray, w: np.n
     return block / norms, norms, ns
 
 
-def _st_pow(s: np.ndarray, taus: np.ndarray, ns: np.ndarray) -> np.ndarray:
-    """(s τ)^n for every τ and n, shape (n_tau, n_n, n_freq). For s = jω (the usual case):
-    (ωτ)^n e^(jπn/2), real exponentials and one complex scale per n instead of complex ``**``
-    (ten times dearer); (s τ) itself where n = 1."""
-    st = s[None, :] * taus[:, None]  # (n_tau, n_freq)
-    if not (np.all(s.real == 0) and np.all(s.imag > 0)):
-        return st[:, None, :] ** ns[None, :, None]
-    ln_wt = np.log(st.imag)
-    phase = np.exp(0.5j * np.pi * ns)
-    out = np.exp(ns[None, :, None] * ln_wt[:, None, :]) * phase[None, :, None]
-    one = ns == 1.0
-    out[:, one, :] = st[:, None, :]
-    return out
-
-
 def _arc_columns_batch(items, tau_sets: list[list[float]], s: np.ndarray, w: np.ndarray, cache: dict) -> None:
     """Put the columns of every depressed arc (R‖CPE, Zarc) at every τ it gets in ``tau_sets``
     into ``cache`` (keyed as :func:`_linear_start` looks them up), computed in one pass per
@@ -313,7 +298,8 @@ def _arc_columns_batch(items, tau_sets: list[list[float]], s: np.ndarray, w: np.
         taus = list(dict.fromkeys(ts[i] for ts in tau_sets if (i, ts[i]) not in cache))
         if not taus:
             continue
-        bases = 1.0 / (1.0 + _st_pow(s, np.array(taus), ns))  # (n_tau, n_n, n_freq)
+        st = s[None, :] * np.array(taus)[:, None]  # (n_tau, n_freq), as s * tau
+        bases = 1.0 / (1.0 + st[:, None, :] ** ns[None, :, None])  # (n_tau, n_n, n_freq)
         blocks = np.concatenate([bases.real * w, bases.imag * w], axis=2).transpose(0, 2, 1)
         norms = np.abs(blocks).max(axis=1)  # (n_tau, n_n)
         norms[norms == 0] = 1.0
