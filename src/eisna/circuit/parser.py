@@ -258,6 +258,19 @@ def _fused_parallel_grad(node: Node, elements: Mapping[str, ElementInstance]) ->
     return rq
 
 
+def _ws_grad(i: int, j: int) -> Callable:
+    """(Z, gradient) of Ws with √(sτ) taken once: the arithmetic of elements._Ws and _g_Ws."""
+
+    def ws(s, p):
+        R, tau = p[i], p[j]
+        x = np.sqrt(s * tau)
+        z = R * np.tanh(x) / x
+        t = z * x / R  # tanh(x), from z (as _g_Ws)
+        return z, [(i, z / R), (j, (R * (1.0 - t * t) - z) / (2 * tau))]
+
+    return ws
+
+
 def _compile_grad(node: Node, elements: Mapping[str, ElementInstance]) -> Callable:
     """Like _compile, but the function returns (Z, [(param index, dZ/dvalue), ...])."""
     fused = _fused_parallel_grad(node, elements)
@@ -266,6 +279,8 @@ def _compile_grad(node: Node, elements: Mapping[str, ElementInstance]) -> Callab
     if node.kind == "element":
         inst = elements[node.element]
         spec, idx = inst.spec, inst.index
+        if inst.symbol == "Ws":
+            return _ws_grad(*idx)
 
         def element(s, p):
             vals = [p[k] for k in idx]
