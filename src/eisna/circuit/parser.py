@@ -192,6 +192,16 @@ def _compile(node: Node, elements: Mapping[str, ElementInstance]) -> Callable:
 _LOG_S: tuple[Any, Any] = (None, None)
 
 
+def _kept_log_s(s) -> np.ndarray | None:
+    """log s when ``s`` is the read-only array kept by :func:`_log_s` (or one that it then keeps)."""
+    memo = _LOG_S
+    if memo[0] is s:
+        return memo[1]
+    if isinstance(s, np.ndarray) and not s.flags.writeable:
+        return _log_s(s)
+    return None
+
+
 def _log_s(s) -> np.ndarray:
     """``np.log(s)``, kept for the last read-only array ``s`` (by identity: its values cannot change
     between calls), so the CPE gradients of a fit do not take the same complex log every time."""
@@ -223,7 +233,15 @@ def _fused_parallel(node: Node, elements: Mapping[str, ElementInstance]) -> Call
         return lambda s, p: p[i] / (1.0 + p[i] * p[j] * s)
     j, k = b.index
 
-    return lambda s, p: p[i] / (1.0 + p[i] * p[j] * s ** p[k])
+    def rq(s, p):
+        n = p[k]
+        log_s = _kept_log_s(s)
+        # s**n is exp(n log s) bit for bit (numpy's complex power), but for integer n, which it
+        # multiplies out: with log s kept for the fit's s, the complex log is taken once per fit
+        sn = np.exp(n * log_s) if log_s is not None and isinstance(n, float) and n % 1.0 else s**n
+        return p[i] / (1.0 + p[i] * p[j] * sn)
+
+    return rq
 
 
 def _fused_parallel_grad(node: Node, elements: Mapping[str, ElementInstance]) -> Callable | None:

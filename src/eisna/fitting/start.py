@@ -299,7 +299,14 @@ def _arc_columns_batch(items, tau_sets: list[list[float]], s: np.ndarray, w: np.
         if not taus:
             continue
         st = s[None, :] * np.array(taus)[:, None]  # (n_tau, n_freq), as s * tau
-        bases = 1.0 / (1.0 + st[:, None, :] ** ns[None, :, None])  # (n_tau, n_n, n_freq)
+        # (sτ)^n as exp(n log sτ), the log taken once for all n: complex ** computes exactly
+        # this (bit for bit), except for an integer n, which it multiplies out (n = 1: sτ itself)
+        powers = np.exp(ns[None, :, None] * np.log(st)[:, None, :])  # (n_tau, n_n, n_freq)
+        one = ns == 1.0
+        powers[:, one, :] = st[:, None, :]
+        if not np.all(ns[~one] % 1.0):  # another integer exponent: as ** does it
+            powers = st[:, None, :] ** ns[None, :, None]
+        bases = 1.0 / (1.0 + powers)
         blocks = np.concatenate([bases.real * w, bases.imag * w], axis=2).transpose(0, 2, 1)
         norms = np.abs(blocks).max(axis=1)  # (n_tau, n_n)
         norms[norms == 0] = 1.0
