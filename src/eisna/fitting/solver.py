@@ -416,7 +416,18 @@ def _lmder(fun, jac, u0: np.ndarray, max_nfev: int, tol: float = 1e-6, col_deriv
 
     try:
         x, info, code = lmder(
-            fun_checked, jac, np.array(u0, dtype=float), (), True, col_deriv, tol, tol, tol, max_nfev, 100.0, None
+            fun_checked,
+            jac,
+            np.array(u0, dtype=float),
+            (),
+            True,
+            col_deriv,
+            tol,
+            tol,
+            tol,
+            max_nfev,
+            100.0,
+            None,
         )
     except TypeError:  # a changed private signature
         return None
