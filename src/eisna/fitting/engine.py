@@ -594,7 +594,7 @@ def _uncertainties(prep: _Prepared, x: np.ndarray, held: Sequence[int]) -> _Unce
     """χ², the covariance (conditioned, sandwich, profiled), standard errors and the delta method."""
     problem, names, k = prep.problem, prep.names, prep.k
     values = problem.to_values(x)
-    resid = problem.residual(x)
+    resid = np.array(problem.residual(x))  # (a writable copy for the result)
     n_res = resid.size
     chisqr = float(resid @ resid)
     dof = max(n_res - k, 1)
