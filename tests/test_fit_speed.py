@@ -71,3 +71,38 @@ def test_held_bulk_capacitance_flagged_cold_and_warm():
     assert cold.has_flag("unidentifiable", "C_b")
     assert warm.has_flag("unidentifiable", "C_b")
     assert warm.chisqr == pytest.approx(cold.chisqr, rel=0.02)
+
+
+def test_kept_log_s_gives_the_same_bits():
+    """The fit's own (read-only) s takes the CPE powers as exp(n log s) with log s kept; numpy's
+    complex ** computes exactly that, so impedance and gradient are bit-identical to a plain call
+    (if a numpy release ever changes its complex power, this says so)."""
+    circuit = eisna.parse_circuit("L0-R0-p(R1,CPE1)-p(R2,CPE2)-Ws0")
+    values = np.array([2e-7, 12.0, 180.0, 3.1e-8, 0.83, 40.0, 2.2e-5, 1.0, 12.0, 1.3])
+    s_plain = 2j * np.pi * np.logspace(-1, 6.85, 80)
+    s_kept = s_plain.copy()
+    s_kept.flags.writeable = False
+    for _ in range(2):  # (the second call uses the kept log)
+        assert np.array_equal(circuit.impedance_s(s_kept, values), circuit.impedance_s(s_plain, values))
+        z_k, g_k = circuit.gradient_s(s_kept, values)
+        z_p, g_p = circuit.gradient_s(s_plain, values)
+        assert np.array_equal(z_k, z_p) and np.array_equal(g_k, g_p)
+    # the analytic gradient still agrees with central differences
+    h = 1e-7 * np.abs(values)
+    for i in range(values.size):
+        up, dn = values.copy(), values.copy()
+        up[i] += h[i]
+        dn[i] -= h[i]
+        num = (circuit.impedance_s(s_plain, up) - circuit.impedance_s(s_plain, dn)) / (2 * h[i])
+        assert np.max(np.abs(g_p[i] - num)) <= 1e-5 * np.max(np.abs(g_p[i]))
+
+
+def test_noise_median_is_numpy_median():
+    from eisna.fitting.quality import _median
+
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 3, 4, 75, 76, 304):
+        a = np.round(rng.standard_normal(n), 1)  # ties included
+        assert _median(a) == float(np.median(a))
+    assert math.isnan(_median(np.array([1.0, math.nan, 2.0])))
+    assert math.isnan(_median(np.array([])))

@@ -187,6 +187,35 @@ def _compile(node: Node, elements: Mapping[str, ElementInstance]) -> Callable:
     return parallel
 
 
+# the last read-only s seen (a fit's problem keeps one for its lifetime) and log s: one tuple,
+# replaced whole (thread-safe reads)
+_LOG_S: tuple[Any, Any] = (None, None)
+
+
+def _kept_log_s(s) -> np.ndarray | None:
+    """log s when ``s`` is the read-only array kept by :func:`_log_s` (or one that it then keeps)."""
+    memo = _LOG_S
+    if memo[0] is s:
+        return memo[1]
+    if isinstance(s, np.ndarray) and not s.flags.writeable:
+        return _log_s(s)
+    return None
+
+
+def _log_s(s) -> np.ndarray:
+    """``np.log(s)``, kept for the last read-only array ``s`` (by identity: its values cannot change
+    between calls), so the CPE gradients of a fit do not take the same complex log every time."""
+    global _LOG_S
+    memo = _LOG_S
+    if memo[0] is s:
+        return memo[1]
+    log_s = np.log(s)
+    if isinstance(s, np.ndarray) and not s.flags.writeable:
+        log_s.flags.writeable = False
+        _LOG_S = (s, log_s)
+    return log_s
+
+
 def _fused_parallel(node: Node, elements: Mapping[str, ElementInstance]) -> Callable | None:
     """R‖C and R‖CPE as one expression, R/(1 + R Y): fewer array operations than 1/(1/R + Y)."""
     if node.kind != "parallel" or len(node.children) != 2:
@@ -203,7 +232,16 @@ def _fused_parallel(node: Node, elements: Mapping[str, ElementInstance]) -> Call
         (j,) = b.index
         return lambda s, p: p[i] / (1.0 + p[i] * p[j] * s)
     j, k = b.index
-    return lambda s, p: p[i] / (1.0 + p[i] * p[j] * s ** p[k])
+
+    def rq(s, p):
+        n = p[k]
+        log_s = _kept_log_s(s)
+        # s**n is exp(n log s) bit for bit (numpy's complex power), but for integer n, which it
+        # multiplies out: with log s kept for the fit's s, the complex log is taken once per fit
+        sn = np.exp(n * log_s) if log_s is not None and isinstance(n, float) and n % 1.0 else s**n
+        return p[i] / (1.0 + p[i] * p[j] * sn)
+
+    return rq
 
 
 def _fused_parallel_grad(node: Node, elements: Mapping[str, ElementInstance]) -> Callable | None:
@@ -228,7 +266,7 @@ def _fused_parallel_grad(node: Node, elements: Mapping[str, ElementInstance]) ->
 
     def rq(s, p):
         R, Q, n = p[i], p[j], p[k]
-        ls = np.log(s)
+        ls = _log_s(s)
         sn = np.exp(n * ls)
         z = R / (1.0 + R * Q * sn)
         z2 = z * z
@@ -236,6 +274,19 @@ def _fused_parallel_grad(node: Node, elements: Mapping[str, ElementInstance]) ->
         return z, [(i, z2 / (R * R)), (j, d_q), (k, d_q * Q * ls)]
 
     return rq
+
+
+def _ws_grad(i: int, j: int) -> Callable:
+    """(Z, gradient) of Ws with √(sτ) taken once: the arithmetic of elements._Ws and _g_Ws."""
+
+    def ws(s, p):
+        R, tau = p[i], p[j]
+        x = np.sqrt(s * tau)
+        z = R * np.tanh(x) / x
+        t = z * x / R  # tanh(x), from z (as _g_Ws)
+        return z, [(i, z / R), (j, (R * (1.0 - t * t) - z) / (2 * tau))]
+
+    return ws
 
 
 def _compile_grad(node: Node, elements: Mapping[str, ElementInstance]) -> Callable:
@@ -246,6 +297,8 @@ def _compile_grad(node: Node, elements: Mapping[str, ElementInstance]) -> Callab
     if node.kind == "element":
         inst = elements[node.element]
         spec, idx = inst.spec, inst.index
+        if inst.symbol == "Ws":
+            return _ws_grad(*idx)
 
         def element(s, p):
             vals = [p[k] for k in idx]
@@ -333,10 +386,22 @@ class Circuit:
     def gradient_s(self, s: np.ndarray, values: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Impedance and its derivatives at ``s``: (Z, G) with G[i] = dZ/dvalues[i], shape (n_params, n)."""
         z, pairs = self._grad(s, values)
-        g = np.zeros((len(self.param_names), np.size(s)), dtype=complex)
-        for k, dz in pairs:
-            g[k] += dz
-        return np.broadcast_to(z, np.shape(s)), g
+        n, shape = len(self.param_names), np.shape(s)
+        g = None
+        if len(pairs) == n and all(k == i for i, (k, _) in enumerate(pairs)):
+            # one derivative per parameter, in order (every circuit without a shared parameter):
+            # stacked in one call instead of n accumulations into zeros
+            try:
+                g = np.array([dz for _, dz in pairs], dtype=complex)
+            except ValueError:  # a scalar derivative among arrays
+                g = None
+            if g is not None and g.shape != (n, *shape):
+                g = None
+        if g is None:
+            g = np.zeros((n, np.size(s)), dtype=complex)
+            for k, dz in pairs:
+                g[k] += dz
+        return (z if np.shape(z) == shape else np.broadcast_to(z, shape)), g
 
     def impedance(self, freq: npt.ArrayLike, values: npt.ArrayLike | Mapping[str, float]) -> np.ndarray:
         """Impedance in Ω at frequencies ``freq`` (Hz).

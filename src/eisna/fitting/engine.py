@@ -601,7 +601,7 @@ def _uncertainties(prep: _Prepared, x: np.ndarray, held: Sequence[int]) -> _Unce
     """χ², the covariance (conditioned, sandwich, profiled), standard errors and the delta method."""
     problem, names, k = prep.problem, prep.names, prep.k
     values = problem.to_values(x)
-    resid = problem.residual(x)
+    resid = np.array(problem.residual(x))  # (a writable copy for the result)
     n_res = resid.size
     chisqr = float(resid @ resid)
     dof = max(n_res - k, 1)
@@ -626,15 +626,32 @@ def _uncertainties(prep: _Prepared, x: np.ndarray, held: Sequence[int]) -> _Unce
     corr[np.ix_(problem.free_idx, problem.free_idx)] = c
 
     steps = 1e-6 * np.maximum(1.0, np.abs(x))
-    shifted = [problem.to_values(x + np.eye(k)[j] * steps[j]) for j in range(k)]
+    # column 0: the values; column j + 1: the values with internal coordinate j moved by steps[j]
+    x_shift = x[None, :] + np.diag(steps)
+    stacked = np.repeat(values[:, None], k + 1, axis=1)
+    stacked[problem.free_idx, 1:] = np.where(problem.is_log[:, None], 10.0**x_shift.T, x_shift.T)
+    shifted = list(stacked[:, 1:].T)
 
     undetermined = ~np.isfinite(np.diag(cov_x))
     cov_fin = np.where(np.isfinite(cov_x), cov_x, 0.0)
 
+    def forward(fn) -> tuple[float, np.ndarray]:
+        # fn at the values (a scalar call: the value reported) and the forward differences: one
+        # call on the stacked columns when fn broadcasts (the physics' formulas do; its column 0
+        # is the base of the differences, so both ends come from the same arithmetic), else one
+        # call per point
+        v0 = float(fn(values))
+        try:
+            out = np.asarray(fn(stacked), dtype=float)
+            if out.shape == (k + 1,):
+                return v0, (out[1:] - out[0]) / steps
+        except (TypeError, ValueError, IndexError):
+            pass
+        return v0, np.array([(float(fn(vj)) - v0) / h for vj, h in zip(shifted, steps, strict=True)])
+
     def propagate(fn):
         # delta method: var = g' C g with g the forward-difference gradient in internal coordinates
-        v0 = float(fn(values))
-        grad = np.array([(float(fn(vj)) - v0) / h for vj, h in zip(shifted, steps, strict=True)])
+        v0, grad = forward(fn)
         if undetermined.any():  # infinite variances: they count only where the gradient is non-zero
             if np.any(grad[undetermined] != 0):
                 return v0, math.inf

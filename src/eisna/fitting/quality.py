@@ -66,14 +66,28 @@ def _estimate_noise(freq: np.ndarray, z: np.ndarray) -> float:
         freq, z, mod = freq[keep], z[keep], mod[keep]
     if z.size < 7:
         return math.nan
-    if np.any(np.diff(freq) < 0) and np.any(np.diff(freq) > 0):  # not a monotonic sweep
+    steps = np.diff(freq)
+    if np.any(steps < 0) and np.any(steps > 0):  # not a monotonic sweep
         order = np.argsort(freq)
         z, mod = z[order], mod[order]
     # ln|Z| and the (unwrapped) phase side by side; the fourth difference along the sweep
     y = np.stack([np.log(mod), np.unwrap(np.angle(z))])
     d4 = np.diff(y, n=4, axis=1).ravel()
-    mad = float(np.median(np.abs(d4 - np.median(d4))))
+    mad = _median(np.abs(d4 - _median(d4)))
     return mad * _MAD_TO_SIGMA / math.sqrt(70.0)
+
+
+def _median(a: np.ndarray) -> float:
+    """``float(np.median(a))`` of a 1-D array (the same order statistics and the same mean of the
+    middle two), without ``np.median``'s generic overhead."""
+    n = a.size
+    if n == 0:
+        return math.nan
+    h = n // 2
+    part = np.partition(a, [h - 1, h, n - 1] if n % 2 == 0 else [h, n - 1])
+    if np.isnan(part[-1]):  # (as np.median: NaN in, NaN out)
+        return math.nan
+    return float((part[h - 1] + part[h]) / 2.0) if n % 2 == 0 else float(part[h])
 
 
 def judge_misfit(misfit: float, noise: float) -> str | None:

@@ -54,6 +54,7 @@ class _Problem:
         self.circuit = defn.circuit
         self.func = defn.circuit.impedance_s
         self.s = 2j * np.pi * freq
+        self.s.flags.writeable = False  # (lets the compiled circuit keep ln ω for it)
         self.z = z
         self.w_re, self.w_im = w_re, w_im
         d = defn.defaults
@@ -75,7 +76,12 @@ class _Problem:
         self.nfev = 0
         self._jac_key: bytes | None = None
         self._jac = np.empty((0, 0))
+        self._res_key: bytes | None = None
+        self._res = np.empty(0)
+        self._res_d = np.empty(0, dtype=complex)
+        self._abs_z2 = np.abs(z) ** 2
         self._misfits: dict[bytes, float] = {}
+        self._all_free = self.free_idx.size == len(self.names)
 
     def bound_values(self, j: int) -> tuple[float, float]:
         """(min, max) of free coordinate ``j`` in the parameter's units."""
@@ -95,14 +101,26 @@ class _Problem:
         return v
 
     def residual(self, x: np.ndarray) -> np.ndarray:
+        """Stacked weighted residual (read-only); the last one is kept, as the statistics of
+        the final point ask for it several times."""
+        key = np.asarray(x, dtype=float).tobytes()
+        if self._res_key == key:
+            return self._res
         self.nfev += 1
         zf = self.func(self.s, self.to_values(x))
         d = zf - self.z
-        return np.concatenate([d.real * self.w_re, d.imag * self.w_im])
+        m = d.size
+        res = np.empty(2 * m)
+        np.multiply(d.real, self.w_re, out=res[:m])
+        np.multiply(d.imag, self.w_im, out=res[m:])
+        res.flags.writeable = False
+        self._res_key, self._res, self._res_d = key, res, d
+        return res
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
-        """d(residual)/dx (read-only); the last one is kept, as the solve, the polish, the release
-        test and the covariance often ask for it at the same point."""
+        """d(residual)/dx (read-only, shape (2 n_freq, n_free), Fortran order: its transpose is
+        C-contiguous); the last one is kept, as the solve, the polish, the release test and the
+        covariance often ask for it at the same point."""
         key = np.asarray(x, dtype=float).tobytes()
         if self._jac_key == key:
             return self._jac
@@ -110,9 +128,18 @@ class _Problem:
         values = self.to_values(x)
         _, grad = self.circuit.gradient_s(self.s, values)
         v_free = values[self.free_idx]
-        dz = grad[self.free_idx] * np.where(self.is_log, v_free * np.log(10.0), 1.0)[:, None]
+        factor = np.where(self.is_log, v_free * np.log(10.0), 1.0)[:, None]
+        if self._all_free:  # (gradient_s returns a fresh array)
+            dz = grad
+            dz *= factor
+        else:
+            dz = grad[self.free_idx] * factor
         self.nfev += 1
-        jac = np.concatenate([dz.real * self.w_re, dz.imag * self.w_im], axis=1).T
+        m = self.s.size
+        jac_t = np.empty((dz.shape[0], 2 * m))
+        np.multiply(dz.real, self.w_re, out=jac_t[:, :m])
+        np.multiply(dz.imag, self.w_im, out=jac_t[:, m:])
+        jac = jac_t.T
         jac.flags.writeable = False
         self._jac_key, self._jac = key, jac
         return jac
@@ -121,8 +148,9 @@ class _Problem:
         """Relative rms misfit |Z_fit − Z|/|Z| (per component), independent of the weighting."""
         key = np.asarray(x, dtype=float).tobytes()
         if key not in self._misfits:
-            zf = self.func(self.s, self.to_values(x))
-            self._misfits[key] = float(np.sqrt(np.mean(np.abs(zf - self.z) ** 2 / np.abs(self.z) ** 2) / 2))
+            # (the difference of the last residual evaluation when it was at x)
+            d = self._res_d if key == self._res_key else self.func(self.s, self.to_values(x)) - self.z
+            self._misfits[key] = float(np.sqrt(np.mean(np.abs(d) ** 2 / self._abs_z2) / 2))
         return self._misfits[key]
 
     def at_bound(self, x: np.ndarray) -> list[int]:
@@ -159,8 +187,9 @@ def _solve(problem: _Problem, x0: np.ndarray, max_nfev: int, hold: Sequence[int]
     def jac(u):
         return problem.jacobian(to_x(u))[:, act] * (half * np.cos(u))
 
+    jac_t = _sine_jac_t(problem, to_x, act, half)
     u0 = np.arcsin(np.clip((x_full[act] - lo) / half - 1.0, -1 + 1e-9, 1 - 1e-9))
-    res = _lmder(fun, jac, u0, max_nfev)
+    res = _lmder(fun, jac_t, u0, max_nfev, col_deriv=True)
     if res is None:
         res = least_squares(fun, u0, jac=jac, method="lm", ftol=1e-6, xtol=1e-6, gtol=1e-6, max_nfev=max_nfev)
     edge = np.abs(np.sin(res.x)) > 1.0 - _EDGE
@@ -171,7 +200,7 @@ def _solve(problem: _Problem, x0: np.ndarray, max_nfev: int, hold: Sequence[int]
         # in, else they return
         u1 = res.x.copy()
         u1[edge] = np.sign(np.sin(res.x[edge])) * np.arcsin(1.0 - 2 * _BACKOFF)
-        again = _lmder(fun, jac, u1, max_nfev)
+        again = _lmder(fun, jac_t, u1, max_nfev, col_deriv=True)
         if again is not None and again.cost < res.cost * (1 - 1e-9):
             again.nfev += res.nfev
             res = again
@@ -184,6 +213,18 @@ def _solve(problem: _Problem, x0: np.ndarray, max_nfev: int, hold: Sequence[int]
         free.nfev += res.nfev
         return free if free.cost <= res.cost else res
     return res
+
+
+def _sine_jac_t(problem: _Problem, to_x, act: np.ndarray, half: np.ndarray):
+    """The transposed Jacobian (n_active, m) in the sine-mapped coordinates u of the active
+    coordinates, x = lo + half (1 + sin u): MINPACK's own layout, without a transposing copy."""
+    every = bool(act.all())
+
+    def jac_t(u):
+        jt = problem.jacobian(to_x(u)).T  # (n_free, m), C-contiguous
+        return (jt if every else jt[act]) * (half * np.cos(u))[:, None]
+
+    return jac_t
 
 
 def _release_gain(problem: _Problem, x: np.ndarray, resid: np.ndarray, coords: Sequence[int]) -> float:
@@ -212,7 +253,7 @@ def _above_window(problem: _Problem, x: np.ndarray, park: bool = False) -> tuple
     """
     values = problem.to_values(x)
     tau_min = 1.0 / float(np.abs(problem.s).max())
-    pos = {int(i): j for j, i in enumerate(problem.free_idx)}
+    pos = {i: j for j, i in enumerate(problem.free_idx.tolist())}
     out: list[int] = []
     for it in _items(problem.defn):
         p = it.params
@@ -287,7 +328,10 @@ def _padded_lmder(lmder):
         # last point) get a copy
         def fun_n(u, *a):
             f = np.asarray(fun(u[:n].copy(), *a), dtype=float).ravel()
-            return np.append(f, _PAD_SCALE * u[n])
+            out = np.empty(f.size + 1)
+            out[:-1] = f
+            out[-1] = _PAD_SCALE * u[n]
+            return out
 
         def jac_n(u, *a):
             j = np.asarray(jac(u[:n].copy(), *a), dtype=float)
@@ -329,20 +373,34 @@ def _padded_lmder(lmder):
     return call
 
 
-def _lmder(fun, jac, u0: np.ndarray, max_nfev: int, tol: float = 1e-6):
+_PADDED_MINPACK: list = []
+
+
+def _padded_minpack():
+    """scipy's private MINPACK ``lmder`` binding wrapped by :func:`_padded_lmder` (None when
+    that binding is missing); built once per process."""
+    if not _PADDED_MINPACK:
+        try:
+            from scipy.optimize import _minpack
+
+            _PADDED_MINPACK.append(_padded_lmder(_minpack._lmder))
+        except (ImportError, AttributeError):
+            _PADDED_MINPACK.append(None)
+    return _PADDED_MINPACK[0]
+
+
+def _lmder(fun, jac, u0: np.ndarray, max_nfev: int, tol: float = 1e-6, col_deriv: bool = False):
     """MINPACK lmder called directly, as ``least_squares(method="lm")`` does (same iterates).
 
     ``least_squares`` wraps the residual and Jacobian in scipy's VectorFunction and evaluates
     the Jacobian once more at the end, which costs about as much as the solve itself on these
     small problems. Returns None when scipy's private MINPACK binding is not available (the
     caller then uses ``least_squares``). Raises ValueError when the residuals at ``u0`` are not
-    finite, as ``least_squares`` does.
+    finite, as ``least_squares`` does. With ``col_deriv`` the Jacobian function returns the
+    transposed Jacobian (n, m) (MINPACK's own layout: no transposing copy).
     """
-    try:
-        from scipy.optimize import _minpack
-
-        lmder = _padded_lmder(_minpack._lmder)
-    except (ImportError, AttributeError):
+    lmder = _padded_minpack()
+    if lmder is None:
         return None
     from scipy.optimize import OptimizeResult
 
@@ -358,7 +416,18 @@ def _lmder(fun, jac, u0: np.ndarray, max_nfev: int, tol: float = 1e-6):
 
     try:
         x, info, code = lmder(
-            fun_checked, jac, np.array(u0, dtype=float), (), True, False, tol, tol, tol, max_nfev, 100.0, None
+            fun_checked,
+            jac,
+            np.array(u0, dtype=float),
+            (),
+            True,
+            col_deriv,
+            tol,
+            tol,
+            tol,
+            max_nfev,
+            100.0,
+            None,
         )
     except TypeError:  # a changed private signature
         return None
@@ -413,10 +482,11 @@ def _polish_solve(
         u0 = np.arcsin(np.clip((x_full[act] - lo) / half - 1.0, -1.0, 1.0))
         res = _lmder(
             lambda u: problem.residual(to_x(u)),
-            lambda u: problem.jacobian(to_x(u))[:, act] * (half * np.cos(u)),
+            _sine_jac_t(problem, to_x, act, half),
             u0,
             nfev_lm,
             tol=1e-12,
+            col_deriv=True,
         )
         if res is not None and np.all(np.isfinite(res.x)):
             x_lm = to_x(res.x).copy()
@@ -492,17 +562,61 @@ def _refine(problem: _Problem, x: np.ndarray, max_nfev: int, restart: bool = Tru
     return best
 
 
+_LAST_COV: tuple[Any, Any] = (None, None)  # the last (Jacobian bytes, covariance), replaced whole
+
+
 def _covariance(jac: np.ndarray) -> np.ndarray:
     """(JᵀJ)⁻¹ when the normal matrix is singular: parameters that do not move the residual
     (column norm < 1e-8 of the largest) get an infinite variance and no correlation; the rest
-    is inverted through the SVD (a pseudo-inverse would give them zero variance instead)."""
+    is inverted through the SVD (a pseudo-inverse would give them zero variance instead).
+
+    Read-only; the last one is kept (the sandwich estimate asks for the same matrix again)."""
+    global _LAST_COV
+    key = (jac.shape, jac.tobytes())
+    last = _LAST_COV
+    if last[0] == key:
+        return last[1]
+    cov = _covariance_svd(jac)
+    cov.flags.writeable = False
+    _LAST_COV = (key, cov)
+    return cov
+
+
+_LAST_SVD: tuple[Any, Any] = (None, None)  # the last (matrix bytes, (u, s, vt)), replaced whole
+
+
+def _svd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.linalg.svd(a, full_matrices=False)``; the last one is kept (the sandwich estimate and
+    the above-window profile factor the same Jacobian)."""
+    global _LAST_SVD
+    key = (a.shape, a.tobytes())
+    last = _LAST_SVD
+    if last[0] == key:
+        return last[1]
+    u, sv, vt = np.linalg.svd(a, full_matrices=False)
+    for arr in (u, sv, vt):
+        arr.flags.writeable = False
+    _LAST_SVD = (key, (u, sv, vt))
+    return u, sv, vt
+
+
+def _pinv(a: np.ndarray) -> np.ndarray:
+    """``np.linalg.pinv(a)`` (default rcond) from :func:`_svd`'s factors: the same arithmetic."""
+    u, sv, vt = _svd(a)
+    cutoff = 1e-15 * np.max(sv, axis=-1, keepdims=True)
+    large = sv > cutoff
+    s_inv = np.divide(1, sv, where=large, out=np.zeros_like(sv))
+    return np.matmul(np.transpose(vt), np.multiply(s_inv[..., np.newaxis], np.transpose(u)))
+
+
+def _covariance_svd(jac: np.ndarray) -> np.ndarray:
     k = jac.shape[1]
     norms = np.linalg.norm(jac, axis=0)
     live = norms > 1e-8 * (norms.max() if norms.size and norms.max() > 0 else 1.0)
     cov = np.zeros((k, k))
     cov[~live, ~live] = np.inf
     if live.any():
-        _, sv, vt = np.linalg.svd(jac[:, live], full_matrices=False)
+        _, sv, vt = _svd(jac[:, live])
         sv = np.maximum(sv, sv[0] * 1e-12)
         cov[np.ix_(live, live)] = (vt.T / sv**2) @ vt
     return cov
@@ -561,7 +675,7 @@ def _probe_bounds(
     others unchanged. Returns the probe's internal coordinates and its cost (½χ²)."""
     wide = copy.copy(problem)
     wide.lo, wide.hi = problem.lo.copy(), problem.hi.copy()
-    wide._jac_key, wide._misfits = None, {}
+    wide._jac_key, wide._res_key, wide._misfits = None, None, {}
     for j in coords:
         out = 6.0 if problem.is_log[j] else problem.hi[j] - problem.lo[j]
         wide.lo[j] -= out
@@ -599,7 +713,7 @@ def _profile_above_window(
     held_set = {int(j) for j in held}
     values = problem.to_values(x)
     tau_min = 1.0 / float(np.abs(problem.s).max())
-    pos = {int(i): j for j, i in enumerate(problem.free_idx)}
+    pos = {i: j for j, i in enumerate(problem.free_idx.tolist())}
     r0 = problem.residual(x)
     chi0 = float(r0 @ r0)
     jac = problem.jacobian(x)
@@ -620,7 +734,7 @@ def _profile_above_window(
         if not free.any():
             continue
         jf = jac[:, free]
-        jf_pinv = np.linalg.pinv(jf)
+        jf_pinv = _pinv(jf)
         ends = []
         for tau_end in (0.0, max(tau_min / _PROFILE_APEX, tau_now)):
             for _ in range(4):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import operator
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -135,12 +136,11 @@ def _sketch(
     peaks: list[tuple[float, float]] = []
     if total > 0:
         # split gamma at local minima; a peak is a local maximum holding > 0.3 % of the total
+        gl = gamma.tolist()  # (Python floats: the same comparisons, without numpy scalars)
         maxima = [
             i
             for i in range(n_tau)
-            if gamma[i] > 0
-            and (i == 0 or gamma[i] >= gamma[i - 1])
-            and (i == n_tau - 1 or gamma[i] > gamma[i + 1])
+            if gl[i] > 0 and (i == 0 or gl[i] >= gl[i - 1]) and (i == n_tau - 1 or gl[i] > gl[i + 1])
         ]
         bounds = [0]
         for m0, m1 in itertools.pairwise(maxima):
@@ -287,6 +287,34 @@ def _columns(item: _Item, s: np.ndarray, tau: float, values: np.ndarray, w: np.n
     return block / norms, norms, ns
 
 
+def _arc_columns_batch(items, tau_sets: list[list[float]], s: np.ndarray, w: np.ndarray, cache: dict) -> None:
+    """Put the columns of every depressed arc (R‖CPE, Zarc) at every τ it gets in ``tau_sets``
+    into ``cache`` (keyed as :func:`_linear_start` looks them up), computed in one pass per
+    arc: the same numbers as :func:`_columns`, without its per-τ overhead."""
+    ns = np.array(_ARC_N)
+    for i, it in enumerate(items):
+        if it.kind != "arc" or "n" not in it.params:
+            continue
+        taus = list(dict.fromkeys(ts[i] for ts in tau_sets if (i, ts[i]) not in cache))
+        if not taus:
+            continue
+        st = s[None, :] * np.array(taus)[:, None]  # (n_tau, n_freq), as s * tau
+        # (sτ)^n as exp(n log sτ), the log taken once for all n: complex ** computes exactly
+        # this (bit for bit), except for an integer n, which it multiplies out (n = 1: sτ itself)
+        powers = np.exp(ns[None, :, None] * np.log(st)[:, None, :])  # (n_tau, n_n, n_freq)
+        one = ns == 1.0
+        powers[:, one, :] = st[:, None, :]
+        if not np.all(ns[~one] % 1.0):  # another integer exponent: as ** does it
+            powers = st[:, None, :] ** ns[None, :, None]
+        bases = 1.0 / (1.0 + powers)
+        blocks = np.concatenate([bases.real * w, bases.imag * w], axis=2).transpose(0, 2, 1)
+        norms = np.abs(blocks).max(axis=1)  # (n_tau, n_n)
+        norms[norms == 0] = 1.0
+        blocks = blocks / norms[:, None, :]
+        for q, tau in enumerate(taus):
+            cache[(i, tau)] = (blocks[q], norms[q], ns)
+
+
 def _fit_spike(freq: np.ndarray, z: np.ndarray) -> tuple[float, float] | None:
     """(Q, n) of a blocking CPE spike from the lowest decade: Z = R + 1/(Q (jω)^n)."""
     from scipy.optimize import least_squares
@@ -353,9 +381,10 @@ def _linear_start(
         if it.kind == "arc" and count > 1:
             c = coef[start : start + count]
             ns = all_ns[start : start + count]
-            if c.sum() > 0:
-                v[it.params["n"]] = float(np.clip(np.sum(c * ns) / c.sum(), 0.5, 1.0))
-            _apply(it, v, float(c.sum()), tau, floor)
+            c_sum = c.sum()
+            if c_sum > 0:
+                v[it.params["n"]] = min(max(float(np.sum(c * ns) / c_sum), 0.5), 1.0)
+            _apply(it, v, float(c_sum), tau, floor)
             continue
         if it.kind == "spike" and "n" in it.params:
             c = coef[start : start + count]
@@ -402,11 +431,13 @@ def start_candidates(
     order = np.argsort(freq)
     log_f, mod_z = np.log(freq[order]), np.abs(z[order])
     scored: list[tuple[float, list]] = []
+    tau_sets: list[list[float]] = []
     cache: dict = {}
     for arc_peaks, dtaus in variants:
         # prominence: a peak's R relative to |Z| at its frequency (junk from an imperfectly
         # removed spike is large in ohms but small against the spike's own |Z|)
-        prominent = [(t, R / np.interp(-np.log(2 * np.pi * t), log_f, mod_z)) for t, R in arc_peaks]
+        at_peak = np.interp(-np.log(2 * np.pi * np.array([t for t, _ in arc_peaks])), log_f, mod_z)
+        prominent = [(t, R / m) for (t, R), m in zip(arc_peaks, at_peak.tolist(), strict=True)]
         if spikes:  # leftovers of the subtracted spike: < 2 % of |Z| where they sit
             prominent = [pk for pk in prominent if pk[1] > 0.02]
         for assign in _assignments(len(arcs), prominent, tau_hf):
@@ -415,8 +446,11 @@ def start_candidates(
                 taus[i] = tau
             for i, tau in zip(arcs, assign, strict=True):
                 taus[i] = tau
-            _, rnorm = _linear_start(items, taus, s, z, w, values, floor, cache, rank_only=True)
-            scored.append((rnorm, taus))
+            tau_sets.append(taus)
+    _arc_columns_batch(items, tau_sets, s, w, cache)
+    for taus in tau_sets:
+        _, rnorm = _linear_start(items, taus, s, z, w, values, floor, cache, rank_only=True)
+        scored.append((rnorm, taus))
     scored.sort(key=lambda t: t[0])
     out: list[np.ndarray] = []
     seen: set[tuple] = set()
@@ -513,15 +547,20 @@ def _assignments(
     j_top = min(m, n_arcs)
     prom = [pk[1] for pk in peaks]
     for j in (j_top, j_top - 1) if j_top > 0 else (j_top,):
+        # the peaks left out of each selection are its complement: the (m − j)-combinations in
+        # reverse order; their prominence summed in increasing index order, as sum() over them
+        left = reversed(list(itertools.combinations(range(m), m - j)))
         pk_sels = [
-            (sum(prom[q] for q in range(m) if q not in sel), sel)
-            for sel in itertools.combinations(range(m), j)
+            (sum([prom[q] for q in comp]), sel)
+            for sel, comp in zip(itertools.combinations(range(m), j), left, strict=True)
         ]
-        for arc_sel in itertools.combinations(range(n_arcs), j):
-            if j < j_top and m > 2 and arc_sel != tuple(range(n_arcs - j, n_arcs)):
-                continue  # one arc short: only the highest-frequency arc(s) above the window
+        if j < j_top and m > 2:  # one arc short: only the highest-frequency arc(s) above the window
+            arc_sels: Any = (tuple(range(n_arcs - j, n_arcs)),)
+        else:
+            arc_sels = itertools.combinations(range(n_arcs), j)
+        for arc_sel in arc_sels:
             scored.extend((left_out, j_top - j, arc_sel, pk_sel) for left_out, pk_sel in pk_sels)
-    scored.sort(key=lambda t: (t[0], t[1]))  # stable: ties keep the enumeration order
+    scored.sort(key=operator.itemgetter(0, 1))  # stable: ties keep the enumeration order
     out = []
     for _, _, arc_sel, pk_sel in scored[:limit]:
         taus: list[float | None] = [None] * n_arcs
