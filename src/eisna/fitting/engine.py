@@ -68,6 +68,7 @@ from ..spectrum import CellGeometry, Spectrum
 from .bounds import bound_advice, data_bounds
 from .physics import ISW_RANGES, compute_physics
 from .quality import estimate_noise, judge_misfit
+from .reseed import escape
 from .result import FitResult
 from .solver import (
     _N_STDERR_LIMIT,
@@ -366,6 +367,8 @@ def fit(
     prep = _prepare(spectrum, circuit, weighting, fmin, fmax, initial, fixed)
     starts, sk = _start_points(prep)
     search = _search(prep, starts, sk, n_restarts, max_nfev, drt_fallback)
+    if n_restarts > 0:  # a minimum above the noise with a suspect element: re-seed it
+        _escape(prep, search, max_nfev)
     x, polish_cost, polish_ok, held = _polish_and_refine(prep, search, max_nfev)
     unc = _uncertainties(prep, x, held)
     flags, warns, bound_probe, misfit = _judge(prep, x, unc, search.noise)
@@ -559,6 +562,17 @@ def _search(
             f"fit: no start values could be built for {prep.defn.name!r}; check the circuit and data."
         )
     return _Search(best, tried, sk, starts, noise)
+
+
+def _escape(prep: _Prepared, search: _Search, max_nfev: int) -> None:
+    """Replace the search's best solve by a re-seeded one of lower χ² (:mod:`.reseed`), if any."""
+    try:
+        better = escape(prep.problem, search.best, search.noise, prep.fixed_v, max_nfev)
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+        return
+    if better is not None:
+        search.best = better
+        search.tried += 1
 
 
 def _polish_and_refine(

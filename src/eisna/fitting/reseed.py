@@ -1,0 +1,150 @@
+"""Re-seeding a suspicious minimum: escapes from the side valleys of a fit (issue 13, item 6).
+
+A local solve from a warm start (or from the best automatic candidate) often ends in a side
+valley with a recognisable shape: the diffusion element switched off (R_W on its lower bound)
+or degenerate (τ_W so far outside the window that only R_W/√τ_W or only R_W acts), an arc
+collapsed onto a bound (Q or C on a bound, the others taking over its share), or L and C_b
+trading against each other at the high-frequency end. Every such valley has a misfit above what
+the spectrum's noise explains. This module re-seeds the element that shows the symptom and
+keeps whatever lowers χ²:
+
+* :func:`symptoms` tells which series items of the circuit are suspect at a solution: items with
+  a log parameter on a bound, diffusion elements whose τ lies more than a decade outside the
+  window; diffusion elements are always suspect when the misfit is above the noise.
+* :func:`reseed_starts` builds start vectors from the solution: for every suspect item, its τ is
+  moved over a grid spanning the measured window (and a decade beyond its low-frequency end),
+  the other items keep their τ, and every linear coefficient (R, L, 1/Q) is solved again by
+  NNLS (:func:`eisna.fitting.start._linear_start`), so the re-seeded element gets the share of
+  the data it can carry and the others give it up.
+* :func:`escape` screens those starts with short Levenberg–Marquardt runs (as the automatic
+  candidates of a cold start are screened), continues the most promising to convergence and
+  returns the lowest-χ² solve, or ``None`` when nothing beat the solution.
+
+A fit at the noise floor shows no symptom and pays nothing; the engine calls :func:`escape`
+only when ``n_restarts > 0``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .solver import _above_window, _Problem, _solve
+from .start import _items, _linear_start
+
+__all__ = ["escape", "reseed_starts", "symptoms"]
+
+# a minimum is suspect when its misfit exceeds _SUSPECT × the noise + _SUSPECT_FLOOR (relative)
+_SUSPECT = 1.5
+_SUSPECT_FLOOR = 1e-3
+# τ grid of a re-seeded element: _GRID points from τ_min to _BEYOND × τ_max (log-spaced)
+_GRID = 6
+_BEYOND = 10.0
+# screening budget per re-seeded start; starts whose screened cost is within _PURSUE of the best
+# cost are continued with the full budget (at most _N_PURSUE of them)
+_SCREEN_NFEV = 25
+_PURSUE = 1.2
+_N_PURSUE = 2
+
+
+def _item_tau(item: Any, values: np.ndarray) -> float:
+    """τ (s) of a series item at ``values`` (1.0 for items without one)."""
+    p = item.params
+    if "tau" in p:
+        return float(values[p["tau"]])
+    if item.kind == "arc" and "C" in p:
+        return float(values[p["R"]] * values[p["C"]])
+    if item.kind == "arc" and "Q" in p:
+        return float((values[p["R"]] * values[p["Q"]]) ** (1.0 / values[p["n"]]))
+    return 1.0
+
+
+def symptoms(problem: _Problem, x: np.ndarray, noise: float) -> list[int]:
+    """Indices (into the circuit's series items) of the items to re-seed at ``x``; empty when the
+    misfit is within what the noise explains."""
+    sigma = noise if math.isfinite(noise) else 0.0
+    if problem.misfit(x) <= _SUSPECT * sigma + _SUSPECT_FLOOR:
+        return []
+    free = {int(i): j for j, i in enumerate(problem.free_idx)}
+    at = {int(problem.free_idx[j]) for j in problem.at_bound(x) if problem.is_log[j]}
+    out = []
+    for k, it in enumerate(_items(problem.defn)):
+        idx = [int(i) for key, i in it.params.items() if key != "sym"]
+        if not idx or not all(i in free for i in idx):
+            continue  # an item with a fixed parameter is the user's choice
+        if it.kind == "diffusion" or (it.kind == "arc" and at.intersection(idx)):
+            out.append(k)
+    return out
+
+
+def reseed_starts(
+    problem: _Problem, x: np.ndarray, items_to_move: Sequence[int], fixed_v: Mapping[str, float]
+) -> list[np.ndarray]:
+    """Start vectors (internal coordinates) with each suspect item's τ moved over the window's grid
+    and every linear coefficient solved again (see the module docstring)."""
+    items = _items(problem.defn)
+    values = problem.to_values(x)
+    s = problem.s
+    z = problem.z
+    w = 1.0 / np.abs(z)
+    floor = 1e-4 * float(np.abs(z).max())
+    tau_min = 1.0 / float(np.abs(s).max())
+    tau_max = 1.0 / float(np.abs(s).min())
+    grid = np.geomspace(tau_min, _BEYOND * tau_max, _GRID)
+    taus0 = [_item_tau(it, values) for it in items]
+    names = problem.names
+    cache: dict = {}
+    out = []
+    for k in items_to_move:
+        finite_w = items[k].kind == "diffusion" and items[k].params.get("sym") in ("Ws", "Wo")
+        for tau in grid:
+            taus = list(taus0)
+            taus[k] = float(tau * (np.pi**2 / 4 if finite_w else 1.0))
+            v, _ = _linear_start(items, taus, s, z, w, values, floor, cache)
+            if v is None:
+                continue
+            for name, val in fixed_v.items():
+                v[names.index(name)] = val
+            out.append(problem.to_x(v))
+    return out
+
+
+def escape(
+    problem: _Problem,
+    best: Any,
+    noise: float,
+    fixed_v: Mapping[str, float],
+    max_nfev: int,
+) -> Any | None:
+    """A solve of lower χ² than ``best`` from re-seeded starts, or ``None``.
+
+    ``best`` is a solve result (``x`` internal coordinates, ``cost`` = ½χ²). Each start is
+    screened with :data:`_SCREEN_NFEV` evaluations; the :data:`_N_PURSUE` best screened starts
+    within :data:`_PURSUE` × the best cost are continued with ``max_nfev``.
+    """
+    suspects = symptoms(problem, best.x, noise)
+    if not suspects:
+        return None
+    starts = reseed_starts(problem, best.x, suspects, fixed_v)
+    screened = []
+    for x0 in starts:
+        hold, x0 = _above_window(problem, x0)
+        try:
+            res = _solve(problem, x0, _SCREEN_NFEV, hold)
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+            continue
+        if np.isfinite(res.cost):
+            screened.append((float(res.cost), res, hold))
+    screened.sort(key=lambda t: t[0])
+    winner = None
+    for cost, res, hold in screened[:_N_PURSUE]:
+        if cost > _PURSUE * best.cost:
+            break
+        if res.status == 0:  # budget ran out: continue to convergence
+            res = _solve(problem, res.x, max_nfev, hold)
+        if res.cost < best.cost * (1 - 1e-6) and (winner is None or res.cost < winner.cost):
+            winner = res
+    return winner
