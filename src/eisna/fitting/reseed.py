@@ -42,6 +42,8 @@ _SUSPECT = 1.5
 _SUSPECT_FLOOR = 1e-3
 # τ grid of a re-seeded element: _GRID points from τ_min to _BEYOND × τ_max (log-spaced)
 _GRID = 6
+# a diffusion element whose apex τ lies more than _OUTSIDE × outside the window is degenerate
+_OUTSIDE = 10.0
 _BEYOND = 10.0
 # screening budget per re-seeded start; starts whose screened cost is within _PURSUE of the best
 # cost are continued with the full budget (at most _N_PURSUE of them)
@@ -63,19 +65,30 @@ def _item_tau(item: Any, values: np.ndarray) -> float:
 
 
 def symptoms(problem: _Problem, x: np.ndarray, noise: float) -> list[int]:
-    """Indices (into the circuit's series items) of the items to re-seed at ``x``; empty when the
-    misfit is within what the noise explains."""
+    """Indices (into the circuit's series items) of the items to re-seed at ``x``.
+
+    Above the noise (misfit > 1.5 σ + 0.1 %): every diffusion element and every arc with a log
+    parameter on a bound. At any misfit: a diffusion element that is off (a log parameter on a
+    bound) or degenerate (apex τ more than :data:`_OUTSIDE` × outside the window).
+    """
     sigma = noise if math.isfinite(noise) else 0.0
-    if problem.misfit(x) <= _SUSPECT * sigma + _SUSPECT_FLOOR:
-        return []
-    free = {int(i): j for j, i in enumerate(problem.free_idx)}
+    above_noise = problem.misfit(x) > _SUSPECT * sigma + _SUSPECT_FLOOR
+    values = problem.to_values(x)
+    free = {int(i) for i in problem.free_idx}
     at = {int(problem.free_idx[j]) for j in problem.at_bound(x) if problem.is_log[j]}
+    tau_min = 1.0 / float(np.abs(problem.s).max())
+    tau_max = 1.0 / float(np.abs(problem.s).min())
     out = []
     for k, it in enumerate(_items(problem.defn)):
-        idx = [int(i) for key, i in it.params.items() if key != "sym"]
-        if not idx or not all(i in free for i in idx):
+        idx = {int(i) for key, i in it.params.items() if key != "sym"}
+        if not idx or not idx <= free:
             continue  # an item with a fixed parameter is the user's choice
-        if it.kind == "diffusion" or (it.kind == "arc" and at.intersection(idx)):
+        if it.kind == "diffusion":
+            apex = _item_tau(it, values) * (4 / np.pi**2 if it.params["sym"] in ("Ws", "Wo") else 1.0)
+            outside = not tau_min / _OUTSIDE < apex < _OUTSIDE * tau_max
+            if above_noise or outside or at & idx:
+                out.append(k)
+        elif it.kind == "arc" and above_noise and at & idx:
             out.append(k)
     return out
 
