@@ -566,8 +566,13 @@ def _search(
 
 def _escape(prep: _Prepared, search: _Search, max_nfev: int) -> None:
     """Replace the search's best solve by a re-seeded one of lower χ² (:mod:`.reseed`), if any."""
+    sk = search.sk
+    peaks = []
+    if sk is not None:  # the sketch's relevant peaks (> 2 % of its total resistance)
+        total = sk.R_inf + sum(r for _, r in sk.peaks)
+        peaks = [t for t, r in sk.peaks if r > 0.02 * total]
     try:
-        better = escape(prep.problem, search.best, search.noise, prep.fixed_v, max_nfev)
+        better = escape(prep.problem, search.best, search.noise, prep.fixed_v, max_nfev, peaks)
     except (ValueError, FloatingPointError, np.linalg.LinAlgError):
         return
     if better is not None:

@@ -41,7 +41,7 @@ __all__ = ["escape", "reseed_starts", "symptoms"]
 _SUSPECT = 1.5
 _SUSPECT_FLOOR = 1e-3
 # τ grid of a re-seeded element: _GRID points from τ_min to _BEYOND × τ_max (log-spaced)
-_GRID = 6
+_GRID = 7
 # a diffusion element whose apex τ lies more than _OUTSIDE × outside the window is degenerate
 _OUTSIDE = 10.0
 _BEYOND = 10.0
@@ -49,7 +49,9 @@ _BEYOND = 10.0
 # cost are continued with the full budget (at most _N_PURSUE of them)
 _SCREEN_NFEV = 25
 _PURSUE = 1.2
-_N_PURSUE = 2
+_N_PURSUE = 3
+# a better minimum is re-seeded again, at most _ROUNDS times in all
+_ROUNDS = 3
 
 
 def _item_tau(item: Any, values: np.ndarray) -> float:
@@ -93,27 +95,42 @@ def symptoms(problem: _Problem, x: np.ndarray, noise: float) -> list[int]:
     return out
 
 
+def _seed_taus(problem: _Problem, peak_taus: Sequence[float]) -> np.ndarray:
+    """Apex τ values (s) to try: the peaks of the DRT sketch, and a log grid from τ_min/10 to
+    10 τ_max wherever no peak lies within a factor 3."""
+    tau_min = 1.0 / float(np.abs(problem.s).max())
+    tau_max = 1.0 / float(np.abs(problem.s).min())
+    grid = np.geomspace(tau_min / _BEYOND, _BEYOND * tau_max, _GRID)
+    peaks = np.array(sorted(float(t) for t in peak_taus if t > 0))
+    if peaks.size:
+        near = np.min(np.abs(np.log(grid[:, None] / peaks[None, :])), axis=1) < np.log(3.0)
+        grid = grid[~near]
+    return np.sort(np.concatenate([peaks, grid]))
+
+
 def reseed_starts(
-    problem: _Problem, x: np.ndarray, items_to_move: Sequence[int], fixed_v: Mapping[str, float]
+    problem: _Problem,
+    x: np.ndarray,
+    items_to_move: Sequence[int],
+    fixed_v: Mapping[str, float],
+    peak_taus: Sequence[float] = (),
 ) -> list[np.ndarray]:
-    """Start vectors (internal coordinates) with each suspect item's τ moved over the window's grid
-    and every linear coefficient solved again (see the module docstring)."""
+    """Start vectors (internal coordinates) with each suspect item's apex τ moved over
+    :func:`_seed_taus` and every linear coefficient solved again (see the module docstring)."""
     items = _items(problem.defn)
     values = problem.to_values(x)
     s = problem.s
     z = problem.z
     w = 1.0 / np.abs(z)
     floor = 1e-4 * float(np.abs(z).max())
-    tau_min = 1.0 / float(np.abs(s).max())
-    tau_max = 1.0 / float(np.abs(s).min())
-    grid = np.geomspace(tau_min, _BEYOND * tau_max, _GRID)
+    seeds = _seed_taus(problem, peak_taus)
     taus0 = [_item_tau(it, values) for it in items]
     names = problem.names
     cache: dict = {}
     out = []
     for k in items_to_move:
         finite_w = items[k].kind == "diffusion" and items[k].params.get("sym") in ("Ws", "Wo")
-        for tau in grid:
+        for tau in seeds:
             taus = list(taus0)
             taus[k] = float(tau * (np.pi**2 / 4 if finite_w else 1.0))
             v, _ = _linear_start(items, taus, s, z, w, values, floor, cache)
@@ -131,17 +148,37 @@ def escape(
     noise: float,
     fixed_v: Mapping[str, float],
     max_nfev: int,
+    peak_taus: Sequence[float] = (),
 ) -> Any | None:
     """A solve of lower χ² than ``best`` from re-seeded starts, or ``None``.
 
     ``best`` is a solve result (``x`` internal coordinates, ``cost`` = ½χ²). Each start is
     screened with :data:`_SCREEN_NFEV` evaluations; the :data:`_N_PURSUE` best screened starts
-    within :data:`_PURSUE` × the best cost are continued with ``max_nfev``.
+    within :data:`_PURSUE` × the best cost are continued with ``max_nfev``. A better minimum is
+    itself re-seeded (up to :data:`_ROUNDS` rounds), so starts in different valleys end alike.
     """
+    winner = None
+    for _ in range(_ROUNDS):
+        current = best if winner is None else winner
+        better = _escape_once(problem, current, noise, fixed_v, max_nfev, peak_taus)
+        if better is None:
+            break
+        winner = better
+    return winner
+
+
+def _escape_once(
+    problem: _Problem,
+    best: Any,
+    noise: float,
+    fixed_v: Mapping[str, float],
+    max_nfev: int,
+    peak_taus: Sequence[float],
+) -> Any | None:
     suspects = symptoms(problem, best.x, noise)
     if not suspects:
         return None
-    starts = reseed_starts(problem, best.x, suspects, fixed_v)
+    starts = reseed_starts(problem, best.x, suspects, fixed_v, peak_taus)
     screened = []
     for x0 in starts:
         hold, x0 = _above_window(problem, x0)
