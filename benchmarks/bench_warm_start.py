@@ -92,7 +92,9 @@ def _corpus_spectra(corpus: str) -> list[Spectrum]:
     return out
 
 
-def perturbed(draws: int, tries: int, seed: int = 13, corpus: str | None = None) -> None:
+def perturbed(
+    draws: int, tries: int, seed: int = 13, corpus: str | None = None, circuits: list[str] | None = None
+) -> None:
     """Share of perturbed warm starts that reach the best χ² found, per library circuit."""
     from eisna.fitting.synthetic import KNOWN_ANSWER_PRIORS, identifiable_parameters, noisy_spectrum
 
@@ -109,7 +111,7 @@ def perturbed(draws: int, tries: int, seed: int = 13, corpus: str | None = None)
     )
     print("|---|---|---|---|---|---|---|---|")
     total = [0, 0]
-    for name in eisna.list_circuits():
+    for name in circuits or eisna.list_circuits():
         d = load_circuit(name)
         rng = np.random.default_rng(seed)
         hits = n = cold_hits = n_spectra = shared_misses = 0
@@ -170,10 +172,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--draws", type=int, default=10)
     ap.add_argument("--tries", type=int, default=10)
     ap.add_argument("--corpus", default=None, help="with --perturbed: the corpus folder (real spectra)")
+    ap.add_argument("--seed", type=int, default=13, help="with --perturbed: seed of the perturbations")
+    ap.add_argument("--circuits", nargs="+", default=None, help="with --perturbed: library circuits")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     if args.perturbed:
-        perturbed(args.draws, args.tries, corpus=args.corpus)
+        perturbed(args.draws, args.tries, args.seed, args.corpus, args.circuits)
         return 0
     defn = load_circuit("symmetric_interlayer")
     guard = _Fitter(SeriesOptions("symmetric_interlayer", "symmetric_cell"))

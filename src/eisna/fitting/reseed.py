@@ -50,6 +50,9 @@ _BEYOND = 10.0
 _SCREEN_NFEV = 25
 _PURSUE = 1.2
 _N_PURSUE = 3
+# a screened start whose re-seeded element returned within a factor _SAME of its τ at the
+# minimum is heading back to that minimum (not pursued)
+_SAME = 2.0
 # a better minimum is re-seeded again, at most _ROUNDS times in all
 _ROUNDS = 3
 
@@ -114,9 +117,10 @@ def reseed_starts(
     items_to_move: Sequence[int],
     fixed_v: Mapping[str, float],
     peak_taus: Sequence[float] = (),
-) -> list[np.ndarray]:
-    """Start vectors (internal coordinates) with each suspect item's apex τ moved over
-    :func:`_seed_taus` and every linear coefficient solved again (see the module docstring)."""
+) -> list[tuple[int, np.ndarray]]:
+    """(item index, start vector in internal coordinates) pairs: each suspect item's apex τ
+    moved over :func:`_seed_taus`, every linear coefficient solved again (see the module
+    docstring)."""
     items = _items(problem.defn)
     values = problem.to_values(x)
     s = problem.s
@@ -138,7 +142,7 @@ def reseed_starts(
                 continue
             for name, val in fixed_v.items():
                 v[names.index(name)] = val
-            out.append(problem.to_x(v))
+            out.append((k, problem.to_x(v)))
     return out
 
 
@@ -179,14 +183,20 @@ def _escape_once(
     if not suspects:
         return None
     starts = reseed_starts(problem, best.x, suspects, fixed_v, peak_taus)
+    items = _items(problem.defn)
+    values = problem.to_values(best.x)
     screened = []
-    for x0 in starts:
+    for k, x0 in starts:
         hold, x0 = _above_window(problem, x0)
         try:
             res = _solve(problem, x0, _SCREEN_NFEV, hold)
         except (ValueError, FloatingPointError, np.linalg.LinAlgError):
             continue
-        if np.isfinite(res.cost):
+        if not np.isfinite(res.cost):
+            continue
+        # a start whose element went back to where it was heads for the same minimum
+        back = abs(math.log(_item_tau(items[k], problem.to_values(res.x)) / _item_tau(items[k], values)))
+        if res.cost < best.cost or back > math.log(_SAME):
             screened.append((float(res.cost), res, hold))
     screened.sort(key=lambda t: t[0])
     winner = None
