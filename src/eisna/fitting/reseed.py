@@ -42,6 +42,8 @@ _SUSPECT = 1.5
 _SUSPECT_FLOOR = 1e-3
 # τ grid of a re-seeded element: _GRID points from τ_min to _BEYOND × τ_max (log-spaced)
 _GRID = 7
+# an arc is also re-seeded with its apex _ABOVE × above the highest frequency
+_ABOVE = 100.0
 # a diffusion element whose apex τ lies more than _OUTSIDE × outside the window is degenerate
 _OUTSIDE = 10.0
 _BEYOND = 10.0
@@ -72,8 +74,8 @@ def _item_tau(item: Any, values: np.ndarray) -> float:
 def symptoms(problem: _Problem, x: np.ndarray, noise: float) -> list[int]:
     """Indices (into the circuit's series items) of the items to re-seed at ``x``.
 
-    Above the noise (misfit > 1.5 σ + 0.1 %): every diffusion element and every arc with a log
-    parameter on a bound. At any misfit: a diffusion element that is off (a log parameter on a
+    Above the noise (misfit > 1.5 σ + 0.1 %): every diffusion element, every arc with a log
+    parameter on a bound and, when L is on a bound, every arc above the window. At any misfit: a diffusion element that is off (a log parameter on a
     bound) or degenerate (apex τ more than :data:`_OUTSIDE` × outside the window).
     """
     sigma = noise if math.isfinite(noise) else 0.0
@@ -83,8 +85,11 @@ def symptoms(problem: _Problem, x: np.ndarray, noise: float) -> list[int]:
     at = {int(problem.free_idx[j]) for j in problem.at_bound(x) if problem.is_log[j]}
     tau_min = 1.0 / float(np.abs(problem.s).max())
     tau_max = 1.0 / float(np.abs(problem.s).min())
+    items = _items(problem.defn)
+    # the lead inductance on a bound: it trades against the arcs above the window
+    l_stuck = any(it.kind == "L" and at & set(it.params.values()) for it in items)
     out = []
-    for k, it in enumerate(_items(problem.defn)):
+    for k, it in enumerate(items):
         idx = {int(i) for key, i in it.params.items() if key != "sym"}
         if not idx or not idx <= free:
             continue  # an item with a fixed parameter is the user's choice
@@ -93,7 +98,7 @@ def symptoms(problem: _Problem, x: np.ndarray, noise: float) -> list[int]:
             outside = not tau_min / _OUTSIDE < apex < _OUTSIDE * tau_max
             if above_noise or outside or at & idx:
                 out.append(k)
-        elif it.kind == "arc" and above_noise and at & idx:
+        elif it.kind == "arc" and above_noise and (at & idx or (l_stuck and _item_tau(it, values) < tau_min)):
             out.append(k)
     return out
 
@@ -132,9 +137,12 @@ def reseed_starts(
     names = problem.names
     cache: dict = {}
     out = []
+    tau_above = 1.0 / (_ABOVE * float(np.abs(s).max()))
     for k in items_to_move:
         finite_w = items[k].kind == "diffusion" and items[k].params.get("sym") in ("Ws", "Wo")
-        for tau in seeds:
+        # an arc may also belong far above the window (an NAS bulk arc: then a resistance whose
+        # capacitance trades against L)
+        for tau in seeds if items[k].kind != "arc" else [tau_above, *seeds]:
             taus = list(taus0)
             taus[k] = float(tau * (np.pi**2 / 4 if finite_w else 1.0))
             v, _ = _linear_start(items, taus, s, z, w, values, floor, cache)
