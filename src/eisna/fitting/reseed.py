@@ -51,7 +51,7 @@ _BEYOND = 10.0
 # cost are continued with the full budget (at most _N_PURSUE of them)
 _SCREEN_NFEV = 25
 _PURSUE = 1.2
-_N_PURSUE = 3
+_N_PURSUE = 8
 # a screened start whose re-seeded element returned within a factor _SAME of its τ at the
 # minimum is heading back to that minimum (not pursued)
 _SAME = 2.0
@@ -211,7 +211,9 @@ def _escape_once(
     for cost, res, hold in screened[:_N_PURSUE]:
         if cost > _PURSUE * best.cost:
             break
-        if res.status == 0:  # budget ran out: continue to convergence
+        for _ in range(2):  # budget ran out: continue towards convergence
+            if res.status != 0:
+                break
             res = _solve(problem, res.x, max_nfev, hold)
         if res.cost < best.cost * (1 - 1e-6) and (winner is None or res.cost < winner.cost):
             winner = res
