@@ -75,8 +75,9 @@ def symptoms(problem: _Problem, x: np.ndarray, noise: float) -> list[int]:
     """Indices (into the circuit's series items) of the items to re-seed at ``x``.
 
     Above the noise (misfit > 1.5 σ + 0.1 %): every diffusion element, every arc with a log
-    parameter on a bound and, when L is on a bound, every arc above the window. At any misfit: a diffusion element that is off (a log parameter on a
-    bound) or degenerate (apex τ more than :data:`_OUTSIDE` × outside the window).
+    parameter on a bound and, when L is on a bound, every arc above the window. At any misfit:
+    a diffusion element that is off (a log parameter on a bound) or degenerate (apex τ more
+    than :data:`_OUTSIDE` × outside the window).
     """
     sigma = noise if math.isfinite(noise) else 0.0
     above_noise = problem.misfit(x) > _SUSPECT * sigma + _SUSPECT_FLOOR
