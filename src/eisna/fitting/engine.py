@@ -21,6 +21,10 @@ the arcs in :mod:`eisna.fitting.physics`; this module runs them in order. How a 
    (bulk → grain boundary → interlayer → charge transfer). The capacitance of an arc that the
    start values put far above the window (an NAS bulk arc) is held, parked at 100× f_max, unless
    varying it would lower χ² significantly (see :func:`_above_window`).
+   When the winner shows a symptom of a side valley (misfit above the spectrum's noise, a
+   diffusion element switched off or degenerate, an arc collapsed onto a bound), the suspect
+   elements are re-seeded over a τ grid and the DRT sketch's peaks and the lowest χ² is kept
+   (:mod:`eisna.fitting.reseed`; only when ``n_restarts > 0``, for warm and cold starts alike).
 4. The winner is polished by :func:`eisna.fitting.solver._polish_solve` (MINPACK lmder with
    tight tolerances, then SciPy's trust-region-reflective ``least_squares`` if that does not
    converge cleanly; same residual and Jacobian; lmfit is not in this path), and the covariance
