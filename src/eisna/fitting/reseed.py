@@ -8,17 +8,21 @@ trading against each other at the high-frequency end. Every such valley has a mi
 the spectrum's noise explains. This module re-seeds the element that shows the symptom and
 keeps whatever lowers χ²:
 
-* :func:`symptoms` tells which series items of the circuit are suspect at a solution: items with
-  a log parameter on a bound, diffusion elements whose τ lies more than a decade outside the
-  window; diffusion elements are always suspect when the misfit is above the noise.
-* :func:`reseed_starts` builds start vectors from the solution: for every suspect item, its τ is
-  moved over a grid spanning the measured window (and a decade beyond its low-frequency end),
-  the other items keep their τ, and every linear coefficient (R, L, 1/Q) is solved again by
-  NNLS (:func:`eisna.fitting.start._linear_start`), so the re-seeded element gets the share of
-  the data it can carry and the others give it up.
+* :func:`symptoms` tells which series items of the circuit are suspect at a solution. Above
+  the noise (misfit > 1.5 σ + 0.1 %): every diffusion element, every arc with a log parameter
+  on a bound and, when L is on a bound, every arc above the window. At any misfit: a diffusion
+  element switched off (a log parameter on a bound) or degenerate (apex τ > 10× outside the
+  window).
+* :func:`reseed_starts` builds start vectors from the solution: for every suspect item, its apex
+  τ is moved to each peak of the DRT sketch and over a log grid from τ_min/10 to 10 τ_max (an
+  arc also 100× above f_max), the other items keep their τ, and every linear coefficient (R, L,
+  1/Q) is solved again by NNLS (:func:`eisna.fitting.start._linear_start`), so the re-seeded
+  element gets the share of the data it can carry and the others give it up.
 * :func:`escape` screens those starts with short Levenberg–Marquardt runs (as the automatic
-  candidates of a cold start are screened), continues the most promising to convergence and
-  returns the lowest-χ² solve, or ``None`` when nothing beat the solution.
+  candidates of a cold start are screened), drops those whose element went back to where it
+  was, continues the rest within 1.2× the current χ² to convergence and returns the lowest-χ²
+  solve, or ``None`` when nothing beat the solution; a better minimum is re-seeded again
+  (at most three rounds).
 
 A fit at the noise floor shows no symptom and pays nothing; the engine calls :func:`escape`
 only when ``n_restarts > 0``.
@@ -40,7 +44,7 @@ __all__ = ["escape", "reseed_starts", "symptoms"]
 # a minimum is suspect when its misfit exceeds _SUSPECT × the noise + _SUSPECT_FLOOR (relative)
 _SUSPECT = 1.5
 _SUSPECT_FLOOR = 1e-3
-# τ grid of a re-seeded element: _GRID points from τ_min to _BEYOND × τ_max (log-spaced)
+# τ grid of a re-seeded element: _GRID points from τ_min/_BEYOND to _BEYOND × τ_max (log-spaced)
 _GRID = 7
 # an arc is also re-seeded with its apex _ABOVE × above the highest frequency
 _ABOVE = 100.0
