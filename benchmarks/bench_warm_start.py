@@ -92,7 +92,9 @@ def _corpus_spectra(corpus: str) -> list[Spectrum]:
     return out
 
 
-def perturbed(draws: int, tries: int, seed: int = 13, corpus: str | None = None) -> None:
+def perturbed(
+    draws: int, tries: int, seed: int = 13, corpus: str | None = None, circuits: list[str] | None = None
+) -> None:
     """Share of perturbed warm starts that reach the best χ² found, per library circuit."""
     from eisna.fitting.synthetic import KNOWN_ANSWER_PRIORS, identifiable_parameters, noisy_spectrum
 
@@ -105,16 +107,18 @@ def perturbed(draws: int, tries: int, seed: int = 13, corpus: str | None = None)
     print(f"perturbed warm starts: {what} × {tries} tries per circuit, initial = fit × lognormal(ln 1.5)")
     print(
         "| circuit | tries | reach best χ² (within 0.1 %) | median χ²/best of misses | "
-        "ms per warm fit | ms per cold fit | cold fit at best χ² | misses where the cold fit misses too |"
+        "ms per warm fit | ms per cold fit | evaluations per warm fit | per cold fit | "
+        "cold fit at best χ² | misses where the cold fit misses too |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     total = [0, 0]
-    for name in eisna.list_circuits():
+    for name in circuits or eisna.list_circuits():
         d = load_circuit(name)
         rng = np.random.default_rng(seed)
         hits = n = cold_hits = n_spectra = shared_misses = 0
         misses: list[float] = []
         t_warm = t_cold = 0.0
+        nfev_warm = nfev_cold = 0
         for i in range(len(real) if corpus else draws):
             if corpus:
                 s, truth = real[i], None
@@ -127,6 +131,7 @@ def perturbed(draws: int, tries: int, seed: int = 13, corpus: str | None = None)
             except eisna.EisnaError:
                 continue
             t_cold += time.perf_counter() - t0
+            nfev_cold += cold.nfev
             chis = [cold.chisqr] + ([eisna.fit(s, d, initial=truth).chisqr] if truth else [])
             warm = []
             for _ in range(tries):
@@ -138,8 +143,10 @@ def perturbed(draws: int, tries: int, seed: int = 13, corpus: str | None = None)
                     else:
                         init[p] = float(np.clip(v + rng.normal(0, 0.05), dp.min, dp.max))
                 t0 = time.perf_counter()
-                warm.append(eisna.fit(s, d, initial=init).chisqr)
+                r = eisna.fit(s, d, initial=init)
                 t_warm += time.perf_counter() - t0
+                warm.append(r.chisqr)
+                nfev_warm += r.nfev
             best = min(chis + warm)
             cold_ok = cold.chisqr <= best * (1 + 1e-3)
             n_spectra += 1
@@ -157,6 +164,7 @@ def perturbed(draws: int, tries: int, seed: int = 13, corpus: str | None = None)
         print(
             f"| {name} | {n} | {hits}/{n} ({100 * hits / n:.0f} %) | {miss} | "
             f"{1e3 * t_warm / n:.1f} | {1e3 * t_cold / (n / tries):.1f} | "
+            f"{nfev_warm / n:.0f} | {nfev_cold / (n / tries):.0f} | "
             f"{cold_hits}/{n_spectra} | {shared_misses}/{len(misses)} |",
             flush=True,
         )
@@ -170,10 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--draws", type=int, default=10)
     ap.add_argument("--tries", type=int, default=10)
     ap.add_argument("--corpus", default=None, help="with --perturbed: the corpus folder (real spectra)")
+    ap.add_argument("--seed", type=int, default=13, help="with --perturbed: seed of the perturbations")
+    ap.add_argument("--circuits", nargs="+", default=None, help="with --perturbed: library circuits")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     if args.perturbed:
-        perturbed(args.draws, args.tries, corpus=args.corpus)
+        perturbed(args.draws, args.tries, args.seed, args.corpus, args.circuits)
         return 0
     defn = load_circuit("symmetric_interlayer")
     guard = _Fitter(SeriesOptions("symmetric_interlayer", "symmetric_cell"))

@@ -180,7 +180,9 @@ def test_vsp_bulk_stays_faster_than_grain_boundary(vsp_series, kind):
 def test_vsp_twins_give_the_same_tracked_quantities_and_laws(vsp_series):
     pairs = {kind: {(t.quantity, t.model) for t in vsp_series[kind].tracks} for kind in ("mpt", "mpr")}
     assert pairs["mpt"] == pairs["mpr"]
-    assert ("R_dc_ohm", "linear") in pairs["mpt"] and ("R_SE_ohm", "first_order") in pairs["mpt"]
+    # (issue 13 item 6: sweeps 13, 21 and 22 no longer fall into side valleys with R_dc 4-11 Ω
+    # low, so R_dc rises smoothly and saturates: first_order, was linear)
+    assert ("R_dc_ohm", "first_order") in pairs["mpt"] and ("R_SE_ohm", "first_order") in pairs["mpt"]
 
 
 @pytest.mark.parametrize("kind", ["mpt", "mpr"])

@@ -21,6 +21,10 @@ the arcs in :mod:`eisna.fitting.physics`; this module runs them in order. How a 
    (bulk → grain boundary → interlayer → charge transfer). The capacitance of an arc that the
    start values put far above the window (an NAS bulk arc) is held, parked at 100× f_max, unless
    varying it would lower χ² significantly (see :func:`_above_window`).
+   When the winner shows a symptom of a side valley (misfit above the spectrum's noise, a
+   diffusion element switched off or degenerate, an arc collapsed onto a bound), the suspect
+   elements are re-seeded over a τ grid and the DRT sketch's peaks and the lowest χ² is kept
+   (:mod:`eisna.fitting.reseed`; only when ``n_restarts > 0``, for warm and cold starts alike).
 4. The winner is polished by :func:`eisna.fitting.solver._polish_solve` (MINPACK lmder with
    tight tolerances, then SciPy's trust-region-reflective ``least_squares`` if that does not
    converge cleanly; same residual and Jacobian; lmfit is not in this path), and the covariance
@@ -68,6 +72,7 @@ from ..spectrum import CellGeometry, Spectrum
 from .bounds import bound_advice, data_bounds
 from .physics import ISW_RANGES, compute_physics
 from .quality import estimate_noise, judge_misfit
+from .reseed import escape
 from .result import FitResult
 from .solver import (
     _N_STDERR_LIMIT,
@@ -371,7 +376,13 @@ def fit(
     prep = _prepare(spectrum, circuit, weighting, fmin, fmax, initial, fixed)
     starts, sk = _start_points(prep)
     search = _search(prep, starts, sk, n_restarts, max_nfev, drt_fallback)
+<<<<<<< HEAD
     x, polish_cost, polish_ok, held = _polish_and_refine(prep, search, max_nfev, polish)
+=======
+    if n_restarts > 0:  # a minimum above the noise with a suspect element: re-seed it
+        _escape(prep, search, max_nfev)
+    x, polish_cost, polish_ok, held = _polish_and_refine(prep, search, max_nfev)
+>>>>>>> warm
     unc = _uncertainties(prep, x, held)
     flags, warns, bound_probe, misfit = _judge(prep, x, unc, search.noise)
     return _assemble(
@@ -564,6 +575,22 @@ def _search(
             f"fit: no start values could be built for {prep.defn.name!r}; check the circuit and data."
         )
     return _Search(best, tried, sk, starts, noise)
+
+
+def _escape(prep: _Prepared, search: _Search, max_nfev: int) -> None:
+    """Replace the search's best solve by a re-seeded one of lower χ² (:mod:`.reseed`), if any."""
+    sk = search.sk
+    peaks = []
+    if sk is not None:  # the sketch's relevant peaks (> 2 % of its total resistance)
+        total = sk.R_inf + sum(r for _, r in sk.peaks)
+        peaks = [t for t, r in sk.peaks if r > 0.02 * total]
+    try:
+        better = escape(prep.problem, search.best, search.noise, prep.fixed_v, max_nfev, peaks)
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+        return
+    if better is not None:
+        search.best = better
+        search.tried += 1
 
 
 def _polish_and_refine(
