@@ -376,13 +376,9 @@ def fit(
     prep = _prepare(spectrum, circuit, weighting, fmin, fmax, initial, fixed)
     starts, sk = _start_points(prep)
     search = _search(prep, starts, sk, n_restarts, max_nfev, drt_fallback)
-<<<<<<< HEAD
-    x, polish_cost, polish_ok, held = _polish_and_refine(prep, search, max_nfev, polish)
-=======
     if n_restarts > 0:  # a minimum above the noise with a suspect element: re-seed it
         _escape(prep, search, max_nfev)
-    x, polish_cost, polish_ok, held = _polish_and_refine(prep, search, max_nfev)
->>>>>>> warm
+    x, polish_cost, polish_ok, held = _polish_and_refine(prep, search, max_nfev, polish)
     unc = _uncertainties(prep, x, held)
     flags, warns, bound_probe, misfit = _judge(prep, x, unc, search.noise)
     return _assemble(
