@@ -790,6 +790,18 @@ def _sandwich_scale(
     if not np.all(np.isfinite(bread)):
         return cov
     meat = (jac * (r**2)[:, None]).T @ jac
+    return raise_to_sandwich(cov, bread, meat, redchi, live, m)
+
+
+def raise_to_sandwich(
+    cov: np.ndarray, bread: np.ndarray, meat: np.ndarray, redchi: float, live: np.ndarray, m: int
+) -> np.ndarray:
+    """``cov`` with the ``live`` coordinates' errors raised (never lowered) to the HC1 sandwich.
+
+    ``bread`` is (JᵀJ)⁻¹ and ``meat`` Jᵀ diag(r²) J over the live coordinates, ``m`` the number
+    of residuals; correlations are kept. Shared by the single and the joint fit.
+    """
+    k = int(live.sum())
     sand = np.diag(bread @ meat @ bread) * m / (m - k)
     std = np.diag(bread) * redchi
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..fitting.solver import _PROFILE_APEX, _PROFILE_DCHI2
+from ..fitting.solver import _PROFILE_APEX, _PROFILE_DCHI2, raise_to_sandwich
 from ..fitting.start import _items
 
 if TYPE_CHECKING:
@@ -56,13 +56,7 @@ def joint_sandwich(jac, resid: np.ndarray, cov: np.ndarray, redchi: float, fixed
     jr = jl.multiply(resid[:, None]).tocsc() if hasattr(jl, "multiply") else jl * resid[:, None]
     meat = jr.T @ jr
     meat = np.asarray(meat.toarray() if hasattr(meat, "toarray") else meat)
-    sand = np.sum((bread @ meat) * bread, axis=1) * m / (m - k)  # diag(B M B), B symmetric
-    std = np.diag(bread) * redchi
-    with np.errstate(invalid="ignore", divide="ignore"):
-        factor = np.sqrt(np.where(std > 0, sand / std, 1.0))
-    scale = np.ones(cov.shape[0])
-    scale[live] = np.maximum(1.0, np.nan_to_num(factor, nan=1.0, posinf=1.0))
-    return cov * np.outer(scale, scale)
+    return raise_to_sandwich(cov, bread, meat, redchi, live, m)
 
 
 class _Capacitance:
