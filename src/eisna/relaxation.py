@@ -61,6 +61,10 @@ _CV_FLOOR = 5e-4
 # discrepancy cap: the chosen λ may raise the residual norm to at most this multiple of the noise
 # level estimated from the least-regularised fit
 _DISCREPANCY_FACTOR = 1.5
+# apex guard: a prominent maximum of −Z″ inside the window (each side drops by at least this fraction
+# of its height) must have a γ peak within this factor of its frequency, or λ is lowered until it has
+_APEX_PROMINENCE = 0.1
+_APEX_FACTOR = float(np.sqrt(10.0))
 # Gauss–Hermite nodes for the kernel integrals (the kernel is smooth on the RBF's scale)
 _GH_NODES, _GH_WEIGHTS = np.polynomial.hermite.hermgauss(24)
 
@@ -381,6 +385,8 @@ def drt(
             # or nothing to resolve); generalised cross-validation of the joint fit decides instead
             lam, gcv_at_edge = _choose_lambda_gcv(sy.A_re, sy.A_im, sy.b_re, sy.b_im, sy.D)
             lam_at_edge = gcv_at_edge
+        guarded = _lower_lambda_for_apexes(system, freq, z, float(lam), min_peak_fraction)
+        lam, lam_at_edge = (guarded, False) if guarded < lam else (lam, lam_at_edge)
     A = np.vstack([system.A_re, system.A_im])
     b = np.concatenate([system.b_re, system.b_im])
     coef = _solve(A, b, system.D, float(lam))
@@ -690,6 +696,82 @@ def _cap_by_discrepancy(A: FloatArray, b: FloatArray, D: FloatArray, lam: float)
     while lam > lam_min * 1.01 and rss(lam) > limit:
         lam = max(lam / np.sqrt(10.0), lam_min)
     return lam
+
+
+def _apex_frequencies(freq: FloatArray, z: ComplexArray) -> list[float]:
+    """Frequencies (Hz) of the prominent local maxima of −Z″ over log f.
+
+    A maximum counts when, on each side that reaches a higher point, −Z″ first drops by at
+    least :data:`_APEX_PROMINENCE` of its height (noise ripples on an arc do not count). The
+    apex of an isolated arc is its DRT peak (f0 = 1/(2πτ)); a neighbouring arc shifts it.
+    """
+    order = np.argsort(freq)
+    y = -z.imag[order]
+    out = []
+    for i in range(1, y.size - 1):
+        if not (y[i] > 0 and y[i] >= y[i - 1] and y[i] >= y[i + 1]):
+            continue
+        drops = []
+        for step in (-1, 1):
+            j, low = i + step, y[i]
+            while 0 <= j < y.size and y[j] <= y[i]:
+                low, j = min(low, y[j]), j + step
+            drops.append(y[i] - low if 0 <= j < y.size else np.inf)
+        if min(drops) >= _APEX_PROMINENCE * y[i]:
+            out.append(float(freq[order][i]))
+    return out
+
+
+def _apexes_matched(
+    system: _System,
+    A: FloatArray,
+    b: FloatArray,
+    lam: float,
+    apexes: list[float],
+    min_peak_fraction: float,
+    f_range: tuple[float, float],
+) -> int:
+    """How many of the −Z″ apexes (Hz) have a γ peak inside the window ``f_range`` (Hz) within
+    :data:`_APEX_FACTOR` of them (a peak outside it is an arc merged into one beyond the window)."""
+    coef = _solve(A, b, system.D, lam)
+    n_tau = system.n_tau
+    log_tau = np.linspace(system.centres[0], system.centres[-1], 4 * (n_tau - 1) + 1)
+    weights = coef[:n_tau] * system.z_scale
+    gamma = np.clip(_rbf(log_tau[:, None] - system.centres[None, :], system.eps) @ weights, 0.0, None)
+    R_pol = float(np.sum(weights) * np.sqrt(np.pi) / system.eps)
+    peaks = [
+        p.f for p in _find_peaks(log_tau, gamma, min_peak_fraction * R_pol) if f_range[0] <= p.f <= f_range[1]
+    ]
+    return sum(any(abs(np.log(f / a)) <= np.log(_APEX_FACTOR) for f in peaks) for a in apexes)
+
+
+def _lower_lambda_for_apexes(
+    system: _System, freq: FloatArray, z: ComplexArray, lam: float, min_peak_fraction: float
+) -> float:
+    """The largest λ ≤ ``lam`` (half-decade steps) at which γ has a peak near as many of the
+    measured −Z″ apexes as any λ down to the bottom of the grid (``lam`` itself when no smaller
+    λ does better).
+
+    An apex inside the window is a model-free sign of a relaxation there. Cross-validation
+    can prefer a λ that merges it into a larger neighbour (on spectra where Z′ and Z″ disagree,
+    such as ``vsp_peis_with``, whose 0.2 Hz arc vanished into the relaxation below the window at
+    λ = 10); the λ is then lowered until the arc has its peak again. An apex no λ reproduces (a
+    shoulder, an arc overlapping a larger one) leaves λ unchanged.
+    """
+    apexes = _apex_frequencies(freq, z)
+    if not apexes:
+        return lam
+    A = np.vstack([system.A_re, system.A_im])
+    b = np.concatenate([system.b_re, system.b_im])
+    f_range = (float(freq.min()), float(freq.max()))
+    best_count = _apexes_matched(system, A, b, lam, apexes, min_peak_fraction, f_range)
+    best, trial, lam_min = lam, lam, float(_LAMBDA_GRID[0])
+    while best_count < len(apexes) and trial > lam_min * 1.01:
+        trial = max(trial / np.sqrt(10.0), lam_min)
+        count = _apexes_matched(system, A, b, trial, apexes, min_peak_fraction, f_range)
+        if count > best_count:
+            best, best_count = trial, count
+    return best
 
 
 def _choose_lambda_gcv(
