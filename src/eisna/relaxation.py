@@ -64,6 +64,9 @@ _DISCREPANCY_FACTOR = 1.5
 # apex guard: a prominent maximum of −Z″ inside the window (each side drops by at least this fraction
 # of its height) must have a γ peak within this factor of its frequency, or λ is lowered until it has
 _APEX_PROMINENCE = 0.1
+# ... and by at least this many noise standard deviations (σ̂·|Z|, from the least-regularised fit):
+# a maximum made by the scatter of two neighbours is no apex
+_APEX_NOISE_SIGMAS = 4.0
 _APEX_FACTOR = float(np.sqrt(10.0))
 # Gauss–Hermite nodes for the kernel integrals (the kernel is smooth on the RBF's scale)
 _GH_NODES, _GH_WEIGHTS = np.polynomial.hermite.hermgauss(24)
@@ -698,15 +701,18 @@ def _cap_by_discrepancy(A: FloatArray, b: FloatArray, D: FloatArray, lam: float)
     return lam
 
 
-def _apex_frequencies(freq: FloatArray, z: ComplexArray) -> list[float]:
+def _apex_frequencies(freq: FloatArray, z: ComplexArray, noise: float) -> list[float]:
     """Frequencies (Hz) of the prominent local maxima of −Z″ over log f.
 
     A maximum counts when, on each side that reaches a higher point, −Z″ first drops by at
-    least :data:`_APEX_PROMINENCE` of its height (noise ripples on an arc do not count). The
-    apex of an isolated arc is its DRT peak (f0 = 1/(2πτ)); a neighbouring arc shifts it.
+    least :data:`_APEX_PROMINENCE` of its height and by :data:`_APEX_NOISE_SIGMAS` × ``noise``
+    × |Z| (``noise``: relative noise level, a fraction of |Z|), so that ripples of the scatter
+    do not count. The apex of an isolated arc is its DRT peak (f0 = 1/(2πτ)); a neighbouring
+    arc shifts it.
     """
     order = np.argsort(freq)
     y = -z.imag[order]
+    min_drop = np.maximum(_APEX_PROMINENCE * y, _APEX_NOISE_SIGMAS * noise * np.abs(z[order]))
     out = []
     for i in range(1, y.size - 1):
         if not (y[i] > 0 and y[i] >= y[i - 1] and y[i] >= y[i + 1]):
@@ -717,7 +723,7 @@ def _apex_frequencies(freq: FloatArray, z: ComplexArray) -> list[float]:
             while 0 <= j < y.size and y[j] <= y[i]:
                 low, j = min(low, y[j]), j + step
             drops.append(y[i] - low if 0 <= j < y.size else np.inf)
-        if min(drops) >= _APEX_PROMINENCE * y[i]:
+        if min(drops) >= min_drop[i]:
             out.append(float(freq[order][i]))
     return out
 
@@ -758,11 +764,14 @@ def _lower_lambda_for_apexes(
     λ = 10); the λ is then lowered until the arc has its peak again. An apex no λ reproduces (a
     shoulder, an arc overlapping a larger one) leaves λ unchanged.
     """
-    apexes = _apex_frequencies(freq, z)
-    if not apexes:
+    if not _apex_frequencies(freq, z, 0.0):
         return lam
     A = np.vstack([system.A_re, system.A_im])
     b = np.concatenate([system.b_re, system.b_im])
+    rss0, trace0 = _rss_and_trace(A, b, system.D, float(_LAMBDA_GRID[0]))
+    apexes = _apex_frequencies(freq, z, float(np.sqrt(rss0 / max(b.size - trace0, 1.0))))
+    if not apexes:
+        return lam
     f_range = (float(freq.min()), float(freq.max()))
     best_count = _apexes_matched(system, A, b, lam, apexes, min_peak_fraction, f_range)
     best, trial, lam_min = lam, lam, float(_LAMBDA_GRID[0])
