@@ -764,15 +764,18 @@ def _lower_lambda_for_apexes(
     λ = 10); the λ is then lowered until the arc has its peak again. An apex no λ reproduces (a
     shoulder, an arc overlapping a larger one) leaves λ unchanged.
     """
-    if not _apex_frequencies(freq, z, 0.0):
+    candidates = _apex_frequencies(freq, z, 0.0)  # before the noise test, which can only remove apexes
+    if not candidates:
         return lam
     A = np.vstack([system.A_re, system.A_im])
     b = np.concatenate([system.b_re, system.b_im])
+    f_range = (float(freq.min()), float(freq.max()))
+    if _apexes_matched(system, A, b, lam, candidates, min_peak_fraction, f_range) == len(candidates):
+        return lam
     rss0, trace0 = _rss_and_trace(A, b, system.D, float(_LAMBDA_GRID[0]))
     apexes = _apex_frequencies(freq, z, float(np.sqrt(rss0 / max(b.size - trace0, 1.0))))
     if not apexes:
         return lam
-    f_range = (float(freq.min()), float(freq.max()))
     best_count = _apexes_matched(system, A, b, lam, apexes, min_peak_fraction, f_range)
     best, trial, lam_min = lam, lam, float(_LAMBDA_GRID[0])
     while best_count < len(apexes) and trial > lam_min * 1.01:
