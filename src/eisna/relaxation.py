@@ -376,6 +376,7 @@ def drt(
 
     system = _build_system(freq, z, n_tau, inductance, capacitance)
     lam_at_edge = False
+    lam_chosen = lam is None
     if lam is None:
         sy = system
         lam, lam_at_edge = _choose_lambda(sy.A_re, sy.A_im, sy.b_re, sy.b_im, sy.D, sy.n_tau)
@@ -388,11 +389,13 @@ def drt(
             # or nothing to resolve); generalised cross-validation of the joint fit decides instead
             lam, gcv_at_edge = _choose_lambda_gcv(sy.A_re, sy.A_im, sy.b_re, sy.b_im, sy.D)
             lam_at_edge = gcv_at_edge
-        guarded = _lower_lambda_for_apexes(system, freq, z, float(lam), min_peak_fraction)
-        lam, lam_at_edge = (guarded, False) if guarded < lam else (lam, lam_at_edge)
     A = np.vstack([system.A_re, system.A_im])
     b = np.concatenate([system.b_re, system.b_im])
     coef = _solve(A, b, system.D, float(lam))
+    if lam_chosen:
+        guarded = _lower_lambda_for_apexes(system, freq, z, coef, float(lam), min_peak_fraction)
+        if guarded < lam:
+            lam, lam_at_edge, coef = guarded, False, _solve(A, b, system.D, guarded)
     n_tau, z_scale, omega = system.n_tau, system.z_scale, 2.0 * np.pi * freq
     weights = coef[:n_tau] * z_scale
     R_inf = float(coef[n_tau] * z_scale)
@@ -730,16 +733,14 @@ def _apex_frequencies(freq: FloatArray, z: ComplexArray, noise: float) -> list[f
 
 def _apexes_matched(
     system: _System,
-    A: FloatArray,
-    b: FloatArray,
-    lam: float,
+    coef: FloatArray,
     apexes: list[float],
     min_peak_fraction: float,
     f_range: tuple[float, float],
 ) -> int:
-    """How many of the −Z″ apexes (Hz) have a γ peak inside the window ``f_range`` (Hz) within
-    :data:`_APEX_FACTOR` of them (a peak outside it is an arc merged into one beyond the window)."""
-    coef = _solve(A, b, system.D, lam)
+    """How many of the −Z″ apexes (Hz) have a peak of the fit ``coef``'s γ inside the window
+    ``f_range`` (Hz) within :data:`_APEX_FACTOR` of them (a peak outside the window is an arc
+    merged into one beyond it)."""
     n_tau = system.n_tau
     log_tau = np.linspace(system.centres[0], system.centres[-1], 4 * (n_tau - 1) + 1)
     weights = coef[:n_tau] * system.z_scale
@@ -752,9 +753,9 @@ def _apexes_matched(
 
 
 def _lower_lambda_for_apexes(
-    system: _System, freq: FloatArray, z: ComplexArray, lam: float, min_peak_fraction: float
+    system: _System, freq: FloatArray, z: ComplexArray, coef: FloatArray, lam: float, min_peak_fraction: float
 ) -> float:
-    """The largest λ ≤ ``lam`` (half-decade steps) at which γ has a peak near as many of the
+    """The largest λ ≤ ``lam`` (decade steps) at which γ has a peak near as many of the
     measured −Z″ apexes as any λ down to the bottom of the grid (``lam`` itself when no smaller
     λ does better).
 
@@ -770,17 +771,17 @@ def _lower_lambda_for_apexes(
     A = np.vstack([system.A_re, system.A_im])
     b = np.concatenate([system.b_re, system.b_im])
     f_range = (float(freq.min()), float(freq.max()))
-    if _apexes_matched(system, A, b, lam, candidates, min_peak_fraction, f_range) == len(candidates):
+    if _apexes_matched(system, coef, candidates, min_peak_fraction, f_range) == len(candidates):
         return lam
     rss0, trace0 = _rss_and_trace(A, b, system.D, float(_LAMBDA_GRID[0]))
     apexes = _apex_frequencies(freq, z, float(np.sqrt(rss0 / max(b.size - trace0, 1.0))))
     if not apexes:
         return lam
-    best_count = _apexes_matched(system, A, b, lam, apexes, min_peak_fraction, f_range)
+    best_count = _apexes_matched(system, coef, apexes, min_peak_fraction, f_range)
     best, trial, lam_min = lam, lam, float(_LAMBDA_GRID[0])
     while best_count < len(apexes) and trial > lam_min * 1.01:
-        trial = max(trial / np.sqrt(10.0), lam_min)
-        count = _apexes_matched(system, A, b, trial, apexes, min_peak_fraction, f_range)
+        trial = max(trial / 10.0, lam_min)
+        count = _apexes_matched(system, _solve(A, b, system.D, trial), apexes, min_peak_fraction, f_range)
         if count > best_count:
             best, best_count = trial, count
     return best
