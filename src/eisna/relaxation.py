@@ -17,6 +17,10 @@ cross-validation of the joint fit (Golub, Heath and Wahba, *Technometrics* 21 (1
 215) chooses λ instead. A λ whose fit misses the data by more than 1.5× the noise level
 (estimated from the least-regularised fit) is lowered until it does not (Morozov's
 discrepancy principle), since cross-validation on few or noisy points can merge arcs.
+Last, every prominent maximum of −Z″ inside the window (a model-free sign of an arc there)
+must keep a γ peak within half a decade; when the chosen λ has merged it into a
+neighbour (on spectra where Z′ and Z″ disagree, cross-validation can prefer such a λ),
+λ is lowered in decades until it has one again.
 
 Only :mod:`eisna.spectrum` and :mod:`eisna.errors` are imported (DRT sits upstream
 of circuits and fitting, which may use its peaks for start values).
@@ -298,6 +302,10 @@ def drt(
         that choice is the top of the extended grid, λ comes from generalised
         cross-validation of the joint Z′ + Z″ fit (the largest λ within 3 % of the
         smallest GCV score); ``lam_at_edge`` then says whether GCV found an optimum.
+        Finally, when a prominent −Z″ maximum inside the window (each side drops by
+        ≥ 10 % of its height and ≥ 4 noise standard deviations) has no γ peak inside the
+        window within half a decade of it, λ is lowered in decades to the largest value
+        that gives the most such apexes a peak (unchanged when no smaller λ does better).
     n_tau : int, optional
         Number of RBF centres. Default: 7 per decade over the measured τ range
         1/(2π f_max) … 1/(2π f_min) extended by one decade on each side, where arcs cut
