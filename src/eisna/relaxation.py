@@ -17,6 +17,10 @@ cross-validation of the joint fit (Golub, Heath and Wahba, *Technometrics* 21 (1
 215) chooses λ instead. A λ whose fit misses the data by more than 1.5× the noise level
 (estimated from the least-regularised fit) is lowered until it does not (Morozov's
 discrepancy principle), since cross-validation on few or noisy points can merge arcs.
+Last, every prominent maximum of −Z″ inside the window (a model-free sign of an arc there)
+must keep a γ peak within half a decade; when the chosen λ has merged it into a
+neighbour (on spectra where Z′ and Z″ disagree, cross-validation can prefer such a λ),
+λ is lowered in decades until it has one again.
 
 Only :mod:`eisna.spectrum` and :mod:`eisna.errors` are imported (DRT sits upstream
 of circuits and fitting, which may use its peaks for start values).
@@ -61,6 +65,13 @@ _CV_FLOOR = 5e-4
 # discrepancy cap: the chosen λ may raise the residual norm to at most this multiple of the noise
 # level estimated from the least-regularised fit
 _DISCREPANCY_FACTOR = 1.5
+# apex guard: a prominent maximum of −Z″ inside the window (each side drops by at least this fraction
+# of its height) must have a γ peak within this factor of its frequency, or λ is lowered until it has
+_APEX_PROMINENCE = 0.1
+# ... and by at least this many noise standard deviations (σ̂·|Z|, from the least-regularised fit):
+# a maximum made by the scatter of two neighbours is no apex
+_APEX_NOISE_SIGMAS = 4.0
+_APEX_FACTOR = float(np.sqrt(10.0))
 # Gauss–Hermite nodes for the kernel integrals (the kernel is smooth on the RBF's scale)
 _GH_NODES, _GH_WEIGHTS = np.polynomial.hermite.hermgauss(24)
 
@@ -291,6 +302,10 @@ def drt(
         that choice is the top of the extended grid, λ comes from generalised
         cross-validation of the joint Z′ + Z″ fit (the largest λ within 3 % of the
         smallest GCV score); ``lam_at_edge`` then says whether GCV found an optimum.
+        Finally, when a prominent −Z″ maximum inside the window (each side drops by
+        ≥ 10 % of its height and ≥ 4 noise standard deviations) has no γ peak inside the
+        window within half a decade of it, λ is lowered in decades to the largest value
+        that gives the most such apexes a peak (unchanged when no smaller λ does better).
     n_tau : int, optional
         Number of RBF centres. Default: 7 per decade over the measured τ range
         1/(2π f_max) … 1/(2π f_min) extended by one decade on each side, where arcs cut
@@ -369,6 +384,7 @@ def drt(
 
     system = _build_system(freq, z, n_tau, inductance, capacitance)
     lam_at_edge = False
+    lam_chosen = lam is None
     if lam is None:
         sy = system
         lam, lam_at_edge = _choose_lambda(sy.A_re, sy.A_im, sy.b_re, sy.b_im, sy.D, sy.n_tau)
@@ -384,6 +400,10 @@ def drt(
     A = np.vstack([system.A_re, system.A_im])
     b = np.concatenate([system.b_re, system.b_im])
     coef = _solve(A, b, system.D, float(lam))
+    if lam_chosen:
+        guarded = _lower_lambda_for_apexes(system, freq, z, coef, float(lam), min_peak_fraction)
+        if guarded < lam:
+            lam, lam_at_edge, coef = guarded, False, _solve(A, b, system.D, guarded)
     n_tau, z_scale, omega = system.n_tau, system.z_scale, 2.0 * np.pi * freq
     weights = coef[:n_tau] * z_scale
     R_inf = float(coef[n_tau] * z_scale)
@@ -690,6 +710,89 @@ def _cap_by_discrepancy(A: FloatArray, b: FloatArray, D: FloatArray, lam: float)
     while lam > lam_min * 1.01 and rss(lam) > limit:
         lam = max(lam / np.sqrt(10.0), lam_min)
     return lam
+
+
+def _apex_frequencies(freq: FloatArray, z: ComplexArray, noise: float) -> list[float]:
+    """Frequencies (Hz) of the prominent local maxima of −Z″ over log f.
+
+    A maximum counts when, on each side that reaches a higher point, −Z″ first drops by at
+    least :data:`_APEX_PROMINENCE` of its height and by :data:`_APEX_NOISE_SIGMAS` × ``noise``
+    × |Z| (``noise``: relative noise level, a fraction of |Z|), so that ripples of the scatter
+    do not count. The apex of an isolated arc is its DRT peak (f0 = 1/(2πτ)); a neighbouring
+    arc shifts it.
+    """
+    order = np.argsort(freq)
+    y = -z.imag[order]
+    min_drop = np.maximum(_APEX_PROMINENCE * y, _APEX_NOISE_SIGMAS * noise * np.abs(z[order]))
+    out = []
+    for i in range(1, y.size - 1):
+        if not (y[i] > 0 and y[i] >= y[i - 1] and y[i] >= y[i + 1]):
+            continue
+        drops = []
+        for step in (-1, 1):
+            j, low = i + step, y[i]
+            while 0 <= j < y.size and y[j] <= y[i]:
+                low, j = min(low, y[j]), j + step
+            drops.append(y[i] - low if 0 <= j < y.size else np.inf)
+        if min(drops) >= min_drop[i]:
+            out.append(float(freq[order][i]))
+    return out
+
+
+def _apexes_matched(
+    system: _System,
+    coef: FloatArray,
+    apexes: list[float],
+    min_peak_fraction: float,
+    f_range: tuple[float, float],
+) -> int:
+    """How many of the −Z″ apexes (Hz) have a peak of the fit ``coef``'s γ inside the window
+    ``f_range`` (Hz) within :data:`_APEX_FACTOR` of them (a peak outside the window is an arc
+    merged into one beyond it)."""
+    n_tau = system.n_tau
+    log_tau = np.linspace(system.centres[0], system.centres[-1], 4 * (n_tau - 1) + 1)
+    weights = coef[:n_tau] * system.z_scale
+    gamma = np.clip(_rbf(log_tau[:, None] - system.centres[None, :], system.eps) @ weights, 0.0, None)
+    R_pol = float(np.sum(weights) * np.sqrt(np.pi) / system.eps)
+    peaks = [
+        p.f for p in _find_peaks(log_tau, gamma, min_peak_fraction * R_pol) if f_range[0] <= p.f <= f_range[1]
+    ]
+    return sum(any(abs(np.log(f / a)) <= np.log(_APEX_FACTOR) for f in peaks) for a in apexes)
+
+
+def _lower_lambda_for_apexes(
+    system: _System, freq: FloatArray, z: ComplexArray, coef: FloatArray, lam: float, min_peak_fraction: float
+) -> float:
+    """The largest λ ≤ ``lam`` (decade steps) at which γ has a peak near as many of the
+    measured −Z″ apexes as any λ down to the bottom of the grid (``lam`` itself when no smaller
+    λ does better).
+
+    An apex inside the window is a model-free sign of a relaxation there. Cross-validation
+    can prefer a λ that merges it into a larger neighbour (on spectra where Z′ and Z″ disagree,
+    such as ``vsp_peis_with``, whose 0.2 Hz arc vanished into the relaxation below the window at
+    λ = 10); the λ is then lowered until the arc has its peak again. An apex no λ reproduces (a
+    shoulder, an arc overlapping a larger one) leaves λ unchanged.
+    """
+    candidates = _apex_frequencies(freq, z, 0.0)  # before the noise test, which can only remove apexes
+    if not candidates:
+        return lam
+    A = np.vstack([system.A_re, system.A_im])
+    b = np.concatenate([system.b_re, system.b_im])
+    f_range = (float(freq.min()), float(freq.max()))
+    if _apexes_matched(system, coef, candidates, min_peak_fraction, f_range) == len(candidates):
+        return lam
+    rss0, trace0 = _rss_and_trace(A, b, system.D, float(_LAMBDA_GRID[0]))
+    apexes = _apex_frequencies(freq, z, float(np.sqrt(rss0 / max(b.size - trace0, 1.0))))
+    if not apexes:
+        return lam
+    best_count = _apexes_matched(system, coef, apexes, min_peak_fraction, f_range)
+    best, trial, lam_min = lam, lam, float(_LAMBDA_GRID[0])
+    while best_count < len(apexes) and trial > lam_min * 1.01:
+        trial = max(trial / 10.0, lam_min)
+        count = _apexes_matched(system, _solve(A, b, system.D, trial), apexes, min_peak_fraction, f_range)
+        if count > best_count:
+            best, best_count = trial, count
+    return best
 
 
 def _choose_lambda_gcv(
