@@ -11,8 +11,8 @@ import pytest
 import eisna
 from eisna import validation
 from eisna.batching import dumps
-from eisna.errors import EisnaError
 from eisna.circuit import load_circuit
+from eisna.errors import EisnaError
 from eisna.fitting.synthetic import FREQ_CELL, noisy_spectrum
 from eisna.kinetics import _LAWS, _Profile, _small_lsq
 
