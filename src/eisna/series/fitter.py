@@ -265,9 +265,10 @@ class _Fitter:
                 full = _better(full, self.safe_fit(spectrum, opt.circuit, None))
             return self.decide(spectrum, full, None)
         fit_full = lambda start: self.safe_fit(spectrum, opt.circuit, start)  # noqa: E731
+        base_name = opt.baseline
 
         def fit_base(start, nfev=None, stats=True):
-            return self.safe_fit(spectrum, opt.baseline, start, nfev, stats)
+            return self.safe_fit(spectrum, base_name, start, nfev, stats)
 
         if prev is None or (not _ok(prev.full) and not _ok(prev.base)):
             # chain start: automatic starts, then each model seeded from the other
