@@ -369,8 +369,8 @@ def fit(
         physics or derived quantities (``arcs`` empty, ``derived`` empty, so no
         ``role_mismatch`` flag) and no unbounded bound probe (``at_bound:`` flags without
         ``beyond_bound:``, ``meta["bound_probe"]`` empty); parameters, standard errors,
-        the other flags and χ², AIC, BIC are those of the full result. ``meta["statistics"]``
-        is then False.
+        the other flags and χ², AIC, BIC are those of the full result (``nfev`` lacks the
+        probe's evaluations). ``meta["statistics"]`` is then False.
 
     Returns
     -------
