@@ -7,6 +7,7 @@ Usage::
     python benchmarks/bench_series_cost.py --imp-every 2   # impedance.py on every 2nd spectrum
     python benchmarks/bench_series_cost.py --profile 30    # cProfile of the batch, top 30 entries
     python benchmarks/bench_series_cost.py --phases        # CPU time of each stage of the batch
+    python benchmarks/bench_series_cost.py --fit-kinds     # the batch's circuit fits by kind
 
 All in one process, CPU time (``time.process_time``: steadier than wall time on a shared
 machine):
@@ -84,6 +85,28 @@ def _timed_stages() -> dict[str, float]:
     return totals
 
 
+def _timed_fit_kinds() -> dict[str, list[float]]:
+    """Wrap the series' fits: kind (circuit, warm/cold, budget, light) → [count, nfev, CPU s]."""
+    from eisna.series import fitter
+
+    kinds: dict[str, list[float]] = {}
+    inner = fitter._Fitter._fit
+
+    def wrapper(self, spectrum, name, initial, max_nfev=None, *rest):
+        c0 = time.process_time()
+        res = inner(self, spectrum, name, initial, max_nfev, *rest)
+        kind = f"{name} {'warm' if initial else 'cold'}" + (f", budget {max_nfev}" if max_nfev else "")
+        kind += ", light" if rest and rest[0] is False else ""
+        row = kinds.setdefault(kind, [0, 0, 0.0])
+        row[0] += 1
+        row[1] += int(getattr(res, "nfev", 0))
+        row[2] += time.process_time() - c0
+        return res
+
+    fitter._Fitter._fit = wrapper
+    return kinds
+
+
 def _cold_fits(spectra, circuit):
     import eisna
 
@@ -152,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", type=int, default=0, help="cProfile the batch, print N entries")
     ap.add_argument("--repeat", type=int, default=2, help="batches timed (the fastest is reported)")
     ap.add_argument("--phases", action="store_true", help="CPU time per stage of each batch")
+    ap.add_argument("--fit-kinds", action="store_true", help="the batch's circuit fits by kind")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     import eisna
@@ -162,10 +186,13 @@ def main(argv: list[str] | None = None) -> int:
     _warm_imports()
     t_fit, fits = _cold_fits(spectra, circuit)
     totals = _timed_stages() if args.phases else None
+    kinds = _timed_fit_kinds() if args.fit_kinds else None
     runs = []
     for k in range(max(args.repeat, 1)):
         if totals is not None:
             totals.clear()
+        if kinds is not None:
+            kinds.clear()
         runs.append(_batch(src, args.profile if k == 0 else 0))
         if totals is not None:
             n = len(runs[-1][1])
@@ -173,6 +200,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"batch {k + 1}: " + ", ".join(f"{lab} {1e3 * v / n:.1f}" for lab, v in totals.items()),
                 "ms/spectrum",
             )
+        if kinds is not None:
+            for kind, (count, nfev, cpu) in sorted(kinds.items(), key=lambda kv: -kv[1][2]):
+                print(
+                    f"  batch {k + 1} fits {kind}: {count:.0f} fits, {nfev / count:.0f} nfev and "
+                    f"{1e3 * cpu / count:.2f} ms per fit, {1e3 * cpu / len(runs[-1][1]):.2f} ms/spectrum"
+                )
     t_batch, series = min(runs, key=lambda r: r[0])
     t_fit = min(t_fit, _cold_fits(spectra, circuit)[0])  # cold fits timed twice, before and after
     kin = series.kinetics_summary()

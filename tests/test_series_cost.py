@@ -12,6 +12,7 @@ import eisna
 from eisna import validation
 from eisna.batching import dumps
 from eisna.circuit import load_circuit
+from eisna.errors import EisnaError
 from eisna.fitting.synthetic import FREQ_CELL, noisy_spectrum
 from eisna.kinetics import _LAWS, _Profile, _small_lsq
 
@@ -51,6 +52,70 @@ def test_unpolished_fit_is_an_upper_bound_of_the_polished_one():
     assert quick.chisqr >= polished.chisqr * (1 - 1e-9)
     assert quick.bic - full.bic > 100  # still far worse than the right model: the decision holds
     assert quick.nfev < polished.nfev
+
+
+@pytest.mark.filterwarnings("ignore:C_b is not identifiable")
+@pytest.mark.parametrize("circuit", ["symmetric_cell", "symmetric_interlayer"])
+def test_fit_without_statistics_keeps_what_the_comparison_and_the_next_seed_read(circuit):
+    # the series' baseline once the interlayer is established: only its χ²/BIC (the decision),
+    # its standard errors and flags (the next spectrum's guarded seed) are read
+    s = _nas_like(4)
+    names = load_circuit(circuit).param_names
+    start = {p: v for p, v in eisna.fit(s, "symmetric_interlayer").params.items() if p in names}
+    start["R_b"] *= 1.3
+    kw = {"initial": start, "max_nfev": 30, "n_restarts": 0, "drt_fallback": False, "polish": False}
+    full = eisna.fit(s, circuit, **kw)
+    light = eisna.fit(s, circuit, statistics=False, **kw)
+    assert light.params == full.params and light.stderr == full.stderr
+    assert (light.chisqr, light.bic, light.aic) == (full.chisqr, full.bic, full.aic)
+    assert light.nfev <= full.nfev  # (the bound probe's evaluations are not made)
+    skipped = ("beyond_bound:", "role_mismatch")
+    assert light.flags == tuple(f for f in full.flags if not f.startswith(skipped))
+    assert full.arcs and full.derived and not light.arcs and not light.derived
+    assert light.meta["statistics"] is False and "statistics" not in full.meta
+    assert light.meta["bound_probe"] == {}
+    np.testing.assert_array_equal(light.residuals, full.residuals)
+
+
+def test_series_refits_a_light_baseline_that_becomes_the_result(monkeypatch):
+    # an arc that vanishes after it was established: the baseline then is the row of results.csv,
+    # so it must carry its arc physics (the light solve is repeated with its statistics)
+    from dataclasses import replace
+
+    from eisna.series.fitter import _Fitter, _light
+    from eisna.series.outcome import SeriesOptions
+
+    fitter = _Fitter(SeriesOptions(circuit="symmetric_interlayer", baseline="symmetric_cell"))
+    s = _nas_like(6)
+    prev = fitter.fit_one(s, None)
+    assert prev.interlayer
+    prev = replace(prev, delta_bic=-1e6)  # established: the light budget path
+    calls = []
+    real_fit = _Fitter._fit
+
+    def spy(self, spectrum, name, initial, max_nfev=None, statistics=True):
+        calls.append((name, max_nfev, statistics))
+        if name == "symmetric_cell" and max_nfev is None:  # the re-check's baseline fails:
+            raise EisnaError("no baseline")  # the light one stays the best
+        return real_fit(self, spectrum, name, initial, max_nfev, statistics)
+
+    monkeypatch.setattr(_Fitter, "_fit", spy)
+    monkeypatch.setattr(_Fitter, "decide", _absent_when_light(_Fitter.decide))
+    out = fitter.fit_one(s, prev)
+    assert calls[1] == ("symmetric_cell", 30, False) and calls[-1] == ("symmetric_cell", 30, True)
+    assert out.interlayer is False and out.result is out.base and not _light(out.result)
+    assert out.result.arcs and out.result.derived
+
+
+def _absent_when_light(decide):
+    # the decision of a spectrum without the arc, whatever the data say
+    from dataclasses import replace
+
+    def wrapped(self, spectrum, full, base, **kw):
+        out = decide(self, spectrum, full, base, **kw)
+        return replace(out, result=base, interlayer=False)
+
+    return wrapped
 
 
 def test_small_lsq_finds_the_scipy_minimum_of_the_onset_profile():

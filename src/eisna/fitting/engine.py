@@ -324,6 +324,7 @@ def fit(
     max_nfev: int = 150,
     drt_fallback: bool = True,
     polish: bool = True,
+    statistics: bool = True,
 ) -> FitResult:
     """Fit an equivalent circuit to one spectrum.
 
@@ -363,6 +364,13 @@ def fit(
         False: keep the best solve as it is, without the polish and the restarts that follow
         it; for a fit whose only job is to show that a model is worse (a series' baseline
         once the interlayer is established), whose χ² is then an upper bound.
+    statistics : bool
+        False: a lighter result for a fit that only enters a χ²/BIC comparison — no arc
+        physics or derived quantities (``arcs`` empty, ``derived`` empty, so no
+        ``role_mismatch`` flag) and no unbounded bound probe (``at_bound:`` flags without
+        ``beyond_bound:``, ``meta["bound_probe"]`` empty); parameters, standard errors,
+        the other flags and χ², AIC, BIC are those of the full result (``nfev`` lacks the
+        probe's evaluations). ``meta["statistics"]`` is then False.
 
     Returns
     -------
@@ -380,7 +388,7 @@ def fit(
         _escape(prep, search, max_nfev)
     x, polish_cost, polish_ok, held = _polish_and_refine(prep, search, max_nfev, polish)
     unc = _uncertainties(prep, x, held)
-    flags, warns, bound_probe, misfit = _judge(prep, x, unc, search.noise)
+    flags, warns, bound_probe, misfit = _judge(prep, x, unc, search.noise, probe=statistics)
     return _assemble(
         spectrum,
         prep,
@@ -398,6 +406,7 @@ def fit(
         symmetric,
         max_nfev,
         weighting,
+        physics=statistics,
     )
 
 
@@ -686,13 +695,20 @@ def _uncertainties(prep: _Prepared, x: np.ndarray, held: Sequence[int]) -> _Unce
 
 
 def _judge(
-    prep: _Prepared, x: np.ndarray, unc: _Uncertainties, noise: float
+    prep: _Prepared, x: np.ndarray, unc: _Uncertainties, noise: float, probe: bool = True
 ) -> tuple[list[str], list[str], Any, float]:
-    """Bound report, unidentifiable parameters and the misfit verdict: flags, warnings, probe, misfit."""
+    """Bound report, unidentifiable parameters and the misfit verdict: flags, warnings, probe, misfit.
+
+    ``probe=False``: the parameters on a bound are flagged without the unbounded probe.
+    """
     problem, names, values, stderr = prep.problem, prep.names, unc.values, unc.stderr
     flags: list[str] = []
     warns: list[str] = []
-    bound_probe = _bound_report(problem, x, unc.chisqr, unc.redchi, unc.held_now, flags, warns)
+    if probe:
+        bound_probe = _bound_report(problem, x, unc.chisqr, unc.redchi, unc.held_now, flags, warns)
+    else:
+        bound_probe = {}
+        flags.extend(f"at_bound:{names[problem.free_idx[j]]}" for j in problem.at_bound(x))
     for j, i in enumerate(problem.free_idx.tolist()):
         name = names[i]
         if f"at_bound:{name}" in flags:
@@ -734,6 +750,7 @@ def _assemble(
     symmetric: bool | None,
     max_nfev: int,
     weighting: str,
+    physics: bool = True,
 ) -> FitResult:
     """Physics of the arcs, information criteria, the convergence verdict and the FitResult."""
     defn, names, problem, k, freq = prep.defn, prep.names, prep.problem, prep.k, prep.freq
@@ -741,9 +758,13 @@ def _assemble(
     geom = geometry if geometry is not None else spectrum.geometry
     area = spectrum.meta.get("area_cm2") if geom is None else None
     sym = defn.symmetric if symmetric is None else bool(symmetric)
-    arcs, derived, phys_warn = compute_physics(
-        defn, values, unc.propagate, geom, float(area) if area else None, eps_r, sym
-    )
+    arcs: tuple[Any, ...] = ()
+    derived: dict[str, Any] = {}
+    phys_warn: list[str] = []
+    if physics:
+        arcs, derived, phys_warn = compute_physics(
+            defn, values, unc.propagate, geom, float(area) if area else None, eps_r, sym
+        )
     warns.extend(phys_warn)
     if any(not a.role_ok for a in arcs if a.role_ok is not None):
         flags.append("role_mismatch")
@@ -810,5 +831,6 @@ def _assemble(
             "noise": search.noise,
             "starts_tried": tried,
             "bound_probe": bound_probe,
+            **({} if physics else {"statistics": False}),
         },
     )

@@ -78,7 +78,12 @@ class _Fitter:
 
     # -- single fits -------------------------------------------------------------------
     def _fit(
-        self, spectrum: Spectrum, name: str, initial: Mapping[str, float] | None, max_nfev: int | None = None
+        self,
+        spectrum: Spectrum,
+        name: str,
+        initial: Mapping[str, float] | None,
+        max_nfev: int | None = None,
+        statistics: bool = True,
     ):
         from ..fitting import fit
 
@@ -91,6 +96,8 @@ class _Fitter:
             opts["max_nfev"] = max_nfev
             opts["drt_fallback"] = False
             opts["polish"] = False
+        if not statistics:  # only its χ²/BIC, standard errors and flags are read
+            opts["statistics"] = False
         if initial:
             # a warm start is judged by this module (best of several seeds), so the engine
             # must not spend time on its own restarts
@@ -146,7 +153,9 @@ class _Fitter:
             start[p] = float(v)
         return start or None
 
-    def safe_fit(self, spectrum: Spectrum, name: str, initial, max_nfev: int | None = None) -> Any:
+    def safe_fit(
+        self, spectrum: Spectrum, name: str, initial, max_nfev: int | None = None, statistics: bool = True
+    ) -> Any:
         import warnings
 
         try:
@@ -154,7 +163,7 @@ class _Fitter:
                 # lmfit's covariance of a deliberately over-complete model (the full circuit on
                 # data without the arc) has negative diagonals; the fit result flags it already
                 warnings.simplefilter("ignore", RuntimeWarning)
-                return self._fit(spectrum, name, initial, max_nfev)
+                return self._fit(spectrum, name, initial, max_nfev, statistics)
         except EisnaError as err:
             return FitFailure(_src(spectrum), _idx(spectrum), f"{name}: {err}", "fit", spectrum.timestamp)
         except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError) as err:
@@ -256,7 +265,11 @@ class _Fitter:
                 full = _better(full, self.safe_fit(spectrum, opt.circuit, None))
             return self.decide(spectrum, full, None)
         fit_full = lambda start: self.safe_fit(spectrum, opt.circuit, start)  # noqa: E731
-        fit_base = lambda start, nfev=None: self.safe_fit(spectrum, opt.baseline, start, nfev)  # noqa: E731
+        base_name = opt.baseline
+
+        def fit_base(start, nfev=None, stats=True):
+            return self.safe_fit(spectrum, base_name, start, nfev, stats)
+
         if prev is None or (not _ok(prev.full) and not _ok(prev.base)):
             # chain start: automatic starts, then each model seeded from the other
             full = fit_full(None)
@@ -278,12 +291,17 @@ class _Fitter:
             # the previous spectrum's baseline optimum is where this one's wrong-model optimum
             # lies (it moves smoothly), much closer than the full fit with the arc removed
             seed = self.guarded_start(prev.base, opt.baseline) if budget and _good(prev.base) else None
-            base = fit_base(seed or self.base_from_full(full), budget)
+            seed = seed or self.base_from_full(full)
+            # there it only enters the BIC comparison (and seeds the next baseline): without the
+            # arc physics and the bound probe (fitted again with them should it become the result)
+            base = fit_base(seed, budget, not budget)
             out = self.decide(spectrum, full, base)
             if not out.interlayer:  # the arc vanished? check with the other seeds first
                 base = _better(base, fit_base(self.guarded_start(prev.base, opt.baseline)))
                 full = _better(full, fit_full(self.full_from_base(base)))
                 out = self.decide(spectrum, full, base)
+                if _light(out.result):  # the same solve again, with its full statistics
+                    out = self.decide(spectrum, full, fit_base(seed, budget))
             return out
         base = fit_base(self.guarded_start(prev.base, opt.baseline))
         if not _good(base):
@@ -318,6 +336,11 @@ class _Fitter:
 
 def _ok(res) -> bool:
     return res is not None and not isinstance(res, FitFailure) and bool(getattr(res, "success", False))
+
+
+def _light(res) -> bool:
+    """A fit without its arc physics and bound probe (``fit(..., statistics=False)``)."""
+    return _ok(res) and res.meta.get("statistics") is False
 
 
 def _good(res) -> bool:
