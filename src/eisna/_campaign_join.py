@@ -104,20 +104,26 @@ def _join_kinetics(path: Path, result: CampaignResult, done: Sequence[Path]) -> 
     if not with_files:
         stream_atomic(path, iter(['{"cells": {}}\n']))
         return
-    _main, main_file = max(with_files, key=lambda rf: int(rf[0].summary.get("n_interlayer") or 0))
-    top = json.loads(main_file.read_text(encoding="utf-8"))
-    top.pop("cells", None)
+    main, main_file = max(with_files, key=lambda rf: int(rf[0].summary.get("n_interlayer") or 0))
+    top = _cell_kinetics(main, main_file)
     head = json.dumps(top, ensure_ascii=False)[:-1]  # without the closing brace
 
     def chunks() -> Iterator[str]:
-        yield head + (", " if top else "") + '"cells": {\n'
+        yield head + ', "cells": {\n'
         for k, (r, f) in enumerate(with_files):
-            yield (
-                ("," if k else "") + json.dumps(r.label) + ": " + f.read_text(encoding="utf-8").strip() + "\n"
-            )
+            text = json.dumps(_cell_kinetics(r, f), ensure_ascii=False)
+            yield ("," if k else "") + json.dumps(r.label, ensure_ascii=False) + ": " + text + "\n"
         yield "}}\n"
 
     stream_atomic(path, chunks())
+
+
+def _cell_kinetics(record: Any, path: Path) -> dict[str, Any]:
+    """A cell's ``kinetics.json``, labelled with its cell as in a multi-cell batch."""
+    kin = json.loads(path.read_text(encoding="utf-8"))
+    kin.pop("cells", None)
+    kin["cell"] = record.label
+    return kin
 
 
 def _write_campaign_json(path: Path, result: CampaignResult, settings: dict[str, Any]) -> None:

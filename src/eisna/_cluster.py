@@ -17,19 +17,17 @@ WORKER_WAIT_S = 60.0
 _START = "start one with `dask scheduler` on that host and `dask worker {addr}` on each machine that fits"
 
 
-def connect(
-    address: str, *, connect_timeout_s: float = CONNECT_TIMEOUT_S, worker_wait_s: float = WORKER_WAIT_S
-):
+def connect(address: str, *, connect_timeout_s: float | None = None, worker_wait_s: float | None = None):
     """A ``dask.distributed.Client`` for ``address``, checked: reachable, with workers, same eisna.
 
     Parameters
     ----------
     address : str
         Scheduler address, e.g. ``tcp://10.0.0.5:8786``.
-    connect_timeout_s : float
-        Seconds to wait for the scheduler to answer.
-    worker_wait_s : float
-        Seconds to wait for the first worker to join.
+    connect_timeout_s : float, optional
+        Seconds to wait for the scheduler to answer (default :data:`CONNECT_TIMEOUT_S`).
+    worker_wait_s : float, optional
+        Seconds to wait for the first worker to join (default :data:`WORKER_WAIT_S`).
 
     Raises
     ------
@@ -44,6 +42,8 @@ def connect(
             f"--scheduler {address}: dask.distributed is not installed here; install it with "
             "pip install 'eisna[dask]' (on this machine and on every worker)."
         ) from err
+    connect_timeout_s = CONNECT_TIMEOUT_S if connect_timeout_s is None else connect_timeout_s
+    worker_wait_s = WORKER_WAIT_S if worker_wait_s is None else worker_wait_s
     try:
         client = Client(address, timeout=f"{connect_timeout_s}s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as err:
