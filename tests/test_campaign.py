@@ -64,7 +64,7 @@ def test_interrupted_campaign_resumes_only_the_remaining_cells(campaign_data, tm
     stored: list[str] = []
 
     def store_then_die(out_dir, cell, output):
-        marker = store(out_dir, cell, output)
+        store(out_dir, cell, output)
         stored.append(cell.label)
         raise KeyboardInterrupt  # the run is killed right after its first finished cell
 
