@@ -9,6 +9,7 @@ window fallbacks and kinetics; its rows carry the ``cell`` label.
 
 from __future__ import annotations
 
+import os
 import socket
 import tempfile
 import time
@@ -121,5 +122,5 @@ def _summary(series: Any, fit_seconds: float) -> dict[str, Any]:
         "t95_h": kin.get("t95_h"),
         "R_int_final": kin.get("R_int_final"),
         "fit_seconds": round(fit_seconds, 3),
-        "worker": socket.gethostname(),
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
     }
