@@ -138,3 +138,32 @@ def test_campaign_refuses_cycling_and_joint(campaign_data, tmp_path, capsys):
     args = ["batch", str(data), "--out", str(tmp_path / "o"), "--campaign"]
     assert main([*args, "--cycling", str(REPO / "sample_spectra" / "nas_cycling.csv")]) == 2
     assert "--cycling and --joint need a single batch" in capsys.readouterr().err
+
+
+def test_lost_scheduler_stops_with_a_clear_error_and_the_rerun_finishes(campaign_data, tmp_path, monkeypatch):
+    distributed = pytest.importorskip("dask.distributed", reason="needs dask[distributed] (eisna[dask])")
+    data, serial_csv = campaign_data
+    out = tmp_path / "out"
+    store = campaign_mod._store_cell
+    kw = {"n_workers": 2, "threads_per_worker": 1, "processes": True, "dashboard_address": None}
+    with distributed.LocalCluster(**kw) as cluster:
+
+        def store_then_lose_scheduler(out_dir, cell, output):
+            marker = store(out_dir, cell, output)
+            if len(_markers(out_dir)) == 1:
+                cluster.sync(cluster.scheduler.close)  # the scheduler dies after the first cell
+            return marker
+
+        monkeypatch.setattr(campaign_mod, "_store_cell", store_then_lose_scheduler)
+        address = cluster.scheduler_address
+        with pytest.raises(
+            SchedulerError, match=r"lost the Dask scheduler at tcp://.* after 1 of 3 cells"
+        ) as err:
+            eisna.batch([data], out=out, report=False, scheduler=address, window=1)
+        assert "run the same command again" in str(err.value)
+    monkeypatch.setattr(campaign_mod, "_store_cell", store)
+    assert len(_markers(out)) == 1
+    with distributed.LocalCluster(**kw) as cluster:
+        again = eisna.batch([data], out=out, report=False, scheduler=cluster.scheduler_address)
+    assert again.count("resumed") == 1 and again.count("fitted") == 2
+    assert (out / "results.csv").read_text(encoding="utf-8") == serial_csv
