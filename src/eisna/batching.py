@@ -286,7 +286,7 @@ def batch(
         ``kinetics.json`` and ``campaign.json`` joined from them; memory does not grow with
         the number of cells. Default: with ``scheduler`` only; ``campaign=True`` runs it on a
         local pool of ``jobs`` processes. No ``cycling`` and no top-level report (each cell
-        has its own with ``report=True``).
+        has its own with ``report=True``); ``hook`` is not called.
     window : int, optional
         Campaign only: cells in flight at once (default twice the worker threads).
     **options
@@ -321,7 +321,23 @@ def batch(
     if campaign or (campaign is None and scheduler):
         if executor is not None or cycling is not None:
             raise UsageError("a campaign (--scheduler/--campaign) takes neither executor= nor --cycling.")
-        return _campaign(files, unreadable, circuit, out_dir, locals(), options)
+        run = {
+            "scheduler": scheduler,
+            "jobs": jobs,
+            "chunk_size": chunk_size,
+            "resume": resume,
+            "report": report,
+            "geometry": geometry,
+            "eps_r": eps_r,
+            "area_cm2": area_cm2,
+            "thickness_cm": thickness_cm,
+            "progress": progress,
+            "command": command,
+            "group_by": group_by,
+            "window": window,
+            "started": started,
+        }
+        return _campaign(files, unreadable, circuit, out_dir, run, options)
     with FolderLock(out_dir):
         recover(out_dir, OUTPUT_NAMES)  # finish or discard what an interrupted batch left
         spectra, groups, failures, skipped, inputs = _read_all(files, group_by)
