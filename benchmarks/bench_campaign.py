@@ -199,7 +199,7 @@ def bench(mode: str, n: int, tmp: Path, jobs: int) -> dict:
     spectra = _rows(out)
     assert spectra == n * N_PER_CELL, (spectra, n)
     info = json.loads((out / "campaign.json").read_text(encoding="utf-8"))
-    busy = sum(c["fit_seconds"] for c in info["cells"]) / (got["wall_s"] * jobs)
+    busy = sum(c.get("task_seconds", c["fit_seconds"]) for c in info["cells"]) / (got["wall_s"] * jobs)
     per_worker = sorted(Counter(c["worker"] for c in info["cells"]).values())
     got.update(mode=mode, cells=n, spectra=spectra, ms_per_spectrum=1000 * got["wall_s"] / spectra)
     got.update(busy=busy, per_worker=per_worker, load=os.getloadavg()[0])

@@ -107,7 +107,8 @@ def fit_cell(job: CellJob) -> CellOutput:
                 for p in sorted(Path(tmp).iterdir())
                 if p.is_file() and not p.name.startswith(".")
             }
-    return CellOutput(job.label, files, _summary(series, fit_seconds))
+    summary = {**_summary(series, fit_seconds), "task_seconds": round(time.perf_counter() - t0, 3)}
+    return CellOutput(job.label, files, summary)
 
 
 def _summary(series: Any, fit_seconds: float) -> dict[str, Any]:
@@ -121,6 +122,6 @@ def _summary(series: Any, fit_seconds: float) -> dict[str, Any]:
         "onset_h": kin.get("onset_h"),
         "t95_h": kin.get("t95_h"),
         "R_int_final": kin.get("R_int_final"),
-        "fit_seconds": round(fit_seconds, 3),
+        "fit_seconds": round(fit_seconds, 3),  # fits, kinetics and tracks
         "worker": f"{socket.gethostname()}:{os.getpid()}",
     }
