@@ -8,7 +8,8 @@ Usage::
 
 Each cell is a copy of ``sample_spectra/nas_looped.mpt`` (49 spectra, one cell per file) in a
 temporary folder. ``dask`` mode starts ``dask scheduler`` and two ``dask worker --nthreads 1``
-processes on localhost (fresh for every run) and runs
+processes (each with its nanny, as ``dask worker`` runs by default) on localhost (fresh for
+every run) and runs
 ``eisna batch DATA --scheduler tcp://127.0.0.1:PORT --out OUT --no-report`` as a subprocess;
 ``pool`` mode runs ``eisna batch DATA --campaign --jobs 2 --out OUT --no-report``. Printed per
 run: wall time, ms per spectrum, peak RSS (VmHWM) of the ``eisna batch`` process and of its
@@ -42,7 +43,7 @@ BIN = Path(sys.executable).parent
 N_PER_CELL = 49
 DASK = [str(BIN / "dask")]
 SCHEDULER_OPTS = ["--dashboard-address", ":0", "--no-show"]
-WORKER_OPTS = ["--nthreads", "1", "--nworkers", "1", "--no-dashboard", "--memory-limit", "0", "--no-nanny"]
+WORKER_OPTS = ["--nthreads", "1", "--nworkers", "1", "--no-dashboard", "--memory-limit", "0"]
 
 
 def _free_port() -> int:
@@ -118,7 +119,8 @@ class Cluster:
                     raise
 
     def worker_hwm_mb(self) -> float:
-        return max((_hwm_mb(w.pid) for w in self.workers), default=0.0)
+        pids = [pid for w in self.workers for pid in (w.pid, *_children(w.pid))]  # nanny and worker
+        return max((_hwm_mb(pid) for pid in pids), default=0.0)
 
     def kill_scheduler(self) -> None:
         if self.scheduler is not None:

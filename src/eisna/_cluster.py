@@ -6,11 +6,12 @@ Every problem is a :class:`~eisna.errors.SchedulerError` that names the address 
 
 from __future__ import annotations
 
+from concurrent.futures import Executor, Future
 from typing import Any
 
 from .errors import SchedulerError
 
-__all__ = ["connect", "is_lost", "worker_slots"]
+__all__ = ["CellExecutor", "connect", "is_lost", "worker_slots"]
 
 CONNECT_TIMEOUT_S = 10.0
 WORKER_WAIT_S = 60.0
@@ -96,3 +97,45 @@ def worker_slots(client: Any) -> int:
 def is_lost(client: Any) -> bool:
     """True when the client has lost its scheduler (it is reconnecting or closed)."""
     return getattr(client, "status", "running") != "running"
+
+
+class CellExecutor(Executor):
+    """A ``concurrent.futures`` view of a Dask client that forgets each task once it is done.
+
+    ``Client.get_executor()`` keeps every submitted task (its pickled spectra) reachable in the
+    submitting process; here the Dask future is released as soon as its outcome is handed to
+    the ``concurrent.futures.Future``, so memory does not grow with the number of cells.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
+        outcome: Future = Future()
+        # the arguments travel as scattered data, not inside the task: a task's arguments stay
+        # in the client's memory until it disconnects, scattered data goes when it is released
+        data = self.client.scatter(list(args), hash=False) if args else []
+        task = self.client.submit(fn, *data, pure=False, **kwargs)
+
+        def hand_over(done: Any) -> None:
+            try:
+                if done.status == "finished":
+                    outcome.set_result(done.result())
+                elif done.status == "cancelled":
+                    outcome.cancel()
+                    outcome.set_running_or_notify_cancel()
+                else:
+                    outcome.set_exception(done.exception())
+            except BaseException as err:  # the scheduler went away while fetching the result
+                if not outcome.done():
+                    outcome.set_exception(err)
+            finally:
+                done.release()
+                for item in data:
+                    item.release()
+
+        task.add_done_callback(hand_over)
+        return outcome
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Nothing to stop: the cluster belongs to its owner (the client is closed by the caller)."""

@@ -251,10 +251,10 @@ def run_campaign(
 def _open_executor(scheduler: str | None, jobs: int | None) -> tuple[Executor, Any, int]:
     """(executor, owner to close, worker slots): a Dask client's executor or a process pool."""
     if scheduler:
-        from ._cluster import connect, worker_slots
+        from ._cluster import CellExecutor, connect, worker_slots
 
         client = connect(scheduler)
-        return client.get_executor(pure=False), client, worker_slots(client)
+        return CellExecutor(client), client, worker_slots(client)
     from concurrent.futures import ProcessPoolExecutor
 
     import eisna.fitting  # noqa: F401  (imported once before the workers fork)
@@ -300,7 +300,7 @@ def _run_cells(
     try:
         while True:
             while len(inflight) < limit and (job := next(pending, None)) is not None:
-                inflight[executor.submit(fit_cell, job)] = job.label
+                inflight[_submit(executor, job, owner, scheduler, out_dir, records, len(todo))] = job.label
             if not inflight:
                 break
             done, _ = wait(inflight, timeout=2.0, return_when=FIRST_COMPLETED)
@@ -320,6 +320,23 @@ def _run_cells(
             fut.cancel()
         _close(owner, abort=not finished)
     return slots
+
+
+def _submit(
+    executor: Executor,
+    job: CellJob,
+    owner: Any,
+    scheduler: str | None,
+    out_dir: Path,
+    records: dict[str, CellRecord],
+    n_todo: int,
+) -> Future[CellOutput]:
+    """Submit one cell; a scheduler lost while sending it is a :class:`SchedulerError`."""
+    try:
+        return executor.submit(fit_cell, job)
+    except Exception:
+        _check_scheduler(owner, scheduler, out_dir, records, n_todo)
+        raise
 
 
 def _collect(
