@@ -9,10 +9,11 @@ Resuming: every finished spectrum is stored in ``DIR/.eisna-cache`` under a key 
 spectrum's data hash, the circuit and the options. Re-running the same command after an
 interruption reuses those fits and fits only the rest.
 
-Parallelism: ``executor`` (any :class:`concurrent.futures.Executor`), ``scheduler`` (the
-address of a Dask distributed scheduler; needs ``dask[distributed]``) or ``jobs`` (a local
+Parallelism: ``executor`` (any :class:`concurrent.futures.Executor`) or ``jobs`` (a local
 process pool). Warm starts run in order within a chain: cells are independent chains, and long
-cells are cut into ordered chunks.
+cells are cut into ordered chunks. ``scheduler`` (the address of a Dask distributed scheduler;
+needs ``dask[distributed]``) or ``campaign=True`` run a campaign instead: one task per cell,
+each cell written to ``out/cells/`` as it finishes (:mod:`eisna.campaign`).
 """
 
 from __future__ import annotations
