@@ -5,8 +5,14 @@ A small version of ``benchmarks/bench_campaign.py``: three cells of three spectr
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -140,22 +146,71 @@ def test_campaign_refuses_cycling_and_joint(campaign_data, tmp_path, capsys):
     assert "--cycling and --joint need a single batch" in capsys.readouterr().err
 
 
-def test_lost_scheduler_stops_with_a_clear_error_and_the_rerun_finishes(campaign_data, tmp_path, monkeypatch):
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _dask_processes(port: int):
+    """A real ``dask scheduler`` and two ``dask worker --nthreads 1`` processes on localhost."""
     distributed = pytest.importorskip("dask.distributed", reason="needs dask[distributed] (eisna[dask])")
+    dask_cli = Path(sys.executable).parent / "dask"
+    if not dask_cli.exists():
+        pytest.skip("the dask command is not installed next to this Python")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
+    procs = [
+        subprocess.Popen(
+            [
+                dask_cli,
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dashboard-address",
+                ":0",
+                "--no-show",
+            ],
+            **quiet,
+        )
+    ]
+    procs += [
+        subprocess.Popen(
+            [dask_cli, "worker", address, "--nthreads", "1", "--no-dashboard", "--no-nanny"], **quiet
+        )
+        for _ in range(2)
+    ]
+    try:
+        with distributed.Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address, procs[0]
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
+def test_killed_scheduler_stops_with_a_clear_error_and_the_rerun_finishes(
+    campaign_data, tmp_path, monkeypatch
+):
     data, serial_csv = campaign_data
     out = tmp_path / "out"
     store = campaign_mod._store_cell
-    kw = {"n_workers": 2, "threads_per_worker": 1, "processes": True, "dashboard_address": None}
-    with distributed.LocalCluster(**kw) as cluster:
+    port = _free_port()
+    with _dask_processes(port) as (address, scheduler):
 
-        def store_then_lose_scheduler(out_dir, cell, output):
+        def store_then_kill_scheduler(out_dir, cell, output):
             marker = store(out_dir, cell, output)
             if len(_markers(out_dir)) == 1:
-                cluster.sync(cluster.scheduler.close)  # the scheduler dies after the first cell
+                scheduler.send_signal(signal.SIGKILL)  # the scheduler dies after the first cell
+                scheduler.wait()
             return marker
 
-        monkeypatch.setattr(campaign_mod, "_store_cell", store_then_lose_scheduler)
-        address = cluster.scheduler_address
+        monkeypatch.setattr(campaign_mod, "_store_cell", store_then_kill_scheduler)
         with pytest.raises(
             SchedulerError, match=r"lost the Dask scheduler at tcp://.* after 1 of 3 cells"
         ) as err:
@@ -163,7 +218,7 @@ def test_lost_scheduler_stops_with_a_clear_error_and_the_rerun_finishes(campaign
         assert "run the same command again" in str(err.value)
     monkeypatch.setattr(campaign_mod, "_store_cell", store)
     assert len(_markers(out)) == 1
-    with distributed.LocalCluster(**kw) as cluster:
-        again = eisna.batch([data], out=out, report=False, scheduler=cluster.scheduler_address)
+    with _dask_processes(port) as (address, _scheduler):  # restarted on the same address
+        again = eisna.batch([data], out=out, report=False, scheduler=address)
     assert again.count("resumed") == 1 and again.count("fitted") == 2
     assert (out / "results.csv").read_text(encoding="utf-8") == serial_csv
