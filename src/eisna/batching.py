@@ -9,10 +9,11 @@ Resuming: every finished spectrum is stored in ``DIR/.eisna-cache`` under a key 
 spectrum's data hash, the circuit and the options. Re-running the same command after an
 interruption reuses those fits and fits only the rest.
 
-Parallelism: ``executor`` (any :class:`concurrent.futures.Executor`), ``scheduler`` (the
-address of a Dask distributed scheduler; needs ``dask[distributed]``) or ``jobs`` (a local
+Parallelism: ``executor`` (any :class:`concurrent.futures.Executor`) or ``jobs`` (a local
 process pool). Warm starts run in order within a chain: cells are independent chains, and long
-cells are cut into ordered chunks.
+cells are cut into ordered chunks. ``scheduler`` (the address of a Dask distributed scheduler;
+needs ``dask[distributed]``) or ``campaign=True`` run a campaign instead: one task per cell,
+each cell written to ``out/cells/`` as it finishes (:mod:`eisna.campaign`).
 """
 
 from __future__ import annotations
@@ -28,19 +29,29 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._atomic import FolderLock, OutputSet, check_output_folder, file_sha256, recover
 from ._atomic import write_atomic as _write_atomic
 from ._csvsafe import frame_to_csv
-from .errors import EisnaError, NoImpedanceData, OutputError, PlaceholderWarning, TruncatedDataWarning
+from .errors import (
+    EisnaError,
+    NoImpedanceData,
+    OutputError,
+    PlaceholderWarning,
+    TruncatedDataWarning,
+    UsageError,
+)
 from .fitting.physics import DEFAULT_EPS_R
 from .inputs import expand_inputs, expand_paths  # expand_paths: re-exported
 from .series import FitFailure, SeriesResult, earliest, fit_series, resolve_geometry
 from .series.ordering import cell_label
 from .spectrum import CellGeometry
+
+if TYPE_CHECKING:
+    from .campaign import CampaignResult
 
 __all__ = ["batch", "expand_paths", "write_atomic"]
 
@@ -272,8 +283,10 @@ def batch(
     cycling: str | os.PathLike[str] | None = None,
     tz: str | None = None,
     group_by: str | None = None,
+    campaign: bool | None = None,
+    window: int | None = None,
     **options: Any,
-) -> SeriesResult:
+) -> SeriesResult | CampaignResult:
     """Fit every spectrum under ``paths`` as one time series and write the outputs into ``out``.
 
     Parameters
@@ -290,7 +303,8 @@ def batch(
     executor : concurrent.futures.Executor, optional
         Use this executor (e.g. ``dask.distributed.Client(...).get_executor()``).
     scheduler : str, optional
-        Address of a Dask distributed scheduler (``tcp://host:8786``).
+        Address of a Dask distributed scheduler (``tcp://host:8786``): runs a campaign there
+        (one task per cell, results streamed to ``out/cells/``; see :mod:`eisna.campaign`).
     chunk_size : int, optional
         Spectra per chain in parallel runs (default 50).
     resume : bool
@@ -323,6 +337,15 @@ def batch(
         if any) are one cell. Default: a looped file is one cell; single-spectrum files of one
         folder belong together by their EC-Lab base name and channel
         (:func:`eisna.series.ordering.cell_label`).
+    campaign : bool, optional
+        One task per cell, each cell's outputs written to ``out/cells/<cell>/`` as it finishes
+        (a ``done.json`` marker makes it resumable), ``results.csv``, ``tracks.csv``,
+        ``kinetics.json`` and ``campaign.json`` joined from them; memory does not grow with
+        the number of cells. Default: with ``scheduler`` only; ``campaign=True`` runs it on a
+        local pool of ``jobs`` processes. No ``cycling`` and no top-level report (each cell
+        has its own with ``report=True``); ``hook`` is not called.
+    window : int, optional
+        Campaign only: cells in flight at once (default twice the worker threads).
     **options
         Passed to :func:`eisna.fit_series` (``delta_bic``, ``track``, ``interval_h``,
         ``min_interlayer_ohm``…) and on to
@@ -330,10 +353,15 @@ def batch(
 
     Returns
     -------
-    SeriesResult
+    SeriesResult or CampaignResult
+        A :class:`~eisna.campaign.CampaignResult` (a summary; the fits are on disk) for a
+        campaign, else the series.
 
     Raises
     ------
+    SchedulerError
+        Campaign on a scheduler that cannot be reached, has no workers with the same eisna, or
+        was lost (re-run the same call to resume).
     EisnaError
         No input file found, or the circuit is unknown. Unreadable files and failed fits do not
         raise: they become rows with ``status = "failed"``.
@@ -347,6 +375,26 @@ def batch(
     if not files and not unreadable:
         raise EisnaError(f"no instrument files found in {', '.join(map(str, paths))}.")
     check_output_folder(out_dir)  # a file, a read-only folder: refused before any reading or fitting
+    if campaign or (campaign is None and scheduler):
+        if executor is not None or cycling is not None:
+            raise UsageError("a campaign (--scheduler/--campaign) takes neither executor= nor --cycling.")
+        run = {
+            "scheduler": scheduler,
+            "jobs": jobs,
+            "chunk_size": chunk_size,
+            "resume": resume,
+            "report": report,
+            "geometry": geometry,
+            "eps_r": eps_r,
+            "area_cm2": area_cm2,
+            "thickness_cm": thickness_cm,
+            "progress": progress,
+            "command": command,
+            "group_by": group_by,
+            "window": window,
+            "started": started,
+        }
+        return _campaign(files, unreadable, circuit, out_dir, run, options)
     with FolderLock(out_dir):
         recover(out_dir, OUTPUT_NAMES)  # finish or discard what an interrupted batch left
         spectra, groups, failures, skipped, inputs = _read_all(files, group_by)
@@ -421,6 +469,59 @@ def batch(
             provenance["cycling"] = {"file": str(cycling), "sha256": sha256_file(Path(cycling)), "tz": tz}
         write_outputs(series, out_dir, provenance=provenance, report=report, cycling=context)
     return series
+
+
+def _campaign(
+    files: list[Path],
+    unreadable: list[Any],
+    circuit: str,
+    out_dir: Path,
+    args: dict[str, Any],
+    options: dict[str, Any],
+) -> CampaignResult:
+    """:func:`batch` as a campaign (see :mod:`eisna.campaign`): one task per cell, streamed to disk."""
+    from .campaign import CAMPAIGN_OUTPUTS, run_campaign
+
+    geometry = resolve_geometry(args["geometry"], args["area_cm2"], args["thickness_cm"], "batch")
+    chunk = int(args["chunk_size"] or DEFAULT_CHUNK)
+    settings = {
+        "chunk_size": chunk,
+        "geometry": geometry,
+        "eps_r": args["eps_r"],
+        "report": bool(args["report"]),
+        "group_by": args["group_by"],
+        **options,
+    }
+    job_fields = {
+        "circuit": circuit,
+        "chunk_size": chunk,
+        "geometry": geometry,
+        "eps_r": args["eps_r"],
+        "report": bool(args["report"]),
+        "track": options.pop("track", None),
+        "options": options,
+        "provenance": {
+            "command": args["command"],
+            "circuit": circuit,
+            "started": args["started"].isoformat(),
+        },
+    }
+    with FolderLock(out_dir):
+        recover(out_dir, (*OUTPUT_NAMES, *CAMPAIGN_OUTPUTS))
+        return run_campaign(
+            files,
+            circuit,
+            out_dir,
+            scheduler=args["scheduler"],
+            jobs=args["jobs"],
+            settings=settings,
+            job_fields=job_fields,
+            group_by=args["group_by"],
+            resume=bool(args["resume"]),
+            window=args["window"],
+            progress=args["progress"],
+            extra_failures=[FitFailure(u.path, None, u.reason, "read") for u in unreadable],
+        )
 
 
 def _close_executor(owned: Any, *, abort: bool) -> None:

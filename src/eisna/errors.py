@@ -187,3 +187,11 @@ class UnidentifiableParameterWarning(EisnaWarning):
 
 class PoorFitWarning(EisnaWarning):
     """The circuit misses structure a free DRT description captures (flag ``poor_fit``)."""
+
+
+class SchedulerError(EisnaError, ConnectionError):
+    """A Dask scheduler cannot be reached, has no usable workers, or was lost during a campaign.
+
+    The message names the address and what to do (start ``dask scheduler`` and ``dask worker``,
+    install the same eisna on the workers, or re-run the command to resume).
+    """

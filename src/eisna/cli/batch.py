@@ -17,6 +17,7 @@ EXAMPLES = """examples:
   eisna batch sample_spectra/nas --circuit symmetric_interlayer --out nas-out --jobs 2
   eisna batch "runs/cell7_*.mpt" --circuit symmetric_interlayer --out cell7 --area-cm2 0.785
   eisna batch data/ --circuit symmetric_interlayer --out big --scheduler tcp://10.0.0.5:8786
+  eisna batch data/ --out big --campaign --jobs 2 --no-report
   eisna batch sample_spectra/nas_looped.mpt --out nas-out --cycling sample_spectra/nas_cycling.csv
   eisna batch cell7/ --out cell7 --cycling cell7.ndax --tz Europe/Berlin
 
@@ -30,6 +31,12 @@ DIR/cycling.json. Re-running the same
 command resumes: finished spectra are taken from DIR/.eisna-cache. Unreadable files and
 failed fits become rows with status "failed". Exit status: 0 all fitted, 1 some spectra
 failed (or nothing could be fitted), 2 bad usage.
+
+Campaigns (--scheduler ADDR, or --campaign on local processes): every cell is one task and is
+written to DIR/cells/<cell>/ (the files above, for that cell) as soon as it finishes, with a
+done.json marker; DIR/results.csv, tracks.csv and kinetics.json are joined from the cells and
+DIR/campaign.json lists them. Re-running the same command skips finished cells, also after the
+scheduler or the run was killed. Exit status 3: the scheduler cannot be reached or was lost.
 """
 
 
@@ -53,7 +60,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default="eisna-out", metavar="DIR", help="output folder (default: eisna-out)")
     p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: 1; 2 above 50 spectra)")
-    p.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (tcp://host:8786)")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDR",
+        help="Dask scheduler address (tcp://host:8786): run a campaign there, one task per cell "
+        "(implies --campaign; workers need the same eisna: pip install 'eisna[dask]')",
+    )
+    p.add_argument(
+        "--campaign",
+        action="store_true",
+        help="one task per cell, each cell written to DIR/cells/<cell>/ as it finishes (resumable, "
+        "memory flat); DIR/results.csv, tracks.csv, kinetics.json and campaign.json are joined from them",
+    )
     p.add_argument("--area-cm2", type=float, metavar="A", help="electrode area in cm² (default: from file)")
     p.add_argument("--thickness-cm", type=float, metavar="L", help="electrolyte thickness, cm (for σ_total)")
     p.add_argument(
@@ -155,6 +173,7 @@ def _sigterm_as_exit():
 
 def _run(args: argparse.Namespace) -> int:
     from ..batching import batch
+    from ..errors import SchedulerError
     from ..fitting.physics import make_geometry
 
     if args.interval_h is not None and not args.interval_h > 0:
@@ -165,6 +184,13 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     if args.jobs is not None and args.jobs < 1:
         print("eisna batch: error: --jobs must be at least 1", file=sys.stderr)
+        return 2
+    if (args.scheduler or args.campaign) and (args.cycling or args.joint):
+        print(
+            "eisna batch: error: --cycling and --joint need a single batch, not a campaign "
+            "(--scheduler/--campaign)",
+            file=sys.stderr,
+        )
         return 2
     joint_problem = _check_joint(args)
     if joint_problem:
@@ -183,28 +209,62 @@ def _run(args: argparse.Namespace) -> int:
         geometry = {"thickness_cm": args.thickness_cm}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        series = batch(
-            args.paths,
-            args.circuit,
-            out=args.out,
-            jobs=args.jobs,
-            scheduler=args.scheduler,
-            resume=not args.no_resume,
-            report=not args.no_report,
-            eps_r=args.eps_r,
-            delta_bic=args.delta_bic,
-            min_interlayer_ohm=args.min_interlayer_ohm,
-            cycling=args.cycling,
-            tz=args.tz,
-            track=args.track,
-            group_by=args.group_by,
-            interval_h=args.interval_h,
-            command=" ".join(
-                ["eisna batch", *map(shlex.quote, args.paths), "--circuit", args.circuit, "--out", args.out]
-            ),
-            **geometry,
-            **fit_opts,
-        )
+        try:
+            series = _call_batch(batch, args, geometry, fit_opts)
+        except SchedulerError as err:
+            print(f"eisna batch: error: {err}", file=sys.stderr)
+            return 3
+    if not hasattr(series, "kinetics_summary"):
+        return _print_campaign(series, args)
+    return _print_series(series, args)
+
+
+def _call_batch(
+    batch: Any, args: argparse.Namespace, geometry: dict[str, Any], fit_opts: dict[str, Any]
+) -> Any:
+    return batch(
+        args.paths,
+        args.circuit,
+        out=args.out,
+        jobs=args.jobs,
+        scheduler=args.scheduler,
+        campaign=True if args.campaign else None,
+        resume=not args.no_resume,
+        report=not args.no_report,
+        eps_r=args.eps_r,
+        delta_bic=args.delta_bic,
+        min_interlayer_ohm=args.min_interlayer_ohm,
+        cycling=args.cycling,
+        tz=args.tz,
+        track=args.track,
+        group_by=args.group_by,
+        interval_h=args.interval_h,
+        command=" ".join(
+            ["eisna batch", *map(shlex.quote, args.paths), "--circuit", args.circuit, "--out", args.out]
+        ),
+        **geometry,
+        **fit_opts,
+    )
+
+
+def _print_campaign(result: Any, args: argparse.Namespace) -> int:
+    """The campaign summary: cells fitted now / resumed / failed, spectra fitted."""
+    n, failed = result.n_spectra, result.n_failed
+    print(
+        f"eisna batch: campaign of {len(result.cells)} cells ({result.count('fitted')} fitted now, "
+        f"{result.count('resumed')} resumed, {result.count('error')} failed) on {result.workers} "
+        f"worker(s): {n - failed}/{n} spectra fitted in {result.wall_s:.1f} s -> {args.out} "
+        "(results.csv, tracks.csv, kinetics.json, campaign.json; each cell in cells/)"
+    )
+    for r in result.cells:
+        if r.status == "error":
+            print(f"  cell failed (re-run to retry): {r.label}: {r.summary.get('error')}", file=sys.stderr)
+    for f in result.read_failures:
+        print(f"  failed: {f.source}: {f.reason}", file=sys.stderr)
+    return 1 if failed or result.count("error") else 0
+
+
+def _print_series(series: Any, args: argparse.Namespace) -> int:
     kin = series.kinetics_summary()
     n, failed = len(series), series.n_failed
     print(f"eisna batch: {n - failed}/{n} spectra fitted with {series.circuit} -> {args.out}")

@@ -1,0 +1,224 @@
+"""Campaigns (issue 12 item 5): one task per cell on Dask or a process pool, streamed, resumable.
+
+A small version of ``benchmarks/bench_campaign.py``: three cells of three spectra each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import eisna
+from eisna import _cluster
+from eisna import campaign as campaign_mod
+from eisna.cli import main
+from eisna.errors import SchedulerError
+
+REPO = Path(__file__).resolve().parents[1]
+NAS = REPO / "sample_spectra" / "nas"
+CELLS = {"a": [20, 21, 22], "b": [23, 24, 25], "c": [26, 27, 28]}
+
+
+@pytest.fixture(scope="module")
+def campaign_data(tmp_path_factory) -> tuple[Path, str]:
+    """Three cells (one folder each) and the results.csv of the serial batch of them."""
+    root = tmp_path_factory.mktemp("campaign")
+    for cell, numbers in CELLS.items():
+        folder = root / "data" / cell
+        folder.mkdir(parents=True)
+        for i in numbers:
+            shutil.copy(NAS / f"nas_t{i:02d}.mpt", folder)
+    eisna.batch([root / "data"], out=root / "serial", report=False, resume=False)
+    return root / "data", (root / "serial" / "results.csv").read_text(encoding="utf-8")
+
+
+def _markers(out: Path) -> dict[str, int]:
+    return {p.parent.name: p.stat().st_mtime_ns for p in (out / "cells").glob("*/done.json")}
+
+
+def test_process_pool_campaign_equals_serial_batch(campaign_data, tmp_path, capsys):
+    data, serial_csv = campaign_data
+    out = tmp_path / "out"
+    code = main(["batch", str(data), "--out", str(out), "--campaign", "--jobs", "2", "--no-report"])
+    assert code == 0
+    assert "campaign of 3 cells (3 fitted now, 0 resumed, 0 failed)" in capsys.readouterr().out
+    assert (out / "results.csv").read_text(encoding="utf-8") == serial_csv
+    info = json.loads((out / "campaign.json").read_text(encoding="utf-8"))
+    assert [c["status"] for c in info["cells"]] == ["fitted"] * 3
+    assert [c["n_spectra"] for c in info["cells"]] == [3, 3, 3]
+    assert info["n_spectra"] == 9 and info["n_failed"] == 0
+    kinetics = json.loads((out / "kinetics.json").read_text(encoding="utf-8"))
+    assert sorted(kinetics["cells"]) == sorted(str(data / c) for c in CELLS)
+    for folder in (out / "cells").iterdir():  # each cell is a complete one-cell batch output
+        names = {p.name for p in folder.iterdir()}
+        assert {"results.csv", "results.json", "kinetics.json", "analysis.json", "done.json"} <= names
+
+
+def test_interrupted_campaign_resumes_only_the_remaining_cells(campaign_data, tmp_path, monkeypatch):
+    data, serial_csv = campaign_data
+    out = tmp_path / "out"
+    store = campaign_mod._store_cell
+    stored: list[str] = []
+
+    def store_then_die(out_dir, cell, output):
+        store(out_dir, cell, output)
+        stored.append(cell.label)
+        raise KeyboardInterrupt  # the run is killed right after its first finished cell
+
+    monkeypatch.setattr(campaign_mod, "_store_cell", store_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        eisna.batch([data], out=out, report=False, campaign=True, jobs=2)
+    monkeypatch.setattr(campaign_mod, "_store_cell", store)
+    assert len(stored) == 1 and not (out / "results.csv").exists()
+    before = _markers(out)
+    assert len(before) == 1
+
+    again = eisna.batch([data], out=out, report=False, campaign=True, jobs=2)
+    assert again.count("resumed") == 1 and again.count("fitted") == 2
+    assert [c.status for c in again.cells if c.label == stored[0]] == ["resumed"]
+    after = _markers(out)
+    assert len(after) == 3
+    assert {k: after[k] for k in before} == before  # the finished cell was not written again
+    assert (out / "results.csv").read_text(encoding="utf-8") == serial_csv
+
+    # a cell whose input changed is fitted again, the others are not
+    changed = data / "b" / "nas_t23.mpt"
+    saved = changed.read_bytes()
+    try:
+        shutil.copy(NAS / "nas_t30.mpt", changed)
+        third = eisna.batch([data], out=out, report=False, campaign=True, jobs=2)
+    finally:
+        changed.write_bytes(saved)
+    assert [c.status for c in third.cells] == ["resumed", "fitted", "resumed"]
+
+
+def test_dask_campaign_by_address_equals_serial_and_resumes(campaign_data, tmp_path):
+    distributed = pytest.importorskip("dask.distributed", reason="needs dask[distributed] (eisna[dask])")
+    data, serial_csv = campaign_data
+    out = tmp_path / "out"
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        result = eisna.batch([data], out=out, report=False, scheduler=cluster.scheduler_address)
+        assert isinstance(result, campaign_mod.CampaignResult)
+        assert result.workers == 2 and result.count("fitted") == 3
+        assert (out / "results.csv").read_text(encoding="utf-8") == serial_csv
+        # the scheduler lost two cells' work (their markers are gone): only they are fitted again
+        lost = sorted((out / "cells").iterdir())[1:]
+        for folder in lost:
+            (folder / "done.json").unlink()
+        kept = _markers(out)
+        again = eisna.batch([data], out=out, report=False, scheduler=cluster.scheduler_address)
+        assert again.count("fitted") == 2 and again.count("resumed") == 1
+        assert {k: v for k, v in _markers(out).items() if k in kept} == kept
+        assert (out / "results.csv").read_text(encoding="utf-8") == serial_csv
+        with distributed.Client(cluster) as client:  # the campaign disconnected, never shut it down
+            assert client.submit(sum, [1, 2]).result() == 3
+
+
+def test_unreachable_scheduler_is_a_clear_error(campaign_data, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("dask.distributed", reason="needs dask[distributed] (eisna[dask])")
+    data, _ = campaign_data
+    monkeypatch.setattr(_cluster, "CONNECT_TIMEOUT_S", 0.5)
+    address = "tcp://127.0.0.1:9"  # the discard port: nothing listens there
+    with pytest.raises(
+        SchedulerError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9"
+    ) as err:
+        eisna.batch([data], out=tmp_path / "out", scheduler=address)
+    assert "dask scheduler" in str(err.value) and "dask worker" in str(err.value)
+    assert main(["batch", str(data), "--out", str(tmp_path / "cli"), "--scheduler", address]) == 3
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_campaign_refuses_cycling_and_joint(campaign_data, tmp_path, capsys):
+    data, _ = campaign_data
+    args = ["batch", str(data), "--out", str(tmp_path / "o"), "--campaign"]
+    assert main([*args, "--cycling", str(REPO / "sample_spectra" / "nas_cycling.csv")]) == 2
+    assert "--cycling and --joint need a single batch" in capsys.readouterr().err
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _dask_processes(port: int):
+    """A real ``dask scheduler`` and two ``dask worker --nthreads 1`` processes on localhost."""
+    distributed = pytest.importorskip("dask.distributed", reason="needs dask[distributed] (eisna[dask])")
+    dask_cli = Path(sys.executable).parent / "dask"
+    if not dask_cli.exists():
+        pytest.skip("the dask command is not installed next to this Python")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
+    procs = [
+        subprocess.Popen(
+            [
+                dask_cli,
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dashboard-address",
+                ":0",
+                "--no-show",
+            ],
+            **quiet,
+        )
+    ]
+    procs += [
+        subprocess.Popen(
+            [dask_cli, "worker", address, "--nthreads", "1", "--no-dashboard", "--no-nanny"], **quiet
+        )
+        for _ in range(2)
+    ]
+    try:
+        with distributed.Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address, procs[0]
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
+def test_killed_scheduler_stops_with_a_clear_error_and_the_rerun_finishes(
+    campaign_data, tmp_path, monkeypatch
+):
+    data, serial_csv = campaign_data
+    out = tmp_path / "out"
+    store = campaign_mod._store_cell
+    port = _free_port()
+    with _dask_processes(port) as (address, scheduler):
+
+        def store_then_kill_scheduler(out_dir, cell, output):
+            marker = store(out_dir, cell, output)
+            if len(_markers(out_dir)) == 1:
+                scheduler.send_signal(signal.SIGKILL)  # the scheduler dies after the first cell
+                scheduler.wait()
+            return marker
+
+        monkeypatch.setattr(campaign_mod, "_store_cell", store_then_kill_scheduler)
+        with pytest.raises(
+            SchedulerError, match=r"lost the Dask scheduler at tcp://.* after 1 of 3 cells"
+        ) as err:
+            eisna.batch([data], out=out, report=False, scheduler=address, window=1)
+        assert "run the same command again" in str(err.value)
+    monkeypatch.setattr(campaign_mod, "_store_cell", store)
+    assert len(_markers(out)) == 1
+    with _dask_processes(port) as (address, _scheduler):  # restarted on the same address
+        again = eisna.batch([data], out=out, report=False, scheduler=address)
+    assert again.count("resumed") == 1 and again.count("fitted") == 2
+    assert (out / "results.csv").read_text(encoding="utf-8") == serial_csv
