@@ -61,6 +61,8 @@ _N_PURSUE = 8
 _SAME = 2.0
 # a better minimum is re-seeded again, at most _ROUNDS times in all
 _ROUNDS = 3
+# when one-element re-seeds leave the symptom: every other arc's τ × these factors as well
+_PAIR_FACTORS = (0.1, 10.0)
 
 
 def _item_tau(item: Any, values: np.ndarray) -> float:
@@ -127,10 +129,12 @@ def reseed_starts(
     items_to_move: Sequence[int],
     fixed_v: Mapping[str, float],
     peak_taus: Sequence[float] = (),
+    partner_factors: Sequence[float] = (),
 ) -> list[tuple[int, np.ndarray]]:
     """(item index, start vector in internal coordinates) pairs: each suspect item's apex τ
     moved over :func:`_seed_taus`, every linear coefficient solved again (see the module
-    docstring)."""
+    docstring). With ``partner_factors``, every other free arc's τ is in addition multiplied
+    by each factor (a joint move of two elements) instead of kept."""
     items = _items(problem.defn)
     values = problem.to_values(x)
     s = problem.s
@@ -143,12 +147,19 @@ def reseed_starts(
     cache: dict = {}
     out = []
     tau_above = 1.0 / (_ABOVE * float(np.abs(s).max()))
-    for k in items_to_move:
+    moves = [(k, None, 1.0) for k in items_to_move]
+    if partner_factors:
+        free = {int(i) for i in problem.free_idx}
+        partners = [j for j, it in enumerate(items) if it.kind == "arc" and set(it.params.values()) <= free]
+        moves = [(k, j, f) for k in items_to_move for j in partners if j != k for f in partner_factors]
+    for k, j, factor in moves:
         finite_w = items[k].kind == "diffusion" and items[k].params.get("sym") in ("Ws", "Wo")
         # an arc may also belong far above the window (an NAS bulk arc: then a resistance whose
         # capacitance trades against L)
         for tau in seeds if items[k].kind != "arc" else [tau_above, *seeds]:
             taus = list(taus0)
+            if j is not None:
+                taus[j] = taus0[j] * factor
             taus[k] = float(tau * (np.pi**2 / 4 if finite_w else 1.0))
             v, _ = _linear_start(items, taus, s, z, w, values, floor, cache)
             if v is None:
@@ -174,6 +185,24 @@ def escape(
     within :data:`_PURSUE` × the best cost are continued with ``max_nfev``. A better minimum is
     itself re-seeded (up to :data:`_ROUNDS` rounds), so starts in different valleys end alike.
     """
+    winner = _rounds(problem, best, noise, fixed_v, max_nfev, peak_taus)
+    # the symptom persists: move the suspect element together with each other arc
+    current = best if winner is None else winner
+    paired = _escape_once(problem, current, noise, fixed_v, max_nfev, peak_taus, _PAIR_FACTORS)
+    if paired is None:
+        return winner
+    return _rounds(problem, paired, noise, fixed_v, max_nfev, peak_taus) or paired
+
+
+def _rounds(
+    problem: _Problem,
+    best: Any,
+    noise: float,
+    fixed_v: Mapping[str, float],
+    max_nfev: int,
+    peak_taus: Sequence[float],
+) -> Any | None:
+    """Re-seed one suspect element at a time, again from every better minimum (≤ _ROUNDS)."""
     winner = None
     for _ in range(_ROUNDS):
         current = best if winner is None else winner
@@ -191,11 +220,12 @@ def _escape_once(
     fixed_v: Mapping[str, float],
     max_nfev: int,
     peak_taus: Sequence[float],
+    partner_factors: Sequence[float] = (),
 ) -> Any | None:
     suspects = symptoms(problem, best.x, noise)
     if not suspects:
         return None
-    starts = reseed_starts(problem, best.x, suspects, fixed_v, peak_taus)
+    starts = reseed_starts(problem, best.x, suspects, fixed_v, peak_taus, partner_factors)
     items = _items(problem.defn)
     values = problem.to_values(best.x)
     screened = []
