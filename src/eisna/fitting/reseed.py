@@ -63,6 +63,8 @@ _SAME = 2.0
 _ROUNDS = 3
 # when one-element re-seeds leave the symptom: every other arc's τ × these factors as well
 _PAIR_FACTORS = (0.1, 10.0)
+# of those joint moves, the _N_PURSUE_PAIR best screened starts are continued
+_N_PURSUE_PAIR = 3
 
 
 def _item_tau(item: Any, values: np.ndarray) -> float:
@@ -226,6 +228,7 @@ def _escape_once(
     if not suspects:
         return None
     starts = reseed_starts(problem, best.x, suspects, fixed_v, peak_taus, partner_factors)
+    n_pursue = _N_PURSUE_PAIR if partner_factors else _N_PURSUE
     items = _items(problem.defn)
     values = problem.to_values(best.x)
     screened = []
@@ -243,7 +246,7 @@ def _escape_once(
             screened.append((float(res.cost), res, hold))
     screened.sort(key=lambda t: t[0])
     winner = None
-    for cost, res, hold in screened[:_N_PURSUE]:
+    for cost, res, hold in screened[:n_pursue]:
         if cost > _PURSUE * best.cost:
             break
         for _ in range(2):  # budget ran out: continue towards convergence
