@@ -22,7 +22,12 @@ keeps whatever lowers χ²:
   candidates of a cold start are screened), drops those whose element went back to where it
   was, continues the rest within 1.2× the current χ² to convergence and returns the lowest-χ²
   solve, or ``None`` when nothing beat the solution; a better minimum is re-seeded again
-  (at most three rounds).
+  (at most three rounds). When the symptom persists after those rounds, the suspect element is
+  moved together with each other free arc (that arc's τ × 0.1 and × 10, every linear
+  coefficient solved again): some side valleys need two elements to move at once (the Warburg
+  from the high-frequency end to the millisecond arc while the bulk arc's τ shifts a decade).
+  Only the three best of those joint moves are continued; a better minimum goes through the
+  one-element rounds again.
 
 A fit at the noise floor shows no symptom and pays nothing; the engine calls :func:`escape`
 only when ``n_restarts > 0``.
@@ -149,7 +154,7 @@ def reseed_starts(
     cache: dict = {}
     out = []
     tau_above = 1.0 / (_ABOVE * float(np.abs(s).max()))
-    moves = [(k, None, 1.0) for k in items_to_move]
+    moves: list[tuple[int, int | None, float]] = [(k, None, 1.0) for k in items_to_move]
     if partner_factors:
         free = {int(i) for i in problem.free_idx}
         partners = [j for j, it in enumerate(items) if it.kind == "arc" and set(it.params.values()) <= free]
@@ -186,6 +191,9 @@ def escape(
     screened with :data:`_SCREEN_NFEV` evaluations; the :data:`_N_PURSUE` best screened starts
     within :data:`_PURSUE` × the best cost are continued with ``max_nfev``. A better minimum is
     itself re-seeded (up to :data:`_ROUNDS` rounds), so starts in different valleys end alike.
+    If a symptom is left, one round of joint moves follows (the suspect element with each other
+    free arc's τ × :data:`_PAIR_FACTORS`; the :data:`_N_PURSUE_PAIR` best continued), and a
+    better minimum from it goes through the one-element rounds again.
     """
     winner = _rounds(problem, best, noise, fixed_v, max_nfev, peak_taus)
     # the symptom persists: move the suspect element together with each other arc
