@@ -149,6 +149,8 @@ def reseed_starts(
     w = 1.0 / np.abs(z)
     floor = 1e-4 * float(np.abs(z).max())
     seeds = _seed_taus(problem, peak_taus)
+    if partner_factors and len(peak_taus):  # joint moves: the suspect only to the DRT peaks
+        seeds = np.sort(np.array([float(t) for t in peak_taus if t > 0]))
     taus0 = [_item_tau(it, values) for it in items]
     names = problem.names
     cache: dict = {}
