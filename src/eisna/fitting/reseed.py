@@ -23,8 +23,8 @@ keeps whatever lowers χ²:
   was, continues the rest within 1.2× the current χ² to convergence and returns the lowest-χ²
   solve, or ``None`` when nothing beat the solution; a better minimum is re-seeded again
   (at most three rounds). When the symptom persists after those rounds, the suspect element is
-  moved together with each other free arc (that arc's τ × 0.1 and × 10, every linear
-  coefficient solved again): some side valleys need two elements to move at once (the Warburg
+  moved to each DRT peak together with each other free arc (that arc's τ × 0.1 and × 10,
+  every linear coefficient solved again): some side valleys need two elements to move at once (the Warburg
   from the high-frequency end to the millisecond arc while the bulk arc's τ shifts a decade).
   Only the three best of those joint moves are continued; a better minimum goes through the
   one-element rounds again.
@@ -140,8 +140,9 @@ def reseed_starts(
 ) -> list[tuple[int, np.ndarray]]:
     """(item index, start vector in internal coordinates) pairs: each suspect item's apex τ
     moved over :func:`_seed_taus`, every linear coefficient solved again (see the module
-    docstring). With ``partner_factors``, every other free arc's τ is in addition multiplied
-    by each factor (a joint move of two elements) instead of kept."""
+    docstring). With ``partner_factors`` (joint moves of two elements), the suspect item goes
+    to the DRT peaks only (the grid too when there are none) and every other free arc's τ is
+    in addition multiplied by each factor instead of kept."""
     items = _items(problem.defn)
     values = problem.to_values(x)
     s = problem.s
