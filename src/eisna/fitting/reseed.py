@@ -22,11 +22,12 @@ keeps whatever lowers χ²:
   candidates of a cold start are screened), drops those whose element went back to where it
   was, continues the rest within 1.2× the current χ² to convergence and returns the lowest-χ²
   solve, or ``None`` when nothing beat the solution; a better minimum is re-seeded again
-  (at most three rounds). When the symptom persists after those rounds, the suspect element is
-  moved to each DRT peak together with each other free arc (that arc's τ × 0.1 and × 10,
-  every linear coefficient solved again): some side valleys need two elements to move at once (the Warburg
-  from the high-frequency end to the millisecond arc while the bulk arc's τ shifts a decade).
-  Only the three best of those joint moves are continued; a better minimum goes through the
+  (at most three rounds). When the symptom persists after those rounds, the suspect element
+  is moved to each DRT peak together with each other free arc (that arc's τ × 0.1 and × 10,
+  every linear coefficient solved again): some side valleys need two elements to move at once
+  (the Warburg from the high-frequency end to the millisecond arc while another arc's τ
+  shifts a decade). Only the three best of those joint moves are continued; a better minimum
+  goes through the
   one-element rounds again.
 
 A fit at the noise floor shows no symptom and pays nothing; the engine calls :func:`escape`
