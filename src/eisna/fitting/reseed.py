@@ -27,8 +27,7 @@ keeps whatever lowers χ²:
   every linear coefficient solved again): some side valleys need two elements to move at once
   (the Warburg from the high-frequency end to the millisecond arc while another arc's τ
   shifts a decade). Only the three best of those joint moves are continued; a better minimum
-  goes through the
-  one-element rounds again.
+  goes through the one-element rounds again.
 
 A fit at the noise floor shows no symptom and pays nothing; the engine calls :func:`escape`
 only when ``n_restarts > 0``.
