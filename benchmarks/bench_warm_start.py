@@ -35,6 +35,7 @@ import argparse
 import math
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -79,8 +80,6 @@ def noisy(defn, truth: dict[str, float], rng: np.random.Generator) -> Spectrum:
 
 def _corpus_spectra(corpus: str) -> list[Spectrum]:
     """The first PEIS spectrum (≥ 20 points) of every BioLogic .mpt file of the corpus."""
-    from pathlib import Path
-
     out = []
     for path in sorted(Path(corpus, "biologic-mpt").glob("*.mpt")):
         try:
@@ -93,7 +92,12 @@ def _corpus_spectra(corpus: str) -> list[Spectrum]:
 
 
 def perturbed(
-    draws: int, tries: int, seed: int = 13, corpus: str | None = None, circuits: list[str] | None = None
+    draws: int,
+    tries: int,
+    seed: int = 13,
+    corpus: str | None = None,
+    circuits: list[str] | None = None,
+    detail: bool = False,
 ) -> None:
     """Share of perturbed warm starts that reach the best χ² found, per library circuit."""
     from eisna.fitting.synthetic import KNOWN_ANSWER_PRIORS, identifiable_parameters, noisy_spectrum
@@ -158,6 +162,10 @@ def perturbed(
                 else:
                     misses.append(c / best)
                     shared_misses += not cold_ok
+            if detail and any(c > best * (1 + 1e-3) for c in warm):
+                label = Path(str(s.meta.get("source", i))).name if corpus else i
+                ratios = " ".join(f"{c / best:.4f}" for c in warm)
+                print(f"  miss: {name} {label}: cold {cold.chisqr / best:.4f}, warm {ratios}", flush=True)
         total[0] += hits
         total[1] += n
         miss = f"{np.median(misses):.3f}" if misses else "–"
@@ -180,10 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", default=None, help="with --perturbed: the corpus folder (real spectra)")
     ap.add_argument("--seed", type=int, default=13, help="with --perturbed: seed of the perturbations")
     ap.add_argument("--circuits", nargs="+", default=None, help="with --perturbed: library circuits")
+    ap.add_argument("--detail", action="store_true", help="with --perturbed: list the misses per spectrum")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     if args.perturbed:
-        perturbed(args.draws, args.tries, args.seed, args.corpus, args.circuits)
+        perturbed(args.draws, args.tries, args.seed, args.corpus, args.circuits, args.detail)
         return 0
     defn = load_circuit("symmetric_interlayer")
     guard = _Fitter(SeriesOptions("symmetric_interlayer", "symmetric_cell"))

@@ -22,7 +22,12 @@ keeps whatever lowers χ²:
   candidates of a cold start are screened), drops those whose element went back to where it
   was, continues the rest within 1.2× the current χ² to convergence and returns the lowest-χ²
   solve, or ``None`` when nothing beat the solution; a better minimum is re-seeded again
-  (at most three rounds).
+  (at most three rounds). When the symptom persists after those rounds, the suspect element
+  is moved to each DRT peak together with each other free arc (that arc's τ × 0.1 and × 10,
+  every linear coefficient solved again): some side valleys need two elements to move at once
+  (the Warburg from the high-frequency end to the millisecond arc while another arc's τ
+  shifts a decade). Only the three best of those joint moves are continued; a better minimum
+  goes through the one-element rounds again.
 
 A fit at the noise floor shows no symptom and pays nothing; the engine calls :func:`escape`
 only when ``n_restarts > 0``.
@@ -61,6 +66,10 @@ _N_PURSUE = 8
 _SAME = 2.0
 # a better minimum is re-seeded again, at most _ROUNDS times in all
 _ROUNDS = 3
+# when one-element re-seeds leave the symptom: every other arc's τ × these factors as well
+_PAIR_FACTORS = (0.1, 10.0)
+# of those joint moves, the _N_PURSUE_PAIR best screened starts are continued
+_N_PURSUE_PAIR = 3
 
 
 def _item_tau(item: Any, values: np.ndarray) -> float:
@@ -127,10 +136,13 @@ def reseed_starts(
     items_to_move: Sequence[int],
     fixed_v: Mapping[str, float],
     peak_taus: Sequence[float] = (),
+    partner_factors: Sequence[float] = (),
 ) -> list[tuple[int, np.ndarray]]:
     """(item index, start vector in internal coordinates) pairs: each suspect item's apex τ
     moved over :func:`_seed_taus`, every linear coefficient solved again (see the module
-    docstring)."""
+    docstring). With ``partner_factors`` (joint moves of two elements), the suspect item goes
+    to the DRT peaks only (the grid too when there are none) and every other free arc's τ is
+    in addition multiplied by each factor instead of kept."""
     items = _items(problem.defn)
     values = problem.to_values(x)
     s = problem.s
@@ -138,17 +150,26 @@ def reseed_starts(
     w = 1.0 / np.abs(z)
     floor = 1e-4 * float(np.abs(z).max())
     seeds = _seed_taus(problem, peak_taus)
+    if partner_factors and len(peak_taus):  # joint moves: the suspect only to the DRT peaks
+        seeds = np.sort(np.array([float(t) for t in peak_taus if t > 0]))
     taus0 = [_item_tau(it, values) for it in items]
     names = problem.names
     cache: dict = {}
     out = []
     tau_above = 1.0 / (_ABOVE * float(np.abs(s).max()))
-    for k in items_to_move:
+    moves: list[tuple[int, int | None, float]] = [(k, None, 1.0) for k in items_to_move]
+    if partner_factors:
+        free = {int(i) for i in problem.free_idx}
+        partners = [j for j, it in enumerate(items) if it.kind == "arc" and set(it.params.values()) <= free]
+        moves = [(k, j, f) for k in items_to_move for j in partners if j != k for f in partner_factors]
+    for k, j, factor in moves:
         finite_w = items[k].kind == "diffusion" and items[k].params.get("sym") in ("Ws", "Wo")
         # an arc may also belong far above the window (an NAS bulk arc: then a resistance whose
         # capacitance trades against L)
         for tau in seeds if items[k].kind != "arc" else [tau_above, *seeds]:
             taus = list(taus0)
+            if j is not None:
+                taus[j] = taus0[j] * factor
             taus[k] = float(tau * (np.pi**2 / 4 if finite_w else 1.0))
             v, _ = _linear_start(items, taus, s, z, w, values, floor, cache)
             if v is None:
@@ -173,7 +194,28 @@ def escape(
     screened with :data:`_SCREEN_NFEV` evaluations; the :data:`_N_PURSUE` best screened starts
     within :data:`_PURSUE` × the best cost are continued with ``max_nfev``. A better minimum is
     itself re-seeded (up to :data:`_ROUNDS` rounds), so starts in different valleys end alike.
+    If a symptom is left, one round of joint moves follows (the suspect element with each other
+    free arc's τ × :data:`_PAIR_FACTORS`; the :data:`_N_PURSUE_PAIR` best continued), and a
+    better minimum from it goes through the one-element rounds again.
     """
+    winner = _rounds(problem, best, noise, fixed_v, max_nfev, peak_taus)
+    # the symptom persists: move the suspect element together with each other arc
+    current = best if winner is None else winner
+    paired = _escape_once(problem, current, noise, fixed_v, max_nfev, peak_taus, _PAIR_FACTORS)
+    if paired is None:
+        return winner
+    return _rounds(problem, paired, noise, fixed_v, max_nfev, peak_taus) or paired
+
+
+def _rounds(
+    problem: _Problem,
+    best: Any,
+    noise: float,
+    fixed_v: Mapping[str, float],
+    max_nfev: int,
+    peak_taus: Sequence[float],
+) -> Any | None:
+    """Re-seed one suspect element at a time, again from every better minimum (≤ _ROUNDS)."""
     winner = None
     for _ in range(_ROUNDS):
         current = best if winner is None else winner
@@ -191,11 +233,13 @@ def _escape_once(
     fixed_v: Mapping[str, float],
     max_nfev: int,
     peak_taus: Sequence[float],
+    partner_factors: Sequence[float] = (),
 ) -> Any | None:
     suspects = symptoms(problem, best.x, noise)
     if not suspects:
         return None
-    starts = reseed_starts(problem, best.x, suspects, fixed_v, peak_taus)
+    starts = reseed_starts(problem, best.x, suspects, fixed_v, peak_taus, partner_factors)
+    n_pursue = _N_PURSUE_PAIR if partner_factors else _N_PURSUE
     items = _items(problem.defn)
     values = problem.to_values(best.x)
     screened = []
@@ -213,7 +257,7 @@ def _escape_once(
             screened.append((float(res.cost), res, hold))
     screened.sort(key=lambda t: t[0])
     winner = None
-    for cost, res, hold in screened[:_N_PURSUE]:
+    for cost, res, hold in screened[:n_pursue]:
         if cost > _PURSUE * best.cost:
             break
         for _ in range(2):  # budget ran out: continue towards convergence
