@@ -88,7 +88,7 @@ from .solver import (
     _sandwich_scale,
     _solve,
 )
-from .start import SpectrumSketch, _items, sketch, start_candidates
+from .start import SpectrumSketch, _items, arc_tau, capacitive_arcs, sketch, start_candidates
 from .weights import WEIGHTINGS, weights
 
 __all__ = ["fit", "resolve_circuit"]
@@ -141,25 +141,17 @@ def _order_arcs_by_role(problem: _Problem, x: np.ndarray) -> np.ndarray:
     values = problem.to_values(x)
     free = set(problem.free_idx.tolist())
     groups: dict[tuple[str, ...], list[tuple[int, dict]]] = {}
-    for it in _items(defn):
-        p = it.params
-        if it.kind != "arc" or not ("Q" in p or "C" in p) or "tau" in p:
-            continue
+    for p in capacitive_arcs(defn):
         role = defn.param_roles.get(defn.param_names[p["R"]])
         if role in _ROLE_ORDER and all(i in free for i in p.values()):
             groups.setdefault(tuple(sorted(p)), []).append((_ROLE_ORDER.index(role), p))
-
-    def tau(p: dict) -> float:
-        if "C" in p:
-            return values[p["R"]] * values[p["C"]]
-        return (values[p["R"]] * values[p["Q"]]) ** (1 / values[p["n"]])
 
     def mismatch(roles: list[str], arcs: list[dict]) -> float:
         # decades by which the capacitances miss their roles' ranges (0 when all fit)
         total = 0.0
         for role, p in zip(roles, arcs, strict=True):
             lo, hi = ISW_RANGES[role]
-            c = tau(p) / values[p["R"]]
+            c = arc_tau(values, p) / values[p["R"]]
             total += max(0.0, math.log10(lo / (10 * c)), math.log10(c / (10 * hi))) if c > 0 else 0.0
         return total
 
@@ -171,7 +163,7 @@ def _order_arcs_by_role(problem: _Problem, x: np.ndarray) -> np.ndarray:
         members.sort(key=lambda m: m[0])
         roles = [_ROLE_ORDER[r] for r, _ in members]
         by_role = [p for _, p in members]
-        by_tau = sorted(by_role, key=tau)
+        by_tau = sorted(by_role, key=lambda p: arc_tau(values, p))
         if not mismatch(roles, by_tau) < mismatch(roles, by_role) - 1e-9:
             continue
         for dst, src in zip(by_role, by_tau, strict=True):

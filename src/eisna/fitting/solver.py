@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..circuit.library import CircuitDefinition
-from .start import _items
+from .start import arc_tau, capacitive_arcs
 
 _REL_STDERR_LIMIT = 1.0  # relative stderr above which a parameter is flagged unidentifiable
 _N_STDERR_LIMIT = 0.2  # absolute stderr limit for linear (exponent) parameters
@@ -255,12 +255,9 @@ def _above_window(problem: _Problem, x: np.ndarray, park: bool = False) -> tuple
     tau_min = 1.0 / float(np.abs(problem.s).max())
     pos = {i: j for j, i in enumerate(problem.free_idx.tolist())}
     out: list[int] = []
-    for it in _items(problem.defn):
-        p = it.params
-        if it.kind != "arc" or "tau" in p or not ("C" in p or "Q" in p):
-            continue
+    for p in capacitive_arcs(problem.defn):
         R = values[p["R"]]
-        tau = R * values[p["C"]] if "C" in p else (R * values[p["Q"]]) ** (1.0 / values[p["n"]])
+        tau = arc_tau(values, p)
         coords = [pos[i] for key in ("C", "Q", "n") if key in p and (i := int(p[key])) in pos]
         if not tau < tau_min / 9 or not coords:
             continue
@@ -718,15 +715,12 @@ def _profile_above_window(
     chi0 = float(r0 @ r0)
     jac = problem.jacobian(x)
     out = cov.copy()
-    for it in _items(problem.defn):
-        p = it.params
-        if it.kind != "arc" or "tau" in p or not ("C" in p or "Q" in p):
-            continue
+    for p in capacitive_arcs(problem.defn):
         key = "C" if "C" in p else "Q"
         j = pos.get(int(p[key]))
         R = values[p["R"]]
         n = values[p["n"]] if "n" in p else 1.0
-        tau_now = (R * values[p[key]]) ** (1.0 / n)
+        tau_now = arc_tau(values, p)
         if j is None or not tau_now < tau_min:
             continue
         free = np.ones(x.size, dtype=bool)

@@ -27,6 +27,7 @@ import itertools
 import math
 import operator
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,6 +166,23 @@ class _Item:
 def _items(defn: CircuitDefinition) -> list[_Item]:
     """The circuit's top-level series items, classified (read-only; cached per circuit)."""
     return list(_circuit_items(defn.circuit))
+
+
+def capacitive_arcs(defn: CircuitDefinition) -> list[dict[str, int]]:
+    """Parameter indices of the circuit's R‖C and R‖CPE arcs (those not written with a τ): the
+    arcs whose capacitance sets their apex, 1/(2πτ) with τ from :func:`arc_tau`."""
+    return [
+        it.params
+        for it in _items(defn)
+        if it.kind == "arc" and "tau" not in it.params and ("C" in it.params or "Q" in it.params)
+    ]
+
+
+def arc_tau(values: np.ndarray, p: Mapping[str, int]) -> float:
+    """Time constant (s) of an arc of :func:`capacitive_arcs`: R·C, or (R·Q)^(1/n) of a CPE."""
+    if "C" in p:
+        return values[p["R"]] * values[p["C"]]
+    return (values[p["R"]] * values[p["Q"]]) ** (1.0 / values[p["n"]])
 
 
 @functools.lru_cache(maxsize=64)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..fitting.solver import _PROFILE_APEX, _PROFILE_DCHI2, raise_to_sandwich
-from ..fitting.start import _items
+from ..fitting.start import arc_tau, capacitive_arcs
 
 if TYPE_CHECKING:
     from .joint import _Joint
@@ -78,10 +78,7 @@ def _above_window_capacitances(joint: _Joint, x: np.ndarray) -> list[_Capacitanc
         values = p.to_values(xi)
         tau_min = 1.0 / float(np.abs(p.s).max())
         pos = {int(k): j for j, k in enumerate(p.free_idx)}
-        for it in _items(p.defn):
-            q = it.params
-            if it.kind != "arc" or "tau" in q or not ("C" in q or "Q" in q):
-                continue
+        for q in capacitive_arcs(p.defn):
             key = "C" if "C" in q else "Q"
             j = pos.get(int(q[key]))
             if j is None:
@@ -91,7 +88,7 @@ def _above_window_capacitances(joint: _Joint, x: np.ndarray) -> list[_Capacitanc
                 continue  # shared (or law-driven): its error is in the covariance
             r = float(values[q["R"]])
             n = float(values[q["n"]]) if "n" in q else 1.0
-            tau_now = float((r * values[q[key]]) ** (1.0 / n)) if r > 0 else math.inf
+            tau_now = float(arc_tau(values, q)) if r > 0 else math.inf
             if tau_now < tau_min:
                 out.append(_Capacitance(i, j, col, p.names[int(q[key])], r, n, tau_now))
     return out
