@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._atomic import write_atomic, write_atomic_chunks
 from ._csvsafe import neutralise
 from .campaign import (
     CELLS_DIRNAME,
@@ -20,7 +21,6 @@ from .campaign import (
     csv_line,
     csv_rows,
     now_iso,
-    stream_atomic,
 )
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def _join_csv(path: Path, parts: Sequence[Path], extra: Sequence[dict[str, Any]]
         for row in extra:
             yield csv_line([_cell_text(row.get(n)) for n in names])
 
-    stream_atomic(path, chunks())
+    write_atomic_chunks(path, chunks())
 
 
 def _cell_text(value: Any) -> str:
@@ -102,7 +102,7 @@ def _join_kinetics(path: Path, result: CampaignResult, done: Sequence[Path]) -> 
     with_files = [(r, path.parent / CELLS_DIRNAME / r.folder / "kinetics.json") for r in result.cells]
     with_files = [(r, f) for r, f in with_files if r.status != "error" and f.is_file()]
     if not with_files:
-        stream_atomic(path, iter(['{"cells": {}}\n']))
+        write_atomic(path, '{"cells": {}}\n')
         return
     main, main_file = max(with_files, key=lambda rf: int(rf[0].summary.get("n_interlayer") or 0))
     top = _cell_kinetics(main, main_file)
@@ -115,7 +115,7 @@ def _join_kinetics(path: Path, result: CampaignResult, done: Sequence[Path]) -> 
             yield ("," if k else "") + json.dumps(r.label, ensure_ascii=False) + ": " + text + "\n"
         yield "}}\n"
 
-    stream_atomic(path, chunks())
+    write_atomic_chunks(path, chunks())
 
 
 def _cell_kinetics(record: Any, path: Path) -> dict[str, Any]:
@@ -150,4 +150,4 @@ def _write_campaign_json(path: Path, result: CampaignResult, settings: dict[str,
         "read_failures": [{"path": f.source, "reason": f.reason} for f in result.read_failures],
         "skipped": list(result.skipped),
     }
-    stream_atomic(path, iter([json.dumps(info, indent=1, ensure_ascii=False, default=str) + "\n"]))
+    write_atomic(path, json.dumps(info, indent=1, ensure_ascii=False, default=str) + "\n")

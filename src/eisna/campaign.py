@@ -34,7 +34,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ._atomic import TMP_SUFFIX
 from ._atomic import write_atomic as _write_atomic
 from ._campaign_cell import CellJob, CellOutput, fit_cell
 from .errors import EisnaError, SchedulerError
@@ -394,21 +393,6 @@ def _close(owner: Any, *, abort: bool) -> None:
         return
     with contextlib.suppress(Exception):  # a lost scheduler: nothing left to close
         owner.close(timeout=5)
-
-
-def stream_atomic(path: Path, chunks: Iterator[str]) -> None:
-    """Write text chunks to ``path`` through a temporary file and a rename (nothing held whole)."""
-    import secrets
-
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}{TMP_SUFFIX}"
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            for chunk in chunks:
-                fh.write(chunk)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def csv_rows(path: Path) -> Iterator[dict[str, str]]:
