@@ -114,8 +114,10 @@ def test_wide_window_keeps_the_diffusion_tail(corpus, name):
 
 def test_band_limited_interlayer_detection_the_window_cannot_carry_falls_back():
     # a liquid-electrolyte-like cell (intercept 5 Ω, arcs at 200 Hz and 8 Hz, a Warburg tail)
-    # without any interlayer, 30 points in 500-0.8 Hz: the interlayer comparison picks the
-    # 14-parameter circuit in one spectrum (six flagged parameters); the fallback takes it back
+    # without any interlayer, 30 points in 500-0.8 Hz: without the fallback half the rows carry
+    # three or more flagged parameters (and the interlayer comparison may pick the 14-parameter
+    # circuit in a spectrum: it did in one of ten on one CPU, in none on another, by the last
+    # bits of the arithmetic); the fallback takes them back
     cell = load_circuit("symmetric_cell")
     freq = np.geomspace(500.0, 0.8, 30)
     rng = np.random.default_rng(3)
@@ -132,7 +134,7 @@ def test_band_limited_interlayer_detection_the_window_cannot_carry_falls_back():
         warnings.simplefilter("ignore")
         plain = fit_series(spectra, "symmetric_interlayer", fallback=False)
         series = fit_series(spectra, "symmetric_interlayer")
-    assert any(o.interlayer for o in plain.outcomes)
+    assert _heavy_share(plain.results) >= 0.3
     assert not any(o.interlayer for o in series.outcomes)
     assert _heavy_share(series.results) == 0.0
     _assert_small_resistances_flagged(series.results)
