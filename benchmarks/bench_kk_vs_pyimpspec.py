@@ -15,7 +15,8 @@ Prints Markdown tables for BENCHMARKS.md:
 2. DRT: the resolved peaks (rule above ``MIN_SHARE``: ≥ 10 % of the measured R_pol, inside the
    window, not at the basis edge) of eisna's DRT and pyimpspec's TR-RBF, paired by nearest τ,
    with a referee where they disagree: the −Z″ apex on corpus spectra, the known time constants
-   on synthetic cells from ``scripts/make_sample_spectra.py`` (``--drt-synthetic``);
+   on synthetic cells from ``scripts/make_sample_spectra.py`` (``--drt-synthetic``), then every
+   pair farther apart than 1.5× with the −Z″ apex, the true f0 and the λ each tool chose;
 3. KK time per call on 80-point spectra.
 
 The corpus is found at ``../shared/corpus`` next to the repository (``EISNA_CORPUS`` overrides).
@@ -30,6 +31,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -135,15 +137,32 @@ RATIO = 1.5
 EDGE_DECADES = 0.05
 
 
-def py_drt(spec: Spectrum) -> tuple[np.ndarray, np.ndarray]:
-    """(τ s, γ Ω) of pyimpspec's TR-RBF DRT (complex mode, inductance, its defaults otherwise)."""
+def py_drt(spec: Spectrum) -> tuple[np.ndarray, np.ndarray, float]:
+    """(τ s, γ Ω, λ) of pyimpspec's TR-RBF DRT (complex mode, inductance, its defaults otherwise)."""
     import pyimpspec
     from pyimpspec.analysis.drt import calculate_drt_tr_rbf
 
     data = pyimpspec.DataSet(frequencies=np.asarray(spec.freq, float), impedances=np.asarray(spec.z, complex))
     res = calculate_drt_tr_rbf(data, inductance=True, num_procs=1)
     tau, gamma = res.get_drt_data()
-    return np.asarray(tau, float), np.asarray(gamma, float)
+    return np.asarray(tau, float), np.asarray(gamma, float), float(res.lambda_value)
+
+
+class Item(NamedTuple):
+    """One spectrum of a peak table: both DRTs, the referee frequencies and both λ."""
+
+    file: str
+    spectrum: str
+    spec: Spectrum
+    ours: tuple[np.ndarray, np.ndarray]
+    py: tuple[np.ndarray, np.ndarray]
+    refs: list[float]
+    lam_eisna: float
+    lam_py: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.file} {self.spectrum}" if self.file else self.spectrum
 
 
 def py_centres(spec: Spectrum) -> tuple[float, float]:
@@ -274,11 +293,8 @@ def verdict(row: dict) -> tuple[float, bool, str]:
     return ratio, ratio <= RATIO, "eisna" if d_o < d_p else "pyimpspec" if d_p < d_o else "tie"
 
 
-def peak_table(items: list[tuple[str, Spectrum, tuple, tuple, list[float]]], ref_name: str) -> list[str]:
-    """Markdown rows for the paired resolved peaks of each item.
-
-    An item is (label, spectrum, eisna (τ, γ), pyimpspec (τ, γ), reference frequencies in Hz).
-    """
+def peak_table(items: list[Item], ref_name: str) -> list[str]:
+    """Markdown rows for the paired resolved peaks of each item."""
     lines = [
         f"| spectrum | eisna f (Hz, share) | pyimpspec f (Hz, share) | τ ratio | ≤ {RATIO}× "
         f"| {ref_name} (Hz) | eisna / pyimpspec ÷ referee | closer to the referee |",
@@ -289,8 +305,9 @@ def peak_table(items: list[tuple[str, Spectrum, tuple, tuple, list[float]]], ref
     within_ref = {"eisna": 0, "pyimpspec": 0}
     n_ref = 0
     notes = []
-    for label, spec, ours_tg, py_tg, refs in items:
-        rows, extra = compare_peaks(spec, ours_tg, py_tg, refs)
+    for item in items:
+        label = item.label
+        rows, extra = compare_peaks(item.spec, item.ours, item.py, item.refs)
         notes += [f"{label}: {e}" for e in extra]
         for row in rows:
             ratio, ok, who = verdict(row)
@@ -320,29 +337,58 @@ def peak_table(items: list[tuple[str, Spectrum, tuple, tuple, list[float]]], ref
     return lines
 
 
-def drt_table(spectra: list[tuple[str, int, Spectrum]], cache_path: Path | None = None) -> list[str]:
-    """Paired resolved peaks of eisna's DRT and pyimpspec's TR-RBF on corpus spectra, −Z″ apex as referee."""
+def miss_table(items: list[Item], truth: bool) -> list[str]:
+    """One row per paired peak farther apart than RATIO: both peaks, the −Z″ apex nearest the pair
+    (within a decade), the true f0 on synthetic cells, and the λ each tool chose (each in its own
+    units: eisna's penalty acts on γ/median|Z|, pyimpspec's on its own scaling)."""
+    lines = [
+        "| file | spectrum | eisna peak (Hz) | pyimpspec peak (Hz) | −Z″ apex (Hz) | truth (Hz) | τ ratio "
+        "| eisna λ | pyimpspec λ |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for item in items:
+        rows, _ = compare_peaks(item.spec, item.ours, item.py, item.refs)
+        for row in rows:
+            ratio, ok, _who = verdict(row)
+            if ok:
+                continue
+            pair = (row["f_eisna"], row["f_py"])
+            apex = referee_for(pair, apexes(item.spec)) if truth else row["ref"]
+            true_f0 = row["ref"] if truth else float("nan")
+            apex_s, true_s = ("–" if np.isnan(v) else f"{v:.3g}" for v in (apex, true_f0))
+            lines.append(
+                f"| {item.file or '(synthetic)'} | {item.spectrum} | {row['f_eisna']:.3g} "
+                f"| {row['f_py']:.3g} | {apex_s} | {true_s} | {ratio:.2f} "
+                f"| {item.lam_eisna:.2g} | {item.lam_py:.2g} |"
+            )
+    return lines
+
+
+def drt_table(spectra: list[tuple[str, int, Spectrum]], cache_path: Path | None = None) -> list[Item]:
+    """eisna's DRT and pyimpspec's TR-RBF of corpus spectra, with the −Z″ apexes as referee
+    (pyimpspec's results are cached in ``cache_path``)."""
     cache = json.loads(cache_path.read_text()) if cache_path and cache_path.exists() else {}
     items = []
     for name, i, spec in spectra:
         key = f"{name}#{i}"
-        if key not in cache:
+        if "lam" not in cache.get(key, {}):
             try:
-                tau, gamma = py_drt(spec)
+                tau, gamma, lam = py_drt(spec)
             except Exception as err:  # the cross-check must not stop the table
                 print(f"  pyimpspec DRT failed on {key}: {err}", file=sys.stderr)
                 continue
-            cache[key] = {"tau": tau.tolist(), "gamma": gamma.tolist()}
+            cache[key] = {"tau": tau.tolist(), "gamma": gamma.tolist(), "lam": lam}
             if cache_path:
                 cache_path.write_text(json.dumps(cache))
         py_tg = (np.array(cache[key]["tau"]), np.array(cache[key]["gamma"]))
         res = drt(spec, n_boot=0)
         kk = "" if kk_test(spec).passed else " (KK fail)"
-        items.append((f"{name} #{i}{kk}", spec, (res.tau, res.gamma), py_tg, apexes(spec)))
-    return peak_table(items, "−Z″ apex")
+        ours = (res.tau, res.gamma)
+        items.append(Item(name, f"#{i}{kk}", spec, ours, py_tg, apexes(spec), res.lam, cache[key]["lam"]))
+    return items
 
 
-def synthetic_items(n_seeds: int) -> list[tuple[str, Spectrum, tuple, tuple, list[float]]]:
+def synthetic_items(n_seeds: int) -> list[Item]:
     """Sample-script cells (NAS, NPS; Tier A at 0, 3 and 24 h) with their known time constants."""
     import importlib.util
 
@@ -366,9 +412,9 @@ def synthetic_items(n_seeds: int) -> list[tuple[str, Spectrum, tuple, tuple, lis
                     if p[f"R_{a}"]
                 ] + [np.pi / (8 * p["tau_W"])]
                 res = drt(spec, n_boot=0)
-                items.append(
-                    (f"{system} {t_h:g} h, seed {seed}", spec, (res.tau, res.gamma), py_drt(spec), truth)
-                )
+                tau, gamma, lam = py_drt(spec)
+                label = f"{system} {t_h:g} h, seed {seed}"
+                items.append(Item("", label, spec, (res.tau, res.gamma), (tau, gamma), truth, res.lam, lam))
     return items
 
 
@@ -443,12 +489,16 @@ def main() -> None:
             f"\n## DRT resolved peaks (≥ {100 * MIN_SHARE:g} %) against pyimpspec TR-RBF "
             f"({len(chosen)} corpus spectra)\n"
         )
-        print("\n".join(drt_table(chosen, args.drt_cache)), flush=True)
-        if args.drt_synthetic:
+        corpus_items = drt_table(chosen, args.drt_cache)
+        print("\n".join(peak_table(corpus_items, "−Z″ apex")), flush=True)
+        synthetic = synthetic_items(args.drt_synthetic) if args.drt_synthetic else []
+        if synthetic:
             print(
                 f"\n## DRT resolved peaks on synthetic cells ({args.drt_synthetic} seeds), referee: true f0\n"
             )
-            print("\n".join(peak_table(synthetic_items(args.drt_synthetic), "true f0")))
+            print("\n".join(peak_table(synthetic, "true f0")))
+        print(f"\n## Every pair farther apart than {RATIO}× (corpus, then synthetic cells)\n")
+        print("\n".join(miss_table(corpus_items, truth=False) + miss_table(synthetic, truth=True)[2:]))
 
 
 if __name__ == "__main__":
