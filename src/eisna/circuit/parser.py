@@ -335,6 +335,29 @@ def _compile_grad(node: Node, elements: Mapping[str, ElementInstance]) -> Callab
     return parallel
 
 
+@functools.lru_cache(maxsize=64)
+def series_parts(circuit: Circuit) -> tuple[tuple[Callable, tuple[int, ...]], ...] | None:
+    """The compiled top-level series items of ``circuit``, each with the parameter indices it
+    reads; None unless the circuit is a series of several items.
+
+    Summed in order (``z = z0 + z1 + ...``, the first item's value as it is), they give
+    :meth:`Circuit.impedance_s` bit for bit: the same closures and additions as its compiled
+    series. A fit re-evaluates only the items whose parameters changed (read-only; cached per
+    circuit).
+    """
+    tree = circuit.tree
+    if tree.kind != "series" or len(tree.children) < 2:
+        return None
+    elements = {inst.name: inst for inst in circuit.elements}
+    return tuple(
+        (
+            _compile(child, elements),
+            tuple(sorted(k for name, _ in _element_names(child) for k in elements[name].index)),
+        )
+        for child in tree.children
+    )
+
+
 def _element_names(node: Node) -> list[tuple[str, int]]:
     if node.kind == "element":
         return [(node.element, node.column)]

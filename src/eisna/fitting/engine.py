@@ -441,6 +441,7 @@ class _Uncertainties:
     stderr: dict[str, float]
     corr: np.ndarray
     propagate: Callable[[Callable[[np.ndarray], float]], tuple[float, float]]
+    z_model: Any  # Z of the circuit at the final values (Ω), from the residual evaluation
 
 
 def _prepare(
@@ -628,6 +629,7 @@ def _uncertainties(prep: _Prepared, x: np.ndarray, held: Sequence[int]) -> _Unce
     problem, names, k = prep.problem, prep.names, prep.k
     values = problem.to_values(x)
     resid = np.array(problem.residual(x))  # (a writable copy for the result)
+    z_model = problem.model(x)
     n_res = resid.size
     chisqr = float(resid @ resid)
     dof = max(n_res - k, 1)
@@ -685,7 +687,7 @@ def _uncertainties(prep: _Prepared, x: np.ndarray, held: Sequence[int]) -> _Unce
         var = float(grad @ cov_fin @ grad)
         return v0, math.sqrt(var) if var >= 0 and np.isfinite(var) else math.nan
 
-    return _Uncertainties(values, resid, n_res, chisqr, redchi, held_now, stderr, corr, propagate)
+    return _Uncertainties(values, resid, n_res, chisqr, redchi, held_now, stderr, corr, propagate, z_model)
 
 
 def _judge(
@@ -802,7 +804,10 @@ def _assemble(
         residuals=unc.resid,
         freq=freq,
         z=prep.z,
-        z_fit=defn.circuit.impedance(freq, values),
+        # (Circuit.impedance's own arithmetic on the Z the residual was computed from: + 0.0·s)
+        z_fit=np.asarray(unc.z_model + 0.0 * problem.s, dtype=complex)
+        if unc.z_model is not None
+        else defn.circuit.impedance(freq, values),
         fmin=float(freq.min()),
         fmax=float(freq.max()),
         weighting=weighting,

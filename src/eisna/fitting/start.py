@@ -152,9 +152,16 @@ def _sketch(
     zw = np.abs(z if z_weight is None else z_weight)
     scale = float(zw.max())
     w = scale / zw  # modulus weights; unknowns are in units of `scale` (max |Z|)
-    a = a_plain * np.concatenate([w, w])[:, None]
-    b = np.concatenate([z.real * w, z.imag * w]) / scale
-    x, _ = _nnls(np.vstack([a, lam * d2]), np.concatenate([b, np.zeros(n_tau - 2)]), maxiter=20 * (n_tau + 3))
+    # the weighted design matrix and the smoothing rows, written into one array (as vstack)
+    m2 = a_plain.shape[0]
+    a_all = np.empty((m2 + d2.shape[0], a_plain.shape[1]))
+    a = a_all[:m2]
+    np.multiply(a_plain, np.concatenate([w, w])[:, None], out=a)
+    np.multiply(lam, d2, out=a_all[m2:])
+    b_all = np.zeros(m2 + n_tau - 2)
+    b = b_all[:m2]
+    np.divide(np.concatenate([z.real * w, z.imag * w]), scale, out=b)
+    x, _ = _nnls(a_all, b_all, maxiter=20 * (n_tau + 3))
     rms = float(np.sqrt(np.mean((a @ x - b) ** 2)))
     x = x * scale
     gamma, r_inf = x[:n_tau], x[n_tau]
@@ -335,30 +342,32 @@ def _columns(item: _Item, s: np.ndarray, tau: float, values: np.ndarray, w: np.n
 
 def _arc_columns_batch(items, tau_sets: list[list[float]], s: np.ndarray, w: np.ndarray, cache: dict) -> None:
     """Put the columns of every depressed arc (R‖CPE, Zarc) at every τ it gets in ``tau_sets``
-    into ``cache`` (keyed as :func:`_linear_start` looks them up), computed in one pass per
-    arc: the same numbers as :func:`_columns`, without its per-τ overhead."""
+    into ``cache`` (keyed as :func:`_linear_start` looks them up), computed in one pass for all
+    arcs and τ: the same numbers as :func:`_columns` (element by element, the same operations),
+    without its per-τ overhead."""
     ns = np.array(_ARC_N)
+    keys = []
     for i, it in enumerate(items):
         if it.kind != "arc" or "n" not in it.params:
             continue
-        taus = list(dict.fromkeys(ts[i] for ts in tau_sets if (i, ts[i]) not in cache))
-        if not taus:
-            continue
-        st = s[None, :] * np.array(taus)[:, None]  # (n_tau, n_freq), as s * tau
-        # (sτ)^n as exp(n log sτ), the log taken once for all n: complex ** computes exactly
-        # this (bit for bit), except for an integer n, which it multiplies out (n = 1: sτ itself)
-        powers = np.exp(ns[None, :, None] * np.log(st)[:, None, :])  # (n_tau, n_n, n_freq)
-        one = ns == 1.0
-        powers[:, one, :] = st[:, None, :]
-        if not np.all(ns[~one] % 1.0):  # another integer exponent: as ** does it
-            powers = st[:, None, :] ** ns[None, :, None]
-        bases = 1.0 / (1.0 + powers)
-        blocks = np.concatenate([bases.real * w, bases.imag * w], axis=2).transpose(0, 2, 1)
-        norms = np.abs(blocks).max(axis=1)  # (n_tau, n_n)
-        norms[norms == 0] = 1.0
-        blocks = blocks / norms[:, None, :]
-        for q, tau in enumerate(taus):
-            cache[(i, tau)] = (blocks[q], norms[q], ns)
+        keys.extend((i, tau) for tau in dict.fromkeys(ts[i] for ts in tau_sets) if (i, tau) not in cache)
+    if not keys:
+        return
+    st = s[None, :] * np.array([tau for _, tau in keys])[:, None]  # (n_tau, n_freq), as s * tau
+    # (sτ)^n as exp(n log sτ), the log taken once for all n: complex ** computes exactly
+    # this (bit for bit), except for an integer n, which it multiplies out (n = 1: sτ itself)
+    powers = np.exp(ns[None, :, None] * np.log(st)[:, None, :])  # (n_tau, n_n, n_freq)
+    one = ns == 1.0
+    powers[:, one, :] = st[:, None, :]
+    if not np.all(ns[~one] % 1.0):  # another integer exponent: as ** does it
+        powers = st[:, None, :] ** ns[None, :, None]
+    bases = 1.0 / (1.0 + powers)
+    blocks = np.concatenate([bases.real * w, bases.imag * w], axis=2).transpose(0, 2, 1)
+    norms = np.abs(blocks).max(axis=1)  # (n_tau, n_n)
+    norms[norms == 0] = 1.0
+    blocks = blocks / norms[:, None, :]
+    for q, key in enumerate(keys):
+        cache[key] = (blocks[q], norms[q], ns)
 
 
 def _fit_spike(freq: np.ndarray, z: np.ndarray) -> tuple[float, float] | None:
