@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..circuit.library import CircuitDefinition
-from ..circuit.parser import series_parts
+from ..circuit.parser import series_gradient, series_parts
 from .start import arc_tau, capacitive_arcs
 
 _REL_STDERR_LIMIT = 1.0  # relative stderr above which a parameter is flagged unidentifiable
@@ -116,7 +116,7 @@ class _Problem:
         if self._parts is None:
             return self._keep_residual(key, self.func(self.s, values), [])
         s = self.s
-        parts = [part(s, values) for part, _ in self._parts]
+        parts = [part(s, values) for part, _, _ in self._parts]
         return self._keep_residual(key, _series_sum(parts), parts)
 
     def _keep_residual(self, key: bytes, zf: np.ndarray, parts: list[Any]) -> np.ndarray:
@@ -152,7 +152,7 @@ class _Problem:
         s = self.s
         parts = [
             old if changed.isdisjoint(idx) else part(s, values)
-            for (part, idx), old in zip(self._parts, base_parts, strict=True)
+            for (part, idx, _), old in zip(self._parts, base_parts, strict=True)
         ]
         return self._keep_residual(key, _series_sum(parts), parts)
 
@@ -165,7 +165,11 @@ class _Problem:
             return self._jac
         # analytic dZ/dvalue from the circuit, chained with dvalue/dx (v ln 10 for log10 params)
         values = self.to_values(x)
-        _, grad = self.circuit.gradient_s(self.s, values)
+        if self._parts is not None and self._res_key == key:
+            # at the last residual's point (as in every LM step): from its items' impedances
+            grad = series_gradient(self.circuit, self.s, values, self._res_parts)
+        else:
+            _, grad = self.circuit.gradient_s(self.s, values)
         v_free = values[self.free_idx]
         factor = np.where(self.is_log, v_free * np.log(10.0), 1.0)[:, None]
         if self._all_free:  # (gradient_s returns a fresh array)

@@ -409,22 +409,26 @@ def _linear_start(
     n_cols = 0
     for i, (it, tau) in enumerate(zip(items, taus, strict=True)):
         key = (i, tau)
-        if key not in cache:
-            cache[key] = _columns(it, s, tau, values, w)
-        if cache[key] is None:  # element without a linear form: keep its defaults
+        col = cache.get(key, cache)  # (the cache itself: not computed yet)
+        if col is cache:
+            col = cache[key] = _columns(it, s, tau, values, w)
+        if col is None:  # element without a linear form: keep its defaults
             continue
-        norms = cache[key][1]
-        used.append((it, tau, n_cols, norms.size))
-        blocks.append(cache[key])
-        n_cols += norms.size
+        size = col[1].size
+        used.append((it, tau, n_cols, size))
+        blocks.append(col)
+        n_cols += size
     if not blocks:
         return (None if rank_only else values.copy()), np.inf
     solved_key = ("solved", tuple(taus))
-    if solved_key not in cache:
-        aa = np.hstack([b for b, _, _ in blocks])
-        bb = cache.setdefault("b", np.concatenate([z.real * w, z.imag * w]))
-        cache[solved_key] = _nnls(aa, bb, 50 * n_cols)
-    coef, rnorm = cache[solved_key]
+    solved = cache.get(solved_key)
+    if solved is None:
+        aa = np.concatenate([b for b, _, _ in blocks], axis=1)  # (as np.hstack)
+        bb = cache.get("b")
+        if bb is None:
+            bb = cache["b"] = np.concatenate([z.real * w, z.imag * w])
+        solved = cache[solved_key] = _nnls(aa, bb, 50 * n_cols)
+    coef, rnorm = solved
     if rank_only:
         return None, float(rnorm)
     v = values.copy()
@@ -508,8 +512,9 @@ def start_candidates(
     scored.sort(key=lambda t: t[0])
     out: list[Callable[[], np.ndarray]] = []
     seen: set[tuple] = set()
-    for _, taus in scored:  # distinct tau sets only (several variants can coincide)
-        key = tuple(np.round(np.log10(taus), 3))
+    keys = np.round(np.log10([taus for _, taus in scored]), 3).tolist() if scored else []
+    for (_, taus), key_list in zip(scored, keys, strict=True):  # distinct tau sets only
+        key = tuple(key_list)  # (several variants can coincide)
         if key in seen:
             continue
         seen.add(key)
