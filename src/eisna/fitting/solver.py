@@ -87,6 +87,7 @@ class _Problem:
         self._parts = series_parts(self.circuit)
         self._res_parts: list[Any] = []
         self._res_z: Any = None
+        self._res_values = np.empty(0)
 
     def bound_values(self, j: int) -> tuple[float, float]:
         """(min, max) of free coordinate ``j`` in the parameter's units."""
@@ -114,12 +115,12 @@ class _Problem:
         self.nfev += 1
         values = self.to_values(x)
         if self._parts is None:
-            return self._keep_residual(key, self.func(self.s, values), [])
+            return self._keep_residual(key, self.func(self.s, values), [], values)
         s = self.s
         parts = [part(s, values) for part, _, _ in self._parts]
-        return self._keep_residual(key, _series_sum(parts), parts)
+        return self._keep_residual(key, _series_sum(parts), parts, values)
 
-    def _keep_residual(self, key: bytes, zf: np.ndarray, parts: list[Any]) -> np.ndarray:
+    def _keep_residual(self, key: bytes, zf: np.ndarray, parts: list[Any], values: np.ndarray) -> np.ndarray:
         d = zf - self.z
         m = d.size
         res = np.empty(2 * m)
@@ -127,6 +128,7 @@ class _Problem:
         np.multiply(d.imag, self.w_im, out=res[m:])
         res.flags.writeable = False
         self._res_key, self._res, self._res_d, self._res_parts, self._res_z = key, res, d, parts, zf
+        self._res_values = values  # (read only by the Jacobian at the same point)
         return res
 
     def model(self, x: np.ndarray) -> Any:
@@ -154,7 +156,7 @@ class _Problem:
             old if changed.isdisjoint(idx) else part(s, values)
             for (part, idx, _), old in zip(self._parts, base_parts, strict=True)
         ]
-        return self._keep_residual(key, _series_sum(parts), parts)
+        return self._keep_residual(key, _series_sum(parts), parts, values)
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
         """d(residual)/dx (read-only, shape (2 n_freq, n_free), Fortran order: its transpose is
@@ -164,11 +166,12 @@ class _Problem:
         if self._jac_key == key:
             return self._jac
         # analytic dZ/dvalue from the circuit, chained with dvalue/dx (v ln 10 for log10 params)
-        values = self.to_values(x)
         if self._parts is not None and self._res_key == key:
             # at the last residual's point (as in every LM step): from its items' impedances
+            values = self._res_values
             grad = series_gradient(self.circuit, self.s, values, self._res_parts)
         else:
+            values = self.to_values(x)
             _, grad = self.circuit.gradient_s(self.s, values)
         v_free = values[self.free_idx]
         factor = np.where(self.is_log, v_free * np.log(10.0), 1.0)[:, None]
