@@ -579,8 +579,6 @@ class Candidates(Sequence[np.ndarray]):
         return Candidates(out)
 
 
-
-
 def _subtract_spike(
     items, freq: np.ndarray, z: np.ndarray, s: np.ndarray, values: np.ndarray
 ) -> tuple[list, np.ndarray]:
