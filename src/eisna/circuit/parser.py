@@ -414,7 +414,7 @@ def _gradient_from_z(node: Node, elements: Mapping[str, ElementInstance], z_fn: 
 
         return rc
     j, k = b.index
-    memo = z_fn.memo
+    memo = z_fn.memo  # type: ignore[attr-defined]  # (set on the R‖CPE closure by _fused_parallel)
 
     def rq(s, p, z):  # (_fused_parallel_grad's rq after its z)
         R, Q, n = p[i], p[j], p[k]

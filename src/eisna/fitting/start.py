@@ -346,7 +346,7 @@ def _arc_columns_batch(items, tau_sets: list[list[float]], s: np.ndarray, w: np.
     arcs and τ: the same numbers as :func:`_columns` (element by element, the same operations),
     without its per-τ overhead."""
     ns = np.array(_ARC_N)
-    keys = []
+    keys: list[tuple[int, float]] = []
     for i, it in enumerate(items):
         if it.kind != "arc" or "n" not in it.params:
             continue
@@ -510,7 +510,7 @@ def start_candidates(
         _, rnorm = _linear_start(items, taus, s, z, w, values, floor, cache, rank_only=True)
         scored.append((rnorm, taus))
     scored.sort(key=lambda t: t[0])
-    out: list[Callable[[], np.ndarray]] = []
+    out: list[np.ndarray | Callable[[], np.ndarray]] = []
     seen: set[tuple] = set()
     keys = np.round(np.log10([taus for _, taus in scored]), 3).tolist() if scored else []
     for (_, taus), key_list in zip(scored, keys, strict=True):  # distinct tau sets only
@@ -548,7 +548,7 @@ class Candidates(Sequence[np.ndarray]):
     def __len__(self) -> int:
         return len(self._items)
 
-    def __getitem__(self, i):  # type: ignore[override]
+    def __getitem__(self, i):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
         item = self._items[i]
