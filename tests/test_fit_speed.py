@@ -97,6 +97,45 @@ def test_kept_log_s_gives_the_same_bits():
         assert np.max(np.abs(g_p[i] - num)) <= 1e-5 * np.max(np.abs(g_p[i]))
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "L0-R0-p(R1,CPE1)-p(R2,CPE2)-Ws0",  # fused R‖C(PE) items, elements, Ws
+        "L0-p(R0,C0)-p(R1,CPE1)-p(R2,CPE2)-p(R3,CPE3)-Ws0",  # symmetric_interlayer's form
+        "R0-p(R1-Wo0,CPE1)-Zarc0-K0-La0",  # nested item (full closure), Zarc, K, La, Wo
+        "R0-CPE0-G0-p(C0,R1)",  # blocking CPE, Gerischer, R‖C written C first
+    ],
+)
+def test_series_items_give_the_circuits_bits(text):
+    """The residual sums the circuit's series items and the Jacobian takes each item's derivatives
+    from its impedance (issue 12): both equal Circuit.impedance_s / gradient_s bit for bit, also
+    for an integer CPE exponent (s**n multiplied out) and an item evaluated a second time (the
+    kept s**n of an R‖CPE)."""
+    from eisna.circuit.parser import series_gradient, series_parts
+
+    circuit = eisna.parse_circuit(text)
+    rng = np.random.default_rng(5)
+    s = 2j * np.pi * np.logspace(-1, 6.85, 80)
+    s.flags.writeable = False
+    items = series_parts(circuit)
+    assert items is not None
+    for trial in range(4):
+        values = 10.0 ** rng.uniform(-6, 2, len(circuit.param_names))
+        for i, name in enumerate(circuit.param_names):
+            if (name.startswith("CPE") and name.endswith("_1")) or (
+                name.startswith("Zarc") and name.endswith("_2")
+            ):
+                values[i] = 1.0 if trial == 1 else rng.uniform(0.5, 0.99)  # trial 1: integer n
+        parts = [z_fn(s, values) for z_fn, _, _ in items]
+        z = parts[0]
+        for zi in parts[1:]:
+            z = z + zi
+        assert np.array_equal(z, circuit.impedance_s(s, values))
+        _, g_ref = circuit.gradient_s(s, values)
+        g = series_gradient(circuit, s, values, parts)
+        assert g.shape == g_ref.shape and np.array_equal(g, g_ref)
+
+
 def test_noise_median_is_numpy_median():
     from eisna.fitting.quality import _median
 

@@ -232,15 +232,24 @@ def _fused_parallel(node: Node, elements: Mapping[str, ElementInstance]) -> Call
         (j,) = b.index
         return lambda s, p: p[i] / (1.0 + p[i] * p[j] * s)
     j, k = b.index
+    # the last (s, n, s**n) of the exp path, replaced whole (thread-safe reads): the gradient at
+    # the same point reuses it (see series_parts)
+    memo: list[Any] = [None]
 
     def rq(s, p):
         n = p[k]
         log_s = _kept_log_s(s)
         # s**n is exp(n log s) bit for bit (numpy's complex power), but for integer n, which it
         # multiplies out: with log s kept for the fit's s, the complex log is taken once per fit
-        sn = np.exp(n * log_s) if log_s is not None and isinstance(n, float) and n % 1.0 else s**n
+        if log_s is not None and isinstance(n, float) and n % 1.0:
+            sn = np.exp(n * log_s)
+            sn.flags.writeable = False
+            memo[0] = (s, n, sn)
+        else:
+            sn = s**n
         return p[i] / (1.0 + p[i] * p[j] * sn)
 
+    rq.memo = memo  # type: ignore[attr-defined]
     return rq
 
 
@@ -335,6 +344,125 @@ def _compile_grad(node: Node, elements: Mapping[str, ElementInstance]) -> Callab
     return parallel
 
 
+@functools.lru_cache(maxsize=64)
+def series_parts(circuit: Circuit) -> tuple[tuple[Callable, tuple[int, ...], Callable], ...] | None:
+    """The compiled top-level series items of ``circuit``: (impedance, parameter indices it reads,
+    gradient from its impedance) each; None unless the circuit is a series of several items.
+
+    Summed in order (``z = z0 + z1 + ...``, the first item's value as it is), the impedances give
+    :meth:`Circuit.impedance_s` bit for bit: the same closures and additions as its compiled
+    series. ``gradient(s, p, z)`` returns the item's [(index, dZ/dvalue)] as the gradient closure
+    of :meth:`Circuit.gradient_s` does, from the item's impedance ``z`` at the same ``p`` instead
+    of recomputing it (the same z, so the same derivatives; a fit asks for the Jacobian where it
+    has just evaluated the residual). A fit re-evaluates only the items whose parameters changed
+    (read-only; cached per circuit).
+    """
+    tree = circuit.tree
+    if tree.kind != "series" or len(tree.children) < 2:
+        return None
+    elements = {inst.name: inst for inst in circuit.elements}
+    out = []
+    for child in tree.children:
+        z_fn = _compile(child, elements)
+        idx = tuple(sorted(k for name, _ in _element_names(child) for k in elements[name].index))
+        out.append((z_fn, idx, _gradient_from_z(child, elements, z_fn)))
+    return tuple(out)
+
+
+def _gradient_from_z(node: Node, elements: Mapping[str, ElementInstance], z_fn: Callable) -> Callable:
+    """``(s, p, z) -> [(index, dZ/dvalue)]`` of a series item whose impedance ``z`` at ``p`` came
+    from ``z_fn``: :func:`_compile_grad`'s arithmetic after its z (which is z_fn's, operation for
+    operation); items of other forms, and an R‖CPE whose s**n took the multiplied-out path
+    (integer n, where the gradient's exp(n log s) differs in the last bit), use the full closure."""
+    full = _compile_grad(node, elements)
+
+    def fallback(s, p, z):
+        return full(s, p)[1]
+
+    if node.kind == "element":
+        inst = elements[node.element]
+        spec, idx = inst.spec, inst.index
+        if inst.symbol == "Ws":
+            i, j = idx
+
+            def ws(s, p, z):  # (_ws_grad after its z)
+                R, tau = p[i], p[j]
+                x = np.sqrt(s * tau)
+                t = z * x / R
+                return [(i, z / R), (j, (R * (1.0 - t * t) - z) / (2 * tau))]
+
+            return ws
+
+        def element(s, p, z):  # (_compile_grad's element after its z)
+            vals = [p[k] for k in idx]
+            return list(zip(idx, spec.gradient(s, z, *vals), strict=True))
+
+        return element
+    if _fused_parallel(node, elements) is None:
+        return fallback
+    a, b = (elements[c.element] for c in node.children)
+    if b.symbol == "R":
+        a, b = b, a
+    (i,) = a.index
+    if b.symbol == "C":
+        (j,) = b.index
+
+        def rc(s, p, z):  # (_fused_parallel_grad's rc after its z)
+            R = p[i]
+            z2 = z * z
+            return [(i, z2 / (R * R)), (j, -z2 * s)]
+
+        return rc
+    j, k = b.index
+    memo = z_fn.memo  # type: ignore[attr-defined]  # (set on the R‖CPE closure by _fused_parallel)
+
+    def rq(s, p, z):  # (_fused_parallel_grad's rq after its z)
+        R, Q, n = p[i], p[j], p[k]
+        if _kept_log_s(s) is None or not isinstance(n, float) or not n % 1.0:
+            return full(s, p)[1]  # z came from s**n multiplied out: not the gradient's z
+        ls = _log_s(s)
+        last = memo[0]
+        sn = last[2] if last is not None and last[0] is s and last[1] == n else np.exp(n * ls)
+        z2 = z * z
+        d_q = -z2 * sn
+        return [(i, z2 / (R * R)), (j, d_q), (k, d_q * Q * ls)]
+
+    return rq
+
+
+def series_gradient(circuit: Circuit, s: np.ndarray, values: np.ndarray, parts: Sequence[Any]) -> np.ndarray:
+    """dZ/dvalues (shape (n_params, n)) of a series circuit from its items' impedances ``parts``
+    at ``values`` (as :func:`series_parts` evaluates them): :meth:`Circuit.gradient_s`'s G, bit
+    for bit, without recomputing the impedances."""
+    items = series_parts(circuit)
+    if items is None or len(parts) != len(items):
+        raise ValueError("series_gradient: parts do not match the circuit's series items")
+    pairs: list[tuple[int, Any]] = []
+    for (_, _, grad), z in zip(items, parts, strict=True):
+        pairs.extend(grad(s, values, z))
+    return _stack_gradient(pairs, len(circuit.param_names), s)
+
+
+def _stack_gradient(pairs: list[tuple[int, Any]], n: int, s) -> np.ndarray:
+    """G[i] = Σ dZ/dvalues[i] of ``pairs``, shape (n, size of s)."""
+    shape = np.shape(s)
+    g = None
+    if len(pairs) == n and all(k == i for i, (k, _) in enumerate(pairs)):
+        # one derivative per parameter, in order (every circuit without a shared parameter):
+        # stacked in one call instead of n accumulations into zeros
+        try:
+            g = np.array([dz for _, dz in pairs], dtype=complex)
+        except ValueError:  # a scalar derivative among arrays
+            g = None
+        if g is not None and g.shape != (n, *shape):
+            g = None
+    if g is None:
+        g = np.zeros((n, np.size(s)), dtype=complex)
+        for k, dz in pairs:
+            g[k] += dz
+    return g
+
+
 def _element_names(node: Node) -> list[tuple[str, int]]:
     if node.kind == "element":
         return [(node.element, node.column)]
@@ -386,21 +514,8 @@ class Circuit:
     def gradient_s(self, s: np.ndarray, values: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Impedance and its derivatives at ``s``: (Z, G) with G[i] = dZ/dvalues[i], shape (n_params, n)."""
         z, pairs = self._grad(s, values)
-        n, shape = len(self.param_names), np.shape(s)
-        g = None
-        if len(pairs) == n and all(k == i for i, (k, _) in enumerate(pairs)):
-            # one derivative per parameter, in order (every circuit without a shared parameter):
-            # stacked in one call instead of n accumulations into zeros
-            try:
-                g = np.array([dz for _, dz in pairs], dtype=complex)
-            except ValueError:  # a scalar derivative among arrays
-                g = None
-            if g is not None and g.shape != (n, *shape):
-                g = None
-        if g is None:
-            g = np.zeros((n, np.size(s)), dtype=complex)
-            for k, dz in pairs:
-                g[k] += dz
+        shape = np.shape(s)
+        g = _stack_gradient(pairs, len(self.param_names), s)
         return (z if np.shape(z) == shape else np.broadcast_to(z, shape)), g
 
     def impedance(self, freq: npt.ArrayLike, values: npt.ArrayLike | Mapping[str, float]) -> np.ndarray:

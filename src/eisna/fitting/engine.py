@@ -88,7 +88,7 @@ from .solver import (
     _sandwich_scale,
     _solve,
 )
-from .start import SpectrumSketch, _items, arc_tau, capacitive_arcs, sketch, start_candidates
+from .start import Candidates, SpectrumSketch, _items, arc_tau, capacitive_arcs, sketch, start_candidates
 from .weights import WEIGHTINGS, weights
 
 __all__ = ["fit", "resolve_circuit"]
@@ -424,7 +424,7 @@ class _Search:
     best: Any
     tried: int
     sk: SpectrumSketch | None
-    starts: list[np.ndarray]
+    starts: Candidates
     noise: float
 
 
@@ -441,6 +441,7 @@ class _Uncertainties:
     stderr: dict[str, float]
     corr: np.ndarray
     propagate: Callable[[Callable[[np.ndarray], float]], tuple[float, float]]
+    z_model: Any  # Z of the circuit at the final values (Ω), from the residual evaluation
 
 
 def _prepare(
@@ -474,22 +475,24 @@ def _prepare(
     return _Prepared(defn, names, fixed_v, initial_v, data, freq, z, problem, k)
 
 
-def _auto_candidates(prep: _Prepared) -> tuple[list[np.ndarray], SpectrumSketch]:
-    """Start candidates from the data, with the fixed parameters set."""
+def _auto_candidates(prep: _Prepared) -> tuple[Candidates, SpectrumSketch]:
+    """Start candidates from the data, with the fixed parameters set (each built when first used)."""
     cands, sk = start_candidates(prep.defn, prep.freq, prep.z, prep.problem.base)
-    for v in cands:
-        for n, val in prep.fixed_v.items():
-            v[prep.names.index(n)] = val
-    return cands, sk
+    fixed = [(prep.names.index(n), val) for n, val in prep.fixed_v.items()]
+
+    def set_fixed(v: np.ndarray) -> None:
+        for i, val in fixed:
+            v[i] = val
+
+    return Candidates(cands).then(set_fixed), sk
 
 
-def _start_points(prep: _Prepared) -> tuple[list[np.ndarray], SpectrumSketch | None]:
+def _start_points(prep: _Prepared) -> tuple[Candidates, SpectrumSketch | None]:
     """The first start values: the warm start (completed from the data) or the data's candidates."""
     names, initial_v = prep.names, prep.initial_v
     sk: SpectrumSketch | None = None
     if not initial_v:
-        cands, sk = _auto_candidates(prep)
-        return list(cands), sk
+        return _auto_candidates(prep)
     v0 = prep.problem.base.copy()
     for n, val in initial_v.items():
         v0[names.index(n)] = val
@@ -500,12 +503,12 @@ def _start_points(prep: _Prepared) -> tuple[list[np.ndarray], SpectrumSketch | N
             v0[names.index(n)] = val
     for n, val in prep.fixed_v.items():
         v0[names.index(n)] = val
-    return [v0], sk
+    return Candidates([v0]), sk
 
 
 def _search(
     prep: _Prepared,
-    starts: list[np.ndarray],
+    starts: Candidates,
     sk: SpectrumSketch | None,
     n_restarts: int,
     max_nfev: int,
@@ -626,6 +629,7 @@ def _uncertainties(prep: _Prepared, x: np.ndarray, held: Sequence[int]) -> _Unce
     problem, names, k = prep.problem, prep.names, prep.k
     values = problem.to_values(x)
     resid = np.array(problem.residual(x))  # (a writable copy for the result)
+    z_model = problem.model(x)
     n_res = resid.size
     chisqr = float(resid @ resid)
     dof = max(n_res - k, 1)
@@ -683,7 +687,7 @@ def _uncertainties(prep: _Prepared, x: np.ndarray, held: Sequence[int]) -> _Unce
         var = float(grad @ cov_fin @ grad)
         return v0, math.sqrt(var) if var >= 0 and np.isfinite(var) else math.nan
 
-    return _Uncertainties(values, resid, n_res, chisqr, redchi, held_now, stderr, corr, propagate)
+    return _Uncertainties(values, resid, n_res, chisqr, redchi, held_now, stderr, corr, propagate, z_model)
 
 
 def _judge(
@@ -800,7 +804,10 @@ def _assemble(
         residuals=unc.resid,
         freq=freq,
         z=prep.z,
-        z_fit=defn.circuit.impedance(freq, values),
+        # (Circuit.impedance's own arithmetic on the Z the residual was computed from: + 0.0·s)
+        z_fit=np.asarray(unc.z_model + 0.0 * problem.s, dtype=complex)
+        if unc.z_model is not None
+        else defn.circuit.impedance(freq, values),
         fmin=float(freq.min()),
         fmax=float(freq.max()),
         weighting=weighting,

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..circuit.library import CircuitDefinition
+from ..circuit.parser import series_gradient, series_parts
 from .start import arc_tau, capacitive_arcs
 
 _REL_STDERR_LIMIT = 1.0  # relative stderr above which a parameter is flagged unidentifiable
@@ -82,6 +83,11 @@ class _Problem:
         self._abs_z2 = np.abs(z) ** 2
         self._misfits: dict[bytes, float] = {}
         self._all_free = self.free_idx.size == len(self.names)
+        # the circuit's series items (None: not a series) and their values at the last residual
+        self._parts = series_parts(self.circuit)
+        self._res_parts: list[Any] = []
+        self._res_z: Any = None
+        self._res_values = np.empty(0)
 
     def bound_values(self, j: int) -> tuple[float, float]:
         """(min, max) of free coordinate ``j`` in the parameter's units."""
@@ -107,15 +113,50 @@ class _Problem:
         if self._res_key == key:
             return self._res
         self.nfev += 1
-        zf = self.func(self.s, self.to_values(x))
+        values = self.to_values(x)
+        if self._parts is None:
+            return self._keep_residual(key, self.func(self.s, values), [], values)
+        s = self.s
+        parts = [part(s, values) for part, _, _ in self._parts]
+        return self._keep_residual(key, _series_sum(parts), parts, values)
+
+    def _keep_residual(self, key: bytes, zf: np.ndarray, parts: list[Any], values: np.ndarray) -> np.ndarray:
         d = zf - self.z
         m = d.size
         res = np.empty(2 * m)
         np.multiply(d.real, self.w_re, out=res[:m])
         np.multiply(d.imag, self.w_im, out=res[m:])
         res.flags.writeable = False
-        self._res_key, self._res, self._res_d = key, res, d
+        self._res_key, self._res, self._res_d, self._res_parts, self._res_z = key, res, d, parts, zf
+        self._res_values = values  # (read only by the Jacobian at the same point)
         return res
+
+    def model(self, x: np.ndarray) -> Any:
+        """Z of the circuit at ``x`` (Ω) when the last residual was evaluated there, else None."""
+        return self._res_z if self._res_key == np.asarray(x, dtype=float).tobytes() else None
+
+    def snapshot(self, x: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+        """(values, series item impedances) at ``x``, for :meth:`residual_near`."""
+        self.residual(x)
+        return self.to_values(x), self._res_parts
+
+    def residual_near(self, x: np.ndarray, base: tuple[np.ndarray, list[Any]]) -> np.ndarray:
+        """:meth:`residual` at ``x``, re-evaluating only the series items whose parameters differ
+        from the :meth:`snapshot` ``base``: the same numbers bit for bit (the same item values,
+        summed in the same order), for a profile that moves one parameter at a time."""
+        key = np.asarray(x, dtype=float).tobytes()
+        base_values, base_parts = base
+        if self._res_key == key or self._parts is None or not base_parts:
+            return self.residual(x)
+        self.nfev += 1
+        values = self.to_values(x)
+        changed = set(np.flatnonzero(values != base_values).tolist())
+        s = self.s
+        parts = [
+            old if changed.isdisjoint(idx) else part(s, values)
+            for (part, idx, _), old in zip(self._parts, base_parts, strict=True)
+        ]
+        return self._keep_residual(key, _series_sum(parts), parts, values)
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
         """d(residual)/dx (read-only, shape (2 n_freq, n_free), Fortran order: its transpose is
@@ -125,8 +166,13 @@ class _Problem:
         if self._jac_key == key:
             return self._jac
         # analytic dZ/dvalue from the circuit, chained with dvalue/dx (v ln 10 for log10 params)
-        values = self.to_values(x)
-        _, grad = self.circuit.gradient_s(self.s, values)
+        if self._parts is not None and self._res_key == key:
+            # at the last residual's point (as in every LM step): from its items' impedances
+            values = self._res_values
+            grad = series_gradient(self.circuit, self.s, values, self._res_parts)
+        else:
+            values = self.to_values(x)
+            _, grad = self.circuit.gradient_s(self.s, values)
         v_free = values[self.free_idx]
         factor = np.where(self.is_log, v_free * np.log(10.0), 1.0)[:, None]
         if self._all_free:  # (gradient_s returns a fresh array)
@@ -159,6 +205,14 @@ class _Problem:
         tol = np.where(self.is_log, np.maximum(1e-4 * span, 0.01), 1e-3 * span)
         near = (x - self.lo < tol) | (self.hi - x < tol)
         return [int(i) for i in np.flatnonzero(near)]
+
+
+def _series_sum(parts: list[Any]) -> Any:
+    """z0 + z1 + ... in order, as the compiled series of :mod:`eisna.circuit.parser` adds them."""
+    z = parts[0]
+    for zi in parts[1:]:
+        z = z + zi
+    return z
 
 
 def _solve(problem: _Problem, x0: np.ndarray, max_nfev: int, hold: Sequence[int] = ()):
@@ -715,6 +769,7 @@ def _profile_above_window(
     chi0 = float(r0 @ r0)
     jac = problem.jacobian(x)
     out = cov.copy()
+    base: tuple[np.ndarray, list[Any]] | None = None
     for p in capacitive_arcs(problem.defn):
         key = "C" if "C" in p else "Q"
         j = pos.get(int(p[key]))
@@ -736,7 +791,9 @@ def _profile_above_window(
                 v[p[key]] = tau_end**n / R if tau_end > 0 else 0.0
                 x_end = x.copy()
                 x_end[j] = problem.to_x(v)[j]  # clipped to the bounds (the lower one for zero)
-                r = problem.residual(x_end)
+                if base is None:  # (only the arc's capacitance moves: its item is re-evaluated)
+                    base = problem.snapshot(x)
+                r = problem.residual_near(x_end, base)
                 step = -(jf_pinv @ r)
                 r_new = r + jf @ step
                 if (float(r_new @ r_new) - chi0) / max(redchi, 1e-300) <= _PROFILE_DCHI2:

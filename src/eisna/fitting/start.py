@@ -27,7 +27,7 @@ import itertools
 import math
 import operator
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +36,7 @@ import numpy as np
 from ..circuit.library import CircuitDefinition
 from ..circuit.parser import Node
 
-__all__ = ["SpectrumSketch", "sketch", "start_candidates"]
+__all__ = ["Candidates", "SpectrumSketch", "sketch", "start_candidates"]
 
 _ARC_C = {"C", "CPE"}
 _DIFFUSION = {"Ws", "Wo", "W"}
@@ -112,11 +112,39 @@ _SKETCHES: dict[tuple, SpectrumSketch] = {}
 _SKETCH_LOCK = threading.Lock()
 
 
+@functools.cache
+def _raw_nnls() -> Callable | None:
+    """SciPy's compiled NNLS solver behind ``scipy.optimize.nnls`` (a private binding; None when
+    it moved)."""
+    try:
+        from scipy.optimize._slsqplib import nnls as raw
+    except ImportError:
+        return None
+    return raw
+
+
+def _nnls(a: np.ndarray, b: np.ndarray, maxiter: int) -> tuple[np.ndarray, float]:
+    """``scipy.optimize.nnls(a, b, maxiter=maxiter)`` without its argument handling (its
+    deprecation wrapper and checks cost ~10 µs of a ~40 µs solve here): the same compiled
+    solver on the same C-ordered float64 arrays, so the same result bit for bit."""
+    raw = _raw_nnls()
+    if raw is None:
+        from scipy.optimize import nnls
+
+        return nnls(a, b, maxiter=maxiter)
+    a = np.ascontiguousarray(a, dtype=float)
+    b = np.ascontiguousarray(b, dtype=float)
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):  # (as nnls' asarray_chkfinite)
+        raise ValueError("array must not contain infs or NaNs")
+    x, rnorm, info = raw(a, b, maxiter)
+    if info == 3:
+        raise RuntimeError("Maximum number of iterations reached.")
+    return x, rnorm
+
+
 def _sketch(
     freq: np.ndarray, z: np.ndarray, per_decade: int, lam: float, z_weight: np.ndarray | None
 ) -> SpectrumSketch:
-    from scipy.optimize import nnls
-
     omega = 2 * np.pi * freq
     tau_min, tau_max = 1 / omega.max(), 1 / omega.min()
     tau, a_plain, d2 = _sketch_basis(np.ascontiguousarray(freq, dtype=float).tobytes(), per_decade)
@@ -124,9 +152,16 @@ def _sketch(
     zw = np.abs(z if z_weight is None else z_weight)
     scale = float(zw.max())
     w = scale / zw  # modulus weights; unknowns are in units of `scale` (max |Z|)
-    a = a_plain * np.concatenate([w, w])[:, None]
-    b = np.concatenate([z.real * w, z.imag * w]) / scale
-    x, _ = nnls(np.vstack([a, lam * d2]), np.concatenate([b, np.zeros(n_tau - 2)]), maxiter=20 * (n_tau + 3))
+    # the weighted design matrix and the smoothing rows, written into one array (as vstack)
+    m2 = a_plain.shape[0]
+    a_all = np.empty((m2 + d2.shape[0], a_plain.shape[1]))
+    a = a_all[:m2]
+    np.multiply(a_plain, np.concatenate([w, w])[:, None], out=a)
+    np.multiply(lam, d2, out=a_all[m2:])
+    b_all = np.zeros(m2 + n_tau - 2)
+    b = b_all[:m2]
+    np.divide(np.concatenate([z.real * w, z.imag * w]), scale, out=b)
+    x, _ = _nnls(a_all, b_all, maxiter=20 * (n_tau + 3))
     rms = float(np.sqrt(np.mean((a @ x - b) ** 2)))
     x = x * scale
     gamma, r_inf = x[:n_tau], x[n_tau]
@@ -307,30 +342,32 @@ def _columns(item: _Item, s: np.ndarray, tau: float, values: np.ndarray, w: np.n
 
 def _arc_columns_batch(items, tau_sets: list[list[float]], s: np.ndarray, w: np.ndarray, cache: dict) -> None:
     """Put the columns of every depressed arc (R‖CPE, Zarc) at every τ it gets in ``tau_sets``
-    into ``cache`` (keyed as :func:`_linear_start` looks them up), computed in one pass per
-    arc: the same numbers as :func:`_columns`, without its per-τ overhead."""
+    into ``cache`` (keyed as :func:`_linear_start` looks them up), computed in one pass for all
+    arcs and τ: the same numbers as :func:`_columns` (element by element, the same operations),
+    without its per-τ overhead."""
     ns = np.array(_ARC_N)
+    keys: list[tuple[int, float]] = []
     for i, it in enumerate(items):
         if it.kind != "arc" or "n" not in it.params:
             continue
-        taus = list(dict.fromkeys(ts[i] for ts in tau_sets if (i, ts[i]) not in cache))
-        if not taus:
-            continue
-        st = s[None, :] * np.array(taus)[:, None]  # (n_tau, n_freq), as s * tau
-        # (sτ)^n as exp(n log sτ), the log taken once for all n: complex ** computes exactly
-        # this (bit for bit), except for an integer n, which it multiplies out (n = 1: sτ itself)
-        powers = np.exp(ns[None, :, None] * np.log(st)[:, None, :])  # (n_tau, n_n, n_freq)
-        one = ns == 1.0
-        powers[:, one, :] = st[:, None, :]
-        if not np.all(ns[~one] % 1.0):  # another integer exponent: as ** does it
-            powers = st[:, None, :] ** ns[None, :, None]
-        bases = 1.0 / (1.0 + powers)
-        blocks = np.concatenate([bases.real * w, bases.imag * w], axis=2).transpose(0, 2, 1)
-        norms = np.abs(blocks).max(axis=1)  # (n_tau, n_n)
-        norms[norms == 0] = 1.0
-        blocks = blocks / norms[:, None, :]
-        for q, tau in enumerate(taus):
-            cache[(i, tau)] = (blocks[q], norms[q], ns)
+        keys.extend((i, tau) for tau in dict.fromkeys(ts[i] for ts in tau_sets) if (i, tau) not in cache)
+    if not keys:
+        return
+    st = s[None, :] * np.array([tau for _, tau in keys])[:, None]  # (n_tau, n_freq), as s * tau
+    # (sτ)^n as exp(n log sτ), the log taken once for all n: complex ** computes exactly
+    # this (bit for bit), except for an integer n, which it multiplies out (n = 1: sτ itself)
+    powers = np.exp(ns[None, :, None] * np.log(st)[:, None, :])  # (n_tau, n_n, n_freq)
+    one = ns == 1.0
+    powers[:, one, :] = st[:, None, :]
+    if not np.all(ns[~one] % 1.0):  # another integer exponent: as ** does it
+        powers = st[:, None, :] ** ns[None, :, None]
+    bases = 1.0 / (1.0 + powers)
+    blocks = np.concatenate([bases.real * w, bases.imag * w], axis=2).transpose(0, 2, 1)
+    norms = np.abs(blocks).max(axis=1)  # (n_tau, n_n)
+    norms[norms == 0] = 1.0
+    blocks = blocks / norms[:, None, :]
+    for q, key in enumerate(keys):
+        cache[key] = (blocks[q], norms[q], ns)
 
 
 def _fit_spike(freq: np.ndarray, z: np.ndarray) -> tuple[float, float] | None:
@@ -368,28 +405,30 @@ def _linear_start(
     Returns the start vector and the NNLS residual norm (only the norm if ``rank_only``). The
     NNLS solution is cached per tau set, so ranking and building a candidate solve it once.
     """
-    from scipy.optimize import nnls
-
     blocks, used = [], []
     n_cols = 0
     for i, (it, tau) in enumerate(zip(items, taus, strict=True)):
         key = (i, tau)
-        if key not in cache:
-            cache[key] = _columns(it, s, tau, values, w)
-        if cache[key] is None:  # element without a linear form: keep its defaults
+        col = cache.get(key, cache)  # (the cache itself: not computed yet)
+        if col is cache:
+            col = cache[key] = _columns(it, s, tau, values, w)
+        if col is None:  # element without a linear form: keep its defaults
             continue
-        norms = cache[key][1]
-        used.append((it, tau, n_cols, norms.size))
-        blocks.append(cache[key])
-        n_cols += norms.size
+        size = col[1].size
+        used.append((it, tau, n_cols, size))
+        blocks.append(col)
+        n_cols += size
     if not blocks:
         return (None if rank_only else values.copy()), np.inf
     solved_key = ("solved", tuple(taus))
-    if solved_key not in cache:
-        aa = np.hstack([b for b, _, _ in blocks])
-        bb = cache.setdefault("b", np.concatenate([z.real * w, z.imag * w]))
-        cache[solved_key] = nnls(aa, bb, maxiter=50 * n_cols)
-    coef, rnorm = cache[solved_key]
+    solved = cache.get(solved_key)
+    if solved is None:
+        aa = np.concatenate([b for b, _, _ in blocks], axis=1)  # (as np.hstack)
+        bb = cache.get("b")
+        if bb is None:
+            bb = cache["b"] = np.concatenate([z.real * w, z.imag * w])
+        solved = cache[solved_key] = _nnls(aa, bb, 50 * n_cols)
+    coef, rnorm = solved
     if rank_only:
         return None, float(rnorm)
     v = values.copy()
@@ -424,14 +463,15 @@ def start_candidates(
     base: np.ndarray,
     max_candidates: int = 6,
     peaks: tuple[tuple[float, float], ...] | None = None,
-) -> tuple[list[np.ndarray], SpectrumSketch]:
+) -> tuple[Candidates, SpectrumSketch]:
     """Start-value vectors (in ``defn.param_names`` order), most plausible first.
 
     ``base`` holds the definition defaults (n values are taken from it). Each candidate fixes a
     τ for every arc (from the DRT peaks, or above the window / between neighbours for arcs
     without a peak); all resistances, L and 1/Q then follow from one NNLS solve, and the
     candidates are ranked by that solve's residual. ``peaks`` ((τ in s, R in Ω), e.g. from
-    :func:`eisna.drt`) replace the sketch's peaks.
+    :func:`eisna.drt`) replace the sketch's peaks. The vectors are built when first read
+    (:class:`Candidates`): a fit usually solves the first two of six.
     """
     items = _items(defn)
     s = 2j * np.pi * freq
@@ -470,19 +510,73 @@ def start_candidates(
         _, rnorm = _linear_start(items, taus, s, z, w, values, floor, cache, rank_only=True)
         scored.append((rnorm, taus))
     scored.sort(key=lambda t: t[0])
-    out: list[np.ndarray] = []
+    out: list[np.ndarray | Callable[[], np.ndarray]] = []
     seen: set[tuple] = set()
-    for _, taus in scored:  # distinct tau sets only (several variants can coincide)
-        key = tuple(np.round(np.log10(taus), 3))
+    keys = np.round(np.log10([taus for _, taus in scored]), 3).tolist() if scored else []
+    for (_, taus), key_list in zip(scored, keys, strict=True):  # distinct tau sets only
+        key = tuple(key_list)  # (several variants can coincide)
         if key in seen:
             continue
         seen.add(key)
-        cand = _linear_start(items, taus, s, z, w, values, floor, cache)[0]
-        if cand is not None:
-            out.append(cand)
+        # (built from the ranking's cached columns and NNLS solution: the same vector whenever
+        # it is built; never None outside the ranking)
+        out.append(functools.partial(_candidate, items, taus, s, z, w, values, floor, cache))
         if len(out) >= max_candidates:
             break
-    return (out or [values]), sk
+    return Candidates(out or [values]), sk
+
+
+def _candidate(items, taus, s, z, w, values, floor, cache: dict) -> np.ndarray:
+    v = _linear_start(items, taus, s, z, w, values, floor, cache)[0]
+    return values.copy() if v is None else v  # (None only in the ranking)
+
+
+class Candidates(Sequence[np.ndarray]):
+    """Start vectors built on first access and kept (:func:`start_candidates`).
+
+    Each entry is a vector or a zero-argument function that builds one; ``then`` applies an
+    in-place change (e.g. fixed values) to each vector as it is built.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Iterable[np.ndarray | Callable[[], np.ndarray]] = ()):
+        self._items: list[np.ndarray | Callable[[], np.ndarray]] = (
+            list(items._items) if isinstance(items, Candidates) else list(items)
+        )
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        item = self._items[i]
+        if callable(item):
+            item = item()
+            self._items[i] = item
+        return item
+
+    def extend(self, more: Iterable[np.ndarray | Callable[[], np.ndarray]]) -> None:
+        """Append ``more`` (vectors, or the unbuilt entries of another :class:`Candidates`)."""
+        self._items.extend(more._items if isinstance(more, Candidates) else more)
+
+    def then(self, change: Callable[[np.ndarray], None]) -> Candidates:
+        """These candidates with ``change`` applied in place to each vector as it is built."""
+
+        def after(build: Callable[[], np.ndarray]) -> np.ndarray:
+            v = build()
+            change(v)
+            return v
+
+        out: list[np.ndarray | Callable[[], np.ndarray]] = []
+        for item in self._items:
+            if callable(item):
+                out.append(functools.partial(after, item))
+            else:
+                change(item)
+                out.append(item)
+        return Candidates(out)
 
 
 def _subtract_spike(
