@@ -179,6 +179,31 @@ def test_kk_tests_of_a_series_equal_the_tests_one_by_one():
         np.testing.assert_array_equal(got.noise, alone.noise)
 
 
+def test_json_writes_nan_as_null_but_leaves_strings_alone():
+    doc = {
+        "x": [math.nan, 1.0, -math.inf, math.inf],
+        "note": "NaN, -Infinity and Infinity stay in text",
+        "row": {f"c{i}": (math.nan if i == 2 else float(i)) for i in range(9)} | {"s": ":NaN,"},
+        np.float64(2.0): np.float64(math.nan),
+        3: np.float32(math.inf),
+        "arr": np.array([1.0, math.nan]),
+    }
+    want = {
+        "x": [None, 1.0, None, None],
+        "note": "NaN, -Infinity and Infinity stay in text",
+        "row": {f"c{i}": (None if i == 2 else float(i)) for i in range(9)} | {"s": ":NaN,"},
+        "2.0": None,
+        "3": None,
+        "arr": [1.0, None],
+    }
+    for quoted in ("", 'a "quoted" NaN'):  # an escaped quote takes the recursive path
+        doc["q"] = want["q"] = quoted
+        for compact in (True, False):
+            text = dumps(doc, compact=compact)
+            assert json.loads(text) == want, (compact, text)
+            assert "NaN," not in text.replace(":NaN,", "").replace("NaN, -Inf", "")
+
+
 def test_indented_json_keeps_the_document():
     doc = {
         "rows": [{f"c{i}": (math.nan if i == 3 else i + 0.5) for i in range(10)} | {"s": "Ω"}],
