@@ -155,7 +155,7 @@ def test_kk_scan_solve_equals_lstsq_and_the_verdict_is_unchanged(monkeypatch):
     monkeypatch.setattr(validation, "_GRAM_MAX_WORK", 0)  # every scan fit by lstsq
     slow = validation.kk_test(specs[0])
     assert (fast.M, fast.passed, fast.reason) == (slow.M, slow.passed, slow.reason)
-    np.testing.assert_array_equal(fast.res_re, slow.res_re)  # the chosen M is refitted by lstsq
+    np.testing.assert_array_equal(fast.res_re, slow.res_re)  # the chosen M is refitted alike
 
 
 def test_kk_tests_of_a_series_equal_the_tests_one_by_one():
