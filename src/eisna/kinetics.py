@@ -406,8 +406,12 @@ class _Profile:
             return float(r @ r), np.zeros(0)
         starts = [self.last, *self.starts] if thorough else [self.last]
         best = (math.inf, self.last)
+        tried: set[bytes] = set()
         for x0 in starts:
             x0 = np.clip(x0, self.lo + 1e-9, self.hi - 1e-9)
+            if x0.tobytes() in tried:  # (the same solve again: the same χ², which cannot win)
+                continue
+            tried.add(x0.tobytes())
             x, r = _small_lsq(lambda x: self.residual(x, t0), x0, self.lo, self.hi)
             chi = float(r @ r)
             if chi < best[0]:
