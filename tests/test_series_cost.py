@@ -139,20 +139,69 @@ def test_small_lsq_finds_the_scipy_minimum_of_the_onset_profile():
 
 
 def test_kk_scan_solve_equals_lstsq_and_the_verdict_is_unchanged(monkeypatch):
-    s = _nas_like(5)
-    omega = 2 * np.pi * np.asarray(s.freq)
-    z = np.asarray(s.z)
+    specs = [_nas_like(seed) for seed in (5, 6, 7)]
+    omega = 2 * np.pi * np.asarray(specs[0].freq)
+    zs = [np.asarray(s.z) for s in specs]
+    rows = [validation._weighted_rows(z) for z in zs]
+    w2, rhs = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
     for M in (9, 20, 30):
         tau = validation._tau_grid(omega.min(), omega.max(), M, validation.EXTEND_DECADES)
-        coef, z_fit = validation._scan_fit(omega, z, tau, True, False)
-        ref, z_ref = validation._fit(omega, z, tau, True, False)
-        np.testing.assert_allclose(coef, ref, rtol=1e-6, atol=1e-9 * np.abs(ref).max())
-        np.testing.assert_allclose(z_fit, z_ref, rtol=1e-9)
-    fast = validation.kk_test(s)
-    monkeypatch.setattr(validation, "_scan_fit", lambda *a: validation._fit(*a[:5]))
-    slow = validation.kk_test(s)
+        got = validation._scan_fits(omega, zs, [0, 1, 2], w2, rhs, tau, True, False)
+        for z, (mu, chi) in zip(zs, got, strict=True):
+            ref, z_ref = validation._fit(omega, z, tau, True, False)
+            assert mu == pytest.approx(validation._mu(ref[1 : 1 + M]), rel=1e-6, abs=1e-9)
+            assert chi == pytest.approx(validation._pseudo_chisqr(z, z_ref), rel=1e-6)
+    fast = validation.kk_test(specs[0])
+    monkeypatch.setattr(validation, "_GRAM_MAX_WORK", 0)  # every scan fit by lstsq
+    slow = validation.kk_test(specs[0])
     assert (fast.M, fast.passed, fast.reason) == (slow.M, slow.passed, slow.reason)
-    np.testing.assert_array_equal(fast.res_re, slow.res_re)  # the chosen M is refitted by lstsq
+    np.testing.assert_array_equal(fast.res_re, slow.res_re)  # the chosen M is refitted alike
+
+
+def test_kk_tests_of_a_series_equal_the_tests_one_by_one():
+    from eisna.spectrum import Spectrum
+
+    specs = [_nas_like(seed) for seed in (5, 6, 7)]
+    odd = Spectrum(np.asarray(specs[0].freq)[::2], np.asarray(specs[0].z)[::2])  # other frequencies
+    bad = Spectrum(np.asarray(specs[0].freq)[:2], np.asarray(specs[0].z)[:2])  # too few points
+    together = validation.kk_tests([specs[0], odd, bad, specs[1], specs[2]])
+    assert isinstance(together[2], validation.SpectrumError)
+    with pytest.raises(validation.SpectrumError):
+        validation.kk_test(bad)
+    for s, got in zip([specs[0], odd, specs[1], specs[2]], [together[i] for i in (0, 1, 3, 4)], strict=True):
+        alone = validation.kk_test(s)
+        assert (got.M, got.passed, got.reason) == (alone.M, alone.passed, alone.reason)
+        assert got.bad_points == alone.bad_points
+        assert got.mu == alone.mu
+        np.testing.assert_array_equal(got.mu_curve, alone.mu_curve)
+        np.testing.assert_array_equal(got.chisqr_curve, alone.chisqr_curve)
+        np.testing.assert_array_equal(got.res_im, alone.res_im)
+        np.testing.assert_array_equal(got.noise, alone.noise)
+
+
+def test_json_writes_nan_as_null_but_leaves_strings_alone():
+    doc = {
+        "x": [math.nan, 1.0, -math.inf, math.inf],
+        "note": "NaN, -Infinity and Infinity stay in text",
+        "row": {f"c{i}": (math.nan if i == 2 else float(i)) for i in range(9)} | {"s": ":NaN,"},
+        np.float64(2.0): np.float64(math.nan),
+        3: np.float32(math.inf),
+        "arr": np.array([1.0, math.nan]),
+    }
+    want = {
+        "x": [None, 1.0, None, None],
+        "note": "NaN, -Infinity and Infinity stay in text",
+        "row": {f"c{i}": (None if i == 2 else float(i)) for i in range(9)} | {"s": ":NaN,"},
+        "2.0": None,
+        "3": None,
+        "arr": [1.0, None],
+    }
+    for quoted in ("", 'a "quoted" NaN'):  # an escaped quote takes the recursive path
+        doc["q"] = want["q"] = quoted
+        for compact in (True, False):
+            text = dumps(doc, compact=compact)
+            assert json.loads(text) == want, (compact, text)
+            assert "NaN," not in text.replace(":NaN,", "").replace("NaN, -Inf", "")
 
 
 def test_indented_json_keeps_the_document():

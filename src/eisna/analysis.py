@@ -74,6 +74,32 @@ def kk_result(fit: Any) -> Any:
         return None  # the table shows "—" rather than stopping the report
 
 
+def _kk_results(items: list[Any]) -> list[Any]:
+    """:func:`kk_result` of every fit among ``items`` (None elsewhere), computed together: the
+    spectra of a series share their frequencies, so their M scans run as one
+    (:func:`eisna.validation.kk_tests`)."""
+    from .spectrum import Spectrum
+    from .validation import kk_tests
+
+    out: list[Any] = [None] * len(items)
+    fits, spectra = [], []
+    for i, item in enumerate(items):
+        if not _is_fit(item):
+            continue
+        try:
+            spectra.append(Spectrum(_get(item, "freq"), _get(item, "z")))
+        except (EisnaError, ValueError):
+            continue  # the table shows "—" rather than stopping the report
+        fits.append(i)
+    try:
+        results = kk_tests(spectra)
+    except (EisnaError, ValueError, np.linalg.LinAlgError):
+        results = [kk_result(items[i]) for i in fits]  # one by one, each failure on its own
+    for i, res in zip(fits, results, strict=True):
+        out[i] = None if isinstance(res, Exception) else res
+    return out
+
+
 def kk_record(fit: Any) -> dict[str, Any] | None:
     """Lin-KK verdict and residuals of a fit's spectrum, or None when the test cannot run."""
     kk = kk_result(fit)
@@ -194,7 +220,7 @@ def analyse_series(
         See the module docstring for the fields.
     """
     items = list(_get(series, "results"))
-    kk_given = list(kk) if kk is not None else [None] * len(items)
+    kk_given = list(kk) if kk is not None else _kk_results(items)
     spectra = []
     for item, k in zip(items, kk_given, strict=False):
         if _is_fit(item):

@@ -28,6 +28,7 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,63 +96,99 @@ def _json_default(obj: Any) -> Any:
     return str(obj)
 
 
-_SCALARS = (str, int, float, bool, type(None))
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_FLOAT = {float}
+_LIST = {list}
+
+
+def _key(k: Any) -> str:
+    """A mapping key as the JSON encoder writes it (str() for types it does not take)."""
+    if isinstance(k, str):
+        return k
+    if k is None or isinstance(k, bool | int | float):
+        return json.dumps(k)
+    return str(k)
 
 
 def _clean(obj: Any, arrays: list[Any] | None = None, marker: str = "") -> Any:
     """NaN/inf → None, recursively (strict JSON).
 
-    With ``arrays``, every list of 8 or more numbers (or of number lists) and every mapping of
-    8 or more plain scalars is appended there and replaced by the string ``marker + index``
-    (see :func:`dumps`).
+    With ``arrays``, every list of 8 or more floats (or of float lists) and every mapping of
+    8 or more plain scalars is appended there as it is (:func:`_one_line` writes it) and
+    replaced by the string ``marker + index`` (see :func:`dumps`).
     """
     if isinstance(obj, float | np.floating):
         return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.ndarray):
+        obj = obj.tolist()  # (its NaN too must become null)
     if isinstance(obj, dict):
-        if arrays is not None and len(obj) >= 8 and all(type(v) in _SCALARS for v in obj.values()):
-            arrays.append(
-                {str(k): v if type(v) is not float or math.isfinite(v) else None for k, v in obj.items()}
-            )
-            return f"{marker}{len(arrays) - 1}"  # a flat record (a results row): one line
-        return {str(k): _clean(v, arrays, marker) for k, v in obj.items()}
+        if arrays is not None and len(obj) >= 8 and set(map(type, obj.values())) <= _SCALARS:
+            arrays.append(obj)  # a flat record (a results row): one line
+            return f"{marker}{len(arrays) - 1}"
+        return {_key(k): _clean(v, arrays, marker) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
+        if arrays is not None and len(obj) >= 8 and _floats(obj):
+            arrays.append(obj)  # numbers, [re, im] pairs, matrix rows: one line
+            return f"{marker}{len(arrays) - 1}"
         out = _numeric(obj)
-        if out is None:
-            return [_clean(v, arrays, marker) for v in obj]
-        if arrays is None or len(out) < 8:
-            return out
-        arrays.append(out)
-        return f"{marker}{len(arrays) - 1}"
+        return [_clean(v, arrays, marker) for v in obj] if out is None else out
     return obj
+
+
+def _floats(obj: list[Any] | tuple[Any, ...]) -> bool:
+    """A non-empty list of floats, or of non-empty lists of floats (the type checks run in C)."""
+    types = set(map(type, obj))
+    if types == _FLOAT:
+        return True
+    return types == _LIST and all(obj) and set(map(type, chain.from_iterable(obj))) == _FLOAT
 
 
 def _numeric(obj: list[Any] | tuple[Any, ...]) -> list[Any] | None:
     """A list of floats, or of lists of floats ([re, im] pairs, matrix rows), cleaned in one pass
     without recursion; None for anything else."""
-    if not obj:
+    if not obj or not _floats(obj):
         return None
-    if all(type(v) is float for v in obj):
+    if type(obj[0]) is float:
         if math.isfinite(sum(obj)):  # (a NaN or an infinity makes the sum non-finite)
             return list(obj)
         return [v if math.isfinite(v) else None for v in obj]
-    if all(type(v) is list and v and all(type(u) is float for u in v) for v in obj):
-        if math.isfinite(sum(map(sum, obj))):
-            return [list(v) for v in obj]
-        return [[u if math.isfinite(u) else None for u in v] for v in obj]
-    return None
+    if math.isfinite(sum(map(sum, obj))):
+        return [list(v) for v in obj]
+    return [[u if math.isfinite(u) else None for u in v] for v in obj]
+
+
+def _one_line(obj: Any, separators: tuple[str, str]) -> str:
+    """Strict JSON of ``obj`` on one line: the C encoder on the object as it is, NaN and
+    infinities then written as null (outside strings); through the recursive :func:`_clean`
+    only when that cannot be done (a key the encoder refuses, an escaped quote in a string)."""
+    try:
+        text = json.dumps(obj, ensure_ascii=False, default=_json_default, separators=separators)
+    except (TypeError, ValueError):
+        pass
+    else:
+        if "NaN" not in text and "Infinity" not in text:
+            return text
+        if '\\"' not in text:  # then every " delimits a string: even pieces lie outside strings
+            parts = text.split('"')
+            parts[::2] = [
+                p.replace("-Infinity", "null").replace("Infinity", "null").replace("NaN", "null")
+                for p in parts[::2]
+            ]
+            return '"'.join(parts)
+    return json.dumps(_clean(obj), ensure_ascii=False, default=_json_default, separators=separators)
 
 
 def dumps(obj: Any, *, compact: bool = False) -> str:
     """Strict JSON (no NaN), UTF-8, indented (``compact``: one line, for large arrays).
 
-    Indented output keeps numeric arrays and flat records on one line each: they are encoded
-    by the C encoder and put in place of markers, since the indenting encoder is pure Python
-    (one line per number took ~40 ms for a 49-spectrum ``results.json``).
+    Indented output keeps numeric arrays (and lists of [re, im] pairs, matrix rows) and flat
+    records (a results row) on one line each: they are encoded by the C encoder and put in
+    place of markers, since the indenting encoder is pure Python (one line per number took
+    ~40 ms for a 49-spectrum ``results.json``). Keys are written as the JSON encoder writes
+    them (str() for other types).
     """
     if compact:
-        return (
-            json.dumps(_clean(obj), ensure_ascii=False, default=_json_default, separators=(",", ":")) + "\n"
-        )
+        return _one_line(obj, (",", ":")) + "\n"
     marker = f"\x00eisna-array-{uuid.uuid4().hex}:"
     arrays: list[Any] = []
     text = json.dumps(_clean(obj, arrays, marker), ensure_ascii=False, default=_json_default, indent=1)
@@ -161,7 +198,7 @@ def dumps(obj: Any, *, compact: bool = False) -> str:
     pattern = re.compile(re.escape(quoted) + r'(\d+)"')
 
     def inline(m: re.Match[str]) -> str:
-        return json.dumps(arrays[int(m.group(1))], ensure_ascii=False, separators=(", ", ": "))
+        return _one_line(arrays[int(m.group(1))], (", ", ": "))
 
     return pattern.sub(inline, text) + "\n"
 
@@ -556,11 +593,13 @@ def write_outputs(
     ``analysis.json`` (:func:`eisna.analysis.analyse_series`: KK verdicts, residuals, arcs, curves)
     is what the report renders, here and in ``eisna report DIR``.
     """
+    import pandas as pd
+
     from . import __version__
     from .analysis import analyse_series
 
-    frame = series.to_frame()
     rows = series.rows()
+    frame = pd.DataFrame(rows)  # (SeriesResult.to_frame, without building the rows twice)
     provenance = {**provenance, "eisna_version": __version__, "finished": datetime.now(UTC).isoformat()}
     kinetics = series.kinetics_summary()
     tracks = [t.to_dict() for t in series.tracks]

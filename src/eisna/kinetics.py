@@ -210,25 +210,42 @@ def _predict(law: _Law, params: dict[str, float], t: np.ndarray) -> np.ndarray:
     return params["R0"] + params[law.amplitude] * law.shape(h, theta)
 
 
-def _solve_linear(g: np.ndarray, y: np.ndarray, w: np.ndarray, law: _Law) -> tuple[np.ndarray, np.ndarray]:
+_Weights = tuple[np.ndarray, float, float, np.ndarray]
+
+
+def _weights(y: np.ndarray, w: np.ndarray) -> _Weights:
+    """w², Σw², the weighted mean ȳ of y and y − ȳ: what :func:`_solve_linear` needs of the data."""
+    w2 = w * w
+    sw = float(w2.sum())
+    y_bar = float(w2 @ y) / sw
+    return w2, sw, y_bar, y - y_bar
+
+
+def _solve_linear(
+    g: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    law: _Law,
+    weights: _Weights | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Weighted least squares for (R0, A); returns (coefficients, weighted residuals).
 
     Closed form about the weighted means (a 2×2 problem; ~10× cheaper than ``lstsq``); a shape
     that barely varies over the data (A undetermined) falls back to the minimum-norm ``lstsq``.
+    ``weights``: :func:`_weights` of (y, w), when the caller solves many shapes for one data set.
     """
-    w2 = w * w
-    sw = float(w2.sum())
-    y_bar = float(w2 @ y) / sw
+    w2, sw, y_bar, yc = _weights(y, w) if weights is None else weights
     if not law.has_onset:
         return np.array([y_bar]), (y - y_bar) * w
     g_bar = float(w2 @ g) / sw
     gc = g - g_bar
     sgg = float(w2 @ (gc * gc))
-    if not sgg > 1e-20 * max(float(w2 @ (g * g)), 1e-300):
+    # Σw²g² = Σw²(g − ḡ)² + Σw²·ḡ²: well clear of the limit, that sum need not be formed
+    if not (sgg > 1e-18 * (sgg + sw * g_bar * g_bar) or sgg > 1e-20 * max(float(w2 @ (g * g)), 1e-300)):
         X = np.column_stack([np.ones_like(g), g])
         coef, *_ = np.linalg.lstsq(X * w[:, None], y * w, rcond=None)
         return coef, (y - X @ coef) * w
-    amp = float(w2 @ (gc * (y - y_bar))) / sgg
+    amp = float(w2 @ (gc * yc)) / sgg
     r0 = y_bar - amp * g_bar
     return np.array([r0, amp]), (y - r0 - amp * g) * w
 
@@ -279,11 +296,17 @@ def _small_lsq(
         JtJ = J.T @ J
         A = JtJ + S
         diag = np.maximum(JtJ.diagonal(), 1e-300)
+        # (one or two coordinates: the element-wise tests in Python floats, which is exact)
+        xs, gs = x.tolist(), g.tolist()
         # the gradient points out of the box at an active bound: that coordinate is done
-        free = ~(((x <= lo) & (g > 0)) | ((x >= hi) & (g < 0)))
-        if not free.any() or float(np.max(np.abs(g[free]) * np.maximum(np.abs(x[free]), 1.0))) <= 1e-15 * max(
-            cost, 1e-300
-        ):
+        free = [
+            not ((xi <= lo_i and gi > 0) or (xi >= hi_i and gi < 0))
+            for xi, gi, lo_i, hi_i in zip(xs, gs, lo.tolist(), hi.tolist(), strict=True)
+        ]
+        if not any(free):
+            break
+        slopes = [abs(gi) * max(abs(xi), 1.0) for xi, gi, f in zip(xs, gs, free, strict=True) if f]
+        if not any(math.isnan(v) for v in slopes) and max(slopes) <= 1e-15 * max(cost, 1e-300):
             break
         improved = False
         while nfev < max_nfev:
@@ -293,7 +316,7 @@ def _small_lsq(
                 continue
             x_new = np.minimum(np.maximum(x + step, lo), hi)
             moved = x_new - x
-            if bool(np.all(np.abs(moved) <= 1e-10 * (1e-10 + np.abs(x)))):
+            if all(abs(m) <= 1e-10 * (1e-10 + abs(xi)) for m, xi in zip(moved.tolist(), xs, strict=True)):
                 return x, r  # converged in x (or pinned at the bounds)
             predicted = -(2.0 * float(g @ moved) + float(moved @ A @ moved))
             if predicted <= 0.0:  # the model (with its secant term) is not convex along the step
@@ -306,13 +329,13 @@ def _small_lsq(
             r_new = fun(x_new)
             nfev += 1
             cost_new = float(r_new @ r_new)
-            if np.isfinite(cost_new) and cost_new < cost:
-                small_step = bool(np.all(np.abs(x_new - x) <= 1e-10 * (1e-10 + np.abs(x))))
+            if math.isfinite(cost_new) and cost_new < cost:
+                # (a step small in x returned above, before this evaluation)
                 small_drop = cost - cost_new <= 1e-12 * cost
                 x, r, cost = x_new, r_new, cost_new
                 lam = max(lam / 10.0, 1e-12)
                 improved = True
-                if small_step or small_drop:
+                if small_drop:
                     return x, r
                 break
             lam *= 10.0
@@ -323,7 +346,7 @@ def _small_lsq(
     return x, r
 
 
-def _damped_step(A: np.ndarray, g: np.ndarray, damp: np.ndarray, free: np.ndarray) -> np.ndarray | None:
+def _damped_step(A: np.ndarray, g: np.ndarray, damp: np.ndarray, free: Sequence[bool]) -> np.ndarray | None:
     """−(A + diag(damp))⁻¹ g over the free coordinates (one or two: closed form); None if singular."""
     step = np.zeros(g.size)
     idx = [i for i in range(g.size) if free[i]]
@@ -348,6 +371,8 @@ class _Profile:
 
     def __init__(self, law: _Law, t: np.ndarray, y: np.ndarray, w: np.ndarray) -> None:
         self.law, self.t, self.y, self.w = law, t, y, w
+        self.weights = _weights(y, w)  # (the same for every trial: computed once)
+        self._h: tuple[float, np.ndarray] = (math.nan, t)  # H(t − t0) of the last t0
         span = max(float(t[-1] - t[0]), 1e-6)
         self.span = span
         if law.nonlinear == ("tau_h",):
@@ -369,9 +394,10 @@ class _Profile:
         return (math.exp(x[0]), *x[1:].tolist())
 
     def residual(self, x: np.ndarray, t0: float) -> np.ndarray:
-        h = np.maximum(self.t - t0, 0.0)
-        g = self.law.shape(h, self._theta(x))
-        return _solve_linear(g, self.y, self.w, self.law)[1]
+        if self._h[0] != t0:  # a solve at fixed t0 evaluates many θ
+            self._h = (t0, np.maximum(self.t - t0, 0.0))
+        g = self.law.shape(self._h[1], self._theta(x))
+        return _solve_linear(g, self.y, self.w, self.law, self.weights)[1]
 
     def solve(self, t0: float, *, thorough: bool = False) -> tuple[float, np.ndarray]:
         """Return (χ², θ in optimiser space) at fixed t0."""
@@ -380,8 +406,12 @@ class _Profile:
             return float(r @ r), np.zeros(0)
         starts = [self.last, *self.starts] if thorough else [self.last]
         best = (math.inf, self.last)
+        tried: set[bytes] = set()
         for x0 in starts:
             x0 = np.clip(x0, self.lo + 1e-9, self.hi - 1e-9)
+            if x0.tobytes() in tried:  # (the same solve again: the same χ², which cannot win)
+                continue
+            tried.add(x0.tobytes())
             x, r = _small_lsq(lambda x: self.residual(x, t0), x0, self.lo, self.hi)
             chi = float(r @ r)
             if chi < best[0]:

@@ -18,7 +18,7 @@ upstream of circuits and fitting).
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,6 +37,7 @@ __all__ = [
     "ZHITResult",
     "estimate_noise",
     "kk_test",
+    "kk_tests",
     "zhit",
 ]
 
@@ -219,6 +220,7 @@ class KKResult:
 _DESIGN_CACHE: dict[tuple[bytes, bytes, bool, bool], ComplexArray] = {}
 _DESIGN_CACHE_MAX = 512
 _STACKED_CACHE: dict[int, tuple[ComplexArray, FloatArray]] = {}
+_TAU_CACHE: dict[tuple[float, float, int, float], FloatArray] = {}
 _GRAM_MAX_WORK = 250_000  # 2N·K² multiply-adds: above, the Gram product is no cheaper than lstsq
 _GRAM_PIVOT_RATIO = 1e-3  # Cholesky pivot spread ≥ 1e-3: κ(Gram) ≳ 1e6 otherwise
 
@@ -283,51 +285,6 @@ def _fit(
     return coef, A @ coef
 
 
-def _scan_fit(
-    omega: FloatArray,
-    z: ComplexArray,
-    tau: FloatArray,
-    add_inductance: bool,
-    add_capacitance: bool,
-    weighted: tuple[FloatArray, FloatArray] | None = None,
-) -> tuple[FloatArray, ComplexArray]:
-    """:func:`_fit` for the M scan: the same weighted problem through its normal equations.
-
-    The scaled columns are well conditioned (κ ≲ 10⁵ for the grids the scan tries), so a
-    Cholesky solve of the Gram matrix agrees with ``lstsq`` to ~1e-8 relative at a quarter of
-    its cost; the chosen M is refitted with ``lstsq`` (:func:`_fit`), so the stored result is
-    unchanged. Falls back to :func:`_fit` when the Gram matrix is not positive definite.
-    ``weighted``: :func:`_weighted_rows` of ``z``, computed once per scan.
-    """
-    A = _design_matrix(omega, tau, add_inductance, add_capacitance)
-    if 2 * A.size * A.shape[1] > _GRAM_MAX_WORK:  # large: lstsq is as fast, and BLAS would thread
-        return _fit(omega, z, tau, add_inductance, add_capacitance)
-    if weighted is None:
-        weighted = _weighted_rows(z)
-    w2, rhs_rows = weighted
-    # real stacking [Re A; Im A] (a complex conjugate-transposed product is handed to threaded
-    # zgemm, which costs several times more CPU on a busy machine)
-    stacked = _stacked_design(A) * w2[:, None]
-    gram = stacked.T @ stacked
-    scale = np.sqrt(gram.diagonal())
-    if not (scale.min() > 0.0 and math.isfinite(float(scale.sum()))):
-        return _fit(omega, z, tau, add_inductance, add_capacitance)
-    rhs = (stacked.T @ rhs_rows) / scale
-    from scipy.linalg.lapack import dpotrf, dpotrs  # (LAPACK directly: the wrappers cost more)
-
-    factor, info = dpotrf(gram / (scale[:, None] * scale), lower=False, clean=False)
-    if info != 0:  # not positive definite
-        return _fit(omega, z, tau, add_inductance, add_capacitance)
-    coef, info = dpotrs(factor, rhs, lower=False)
-    coef = coef / scale
-    pivots = np.abs(factor.diagonal())
-    # a dense τ grid (many elements per decade) squares into an ill-conditioned Gram matrix:
-    # the Cholesky pivots' spread bounds κ(G) from below, and below 1e-6 lstsq is used
-    if info != 0 or not math.isfinite(float(coef.sum())) or pivots.min() < _GRAM_PIVOT_RATIO * pivots.max():
-        return _fit(omega, z, tau, add_inductance, add_capacitance)
-    return coef, A @ coef
-
-
 def _weighted_rows(z: ComplexArray) -> tuple[FloatArray, FloatArray]:
     """Row weights 1/|Z| of the stacked real/imaginary system, twice, and its right-hand side."""
     w = 1.0 / np.abs(z)
@@ -347,16 +304,21 @@ def _stacked_design(A: ComplexArray) -> FloatArray:
     return got[1]
 
 
-def _leverage(
+def _final_fit(
     omega: FloatArray, z: ComplexArray, tau: FloatArray, add_inductance: bool, add_capacitance: bool
-) -> tuple[FloatArray, FloatArray]:
-    """Diagonal of the hat matrix for the real and the imaginary rows (0 ≤ h < 1)."""
-    _A, stacked, _rhs, _scale = _weighted_system(omega, z, tau, add_inductance, add_capacitance)
-    U, sv, _vt = np.linalg.svd(stacked, full_matrices=False)
-    U = U[:, sv > sv[0] * max(stacked.shape) * np.finfo(float).eps]
+) -> tuple[FloatArray, ComplexArray, tuple[FloatArray, FloatArray]]:
+    """:func:`_fit` and the diagonal of the hat matrix for the real and the imaginary rows
+    (0 ≤ h < 1), both from one SVD of the weighted system (the minimum-norm solution ``lstsq``
+    gives, to rounding: residuals within 2e-10 of |Z| of it on sample_spectra and the corpus)."""
+    A, stacked, rhs, scale = _weighted_system(omega, z, tau, add_inductance, add_capacitance)
+    U, sv, vt = np.linalg.svd(stacked, full_matrices=False)
+    # singular values below lstsq's default cutoff (rcond = ε·max(rows, columns)) are dropped
+    keep = sv > sv[0] * max(stacked.shape) * np.finfo(float).eps
+    U = U[:, keep]
+    coef = vt[keep].T @ ((U.T @ rhs) / sv[keep]) / scale  # the minimum-norm least-squares solution
     h = np.minimum(np.sum(U * U, axis=1), 0.95)
     n = omega.size
-    return h[:n], h[n:]
+    return coef, A @ coef, (h[:n], h[n:])
 
 
 def _local_noise(res_re: FloatArray, res_im: FloatArray, order: npt.NDArray[np.intp]) -> FloatArray:
@@ -443,9 +405,20 @@ def _capacitive_tail(freq: FloatArray, z: ComplexArray) -> bool:
 
 
 def _tau_grid(w_min: float, w_max: float, M: int, extend: float) -> FloatArray:
-    """M log-spaced time constants from 1/ω_max to 1/ω_min, widened by ``extend`` decades each side (s)."""
-    lo, hi = np.log10(1.0 / w_max) - extend, np.log10(1.0 / w_min) + extend
-    return np.array([10.0**lo]) if M == 1 else np.logspace(lo, hi, M)
+    """M log-spaced time constants from 1/ω_max to 1/ω_min, widened by ``extend`` decades each side (s).
+
+    Cached (read-only): every M scan of a series' spectra asks for the same grids.
+    """
+    key = (w_min, w_max, M, extend)
+    tau = _TAU_CACHE.get(key)
+    if tau is None:
+        lo, hi = np.log10(1.0 / w_max) - extend, np.log10(1.0 / w_min) + extend
+        tau = np.array([10.0**lo]) if M == 1 else np.logspace(lo, hi, M)
+        tau.flags.writeable = False
+        if len(_TAU_CACHE) >= _DESIGN_CACHE_MAX:
+            _TAU_CACHE.clear()
+        _TAU_CACHE[key] = tau
+    return tau
 
 
 @dataclass(frozen=True)
@@ -483,30 +456,154 @@ def _scan_M(
     4× the lowest found: then μ dipped early, while the fit still under-fits, and the
     elbow is taken instead.
     """
+    scan = _scan_many(omega, [z], M_range, c, extend, L, C)[0]
+    if isinstance(scan, np.linalg.LinAlgError):
+        raise scan
+    return scan
+
+
+def _scan_many(
+    omega: FloatArray,
+    zs: list[ComplexArray],
+    M_range: tuple[int, int, int],
+    c: float,
+    extend: float,
+    L: bool,
+    C: bool,
+) -> list[_Scan | np.linalg.LinAlgError]:
+    """:func:`_scan_M` of several spectra measured at the same frequencies, M by M together.
+
+    Every spectrum runs its own scan (the same stopping rule and choice); the spectra still
+    scanning at an M are solved in one stacked product and factorisation (:func:`_scan_fits`),
+    which is what makes the test of a series' spectra cheap. A spectrum whose least-squares
+    problem cannot be solved gets its ``LinAlgError`` in place of a scan.
+    """
     w_min, w_max = float(omega.min()), float(omega.max())
-    Ms: list[int] = []
-    mus: list[float] = []
-    chis: list[float] = []
-    M_mu = None
-    weighted = _weighted_rows(z)
+    n = len(zs)
+    Ms: list[list[int]] = [[] for _ in range(n)]
+    mus: list[list[float]] = [[] for _ in range(n)]
+    chis: list[list[float]] = [[] for _ in range(n)]
+    M_mu: list[int | None] = [None] * n
+    failed: dict[int, np.linalg.LinAlgError] = {}
+    active = list(range(n))
+    rows = [_weighted_rows(z) for z in zs]
+    w2 = np.array([r[0] for r in rows])
+    rhs = np.array([r[1] for r in rows])
     for M in range(M_range[0], M_range[1] + 1):
-        coef, z_fit = _scan_fit(omega, z, _tau_grid(w_min, w_max, M, extend), L, C, weighted)
-        Ms.append(M)
-        mus.append(_mu(coef[1 : 1 + M]))
-        chis.append(max(_pseudo_chisqr(z, z_fit), 1e-300))
-        if M_mu is None and M_range[2] < M and mus[-1] < c and mus[-2] < c:
-            M_mu = M - 1
-        recent, earlier = chis[-_PLATEAU_RUN:], chis[:-_PLATEAU_RUN]
-        if M_mu is not None and earlier and min(recent) > 0.9 * min(earlier):
-            break  # no gain over the last few M: the curve has levelled off
-    Ms_a, mus_a, log_chi = np.array(Ms), np.array(mus), np.log10(np.array(chis))
-    fall = log_chi[0] - log_chi.min()
-    tol = max(_ELBOW_DECADES, 0.05 * fall)
-    M_elbow = int(Ms_a[np.argmax(log_chi <= log_chi.min() + tol)])
-    M_chosen = M_elbow
-    if M_mu is not None and log_chi[Ms_a == M_mu][0] <= log_chi.min() + _UNDERFIT_DECADES:
-        M_chosen = M_mu
-    return _Scan(Ms=Ms_a, mus=mus_a, chisqr=10.0**log_chi, M=M_chosen)
+        if not active:
+            break
+        got = _scan_fits(omega, zs, active, w2, rhs, _tau_grid(w_min, w_max, M, extend), L, C)
+        still = []
+        for i, out in zip(active, got, strict=True):
+            if isinstance(out, np.linalg.LinAlgError):
+                failed[i] = out
+                continue
+            Ms[i].append(M)
+            mus[i].append(out[0])
+            chis[i].append(max(out[1], 1e-300))
+            mu_i = mus[i]
+            if M_mu[i] is None and M_range[2] < M and mu_i[-1] < c and mu_i[-2] < c:
+                M_mu[i] = M - 1
+            recent, earlier = chis[i][-_PLATEAU_RUN:], chis[i][:-_PLATEAU_RUN]
+            if M_mu[i] is not None and earlier and min(recent) > 0.9 * min(earlier):
+                continue  # no gain over the last few M: the curve has levelled off
+            still.append(i)
+        active = still
+    out_scans: list[_Scan | np.linalg.LinAlgError] = []
+    for i in range(n):
+        if i in failed:
+            out_scans.append(failed[i])
+            continue
+        Ms_a, mus_a, log_chi = np.array(Ms[i]), np.array(mus[i]), np.log10(np.array(chis[i]))
+        fall = log_chi[0] - log_chi.min()
+        tol = max(_ELBOW_DECADES, 0.05 * fall)
+        M_chosen = int(Ms_a[np.argmax(log_chi <= log_chi.min() + tol)])  # the elbow
+        m_mu = M_mu[i]
+        if m_mu is not None and log_chi[Ms_a == m_mu][0] <= log_chi.min() + _UNDERFIT_DECADES:
+            M_chosen = m_mu
+        out_scans.append(_Scan(Ms=Ms_a, mus=mus_a, chisqr=10.0**log_chi, M=M_chosen))
+    return out_scans
+
+
+def _scan_fits(
+    omega: FloatArray,
+    zs: list[ComplexArray],
+    active: list[int],
+    w2: FloatArray,
+    rhs: FloatArray,
+    tau: FloatArray,
+    L: bool,
+    C: bool,
+) -> list[tuple[float, float] | np.linalg.LinAlgError]:
+    """(μ, pseudo-χ²) of the fit with time constants ``tau`` for each spectrum ``zs[i]``, i in ``active``.
+
+    The weighted problem goes through its normal equations: the scaled columns are well
+    conditioned (κ ≲ 10⁵ for the grids the scan tries), so a Cholesky solve of the Gram matrix
+    agrees with ``lstsq`` to ~1e-8 relative at a fraction of its cost; the chosen M is refitted
+    through the SVD (:func:`_final_fit`), so the stored result does not depend on it. The spectra
+    share their design matrix, so their Gram matrices and residuals come from stacked products
+    (only the small factorisations run one by one). A spectrum whose Gram matrix is not safely
+    positive definite (or a large problem) is solved by ``lstsq`` (:func:`_fit`) instead.
+    """
+    A = _design_matrix(omega, tau, L, C)
+    M = tau.size
+    out: list[tuple[float, float] | np.linalg.LinAlgError | None] = [None] * len(active)
+    slow = list(range(len(active)))
+    if 2 * A.size * A.shape[1] <= _GRAM_MAX_WORK:  # large: lstsq is as fast, and BLAS would thread
+        # real stacking [Re A; Im A] (a complex conjugate-transposed product is handed to threaded
+        # zgemm, which costs several times more CPU on a busy machine)
+        w2a, rhsa = (w2, rhs) if len(active) == len(zs) else (w2[active], rhs[active])
+        W = _stacked_design(A) * w2a[:, :, None]
+        Wt = W.transpose(0, 2, 1)
+        gram = Wt @ W
+        scale = np.sqrt(gram.diagonal(axis1=1, axis2=2))
+        good = (scale.min(axis=1) > 0.0) & np.isfinite(scale.sum(axis=1))
+        if not good.all():
+            scale[~good] = 1.0
+        b = (Wt @ rhsa[:, :, None])[:, :, 0] / scale
+        G = gram / (scale[:, :, None] * scale[:, None, :])
+        from scipy.linalg.lapack import dpotrf, dpotrs  # (LAPACK directly: the wrappers cost more)
+
+        coef = np.zeros_like(b)
+        for j in range(len(active)):
+            if not good[j]:
+                continue
+            factor, info = dpotrf(G[j], lower=False, clean=False)
+            if info != 0:  # not positive definite
+                good[j] = False
+                continue
+            coef[j], info = dpotrs(factor, b[j], lower=False)
+            pivots = np.abs(factor.diagonal())
+            # a dense τ grid (many elements per decade) squares into an ill-conditioned Gram
+            # matrix: the Cholesky pivots' spread bounds κ(G) from below, and below 1e-6 lstsq
+            # is used
+            good[j] = info == 0 and pivots.min() >= _GRAM_PIVOT_RATIO * pivots.max()
+        coef /= scale
+        good &= np.isfinite(coef.sum(axis=1))
+        if not good.all():
+            coef[~good] = 0.0
+        resid = rhsa - (W @ coef[:, :, None])[:, :, 0]  # (Z − Ẑ)/|Z|, real and imaginary rows
+        chi = (resid * resid).sum(axis=1).tolist()
+        R = coef[:, 1 : 1 + M]
+        pos = (R * (R >= 0)).sum(axis=1).tolist()
+        neg = (R * (R < 0)).sum(axis=1).tolist()
+        slow = []
+        for j in range(len(active)):
+            if not good[j]:
+                slow.append(j)
+            elif pos[j] <= 0.0:
+                out[j] = (1.0 if neg[j] == 0.0 else -np.inf, chi[j])
+            else:
+                out[j] = (1.0 + neg[j] / pos[j], chi[j])
+    for j in slow:
+        z = zs[active[j]]
+        try:
+            coef1, z_fit = _fit(omega, z, tau, L, C)
+        except np.linalg.LinAlgError as err:
+            out[j] = err
+            continue
+        out[j] = (_mu(coef1[1 : 1 + M]), _pseudo_chisqr(z, z_fit))
+    return [o for o in out if o is not None]
 
 
 def _validated_input(
@@ -687,6 +784,93 @@ def kk_test(
     >>> print(res.summary())                          # doctest: +SKIP
     lin-KK PASS: M = 17, mu = 0.812, max residual 0.21 % (limit 1 %), pseudo-chi2 = 5.2e-06
     """
+    out = kk_tests(
+        [spectrum],
+        threshold=threshold,
+        add_inductance=add_inductance,
+        add_capacitance=add_capacitance,
+        c=c,
+        max_M=max_M,
+    )[0]
+    if isinstance(out, SpectrumError):
+        raise out
+    return out
+
+
+def kk_tests(
+    spectra: Sequence[Spectrum],
+    *,
+    threshold: float | npt.ArrayLike | None = None,
+    add_inductance: bool = True,
+    add_capacitance: bool | None = None,
+    c: float = 0.85,
+    max_M: int | None = None,
+) -> list[KKResult | SpectrumError]:
+    """:func:`kk_test` of several spectra, e.g. a series measured at the same frequencies.
+
+    Each spectrum gets exactly the test :func:`kk_test` gives it (its own M scan, limits and
+    verdict); the spectra that share their frequencies (and the same series terms) run their
+    M scans together, one stacked solve per M, at a fraction of the cost of one by one.
+
+    Parameters
+    ----------
+    spectra : sequence of Spectrum
+    threshold, add_inductance, add_capacitance, c, max_M
+        As for :func:`kk_test`, applied to every spectrum (``add_capacitance=None`` is decided
+        per spectrum).
+
+    Returns
+    -------
+    list of KKResult or SpectrumError
+        One entry per spectrum, in order: its result, or the :class:`~eisna.errors.SpectrumError`
+        :func:`kk_test` would have raised for it (returned, not raised, so one unusable spectrum
+        does not stop the others).
+    """
+    out: list[KKResult | SpectrumError | None] = [None] * len(spectra)
+    prepared: dict[int, _Prepared] = {}
+    groups: dict[tuple[bytes, tuple[int, int, int], bool], list[int]] = {}
+    for i, spectrum in enumerate(spectra):
+        try:
+            prep = _prepare(spectrum, threshold, add_inductance, add_capacitance, c, max_M)
+        except SpectrumError as err:
+            out[i] = err
+            continue
+        prepared[i] = prep
+        groups.setdefault((prep.omega.tobytes(), prep.M_range, prep.add_capacitance), []).append(i)
+    for members in groups.values():
+        first = prepared[members[0]]
+        zs = [prepared[i].z for i in members]
+        scans = _scan_many(
+            first.omega, zs, first.M_range, c, EXTEND_DECADES, add_inductance, first.add_capacitance
+        )
+        for i, scan in zip(members, scans, strict=True):
+            out[i] = _finish(prepared[i], scan, c, add_inductance)
+    return [o for o in out if o is not None]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A spectrum checked for the test, with what its M scan needs."""
+
+    spectrum: Spectrum
+    where: str
+    freq: FloatArray
+    z: ComplexArray
+    omega: FloatArray
+    M_range: tuple[int, int, int]
+    add_capacitance: bool
+    user_limit: FloatArray | None
+
+
+def _prepare(
+    spectrum: Spectrum,
+    threshold: float | npt.ArrayLike | None,
+    add_inductance: bool,
+    add_capacitance: bool | None,
+    c: float,
+    max_M: int | None,
+) -> _Prepared:
+    """Validate the input and set the range of the M scan; SpectrumError on bad input."""
     freq0 = np.asarray(spectrum.freq, dtype=np.float64)
     z0 = np.asarray(spectrum.z, dtype=np.complex128)
     if add_capacitance is None:
@@ -699,30 +883,41 @@ def kk_test(
     decades = np.log10(w_max / w_min) + 2 * EXTEND_DECADES
     M_start = int(min(max_M, max(2, np.ceil(_MIN_M_PER_DECADE * decades))))
     M_floor = int(min(max_M, np.ceil(_MU_FROM_M_PER_DECADE * np.log10(w_max / w_min)) + 1))
+    return _Prepared(
+        spectrum, where, freq, z, omega, (M_start, max_M, M_floor), bool(add_capacitance), user_limit
+    )
+
+
+def _finish(
+    prep: _Prepared, scan: _Scan | np.linalg.LinAlgError, c: float, add_inductance: bool
+) -> KKResult | SpectrumError:
+    """The chosen M refitted (through the SVD), its leverage, and the assembled result."""
+    omega, z = prep.omega, prep.z
     try:
-        M_range = (M_start, max_M, M_floor)
-        scan = _scan_M(omega, z, M_range, c, EXTEND_DECADES, add_inductance, add_capacitance)
-        tau = _tau_grid(w_min, w_max, scan.M, EXTEND_DECADES)
-        coef, z_fit = _fit(omega, z, tau, add_inductance, add_capacitance)
-        h_re, h_im = _leverage(omega, z, tau, add_inductance, add_capacitance)
+        if isinstance(scan, np.linalg.LinAlgError):
+            raise scan
+        tau = _tau_grid(float(omega.min()), float(omega.max()), scan.M, EXTEND_DECADES)
+        coef, z_fit, leverage = _final_fit(omega, z, tau, add_inductance, prep.add_capacitance)
     except np.linalg.LinAlgError as err:  # pathological input (e.g. |Z| spanning 1e300)
-        raise SpectrumError(
-            f"{where}: the lin-KK least-squares problem cannot be solved ({err}); expected "
+        error = SpectrumError(
+            f"{prep.where}: the lin-KK least-squares problem cannot be solved ({err}); expected "
             "impedances of finite, moderate magnitude. Check the units of the data."
-        ) from err
+        )
+        error.__cause__ = err
+        return error
     return _assemble(
-        spectrum,
-        freq,
+        prep.spectrum,
+        prep.freq,
         z,
         z_fit,
         coef,
         tau,
         scan,
-        (h_re, h_im),
-        user_limit,
+        leverage,
+        prep.user_limit,
         c,
         add_inductance,
-        add_capacitance,
+        prep.add_capacitance,
     )
 
 
