@@ -253,6 +253,25 @@ def _fused_parallel(node: Node, elements: Mapping[str, ElementInstance]) -> Call
     return rq
 
 
+def _rc_grads(i: int, j: int, z, R, s) -> list[tuple[int, Any]]:
+    """dZ/dR, dZ/dC of R‖C from its Z = R/D: z²/R² and −z² s."""
+    z2 = z * z
+    return [(i, z2 / (R * R)), (j, -z2 * s)]
+
+
+def _rq_grads(i: int, j: int, k: int, z, R, Q, sn, ls) -> list[tuple[int, Any]]:
+    """dZ/dR, dZ/dQ, dZ/dn of R‖CPE from its Z, sⁿ and log s: z²/R², −z² sⁿ, −z² sⁿ Q log s."""
+    z2 = z * z
+    d_q = -z2 * sn
+    return [(i, z2 / (R * R)), (j, d_q), (k, d_q * Q * ls)]
+
+
+def _ws_grads(i: int, j: int, z, R, tau, x) -> list[tuple[int, Any]]:
+    """dZ/dR, dZ/dτ of Ws from its Z and x = √(sτ) (tanh x recovered from z, as _g_Ws)."""
+    t = z * x / R
+    return [(i, z / R), (j, (R * (1.0 - t * t) - z) / (2 * tau))]
+
+
 def _fused_parallel_grad(node: Node, elements: Mapping[str, ElementInstance]) -> Callable | None:
     """Analytic (Z, gradient) of R‖C and R‖CPE written out: Z = R/D, D = 1 + R Y."""
     if _fused_parallel(node, elements) is None:
@@ -267,8 +286,7 @@ def _fused_parallel_grad(node: Node, elements: Mapping[str, ElementInstance]) ->
         def rc(s, p):
             R, C = p[i], p[j]
             z = R / (1.0 + R * C * s)
-            z2 = z * z
-            return z, [(i, z2 / (R * R)), (j, -z2 * s)]
+            return z, _rc_grads(i, j, z, R, s)
 
         return rc
     j, k = b.index
@@ -278,9 +296,7 @@ def _fused_parallel_grad(node: Node, elements: Mapping[str, ElementInstance]) ->
         ls = _log_s(s)
         sn = np.exp(n * ls)
         z = R / (1.0 + R * Q * sn)
-        z2 = z * z
-        d_q = -z2 * sn
-        return z, [(i, z2 / (R * R)), (j, d_q), (k, d_q * Q * ls)]
+        return z, _rq_grads(i, j, k, z, R, Q, sn, ls)
 
     return rq
 
@@ -292,8 +308,7 @@ def _ws_grad(i: int, j: int) -> Callable:
         R, tau = p[i], p[j]
         x = np.sqrt(s * tau)
         z = R * np.tanh(x) / x
-        t = z * x / R  # tanh(x), from z (as _g_Ws)
-        return z, [(i, z / R), (j, (R * (1.0 - t * t) - z) / (2 * tau))]
+        return z, _ws_grads(i, j, z, R, tau, x)
 
     return ws
 
@@ -387,9 +402,7 @@ def _gradient_from_z(node: Node, elements: Mapping[str, ElementInstance], z_fn: 
 
             def ws(s, p, z):  # (_ws_grad after its z)
                 R, tau = p[i], p[j]
-                x = np.sqrt(s * tau)
-                t = z * x / R
-                return [(i, z / R), (j, (R * (1.0 - t * t) - z) / (2 * tau))]
+                return _ws_grads(i, j, z, R, tau, np.sqrt(s * tau))
 
             return ws
 
@@ -408,9 +421,7 @@ def _gradient_from_z(node: Node, elements: Mapping[str, ElementInstance], z_fn: 
         (j,) = b.index
 
         def rc(s, p, z):  # (_fused_parallel_grad's rc after its z)
-            R = p[i]
-            z2 = z * z
-            return [(i, z2 / (R * R)), (j, -z2 * s)]
+            return _rc_grads(i, j, z, p[i], s)
 
         return rc
     j, k = b.index
@@ -423,9 +434,7 @@ def _gradient_from_z(node: Node, elements: Mapping[str, ElementInstance], z_fn: 
         ls = _log_s(s)
         last = memo[0]
         sn = last[2] if last is not None and last[0] is s and last[1] == n else np.exp(n * ls)
-        z2 = z * z
-        d_q = -z2 * sn
-        return [(i, z2 / (R * R)), (j, d_q), (k, d_q * Q * ls)]
+        return _rq_grads(i, j, k, z, R, Q, sn, ls)
 
     return rq
 
