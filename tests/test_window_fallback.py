@@ -147,5 +147,15 @@ def test_band_limited_interlayer_detection_the_window_cannot_carry_falls_back():
         series = fit_series(spectra, "symmetric_interlayer")
     assert _heavy_share(plain.results) >= 0.3
     assert not any(o.interlayer for o in series.outcomes)
-    assert _heavy_share(series.results) == 0.0
+    # the fallback takes every heavy row back to a fit with fewer flagged parameters (the plain
+    # run's fits are the series' fits before its fallback: same data, same machine)
+    for before, after in zip(plain.results, series.results, strict=True):
+        n_before, n_after = len(flagged_params(before)), len(flagged_params(after))
+        if n_before >= 3:
+            assert after.meta.get("fallback_from") and n_after < n_before
+    # Flags are never removed, so a row may keep three: the Warburg (τ_W = 5 s) shows only as the
+    # start of its 45° line, and symmetric_cell with L held can be the one candidate within ΔAICc
+    # 10, R_W and τ_W then rightly flagged. Which rows end there depends on the last bits of the
+    # arithmetic (none natively, one of ten with SSE-level numpy and Sandybridge BLAS kernels).
+    assert _heavy_share(series.results) <= 0.1
     _assert_small_resistances_flagged(series.results)
