@@ -71,8 +71,12 @@ def test_synthetic_band_limited_series_falls_back_to_the_two_arcs_it_shows():
         warnings.simplefilter("ignore")
         plain = fit_series(spectra, "symmetric_interlayer", fallback=False)
         series = fit_series(spectra, "symmetric_interlayer")
-    # symmetric_cell cannot be carried: C_b, R_W, tau_W (and L) unidentified in every spectrum
-    assert _heavy_share(plain.results) == 1.0
+    # symmetric_cell cannot be carried: C_b (bulk arc at 100 kHz) and L unidentified in every
+    # spectrum, and most also leave R_W/tau_W or the charge-transfer arc unidentified (all eight
+    # on one CPU, seven on another: where the solve stops in those flat valleys, hence which of
+    # them get flagged, depends on the last bits of the arithmetic)
+    assert all({"C_b", "L"} <= flagged_params(r) for r in plain.results)
+    assert _heavy_share(plain.results) >= 0.75
     assert _heavy_share(series.results) == 0.0
     frame = series.to_frame()
     assert (frame["model"] == "symmetric_two_arcs").all()
@@ -96,8 +100,15 @@ def test_geis_cut_to_the_band_limited_window_keeps_flagged_rows_under_ten_percen
     frame = series.to_frame()
     # one window circuit carries most of the cell (no alternation between two circuits)
     assert frame["model"].value_counts().iloc[0] >= 0.6 * len(frame)
-    assert set(frame["model"]) <= {"symmetric_two_arcs", "symmetric_cell_nodiff", "symmetric_simple"}
-    assert frame["model_note"].str.contains("band-limited window").all()
+    window = frame["model"].isin(["symmetric_two_arcs", "symmetric_cell_nodiff", "symmetric_simple"])
+    assert frame.loc[window, "model_note"].str.contains("band-limited window").all()
+    # The rest keep symmetric_cell only where its fit is not badly flagged, so the fallback had
+    # nothing to take back. Whether a spectrum's symmetric_cell solve lands in such a valley
+    # depends on the last bits of the arithmetic: none did on one CPU, spectrum 37 (only L
+    # flagged, χ² 12 % below the three-flag valley the solve found on the first) on another.
+    kept = [r for r, w in zip(series.results, window, strict=True) if not w]
+    assert all(r.circuit_name == "symmetric_cell" and len(flagged_params(r)) < 3 for r in kept)
+    assert len(kept) <= 0.10 * len(frame)
     _assert_small_resistances_flagged(series.results)
 
 
@@ -136,5 +147,15 @@ def test_band_limited_interlayer_detection_the_window_cannot_carry_falls_back():
         series = fit_series(spectra, "symmetric_interlayer")
     assert _heavy_share(plain.results) >= 0.3
     assert not any(o.interlayer for o in series.outcomes)
-    assert _heavy_share(series.results) == 0.0
+    # the fallback takes every heavy row back to a fit with fewer flagged parameters (the plain
+    # run's fits are the series' fits before its fallback: same data, same machine)
+    for before, after in zip(plain.results, series.results, strict=True):
+        n_before, n_after = len(flagged_params(before)), len(flagged_params(after))
+        if n_before >= 3:
+            assert after.meta.get("fallback_from") and n_after < n_before
+    # Flags are never removed, so a row may keep three: the Warburg (τ_W = 5 s) shows only as the
+    # start of its 45° line, and symmetric_cell with L held can be the one candidate within ΔAICc
+    # 10, R_W and τ_W then rightly flagged. Which rows end there depends on the last bits of the
+    # arithmetic (none natively, one of ten with SSE-level numpy and Sandybridge BLAS kernels).
+    assert _heavy_share(series.results) <= 0.1
     _assert_small_resistances_flagged(series.results)
