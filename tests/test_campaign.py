@@ -101,30 +101,6 @@ def test_interrupted_campaign_resumes_only_the_remaining_cells(campaign_data, tm
     assert [c.status for c in third.cells] == ["resumed", "fitted", "resumed"]
 
 
-def test_dask_campaign_by_address_equals_serial_and_resumes(campaign_data, tmp_path):
-    distributed = pytest.importorskip("dask.distributed", reason="needs dask[distributed] (eisna[dask])")
-    data, serial_csv = campaign_data
-    out = tmp_path / "out"
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:
-        result = eisna.batch([data], out=out, report=False, scheduler=cluster.scheduler_address)
-        assert isinstance(result, campaign_mod.CampaignResult)
-        assert result.workers == 2 and result.count("fitted") == 3
-        assert (out / "results.csv").read_text(encoding="utf-8") == serial_csv
-        # the scheduler lost two cells' work (their markers are gone): only they are fitted again
-        lost = sorted((out / "cells").iterdir())[1:]
-        for folder in lost:
-            (folder / "done.json").unlink()
-        kept = _markers(out)
-        again = eisna.batch([data], out=out, report=False, scheduler=cluster.scheduler_address)
-        assert again.count("fitted") == 2 and again.count("resumed") == 1
-        assert {k: v for k, v in _markers(out).items() if k in kept} == kept
-        assert (out / "results.csv").read_text(encoding="utf-8") == serial_csv
-        with distributed.Client(cluster) as client:  # the campaign disconnected, never shut it down
-            assert client.submit(sum, [1, 2]).result() == 3
-
-
 def test_unreachable_scheduler_is_a_clear_error(campaign_data, tmp_path, monkeypatch, capsys):
     pytest.importorskip("dask.distributed", reason="needs dask[distributed] (eisna[dask])")
     data, _ = campaign_data
@@ -194,12 +170,27 @@ def _dask_processes(port: int):
             p.wait()
 
 
-def test_killed_scheduler_stops_with_a_clear_error_and_the_rerun_finishes(
+def _profiled_files(tree: dict) -> set[str]:
+    """Source files of every frame in a Dask profile tree."""
+    files = {tree["description"]["filename"]}
+    for child in tree["children"].values():
+        files |= _profiled_files(child)
+    return files
+
+
+def test_dask_campaign_survives_a_killed_scheduler_and_equals_serial_batch(
     campaign_data, tmp_path, monkeypatch
 ):
+    """On real ``dask scheduler``/``dask worker`` processes: the scheduler killed after one cell is
+    a clear error, the same command on the restarted cluster fits only the rest, the joined
+    results.csv is byte-identical to a serial batch, the cluster is left running, and the
+    workers' profiler never sampled the fits (it would grow the workers' memory cell by cell)."""
+    distributed = pytest.importorskip("dask.distributed", reason="needs dask[distributed] (eisna[dask])")
     data, serial_csv = campaign_data
     out = tmp_path / "out"
     store = campaign_mod._store_cell
+    # a lost scheduler is noticed when the client gives up reconnecting (CONNECT_TIMEOUT_S)
+    monkeypatch.setattr(_cluster, "CONNECT_TIMEOUT_S", 2.0)
     port = _free_port()
     with _dask_processes(port) as (address, scheduler):
 
@@ -217,8 +208,33 @@ def test_killed_scheduler_stops_with_a_clear_error_and_the_rerun_finishes(
             eisna.batch([data], out=out, report=False, scheduler=address, window=1)
         assert "run the same command again" in str(err.value)
     monkeypatch.setattr(campaign_mod, "_store_cell", store)
-    assert len(_markers(out)) == 1
+    kept = _markers(out)
+    assert len(kept) == 1
     with _dask_processes(port) as (address, _scheduler):  # restarted on the same address
         again = eisna.batch([data], out=out, report=False, scheduler=address)
-    assert again.count("resumed") == 1 and again.count("fitted") == 2
-    assert (out / "results.csv").read_text(encoding="utf-8") == serial_csv
+        assert isinstance(again, campaign_mod.CampaignResult)
+        assert again.workers == 2
+        assert again.count("resumed") == 1 and again.count("fitted") == 2
+        assert {k: v for k, v in _markers(out).items() if k in kept} == kept  # not written again
+        assert (out / "results.csv").read_text(encoding="utf-8") == serial_csv
+        with distributed.Client(address, timeout="30s") as client:  # disconnected, not shut down
+            assert client.submit(sum, [1, 2]).result() == 3
+            sampled = _profiled_files(client.profile())
+    fit_code = [f for f in sampled if f"eisna{os.sep}series" in f or f"eisna{os.sep}fitting" in f]
+    assert fit_code == []
+    cluster_py = str(Path(_cluster.__file__).resolve())
+    assert any(str(Path(f).resolve()) == cluster_py for f in sampled if f)  # the tasks were sampled
+
+
+def test_run_unsampled_returns_and_raises_from_its_own_thread():
+    import threading
+
+    def cell(a: int, b: int = 0) -> tuple[int, str]:
+        return a + b, threading.current_thread().name
+
+    def bad_cell() -> None:
+        raise ValueError("bad cell")
+
+    assert _cluster.run_unsampled(cell, 1, b=2) == (3, "eisna-cell")
+    with pytest.raises(ValueError, match="bad cell"):
+        _cluster.run_unsampled(bad_cell)

@@ -6,12 +6,13 @@ Every problem is a :class:`~eisna.errors.SchedulerError` that names the address 
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import Executor, Future
 from typing import Any
 
 from .errors import SchedulerError
 
-__all__ = ["CellExecutor", "connect", "is_lost", "worker_slots"]
+__all__ = ["CellExecutor", "connect", "is_lost", "run_unsampled", "worker_slots"]
 
 CONNECT_TIMEOUT_S = 10.0
 WORKER_WAIT_S = 60.0
@@ -99,12 +100,45 @@ def is_lost(client: Any) -> bool:
     return getattr(client, "status", "running") != "running"
 
 
+def run_unsampled(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` in a thread of its own, out of sight of the Dask worker's profiler.
+
+    A Dask worker samples the stack of every thread that runs a task each 10 ms and keeps a
+    call tree per second for the last 1000 s, twice (``profile_history`` and
+    ``profile_keys_history``). A cell's fit has deep, varied NumPy/SciPy stacks: their trees
+    grew a worker by about 0.4 MB per second of fitting, 0.5 MB per cell (BENCHMARKS.md,
+    "Campaign on Dask"). Run here, the task's own thread only waits, and the profiler records
+    that one short stack; the fit itself is the same.
+
+    Returns
+    -------
+    Any
+        What ``fn`` returns; what it raises is raised here.
+    """
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["result"] = fn(*args, **kwargs)
+        except BaseException as err:  # handed back to the task's thread, which raises it
+            outcome["error"] = err
+
+    thread = threading.Thread(target=target, name=f"eisna-{getattr(fn, '__name__', 'task')}", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome.pop("error")
+    return outcome["result"]
+
+
 class CellExecutor(Executor):
     """A ``concurrent.futures`` view of a Dask client that forgets each task once it is done.
 
     ``Client.get_executor()`` keeps every submitted task (its pickled spectra) reachable in the
     submitting process; here the Dask future is released as soon as its outcome is handed to
-    the ``concurrent.futures.Future``, so memory does not grow with the number of cells.
+    the ``concurrent.futures.Future``, so memory does not grow with the number of cells. On the
+    worker the task runs through :func:`run_unsampled`, so the worker's profiler does not grow
+    with the number of cells either.
     """
 
     def __init__(self, client: Any) -> None:
@@ -115,7 +149,7 @@ class CellExecutor(Executor):
         # the arguments travel as scattered data, not inside the task: a task's arguments stay
         # in the client's memory until it disconnects, scattered data goes when it is released
         data = self.client.scatter(list(args), hash=False) if args else []
-        task = self.client.submit(fn, *data, pure=False, **kwargs)
+        task = self.client.submit(run_unsampled, fn, *data, pure=False, key=_key(fn), **kwargs)
 
         def hand_over(done: Any) -> None:
             try:
@@ -139,3 +173,10 @@ class CellExecutor(Executor):
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Nothing to stop: the cluster belongs to its owner (the client is closed by the caller)."""
+
+
+def _key(fn: Any) -> str:
+    """A task key named after ``fn`` (the dashboard and logs show ``fit_cell-…``, not the wrapper)."""
+    import uuid
+
+    return f"{getattr(fn, '__name__', 'task')}-{uuid.uuid4().hex}"
