@@ -506,6 +506,9 @@ def _start_points(prep: _Prepared) -> tuple[Candidates, SpectrumSketch | None]:
     return Candidates([v0]), sk
 
 
+_PLATEAU_MIN_NFEV = 60  # smallest solver budget for which a warm start tries the plateau release
+
+
 def _search(
     prep: _Prepared,
     starts: Candidates,
@@ -520,6 +523,9 @@ def _search(
     tried = 0
     min_starts = 1 if initial_v else 2  # cold start: always compare the two best candidates
     noise = estimate_noise(prep.freq, prep.z)
+    # a warm start releases a held capacitance from the resistive plateau when the data want it
+    # smaller (solver._plateau_release); a truncated solve could not afford the walk anyway
+    plateau = bool(initial_v) and max_nfev >= _PLATEAU_MIN_NFEV
     try:
         i = 0
         while i < len(starts):
@@ -531,9 +537,9 @@ def _search(
                 res = _solve(problem, x0, 25, hold)
                 same = np.max(np.abs(res.x - best.x)) < 1e-3  # heading for the same optimum
                 if res.cost < 1.5 * best.cost and not same:
-                    res = _solve(problem, res.x, max_nfev, hold)
+                    res = _solve(problem, res.x, max_nfev, hold, plateau=plateau)
             else:
-                res = _solve(problem, x0, max_nfev, hold)
+                res = _solve(problem, x0, max_nfev, hold, plateau=plateau)
             tried += 1
             if best is None or res.cost < best.cost:
                 best = res

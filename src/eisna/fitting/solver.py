@@ -215,13 +215,14 @@ def _series_sum(parts: list[Any]) -> Any:
     return z
 
 
-def _solve(problem: _Problem, x0: np.ndarray, max_nfev: int, hold: Sequence[int] = ()):
+def _solve(problem: _Problem, x0: np.ndarray, max_nfev: int, hold: Sequence[int] = (), plateau: bool = False):
     """Levenberg–Marquardt (MINPACK) on bounded internal coordinates via x = lo + (hi − lo)(1 + sin u)/2.
 
     The sine map keeps every parameter inside its bounds without the per-iteration overhead of
     a trust-region-reflective solver. ``hold`` lists internal coordinates kept at their ``x0``
-    values. Returns an object with ``x`` (internal, all coordinates), ``cost``, ``status`` and
-    ``message``.
+    values. With ``plateau``, held capacitances that must be released are first tried on the
+    resistive plateau (:func:`_plateau_release`). Returns an object with ``x`` (internal, all
+    coordinates), ``cost``, ``status`` and ``message``.
     """
     from scipy.optimize import least_squares
 
@@ -260,13 +261,43 @@ def _solve(problem: _Problem, x0: np.ndarray, max_nfev: int, hold: Sequence[int]
             res = again
     res.x = to_x(res.x).copy()
     res.held = bool(len(hold))
-    if len(hold) and _release_gain(problem, res.x, res.fun, hold) > _RELEASE_DCHI2:
+    gain, step = _release_gain(problem, res.x, res.fun, hold) if len(hold) else (0.0, None)
+    if gain > _RELEASE_DCHI2:
         # the held capacitance is measurable after all (e.g. an arc just above the window):
         # continue with every coordinate free
+        spent = res.nfev
+        if plateau and _towards_plateau(problem, res.x, step, hold):
+            flat = _plateau_release(problem, res, max_nfev, hold)
+            spent += flat.nfev
+            if flat.cost < res.cost * (1 - 1e-9):
+                flat.nfev = spent
+                return flat
         free = _solve(problem, res.x, max_nfev)
-        free.nfev += res.nfev
+        free.nfev += spent
         return free if free.cost <= res.cost else res
     return res
+
+
+def _plateau_release(problem: _Problem, res, max_nfev: int, hold: Sequence[int]):
+    """Release held above-window capacitances from the resistive plateau rather than from ``res``.
+
+    An arc far above the window is, to first order, a resistance minus an inductance R²C that
+    the lead inductance absorbs; when the data prefer a still smaller C (the arc a pure
+    resistance), Levenberg–Marquardt walks there down a valley that flattens in log C, often
+    3–4 decades in 100+ evaluations, although χ² no longer changes once the apex is ~1000×
+    above the highest frequency. So, when the release step points that way
+    (:func:`_towards_plateau`): solve held with those arcs' apex put 10⁴× above it (the
+    inductance re-fitted), then free from there (on the plateau the released capacitance barely
+    moves). The caller keeps this only if it beats the held ``res``; otherwise (a capacitance
+    measurable after all, e.g. an arc just above the window) it releases from ``res`` as before.
+    """
+    _, x_p = _above_window(problem, res.x, park=True, factor=1e4)
+    flat = _solve(problem, x_p, max_nfev, hold)
+    if flat.held:  # not released by its own test: every coordinate free from there
+        free = _solve(problem, flat.x, max_nfev)
+        free.nfev += flat.nfev
+        flat = free if free.cost <= flat.cost else flat
+    return flat
 
 
 def _sine_jac_t(problem: _Problem, to_x, act: np.ndarray, half: np.ndarray):
@@ -281,18 +312,44 @@ def _sine_jac_t(problem: _Problem, to_x, act: np.ndarray, half: np.ndarray):
     return jac_t
 
 
-def _release_gain(problem: _Problem, x: np.ndarray, resid: np.ndarray, coords: Sequence[int]) -> float:
+def _release_gain(
+    problem: _Problem, x: np.ndarray, resid: np.ndarray, coords: Sequence[int]
+) -> tuple[float, np.ndarray]:
     """Gauss–Newton estimate of the χ² decrease (in units of the noise variance) from also
-    varying the held coordinates at ``x``."""
+    varying the held coordinates at ``x``, and that Gauss–Newton step (internal coordinates)."""
     jac = problem.jacobian(x)
     dof = max(resid.size - x.size, 1)
     sigma2 = float(resid @ resid) / dof
     step, *_ = np.linalg.lstsq(jac, -resid, rcond=None)
     pred = float(np.sum((jac @ step) ** 2))
-    return pred / sigma2
+    return pred / sigma2, step
 
 
-def _above_window(problem: _Problem, x: np.ndarray, park: bool = False) -> tuple[list[int], np.ndarray]:
+def _towards_plateau(problem: _Problem, x: np.ndarray, step: np.ndarray | None, hold: Sequence[int]) -> bool:
+    """Whether the Gauss–Newton release ``step`` moves every held above-window arc's apex further
+    up (its time constant down): the data then want those arcs as plain resistances."""
+    if step is None:
+        return False
+    held = {int(i) for i in hold}
+    pos = {i: j for j, i in enumerate(problem.free_idx.tolist())}
+    v0 = problem.to_values(x)
+    v1 = problem.to_values(np.clip(x + step, problem.lo, problem.hi))
+    moved = False
+    for p in capacitive_arcs(problem.defn):
+        coords = {pos[i] for key in ("C", "Q", "n") if key in p and (i := int(p[key])) in pos}
+        if not coords & held:
+            continue
+        with np.errstate(all="ignore"):
+            t0, t1 = arc_tau(v0, p), arc_tau(v1, p)
+        if not t1 < t0:  # (also NaN)
+            return False
+        moved = True
+    return moved
+
+
+def _above_window(
+    problem: _Problem, x: np.ndarray, park: bool = False, factor: float = 100.0
+) -> tuple[list[int], np.ndarray]:
     """Internal coordinates of the capacitances (C, or Q and n) of arcs whose apex lies more than
     9× above the highest measured frequency, and ``x`` with those arcs parked far above it.
 
@@ -300,7 +357,7 @@ def _above_window(problem: _Problem, x: np.ndarray, park: bool = False) -> tuple
     resistance in the window: to first order its capacitance only trades against the lead
     inductance (Z ≈ R − jωR²C + jωL), and Levenberg–Marquardt spends tens of evaluations
     creeping along that valley. The solver holds these coordinates; with ``park`` their apex is
-    first moved to 100× the highest frequency, where the arc is a pure resistance. Only if
+    first moved to ``factor`` × the highest frequency, where the arc is a pure resistance. Only if
     varying them then promises a significant χ² decrease (:func:`_release_gain`) are they
     released. The polish keeps them fixed too; the covariance (from the Jacobian) treats
     them as free, so they are reported with their (huge) errors and flagged unidentifiable.
@@ -317,7 +374,7 @@ def _above_window(problem: _Problem, x: np.ndarray, park: bool = False) -> tuple
             continue
         out.extend(coords)
         if park:
-            tau_park = tau_min / 100
+            tau_park = tau_min / factor
             if "C" in p:
                 values[p["C"]] = tau_park / R
             else:
