@@ -216,8 +216,8 @@ def _log_s(s) -> np.ndarray:
     return log_s
 
 
-def _fused_parallel(node: Node, elements: Mapping[str, ElementInstance]) -> Callable | None:
-    """R‖C and R‖CPE as one expression, R/(1 + R Y): fewer array operations than 1/(1/R + Y)."""
+def _fused_indices(node: Node, elements: Mapping[str, ElementInstance]) -> tuple[int, ...] | None:
+    """Parameter indices (R, C) or (R, Q, n) of a two-element R‖C or R‖CPE node, else None."""
     if node.kind != "parallel" or len(node.children) != 2:
         return None
     if not all(c.kind == "element" for c in node.children):
@@ -227,11 +227,18 @@ def _fused_parallel(node: Node, elements: Mapping[str, ElementInstance]) -> Call
         a, b = b, a
     if a.symbol != "R" or b.symbol not in ("C", "CPE"):
         return None
-    (i,) = a.index
-    if b.symbol == "C":
-        (j,) = b.index
+    return (*a.index, *b.index)
+
+
+def _fused_parallel(node: Node, elements: Mapping[str, ElementInstance]) -> Callable | None:
+    """R‖C and R‖CPE as one expression, R/(1 + R Y): fewer array operations than 1/(1/R + Y)."""
+    idx = _fused_indices(node, elements)
+    if idx is None:
+        return None
+    if len(idx) == 2:
+        i, j = idx
         return lambda s, p: p[i] / (1.0 + p[i] * p[j] * s)
-    j, k = b.index
+    i, j, k = idx
     # the last (s, n, s**n) of the exp path, replaced whole (thread-safe reads): the gradient at
     # the same point reuses it (see series_parts)
     memo: list[Any] = [None]
@@ -274,14 +281,11 @@ def _ws_grads(i: int, j: int, z, R, tau, x) -> list[tuple[int, Any]]:
 
 def _fused_parallel_grad(node: Node, elements: Mapping[str, ElementInstance]) -> Callable | None:
     """Analytic (Z, gradient) of R‖C and R‖CPE written out: Z = R/D, D = 1 + R Y."""
-    if _fused_parallel(node, elements) is None:
+    idx = _fused_indices(node, elements)
+    if idx is None:
         return None
-    a, b = (elements[c.element] for c in node.children)
-    if b.symbol == "R":
-        a, b = b, a
-    (i,) = a.index
-    if b.symbol == "C":
-        (j,) = b.index
+    if len(idx) == 2:
+        i, j = idx
 
         def rc(s, p):
             R, C = p[i], p[j]
@@ -289,7 +293,7 @@ def _fused_parallel_grad(node: Node, elements: Mapping[str, ElementInstance]) ->
             return z, _rc_grads(i, j, z, R, s)
 
         return rc
-    j, k = b.index
+    i, j, k = idx
 
     def rq(s, p):
         R, Q, n = p[i], p[j], p[k]
@@ -411,20 +415,17 @@ def _gradient_from_z(node: Node, elements: Mapping[str, ElementInstance], z_fn: 
             return list(zip(idx, spec.gradient(s, z, *vals), strict=True))
 
         return element
-    if _fused_parallel(node, elements) is None:
+    fused = _fused_indices(node, elements)
+    if fused is None:
         return fallback
-    a, b = (elements[c.element] for c in node.children)
-    if b.symbol == "R":
-        a, b = b, a
-    (i,) = a.index
-    if b.symbol == "C":
-        (j,) = b.index
+    if len(fused) == 2:
+        i, j = fused
 
         def rc(s, p, z):  # (_fused_parallel_grad's rc after its z)
             return _rc_grads(i, j, z, p[i], s)
 
         return rc
-    j, k = b.index
+    i, j, k = fused
     memo = z_fn.memo  # type: ignore[attr-defined]  # (set on the R‖CPE closure by _fused_parallel)
 
     def rq(s, p, z):  # (_fused_parallel_grad's rq after its z)
