@@ -98,8 +98,10 @@ def test_geis_cut_to_the_band_limited_window_keeps_flagged_rows_under_ten_percen
         series = fit_series(spectra, "symmetric_interlayer", fmin=0.8, fmax=500.0)
     assert _heavy_share(series.results) <= 0.10
     frame = series.to_frame()
-    # one window circuit carries most of the cell (no alternation between two circuits)
-    assert frame["model"].value_counts().iloc[0] >= 0.6 * len(frame)
+    # one window circuit carries the cell: chosen on the summed score of all its spectra, the
+    # choice does not follow the last bits of the arithmetic (before: 9 of 61 rows switched
+    # between symmetric_cell_nodiff and symmetric_two_arcs with another CPU's BLAS kernels)
+    assert frame["model"].nunique() == 1
     window = frame["model"].isin(["symmetric_two_arcs", "symmetric_cell_nodiff", "symmetric_simple"])
     assert frame.loc[window, "model_note"].str.contains("band-limited window").all()
     # The rest keep symmetric_cell only where its fit is not badly flagged, so the fallback had
@@ -154,8 +156,17 @@ def test_band_limited_interlayer_detection_the_window_cannot_carry_falls_back():
         if n_before >= 3:
             assert after.meta.get("fallback_from") and n_after < n_before
     # Flags are never removed, so a row may keep three: the Warburg (τ_W = 5 s) shows only as the
-    # start of its 45° line, and symmetric_cell with L held can be the one candidate within ΔAICc
-    # 10, R_W and τ_W then rightly flagged. Which rows end there depends on the last bits of the
-    # arithmetic (none natively, one of ten with SSE-level numpy and Sandybridge BLAS kernels).
+    # start of its 45° line, R_W and τ_W then rightly flagged in symmetric_cell (one of ten rows
+    # with SSE-level numpy and Sandybridge BLAS kernels, none natively).
     assert _heavy_share(series.results) <= 0.1
     _assert_small_resistances_flagged(series.results)
+    # The window shows the Warburg's 45° start: the cell's circuit is symmetric_cell (best summed
+    # score, its C_b flag not counted: the bulk arc lies far above the window), whose R_ct is the
+    # true 30 Ω. symmetric_two_arcs, kept only where symmetric_cell leaves R_W and τ_W unresolved,
+    # folds the tail into R_ct (57-79 Ω). Before, 3 of 10 rows natively and 7 with other BLAS
+    # kernels were symmetric_cell, the rest two_arcs.
+    frame = series.to_frame()
+    cell = frame["model"] == "symmetric_cell"
+    assert cell.sum() >= 6
+    assert np.max(np.abs(frame.loc[cell, "R_ct"].to_numpy(float) / 30.0 - 1)) < 0.2
+    assert set(frame.loc[~cell, "model"]) <= {"symmetric_two_arcs"}

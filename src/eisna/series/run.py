@@ -443,7 +443,7 @@ def _window_fallbacks(fitter: _Fitter, plan: _Plan, outcomes: list[SpectrumOutco
     from .window import _fallback, band_limited, flag_below_resolution, harmonise_cell_models
 
     out = list(outcomes)
-    best: dict[int, float] = {}
+    cands: dict[int, dict[str, Any]] = {}
     for k, (spectrum, o) in enumerate(zip(plan.ordered, outcomes, strict=True)):
         if o is None or isinstance(o.result, FitFailure):
             continue
@@ -451,20 +451,18 @@ def _window_fallbacks(fitter: _Fitter, plan: _Plan, outcomes: list[SpectrumOutco
         if interlayer is True and not band_limited(fitter.definition(o.result.circuit_name), o.result.freq):
             new = flag_below_resolution(spectrum, o.result)
         else:
-            new, score = _fallback(fitter, spectrum, o.result)
+            new, fitted = _fallback(fitter, spectrum, o.result)
             if interlayer is True and fitter.options.interlayer_param not in new.params:
                 interlayer = False  # the window carries no interlayer arc (model_note says why)
-            if math.isfinite(score) and interlayer is not True:  # harmonised within its cell below
-                best[k] = score
+            if fitted and interlayer is not True:  # harmonised within its cell below
+                cands[k] = fitted
         if new is not o.result:
             out[k] = replace(o, result=new, interlayer=interlayer)
     for positions in plan.cells.values():
-        rows = [k for k in positions if k in best]
+        rows = [k for k in positions if k in cands]
         if len(rows) < 2:
             continue
-        results = harmonise_cell_models(
-            fitter, [plan.ordered[k] for k in rows], [out[k].result for k in rows], [best[k] for k in rows]
-        )
+        results = harmonise_cell_models(fitter, [out[k].result for k in rows], [cands[k] for k in rows])
         for k, r in zip(rows, results, strict=True):
             if r is not out[k].result:
                 out[k] = replace(out[k], result=r)
