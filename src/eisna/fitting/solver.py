@@ -272,10 +272,16 @@ def _solve(problem: _Problem, x0: np.ndarray, max_nfev: int, hold: Sequence[int]
             if flat.cost < res.cost * (1 - 1e-9):
                 flat.nfev = spent
                 return flat
-        free = _solve(problem, res.x, max_nfev)
-        free.nfev += spent
-        return free if free.cost <= res.cost else res
+        return _release(problem, res, max_nfev, spent)
     return res
+
+
+def _release(problem: _Problem, res, max_nfev: int, spent: int):
+    """A solve with every coordinate free from the held solve ``res``, if it is no worse (its
+    ``nfev`` then counts the ``spent`` evaluations too); else ``res``."""
+    free = _solve(problem, res.x, max_nfev)
+    free.nfev += spent
+    return free if free.cost <= res.cost else res
 
 
 def _plateau_release(problem: _Problem, res, max_nfev: int, hold: Sequence[int]):
@@ -294,9 +300,7 @@ def _plateau_release(problem: _Problem, res, max_nfev: int, hold: Sequence[int])
     _, x_p = _above_window(problem, res.x, park=True, factor=1e4)
     flat = _solve(problem, x_p, max_nfev, hold)
     if flat.held:  # not released by its own test: every coordinate free from there
-        free = _solve(problem, flat.x, max_nfev)
-        free.nfev += flat.nfev
-        flat = free if free.cost <= flat.cost else flat
+        flat = _release(problem, flat, max_nfev, flat.nfev)
     return flat
 
 
