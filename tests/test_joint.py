@@ -16,20 +16,22 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ("L", "n_gb", "Q_gb", "n_int", "n_ct", "tau_W")
 
 
+def _sample_series(name: str):
+    """The fitted series of ``sample_spectra/<name>_looped.mpt`` and its true parameters."""
+    spectra = eisna.read(ROOT / f"sample_spectra/{name.lower()}_looped.mpt")
+    series = eisna.fit_series(spectra, "symmetric_interlayer", progress=False)
+    truth = json.loads((ROOT / "sample_spectra/truth.json").read_text())[name]["spectra"]
+    return series, truth
+
+
 @pytest.fixture(scope="module")
 def nas():
-    spectra = eisna.read(ROOT / "sample_spectra/nas_looped.mpt")
-    series = eisna.fit_series(spectra, "symmetric_interlayer", progress=False)
-    truth = json.loads((ROOT / "sample_spectra/truth.json").read_text())["NAS"]["spectra"]
-    return series, truth
+    return _sample_series("NAS")
 
 
 @pytest.fixture(scope="module")
 def nps():
-    spectra = eisna.read(ROOT / "sample_spectra/nps_looped.mpt")
-    series = eisna.fit_series(spectra, "symmetric_interlayer", progress=False)
-    truth = json.loads((ROOT / "sample_spectra/truth.json").read_text())["NPS"]["spectra"]
-    return series, truth
+    return _sample_series("NPS")
 
 
 @pytest.fixture(scope="module")
