@@ -8,6 +8,8 @@ Usage::
     python benchmarks/bench_series_cost.py --profile 30    # cProfile of the batch, top 30 entries
     python benchmarks/bench_series_cost.py --phases        # CPU time of each stage of the batch
     python benchmarks/bench_series_cost.py --fit-kinds     # the batch's circuit fits by kind
+    python benchmarks/bench_series_cost.py --no-imp --fit-log new.json --against old.json
+                                                          # every fit: nfev by stage, χ² moves
 
 All in one process, CPU time (``time.process_time``: steadier than wall time on a shared
 machine):
@@ -111,6 +113,101 @@ def _timed_fit_kinds() -> dict[str, list[float]]:
     return kinds
 
 
+_ENGINE_STAGES = (  # engine stages whose evaluations --fit-log counts (arg index of the _Prepared)
+    ("_start_points", 0, "start"),
+    ("_search", 0, "search"),
+    ("_escape", 0, "escape"),
+    ("_polish_and_refine", 0, "polish"),
+    ("_uncertainties", 0, "stats"),
+    ("_judge", 0, "stats"),
+    ("_assemble", 1, "stats"),
+)
+
+
+def _logged_fits() -> list[dict]:
+    """Wrap the series' fits and the engine's stages: one record per fit of the batch (spectrum
+    index, circuit, warm/cold, budget, light, nfev in total and per stage, CPU s, χ²)."""
+    from eisna.fitting import engine
+    from eisna.series import fitter
+
+    log: list[dict] = []
+    stages: dict[str, int] = {}
+    for name, arg, label in _ENGINE_STAGES:
+        inner = getattr(engine, name, None)
+        if inner is None:  # (a stage another version of eisna does not have)
+            continue
+
+        def stage(*a, __inner=inner, __arg=arg, __label=label, **k):
+            problem = a[__arg].problem
+            n0 = problem.nfev
+            try:
+                return __inner(*a, **k)
+            finally:
+                stages[__label] = stages.get(__label, 0) + problem.nfev - n0
+
+        setattr(engine, name, stage)
+    inner_fit = fitter._Fitter._fit
+
+    def fit(self, spectrum, name, initial, max_nfev=None, *rest):
+        stages.clear()
+        c0 = time.process_time()
+        res = inner_fit(self, spectrum, name, initial, max_nfev, *rest)
+        log.append(
+            {
+                "index": spectrum.meta.get("index"),
+                "circuit": name,
+                "warm": bool(initial),
+                "budget": max_nfev,
+                "light": bool(rest and rest[0] is False),
+                "nfev": int(getattr(res, "nfev", 0)),
+                "stages": dict(stages),
+                "cpu_s": time.process_time() - c0,
+                "chisqr": float(getattr(res, "chisqr", float("nan"))),
+            }
+        )
+        return res
+
+    fitter._Fitter._fit = fit
+    return log
+
+
+def _fit_log_summary(log: list[dict], n_spectra: int) -> None:
+    """Evaluations and CPU of the batch's fits by group: the chain start (spectrum 0), fits of
+    more than 40 evaluations, the others; and by engine stage."""
+    groups: dict[str, list[float]] = {}
+    for r in log:
+        group = "chain start" if r["index"] == 0 else "over 40 nfev" if r["nfev"] > 40 else "40 nfev or less"
+        row = groups.setdefault(group, [0, 0, 0.0])
+        row[0] += 1
+        row[1] += r["nfev"]
+        row[2] += r["cpu_s"]
+    for group, (count, nfev, cpu) in groups.items():
+        print(
+            f"  fits, {group}: {count:.0f} fits, {nfev:.0f} nfev, {1e3 * cpu:.1f} ms "
+            f"({1e3 * cpu / n_spectra:.2f} ms/spectrum)"
+        )
+    by_stage: dict[str, int] = {}
+    for r in log:
+        for k, v in r["stages"].items():
+            by_stage[k] = by_stage.get(k, 0) + v
+    print("  nfev by engine stage: " + ", ".join(f"{k} {v}" for k, v in by_stage.items()))
+
+
+def _fit_log_compare(old: list[dict], new: list[dict]) -> None:
+    """Fits whose χ² moved by more than 0.1 % against an earlier --fit-log (same order)."""
+    if [(r["index"], r["circuit"]) for r in old] != [(r["index"], r["circuit"]) for r in new]:
+        print("  --against: the batches ran different fits (not comparable one by one)")
+        return
+    moved = [
+        (a["index"], a["circuit"], a["budget"], b["chisqr"] / a["chisqr"] - 1)
+        for a, b in zip(old, new, strict=True)
+        if abs(b["chisqr"] / a["chisqr"] - 1) > 1e-3
+    ]
+    print(f"  fits whose chi2 moved by > 0.1 %: {len(moved)} of {len(new)}")
+    for idx, name, budget, rel in moved:
+        print(f"    spectrum {idx} {name}{f' (budget {budget})' if budget else ''}: {100 * rel:+.2f} %")
+
+
 def _cold_fits(spectra, circuit):
     import eisna
 
@@ -173,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=2, help="batches timed (the fastest is reported)")
     ap.add_argument("--phases", action="store_true", help="CPU time per stage of each batch")
     ap.add_argument("--fit-kinds", action="store_true", help="the batch's circuit fits by kind")
+    ap.add_argument("--fit-log", metavar="FILE", help="write every fit of the last batch (JSON)")
+    ap.add_argument("--against", metavar="FILE", help="with --fit-log: fits whose chi2 moved vs FILE")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     import eisna
@@ -184,8 +283,11 @@ def main(argv: list[str] | None = None) -> int:
     t_fit, fits = _cold_fits(spectra, circuit)
     totals = _timed_stages() if args.phases else None
     kinds = _timed_fit_kinds() if args.fit_kinds else None
+    log = _logged_fits() if args.fit_log else None
     runs = []
     for k in range(max(args.repeat, 1)):
+        if log is not None:
+            log.clear()
         if totals is not None:
             totals.clear()
         if kinds is not None:
@@ -203,6 +305,13 @@ def main(argv: list[str] | None = None) -> int:
                     f"  batch {k + 1} fits {kind}: {count:.0f} fits, {nfev / count:.0f} nfev and "
                     f"{1e3 * cpu / count:.2f} ms per fit, {1e3 * cpu / len(runs[-1][1]):.2f} ms/spectrum"
                 )
+    if log is not None:
+        import json
+
+        Path(args.fit_log).write_text(json.dumps(log, indent=0))
+        _fit_log_summary(log, len(runs[-1][1]))
+        if args.against:
+            _fit_log_compare(json.loads(Path(args.against).read_text()), log)
     t_batch, series = min(runs, key=lambda r: r[0])
     t_fit = min(t_fit, _cold_fits(spectra, circuit)[0])  # cold fits timed twice, before and after
     kin = series.kinetics_summary()

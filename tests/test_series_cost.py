@@ -247,3 +247,35 @@ def test_warm_release_from_the_plateau(monkeypatch):
     assert new.chisqr <= old.chisqr * (1 + 1e-6)
     assert new.nfev < 0.75 * old.nfev
     assert cold_new.chisqr == cold_old.chisqr and cold_new.nfev == cold_old.nfev
+
+
+def test_warm_polish_parks_a_released_capacitance_deep_on_the_plateau(monkeypatch):
+    """A warm solve that released the bulk capacitance onto the resistive plateau is polished
+    with it parked deep there (apex 10⁵× above the window) and held: the same χ² or lower, the
+    same resistances, fewer evaluations than the tight polish and refinement walking along the
+    flat valley; cold fits do not take this path."""
+    import warnings
+    from pathlib import Path
+
+    from eisna.fitting import engine
+
+    spectra = eisna.read(Path(__file__).resolve().parents[1] / "sample_spectra" / "nas_looped.mpt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prev = eisna.fit(spectra[37], "symmetric_interlayer")
+        start = {**prev.params, "C_b": 5e-11}  # the series' warm start (as above)
+        new = eisna.fit(spectra[38], "symmetric_interlayer", initial=start, n_restarts=0)
+        cold_new = eisna.fit(spectra[38], "symmetric_interlayer")
+        monkeypatch.setattr(engine, "_PLATEAU_APEX", math.inf)  # the polish as before
+        old = eisna.fit(spectra[38], "symmetric_interlayer", initial=start, n_restarts=0)
+        cold_old = eisna.fit(spectra[38], "symmetric_interlayer")
+    f_max = float(np.max(spectra[38].freq))
+    apex = 1 / (2 * math.pi * new.params["R_b"] * new.params["C_b"])
+    assert old.params["C_b"] < 1e-12  # the release onto the plateau this is about happened
+    assert apex > 0.9e5 * f_max  # parked deep on the plateau
+    assert new.chisqr <= old.chisqr * (1 + 1e-9)
+    for p in ("R_b", "R_gb", "R_int", "R_ct", "R_W"):
+        assert new.params[p] == pytest.approx(old.params[p], rel=1e-5)
+    assert "unidentifiable:C_b" in new.flags and "unidentifiable:C_b" in old.flags
+    assert new.nfev < 0.8 * old.nfev
+    assert cold_new.chisqr == cold_old.chisqr and cold_new.nfev == cold_old.nfev

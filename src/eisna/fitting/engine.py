@@ -34,7 +34,9 @@ the arcs in :mod:`eisna.fitting.physics`; this module runs them in order. How a 
    method. Unless the fit is already as close to the data as the DRT sketch, one more LM run
    restarts at the solution (skipped when the polish converged) and once with parameters stuck
    on a bound or without effect reset to their defaults; if it lowers χ², its point and a
-   Jacobian covariance are used instead.
+   Jacobian covariance are used instead. A warm solve that released an ideal capacitance onto
+   the resistive plateau (its R‖C apex > 10³× above the window) is polished with it parked at
+   10⁵× and held, if that is no worse (:func:`_plateau_polish`).
 
 The residual handed to the solvers is the stacked weighted vector
 ``[w_re (Z'_fit − Z'), w_im (Z''_fit − Z'')]`` (see :mod:`eisna.fitting.weights`); it is never
@@ -507,6 +509,11 @@ def _start_points(prep: _Prepared) -> tuple[Candidates, SpectrumSketch | None]:
 
 
 _PLATEAU_MIN_NFEV = 60  # smallest solver budget for which a warm start tries the plateau release
+# a released capacitance whose arc's apex lies this many times above the highest frequency is on
+# the resistive plateau (χ² flat within ~5e-5 there on NAS spectra); the polish of a warm fit
+# parks it at _PLATEAU_PARK × and holds it
+_PLATEAU_APEX = 1e3
+_PLATEAU_PARK = 1e5
 
 
 def _search(
@@ -614,20 +621,63 @@ def _polish_and_refine(
     held = _above_window(problem, x_best)[0] if getattr(best, "held", False) else []
     if not polish:
         return x_best, best.cost, False, held
-    x, polish_cost, polished, polish_ok = _polish_solve(
-        problem, x_best, held, best.cost, _POLISH_NFEV_LSQ, _POLISH_NFEV
-    )
-    if polish_cost > best.cost * (1 + 1e-9):  # never let the polish make it worse
+    best_cost = best.cost
+    flat: Sequence[int] = []
+    parked = _plateau_polish(prep, x_best, best_cost, max_nfev) if not held else None
+    if parked is not None:
+        flat, (x, polish_cost, polished, polish_ok) = parked
+        x_best, best_cost = x, polish_cost
+    else:
+        x, polish_cost, polished, polish_ok = _polish_solve(
+            problem, x_best, held, best_cost, _POLISH_NFEV_LSQ, _POLISH_NFEV
+        )
+    if polish_cost > best_cost * (1 + 1e-9):  # never let the polish make it worse
         x, polished = x_best, False
     # as close to the data as the free DRT sketch: a restart finds no lower χ² worth its cost
     # (tried on 480 wide-prior draws of every library circuit: χ² and R unchanged)
     at_floor = sk is not None and problem.misfit(x) <= _REFINE_FLOOR * sk.rms
-    # the polish is a fresh LM start at the solution: when it converged, _refine need not repeat it
-    x_refined = x if at_floor else _refine(problem, x, max(max_nfev // 3, 10), restart=not polished)
+    # the polish is a fresh LM start at the solution: when it converged, _refine need not repeat
+    # it; a parked plateau capacitance is not "stuck" (its vanished column is the plateau)
+    x_refined = (
+        x if at_floor else _refine(problem, x, max(max_nfev // 3, 10), restart=not polished, keep=flat)
+    )
     refined = x_refined is not x
     if refined:  # the covariance is then recomputed from the Jacobian below
         x = _order_arcs_by_role(problem, x_refined)
     return x, polish_cost, polish_ok, held
+
+
+def _plateau_polish(
+    prep: _Prepared, x_best: np.ndarray, cost: float, max_nfev: int
+) -> tuple[list[int], tuple[np.ndarray, float, bool, bool]] | None:
+    """The polish of a warm solve that released a capacitance onto the resistive plateau.
+
+    There (its arc's apex > ``_PLATEAU_APEX`` × the highest frequency: a plain resistance in the
+    window) χ² is flat along the capacitance, and the tight polish and the refinement walked it
+    down the flat valley for 25–90 evaluations, gaining < 1e-6 of χ², to wherever they stopped
+    (which decided whether the series' next guarded start kept or dropped it: a seed chosen by
+    the last bits). Instead the capacitance is parked at ``_PLATEAU_PARK`` × (deep on the
+    plateau, as far as every such walk went or further) and the others are polished with it
+    held. Returns (the parked coordinates, the polish's (x, cost, converged, success)) when that
+    is no worse than ``cost``; None otherwise, or for cold and truncated solves (the polish then
+    runs as before).
+    """
+    problem = prep.problem
+    if not prep.initial_v or max_nfev < _PLATEAU_MIN_NFEV:
+        return None
+    above, x_deep = _above_window(problem, x_best, park=True, factor=_PLATEAU_PARK, above=_PLATEAU_APEX)
+    # ideal capacitors only: a CPE arc far above the window still spreads into it (more so the
+    # lower its n), so its "plateau" is not flat
+    pos = {i: j for j, i in enumerate(problem.free_idx.tolist())}
+    ideal = {pos[int(p["C"])] for p in capacitive_arcs(problem.defn) if "C" in p and int(p["C"]) in pos}
+    flat = [j for j in above if j in ideal]
+    if not flat:
+        return None
+    x_park = x_best.copy()
+    x_park[flat] = x_deep[flat]
+    res = problem.residual(x_park)
+    out = _polish_solve(problem, x_park, flat, 0.5 * float(res @ res), _POLISH_NFEV_LSQ, _POLISH_NFEV)
+    return (flat, out) if out[1] <= cost else None
 
 
 def _uncertainties(prep: _Prepared, x: np.ndarray, held: Sequence[int]) -> _Uncertainties:

@@ -352,10 +352,10 @@ def _towards_plateau(problem: _Problem, x: np.ndarray, step: np.ndarray | None, 
 
 
 def _above_window(
-    problem: _Problem, x: np.ndarray, park: bool = False, factor: float = 100.0
+    problem: _Problem, x: np.ndarray, park: bool = False, factor: float = 100.0, above: float = 9.0
 ) -> tuple[list[int], np.ndarray]:
     """Internal coordinates of the capacitances (C, or Q and n) of arcs whose apex lies more than
-    9× above the highest measured frequency, and ``x`` with those arcs parked far above it.
+    ``above`` (9) × the highest measured frequency, and ``x`` with those arcs parked far above it.
 
     Such an arc (e.g. the bulk R‖C of an NAS cell at 270 MHz, measured to 7 MHz) acts as a plain
     resistance in the window: to first order its capacitance only trades against the lead
@@ -374,7 +374,7 @@ def _above_window(
         R = values[p["R"]]
         tau = arc_tau(values, p)
         coords = [pos[i] for key in ("C", "Q", "n") if key in p and (i := int(p[key])) in pos]
-        if not tau < tau_min / 9 or not coords:
+        if not tau < tau_min / above or not coords:
             continue
         out.extend(coords)
         if park:
@@ -644,7 +644,9 @@ def _polish_solve(
     return best_x, best_cost, converged, success
 
 
-def _refine(problem: _Problem, x: np.ndarray, max_nfev: int, restart: bool = True) -> np.ndarray:
+def _refine(
+    problem: _Problem, x: np.ndarray, max_nfev: int, restart: bool = True, keep: Sequence[int] = ()
+) -> np.ndarray:
     """Restart Levenberg–Marquardt at the solution ``x``; return ``x`` or a point of lower χ².
 
     A fresh start (reset damping) finishes solves that stalled in a flat valley, e.g. along a
@@ -652,14 +654,15 @@ def _refine(problem: _Problem, x: np.ndarray, max_nfev: int, restart: bool = Tru
     fresh LM start at ``x``, converged). A second start moves stuck parameters back to their
     defaults: a sine-mapped parameter on its bound, or a log parameter driven so small that it
     no longer acts (e.g. L → 10⁻¹¹ H in front of kΩ arcs), has a (near) zero Jacobian column and
-    cannot leave by itself.
+    cannot leave by itself. Coordinates in ``keep`` are never reset (a capacitance parked on
+    the resistive plateau: its column vanishes by design).
     """
     res0 = problem.residual(x)
     best, best_cost = x, 0.5 * float(res0 @ res0)
     starts = [x] if restart else []
     col = np.linalg.norm(problem.jacobian(x), axis=0)
     vanished: Any = np.flatnonzero(problem.is_log & (col < 1e-4 * col.max())) if col.size else []
-    stuck = sorted(set(problem.at_bound(x)) | {int(i) for i in vanished})
+    stuck = sorted((set(problem.at_bound(x)) | {int(i) for i in vanished}) - {int(i) for i in keep})
     if stuck:
         x0 = x.copy()
         x0[stuck] = problem.to_x(problem.base)[stuck]
