@@ -48,8 +48,12 @@ ComplexArray = npt.NDArray[np.complex128]
 BASES = ("gaussian RBF",)
 # RBF width: full width at half maximum = _FWHM_PER_STEP × (spacing of the centres in ln τ)
 _FWHM_PER_STEP = 2.0
-# decades by which the τ grid extends beyond 1/(2π f_max) .. 1/(2π f_min): room for arcs cut by the window
-_EXTEND_DECADES = 1.0
+# decades by which the τ grid extends beyond 1/(2π f_max) .. 1/(2π f_min): room for arcs cut by the window.
+# One decade was too tight: an arc cut by the window piled up at the grid's last centres, which
+# pulled the peaks of in-window arcs next to it and invited small λ with split peaks; 1.5 decades
+# place the synthetic cells' grain-boundary arc (300 kHz, f_max 7 MHz) within 1.2x of its f0
+# (BENCHMARKS.md, branch drtgrid)
+_EXTEND_DECADES = 1.5
 # λ candidates for cross-validation (dimensionless: γ is scaled by the median |Z|)
 _LAMBDA_GRID = np.logspace(-7.0, 1.0, 9)
 # decades by which the λ grid is extended, one at a time, when the choice sits at one of its ends
@@ -308,8 +312,8 @@ def drt(
         that gives the most such apexes a peak (unchanged when no smaller λ does better).
     n_tau : int, optional
         Number of RBF centres. Default: 7 per decade over the measured τ range
-        1/(2π f_max) … 1/(2π f_min) extended by one decade on each side, where arcs cut
-        by the window still find a centre (70 centres for 7 MHz … 0.1 Hz). Denser grids
+        1/(2π f_max) … 1/(2π f_min) extended by 1.5 decades on each side, where arcs cut
+        by the window still find centres (77 centres for 7 MHz … 0.1 Hz). Denser grids
         cost time (NNLS) without changing the peaks.
     basis : str
         Only ``"gaussian RBF"`` (FWHM two centre spacings).
