@@ -381,6 +381,24 @@ def test_largest_peak_inside_the_window_is_kept_when_the_largest_lies_outside(mo
     assert max(res.peaks, key=lambda p: p.R).f < 20.0  # the big arc: below the window, listed too
 
 
+@pytest.mark.parametrize("seed", [0, 4])
+def test_in_window_peak_merged_by_smoothing_into_an_arc_beyond_the_window_is_kept(seed):
+    """0.25–105 Hz, 36 points, 0.3 % noise: a 309 Ω arc at 0.83 Hz inside the window between a
+    640 Ω arc at 27 Hz and an 800 Ω arc at 0.02 Hz below the window (and a 556 Ω arc at 976 Hz
+    above it). At λ = 1e-3 γ resolves the 0.83 Hz arc; at ten times λ it merges into the arc below
+    the window, and the survival test alone dropped it (these two seeds)."""
+    freq = np.geomspace(105.0, 0.25, 36)
+    arcs = [(309.0, 0.83, 0.85), (640.0, 27.4, 0.9), (556.0, 976.0, 0.9), (800.0, 0.0204, 0.85)]
+    spec = Spectrum(freq, noisy(arcs_impedance(freq, arcs, R_inf=50.0, L=0.0), seed, sigma=0.003))
+    smooth = drt(spec, lam=1e-2, n_boot=0)
+    nearest = min(smooth.peaks, key=lambda p: abs(np.log(p.f / 0.83)))
+    assert not nearest.in_window and nearest.f < 0.05, smooth.summary()  # the merge the rule is for
+    res = drt(spec, lam=1e-3, n_boot=0)
+    inside = [p for p in res.peaks if p.in_window]
+    assert any(abs(np.log(p.f / 0.83)) <= np.log(1.5) for p in inside), res.summary()
+    assert any(abs(np.log(p.f / 27.4)) <= np.log(1.5) for p in inside), res.summary()
+
+
 @pytest.mark.parametrize("seed", range(0, 20, 4))
 def test_in_window_arc_beside_a_larger_arc_below_the_window_is_listed(seed):
     """The case above at the λ drt chooses, over noise seeds: the 73 Hz arc is listed inside the

@@ -352,7 +352,8 @@ def drt(
     a shoulder separated from a neighbour by a valley at least half as high as the
     lower maximum is merged into it; a peak must reappear within 0.3 decade when λ is
     ten times larger (the peak holding the largest share of R_pol is always kept, and so
-    is the largest peak inside the measured frequency range when that one lies outside); and
+    is the largest peak inside the measured frequency range when that one lies outside, and
+    a peak inside the range that the larger λ merges into a peak outside it); and
     it must hold at least ``min_peak_fraction`` of R_pol. Each peak says whether it lies
     inside the measured frequency range (``in_window``) and whether it stands clear of
     the bootstrap band (``credible``). A
@@ -517,7 +518,9 @@ def _listed_peaks(
     can merge or shift it, but it is the spectrum's main relaxation. When that peak lies
     outside the measured range ``f_range`` (Hz), the largest peak inside it is kept too:
     it is the main relaxation the data actually resolve (smoothing merges it into the
-    larger out-of-window one, which is what the test would otherwise read as a ripple).
+    larger out-of-window one, which is what the test would otherwise read as a ripple). For
+    the same reason any peak inside the range whose nearest peak at ten times the λ lies
+    outside it is kept: it was merged into an extrapolated arc, not smoothed away.
     """
     peaks = _find_peaks(log_tau, gamma, min_area)
     if len(peaks) <= 1:
@@ -529,11 +532,19 @@ def _listed_peaks(
     inside = [p for p in peaks if f_range[0] <= p.f <= f_range[1]]
     if inside:
         kept.append(max(inside, key=lambda p: p.R))
-    return tuple(
-        p
-        for p in peaks
-        if p in kept or any(abs(np.log10(p.tau / q.tau)) <= _SURVIVAL_DECADES for q in smooth_peaks)
-    )
+
+    def survives(p: DRTPeak) -> bool:
+        return any(abs(np.log10(p.tau / q.tau)) <= _SURVIVAL_DECADES for q in smooth_peaks)
+
+    def merged_beyond_the_window(p: DRTPeak) -> bool:
+        # smoothing moved an in-window peak into an extrapolated arc beyond the window (on the
+        # wider τ grid such an arc is free to broaden over it): a merge, not a ripple that vanished
+        if p not in inside or not smooth_peaks:
+            return False
+        nearest = min(smooth_peaks, key=lambda q: abs(np.log(q.tau / p.tau)))
+        return not f_range[0] <= nearest.f <= f_range[1]
+
+    return tuple(p for p in peaks if p in kept or survives(p) or merged_beyond_the_window(p))
 
 
 def _bootstrap_band(
