@@ -50,9 +50,9 @@ BASES = ("gaussian RBF",)
 _FWHM_PER_STEP = 2.0
 # decades by which the τ grid extends beyond 1/(2π f_max) .. 1/(2π f_min): room for arcs cut by the window.
 # One decade was too tight: an arc cut by the window piled up at the grid's last centres, which
-# pulled the peaks of in-window arcs next to it and invited small λ with split peaks; 1.5 decades
-# place the synthetic cells' grain-boundary arc (300 kHz, f_max 7 MHz) within 1.2x of its f0
-# (BENCHMARKS.md, branch drtgrid)
+# pulled the peaks of in-window arcs next to it and invited small λ with split peaks; with 1.5
+# decades the sample cells' 300 kHz grain-boundary peak (f_max 7 MHz) lies within 0.09 decade of
+# its f0, 0.16 before (BENCHMARKS.md, branch drtgrid). Two decades fail the three-ZARC known answer.
 _EXTEND_DECADES = 1.5
 # λ candidates for cross-validation (dimensionless: γ is scaled by the median |Z|)
 _LAMBDA_GRID = np.logspace(-7.0, 1.0, 9)
