@@ -688,6 +688,13 @@ if __name__ == "__main__":
     )
     args = ap.parse_args()
     warnings.simplefilter("ignore")
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        sys.exit(
+            "numba is not installed: pip install --target /tmp/numba_pkgs numba llvmlite, then "
+            "PYTHONPATH=src:/tmp/numba_pkgs python benchmarks/bench_numba_core.py"
+        )
     cache = Path(args.cache_dir)
     if not args.no_startup:
         startup(cache, args.rounds)
