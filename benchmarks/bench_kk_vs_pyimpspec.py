@@ -126,7 +126,7 @@ def kk_table(spectra: list[tuple[str, int, Spectrum]], cache_path: Path) -> list
 #   basis (within EDGE_DECADES): there γ is the tail of the last basis function and the "peak" is a
 #   truncated distribution whose position the basis sets, not the data. pyimpspec centres its RBFs
 #   at τ = 1/f of the measured frequencies (its output grid runs half a decade beyond them), so it
-#   cannot place a peak above f_max/2π; eisna's centres run one decade beyond 1/(2πf) each side;
+#   cannot place a peak above f_max/2π; eisna's centres run 1.5 decades beyond 1/(2πf) each side;
 # * resolved peaks of the two tools are paired as mutual nearest neighbours in ln τ; a pair agrees
 #   when the τ ratio is at most RATIO. Resolved peaks without a partner are listed, not hidden;
 # * referee where the tools disagree: the nearest prominent local maximum of −Z″ (:func:`apexes`,

@@ -9,6 +9,7 @@ import pytest
 
 import eisna
 from eisna.circuit import load_circuit
+from eisna.fitting import reseed
 from eisna.fitting.engine import _prepare
 from eisna.fitting.reseed import symptoms
 from eisna.fitting.synthetic import KNOWN_ANSWER_PRIORS, identifiable_parameters, noisy_spectrum
@@ -113,3 +114,30 @@ def test_a_fit_at_the_noise_floor_shows_no_symptom():
     off = dict(r.params, R_W=1e-3, tau_W=1e6)
     x_off = prep.problem.to_x(np.array([off[n] for n in prep.names]))
     assert symptoms(prep.problem, x_off, r.meta["noise"]) == [4]
+
+
+def test_escape_from_a_clean_minimum_checks_its_symptoms_once_and_solves_nothing(monkeypatch):
+    # a clean minimum: escape returns None after one look at its symptoms (the one-element
+    # rounds and the pair round used to look at the same point twice), with no evaluation
+    d = load_circuit("symmetric_cell")
+    rng = np.random.default_rng(5)
+    truth, _ = identifiable_parameters(d, rng)
+    s = noisy_spectrum(d, truth, KNOWN_ANSWER_PRIORS["symmetric_cell"].freq, 0.002, rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = eisna.fit(s, d)
+    prep = _prepare(s, d, "modulus", None, None, None, None)
+    x = prep.problem.to_x(np.array([r.params[n] for n in prep.names]))
+    res = prep.problem.residual(x)
+    best = type("Best", (), {"x": x, "cost": 0.5 * float(res @ res), "status": 2})()
+    looks = []
+
+    def counted(problem, x_, noise):
+        looks.append(x_.copy())
+        return symptoms(problem, x_, noise)
+
+    monkeypatch.setattr(reseed, "symptoms", counted)
+    nfev = prep.problem.nfev
+    assert reseed.escape(prep.problem, best, r.meta["noise"], {}, 150) is None
+    assert len(looks) == 1 and np.array_equal(looks[0], x)
+    assert prep.problem.nfev == nfev

@@ -170,3 +170,25 @@ def test_band_limited_interlayer_detection_the_window_cannot_carry_falls_back():
     assert cell.sum() >= 6
     assert np.max(np.abs(frame.loc[cell, "R_ct"].to_numpy(float) / 30.0 - 1)) < 0.2
     assert set(frame.loc[~cell, "model"]) <= {"symmetric_two_arcs"}
+
+
+def test_a_valley_the_data_cannot_tell_apart_is_chosen_by_its_flags():
+    # two minima of one circuit: the flagged one undercuts the other by ΔAICc 1 (equal support),
+    # then by ΔAICc 3 (real support): only in the first case do the flags decide
+    from dataclasses import replace
+
+    from eisna.fitting.result import Flag, FlagKind
+    from eisna.series.window import _preferred
+
+    s = _band_limited_series()[0]
+    clean = eisna.fit(s, "symmetric_cell", fixed={"L": 0.0})
+    assert not {"n_ct", "R_ct"} & flagged_params(clean)
+    side = replace(
+        clean,
+        chisqr=clean.chisqr * 0.99,
+        aicc=clean.aicc - 1.0,
+        flags=(*clean.flags, Flag(FlagKind.AT_BOUND, "n_ct")),
+    )
+    assert _preferred(side, clean) is clean and _preferred(clean, side) is clean
+    far = replace(side, aicc=clean.aicc - 3.0)
+    assert _preferred(far, clean) is far and _preferred(clean, far) is far

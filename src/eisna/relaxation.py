@@ -48,8 +48,12 @@ ComplexArray = npt.NDArray[np.complex128]
 BASES = ("gaussian RBF",)
 # RBF width: full width at half maximum = _FWHM_PER_STEP × (spacing of the centres in ln τ)
 _FWHM_PER_STEP = 2.0
-# decades by which the τ grid extends beyond 1/(2π f_max) .. 1/(2π f_min): room for arcs cut by the window
-_EXTEND_DECADES = 1.0
+# decades by which the τ grid extends beyond 1/(2π f_max) .. 1/(2π f_min): room for arcs cut by the window.
+# One decade was too tight: an arc cut by the window piled up at the grid's last centres, which
+# pulled the peaks of in-window arcs next to it and invited small λ with split peaks; with 1.5
+# decades the sample cells' 300 kHz grain-boundary peak (f_max 7 MHz) lies within 0.09 decade of
+# its f0, 0.16 before (BENCHMARKS.md, branch drtgrid). Two decades fail the three-ZARC known answer.
+_EXTEND_DECADES = 1.5
 # λ candidates for cross-validation (dimensionless: γ is scaled by the median |Z|)
 _LAMBDA_GRID = np.logspace(-7.0, 1.0, 9)
 # decades by which the λ grid is extended, one at a time, when the choice sits at one of its ends
@@ -308,8 +312,8 @@ def drt(
         that gives the most such apexes a peak (unchanged when no smaller λ does better).
     n_tau : int, optional
         Number of RBF centres. Default: 7 per decade over the measured τ range
-        1/(2π f_max) … 1/(2π f_min) extended by one decade on each side, where arcs cut
-        by the window still find a centre (70 centres for 7 MHz … 0.1 Hz). Denser grids
+        1/(2π f_max) … 1/(2π f_min) extended by 1.5 decades on each side, where arcs cut
+        by the window still find centres (77 centres for 7 MHz … 0.1 Hz). Denser grids
         cost time (NNLS) without changing the peaks.
     basis : str
         Only ``"gaussian RBF"`` (FWHM two centre spacings).
@@ -348,7 +352,8 @@ def drt(
     a shoulder separated from a neighbour by a valley at least half as high as the
     lower maximum is merged into it; a peak must reappear within 0.3 decade when λ is
     ten times larger (the peak holding the largest share of R_pol is always kept, and so
-    is the largest peak inside the measured frequency range when that one lies outside); and
+    is the largest peak inside the measured frequency range when that one lies outside, and
+    a peak inside the range that the larger λ merges into a peak outside it); and
     it must hold at least ``min_peak_fraction`` of R_pol. Each peak says whether it lies
     inside the measured frequency range (``in_window``) and whether it stands clear of
     the bootstrap band (``credible``). A
@@ -513,7 +518,9 @@ def _listed_peaks(
     can merge or shift it, but it is the spectrum's main relaxation. When that peak lies
     outside the measured range ``f_range`` (Hz), the largest peak inside it is kept too:
     it is the main relaxation the data actually resolve (smoothing merges it into the
-    larger out-of-window one, which is what the test would otherwise read as a ripple).
+    larger out-of-window one, which is what the test would otherwise read as a ripple). For
+    the same reason any peak inside the range whose nearest peak at ten times the λ lies
+    outside it is kept: it was merged into an extrapolated arc, not smoothed away.
     """
     peaks = _find_peaks(log_tau, gamma, min_area)
     if len(peaks) <= 1:
@@ -525,11 +532,19 @@ def _listed_peaks(
     inside = [p for p in peaks if f_range[0] <= p.f <= f_range[1]]
     if inside:
         kept.append(max(inside, key=lambda p: p.R))
-    return tuple(
-        p
-        for p in peaks
-        if p in kept or any(abs(np.log10(p.tau / q.tau)) <= _SURVIVAL_DECADES for q in smooth_peaks)
-    )
+
+    def survives(p: DRTPeak) -> bool:
+        return any(abs(np.log10(p.tau / q.tau)) <= _SURVIVAL_DECADES for q in smooth_peaks)
+
+    def merged_beyond_the_window(p: DRTPeak) -> bool:
+        # smoothing moved an in-window peak into an extrapolated arc beyond the window (on the
+        # wider τ grid such an arc is free to broaden over it): a merge, not a ripple that vanished
+        if p not in inside or not smooth_peaks:
+            return False
+        nearest = min(smooth_peaks, key=lambda q: abs(np.log(q.tau / p.tau)))
+        return not f_range[0] <= nearest.f <= f_range[1]
+
+    return tuple(p for p in peaks if p in kept or survives(p) or merged_beyond_the_window(p))
 
 
 def _bootstrap_band(

@@ -198,6 +198,10 @@ def escape(
     free arc's τ × :data:`_PAIR_FACTORS`; the :data:`_N_PURSUE_PAIR` best continued), and a
     better minimum from it goes through the one-element rounds again.
     """
+    if not symptoms(problem, best.x, noise):
+        # a clean minimum (most fits): nothing to re-seed, alone or in pairs (the rounds and
+        # the pair round would each find the same empty list at the same point)
+        return None
     winner = _rounds(problem, best, noise, fixed_v, max_nfev, peak_taus)
     # the symptom persists: move the suspect element together with each other arc
     current = best if winner is None else winner

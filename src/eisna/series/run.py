@@ -462,7 +462,9 @@ def _window_fallbacks(fitter: _Fitter, plan: _Plan, outcomes: list[SpectrumOutco
         rows = [k for k in positions if k in cands]
         if len(rows) < 2:
             continue
-        results = harmonise_cell_models(fitter, [out[k].result for k in rows], [cands[k] for k in rows])
+        results = harmonise_cell_models(
+            fitter, [out[k].result for k in rows], [cands[k] for k in rows], [plan.ordered[k] for k in rows]
+        )
         for k, r in zip(rows, results, strict=True):
             if r is not out[k].result:
                 out[k] = replace(out[k], result=r)

@@ -20,7 +20,9 @@ How the circuit is chosen depends on the window (:func:`band_limited`):
   best summed score over the cell (:func:`harmonise_cell_models`). Choosing spectrum by spectrum
   or only when a fit was badly flagged made the choice follow the last bits of the arithmetic
   (another CPU's BLAS kernels switched 10 of 61 spectra of a real series between circuits and
-  moved R_b by up to 45 %).
+  moved R_b by up to 45 %). Between two minima of one circuit that the data cannot tell apart
+  (ΔAICc < 2) the one with fewer flagged parameters is kept (:func:`_preferred`), and each
+  spectrum's fit of the cell's circuit is also started from its neighbours'.
 
 A fallback's ``meta["fallback_from"]`` names the circuit it replaced and
 ``meta["fallback_reason"]`` says why (the ``model_note`` column). Flags are never removed: a
@@ -144,8 +146,7 @@ def _window_choice(
     """Band-limited window: every window circuit (the reported one and its nested ones) fitted
     and scored by :func:`_score`; the simplest within ``max_delta_aicc`` of the best is chosen."""
     bad = flagged_params(res)
-    # a window ending below ~10 kHz shows no inductive tail: L is held at 0 in every candidate
-    held = {"L": 0.0} if "L" in res.params and float(np.max(res.freq)) < _L_FMAX_HZ else {}
+    held = _held(res)
     cands: dict[str, Any] = {}
     for name in [res.circuit_name, *_nested(fitter, res.circuit_name)]:
         params = fitter.definition(name).param_names
@@ -159,7 +160,7 @@ def _window_choice(
             fits.append(res)
         cand = None
         for f in fits:
-            cand = _better(cand, f)
+            cand = _preferred(cand, f)
         if _ok(cand):
             cands[name] = flag_below_resolution(spectrum, cand)
     if not cands:
@@ -228,6 +229,7 @@ def harmonise_cell_models(
     fitter: _Fitter,
     results: Sequence[Any],
     candidates: Sequence[dict[str, Any]],
+    spectra: Sequence[Spectrum] | None = None,
     *,
     min_flagged: int = 3,
     max_delta_aicc: float = 10.0,
@@ -247,6 +249,12 @@ def harmonise_cell_models(
     at once, moving rows to a richer circuit as well as a simpler one: a per-spectrum choice
     between circuits of similar score follows the last bits of the arithmetic, and every
     tracked quantity jumps with it.
+
+    With the cell's ``spectra`` (in time order), each spectrum's fit of the chosen circuit is
+    also started from its neighbours' (a pass forward, then back), and the lower χ² kept: in the
+    flat landscapes of a narrow window a solve from the spectrum's own values can end in a side
+    valley (on one CPU, one row of ten put R_ct at 1.9× its neighbours' with a worse χ² than a
+    start from the neighbour reaches).
     """
     out = list(results)
     common = set.intersection(*(set(c) for c in candidates)) if candidates else set()
@@ -259,8 +267,11 @@ def harmonise_cell_models(
         (n for n in common if total[n] - best <= slack),
         key=lambda n: (len(fitter.definition(n).param_names), total[n], n),
     )
+    chosen = [c[model] for c in candidates]
+    if spectra is not None:
+        chosen = _neighbour_seeded(fitter, list(spectra), chosen)
     for i, (res, cands) in enumerate(zip(results, candidates, strict=True)):
-        cand = cands[model]
+        cand = chosen[i]
         n_flags = len(flagged_params(cand))
         if n_flags >= min_flagged and n_flags > len(flagged_params(res)):
             continue
@@ -270,6 +281,45 @@ def harmonise_cell_models(
         )
         out[i] = _as_window_fit(cand, res, what)
     return out
+
+
+def _neighbour_seeded(fitter: _Fitter, spectra: list[Spectrum], fits: list[Any]) -> list[Any]:
+    """``fits`` (one circuit, one per spectrum in time order) each re-solved from its neighbours'
+    values, forward then back; a re-solve is kept where its χ² is lower."""
+    out = list(fits)
+    name = out[0].circuit_name
+    n = len(out)
+    for i, j in [(i, i - 1) for i in range(1, n)] + [(i, i + 1) for i in range(n - 2, -1, -1)]:
+        held = _held(out[i])
+        start = {p: v for p, v in out[j].params.items() if p not in held}
+        cand = _fit_held(fitter, spectra[i], name, start, held)
+        if _ok(cand):
+            out[i] = _preferred(out[i], flag_below_resolution(spectra[i], cand))
+    return out
+
+
+_INDISTINCT_AICC = 2.0  # two minima of one circuit this close in AICc are equally supported by the data
+
+
+def _preferred(a: Any, b: Any) -> Any:
+    """Of two fits of one circuit to one spectrum, the one with fewer flagged parameters when
+    the data cannot tell them apart (ΔAICc < :data:`_INDISTINCT_AICC`), else the lower χ².
+
+    In a narrow window a side valley with an exponent at its bound (n_ct = 0.4, R_ct at twice
+    its neighbours') can undercut the physical minimum by a fraction of the noise; which of the
+    two a solve reaches follows the last bits of the arithmetic.
+    """
+    if not (_ok(a) and _ok(b)) or abs(float(a.aicc) - float(b.aicc)) >= _INDISTINCT_AICC:
+        return _better(a, b)
+    na, nb = len(flagged_params(a)), len(flagged_params(b))
+    if na != nb:
+        return a if na < nb else b
+    return _better(a, b)
+
+
+def _held(res: Any) -> dict[str, float]:
+    """A window ending below ~10 kHz shows no inductive tail: L is held at 0 in every candidate."""
+    return {"L": 0.0} if "L" in res.params and float(np.max(res.freq)) < _L_FMAX_HZ else {}
 
 
 def _score(res: Any) -> float:
