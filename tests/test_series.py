@@ -233,3 +233,44 @@ def test_progress_bar_is_quiet_without_a_terminal(capsys):
     bar.close()
     assert capsys.readouterr().err == ""
     assert bar.disable  # a disabled tqdm: no output, no terminal handling
+
+
+def test_a_jump_between_spectra_is_detected_by_the_median_modulus_ratio():
+    from eisna.series.fitter import _jumped
+    from eisna.series.outcome import SpectrumOutcome
+
+    freq = np.geomspace(1e6, 1.0, 40)
+    z = 100.0 / (1 + 1j * freq / 1e3) + 20.0
+    prev_fit = SimpleNamespace(freq=freq, z=z, success=True, chisqr=1.0)
+    prev = SpectrumOutcome(prev_fit, False, 0.0, 0.0, prev_fit, None)
+    assert not _jumped(prev, Spectrum(freq, z))
+    assert not _jumped(prev, Spectrum(freq, 1.1 * z))
+    assert _jumped(prev, Spectrum(freq, 1.5 * z))
+    assert _jumped(prev, Spectrum(freq, z / 1.5))
+    # other frequencies: compared on the common range, by interpolation in log f
+    assert not _jumped(
+        prev, Spectrum(np.geomspace(5e5, 2.0, 33), 100.0 / (1 + 1j * np.geomspace(5e5, 2.0, 33) / 1e3) + 20.0)
+    )
+
+
+def test_a_temperature_chain_reports_no_fit_worse_than_a_cold_one():
+    # five pellet temperatures in one chain: R_b falls ~1.5x per step, so the warm start is no
+    # closer than an automatic one; which minimum it reached followed any upstream change (one
+    # row 2.3 % above its cold fit after an unrelated engine change). The chain start's fits
+    # run too on such a jump, so no reported fit is worse than the cold fit of its spectrum.
+    import warnings
+
+    from eisna.series import fit_series
+
+    files = sorted((Path(__file__).parents[1] / "sample_spectra" / "pellet").glob("*.mpt"))
+    spectra = [s for f in files for s in eisna.read(f)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = fit_series(spectra, "symmetric_interlayer")
+        for s, o in zip(spectra, series.outcomes, strict=True):
+            cold = eisna.fit(s, o.result.circuit_name)
+            assert o.result.chisqr <= cold.chisqr * (1 + 1e-9), (
+                s.meta.get("source"),
+                o.result.chisqr,
+                cold.chisqr,
+            )

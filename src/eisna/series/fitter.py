@@ -257,6 +257,19 @@ class _Fitter:
         return SpectrumOutcome(full if present else base, present, dbic, floor, full, base, backfilled)
 
     def fit_one(self, spectrum: Spectrum, prev: SpectrumOutcome | None) -> SpectrumOutcome:
+        out = self._fit_warm(spectrum, prev)
+        if prev is None or not _jumped(prev, spectrum):
+            return out
+        # The spectrum moved far from its predecessor (a temperature step, a new cell in one
+        # chain): the warm start is no closer than an automatic one, and which minimum it
+        # reaches follows any perturbation upstream. The chain start's fits too, the better kept.
+        cold = self._fit_warm(spectrum, None)
+        full, base = _better(out.full, cold.full), _better(out.base, cold.base)
+        if self.options.baseline is not None and _light(base):
+            base = _better(cold.base, self.safe_fit(spectrum, self.options.baseline, dict(base.params)))
+        return self.decide(spectrum, full, base if self.options.baseline is not None else None)
+
+    def _fit_warm(self, spectrum: Spectrum, prev: SpectrumOutcome | None) -> SpectrumOutcome:
         opt = self.options
         if opt.baseline is None:
             start = self.guarded_start(prev.full, opt.circuit) if prev is not None else None
@@ -346,6 +359,31 @@ def _light(res) -> bool:
 def _good(res) -> bool:
     """Converged without the engine's "poor_fit" flag."""
     return _ok(res) and "poor_fit" not in res.flags
+
+
+JUMP_FACTOR = 1.25  # median |Z| ratio between neighbours above which a warm start is not trusted alone
+
+
+def _jumped(prev: SpectrumOutcome, spectrum: Spectrum) -> bool:
+    """True when ``spectrum``'s |Z| differs from the previous spectrum's data by more than
+    :data:`JUMP_FACTOR` (median over their common frequency range)."""
+    ref = next((r for r in (prev.full, prev.base, prev.result) if _ok(r)), None)
+    if ref is None:
+        return False
+    f0, m0 = np.asarray(ref.freq, float), np.abs(np.asarray(ref.z))
+    f1, m1 = np.asarray(spectrum.freq, float), np.abs(np.asarray(spectrum.z))
+    good0 = np.isfinite(f0) & (f0 > 0) & np.isfinite(m0) & (m0 > 0)
+    good1 = np.isfinite(f1) & (f1 > 0) & np.isfinite(m1) & (m1 > 0)
+    if good0.sum() < 2 or not good1.any():
+        return False
+    x0, y0 = np.log(f0[good0]), np.log(m0[good0])
+    order = np.argsort(x0)
+    x0, y0 = x0[order], y0[order]
+    x1, y1 = np.log(f1[good1]), np.log(m1[good1])
+    inside = (x1 >= x0[0]) & (x1 <= x0[-1])
+    if not inside.any():
+        return True  # no common frequencies: nothing says the previous optimum is close
+    return bool(np.median(np.abs(y1[inside] - np.interp(x1[inside], x0, y0))) > np.log(JUMP_FACTOR))
 
 
 def _better(a, b):
