@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from eisna.circuit import load_circuit
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
@@ -47,19 +49,25 @@ KERNELS = textwrap.dedent(
     LN10 = math.log(10.0)
 
     @njit(cache=True)
-    def resjac(x, is_log, omega, zr, zi, wr, wi, res, jac_t, zout, want_jac):
-        """symmetric_interlayer L-p(R,C)-p(R,CPE)x3-Ws: weighted residual (2m), transposed
-        Jacobian (14, 2m) in internal coordinates x (log10 where is_log) and Z (m)."""
-        k = x.size
-        p = np.empty(k)
-        f = np.empty(k)
-        for j in range(k):
+    def natural(x, is_log):
+        """Parameters p from internal coordinates x (log10 where is_log) and dp/dx."""
+        p = np.empty(x.size)
+        f = np.empty(x.size)
+        for j in range(x.size):
             if is_log[j]:
                 p[j] = 10.0 ** x[j]
                 f[j] = p[j] * LN10
             else:
                 p[j] = x[j]
                 f[j] = 1.0
+        return p, f
+
+    @njit(cache=True)
+    def resjac(x, is_log, omega, zr, zi, wr, wi, res, jac_t, zout, want_jac):
+        """symmetric_interlayer L-p(R,C)-p(R,CPE)x3-Ws: weighted residual (2m), transposed
+        Jacobian (14, 2m) in internal coordinates x (log10 where is_log) and Z (m)."""
+        k = x.size
+        p, f = natural(x, is_log)
         L, Rb, Cb = p[0], p[1], p[2]
         Rw, tw = p[12], p[13]
         m = omega.size
@@ -175,15 +183,7 @@ KERNELS = textwrap.dedent(
         3 = Ws, 4 = R, with their parameter indices in idx[q] (one compile for every such
         circuit)."""
         k = x.size
-        p = np.empty(k)
-        f = np.empty(k)
-        for j in range(k):
-            if is_log[j]:
-                p[j] = 10.0 ** x[j]
-                f[j] = p[j] * LN10
-            else:
-                p[j] = x[j]
-                f[j] = 1.0
+        p, f = natural(x, is_log)
         m = omega.size
         g = np.zeros(k, dtype=np.complex128)
         for i in range(m):
@@ -538,22 +538,7 @@ def estimate(measured: dict, stages: dict, nnls_raw: float) -> None:
         print(f"  {name:18s} {1e3 * stages[name]:5.2f} -> {1e3 * v:5.2f} ms  ({how})")
 
 
-_NAMES = (
-    "L",
-    "R_b",
-    "C_b",
-    "R_gb",
-    "Q_gb",
-    "n_gb",
-    "R_int",
-    "Q_int",
-    "n_int",
-    "R_ct",
-    "Q_ct",
-    "n_ct",
-    "R_W",
-    "tau_W",
-)
+_NAMES = tuple(load_circuit("symmetric_interlayer").param_names)  # the kernels' parameter order
 
 
 def patch_problem(k):

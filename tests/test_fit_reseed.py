@@ -97,9 +97,9 @@ def test_a_warm_start_in_the_warburg_off_valley_reaches_the_best_chi2(corpus, ca
     assert r.params["tau_W"] == pytest.approx(tau_w, rel=0.05)
 
 
-def test_a_fit_at_the_noise_floor_shows_no_symptom():
-    # a known-answer spectrum (0.2 % noise, Warburg inside the window) fitted cold: nothing to
-    # re-seed, so a clean fit pays nothing for the escapes
+def _clean_fit():
+    """A known-answer symmetric_cell spectrum (0.2 % noise, Warburg inside the window) fitted
+    cold: the fit, its prepared problem and its internal coordinates."""
     d = load_circuit("symmetric_cell")
     rng = np.random.default_rng(5)
     truth, _ = identifiable_parameters(d, rng)
@@ -109,6 +109,13 @@ def test_a_fit_at_the_noise_floor_shows_no_symptom():
         r = eisna.fit(s, d)
     prep = _prepare(s, d, "modulus", None, None, None, None)
     x = prep.problem.to_x(np.array([r.params[n] for n in prep.names]))
+    return r, prep, x
+
+
+def test_a_fit_at_the_noise_floor_shows_no_symptom():
+    # a known-answer spectrum (0.2 % noise, Warburg inside the window) fitted cold: nothing to
+    # re-seed, so a clean fit pays nothing for the escapes
+    r, prep, x = _clean_fit()
     assert symptoms(prep.problem, x, r.meta["noise"]) == []
     # the same fit with the Warburg switched off is suspect: its element is re-seeded
     off = dict(r.params, R_W=1e-3, tau_W=1e6)
@@ -119,15 +126,7 @@ def test_a_fit_at_the_noise_floor_shows_no_symptom():
 def test_escape_from_a_clean_minimum_checks_its_symptoms_once_and_solves_nothing(monkeypatch):
     # a clean minimum: escape returns None after one look at its symptoms (the one-element
     # rounds and the pair round used to look at the same point twice), with no evaluation
-    d = load_circuit("symmetric_cell")
-    rng = np.random.default_rng(5)
-    truth, _ = identifiable_parameters(d, rng)
-    s = noisy_spectrum(d, truth, KNOWN_ANSWER_PRIORS["symmetric_cell"].freq, 0.002, rng)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        r = eisna.fit(s, d)
-    prep = _prepare(s, d, "modulus", None, None, None, None)
-    x = prep.problem.to_x(np.array([r.params[n] for n in prep.names]))
+    r, prep, x = _clean_fit()
     res = prep.problem.residual(x)
     best = type("Best", (), {"x": x, "cost": 0.5 * float(res @ res), "status": 2})()
     looks = []
