@@ -100,6 +100,20 @@ def test_load_by_path_and_env(tmp_path, monkeypatch):
     assert load_circuit("my_pellet").param_names == ("L", "R_b", "Q_el", "n_el")
 
 
+def test_a_circuit_file_is_compiled_once_and_read_again_when_edited(tmp_path):
+    src = load_circuit("pellet_merged").source
+    target = tmp_path / "my_pellet.toml"
+    text = Path(src).read_text(encoding="utf-8")
+    target.write_text(text.replace('name = "pellet_merged"', 'name = "my_pellet"'))
+    first = load_circuit(str(target))
+    assert load_circuit(str(target)) is first  # the same content: the same (immutable) definition
+    # rewritten at once (the file's mtime may not move): the new content is what loads
+    target.write_text(text.replace('name = "pellet_merged"', 'name = "my_other"'))
+    assert load_circuit(str(target)).name == "my_other"
+    target.write_text(text.replace('name = "pellet_merged"', 'name = "my_pellet"'))
+    assert load_circuit(str(target)) is first
+
+
 GOOD = """
 circuit = "L0-R0-CPE2"
 description = "x"
