@@ -235,6 +235,25 @@ def test_to_dict_is_json_safe(nas_fit):
     assert len(back["z_fit"]) == 80 and back["derived"]["ASR_int"]["unit"] == "Ohm cm2"
 
 
+def test_to_dict_arrays_are_plain_floats_with_null_for_non_finite(nas_fit):
+    # the arrays are written in one pass (batch cost): the same numbers, Python floats, and a
+    # non-finite correlation entry as None, exactly as the elementwise form wrote them
+    import dataclasses
+
+    d = nas_fit.to_dict()
+    assert d["freq"] == [float(f) for f in nas_fit.freq]
+    assert d["z_fit"] == [[float(v.real), float(v.imag)] for v in nas_fit.z_fit]
+    assert d["z"][3] == [float(nas_fit.z[3].real), float(nas_fit.z[3].imag)]
+    assert all(type(v) is float for v in d["freq"] + d["z"][0] + d["correlation"][1])
+    corr = np.array(nas_fit.correlation, dtype=float)
+    corr[0, 1], corr[2, 2] = np.nan, -np.inf
+    bad = dataclasses.replace(nas_fit, correlation=corr).to_dict()["correlation"]
+    assert bad[0][1] is None and bad[2][2] is None
+    assert bad[0][0] == pytest.approx(1.0) and type(bad[0][0]) is float
+    assert bad[3] == corr[3].tolist()
+    json.dumps(bad, allow_nan=False)
+
+
 def test_result_statistics(nas_fit):
     r = nas_fit
     n, k = 2 * r.n_points, r.nvarys
