@@ -199,6 +199,32 @@ def test_frame_to_csv_keeps_numbers_numbers():
     assert rows[3] == ["", "", "3", ""]
 
 
+def _copy_every_text_column(frame):  # frame_to_csv as it was: every text column mapped on a copy
+    safe = frame.copy()
+    for col in safe.columns:
+        if safe[col].dtype == object or str(safe[col].dtype) in ("string", "str"):
+            safe[col] = safe[col].map(neutralise)
+    safe.columns = [neutralise(str(c)) for c in safe.columns]
+    return safe.to_csv(index=False)
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        {"source": ["a.mpt", "b.mpt"], "R": [1.5, float("nan")], "ok": [True, False]},  # nothing to change
+        {"source": ["a.mpt", "=b.mpt"], "R": [1.5, 2.0]},
+        {"a": pd.Series([1, None], dtype=object), "b": ["x", "y"]},  # map infers float: "1.0"
+        {"t": pd.Series([True, None], dtype=object), "s": pd.Series(["x", None], dtype="string")},
+        {0: [1.0, 2.0], "-b": ["x", "y"]},  # names neutralised and made text
+    ],
+)
+def test_frame_to_csv_copies_only_when_needed_and_writes_the_same_text(columns):
+    frame = pd.DataFrame(columns)
+    before = frame.copy()
+    assert frame_to_csv(frame) == _copy_every_text_column(frame)
+    pd.testing.assert_frame_equal(frame, before)  # the caller's frame is left as it was
+
+
 def test_formula_file_and_folder_names_are_neutralised_in_results_csv(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     a, b = Path("=A"), Path("@B")

@@ -31,10 +31,24 @@ def neutralise(cell: Any) -> Any:
 
 
 def frame_to_csv(frame: pd.DataFrame) -> str:
-    """``frame.to_csv(index=False)`` with every text cell and column name neutralised."""
+    """``frame.to_csv(index=False)`` with every text cell and column name neutralised.
+
+    The frame is copied only when a text column or a name changes (rare: a batch's frames have
+    none, and writing the copy with its columns replaced took 2–3× as long as the frame itself).
+    """
+    names = [neutralise(str(c)) for c in frame.columns]
+    changed = {}
+    for col, dtype in frame.dtypes.items():  # (the dtypes at once: a column access costs ~8 µs)
+        if str(dtype) in ("object", "string", "str"):
+            values = frame[col]
+            safe_values = values.map(neutralise)
+            # (equal values and dtype write the same text; map may also infer a new dtype)
+            if safe_values.dtype != values.dtype or not safe_values.equals(values):
+                changed[col] = safe_values
+    if not changed and names == list(frame.columns):
+        return frame.to_csv(index=False)
     safe = frame.copy()
-    for col in safe.columns:
-        if safe[col].dtype == object or str(safe[col].dtype) in ("string", "str"):
-            safe[col] = safe[col].map(neutralise)
-    safe.columns = [neutralise(str(c)) for c in safe.columns]
+    for col, safe_values in changed.items():
+        safe[col] = safe_values
+    safe.columns = names
     return safe.to_csv(index=False)
