@@ -17,10 +17,12 @@ cross-validation of the joint fit (Golub, Heath and Wahba, *Technometrics* 21 (1
 215) chooses λ instead. A λ whose fit misses the data by more than 1.5× the noise level
 (estimated from the least-regularised fit) is lowered until it does not (Morozov's
 discrepancy principle), since cross-validation on few or noisy points can merge arcs.
-Last, every prominent maximum of −Z″ inside the window (a model-free sign of an arc there)
-must keep a γ peak within half a decade; when the chosen λ has merged it into a
-neighbour (on spectra where Z′ and Z″ disagree, cross-validation can prefer such a λ),
-λ is lowered in decades until it has one again.
+Before that cap, where the cross-validation error is flat within its own statistical spread (few noisy
+points), the λ among those that puts the dominant in-window peak nearest a −Z″ apex standing
+out from the local scatter is taken. Last, every prominent maximum of −Z″ inside the window
+(a model-free sign of an arc there) must keep a γ peak within half a decade; when the chosen
+λ has merged it into a neighbour (on spectra where Z′ and Z″ disagree, cross-validation can
+prefer such a λ), λ is lowered in decades until it has one again.
 
 Only :mod:`eisna.spectrum` and :mod:`eisna.errors` are imported (DRT sits upstream
 of circuits and fitting, which may use its peaks for start values).
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -76,6 +79,14 @@ _APEX_PROMINENCE = 0.1
 # a maximum made by the scatter of two neighbours is no apex
 _APEX_NOISE_SIGMAS = 4.0
 _APEX_FACTOR = float(np.sqrt(10.0))
+# apex steering (few-point noisy spectra): −Z″ is fitted by a quadratic in log10 f over this many
+# decades either side of each local maximum; the maximum counts when the curvature is negative at
+# this one-sided t level against the scatter of the points about the quadratic
+_STEER_HALF_DECADES = 0.5
+_STEER_LEVEL = 0.975
+# ... and λ moves only when that brings the dominant in-window peak at least half a centre spacing
+# (in decades) closer to the apex
+_STEER_GAIN_DECADES = 0.5 / _CENTRES_PER_DECADE
 # Gauss–Hermite nodes for the kernel integrals (the kernel is smooth on the RBF's scale)
 _GH_NODES, _GH_WEIGHTS = np.polynomial.hermite.hermgauss(24)
 
@@ -300,9 +311,16 @@ def drt(
         divided by the median |Z|). Default: chosen by real/imaginary cross-validation
         over 10⁻⁷ … 10¹ (decade steps, then the half decade above the choice): γ fitted
         to Z′ alone predicts Z″ and vice versa, and the largest λ whose summed prediction
-        error is within 10 % of the smallest wins (smoother γ at equal evidence), but
-        never one whose residual norm exceeds 1.5× the noise estimated from the
-        least-regularised fit (discrepancy principle: λ is lowered in half decades). When
+        error is within 10 % of the smallest wins (smoother γ at equal evidence). When
+        −Z″ has an apex inside the window that stands out from its local scatter (a
+        quadratic in log f over ±0.5 decade, curvature significant at the one-sided 97.5 %
+        t level), the λ on the half-decade grid whose error lies within the error's own
+        statistical spread, √(2/2n), of the smallest and that puts the dominant in-window
+        peak nearest that apex wins instead (only if it moves the peak at least half a
+        centre spacing closer): on few noisy points the error cannot tell those λ apart and
+        a broad peak drifts with λ. λ is never one whose residual norm exceeds 1.5× the
+        noise estimated from the least-regularised fit (discrepancy principle: λ is
+        lowered in half decades). When
         that choice is the top of the extended grid, λ comes from generalised
         cross-validation of the joint Z′ + Z″ fit (the largest λ within 3 % of the
         smallest GCV score); ``lam_at_edge`` then says whether GCV found an optimum.
@@ -393,6 +411,8 @@ def drt(
     if lam is None:
         sy = system
         lam, lam_at_edge = _choose_lambda(sy.A_re, sy.A_im, sy.b_re, sy.b_im, sy.D, sy.n_tau)
+        if not lam_at_edge:
+            lam = _steer_to_apex(sy, freq, z, float(lam), min_peak_fraction)
         capped = _cap_by_discrepancy(
             np.vstack([sy.A_re, sy.A_im]), np.concatenate([sy.b_re, sy.b_im]), sy.D, lam
         )
@@ -634,16 +654,10 @@ def _refit_columns(pred: FloatArray, cols: FloatArray, b: FloatArray) -> FloatAr
     return pred + cols @ _nnls(cols, b - pred)
 
 
-def _choose_lambda(
-    A_re: FloatArray,
-    A_im: FloatArray,
-    b_re: FloatArray,
-    b_im: FloatArray,
-    D: FloatArray,
-    n_tau: int,
-) -> tuple[float, bool]:
-    """Real/imaginary cross-validation: pick the λ that minimises the cross-prediction error,
-    and say whether it sits at an end of the (extended) λ grid.
+def _cv_error_function(
+    A_re: FloatArray, A_im: FloatArray, b_re: FloatArray, b_im: FloatArray, D: FloatArray, n_tau: int
+) -> Callable[[float], float]:
+    """λ ↦ real/imaginary cross-prediction error (sum of squares over both parts).
 
     γ fitted to Z′ predicts Z″ (with L and C refitted, since Z′ carries no information
     on them) and γ fitted to Z″ predicts Z′ (with R∞ refitted, for the same reason).
@@ -659,6 +673,25 @@ def _choose_lambda(
         pred_im = _refit_columns(A_im @ c_re, A_im[:, im_only], b_im)
         pred_re = _refit_columns(A_re @ c_im, A_re[:, [n_tau]], b_re)
         return float(np.sum((pred_im - b_im) ** 2) + np.sum((pred_re - b_re) ** 2))
+
+    return cv_error
+
+
+def _choose_lambda(
+    A_re: FloatArray,
+    A_im: FloatArray,
+    b_re: FloatArray,
+    b_im: FloatArray,
+    D: FloatArray,
+    n_tau: int,
+) -> tuple[float, bool]:
+    """Real/imaginary cross-validation: pick the λ that minimises the cross-prediction error,
+    and say whether it sits at an end of the (extended) λ grid.
+
+    γ fitted to Z′ predicts Z″ (with L and C refitted, since Z′ carries no information
+    on them) and γ fitted to Z″ predicts Z′ (with R∞ refitted, for the same reason).
+    """
+    cv_error = _cv_error_function(A_re, A_im, b_re, b_im, D, n_tau)
 
     # The error is flat over decades of small λ, where spurious split peaks appear; like the
     # one-standard-error rule, take the largest λ whose error is within 10 % of the minimum
@@ -808,6 +841,106 @@ def _lower_lambda_for_apexes(
         if count > best_count:
             best, best_count = trial, count
     return best
+
+
+def _significant_apexes(freq: FloatArray, z: ComplexArray) -> list[float]:
+    """Frequencies (Hz) of the maxima of −Z″ that stand out from the local scatter.
+
+    Around each local maximum of −Z″, the points within :data:`_STEER_HALF_DECADES` of it
+    (at least five) are fitted by a quadratic in log10 f. The maximum counts when the
+    curvature is negative at the one-sided t level :data:`_STEER_LEVEL` (t-distribution with
+    k − 3 degrees of freedom, the scatter taken from the quadratic's own residuals, at least
+    0.1 % of the apex height) and the vertex lies inside the fitted points; the vertex is the
+    apex. Unlike :func:`_apex_frequencies` it needs no noise estimate from a DRT fit, which on
+    a spectrum that fails KK measures the misfit of a few points, not the scatter near the apex,
+    and a single point standing one noise width above its neighbours is no apex.
+    """
+    from scipy.special import stdtrit
+
+    order = np.argsort(freq)
+    y = -z.imag[order]
+    x = np.log10(freq[order])
+    out = []
+    for i in range(1, y.size - 1):
+        if not (y[i] > 0 and y[i] >= y[i - 1] and y[i] >= y[i + 1]):
+            continue
+        near = np.abs(x - x[i]) <= _STEER_HALF_DECADES + 1e-9
+        k = int(near.sum())
+        if k < 5 or np.unique(x[near]).size < 3:  # repeated frequencies: no curvature to test
+            continue
+        u = x[near] - x[i]
+        V = np.column_stack([np.ones_like(u), u, u * u])
+        coef = np.linalg.lstsq(V, y[near], rcond=None)[0]
+        r = y[near] - V @ coef
+        s2 = max(float(r @ r) / (k - 3), (1e-3 * y[i]) ** 2)
+        var_c = s2 * float(np.linalg.inv(V.T @ V)[2, 2])
+        _, b, c = coef
+        if c >= 0 or -c / np.sqrt(var_c) < stdtrit(k - 3, _STEER_LEVEL):
+            continue
+        vertex = -b / (2.0 * c)
+        if u.min() < vertex < u.max():
+            out.append(float(10.0 ** (x[i] + vertex)))
+    return out
+
+
+def _dominant_in_window(
+    system: _System, coef: FloatArray, min_peak_fraction: float, f_range: tuple[float, float]
+) -> float | None:
+    """Frequency (Hz) of the γ peak of ``coef`` with the largest area inside ``f_range`` (Hz)."""
+    n_tau = system.n_tau
+    log_tau = np.linspace(system.centres[0], system.centres[-1], 4 * (n_tau - 1) + 1)
+    weights = coef[:n_tau]
+    gamma = np.clip(_rbf(log_tau[:, None] - system.centres[None, :], system.eps) @ weights, 0.0, None)
+    R_pol = float(np.sum(weights) * np.sqrt(np.pi) / system.eps)
+    inside = [
+        p for p in _find_peaks(log_tau, gamma, min_peak_fraction * R_pol) if f_range[0] <= p.f <= f_range[1]
+    ]
+    return max(inside, key=lambda p: p.R).f if inside else None
+
+
+def _steer_to_apex(
+    system: _System, freq: FloatArray, z: ComplexArray, lam: float, min_peak_fraction: float
+) -> float:
+    """Among the λ that re/im cross-validation cannot tell apart, the one whose dominant peak
+    inside the window lies nearest a significant −Z″ apex.
+
+    On few noisy points the cross-validation error is flat over decades of λ, and the chosen
+    end of the "within 10 %" band decides where a broad peak sits (it drifts with λ). The
+    error is a sum of 2n squared prediction errors, so its own relative spread is about
+    √(2/2n); λ on the half-decade grid 10⁻⁷ … 10¹ whose error lies within that spread of the
+    smallest are equally supported by the data. When −Z″ has an apex that stands out from its
+    local scatter (:func:`_significant_apexes`) and one of those λ brings the dominant in-window
+    peak at least half a centre spacing closer to it, that λ wins (the one nearest the apex,
+    the larger on ties); otherwise ``lam`` is kept. The discrepancy cap and the apex guard
+    still apply afterwards.
+    """
+    f_range = (float(freq.min()), float(freq.max()))
+    apexes = [f for f in _significant_apexes(freq, z) if f_range[0] <= f <= f_range[1]]
+    if not apexes:
+        return lam
+    A = np.vstack([system.A_re, system.A_im])
+    b = np.concatenate([system.b_re, system.b_im])
+
+    def distance(trial: float) -> float:
+        f = _dominant_in_window(system, _solve(A, b, system.D, trial), min_peak_fraction, f_range)
+        return np.inf if f is None else min(abs(float(np.log10(f / a))) for a in apexes)
+
+    d0 = distance(lam)
+    if d0 < _STEER_GAIN_DECADES:  # nothing can gain enough: skip the scan
+        return lam
+    grid = [float(v) for v in np.logspace(-7.0, 1.0, 17)]
+    closer = {trial: d for trial in grid if (d := distance(trial)) < np.inf and d <= d0 - _STEER_GAIN_DECADES}
+    if not closer:
+        return lam
+    cv_error = _cv_error_function(system.A_re, system.A_im, system.b_re, system.b_im, system.D, system.n_tau)
+    errors = {trial: cv_error(trial) for trial in grid}
+    errors.setdefault(lam, cv_error(lam))
+    rows = b.size
+    limit = min(errors.values()) * (1.0 + np.sqrt(2.0 / rows)) + _CV_FLOOR**2 * rows
+    supported = [trial for trial in closer if errors[trial] <= limit]
+    if not supported:
+        return lam
+    return min(supported, key=lambda trial: (closer[trial], -trial))
 
 
 def _choose_lambda_gcv(
