@@ -406,24 +406,22 @@ def drt(
         )
 
     system = _build_system(freq, z, n_tau, inductance, capacitance)
+    A = np.vstack([system.A_re, system.A_im])
+    b = np.concatenate([system.b_re, system.b_im])
     lam_at_edge = False
     lam_chosen = lam is None
     if lam is None:
         sy = system
         lam, lam_at_edge = _choose_lambda(sy.A_re, sy.A_im, sy.b_re, sy.b_im, sy.D, sy.n_tau)
         if not lam_at_edge:
-            lam = _steer_to_apex(sy, freq, z, float(lam), min_peak_fraction)
-        capped = _cap_by_discrepancy(
-            np.vstack([sy.A_re, sy.A_im]), np.concatenate([sy.b_re, sy.b_im]), sy.D, lam
-        )
+            lam = _steer_to_apex(sy, A, b, freq, z, float(lam), min_peak_fraction)
+        capped = _cap_by_discrepancy(A, b, sy.D, lam)
         lam, lam_at_edge = (capped, False) if capped < lam else (lam, lam_at_edge)
         if lam_at_edge and lam >= _LAMBDA_GRID[-1]:
             # re/im cross-validation prefers ever smoother γ: Z′ and Z″ disagree (not KK-consistent,
             # or nothing to resolve); generalised cross-validation of the joint fit decides instead
             lam, gcv_at_edge = _choose_lambda_gcv(sy.A_re, sy.A_im, sy.b_re, sy.b_im, sy.D)
             lam_at_edge = gcv_at_edge
-    A = np.vstack([system.A_re, system.A_im])
-    b = np.concatenate([system.b_re, system.b_im])
     coef = _solve(A, b, system.D, float(lam))
     if lam_chosen:
         guarded = _lower_lambda_for_apexes(system, freq, z, coef, float(lam), min_peak_fraction)
@@ -438,11 +436,7 @@ def drt(
     z_fit = np.asarray(z_model, dtype=np.complex128)
     res = np.concatenate([(z - z_fit).real, (z - z_fit).imag]) / np.concatenate([mod, mod])
 
-    # γ on a grid four times finer than the centres, for plots and peak areas
-    log_tau = np.linspace(system.centres[0], system.centres[-1], 4 * (n_tau - 1) + 1)
-    rbf = _rbf(log_tau[:, None] - system.centres[None, :], system.eps)
-    gamma = np.clip(rbf @ weights, 0.0, None)
-    R_pol = float(np.sum(weights) * np.sqrt(np.pi) / system.eps)
+    log_tau, rbf, gamma, R_pol = _gamma_on_grid(system, weights)
     band = None
     if n_boot > 0:
         band = _bootstrap_band(A, b, system.D, float(lam), coef, rbf, n_boot, z_scale, z)
@@ -787,6 +781,25 @@ def _apex_frequencies(freq: FloatArray, z: ComplexArray, noise: float) -> list[f
     return out
 
 
+def _gamma_on_grid(system: _System, weights: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, float]:
+    """γ of RBF ``weights`` on a grid four times finer than the centres (for plots and peak
+    areas): the grid (ln τ), the basis on it, γ (clipped at 0) and R_pol (its area)."""
+    log_tau = np.linspace(system.centres[0], system.centres[-1], 4 * (system.n_tau - 1) + 1)
+    rbf = _rbf(log_tau[:, None] - system.centres[None, :], system.eps)
+    gamma = np.clip(rbf @ weights, 0.0, None)
+    return log_tau, rbf, gamma, float(np.sum(weights) * np.sqrt(np.pi) / system.eps)
+
+
+def _window_peaks(
+    system: _System, weights: FloatArray, min_peak_fraction: float, f_range: tuple[float, float]
+) -> list[DRTPeak]:
+    """The γ peaks of RBF ``weights`` holding at least ``min_peak_fraction`` of R_pol inside the
+    window ``f_range`` (Hz)."""
+    log_tau, _, gamma, R_pol = _gamma_on_grid(system, weights)
+    peaks = _find_peaks(log_tau, gamma, min_peak_fraction * R_pol)
+    return [p for p in peaks if f_range[0] <= p.f <= f_range[1]]
+
+
 def _apexes_matched(
     system: _System,
     coef: FloatArray,
@@ -797,14 +810,8 @@ def _apexes_matched(
     """How many of the −Z″ apexes (Hz) have a peak of the fit ``coef``'s γ inside the window
     ``f_range`` (Hz) within :data:`_APEX_FACTOR` of them (a peak outside the window is an arc
     merged into one beyond it)."""
-    n_tau = system.n_tau
-    log_tau = np.linspace(system.centres[0], system.centres[-1], 4 * (n_tau - 1) + 1)
-    weights = coef[:n_tau] * system.z_scale
-    gamma = np.clip(_rbf(log_tau[:, None] - system.centres[None, :], system.eps) @ weights, 0.0, None)
-    R_pol = float(np.sum(weights) * np.sqrt(np.pi) / system.eps)
-    peaks = [
-        p.f for p in _find_peaks(log_tau, gamma, min_peak_fraction * R_pol) if f_range[0] <= p.f <= f_range[1]
-    ]
+    weights = coef[: system.n_tau] * system.z_scale
+    peaks = [p.f for p in _window_peaks(system, weights, min_peak_fraction, f_range)]
     return sum(any(abs(np.log(f / a)) <= np.log(_APEX_FACTOR) for f in peaks) for a in apexes)
 
 
@@ -887,19 +894,18 @@ def _dominant_in_window(
     system: _System, coef: FloatArray, min_peak_fraction: float, f_range: tuple[float, float]
 ) -> float | None:
     """Frequency (Hz) of the γ peak of ``coef`` with the largest area inside ``f_range`` (Hz)."""
-    n_tau = system.n_tau
-    log_tau = np.linspace(system.centres[0], system.centres[-1], 4 * (n_tau - 1) + 1)
-    weights = coef[:n_tau]
-    gamma = np.clip(_rbf(log_tau[:, None] - system.centres[None, :], system.eps) @ weights, 0.0, None)
-    R_pol = float(np.sum(weights) * np.sqrt(np.pi) / system.eps)
-    inside = [
-        p for p in _find_peaks(log_tau, gamma, min_peak_fraction * R_pol) if f_range[0] <= p.f <= f_range[1]
-    ]
+    inside = _window_peaks(system, coef[: system.n_tau], min_peak_fraction, f_range)
     return max(inside, key=lambda p: p.R).f if inside else None
 
 
 def _steer_to_apex(
-    system: _System, freq: FloatArray, z: ComplexArray, lam: float, min_peak_fraction: float
+    system: _System,
+    A: FloatArray,
+    b: FloatArray,
+    freq: FloatArray,
+    z: ComplexArray,
+    lam: float,
+    min_peak_fraction: float,
 ) -> float:
     """Among the λ that re/im cross-validation cannot tell apart, the one whose dominant peak
     inside the window lies nearest a significant −Z″ apex.
@@ -912,14 +918,12 @@ def _steer_to_apex(
     local scatter (:func:`_significant_apexes`) and one of those λ brings the dominant in-window
     peak at least half a centre spacing closer to it, that λ wins (the one nearest the apex,
     the larger on ties); otherwise ``lam`` is kept. The discrepancy cap and the apex guard
-    still apply afterwards.
+    still apply afterwards. ``A``, ``b``: the stacked real/imaginary system of ``system``.
     """
     f_range = (float(freq.min()), float(freq.max()))
     apexes = [f for f in _significant_apexes(freq, z) if f_range[0] <= f <= f_range[1]]
     if not apexes:
         return lam
-    A = np.vstack([system.A_re, system.A_im])
-    b = np.concatenate([system.b_re, system.b_im])
 
     def distance(trial: float) -> float:
         f = _dominant_in_window(system, _solve(A, b, system.D, trial), min_peak_fraction, f_range)
