@@ -46,6 +46,14 @@ def test_modulus_and_phase(tmp_path):
     np.testing.assert_allclose(z, [10 * np.exp(-1j * np.pi / 6), 20 * np.exp(-1j * np.pi / 3)])
 
 
+def test_real_part_without_an_imaginary_column_takes_modulus_and_phase(tmp_path):
+    # an unrecognised Im column (a mangled header) beside Re Z, |Z| and phase: the modulus and
+    # phase are used (it used to fail with KeyError 'z_imag')
+    text = "freq/Hz,Re(Z)/Ohm,-I?(Z)/Ohm,|Z|/Ohm,Phase(Z)/deg\n1000,8.66,5,10,-30\n100,10,17.3,20,-60\n"
+    z = table.read(_write(tmp_path, "mangled.csv", text))[0].z
+    np.testing.assert_allclose(z, [10 * np.exp(-1j * np.pi / 6), 20 * np.exp(-1j * np.pi / 3)])
+
+
 def test_units_scale_values(tmp_path):
     path = _write(tmp_path, "units.csv", "freq/kHz,Z'/kOhm,-Z''/kOhm\n1,10,1\n0.1,12,3\n")
     s = eisna.read(path)[0]

@@ -580,7 +580,9 @@ def _impedance(
     freq = arrays["freq"]
     usable = np.isfinite(freq) & (freq > 0)
     notes: dict[str, Any] = {}
-    if "z_real" in picked:
+    # Re and Im when both were found; a table with Re Z but no usable Im column (|Z| and phase
+    # beside it) takes the modulus and phase
+    if {"z_real", "z_imag"} <= picked.keys():
         real = arrays["z_real"] * picked["z_real"][1]
         imag_col = arrays["z_imag"]
         if imag_sign is not None:
