@@ -100,16 +100,16 @@ def _json_default(obj: Any) -> Any:
 
 # orjson writes NaN and infinities as null (strict JSON), non-ASCII as UTF-8, floats in their
 # shortest round-trip form; datetimes and dataclasses go to _json_default (as they always did),
-# NumPy objects too (float32 values written as the float64 they convert to, not re-rounded)
-_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+# NumPy objects too (float32 values written as the float64 they convert to, not re-rounded);
+# a mapping key that is not a str makes it refuse the document, which _plain then rewrites
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _ONE_LINE = frozenset({float, int, type(None)})  # (None: a non-finite value cleaned)
 _LIST = {list}
 _INT64 = (-(2**63), 2**64 - 1)  # the integers orjson writes (larger ones: as JSON text of their own)
 
 
 def _plain(obj: Any) -> Any:
-    """``obj`` with every mapping key a str (as the standard library's encoder writes it: JSON
-    literals for None/bool/int/float, ``str()`` otherwise) and integers orjson does not take
+    """``obj`` with every mapping key a str (:func:`_key`) and integers orjson does not take
     (beyond 64 bits) as literal JSON text; only for documents orjson refuses as they are."""
     if isinstance(obj, dict):
         return {_key(k): _plain(v) for k, v in obj.items()}
@@ -121,7 +121,8 @@ def _plain(obj: Any) -> Any:
 
 
 def _key(k: Any) -> str:
-    """A mapping key as the standard library's JSON encoder writes it (str() for other types)."""
+    """A mapping key as text: JSON literals for None, bool, int and float (a float as orjson
+    writes it), ``str()`` for other types."""
     if isinstance(k, str):
         return str(k)
     if k is None or isinstance(k, bool):
@@ -168,8 +169,8 @@ def dump_bytes(obj: Any, *, compact: bool = False) -> bytes:
 
     Indented output keeps numeric arrays (and lists of [re, im] pairs, matrix rows) on one line
     each. Floats are written in their shortest form that reads back to the same value
-    (``1e-05`` as ``0.00001``); mapping keys that are not str as the standard library writes
-    them.
+    (``1e-05`` as ``0.00001``); mapping keys that are not str as JSON literals (``2.0`` →
+    ``"2.0"``, None → ``"null"``) or their ``str()``.
     """
     if compact:
         return _encode(obj, _OPTIONS | orjson.OPT_APPEND_NEWLINE)
