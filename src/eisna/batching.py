@@ -89,8 +89,8 @@ def _json_default(obj: Any) -> Any:
         return obj.isoformat()
     if isinstance(obj, np.integer | np.bool_):
         return obj.item()
-    if isinstance(obj, np.floating):
-        return None if not np.isfinite(obj) else float(obj)
+    if isinstance(obj, float | np.floating):  # (NumPy's and other float subclasses: a number)
+        return float(obj) if math.isfinite(obj) else None
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if isinstance(obj, Path):
