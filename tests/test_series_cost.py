@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -180,28 +181,59 @@ def test_kk_tests_of_a_series_equal_the_tests_one_by_one():
 
 
 def test_json_writes_nan_as_null_but_leaves_strings_alone():
+    from datetime import UTC, datetime
+
+    class Seconds(float):  # a float subclass is still a number
+        pass
+
     doc = {
+        "sub": [Seconds(1.5), Seconds(math.nan)],
         "x": [math.nan, 1.0, -math.inf, math.inf],
         "note": "NaN, -Infinity and Infinity stay in text",
-        "row": {f"c{i}": (math.nan if i == 2 else float(i)) for i in range(9)} | {"s": ":NaN,"},
+        "row": {f"c{i}": (math.nan if i == 2 else float(i)) for i in range(9)} | {"s": ':NaN,"'},
         np.float64(2.0): np.float64(math.nan),
         3: np.float32(math.inf),
+        None: np.int64(7),
         "arr": np.array([1.0, math.nan]),
+        "f32": np.float32(0.1),  # its float64 value, not re-rounded to "0.1"
+        "big": 2**70,
+        "when": datetime(2025, 3, 17, 9, 12, 5, 125000, tzinfo=UTC),
+        "path": Path("a") / "b.mpt",
     }
     want = {
+        "sub": [1.5, None],
         "x": [None, 1.0, None, None],
         "note": "NaN, -Infinity and Infinity stay in text",
-        "row": {f"c{i}": (None if i == 2 else float(i)) for i in range(9)} | {"s": ":NaN,"},
+        "row": {f"c{i}": (None if i == 2 else float(i)) for i in range(9)} | {"s": ':NaN,"'},
         "2.0": None,
         "3": None,
+        "null": 7,
         "arr": [1.0, None],
+        "f32": float(np.float32(0.1)),
+        "big": 2**70,
+        "when": "2025-03-17T09:12:05.125000+00:00",
+        "path": str(Path("a") / "b.mpt"),
     }
-    for quoted in ("", 'a "quoted" NaN'):  # an escaped quote takes the recursive path
-        doc["q"] = want["q"] = quoted
-        for compact in (True, False):
-            text = dumps(doc, compact=compact)
-            assert json.loads(text) == want, (compact, text)
-            assert "NaN," not in text.replace(":NaN,", "").replace("NaN, -Inf", "")
+    for compact in (True, False):
+        text = dumps(doc, compact=compact)
+        back = json.loads(text)
+        assert back == want, (compact, text)
+        assert back["f32"] == 0.10000000149011612 and type(back["big"]) is int
+        outside = text.replace(want["note"], "").replace(':NaN,\\"', "")  # (the strings' own text)
+        assert text.endswith("}\n") and "NaN" not in outside and "Infinity" not in outside
+
+
+def test_json_floats_read_back_to_the_same_value():
+    # shortest round-trip text ("0.00001", "1e+16"): every finite float64, subnormals and
+    # extremes included, reads back bit for bit; integers stay integers, floats floats
+    rng = np.random.default_rng(12)
+    bits = np.frombuffer(rng.bytes(8 * 20000), dtype=np.float64)
+    values = [float(v) for v in bits[np.isfinite(bits)]]
+    values += [1e-05, 1e16, -0.0, 5e-324, 1.7976931348623157e308, 0.1, 1.0, 180.1820065869528]
+    for compact in (True, False):
+        back = json.loads(dumps({"v": values, "n": [1, 2], "one": 1.0}, compact=compact))
+        assert [v.hex() for v in back["v"]] == [v.hex() for v in values]
+        assert type(back["one"]) is float and back["n"] == [1, 2] and type(back["n"][0]) is int
 
 
 def test_indented_json_keeps_the_document():
@@ -211,14 +243,21 @@ def test_indented_json_keeps_the_document():
         "freq": [float(f) for f in np.logspace(0, 3, 20)],
         "bad": [1.0, math.inf, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
         "nested": {"a": [1, 2, 3], "b": None, "text": "\x00eisna-array-x:0"},
+        "grid": np.linspace(0.0, 1.0, 3),
     }
     text = dumps(doc)
     back = json.loads(text)
     assert back == json.loads(dumps(doc, compact=True))
     assert back["rows"][0]["c3"] is None and back["bad"][1] is None
-    assert back["nested"]["text"] == "\x00eisna-array-x:0"
+    assert back["nested"]["text"] == "\x00eisna-array-x:0" and back["rows"][0]["s"] == "Ω"
     assert back["freq"] == pytest.approx(doc["freq"], rel=0, abs=0)
-    assert '"freq": [1.0, ' in text  # an array on one line
+    lines = text.splitlines()
+    # numeric arrays (and lists of [re, im] pairs) on one line each, the rest indented
+    assert sum(line.startswith('  "freq": [1.0,1.438449888287') for line in lines) == 1
+    assert sum(line.startswith('  "z": [[1.0,-2.0],[1.0,-2.0],') for line in lines) == 1
+    assert '  "grid": [0.0,0.5,1.0]' in lines
+    assert '  "bad": [1.0,null,2.0,3.0,4.0,5.0,6.0,7.0,8.0],' in lines
+    assert lines[:4] == ["{", '  "rows": [', "    {", '      "c0": 0.5,']
 
 
 def test_warm_release_from_the_plateau(monkeypatch):

@@ -21,9 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import time
-import uuid
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
@@ -33,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import orjson
 
 from ._atomic import FolderLock, OutputSet, check_output_folder, file_sha256, recover
 from ._atomic import write_atomic as _write_atomic
@@ -83,12 +82,15 @@ def write_atomic(path: Path, data: str | bytes) -> None:
 
 
 def _json_default(obj: Any) -> Any:
+    """What the JSON encoder writes for a type it does not take itself (NumPy scalars and arrays
+    as Python numbers and lists, so their float64 values are written exactly; datetimes in ISO
+    8601; anything else as ``str()``)."""
     if isinstance(obj, datetime):
         return obj.isoformat()
     if isinstance(obj, np.integer | np.bool_):
         return obj.item()
-    if isinstance(obj, np.floating):
-        return None if not np.isfinite(obj) else float(obj)
+    if isinstance(obj, float | np.floating):  # (NumPy's and other float subclasses: a number)
+        return float(obj) if math.isfinite(obj) else None
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if isinstance(obj, Path):
@@ -96,111 +98,88 @@ def _json_default(obj: Any) -> Any:
     return str(obj)
 
 
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-_FLOAT = {float}
+# orjson writes NaN and infinities as null (strict JSON), non-ASCII as UTF-8, floats in their
+# shortest round-trip form; datetimes and dataclasses go to _json_default (as they always did),
+# NumPy objects too (float32 values written as the float64 they convert to, not re-rounded);
+# a mapping key that is not a str makes it refuse the document, which _plain then rewrites
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_ONE_LINE = frozenset({float, int, type(None)})  # (None: a non-finite value cleaned)
 _LIST = {list}
+_INT64 = (-(2**63), 2**64 - 1)  # the integers orjson writes (larger ones: as JSON text of their own)
 
 
-def _key(k: Any) -> str:
-    """A mapping key as the JSON encoder writes it (str() for types it does not take)."""
-    if isinstance(k, str):
-        return k
-    if k is None or isinstance(k, bool | int | float):
-        return json.dumps(k)
-    return str(k)
-
-
-def _clean(obj: Any, arrays: list[Any] | None = None, marker: str = "") -> Any:
-    """NaN/inf → None, recursively (strict JSON).
-
-    With ``arrays``, every list of 8 or more floats (or of float lists) and every mapping of
-    8 or more plain scalars is appended there as it is (:func:`_one_line` writes it) and
-    replaced by the string ``marker + index`` (see :func:`dumps`).
-    """
-    if isinstance(obj, float | np.floating):
-        return float(obj) if math.isfinite(obj) else None
-    if isinstance(obj, np.ndarray):
-        obj = obj.tolist()  # (its NaN too must become null)
+def _plain(obj: Any) -> Any:
+    """``obj`` with every mapping key a str (:func:`_key`) and integers orjson does not take
+    (beyond 64 bits) as literal JSON text; only for documents orjson refuses as they are."""
     if isinstance(obj, dict):
-        if arrays is not None and len(obj) >= 8 and set(map(type, obj.values())) <= _SCALARS:
-            arrays.append(obj)  # a flat record (a results row): one line
-            return f"{marker}{len(arrays) - 1}"
-        return {_key(k): _clean(v, arrays, marker) for k, v in obj.items()}
+        return {_key(k): _plain(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        if arrays is not None and len(obj) >= 8 and _floats(obj):
-            arrays.append(obj)  # numbers, [re, im] pairs, matrix rows: one line
-            return f"{marker}{len(arrays) - 1}"
-        out = _numeric(obj)
-        return [_clean(v, arrays, marker) for v in obj] if out is None else out
+        return [_plain(v) for v in obj]
+    if isinstance(obj, int) and not isinstance(obj, bool) and not _INT64[0] <= obj <= _INT64[1]:
+        return orjson.Fragment(str(int(obj)))
     return obj
 
 
-def _floats(obj: list[Any] | tuple[Any, ...]) -> bool:
-    """A non-empty list of floats, or of non-empty lists of floats (the type checks run in C)."""
-    types = set(map(type, obj))
-    if types == _FLOAT:
-        return True
-    return types == _LIST and all(obj) and set(map(type, chain.from_iterable(obj))) == _FLOAT
+def _key(k: Any) -> str:
+    """A mapping key as text: JSON literals for None, bool, int and float (a float as orjson
+    writes it), ``str()`` for other types."""
+    if isinstance(k, str):
+        return str(k)
+    if k is None or isinstance(k, bool):
+        return json.dumps(k)
+    if isinstance(k, float | np.floating):  # (as orjson writes a float key)
+        return orjson.dumps(float(k)).decode() if math.isfinite(k) else "null"
+    if isinstance(k, int | np.integer):
+        return str(int(k))
+    return str(k)
 
 
-def _numeric(obj: list[Any] | tuple[Any, ...]) -> list[Any] | None:
-    """A list of floats, or of lists of floats ([re, im] pairs, matrix rows), cleaned in one pass
-    without recursion; None for anything else."""
-    if not obj or not _floats(obj):
-        return None
-    if type(obj[0]) is float:
-        if math.isfinite(sum(obj)):  # (a NaN or an infinity makes the sum non-finite)
-            return list(obj)
-        return [v if math.isfinite(v) else None for v in obj]
-    if math.isfinite(sum(map(sum, obj))):
-        return [list(v) for v in obj]
-    return [[u if math.isfinite(u) else None for u in v] for v in obj]
-
-
-def _one_line(obj: Any, separators: tuple[str, str]) -> str:
-    """Strict JSON of ``obj`` on one line: the C encoder on the object as it is, NaN and
-    infinities then written as null (outside strings); through the recursive :func:`_clean`
-    only when that cannot be done (a key the encoder refuses, an escaped quote in a string)."""
+def _encode(obj: Any, option: int) -> bytes:
     try:
-        text = json.dumps(obj, ensure_ascii=False, default=_json_default, separators=separators)
-    except (TypeError, ValueError):
-        pass
-    else:
-        if "NaN" not in text and "Infinity" not in text:
-            return text
-        if '\\"' not in text:  # then every " delimits a string: even pieces lie outside strings
-            parts = text.split('"')
-            parts[::2] = [
-                p.replace("-Infinity", "null").replace("Infinity", "null").replace("NaN", "null")
-                for p in parts[::2]
-            ]
-            return '"'.join(parts)
-    return json.dumps(_clean(obj), ensure_ascii=False, default=_json_default, separators=separators)
+        return orjson.dumps(obj, default=_json_default, option=option)
+    except orjson.JSONEncodeError:  # a key of another type, or an integer beyond 64 bits
+        return orjson.dumps(_plain(obj), default=_json_default, option=option)
+
+
+def _inline(obj: Any) -> Any:
+    """``obj`` with every list of 8 or more numbers (or of number lists: [re, im] pairs, matrix
+    rows) and every NumPy array replaced by its compact JSON text (:class:`orjson.Fragment`),
+    which the indenting encoder writes on one line."""
+    kind = type(obj)
+    if kind is dict:
+        return {k: _inline(v) for k, v in obj.items()}
+    if kind is list or kind is tuple:
+        if len(obj) >= 8:
+            types = set(map(type, obj))
+            if types <= _ONE_LINE or (
+                types == _LIST and all(obj) and set(map(type, chain.from_iterable(obj))) <= _ONE_LINE
+            ):
+                return orjson.Fragment(_encode(obj, _OPTIONS))
+        return [_inline(v) for v in obj]
+    if kind is np.ndarray:
+        return orjson.Fragment(_encode(obj, _OPTIONS))
+    if isinstance(obj, dict):  # (a mapping subclass: walked as a dict)
+        return {k: _inline(v) for k, v in obj.items()}
+    return obj
+
+
+def dump_bytes(obj: Any, *, compact: bool = False) -> bytes:
+    """Strict JSON (NaN and infinities as null) in UTF-8, indented by two spaces (``compact``:
+    one line), with a final newline.
+
+    Indented output keeps numeric arrays (and lists of [re, im] pairs, matrix rows) on one line
+    each. Floats are written in their shortest form that reads back to the same value
+    (``1e-05`` as ``0.00001``); mapping keys that are not str as JSON literals (``2.0`` →
+    ``"2.0"``, None → ``"null"``) or their ``str()``.
+    """
+    if compact:
+        return _encode(obj, _OPTIONS | orjson.OPT_APPEND_NEWLINE)
+    return _encode(_inline(obj), _OPTIONS | orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
 
 
 def dumps(obj: Any, *, compact: bool = False) -> str:
-    """Strict JSON (no NaN), UTF-8, indented (``compact``: one line, for large arrays).
-
-    Indented output keeps numeric arrays (and lists of [re, im] pairs, matrix rows) and flat
-    records (a results row) on one line each: they are encoded by the C encoder and put in
-    place of markers, since the indenting encoder is pure Python (one line per number took
-    ~40 ms for a 49-spectrum ``results.json``). Keys are written as the JSON encoder writes
-    them (str() for other types).
-    """
-    if compact:
-        return _one_line(obj, (",", ":")) + "\n"
-    marker = f"\x00eisna-array-{uuid.uuid4().hex}:"
-    arrays: list[Any] = []
-    text = json.dumps(_clean(obj, arrays, marker), ensure_ascii=False, default=_json_default, indent=1)
-    if not arrays:
-        return text + "\n"
-    quoted = json.dumps(marker, ensure_ascii=False)[:-1]  # the marker as it appears in the text
-    pattern = re.compile(re.escape(quoted) + r'(\d+)"')
-
-    def inline(m: re.Match[str]) -> str:
-        return _one_line(arrays[int(m.group(1))], (", ", ": "))
-
-    return pattern.sub(inline, text) + "\n"
+    """:func:`dump_bytes` as text."""
+    return dump_bytes(obj, compact=compact).decode("utf-8")
 
 
 def _read_all(files: Sequence[Path], group_by: str | None = None):
@@ -612,16 +591,17 @@ def write_outputs(
     with OutputSet(out_dir) as outputs:
         outputs.add("results.csv", frame_to_csv(frame))
         outputs.add("tracks.csv", frame_to_csv(series.tracks_frame()))
-        outputs.add("kinetics.json", dumps(kinetics))
+        outputs.add("kinetics.json", dump_bytes(kinetics))
         outputs.add(
-            "results.json", dumps({"provenance": provenance, "rows": rows, "fits": fits, "tracks": tracks})
+            "results.json",
+            dump_bytes({"provenance": provenance, "rows": rows, "fits": fits, "tracks": tracks}),
         )
-        outputs.add("analysis.json", dumps(analysis, compact=True))
+        outputs.add("analysis.json", dump_bytes(analysis, compact=True))
         if cycling is not None:
             outputs.add("cycling_summary.csv", frame_to_csv(cycling.half_cycles_frame()))
             from .report.data import cycling_record  # the trace the report's cycling figure draws
 
-            outputs.add("cycling.json", dumps({**cycling.to_dict(), **cycling_record(cycling)}))
+            outputs.add("cycling.json", dump_bytes({**cycling.to_dict(), **cycling_record(cycling)}))
         if report:
             from .report import write_report  # the report sits downstream; import it only when asked
 

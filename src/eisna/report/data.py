@@ -7,7 +7,6 @@ Both constructors go through the stored analysis (:func:`eisna.analysis.analyse_
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from ..errors import EisnaError
 
@@ -228,11 +228,13 @@ class ReportData:
     ) -> ReportData:
         """Build from a live series, through the same JSON form that ``analysis.json`` stores."""
         from ..analysis import analyse_series
-        from ..batching import dumps
+        from ..batching import dump_bytes
 
         if analysis is None:
             analysis = analyse_series(series, kinetics=kinetics, provenance=provenance, title=title, kk=kk)
-        stored = json.loads(dumps(analysis, compact=True))  # exactly what a rebuild from the folder reads
+        stored = orjson.loads(
+            dump_bytes(analysis, compact=True)
+        )  # exactly what a rebuild from the folder reads
         if title is not None:
             stored["title"] = title
         return cls.from_analysis(stored, cycling=cycling, arrhenius=arrhenius)
@@ -244,7 +246,7 @@ class ReportData:
         """Build from the ``analysis.json`` that ``eisna batch`` wrote into ``folder``."""
         path = Path(folder) / ANALYSIS_FILE
         try:
-            analysis = json.loads(path.read_text(encoding="utf-8"))
+            analysis = orjson.loads(path.read_bytes())
         except (OSError, ValueError) as err:
             raise EisnaError(f"{path}: cannot be read ({err}); re-run 'eisna batch' to rewrite it.") from err
         if not isinstance(analysis, Mapping) or analysis.get("format") != 1:
