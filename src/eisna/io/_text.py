@@ -318,7 +318,7 @@ def looks_cut(
     if _CUT_NUMBER.fullmatch(cells[j]):
         return True
     column = [p[j] for p in before if len(p) > j and p[j]]
-    if not column:
+    if not column or (fixed_width and len(column) < 5):  # too few lines to call a width fixed
         return False
     widths = [len(cell) for cell in column]
     if not fixed_width or min(widths) == max(widths):
