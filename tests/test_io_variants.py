@@ -64,7 +64,8 @@ def test_mpt_header_count_right_is_not_marked(tmp_path):
 @pytest.mark.parametrize("delta", [-1, 1])
 def test_corpus_mpt_header_count_off_by_one(corpus, tmp_path, delta):
     text = (corpus / "biologic-mpt" / "mb.issue_149.mpt").read_bytes()  # decimal commas, MB, 16 sweeps
-    changed = re.sub(rb"(Nb header lines\s*:\s*)(\d+)", lambda m: m[1] + b"%d" % (int(m[2]) + delta), text, count=1)
+    count = re.compile(rb"(Nb header lines\s*:\s*)(\d+)")
+    changed = count.sub(lambda m: m[1] + b"%d" % (int(m[2]) + delta), text, count=1)
     path = tmp_path / "mb.mpt"
     path.write_bytes(changed)
     got, want = eisna.read(path), eisna.read(corpus / "biologic-mpt" / "mb.issue_149.mpt")
