@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import eisna
-from eisna.errors import TruncatedDataWarning
+from eisna.errors import NoImpedanceData, ParseError, TruncatedDataWarning
 
 from .conftest import REPO
 
@@ -257,3 +257,21 @@ def test_audit_of_core_corpus_files_finds_no_defect(corpus):
     defects = [r for r in rows if r[3] in audit.DEFECTS]
     assert defects == []
     assert {r[3] for r in rows} <= {"same", "prefix", "error", "error-line"}
+
+
+@pytest.mark.parametrize("share", [50, 90, 99])
+def test_cut_ndax_is_said_truncated(corpus, tmp_path, share):
+    """A ZIP's member list is at its end: a cut .ndax was 'not a readable ZIP ... hostile'."""
+    data = (corpus / "neware-ndax" / "test.ndax").read_bytes()
+    path = tmp_path / "cut.ndax"
+    path.write_bytes(data[: len(data) * share // 100])
+    with pytest.raises(ParseError, match=r"cut\.ndax: starts like a ZIP archive .* the file looks truncated"):
+        eisna.read_cycling(path)
+
+
+def test_gamry_eis_cut_before_its_table_says_so(corpus, tmp_path):
+    text = (corpus / "other-formats" / "gamry-parser" / "eispot_data.dta").read_bytes()
+    path = tmp_path / "cut.dta"
+    path.write_bytes(text[: text.index(b"ZCURVE")])
+    with pytest.raises(NoImpedanceData, match=r"holds no impedance table .* the file is truncated"):
+        eisna.read(path)

@@ -83,7 +83,8 @@ def read_sheets(path: str) -> list[tuple[str, list[list[Any]]]]:
     except (zipfile.BadZipFile, ElementTree.ParseError, KeyError, ValueError, OSError) as err:
         raise ParseError(
             path,
-            f"cannot be opened as a {suffix} workbook ({type(err).__name__}: {err}).",
+            f"cannot be opened as a {suffix} workbook ({type(err).__name__}: {err}); it may be "
+            "truncated (copied before it was saved) or not a workbook.",
             hint="Save it again from the spreadsheet program, or export the sheet as CSV.",
         ) from err
 

@@ -205,6 +205,11 @@ def read(path: str | os.PathLike[str], *, drift_corrected: bool = True) -> list[
     curves = [t for t in tables if {"Freq", "Zreal", "Zimag"} <= set(t["columns"])]
     tag = settings.get("TAG", [""])[0]
     if not curves:
+        if "EIS" in tag.upper():  # an impedance experiment whose table is missing: cut short?
+            raise NoImpedanceData(
+                f"{path}: Gamry {tag} holds no impedance table (ZCURVE); the file ends at line "
+                f"{text.count(chr(10)) + 1}. If the measurement ran, the file is truncated: copy it again."
+            )
         raise NoImpedanceData(f"{path}: Gamry {tag or 'file'} holds no impedance table (ZCURVE).")
     start = _parse_date(path, _first(settings, "DATE"), _first(settings, "TIME"))
     vdc = settings.get("VDC", [])
