@@ -356,7 +356,7 @@ def _nb_header(text: str, delta: int) -> str | None:
     if match is None:
         return None
     n = int(match.group(2)) + delta
-    if n < 3:
+    if n < 2:
         return None
     return text[: match.start(2)] + str(n) + text[match.end(2) :]
 

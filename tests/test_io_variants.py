@@ -61,6 +61,18 @@ def test_mpt_header_count_right_is_not_marked(tmp_path):
     assert "header_lines_declared" not in spectrum.meta["header"]
 
 
+def test_mpt_three_line_header_declared_as_two(tmp_path):
+    """``Nb header lines : 3`` (no settings) written one short: the names are still line 3."""
+    path = tmp_path / "bare.mpt"
+    path.write_bytes(
+        b"EC-Lab ASCII FILE\nNb header lines : 2\nfreq/Hz\tRe(Z)/Ohm\t-Im(Z)/Ohm\n"
+        + b"1.0E+003\t1.0E+001\t2.0E+000\n1.0E+002\t1.5E+001\t3.0E+000\n"
+    )
+    (spectrum,) = eisna.read(path)
+    np.testing.assert_array_equal(spectrum.z, [10 - 2j, 15 - 3j])
+    assert spectrum.meta["header"]["header_lines_declared"] == 2
+
+
 @pytest.mark.parametrize("delta", [-1, 1])
 def test_corpus_mpt_header_count_off_by_one(corpus, tmp_path, delta):
     text = (corpus / "biologic-mpt" / "mb.issue_149.mpt").read_bytes()  # decimal commas, MB, 16 sweeps
@@ -275,3 +287,18 @@ def test_gamry_eis_cut_before_its_table_says_so(corpus, tmp_path):
     path.write_bytes(text[: text.index(b"ZCURVE")])
     with pytest.raises(NoImpedanceData, match=r"holds no impedance table .* the file is truncated"):
         eisna.read(path)
+
+
+def test_cut_mpr_says_its_start_time_is_lost(corpus, tmp_path):
+    data = (corpus / "biologic-mpr" / "geis.mpr").read_bytes()
+    path = tmp_path / "cut.mpr"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.warns(
+        TruncatedDataWarning, match=r"'VMP LOG' module after it .* is lost, so timestamps are None"
+    ):
+        spectra = eisna.read(path)
+    whole = eisna.read(corpus / "biologic-mpr" / "geis.mpr")
+    assert 0 < len(spectra) < len(whole)
+    assert all(s.timestamp is None for s in spectra)
+    for got, want in zip(spectra[:-1], whole, strict=False):
+        np.testing.assert_array_equal(got.z, want.z)

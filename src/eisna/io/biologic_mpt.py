@@ -218,7 +218,10 @@ def load(path: str | os.PathLike[str], *, decimal: str | None = None) -> MptFile
     text, encoding = decode_text(raw)
     text = text.lstrip()
     declared = _header_length(where, text)
-    n_header = _names_line(text, declared)
+    bare = not text[:40].encode("latin-1", "replace").startswith(_MAGICS)  # a bare column-name line
+    n_header = declared if bare else _names_line(text, declared)
+    if n_header < 3 and not bare:
+        raise ParseError(where, f"'Nb header lines' must be at least 3; found {declared}.", line=2)
     n_lines = text.count("\n") + 1
     parts = text.split("\n", n_header) if n_header < n_lines else []
     if len(parts) <= n_header or not parts[n_header].strip():
@@ -487,10 +490,7 @@ def _header_length(where: str, text: str) -> int:
             f"expected 'Nb header lines : N', found {second[:60].rstrip()!r}.",
             line=2,
         )
-    n_header = int(match.group(1))
-    if n_header < 3:
-        raise ParseError(where, f"'Nb header lines' must be at least 3; found {n_header}.", line=2)
-    return n_header
+    return int(match.group(1))  # checked (at least 3) once the column-name line is found
 
 
 def _names_line(text: str, declared: int) -> int:
