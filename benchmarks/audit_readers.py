@@ -6,13 +6,14 @@ produce are written to a scratch folder and read again:
 text files (``.mpt``, CSV, vendor text)
     ``crlf``/``lf`` (line endings swapped), ``utf8-bom`` (UTF-8 with a byte-order mark),
     ``utf8`` / ``cp1252`` (re-encoded: µ, °, ² as one byte or two; a UTF-8 ``Ω`` written
-    as ``Ohm`` in cp1252), ``ohm-symbol`` (tables: ``Ohm`` in the names written ``Ω``, UTF-8),
-    ``trailing-blank`` (blank lines at the end), ``cut-last-line``
-    (the last line cut in the middle, as when the file is copied while the instrument still
-    writes), ``decimal-comma`` (numbers with a decimal comma; a comma
-    separator becomes ``;``), ``decimal-comma-tab`` (tables: decimal comma and tab
-    separators), ``columns-reordered``, ``extra-column`` (an unknown column inserted),
-    ``nb-header+1`` / ``nb-header-1`` (EC-Lab's ``Nb header lines`` off by one);
+    as ``Ohm`` in cp1252), ``utf16`` (CSV tables: Excel's "Unicode text"), ``ohm-symbol``
+    (tables: ``Ohm`` in the names written ``Ω``, UTF-8), ``trailing-blank`` (blank lines at
+    the end), ``cut-last-line`` (the last line cut in the middle, as when the file is copied
+    while the instrument still writes), ``decimal-comma`` (numbers with a decimal comma; a
+    comma separator becomes ``;``), ``decimal-comma-tab`` (tables: decimal comma and tab
+    separators), ``columns-reordered``, ``extra-column`` (an unknown column inserted; formats
+    whose readers find columns by name), ``nb-header+1`` / ``nb-header-1`` (EC-Lab's
+    ``Nb header lines`` off by one);
 every file
     ``ext-upper`` (``.MPT``), ``ext-none`` (no extension), ``ext-wrong`` (``.txt``, or
     ``.csv`` for a ``.txt``);
@@ -69,9 +70,12 @@ from eisna.errors import EisnaError, NoImpedanceData
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
 BINARY_SUFFIXES = {".mpr", ".nda", ".ndax", ".ism", ".xlsx", ".ods", ".pssession"}
 # readers that find columns by their names (so reordering or adding columns must not matter)
-NAMED_COLUMN_FORMATS = {"biologic-mpt", "table", "neware-csv"}
+NAMED_COLUMN_FORMATS = {
+    *("biologic-mpt", "table", "neware-csv", "gamry-dta", "zview-z", "autolab", "chi", "parstat"),
+    *("versastudio-par", "autolab-dfr", "p00", "elchemea-i2b"),
+}
 MUST_READ = {
-    *("crlf", "lf", "utf8-bom", "utf8", "cp1252", "ohm-symbol", "trailing-blank"),
+    *("crlf", "lf", "utf8-bom", "utf8", "utf16", "cp1252", "ohm-symbol", "trailing-blank"),
     *("ext-upper", "ext-none", "ext-wrong"),
     *(
         "nb-header+1",
@@ -315,14 +319,13 @@ def _table_variant(text: str, fmt: str, how: str) -> str | None:
     if span is None:
         return None
     head, end = span
-    rows = [ln.split(sep) for ln in lines[head:end]]
+    rows = [ln.rstrip("\r").split(sep) for ln in lines[head:end]]  # "\r\r\n" (NOVA, PowerSuite)
     if how in ("decimal-comma", "decimal-comma-tab"):
         new_sep = "\t" if how == "decimal-comma-tab" or sep == "\t" else ";" if sep == "," else sep
         if how == "decimal-comma-tab" and fmt == "biologic-mpt":
             return None  # EC-Lab keeps tabs: same as decimal-comma
         if sep == ";" and how == "decimal-comma":
             return None  # already ';'
-        body = [sep.join(r) for r in rows]
         body = [new_sep.join(_swap_decimal(f) for f in r) for r in rows]
         if body == [sep.join(r) for r in rows]:
             return None
@@ -330,6 +333,9 @@ def _table_variant(text: str, fmt: str, how: str) -> str | None:
         top = [_swap_decimal_words(ln) for ln in lines[:head]] if fmt == "biologic-mpt" else lines[:head]
         return _join([*top, *body, *lines[end:]], eol)
     rows = [r[:-1] if len(r) > 1 and r[-1] == "" else r for r in rows]  # trailing separators
+    lead = all(r[0] == "" for r in rows[:3])  # Gamry indents its table rows with a tab
+    if lead:
+        rows = [r[1:] for r in rows]
     n_cols = len(rows[1]) if len(rows) > 1 else 0  # the first data row (names can run wider)
     if n_cols < 3:
         return None
@@ -343,7 +349,7 @@ def _table_variant(text: str, fmt: str, how: str) -> str | None:
     for k, r in enumerate(rows):
         cells = r[:n_cols] + [""] * (n_cols - len(r[:n_cols]))
         new = [("Probe X/au" if k == 0 else "4.2") if j == -1 else cells[j] for j in order]
-        out.append(sep.join(new))
+        out.append(sep * lead + sep.join(new))
     return _join([*lines[:head], *out, *lines[end:]], eol)
 
 
@@ -400,6 +406,8 @@ def variants(path: Path, data: bytes, fmt: str) -> Iterator[tuple[str, str, byte
         yield "cp1252", path.name, text.replace("Ω", "Ohm").encode("cp1252", errors="replace")
     elif encoding != "utf-8":
         yield "utf8", path.name, text.encode("utf-8")
+    if fmt in ("table", "neware-csv") and suffix.lower() in (".csv", ".txt"):  # Excel's "Unicode text"
+        yield "utf16", path.name, text.encode("utf-16")
     if fmt in ("table", "autolab", "neware-csv") and "Ohm" in text:
         yield "ohm-symbol", path.name, text.replace("Ohm", "Ω").encode("utf-8")
     yield "trailing-blank", path.name, enc(text.rstrip("\r\n") + eol * 3)

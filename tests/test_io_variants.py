@@ -220,6 +220,14 @@ def test_neware_csv_with_decimal_comma_and_semicolons(corpus, tmp_path):
     pd.testing.assert_frame_equal(eisna.read_cycling(path), eisna.read_cycling(src))
 
 
+def test_neware_csv_saved_as_utf16_by_excel(corpus, tmp_path):
+    """Excel's "Unicode text" (UTF-16 with a byte-order mark) was 'not a Neware BTSDA export'."""
+    src = corpus / "neware-csv" / "interp-test.csv"
+    path = tmp_path / "utf16.csv"
+    path.write_bytes(src.read_bytes().decode("cp1252").encode("utf-16"))
+    pd.testing.assert_frame_equal(eisna.read_cycling(path), eisna.read_cycling(src))
+
+
 def test_csv_table_without_extension_is_read_by_content(tmp_path):
     path = tmp_path / "spectrum"
     path.write_text(_table_csv(8, cut_last=False) + "\n")

@@ -205,7 +205,14 @@ def sniff(head: bytes) -> bool:
 # Raw rows from CSV or XLSX
 # ---------------------------------------------------------------------------------------------
 def _decode(raw: bytes, *, strict: bool = True) -> str:
-    """UTF-8 (with or without BOM), else GB18030 when Chinese BTSDA headers appear, else cp1252."""
+    """UTF-8 (with or without BOM), else GB18030 when Chinese BTSDA headers appear, else cp1252.
+
+    UTF-16 with a byte-order mark (Excel's "Unicode text", when the export went through Excel)
+    is decoded as such.
+    """
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        even = raw[: len(raw) - len(raw) % 2]  # the sniff window may end inside a character
+        return even.decode("utf-16", errors="strict" if strict else "replace")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
