@@ -8,8 +8,10 @@ text files (``.mpt``, CSV, vendor text)
     ``utf8`` / ``cp1252`` (re-encoded: µ, °, ² as one byte or two; a UTF-8 ``Ω`` written
     as ``Ohm`` in cp1252), ``utf16`` (CSV tables: Excel's "Unicode text"), ``ohm-symbol``
     (tables: ``Ohm`` in the names written ``Ω``, UTF-8), ``trailing-blank`` (blank lines at
-    the end), ``cut-last-line`` (the last line cut in the middle, as when the file is copied
-    while the instrument still writes), ``decimal-comma`` (numbers with a decimal comma; a
+    the end), ``trailing-tab`` (EC-Lab: every data row ends with a tab), ``quoted`` (CSV:
+    every field in double quotes, as Excel writes them), ``cut-last-line`` (the last line
+    cut in the middle, as when the file is copied while the instrument still writes),
+    ``decimal-comma`` (numbers with a decimal comma; a
     comma separator becomes ``;``), ``decimal-comma-tab`` (tables: decimal comma and tab
     separators), ``columns-reordered``, ``extra-column`` (an unknown column inserted; formats
     whose readers find columns by name), ``nb-header+1`` / ``nb-header-1`` (EC-Lab's
@@ -57,7 +59,7 @@ import tempfile
 import time
 import warnings
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,7 @@ NAMED_COLUMN_FORMATS = {
 }
 MUST_READ = {
     *("crlf", "lf", "utf8-bom", "utf8", "utf16", "cp1252", "ohm-symbol", "trailing-blank"),
+    *("trailing-tab", "quoted"),
     *("ext-upper", "ext-none", "ext-wrong"),
     *(
         "nb-header+1",
@@ -353,6 +356,18 @@ def _table_variant(text: str, fmt: str, how: str) -> str | None:
     return _join([*lines[:head], *out, *lines[end:]], eol)
 
 
+def _data_rows(text: str, fmt: str, change: Callable[[str], str], *, header: bool = False) -> str | None:
+    """``text`` with ``change`` applied to every data row (and the column-name line with ``header``)."""
+    lines = _lines(text)
+    span = _table_span(lines, _separator(lines), fmt)
+    if span is None:
+        return None
+    head, end = span
+    first = head if header else head + 1
+    body = [change(ln.rstrip("\r")) if ln.strip() else ln for ln in lines[first:end]]
+    return _join([*lines[:first], *body, *lines[end:]], _eol(text))
+
+
 def _swap_decimal_words(line: str) -> str:
     return re.sub(r"(?<![\w.])([-+]?\d+)\.(\d+)(?![\w.])", r"\1,\2", line) if " : " in line else line
 
@@ -417,6 +432,12 @@ def variants(path: Path, data: bytes, fmt: str) -> Iterator[tuple[str, str, byte
         for delta, name in ((1, "nb-header+1"), (-1, "nb-header-1")):
             if (changed := _nb_header(text, delta)) is not None:
                 yield name, path.name, enc(changed)
+    if fmt == "biologic-mpt" and (changed := _data_rows(text, fmt, lambda r: r + "\t")) is not None:
+        yield "trailing-tab", path.name, enc(changed)  # some exports end every data row with a tab
+    if fmt in ("table", "neware-csv") and suffix.lower() == ".csv":
+        quote = _data_rows(text, fmt, lambda r: ",".join(f'"{c}"' for c in r.split(",")), header=True)
+        if quote is not None:
+            yield "quoted", path.name, enc(quote)  # Excel (and others) quote every CSV field
     if fmt in NAMED_COLUMN_FORMATS or fmt == "biologic-mpt":
         for how in ("decimal-comma", "decimal-comma-tab", "columns-reordered", "extra-column"):
             if (changed := _table_variant(text, fmt, how)) is not None:
