@@ -111,6 +111,17 @@ def test_table_cut_last_line_is_left_out_and_counted(tmp_path):
     assert spectrum.meta["truncated"] is True
 
 
+def test_table_last_line_cut_to_one_number_is_counted(tmp_path):
+    """Cut to '3.162278E+' (no longer a row of numbers), the line was skipped without a count."""
+    text = _table_csv(8, cut_last=False)
+    path = tmp_path / "cut1.csv"
+    path.write_text(text[: text.rindex("\n") + 11])
+    with pytest.warns(TruncatedDataWarning, match=r"cut1\.csv, line 9: the file looks truncated"):
+        (spectrum,) = eisna.read(path)
+    assert len(spectrum) == 7
+    assert spectrum.meta["dropped"] == {"cut last line": 1}
+
+
 def test_table_whole_last_line_without_line_end_is_kept(tmp_path):
     path = tmp_path / "whole.csv"
     path.write_text(_table_csv(8, cut_last=False))  # no final line end, but nothing cut

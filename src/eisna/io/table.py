@@ -308,8 +308,9 @@ def load_text(
     if decimal is None:
         decimal = sniff_decimal(sample, sep="\t" if sep == r"\s+" else sep)
     header_text = lines[header_at].strip() if header_at is not None else None
-    data_like = [ln if _is_numeric_row(ln) else "" for ln in lines[-41:]]  # judged against data rows
-    cut_at = cut_last_line(where, text, [*lines[:-41], *data_like], first_data, sep)
+    # the last line is judged against the data rows before it (not a metadata line between tables)
+    data_like = [ln if _is_numeric_row(ln) else "" for ln in lines[-41:-1]]
+    cut_at = cut_last_line(where, text, [*lines[:-41], *data_like, *lines[-1:]], first_data, sep)
     if cut_at is not None:
         lines = lines[:cut_at]
     kept, row_lines, block = _data_lines(lines, first_data, header_text)
