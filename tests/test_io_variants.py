@@ -73,6 +73,16 @@ def test_mpt_three_line_header_declared_as_two(tmp_path):
     assert spectrum.meta["header"]["header_lines_declared"] == 2
 
 
+def test_mpt_first_row_starting_with_nan_keeps_the_declared_names(tmp_path):
+    """A first data row 'nan …' must not be taken for the column names."""
+    path = tmp_path / "nan.mpt"
+    path.write_bytes(_mpt(6).replace(b"1.0000000E+005\t1.0000000E+001", b"nan\t1.0000000E+001", 1))
+    (spectrum,) = eisna.read(path)
+    np.testing.assert_array_equal(spectrum.freq, [1e4, 1e3])
+    assert spectrum.meta["dropped"] == {"freq not finite": 1}
+    assert "header_lines_declared" not in spectrum.meta["header"]
+
+
 @pytest.mark.parametrize("delta", [-1, 1])
 def test_corpus_mpt_header_count_off_by_one(corpus, tmp_path, delta):
     text = (corpus / "biologic-mpt" / "mb.issue_149.mpt").read_bytes()  # decimal commas, MB, 16 sweeps

@@ -504,14 +504,16 @@ def _names_line(text: str, declared: int) -> int:
     for line_no in (declared, declared + 1, declared - 1, declared + 2, declared - 2):
         if 3 <= line_no < len(lines):
             names, first_row = lines[line_no - 1].strip(), lines[line_no]
-            if names and not _numeric_start(names) and _numeric_start(first_row):
+            # EC-Lab names carry units ("freq/Hz", "ox/red", "time/s"); data rows start with a number
+            if "/" in names and not _numeric_start(names) and _numeric_start(first_row):
                 return line_no
     return declared
 
 
 def _numeric_start(line: str) -> bool:
-    """True when the first tab-separated field of ``line`` is a number (``.`` or ``,`` decimal)."""
-    return _NUMBER.match(line.split("\t", 1)[0].strip()) is not None
+    """True when the first tab-separated field of ``line`` is a number (``.`` or ``,`` decimal, nan)."""
+    first = line.split("\t", 1)[0].strip()
+    return _NUMBER.match(first) is not None or first.lower().lstrip("+-") in ("nan", "inf")
 
 
 def _parse_header(lines: list[str], decimal: str) -> dict[str, Any]:
