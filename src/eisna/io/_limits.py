@@ -258,7 +258,23 @@ def check_zip(path: str | os.PathLike[str]) -> None:
     except ParseError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError) as err:
+        if isinstance(err, zipfile.BadZipFile) and "not a zip file" in str(err) and _starts_like_zip(path):
+            # the member list sits at the end of a ZIP: a copy cut short starts right but lacks it
+            raise ParseError(
+                where,
+                f"starts like a ZIP archive (.ndax, .xlsx) but its end is missing ({err}): the file "
+                "looks truncated.",
+                hint="Copy it again from the instrument PC, or export it again.",
+            ) from err
         raise ParseError(where, f"is not a readable ZIP archive ({err}).", hint=hint) from err
+
+
+def _starts_like_zip(path: str | os.PathLike[str]) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
 
 
 def _check_member(where: str, archive: zipfile.ZipFile, member: zipfile.ZipInfo, hint: str) -> None:

@@ -9,6 +9,9 @@ Each reader is a module in :mod:`eisna.io` that defines
     recognises the content.
 ``sniff(head: bytes) -> bool``
     Cheap check on the first :data:`SNIFF_BYTES` bytes of the file.
+``sniff_fallback(head: bytes) -> bool`` (optional)
+    Asked only when no ``sniff`` and no extension matched (the generic table claims
+    extension-less CSV text and renamed workbooks this way).
 ``read(path, **options) -> list[Spectrum]``
     Every spectrum in the file, in acquisition order.
 ``read_cycling(path, **options) -> pandas.DataFrame`` (optional)
@@ -122,6 +125,10 @@ def find_reader(path: str | os.PathLike[str], *, need: str = "read") -> ModuleTy
     suffix = path.suffix.lower()
     for mod in mods:
         if suffix in mod.EXTENSIONS:
+            return mod
+    for mod in mods:  # a table or workbook saved without (or under a foreign) extension
+        fallback = getattr(mod, "sniff_fallback", None)
+        if fallback is not None and fallback(head):
             return mod
     known = ", ".join(f"{m.NAME} ({'/'.join(m.EXTENSIONS)})" for m in mods)
     raise UnsupportedFormatError(

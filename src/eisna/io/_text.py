@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import numpy as np
 
-from ..errors import ParseError
+from ..errors import ParseError, TruncatedDataWarning
 
 __all__ = [
     "count_dropped",
+    "cut_last_line",
     "decode_text",
+    "looks_cut",
     "parse_ec_lab_datetime",
     "parse_header_number",
     "parse_key_value",
@@ -33,6 +36,8 @@ __all__ = [
 # a digit, the separator, a digit: "1,5" or "9.58E+001"
 _COMMA_NUMBER = re.compile(r"\d,\d")
 _POINT_NUMBER = re.compile(r"\d\.\d")
+# a number cut inside its exponent ("1.25E", "-3E+") or before its first digit ("-")
+_CUT_NUMBER = re.compile(r"[-+]?(?:\d+[.,]?\d*|[.,]\d+)[eE][-+]?|[-+]")
 _NUMBER_WITH_UNIT = re.compile(r"^\s*([-+]?\d+(?:[.,]\d*)?(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
 _DATE = re.compile(
     r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})\s+(\d{1,2}):(\d{2}):(\d{2})(?:[.,](\d{1,6}))?\s*$"
@@ -261,6 +266,122 @@ def count_dropped(
             dropped &= sequence[lo:hi] == sequence[int(rows[0])]
         counts.append(int(dropped.sum()))
     return counts
+
+
+def looks_cut(
+    last: str, previous: Sequence[str], sep: str | re.Pattern[str] = "\t", *, fixed_width: bool = False
+) -> bool:
+    """True when ``last``, the final line of a file that has no line end, was cut short.
+
+    Parameters
+    ----------
+    last : str
+        The last line (without a line end: a file copied while it was being written).
+    previous : sequence of str
+        The data lines just before it (the last 20 are looked at).
+    sep : str or re.Pattern
+        Field separator; ``r"\\s+"`` splits on runs of blanks, a compiled pattern on its matches.
+    fixed_width : bool
+        Judge the width of the last field only when the column has one width in the lines
+        before (``1.0000000E+003`` style), or one count of significant digits
+        (``-470.54113``, ``-1397.7358``). Tables of shortest-repr floats (``1.0`` after
+        ``1.3894954943731388``) need it: there a short last value is not a sign of a cut.
+
+    Returns
+    -------
+    bool
+        True when ``last`` has fewer fields than the line before it, when its last field
+        is a number cut in its exponent (``1.2E``, ``-3E+``) or a bare sign, or when its
+        last non-empty field is shorter than that column in every one of the lines before
+        (``-93853.6`` cut to ``-9`` must not be read as -9). Complete files that end
+        without a line end (EC-Lab writes them so) keep their last line.
+    """
+
+    def fields(line: str) -> list[str]:
+        line = line.rstrip("\r")
+        if isinstance(sep, re.Pattern):
+            return [f.strip() for f in sep.split(line.strip())]
+        return re.split(r"\s+", line.strip()) if sep == r"\s+" else [f.strip() for f in line.split(sep)]
+
+    before = [fields(ln) for ln in previous[-20:] if ln.strip()]
+    if not before or not last.strip():
+        return False
+    cells = fields(last)
+    while len(cells) > 1 and not cells[-1]:
+        cells.pop()  # a trailing separator
+    width = len(before[-1])
+    while width > 1 and not before[-1][width - 1]:
+        width -= 1
+    if len(cells) < width:
+        return True
+    j = max((k for k, f in enumerate(cells) if f), default=0)
+    if _CUT_NUMBER.fullmatch(cells[j]):
+        return True
+    column = [p[j] for p in before if len(p) > j and p[j]]
+    if not column or (fixed_width and len(column) < 5):  # too few lines to call a width fixed
+        return False
+    widths = [len(cell) for cell in column]
+    if not fixed_width or min(widths) == max(widths):
+        return len(cells[j]) < min(widths)
+    # numbers written with a fixed count of significant digits ("-470.54113", "-1397.7358")
+    digits = {_significant_digits(cell) for cell in column}
+    return len(digits) == 1 and 0 < _significant_digits(cells[j]) < digits.pop()
+
+
+def _significant_digits(cell: str) -> int:
+    """Digits of the mantissa without leading zeros (``-0.0012340E+03`` → 6); 0 if not a number."""
+    mantissa = re.split(r"[eE]", cell, maxsplit=1)[0].lstrip("+-")
+    if not mantissa or not mantissa.replace(".", "").replace(",", "").isdigit():
+        return 0
+    return len(mantissa.replace(".", "").replace(",", "").lstrip("0"))
+
+
+def cut_last_line(
+    where: str,
+    text: str,
+    lines: Sequence[str],
+    first_data: int,
+    sep: str | re.Pattern[str],
+    *,
+    fixed_width: bool = True,
+) -> int | None:
+    """Find a last data line cut short and warn; return its 0-based index in ``lines`` or None.
+
+    Parameters
+    ----------
+    where : str
+        The file, for the warning.
+    text : str
+        The decoded content (to see whether it ends with a line end).
+    lines : sequence of str
+        ``text`` split into lines.
+    first_data : int
+        0-based index of the first data line; a cut in that line is not judged here.
+    sep, fixed_width
+        As for :func:`looks_cut`.
+
+    Warns
+    -----
+    TruncatedDataWarning
+        Naming the file and the line; the caller leaves the line out and counts it in
+        ``meta["dropped"]["cut last line"]``.
+    """
+    if text.endswith(("\n", "\r")) or not lines:
+        return None
+    last = len(lines) - 1
+    if last <= first_data or not lines[last].strip():
+        return None
+    previous = [ln for ln in lines[max(first_data, last - 40) : last] if ln.strip()]
+    if not previous or not looks_cut(lines[last], previous, sep, fixed_width=fixed_width):
+        return None
+    warnings.warn(
+        f"{where}, line {last + 1}: the file looks truncated: the last line has no line end and is "
+        "cut short; it was left out (meta['dropped']['cut last line']). Copy or export the file "
+        "again if the measurement finished.",
+        TruncatedDataWarning,
+        stacklevel=3,
+    )
+    return last
 
 
 def read_bytes(path: str | os.PathLike[str]) -> bytes:

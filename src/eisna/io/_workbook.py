@@ -13,7 +13,7 @@ from xml.etree import ElementTree
 
 from ..errors import ParseError
 
-__all__ = ["read_sheets"]
+__all__ = ["WORKBOOK_KINDS", "read_sheets", "workbook_kind"]
 
 _MAX_ROWS = 1_000_000
 _MAX_UNZIPPED = 512 * 1024 * 1024  # bytes a workbook may expand to
@@ -22,6 +22,34 @@ _MAX_REPEAT = 1000  # "number-columns-repeated" pads rows to 16384 empty cells: 
 _TABLE_NS = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 _OFFICE_NS = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
 _TEXT_NS = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+
+
+WORKBOOK_KINDS = (".xlsx", ".xlsm", ".xls", ".ods", ".fods")
+
+
+def workbook_kind(path: str) -> str | None:
+    """``".xlsx"``, ``".ods"``, ``".fods"`` or ``".xls"`` from the file's bytes; None for other files.
+
+    Used when the extension does not say (a workbook renamed ``.txt`` or saved without one).
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+        if head.startswith(b"PK\x03\x04"):
+            with zipfile.ZipFile(path) as archive:
+                names = set(archive.namelist())
+                if "xl/workbook.xml" in names:
+                    return ".xlsx"
+                if "mimetype" in names and b"opendocument.spreadsheet" in archive.read("mimetype")[:100]:
+                    return ".ods"
+            return None
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError):
+        return None
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):  # OLE2: the legacy .xls
+        return ".xls"
+    if b"<office:document" in head and b"opendocument.spreadsheet" in head:
+        return ".fods"
+    return None
 
 
 def read_sheets(path: str) -> list[tuple[str, list[list[Any]]]]:
@@ -35,6 +63,8 @@ def read_sheets(path: str) -> list[tuple[str, list[list[Any]]]]:
     suffix = Path(path).suffix.lower()
     if not Path(path).is_file():
         raise ParseError(path, "file not found.", hint="Check the path.")
+    if suffix not in WORKBOOK_KINDS:  # renamed, or saved without an extension: judge the bytes
+        suffix = workbook_kind(path) or suffix
     try:
         if suffix == ".fods":
             return _fods(path)
@@ -53,7 +83,8 @@ def read_sheets(path: str) -> list[tuple[str, list[list[Any]]]]:
     except (zipfile.BadZipFile, ElementTree.ParseError, KeyError, ValueError, OSError) as err:
         raise ParseError(
             path,
-            f"cannot be opened as a {suffix} workbook ({type(err).__name__}: {err}).",
+            f"cannot be opened as a {suffix} workbook ({type(err).__name__}: {err}); it may be "
+            "truncated (copied before it was saved) or not a workbook.",
             hint="Save it again from the spreadsheet program, or export the sheet as CSV.",
         ) from err
 
@@ -61,7 +92,11 @@ def read_sheets(path: str) -> list[tuple[str, list[list[Any]]]]:
 def _xlsx(path: str) -> list[tuple[str, list[list[Any]]]]:
     import openpyxl
 
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    with open(path, "rb") as fh:  # a file object: openpyxl refuses a name without .xlsx
+        return _xlsx_sheets(openpyxl.load_workbook(fh, read_only=True, data_only=True))
+
+
+def _xlsx_sheets(book: Any) -> list[tuple[str, list[list[Any]]]]:
     try:
         sheets = []
         for ws in book.worksheets:

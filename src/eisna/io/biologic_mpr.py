@@ -848,6 +848,11 @@ def _warn_truncated(path: Path, modules: Sequence[MprModule], n_rows: int) -> No
             f"inside the data module (byte offset {cut.offset + cut.length}); read its {n_rows} "
             "complete records"
         )
+        if not any(m.name == "VMP LOG" for m in modules):  # the LOG module follows the data
+            where += (
+                "; the 'VMP LOG' module after it (start time, device, EC-Lab version) is lost, "
+                "so timestamps are None"
+            )
     else:
         lost = f"module {cut.name!r}" if cut is not None else "a module header"
         where = f"inside {lost}, after the data module (all {n_rows} records read; later metadata lost)"

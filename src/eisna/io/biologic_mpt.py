@@ -45,6 +45,7 @@ from ._placeholders import mark_placeholder_area
 from ._points import classify, dropped_by_spectrum
 from ._text import (
     decode_text,
+    looks_cut,
     parse_ec_lab_datetime,
     parse_header_number,
     parse_key_value,
@@ -65,6 +66,7 @@ _MAGICS = (b"EC-Lab ASCII FILE", b"BT-Lab ASCII FILE")
 _NB_HEADER = re.compile(r"^\s*Nb header lines\s*:\s*(\d{1,9})\s*$", re.IGNORECASE)
 _VERSION = re.compile(r"(?:EC|BT)-Lab for windows v(\S+)\s*\(software\)", re.IGNORECASE)
 _LOOP = re.compile(r"^\s*Loop\s+(\d+)\s+from point number\s+(\d+)\s+to\s+(\d+)\s*$")
+_NUMBER = re.compile(r"^[-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][-+]?\d+)?$")
 _TABLE_WIDTH = 20  # EC-Lab technique tables use 20-character columns
 
 # Short names of the technique long names written on line 4.
@@ -215,7 +217,11 @@ def load(path: str | os.PathLike[str], *, decimal: str | None = None) -> MptFile
         raise ParseError(where, "the file is empty; expected an EC-Lab ASCII export (.mpt).")
     text, encoding = decode_text(raw)
     text = text.lstrip()
-    n_header = _header_length(where, text)
+    declared = _header_length(where, text)
+    bare = not text[:40].encode("latin-1", "replace").startswith(_MAGICS)  # a bare column-name line
+    n_header = declared if bare else _names_line(text, declared)
+    if n_header < 3 and not bare:
+        raise ParseError(where, f"'Nb header lines' must be at least 3; found {declared}.", line=2)
     n_lines = text.count("\n") + 1
     parts = text.split("\n", n_header) if n_header < n_lines else []
     if len(parts) <= n_header or not parts[n_header].strip():
@@ -239,6 +245,8 @@ def load(path: str | os.PathLike[str], *, decimal: str | None = None) -> MptFile
     table = _parse_table(where, data_text, width, decimal, first_line=n_header + 1, names=names)
     columns = _name_columns(names, table)
     header = _parse_header(header_lines, decimal)
+    if n_header != declared:  # kept so that the shift can be seen; the names line was found anyway
+        header["header_lines_declared"] = declared
     start = _start_time(where, header)
     long_name = header.get("technique_name")
     technique = TECHNIQUES.get(long_name.lower(), long_name) if long_name else None
@@ -368,15 +376,7 @@ def _drop_cut_last_line(text: str) -> tuple[str, bool]:
     head, sep, last = text.rpartition("\n")
     if not sep or not last.strip():
         return text, False
-    previous = [ln.rstrip("\r").split("\t") for ln in head[-65536:].split("\n")[1:] if ln.strip()][-20:]
-    if not previous:
-        return text, False
-    fields = last.rstrip("\r").split("\t")
-    if len(fields) < len(previous[-1]):
-        return head + sep, True
-    j = max((k for k, f in enumerate(fields) if f.strip()), default=0)
-    widths = [len(p[j].strip()) for p in previous if len(p) > j and p[j].strip()]
-    if widths and len(fields[j].strip()) < min(widths):
+    if looks_cut(last, head[-65536:].split("\n")[1:]):
         return head + sep, True
     return text, False
 
@@ -490,10 +490,30 @@ def _header_length(where: str, text: str) -> int:
             f"expected 'Nb header lines : N', found {second[:60].rstrip()!r}.",
             line=2,
         )
-    n_header = int(match.group(1))
-    if n_header < 3:
-        raise ParseError(where, f"'Nb header lines' must be at least 3; found {n_header}.", line=2)
-    return n_header
+    return int(match.group(1))  # checked (at least 3) once the column-name line is found
+
+
+def _names_line(text: str, declared: int) -> int:
+    """The 1-based line of the column names: ``declared``, or a line next to it if that is wrong.
+
+    EC-Lab versions (and hand-edited exports) disagree by one on ``Nb header lines``: the
+    column names are the non-numeric line just above the first numeric row. The declared
+    line wins when it fits; otherwise the nearest line within two that fits is taken.
+    """
+    lines = text.split("\n", declared + 3)[: declared + 3]
+    for line_no in (declared, declared + 1, declared - 1, declared + 2, declared - 2):
+        if 3 <= line_no < len(lines):
+            names, first_row = lines[line_no - 1].strip(), lines[line_no]
+            # EC-Lab names carry units ("freq/Hz", "ox/red", "time/s"); data rows start with a number
+            if "/" in names and not _numeric_start(names) and _numeric_start(first_row):
+                return line_no
+    return declared
+
+
+def _numeric_start(line: str) -> bool:
+    """True when the first tab-separated field of ``line`` is a number (``.`` or ``,`` decimal, nan)."""
+    first = line.split("\t", 1)[0].strip()
+    return _NUMBER.match(first) is not None or first.lower().lstrip("+-") in ("nan", "inf")
 
 
 def _parse_header(lines: list[str], decimal: str) -> dict[str, Any]:

@@ -34,7 +34,7 @@ import numpy as np
 from ..errors import MetadataWarning, NoImpedanceData, ParseError
 from ..spectrum import Spectrum
 from ._points import finite_points
-from ._text import decode_text, read_bytes
+from ._text import cut_last_line, decode_text, read_bytes
 
 __all__ = ["DESCRIPTION", "EXTENSIONS", "NAME", "read", "sniff"]
 
@@ -191,11 +191,25 @@ def read(path: str | os.PathLike[str], *, drift_corrected: bool = True) -> list[
     text, _ = decode_text(read_bytes(path))
     if not text.lstrip().startswith("EXPLAIN"):
         raise ParseError(path, "expected a Gamry .DTA file starting with 'EXPLAIN'.", line=1)
+    lines = text.splitlines()
+    last_table = max((k for k, ln in enumerate(lines) if "\tTABLE" in ln[:40]), default=None)
+    cut_at = None
+    if last_table is not None:  # a table that runs to the end of the file may end in a cut row
+        cut_at = cut_last_line(path, text, lines, last_table + 3, re.compile(r"\s+"))
+    if cut_at is not None:
+        text = "\n".join(lines[:cut_at]) + "\n"
     settings, tables = _parse(path, text)
+    if cut_at is not None and tables:
+        tables[-1]["cut"] = True
     decimal = _sniff_decimal(settings, tables)
     curves = [t for t in tables if {"Freq", "Zreal", "Zimag"} <= set(t["columns"])]
     tag = settings.get("TAG", [""])[0]
     if not curves:
+        if "EIS" in tag.upper():  # an impedance experiment whose table is missing: cut short?
+            raise NoImpedanceData(
+                f"{path}: Gamry {tag} holds no impedance table (ZCURVE); the file ends at line "
+                f"{text.count(chr(10)) + 1}. If the measurement ran, the file is truncated: copy it again."
+            )
         raise NoImpedanceData(f"{path}: Gamry {tag or 'file'} holds no impedance table (ZCURVE).")
     start = _parse_date(path, _first(settings, "DATE"), _first(settings, "TIME"))
     vdc = settings.get("VDC", [])
@@ -272,9 +286,12 @@ def _spectrum(
             "drift_corrected": use_drift,
             "Ewe_V": float(np.nanmean(vdc[keep])) if vdc is not None else None,
             "I_A": float(np.nanmean(idc[keep])) if idc is not None else None,
-            "n_dropped": int((~keep).sum()),
+            "n_dropped": int((~keep).sum()) + bool(table.get("cut")),
         }
     )
+    if table.get("cut"):
+        meta["dropped"] = {"cut last line": 1}
+        meta["truncated"] = True
     meta["curve_time_s"] = float(time_s[keep][0]) if time_s is not None else None
     # DATE/TIME is the start of the experiment; the curve's Time column has no stated origin
     elapsed = 0.0 if start is not None else None

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MetadataWarning, NoImpedanceData, ParseError
+from ..errors import MetadataWarning, NoImpedanceData, ParseError, TruncatedDataWarning
 from ..spectrum import Spectrum
 from ._points import finite_points
 from ._text import read_bytes
@@ -50,12 +50,14 @@ def _blocks(path: str, lines: list[str]) -> list[tuple[dict[str, str], np.ndarra
     """(settings, rows × columns, 1-based line of the first row) of every ``primary_data``."""
     found = []
     settings: dict[str, str] = {}
+    began, has_data = 1, False  # line where the current measurement began; its primary_data seen
     i = 0
     while i < len(lines):
         line = lines[i].strip()
         i += 1
         if line.startswith("Peaks=") and settings.get("Method"):
             settings = {}  # a new measurement of an .ids dataset
+            began, has_data = i, False
         match = _KEY_VALUE.match(line)
         if match:
             settings[match[1].strip()] = match[2].strip()
@@ -77,9 +79,27 @@ def _blocks(path: str, lines: list[str]) -> list[tuple[dict[str, str], np.ndarra
             except ValueError:
                 values = []  # counted as dropped by the caller
             data[r, : len(values)] = values
+        present = max(0, min(data.shape[0], len(lines) - (i + 2)))
+        if present < data.shape[0]:
+            _warn_cut(
+                path, f"line {first}: 'primary_data' announces {n_rows} rows, the file ends after {present}"
+            )
         found.append((dict(settings), data, first))
+        has_data = True
         i += 2 + data.shape[0]
+    if found and not has_data and settings.get("Method", "").lower() == "impedance":
+        _warn_cut(
+            path, f"line {began}: the last measurement ends before its 'primary_data' block; it was left out"
+        )
     return found
+
+
+def _warn_cut(path: str, what: str) -> None:
+    warnings.warn(
+        f"{path}, {what}. The file looks truncated; copy it again if the measurement finished.",
+        TruncatedDataWarning,
+        stacklevel=4,
+    )
 
 
 def _start(path: str, text: str) -> datetime | None:

@@ -33,6 +33,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EisnaError, NoImpedanceData, ParseError
+from ._text import cut_last_line, sniff_decimal
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -204,7 +205,14 @@ def sniff(head: bytes) -> bool:
 # Raw rows from CSV or XLSX
 # ---------------------------------------------------------------------------------------------
 def _decode(raw: bytes, *, strict: bool = True) -> str:
-    """UTF-8 (with or without BOM), else GB18030 when Chinese BTSDA headers appear, else cp1252."""
+    """UTF-8 (with or without BOM), else GB18030 when Chinese BTSDA headers appear, else cp1252.
+
+    UTF-16 with a byte-order mark (Excel's "Unicode text", when the export went through Excel)
+    is decoded as such.
+    """
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        even = raw[: len(raw) - len(raw) % 2]  # the sniff window may end inside a character
+        return even.decode("utf-16", errors="strict" if strict else "replace")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -227,14 +235,24 @@ def _maybe_gb(raw: bytes) -> bool:
     return True
 
 
-def _csv_rows(path: Path) -> tuple[list[list[str]], list[int]]:
-    """All rows of a text export, with their 1-based line numbers."""
+def _csv_rows(path: Path) -> tuple[list[list[str]], list[int], bool]:
+    """All rows of a text export, their 1-based line numbers, and whether the last line was cut.
+
+    A last line cut short (no line end, see :func:`~eisna.io._text.cut_last_line`) is left
+    out with a warning. With a ``;`` or tab separator and numbers written ``0,25`` (a
+    German or French Windows locale), the decimal commas become points.
+    """
     from ._limits import read_text_bytes
 
     raw = read_text_bytes(path)
     text = _decode(raw)
     first = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(first))
+    delimiter = _delimiter(first)
+    physical = text.splitlines()
+    cut_at = cut_last_line(str(path), text, physical, 1, delimiter)
+    if cut_at is not None:
+        text = "\n".join(physical[:cut_at]) + "\n"
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     rows: list[list[str]] = []
     lines: list[int] = []
     try:
@@ -243,7 +261,12 @@ def _csv_rows(path: Path) -> tuple[list[list[str]], list[int]]:
             lines.append(reader.line_num)
     except csv.Error as err:
         raise ParseError(path, f"is not valid CSV ({err}).", line=reader.line_num + 1) from err
-    return rows, lines
+    if delimiter != "," and sniff_decimal(physical[1:60], sep=delimiter) == ",":
+        rows = [[_DECIMAL_COMMA.sub(".", cell) for cell in row] for row in rows]
+    return rows, lines, cut_at is not None
+
+
+_DECIMAL_COMMA = re.compile(r"(?<=\d),(?=\d)")
 
 
 def _xlsx_rows(path: Path) -> tuple[list[list[Any]], list[int]]:
@@ -280,7 +303,8 @@ def _xlsx_rows(path: Path) -> tuple[list[list[Any]], list[int]]:
     )
 
 
-def _rows(path: Path) -> tuple[list[list[Any]], list[int]]:
+def _rows(path: Path) -> tuple[list[list[Any]], list[int], bool]:
+    """Rows, their 1-based line numbers, and whether a cut last line was left out."""
     from ._limits import check_file, check_zip
 
     check_file(path)  # a regular file within the size limit, before it is opened
@@ -289,7 +313,7 @@ def _rows(path: Path) -> tuple[list[list[Any]], list[int]]:
     if magic.startswith(b"PK"):
         check_zip(path)  # an .xlsx is a ZIP: bound its members before openpyxl unpacks them
     if magic.startswith(b"PK") or path.suffix.lower() in (".xlsx", ".xls"):
-        return _xlsx_rows(path)
+        return (*_xlsx_rows(path), False)
     return _csv_rows(path)
 
 
@@ -694,7 +718,7 @@ def read_cycling(path: str | os.PathLike[str]) -> pd.DataFrame:
     """
     path = Path(path)
     try:
-        rows, lines = _rows(path)
+        rows, lines, cut = _rows(path)
     except EisnaError:
         raise
     except OSError as err:
@@ -706,7 +730,11 @@ def read_cycling(path: str | os.PathLike[str]) -> pd.DataFrame:
             "has a Neware header but no record rows; expected at least one record.",
             hint="The export may be truncated or empty; re-export it from BTSDA.",
         )
-    return _frame(path, header, records, rec_lines, header_line)
+    frame = _frame(path, header, records, rec_lines, header_line)
+    if cut:
+        frame.attrs["truncated"] = True
+        frame.attrs["dropped"] = {"cut last line": 1}
+    return frame
 
 
 def _generic_table_reader() -> ModuleType | None:
@@ -733,7 +761,7 @@ def read(path: str | os.PathLike[str], **options: Any) -> list[Spectrum]:
     """
     path = Path(path)
     try:
-        rows, lines = _rows(path)
+        rows, lines, _ = _rows(path)
         _table(path, rows[: _NESTED_ROWS_MAX + 3], lines[: _NESTED_ROWS_MAX + 3])
     except OSError as err:
         raise ParseError(path, f"cannot be opened ({err.strerror or err}).", hint="Check the path.") from err

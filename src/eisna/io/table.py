@@ -46,7 +46,15 @@ import numpy as np
 
 from ..errors import NoImpedanceData, ParseError
 from ..spectrum import Spectrum
-from ._text import count_dropped, decode_text, read_bytes, sniff_decimal, sniff_delimiter, split_spectra
+from ._text import (
+    count_dropped,
+    cut_last_line,
+    decode_text,
+    read_bytes,
+    sniff_decimal,
+    sniff_delimiter,
+    split_spectra,
+)
 from .table_aliases import ROLES, parse_name, unit_scale
 
 __all__ = [
@@ -58,6 +66,7 @@ __all__ = [
     "read",
     "read_vendor",
     "sniff",
+    "sniff_fallback",
     "spectra_from_table",
 ]
 
@@ -92,6 +101,9 @@ class RawTable:
         ``header_line``, ``first_data`` (0-based), ``delimiter``, ``decimal`` or ``sheet``.
     headerless : bool
         True when the file has no header row.
+    cut_last_line : bool
+        True when the last line had no line end and was cut short; it was left out and is
+        counted in the last spectrum's ``meta["dropped"]["cut last line"]``.
     """
 
     where: str
@@ -101,11 +113,40 @@ class RawTable:
     row_lines: np.ndarray | None = None
     layout: dict[str, Any] = field(default_factory=dict)
     headerless: bool = False
+    cut_last_line: bool = False
 
 
 def sniff(head: bytes) -> bool:
     """Always False: a plain table is chosen by its extension, after every specific reader."""
     return False
+
+
+def sniff_fallback(head: bytes) -> bool:
+    """True for content that is a table without the extension that says so.
+
+    The registry asks this only after every reader's :func:`sniff` and every extension
+    failed (a CSV saved without an extension, a workbook renamed ``.dat``): a workbook's
+    bytes, or text whose first lines name a frequency and an impedance column or hold
+    three rows of numbers.
+    """
+    if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        return True
+    if b"<office:document" in head:
+        return b"opendocument.spreadsheet" in head
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    text, _ = decode_text(head)
+    lines = [ln for ln in re.split(r"\r\n|\r|\n", text)[:-1] if ln.strip()][:60]  # whole lines only
+    return any(not _is_numeric_row(ln) and _names_impedance(ln) for ln in lines) or (
+        sum(_is_numeric_row(ln) for ln in lines) >= 3
+    )
+
+
+def _is_workbook(path: str) -> bool:
+    """True when the bytes of ``path`` are an .xlsx/.ods/.fods/.xls workbook (any extension)."""
+    from ._workbook import workbook_kind
+
+    return workbook_kind(path) is not None
 
 
 def find_columns(names: Sequence[str], *, extra: bool = False) -> dict[str, tuple[int, int]]:
@@ -178,7 +219,7 @@ def read(
     """
     where = str(path)
     skipped: list[str] = []
-    if where.lower().endswith(WORKBOOK_EXTENSIONS):
+    if where.lower().endswith(WORKBOOK_EXTENSIONS) or _is_workbook(where):
         tables, skipped = _load_workbook(where, sheet=sheet)
     else:
         tables = [load_text(where, delimiter=delimiter, decimal=decimal)]
@@ -267,6 +308,11 @@ def load_text(
     if decimal is None:
         decimal = sniff_decimal(sample, sep="\t" if sep == r"\s+" else sep)
     header_text = lines[header_at].strip() if header_at is not None else None
+    # the last line is judged against the data rows before it (not a metadata line between tables)
+    data_like = [ln if _is_numeric_row(ln) else "" for ln in lines[-41:-1]]
+    cut_at = cut_last_line(where, text, [*lines[:-41], *data_like, *lines[-1:]], first_data, sep)
+    if cut_at is not None:
+        lines = lines[:cut_at]
     kept, row_lines, block = _data_lines(lines, first_data, header_text)
     frame = _parse_rows(where, kept, sep, decimal, first_data)
     width = frame.shape[1]
@@ -281,6 +327,7 @@ def load_text(
         row_lines=np.asarray(row_lines[: len(frame)], dtype=np.int64),
         layout=layout,
         headerless=header_at is None,
+        cut_last_line=cut_at is not None,
     )
 
 
@@ -683,6 +730,9 @@ def spectra_from_table(
     groups = split_spectra(freq, is_point, keys)
     dropped = count_dropped(groups, is_point)
     reasons = _reasons_per_spectrum(groups, code)
+    if raw.cut_last_line:
+        dropped[-1] += 1
+        reasons[-1]["cut last line"] = 1
     header = {
         **raw.layout,
         "columns": tuple(raw.names),
@@ -704,6 +754,8 @@ def spectra_from_table(
         first = int(rows[0])
         elapsed = float(time[first]) if time is not None and np.isfinite(time[first]) else None
         info = {**base, "index": k, "n_dropped": dropped[k], "dropped": reasons[k]}
+        if raw.cut_last_line and k == len(groups) - 1:
+            info["truncated"] = True
         if split is not None and np.isfinite(split[first]):
             info["cycle"] = round(float(split[first]))
         if "temperature" in arrays:

@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import MetadataWarning, NoImpedanceData, ParseError
 from ..spectrum import Spectrum
 from ._points import finite_points
-from ._text import decode_text, read_bytes
+from ._text import cut_last_line, decode_text, read_bytes
 
 __all__ = ["DESCRIPTION", "EXTENSIONS", "NAME", "read", "sniff"]
 
@@ -122,6 +122,9 @@ def read(path: str | os.PathLike[str]) -> list[Spectrum]:
             header[match[1].strip()] = match[2].strip('" ')
         elif line.strip().strip('"'):
             comments.append(line.strip().strip('"'))
+    cut_at = cut_last_line(path, text, lines, at + 1, _SPLIT)
+    if cut_at is not None:
+        lines = lines[:cut_at]
     rows, n_bad, first_line = _rows(lines, at + 1, len(names))
     data = np.array(rows, dtype=float).reshape(-1, len(names))
     cols = {name: data[:, c] for c, name in enumerate(names)}
@@ -150,8 +153,11 @@ def read(path: str | os.PathLike[str]) -> list[Spectrum]:
         or None,
         "comments": tuple(comments),
         "header": header,
-        "n_dropped": int(n_bad + (~keep).sum()),
+        "n_dropped": int(n_bad + (~keep).sum()) + (cut_at is not None),
     }
+    if cut_at is not None:
+        meta["dropped"] = {"cut last line": 1}
+        meta["truncated"] = True
     return [Spectrum(freq=freq[keep], z=z[keep], timestamp=timestamp, elapsed_s=elapsed, meta=meta)]
 
 
