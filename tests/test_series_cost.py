@@ -367,3 +367,30 @@ def test_a_kept_candidate_whose_statistics_fail_gives_way_to_the_one_it_beat():
     b.finish = broken
     out = _finished(kept)
     assert out is a.finish() and out.circuit_name == "symmetric_cell"
+
+
+@pytest.mark.filterwarnings("ignore:C_b is not identifiable")
+def test_a_warm_fit_without_restarts_builds_the_sketch_only_for_a_verdict_that_needs_it(monkeypatch):
+    # a series' warm fit (no restarts) asks the DRT sketch only whether a refinement it would
+    # run is worth it; where the polish converged and nothing is stuck there is none to ask
+    from eisna.fitting import engine, start
+
+    s = _nas_like(8)
+    cold = engine.fit(s, "symmetric_interlayer")
+    built = []
+    real_sketch = start._sketch
+
+    def counted(*args, **kw):
+        built.append(args)
+        return real_sketch(*args, **kw)
+
+    monkeypatch.setattr(start, "_sketch", counted)
+    start._SKETCHES.clear()
+    warm = engine.fit(s, "symmetric_interlayer", initial=cold.params, n_restarts=0)
+    assert built == [] and warm.success and "poor_fit" not in warm.flags
+    assert warm.chisqr <= cold.chisqr * (1 + 1e-9)  # (from the optimum: it stays there)
+    # a warm fit that compares restarts still builds it first
+    start._SKETCHES.clear()
+    built.clear()
+    engine.fit(s, "symmetric_interlayer", initial=cold.params, n_restarts=1)
+    assert len(built) == 1
