@@ -394,3 +394,24 @@ def test_a_warm_fit_without_restarts_builds_the_sketch_only_for_a_verdict_that_n
     built.clear()
     engine.fit(s, "symmetric_interlayer", initial=cold.params, n_restarts=1)
     assert len(built) == 1
+
+
+def test_candidates_of_equal_chisqr_whose_statistics_both_fail_end_as_a_failed_row():
+    # (each became the other's runner-up: the fallback must not go round in circles)
+    from eisna.fitting.engine import fit_pending
+    from eisna.series.fitter import _better, _finished
+    from eisna.series.outcome import FitFailure
+
+    s = _nas_like(7)
+    a = fit_pending(s, "symmetric_cell")
+    b = fit_pending(s, "symmetric_cell")
+    assert a.chisqr == b.chisqr
+    assert _better(a, b) is a and _better(b, a) is b
+
+    def broken():
+        raise np.linalg.LinAlgError("SVD did not converge (injected)")
+
+    a.finish = b.finish = broken
+    out = _finished(a)
+    assert isinstance(out, FitFailure) and "SVD did not converge" in out.reason
+    assert out.reason.startswith("symmetric_cell: LinAlgError")

@@ -374,7 +374,7 @@ def _failure(spectrum: Spectrum, name: str, err: Exception) -> FitFailure:
     return FitFailure(_src(spectrum), _idx(spectrum), reason, "fit", spectrum.timestamp)
 
 
-def _finished(res):
+def _finished(res, _tried: frozenset[int] = frozenset()):
     """``res`` with its statistics: a pending candidate's :class:`FitResult`, or a
     :class:`FitFailure` if they raise (then the best of the candidates it beat is finished in
     its place, as if it had failed before the comparison); anything else as it is."""
@@ -386,10 +386,12 @@ def _finished(res):
             return res.finish()
     except _FIT_ERRORS as err:
         failed = _failure(res.spectrum, res.label, err)
+    tried = _tried | {id(res)}  # (equal χ² can make two candidates each other's runner-up)
     fallback = None
     for other in res.runners_up:
-        fallback = _better(fallback, other)
-    return _finished(_better(failed, fallback))
+        if id(other) not in tried:
+            fallback = _better(fallback, other)
+    return _finished(_better(failed, fallback), tried)
 
 
 def _ok(res) -> bool:
@@ -441,7 +443,7 @@ def _better(a, b):
     if not _ok(a):
         return b
     win, lose = (b, a) if b.chisqr < a.chisqr else (a, b)
-    if isinstance(win, PendingFit):
+    if isinstance(win, PendingFit) and lose is not win:
         win.runners_up.append(lose)
     return win
 
