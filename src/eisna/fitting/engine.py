@@ -770,7 +770,8 @@ def _polish_and_refine(
         x, polished = x_best, False
     # as close to the data as the free DRT sketch: a restart finds no lower χ² worth its cost
     # (tried on 480 wide-prior draws of every library circuit: χ² and R unchanged); asked only
-    # when _refine has a start to solve (the misfit is taken first, as the verdict used to be)
+    # when _refine has a start to solve. The misfit is taken here, before _refine evaluates the
+    # residual at x: its cached value (which the flags read) comes from the same arithmetic.
     misfit = problem.misfit(x)
 
     def at_floor() -> bool:
