@@ -64,6 +64,7 @@ def _warm_imports() -> None:
 _STAGES = (  # (module, attribute, label): the stages --phases times (nested ones overlap)
     ("eisna.batching", "_read_all", "read"),
     ("eisna.series.fitter", "_Fitter._fit", "circuit fits"),
+    ("eisna.series.fitter", "_finished", "circuit fits"),  # (a candidate's statistics, when kept)
     ("eisna.kinetics", "fit_kinetics", "growth laws (kinetics + tracks)"),
     ("eisna.validation", "kk_test", "KK tests"),
     ("eisna.validation", "kk_tests", "KK tests (together)"),

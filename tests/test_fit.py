@@ -343,7 +343,7 @@ def test_drt_fallback_rescues_a_hopeless_start(monkeypatch):
     monkeypatch.setattr(engine, "escape", lambda *args, **kwargs: None)
     # and so is the refinement's restart, which can wander out of the start's valley or not
     # depending on the last bits of the arithmetic (it did on one CPU and not on another)
-    monkeypatch.setattr(engine, "_refine", lambda problem, x, nfev, restart=True, keep=(): x)
+    monkeypatch.setattr(engine, "_refine", lambda problem, x, nfev, restart=True, keep=(), skip=None: x)
     s = spectrum("symmetric_interlayer", NAS, seed=4)
     # a small evaluation budget keeps the solve from this single start stuck where it is
     without = eisna.fit(s, "symmetric_interlayer", drt_fallback=False, max_nfev=10)

@@ -204,16 +204,21 @@ def test_warm_start_guard_resets_bound_and_drifted_parameters():
 def test_a_fit_that_raises_becomes_a_failed_row_and_the_series_goes_on(monkeypatch):
     import eisna.fitting
     from eisna.errors import FitError
+    from eisna.fitting import engine
 
     spectra = eisna.read(SAMPLES / "nas_looped.mpt")[30:33]
-    real_fit = eisna.fitting.fit
 
-    def flaky(spectrum, circuit, **kw):
-        if spectrum.meta["index"] == 31:
-            raise FitError("fit: the solver failed (injected)")
-        return real_fit(spectrum, circuit, **kw)
+    def flaky(real_fit):
+        def fit(spectrum, circuit, **kw):
+            if spectrum.meta["index"] == 31:
+                raise FitError("fit: the solver failed (injected)")
+            return real_fit(spectrum, circuit, **kw)
 
-    monkeypatch.setattr(eisna.fitting, "fit", flaky)
+        return fit
+
+    # (a series fits a spectrum's candidates through fit_pending, the others through fit)
+    monkeypatch.setattr(eisna.fitting, "fit", flaky(eisna.fitting.fit))
+    monkeypatch.setattr(engine, "fit_pending", flaky(engine.fit_pending))
     series = eisna.fit_series(spectra, "symmetric_interlayer")
     status = [r.success for r in series.results]
     assert status == [True, False, True]

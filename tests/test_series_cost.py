@@ -94,11 +94,11 @@ def test_series_refits_a_light_baseline_that_becomes_the_result(monkeypatch):
     calls = []
     real_fit = _Fitter._fit
 
-    def spy(self, spectrum, name, initial, max_nfev=None, statistics=True):
+    def spy(self, spectrum, name, initial, max_nfev=None, statistics=True, pending=False):
         calls.append((name, max_nfev, statistics))
         if name == "symmetric_cell" and max_nfev is None:  # the re-check's baseline fails:
             raise EisnaError("no baseline")  # the light one stays the best
-        return real_fit(self, spectrum, name, initial, max_nfev, statistics)
+        return real_fit(self, spectrum, name, initial, max_nfev, statistics, pending)
 
     monkeypatch.setattr(_Fitter, "_fit", spy)
     monkeypatch.setattr(_Fitter, "decide", _absent_when_light(_Fitter.decide))
@@ -318,3 +318,139 @@ def test_warm_polish_parks_a_released_capacitance_deep_on_the_plateau(monkeypatc
     assert "unidentifiable:C_b" in new.flags and "unidentifiable:C_b" in old.flags
     assert new.nfev < 0.8 * old.nfev
     assert cold_new.chisqr == cold_old.chisqr and cold_new.nfev == cold_old.nfev
+
+
+def _same_fit(a, b):
+    assert a.params == b.params and a.chisqr == b.chisqr and a.nfev == b.nfev
+    assert a.stderr.keys() == b.stderr.keys()
+    for p in a.stderr:  # (NaN where a parameter is not determined)
+        assert a.stderr[p] == b.stderr[p] or (math.isnan(a.stderr[p]) and math.isnan(b.stderr[p]))
+    assert a.flags == b.flags and a.bic == b.bic and a.message == b.message
+    np.testing.assert_array_equal(
+        np.nan_to_num(a.correlation, nan=9.0), np.nan_to_num(b.correlation, nan=9.0)
+    )
+    assert [(k, v.value, v.stderr) for k, v in a.derived.items() if hasattr(v, "value")] == [
+        (k, v.value, v.stderr) for k, v in b.derived.items() if hasattr(v, "value")
+    ]
+
+
+@pytest.mark.filterwarnings("ignore:C_b is not identifiable")
+@pytest.mark.parametrize("warm", [False, True])
+def test_a_pending_fit_ranks_on_the_chisqr_and_finishes_into_the_same_result(warm):
+    from eisna.fitting.engine import fit, fit_pending
+
+    s = _nas_like(5)
+    kw = {"initial": fit(s, "symmetric_interlayer").params, "n_restarts": 0} if warm else {}
+    done = fit(s, "symmetric_interlayer", **kw)
+    pending = fit_pending(s, "symmetric_interlayer", **kw)
+    assert pending.chisqr == done.chisqr and pending.params == done.params and pending.success
+    assert pending.param_names == done.param_names
+    result = pending.finish()
+    assert pending.finish() is result  # computed once
+    _same_fit(result, done)
+    np.testing.assert_array_equal(result.residuals, done.residuals)
+    np.testing.assert_array_equal(result.z_fit, done.z_fit)
+
+
+@pytest.mark.filterwarnings("ignore:C_b is not identifiable")
+def test_the_chain_start_computes_statistics_only_for_the_fits_it_keeps(monkeypatch):
+    # the chain start fits each model from more than one start: only the two kept (one per
+    # model) pay for the covariance, the bound probe and the physics, and they are the fits an
+    # unconditional fit() from the same start gives
+    from eisna.fitting import engine
+    from eisna.series.fitter import _finished, _Fitter
+    from eisna.series.outcome import SeriesOptions
+
+    fitter = _Fitter(SeriesOptions(circuit="symmetric_interlayer", baseline="symmetric_cell"))
+    fits, stats = [], []
+    real_pending, real_unc = engine.fit_pending, engine._uncertainties
+
+    def pending(spectrum, circuit, **kw):
+        out = real_pending(spectrum, circuit, **kw)
+        fits.append((circuit, kw, out))
+        return out
+
+    def unc(*args, **kw):
+        stats.append(args[0].defn.name)
+        return real_unc(*args, **kw)
+
+    monkeypatch.setattr(engine, "fit_pending", pending)
+    monkeypatch.setattr(engine, "_uncertainties", unc)
+    out = fitter.fit_one(_nas_like(6), None)
+    assert len(fits) >= 5 and sorted(stats) == ["symmetric_cell", "symmetric_interlayer"]
+    for model in (out.full, out.base):  # the lowest χ² of its model's candidates
+        assert model.chisqr == min(p.chisqr for c, _, p in fits if c.name == model.circuit_name)
+    monkeypatch.setattr(engine, "_uncertainties", real_unc)
+    monkeypatch.setattr(engine, "fit_pending", real_pending)
+    kept = [(c, kw, r) for c, kw, p in fits for r in (out.full, out.base) if p.finish() is r]
+    assert len(kept) == 2
+    for circuit, kw, result in kept:  # the same fits as fit() from their starts, bit for bit
+        _same_fit(result, engine.fit(_nas_like(6), circuit, **kw))
+    assert _finished(out.full) is out.full
+
+
+def test_a_kept_candidate_whose_statistics_fail_gives_way_to_the_one_it_beat():
+    # as if it had failed before the comparison (the old order): the runner-up is finished
+    from eisna.fitting.engine import fit_pending
+    from eisna.series.fitter import _better, _finished
+
+    s = _nas_like(7)
+    a = fit_pending(s, "symmetric_cell")
+    b = fit_pending(s, "symmetric_interlayer")  # (lower χ²: the arc is in the data)
+    kept = _better(a, b)
+    assert kept is b and b.runners_up == [a]
+
+    def broken():
+        raise np.linalg.LinAlgError("SVD did not converge (injected)")
+
+    b.finish = broken
+    out = _finished(kept)
+    assert out is a.finish() and out.circuit_name == "symmetric_cell"
+
+
+@pytest.mark.filterwarnings("ignore:C_b is not identifiable")
+def test_a_warm_fit_without_restarts_builds_the_sketch_only_for_a_verdict_that_needs_it(monkeypatch):
+    # a series' warm fit (no restarts) asks the DRT sketch only whether a refinement it would
+    # run is worth it; where the polish converged and nothing is stuck there is none to ask
+    from eisna.fitting import engine, start
+
+    s = _nas_like(8)
+    cold = engine.fit(s, "symmetric_interlayer")
+    built = []
+    real_sketch = start._sketch
+
+    def counted(*args, **kw):
+        built.append(args)
+        return real_sketch(*args, **kw)
+
+    monkeypatch.setattr(start, "_sketch", counted)
+    start._SKETCHES.clear()
+    warm = engine.fit(s, "symmetric_interlayer", initial=cold.params, n_restarts=0)
+    assert built == [] and warm.success and "poor_fit" not in warm.flags
+    assert warm.chisqr <= cold.chisqr * (1 + 1e-9)  # (from the optimum: it stays there)
+    # a warm fit that compares restarts still builds it first
+    start._SKETCHES.clear()
+    built.clear()
+    engine.fit(s, "symmetric_interlayer", initial=cold.params, n_restarts=1)
+    assert len(built) == 1
+
+
+def test_candidates_of_equal_chisqr_whose_statistics_both_fail_end_as_a_failed_row():
+    # (each became the other's runner-up: the fallback must not go round in circles)
+    from eisna.fitting.engine import fit_pending
+    from eisna.series.fitter import _better, _finished
+    from eisna.series.outcome import FitFailure
+
+    s = _nas_like(7)
+    a = fit_pending(s, "symmetric_cell")
+    b = fit_pending(s, "symmetric_cell")
+    assert a.chisqr == b.chisqr
+    assert _better(a, b) is a and _better(b, a) is b
+
+    def broken():
+        raise np.linalg.LinAlgError("SVD did not converge (injected)")
+
+    a.finish = b.finish = broken
+    out = _finished(a)
+    assert isinstance(out, FitFailure) and "SVD did not converge" in out.reason
+    assert out.reason.startswith("symmetric_cell: LinAlgError")

@@ -93,7 +93,7 @@ from .solver import (
 from .start import Candidates, SpectrumSketch, _items, arc_tau, capacitive_arcs, sketch, start_candidates
 from .weights import WEIGHTINGS, weights
 
-__all__ = ["fit", "resolve_circuit"]
+__all__ = ["PendingFit", "fit", "fit_pending", "resolve_circuit"]
 
 # misfit relative to the DRT sketch's below which a first solution is not compared with the
 # runner-up candidate (_SCREEN_FLOOR) or restarted (_REFINE_FLOOR); 1.02 for the restart was
@@ -375,33 +375,156 @@ def fit(
     FitError
         Too few points, unknown option or parameter names, or a solver crash.
     """
+    return fit_pending(
+        spectrum,
+        circuit,
+        weighting=weighting,
+        fmin=fmin,
+        fmax=fmax,
+        initial=initial,
+        fixed=fixed,
+        geometry=geometry,
+        eps_r=eps_r,
+        symmetric=symmetric,
+        n_restarts=n_restarts,
+        max_nfev=max_nfev,
+        drt_fallback=drt_fallback,
+        polish=polish,
+        statistics=statistics,
+    ).finish()
+
+
+def fit_pending(
+    spectrum: Spectrum,
+    circuit: str | os.PathLike[str] | Circuit | CircuitDefinition,
+    *,
+    weighting: str = "modulus",
+    fmin: float | None = None,
+    fmax: float | None = None,
+    initial: Mapping[str, float] | None = None,
+    fixed: Mapping[str, float] | None = None,
+    geometry: CellGeometry | None = None,
+    eps_r: float | None = 10.0,
+    symmetric: bool | None = None,
+    n_restarts: int = 4,
+    max_nfev: int = 150,
+    drt_fallback: bool = True,
+    polish: bool = True,
+    statistics: bool = True,
+) -> PendingFit:
+    """:func:`fit` up to its final point, without its statistics (same parameters).
+
+    For a fit that is one of several candidates (a series tries a spectrum from more than one
+    start and keeps the lowest χ²): the candidates are ranked on :attr:`PendingFit.chisqr` and
+    only the one kept pays for the covariance, the bound probe and the arc physics
+    (:meth:`PendingFit.finish`, the same :class:`FitResult` :func:`fit` returns).
+
+    Raises
+    ------
+    FitError
+        As :func:`fit` (its statistics' errors are raised by :meth:`PendingFit.finish`).
+    """
     prep = _prepare(spectrum, circuit, weighting, fmin, fmax, initial, fixed)
     starts, sk = _start_points(prep)
     search = _search(prep, starts, sk, n_restarts, max_nfev, drt_fallback)
     if n_restarts > 0:  # a minimum above the noise with a suspect element: re-seed it
         _escape(prep, search, max_nfev)
     x, polish_cost, polish_ok, held = _polish_and_refine(prep, search, max_nfev, polish)
-    unc = _uncertainties(prep, x, held)
-    flags, warns, bound_probe, misfit = _judge(prep, x, unc, search.noise, probe=statistics)
-    return _assemble(
-        spectrum,
-        prep,
-        search,
-        x,
-        unc,
-        flags,
-        warns,
-        bound_probe,
-        misfit,
-        polish_cost,
-        polish_ok,
-        geometry,
-        eps_r,
-        symmetric,
-        max_nfev,
-        weighting,
-        physics=statistics,
-    )
+    settings = _Settings(geometry, eps_r, symmetric, max_nfev, weighting, statistics)
+    return PendingFit(spectrum, prep, search, _Solved(x, polish_cost, polish_ok, held), settings)
+
+
+@dataclass(frozen=True)
+class _Solved:
+    """Where the search, the polish and the refinement ended."""
+
+    x: np.ndarray
+    polish_cost: float
+    polish_ok: bool
+    held: Sequence[int]
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """The options of :func:`fit` that only its statistics and its result read."""
+
+    geometry: CellGeometry | None
+    eps_r: float | None
+    symmetric: bool | None
+    max_nfev: int
+    weighting: str
+    statistics: bool
+
+
+class PendingFit:
+    """A solved fit before its statistics (:func:`fit_pending`).
+
+    Attributes
+    ----------
+    chisqr : float
+        χ² of the final point (weighted, as :attr:`FitResult.chisqr`, bit for bit).
+    params : dict
+        Parameter values at the final point by name (Ω, F, H, s; exponents dimensionless).
+    param_names : tuple of str
+        The circuit's parameter names.
+    success : bool
+        Finite parameters and χ² (as :attr:`FitResult.success`).
+    freq, z : ndarray
+        The fitted window: frequencies (Hz) and impedance (Ω).
+    spectrum : Spectrum
+        The spectrum fitted.
+    label : str
+        The circuit as the caller named it (for messages; the circuit's name by default).
+    """
+
+    def __init__(
+        self, spectrum: Spectrum, prep: _Prepared, search: _Search, solved: _Solved, settings: _Settings
+    ) -> None:
+        self._inputs = (spectrum, prep, search, solved, settings)
+        self._result: FitResult | None = None
+        # the statistics' first evaluation, made here: χ² for the ranking, kept for finish()
+        self._point = _final_point(prep, solved.x)
+        values = self._point.values
+        self.chisqr = self._point.chisqr
+        self.params = {n: float(v) for n, v in zip(prep.names, values, strict=True)}
+        self.param_names = tuple(prep.names)
+        self.success = bool(np.all(np.isfinite(values)) and np.isfinite(self.chisqr))
+        self.freq, self.z = prep.freq, prep.z
+        self.spectrum = spectrum
+        self.label = prep.defn.name
+        self.runners_up: list[Any] = []  # candidates this one beat (kept by the caller)
+
+    @property
+    def nfev(self) -> int:
+        """Evaluations so far (the finished result adds those of its statistics)."""
+        return int(self._inputs[1].problem.nfev)
+
+    def finish(self) -> FitResult:
+        """The :class:`FitResult` (computed once): covariance, flags, arc physics."""
+        if self._result is None:
+            spectrum, prep, search, solved, st = self._inputs
+            unc = _uncertainties(prep, solved.x, solved.held, self._point)
+            flags, warns, bound_probe, misfit = _judge(prep, solved.x, unc, search.noise, probe=st.statistics)
+            self._result = _assemble(
+                spectrum,
+                prep,
+                search,
+                solved.x,
+                unc,
+                flags,
+                warns,
+                bound_probe,
+                misfit,
+                solved.polish_cost,
+                solved.polish_ok,
+                st.geometry,
+                st.eps_r,
+                st.symmetric,
+                st.max_nfev,
+                st.weighting,
+                physics=st.statistics,
+            )
+        return self._result
 
 
 @dataclass
@@ -550,7 +673,9 @@ def _search(
             tried += 1
             if best is None or res.cost < best.cost:
                 best = res
-            if initial_v and i == 0 and (sk is None):
+            if initial_v and i == 0 and sk is None and tried <= n_restarts:
+                # (without restarts the loop ends here: the sketch is built only if a verdict
+                # below asks for it, see _sketch_of)
                 sk = sketch(prep.freq, prep.z)
             if initial_v and tried == 1 and n_restarts > 0 and _suspect_warm(problem, best, noise):
                 # a warm minimum above the noise or out of budget may be a side valley:
@@ -570,6 +695,8 @@ def _search(
                 cands, sk = _auto_candidates(prep)
                 starts.extend(cands)
             i += 1
+        if sk is None and drt_fallback and best is not None and problem.misfit(best.x) > 5e-3:
+            sk = sketch(prep.freq, prep.z)  # (a deferred warm sketch: the verdict needs it)
         poor_all = best is not None and sk is not None and problem.misfit(best.x) > 3 * sk.rms + 5e-3
         if drt_fallback and sk is not None and best is not None and poor_all:
             # still clearly poor: start from the peaks of the full DRT (eisna.drt) instead
@@ -590,9 +717,17 @@ def _search(
     return _Search(best, tried, sk, starts, noise)
 
 
+def _sketch_of(prep: _Prepared, search: _Search) -> SpectrumSketch:
+    """The search's DRT sketch, built now if the search deferred it (a warm start without
+    restarts needs it only for some verdicts; it is cached per spectrum, so the same either way)."""
+    if search.sk is None:
+        search.sk = sketch(prep.freq, prep.z)
+    return search.sk
+
+
 def _escape(prep: _Prepared, search: _Search, max_nfev: int) -> None:
     """Replace the search's best solve by a re-seeded one of lower χ² (:mod:`.reseed`), if any."""
-    sk = search.sk
+    sk = _sketch_of(prep, search)
     peaks = []
     if sk is not None:  # the sketch's relevant peaks (> 2 % of its total resistance)
         total = sk.R_inf + sum(r for _, r in sk.peaks)
@@ -614,7 +749,7 @@ def _polish_and_refine(
     Returns the final internal coordinates, the polish cost, whether the polish met its
     convergence test, and the coordinates held during the polish.
     """
-    problem, best, sk = prep.problem, search.best, search.sk
+    problem, best = prep.problem, search.best
     x_best = _order_arcs_by_role(problem, best.x)
     # polish (own lmder, trf fallback); coordinates the winning
     # solve held (an arc far above the window) stay held in the polish
@@ -634,13 +769,17 @@ def _polish_and_refine(
     if polish_cost > best_cost * (1 + 1e-9):  # never let the polish make it worse
         x, polished = x_best, False
     # as close to the data as the free DRT sketch: a restart finds no lower χ² worth its cost
-    # (tried on 480 wide-prior draws of every library circuit: χ² and R unchanged)
-    at_floor = sk is not None and problem.misfit(x) <= _REFINE_FLOOR * sk.rms
+    # (tried on 480 wide-prior draws of every library circuit: χ² and R unchanged); asked only
+    # when _refine has a start to solve. The misfit is taken here, before _refine evaluates the
+    # residual at x: its cached value (which the flags read) comes from the same arithmetic.
+    misfit = problem.misfit(x)
+
+    def at_floor() -> bool:
+        return misfit <= _REFINE_FLOOR * _sketch_of(prep, search).rms
+
     # the polish is a fresh LM start at the solution: when it converged, _refine need not repeat
     # it; a parked plateau capacitance is not "stuck" (its vanished column is the plateau)
-    x_refined = (
-        x if at_floor else _refine(problem, x, max(max_nfev // 3, 10), restart=not polished, keep=flat)
-    )
+    x_refined = _refine(problem, x, max(max_nfev // 3, 10), restart=not polished, keep=flat, skip=at_floor)
     refined = x_refined is not x
     if refined:  # the covariance is then recomputed from the Jacobian below
         x = _order_arcs_by_role(problem, x_refined)
@@ -680,14 +819,34 @@ def _plateau_polish(
     return (flat, out) if out[1] <= cost else None
 
 
-def _uncertainties(prep: _Prepared, x: np.ndarray, held: Sequence[int]) -> _Uncertainties:
-    """χ², the covariance (conditioned, sandwich, profiled), standard errors and the delta method."""
-    problem, names, k = prep.problem, prep.names, prep.k
+@dataclass(frozen=True)
+class _FinalPoint:
+    """Values, residuals, χ² and model impedance at the final point."""
+
+    values: np.ndarray
+    resid: np.ndarray
+    chisqr: float
+    z_model: Any  # Z of the circuit (Ω), from the residual evaluation
+
+
+def _final_point(prep: _Prepared, x: np.ndarray) -> _FinalPoint:
+    """The final point's residual evaluation (the first thing the statistics need)."""
+    problem = prep.problem
     values = problem.to_values(x)
     resid = np.array(problem.residual(x))  # (a writable copy for the result)
     z_model = problem.model(x)
+    return _FinalPoint(values, resid, float(resid @ resid), z_model)
+
+
+def _uncertainties(
+    prep: _Prepared, x: np.ndarray, held: Sequence[int], point: _FinalPoint | None = None
+) -> _Uncertainties:
+    """χ², the covariance (conditioned, sandwich, profiled), standard errors and the delta method."""
+    problem, names, k = prep.problem, prep.names, prep.k
+    if point is None:
+        point = _final_point(prep, x)
+    values, resid, chisqr, z_model = point.values, point.resid, point.chisqr, point.z_model
     n_res = resid.size
-    chisqr = float(resid @ resid)
     dof = max(n_res - k, 1)
     redchi = chisqr / dof
     cov_x = _covariance(problem.jacobian(x)) * redchi

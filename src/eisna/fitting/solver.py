@@ -16,7 +16,7 @@ Internal to :mod:`eisna.fitting`; :func:`eisna.fit` (``engine.py``) drives them.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -645,7 +645,12 @@ def _polish_solve(
 
 
 def _refine(
-    problem: _Problem, x: np.ndarray, max_nfev: int, restart: bool = True, keep: Sequence[int] = ()
+    problem: _Problem,
+    x: np.ndarray,
+    max_nfev: int,
+    restart: bool = True,
+    keep: Sequence[int] = (),
+    skip: Callable[[], bool] | None = None,
 ) -> np.ndarray:
     """Restart Levenberg–Marquardt at the solution ``x``; return ``x`` or a point of lower χ².
 
@@ -655,7 +660,9 @@ def _refine(
     defaults: a sine-mapped parameter on its bound, or a log parameter driven so small that it
     no longer acts (e.g. L → 10⁻¹¹ H in front of kΩ arcs), has a (near) zero Jacobian column and
     cannot leave by itself. Coordinates in ``keep`` are never reset (a capacitance parked on
-    the resistive plateau: its column vanishes by design).
+    the resistive plateau: its column vanishes by design). ``skip`` is asked only when there is
+    a start to solve: True returns ``x`` without solving it (a verdict that costs something to
+    reach, e.g. the spectrum's DRT sketch).
     """
     res0 = problem.residual(x)
     best, best_cost = x, 0.5 * float(res0 @ res0)
@@ -667,6 +674,8 @@ def _refine(
         x0 = x.copy()
         x0[stuck] = problem.to_x(problem.base)[stuck]
         starts.append(x0)
+    if starts and skip is not None and skip():
+        return x
     for x0 in starts:
         try:
             res = _solve(problem, x0, max_nfev, _above_window(problem, x0)[0])

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import EisnaError, EisnaWarning
+from ..fitting.engine import PendingFit
 from ..fitting.result import Flag, FlagKind
 from ..spectrum import Spectrum
 from .cache import cache_store
@@ -84,8 +85,12 @@ class _Fitter:
         initial: Mapping[str, float] | None,
         max_nfev: int | None = None,
         statistics: bool = True,
+        pending: bool = False,
     ):
+        """One fit; with ``pending`` a :class:`~eisna.fitting.engine.PendingFit` (a candidate
+        that may lose a comparison: its statistics wait for :func:`_finished`)."""
         from ..fitting import fit
+        from ..fitting.engine import fit_pending
 
         definition = self.definition(name)
         opts = dict(self.options.fit_options)
@@ -102,18 +107,25 @@ class _Fitter:
             # a warm start is judged by this module (best of several seeds), so the engine
             # must not spend time on its own restarts
             opts["n_restarts"] = 0
+        res: Any
         with warnings.catch_warnings():  # per-spectrum warnings stay in the results' flags
             warnings.simplefilter("ignore", EisnaWarning)
-            res = fit(spectrum, definition, initial=dict(initial) if initial else None, **opts)
+            if pending:
+                res = fit_pending(spectrum, definition, initial=dict(initial) if initial else None, **opts)
+                res.label = name
+            else:
+                res = fit(spectrum, definition, initial=dict(initial) if initial else None, **opts)
         triples = _arc_triples(definition.param_names)
         fixed = _sorted_by_tau(res.params, triples) if len(triples) > 1 else None
         if fixed is not None:  # arcs swapped labels: refit with them in τ order
             opts["n_restarts"] = 0
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", EisnaWarning)
-                res2 = fit(spectrum, definition, initial=fixed, **opts)
-            if _sorted_by_tau(res2.params, triples) is None or res2.chisqr <= res.chisqr:
-                res = res2
+                # (a candidate against the first fit: its statistics only if it is kept)
+                res2 = fit_pending(spectrum, definition, initial=fixed, **opts)
+                res2.label = name
+                if _sorted_by_tau(res2.params, triples) is None or res2.chisqr <= res.chisqr:
+                    res = res2 if pending else res2.finish()
         return res
 
     def guarded_start(self, prev, name: str) -> dict[str, float] | None:
@@ -154,26 +166,23 @@ class _Fitter:
         return start or None
 
     def safe_fit(
-        self, spectrum: Spectrum, name: str, initial, max_nfev: int | None = None, statistics: bool = True
+        self,
+        spectrum: Spectrum,
+        name: str,
+        initial,
+        max_nfev: int | None = None,
+        statistics: bool = True,
+        pending: bool = False,
     ) -> Any:
-        import warnings
-
+        """:meth:`_fit`, or a :class:`FitFailure` when it raises (``pending``: see there)."""
         try:
             with warnings.catch_warnings():
                 # lmfit's covariance of a deliberately over-complete model (the full circuit on
                 # data without the arc) has negative diagonals; the fit result flags it already
                 warnings.simplefilter("ignore", RuntimeWarning)
-                return self._fit(spectrum, name, initial, max_nfev, statistics)
-        except EisnaError as err:
-            return FitFailure(_src(spectrum), _idx(spectrum), f"{name}: {err}", "fit", spectrum.timestamp)
-        except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError) as err:
-            return FitFailure(
-                _src(spectrum),
-                _idx(spectrum),
-                f"{name}: {type(err).__name__}: {err}",
-                "fit",
-                spectrum.timestamp,
-            )
+                return self._fit(spectrum, name, initial, max_nfev, statistics, pending)
+        except _FIT_ERRORS as err:
+            return _failure(spectrum, name, err)
 
     # -- seeds between the nested circuits ------------------------------------------------
     def _inter_sfx(self) -> str:
@@ -234,6 +243,7 @@ class _Fitter:
 
     def decide(self, spectrum: Spectrum, full, base, *, backfilled: bool = False) -> SpectrumOutcome:
         opt = self.options
+        full, base = _finished(full), _finished(base)  # (the kept candidates' statistics)
         floor = self.min_interlayer(spectrum)
         if opt.baseline is None:
             result = full if full is not None else base
@@ -266,38 +276,44 @@ class _Fitter:
         cold = self._fit_warm(spectrum, None)
         full, base = _better(out.full, cold.full), _better(out.base, cold.base)
         if self.options.baseline is not None and _light(base):
-            base = _better(cold.base, self.safe_fit(spectrum, self.options.baseline, dict(base.params)))
+            again = self.safe_fit(spectrum, self.options.baseline, dict(base.params), pending=True)
+            base = _better(cold.base, again)
         return self.decide(spectrum, full, base if self.options.baseline is not None else None)
 
     def _fit_warm(self, spectrum: Spectrum, prev: SpectrumOutcome | None) -> SpectrumOutcome:
         opt = self.options
+        # (fits that are candidates against another fit of the same model are pending: only
+        # the one kept computes its statistics, in decide)
         if opt.baseline is None:
             start = self.guarded_start(prev.full, opt.circuit) if prev is not None else None
             full = self.safe_fit(spectrum, opt.circuit, start)
             if start and not _good(full):
-                full = _better(full, self.safe_fit(spectrum, opt.circuit, None))
+                full = _better(full, self.safe_fit(spectrum, opt.circuit, None, pending=True))
             return self.decide(spectrum, full, None)
-        fit_full = lambda start: self.safe_fit(spectrum, opt.circuit, start)  # noqa: E731
+
+        def fit_full(start, pending=False):
+            return self.safe_fit(spectrum, opt.circuit, start, pending=pending)
+
         base_name = opt.baseline
 
-        def fit_base(start, nfev=None, stats=True):
-            return self.safe_fit(spectrum, base_name, start, nfev, stats)
+        def fit_base(start, nfev=None, stats=True, pending=False):
+            return self.safe_fit(spectrum, base_name, start, nfev, stats, pending)
 
         if prev is None or (not _ok(prev.full) and not _ok(prev.base)):
             # chain start: automatic starts, then each model seeded from the other
-            full = fit_full(None)
-            base = fit_base(None)
-            base = _better(base, fit_base(self.base_from_full(full)))
+            full = fit_full(None, pending=True)
+            base = fit_base(None, pending=True)
+            base = _better(base, fit_base(self.base_from_full(full), pending=True))
             if _ok(full):
                 small = min(_arc_triples(full.param_names), key=lambda t: full.params[t[0]])[0][2:]
                 if small != self._inter_sfx():
-                    base = _better(base, fit_base(self.base_from_full(full, drop=small)))
-            full = _better(full, fit_full(self.full_from_base(base)))
+                    base = _better(base, fit_base(self.base_from_full(full, drop=small), pending=True))
+            full = _better(full, fit_full(self.full_from_base(base), pending=True))
             return self.decide(spectrum, full, base)
         if prev.interlayer:
             full = fit_full(self.guarded_start(prev.full, opt.circuit))
             if not _good(full):
-                full = _better(full, fit_full(None))
+                full = _better(full, fit_full(None, pending=True))
             # Once the arc is firmly established the baseline (a wrong model there) only has to
             # show that it is much worse: a truncated solve can only make ΔBIC more negative.
             budget = 30 if prev.delta_bic < 10 * opt.delta_bic else None
@@ -310,19 +326,19 @@ class _Fitter:
             base = fit_base(seed, budget, not budget)
             out = self.decide(spectrum, full, base)
             if not out.interlayer:  # the arc vanished? check with the other seeds first
-                base = _better(base, fit_base(self.guarded_start(prev.base, opt.baseline)))
-                full = _better(full, fit_full(self.full_from_base(base)))
+                base = _better(base, fit_base(self.guarded_start(prev.base, opt.baseline), pending=True))
+                full = _better(full, fit_full(self.full_from_base(base), pending=True))
                 out = self.decide(spectrum, full, base)
                 if _light(out.result):  # the same solve again, with its full statistics
                     out = self.decide(spectrum, full, fit_base(seed, budget))
             return out
         base = fit_base(self.guarded_start(prev.base, opt.baseline))
         if not _good(base):
-            base = _better(base, fit_base(None))
+            base = _better(base, fit_base(None, pending=True))
         full = fit_full(self.full_from_base(base))
         out = self.decide(spectrum, full, base)
         if out.interlayer:  # a new arc? make sure the baseline is at its best first
-            base = _better(base, fit_base(self.base_from_full(full)))
+            base = _better(base, fit_base(self.base_from_full(full), pending=True))
             out = self.decide(spectrum, full, base)
         return out
 
@@ -338,13 +354,44 @@ class _Fitter:
             # seed the arc at half the resistance and the same time constant (Q ∝ 1/R)
             start[opt.interlayer_param] = 0.5 * r
             start[f"Q_{sfx}"] = 2.0 * later.full.params[f"Q_{sfx}"]
-        full = _better(current.full, self.safe_fit(spectrum, opt.circuit, start))
+        full = _better(current.full, self.safe_fit(spectrum, opt.circuit, start, pending=True))
         base = (
             current.base
             if opt.baseline is None
-            else _better(current.base, self.safe_fit(spectrum, opt.baseline, self.base_from_full(full)))
+            else _better(
+                current.base, self.safe_fit(spectrum, opt.baseline, self.base_from_full(full), pending=True)
+            )
         )
         return self.decide(spectrum, full, base, backfilled=True)
+
+
+_FIT_ERRORS = (EisnaError, ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError)
+
+
+def _failure(spectrum: Spectrum, name: str, err: Exception) -> FitFailure:
+    """The failed row of a fit of ``spectrum`` with circuit ``name`` that raised ``err``."""
+    reason = f"{name}: {err}" if isinstance(err, EisnaError) else f"{name}: {type(err).__name__}: {err}"
+    return FitFailure(_src(spectrum), _idx(spectrum), reason, "fit", spectrum.timestamp)
+
+
+def _finished(res, _tried: frozenset[int] = frozenset()):
+    """``res`` with its statistics: a pending candidate's :class:`FitResult`, or a
+    :class:`FitFailure` if they raise (then the best of the candidates it beat is finished in
+    its place, as if it had failed before the comparison); anything else as it is."""
+    if not isinstance(res, PendingFit):
+        return res
+    try:
+        with warnings.catch_warnings():  # (as safe_fit)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return res.finish()
+    except _FIT_ERRORS as err:
+        failed = _failure(res.spectrum, res.label, err)
+    tried = _tried | {id(res)}  # (equal χ² can make two candidates each other's runner-up)
+    fallback = None
+    for other in res.runners_up:
+        if id(other) not in tried:
+            fallback = _better(fallback, other)
+    return _finished(_better(failed, fallback), tried)
 
 
 def _ok(res) -> bool:
@@ -353,11 +400,13 @@ def _ok(res) -> bool:
 
 def _light(res) -> bool:
     """A fit without its arc physics and bound probe (``fit(..., statistics=False)``)."""
+    res = _finished(res)
     return _ok(res) and res.meta.get("statistics") is False
 
 
 def _good(res) -> bool:
     """Converged without the engine's "poor_fit" flag."""
+    res = _finished(res)
     return _ok(res) and "poor_fit" not in res.flags
 
 
@@ -387,12 +436,16 @@ def _jumped(prev: SpectrumOutcome, spectrum: Spectrum) -> bool:
 
 
 def _better(a, b):
-    """The fit with the lower χ² (a failure loses)."""
+    """The fit with the lower χ² (a failure loses); a pending winner keeps the loser as its
+    runner-up (see :func:`_finished`)."""
     if not _ok(b):
         return a if a is not None else b
     if not _ok(a):
         return b
-    return b if b.chisqr < a.chisqr else a
+    win, lose = (b, a) if b.chisqr < a.chisqr else (a, b)
+    if isinstance(win, PendingFit) and lose is not win:
+        win.runners_up.append(lose)
+    return win
 
 
 def _src(s: Spectrum) -> str:
