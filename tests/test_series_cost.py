@@ -352,6 +352,16 @@ def test_a_pending_fit_ranks_on_the_chisqr_and_finishes_into_the_same_result(war
     np.testing.assert_array_equal(result.z_fit, done.z_fit)
 
 
+def test_fit_and_fit_pending_take_the_same_options():
+    """fit() is fit_pending().finish(): the public signature and the pending one spell the same
+    keyword options with the same defaults, so one cannot drift from the other."""
+    import inspect
+
+    from eisna.fitting.engine import fit, fit_pending
+
+    assert inspect.signature(fit).parameters == inspect.signature(fit_pending).parameters
+
+
 @pytest.mark.filterwarnings("ignore:C_b is not identifiable")
 def test_the_chain_start_computes_statistics_only_for_the_fits_it_keeps(monkeypatch):
     # the chain start fits each model from more than one start: only the two kept (one per
