@@ -170,6 +170,32 @@ def test_looks_cut_rules():
     sig = ["20\t-470.54113", "30\t-713.75358", "40\t-4331.2465", "50\t-25846.006", "60\t-90093.313"]
     assert looks_cut("50\t-1397.7", sig, fixed_width=True)
     assert not looks_cut("50\t-1397.7358", sig, fixed_width=True)
+    # a positive value after negatives of the same format is one character shorter, not cut
+    assert not looks_cut("1.0000000E+001\t4.5000000E+001", fixed)
+    assert looks_cut("1.0000000E+001\t4.5", fixed)
+
+
+def test_mpt_last_value_changing_sign_keeps_its_row(corpus, tmp_path):
+    """EC-Lab ends every file without a line end; a last row whose last column turns positive
+    after negative values (``dq`` of a PEIS export here) is a whole row, not a cut one."""
+    text = (corpus / "biologic-mpt" / "peis.mpt").read_bytes().decode("latin-1")
+    head, rows = text.split("dq/mA.h", 1)
+    lines = rows.split("\n")
+    data = [i for i, ln in enumerate(lines) if ln.strip() and ln.split("\t")[0][:1].isdigit()]
+    for i in data[:-1]:  # every earlier row negative in the last column, the last one positive
+        *cells, last = lines[i].rstrip("\r").split("\t")
+        lines[i] = "\t".join([*cells, "-" + last.lstrip("-")])
+    *cells, last = lines[data[-1]].split("\t")
+    lines[data[-1]] = "\t".join([*cells, last.lstrip("-")])
+    path = tmp_path / "peis_sign.mpt"
+    path.write_bytes((head + "dq/mA.h" + "\n".join(lines)).encode("latin-1"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TruncatedDataWarning)
+        got = eisna.read(path)
+    want = eisna.read(corpus / "biologic-mpt" / "peis.mpt")
+    assert len(got) == len(want) == 1
+    np.testing.assert_array_equal(got[0].freq, want[0].freq)
+    np.testing.assert_array_equal(got[0].z, want[0].z)
 
 
 def test_zview_cut_last_line(corpus, tmp_path):

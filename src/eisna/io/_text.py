@@ -320,9 +320,11 @@ def looks_cut(
     column = [p[j] for p in before if len(p) > j and p[j]]
     if not column or (fixed_width and len(column) < 5):  # too few lines to call a width fixed
         return False
-    widths = [len(cell) for cell in column]
+    # widths without a sign: a positive value after negatives of the same format
+    # ("9.5E-001" after "-1.2E+000") is one character shorter and is not cut
+    widths = [len(cell.lstrip("+-")) for cell in column]
     if not fixed_width or min(widths) == max(widths):
-        return len(cells[j]) < min(widths)
+        return len(cells[j].lstrip("+-")) < min(widths)
     # numbers written with a fixed count of significant digits ("-470.54113", "-1397.7358")
     digits = {_significant_digits(cell) for cell in column}
     return len(digits) == 1 and 0 < _significant_digits(cells[j]) < digits.pop()
