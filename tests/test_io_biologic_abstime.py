@@ -191,6 +191,9 @@ def test_three_line_header_counts_from_the_first_row(corpus, tmp_path):
         assert "is no date read" in spectra[0].meta["date_order_reason"]
         expected = moments[0] + timedelta(seconds=spectra[-1].elapsed_s)
         assert abs((spectra[-1].timestamp - expected).total_seconds()) <= _PRINTED_S
+        bare = path.with_name(f"bare_{order}.mpt")  # the column-name line alone, no magic line
+        bare.write_bytes(b"\n".join(text.split(b"\n")[2:]))
+        _assert_same_spectra(original, _read_quiet(bare), elapsed_shift=first_row_s)
 
 
 def test_anonymised_start_same_day_is_undecidable_until_told(corpus, tmp_path):
