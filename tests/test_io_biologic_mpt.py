@@ -509,11 +509,18 @@ DAMAGED = [
         ParseError,
         r"bool\.mpt, line 72, column 'Re\(Z\)/Ohm': expected a number, found 'True'",
     ),
-    (
+    (  # a date in the first row makes the column absolute: the numbers after it are the damage
         "absolute_time.mpt",
         lambda b: b.replace(b"4.481567263361649E+002", b"03/02/2021 16:25:27.156"),
         ParseError,
-        r"line 71, column 'time/s': expected a number, found '03/02/2021.*Time format : Elapsed",
+        r"line 72, column 'time/s': expected a date and time like the first row "
+        r"\('03/02/2021 16:25:27.156'\), found '4.485337004874018E\+002'.*Time format : Elapsed",
+    ),
+    (
+        "date_among_numbers.mpt",
+        lambda b: b.replace(b"4.485337004874018E+002", b"03/02/2021 16:25:27.533"),
+        ParseError,
+        r"line 72, column 'time/s': expected a number, found '03/02/2021.*A date among numbers",
     ),
     (
         "huge_nb.mpt",

@@ -22,6 +22,11 @@ from line N+1. Handled here, each seen in real files:
 
 Timestamps: ``Acquisition started on`` (month first) plus the ``time/s`` of a spectrum's
 first point, since ``time/s`` runs on from the start of the first linked technique.
+
+Exports with ``Time format : Absolute`` hold the PC's date and clock time in ``time/s``
+(``05/12/2023 14:23:45.1234``, month or day first); they are turned into elapsed seconds from
+``Acquisition started on`` (or from the first row when the header has no date), the day/month
+order decided as described in :mod:`eisna.io._absolute_time`.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import numpy as np
 
 from ..errors import MetadataWarning, NoCyclingData, NoImpedanceData, ParseError, TruncatedDataWarning
 from ..spectrum import Spectrum
+from . import _absolute_time
 from ._placeholders import mark_placeholder_area
 from ._points import classify, dropped_by_spectrum
 from ._text import (
@@ -164,6 +170,10 @@ class MptFile:
     cut_last_line : bool
         True when the last line had no line end and was shorter than the lines before
         it (a file cut in the middle of a row); that line is left out of the columns.
+    absolute_time : AbsoluteTimes or None
+        For a ``Time format : Absolute`` export: the date order found, why, and the origin
+        of the elapsed seconds now held in ``time/s`` (``start`` is then that origin).
+        None for the usual elapsed-seconds exports.
     """
 
     path: str
@@ -177,6 +187,7 @@ class MptFile:
     technique: str | None
     sequence_types: Mapping[int, str]
     cut_last_line: bool = False
+    absolute_time: _absolute_time.AbsoluteTimes | None = None
 
     def column(self, role: str) -> np.ndarray | None:
         """Return the first column present among the aliases of ``role``, or None."""
@@ -196,7 +207,9 @@ class MptFile:
         return _area_cm2(self.header.get("Electrode surface area"), self.decimal)
 
 
-def load(path: str | os.PathLike[str], *, decimal: str | None = None) -> MptFile:
+def load(
+    path: str | os.PathLike[str], *, decimal: str | None = None, date_order: str | None = None
+) -> MptFile:
     """Parse an ``.mpt`` file into its header and numeric columns.
 
     Parameters
@@ -205,6 +218,8 @@ def load(path: str | os.PathLike[str], *, decimal: str | None = None) -> MptFile
         The file.
     decimal : {".", ","}, optional
         Decimal separator; detected from the data rows when omitted.
+    date_order : {"MDY", "DMY", "YMD"}, optional
+        Order of the dates in an absolute-time ``time/s`` column; detected when omitted.
 
     Raises
     ------
@@ -242,12 +257,24 @@ def load(path: str | os.PathLike[str], *, decimal: str | None = None) -> MptFile
         raise ParseError(where, f"decimal must be '.' or ','; got {decimal!r}.")
     width = len(sample[0].rstrip("\r").split("\t"))
     data_text, cut_last_line = _drop_cut_last_line(data_text)
+    time_index = _absolute_time_column(names, sample[0])
+    clock_cells: list[str] = []
+    if time_index is not None:  # 'Time format : Absolute': the dates are read apart from the numbers
+        data_text, clock_cells = _take_column(data_text, time_index)
     table = _parse_table(where, data_text, width, decimal, first_line=n_header + 1, names=names)
-    columns = _name_columns(names, table)
     header = _parse_header(header_lines, decimal)
     if n_header != declared:  # kept so that the shift can be seen; the names line was found anyway
         header["header_lines_declared"] = declared
-    start = _start_time(where, header)
+    absolute = None
+    if time_index is not None:
+        absolute = _absolute_times(
+            where, header, data_text, clock_cells, n_header + 1, names[time_index], date_order
+        )
+        table[:, time_index] = absolute.elapsed_s
+        start: datetime | None = absolute.origin
+    else:
+        start = _start_time(where, header)
+    columns = _name_columns(names, table)
     long_name = header.get("technique_name")
     technique = TECHNIQUES.get(long_name.lower(), long_name) if long_name else None
     return MptFile(
@@ -262,10 +289,13 @@ def load(path: str | os.PathLike[str], *, decimal: str | None = None) -> MptFile
         technique=technique,
         sequence_types=MappingProxyType(_sequence_types(header)),
         cut_last_line=cut_last_line,
+        absolute_time=absolute,
     )
 
 
-def read(path: str | os.PathLike[str], *, decimal: str | None = None) -> list[Spectrum]:
+def read(
+    path: str | os.PathLike[str], *, decimal: str | None = None, date_order: str | None = None
+) -> list[Spectrum]:
     """Read every impedance spectrum of an EC-Lab ``.mpt`` export.
 
     Parameters
@@ -274,6 +304,9 @@ def read(path: str | os.PathLike[str], *, decimal: str | None = None) -> list[Sp
         The ``.mpt`` file.
     decimal : {".", ","}, optional
         Decimal separator; detected from the data rows when omitted.
+    date_order : {"MDY", "DMY", "YMD"}, optional
+        Order of the dates in a ``Time format : Absolute`` export (month, day, year first);
+        detected from the file when omitted.
 
     Returns
     -------
@@ -284,12 +317,16 @@ def read(path: str | os.PathLike[str], *, decimal: str | None = None) -> list[Sp
         ``software_version``, ``n_dropped`` (rows dropped and attributed to this
         spectrum), ``dropped`` (those counts by reason: ``"freq<=0"``, ``"freq not
         finite"``, ``"Z not finite"``, ``"|Z|=0"``, ``"cut last line"``), ``truncated``
-        and ``header``.
+        and ``header``. Absolute-time exports add ``time_format`` (``"absolute"``),
+        ``date_order`` (``"MDY"``, ``"DMY"`` or ``"YMD"``), ``date_order_reason`` and
+        ``time_origin`` (``"Acquisition started on"`` or ``"first data row"``, where
+        ``elapsed_s`` counts from).
 
     Raises
     ------
     ParseError
-        Malformed file (line and column named) or no usable impedance columns.
+        Malformed file (line and column named) or no usable impedance columns; an
+        absolute-time export whose day/month order nothing in the file decides.
     NoImpedanceData
         A valid export without impedance points (e.g. GCPL, Modulo Bat without EIS).
 
@@ -300,7 +337,7 @@ def read(path: str | os.PathLike[str], *, decimal: str | None = None) -> list[Sp
         electrode area is EC-Lab's 0.001 cm² placeholder (then ``area_cm2`` is None,
         ``area_cm2_file`` keeps it and ``area_source`` is ``"placeholder-ignored"``).
     """
-    mpt = load(path, decimal=decimal)
+    mpt = load(path, decimal=decimal, date_order=date_order)
     freq = mpt.column("freq")
     if freq is None:
         raise NoImpedanceData(
@@ -381,8 +418,13 @@ def _drop_cut_last_line(text: str) -> tuple[str, bool]:
     return text, False
 
 
-def read_cycling(path: str | os.PathLike[str], *, decimal: str | None = None) -> pd.DataFrame:
+def read_cycling(
+    path: str | os.PathLike[str], *, decimal: str | None = None, date_order: str | None = None
+) -> pd.DataFrame:
     """Read the DC rows of an EC-Lab cycling export (Modulo Bat, GCPL …) as a DataFrame.
+
+    ``decimal`` and ``date_order`` are as for :func:`read`; absolute-time exports are read
+    too (``time_s`` then counts from ``Acquisition started on``).
 
     Returns
     -------
@@ -399,7 +441,7 @@ def read_cycling(path: str | os.PathLike[str], *, decimal: str | None = None) ->
     ParseError
         Malformed file, or no time/voltage/current columns.
     """
-    mpt = load(path, decimal=decimal)
+    mpt = load(path, decimal=decimal, date_order=date_order)
     freq = mpt.column("freq")
     impedance_only = mpt.technique in _EIS_TECHNIQUES or (
         mpt.technique is None and freq is not None and bool(np.all(freq > 0))
@@ -511,9 +553,13 @@ def _names_line(text: str, declared: int) -> int:
 
 
 def _numeric_start(line: str) -> bool:
-    """True when the first tab-separated field of ``line`` is a number (``.`` or ``,`` decimal, nan)."""
+    """True when the first field of ``line`` is a number (``.`` or ``,`` decimal, nan) or a clock time."""
     first = line.split("\t", 1)[0].strip()
-    return _NUMBER.match(first) is not None or first.lower().lstrip("+-") in ("nan", "inf")
+    return (
+        _NUMBER.match(first) is not None
+        or first.lower().lstrip("+-") in ("nan", "inf")
+        or _absolute_time.looks_like_clock_time(first)
+    )
 
 
 def _parse_header(lines: list[str], decimal: str) -> dict[str, Any]:
@@ -584,6 +630,61 @@ def _start_time(where: str, header: Mapping[str, Any]) -> datetime | None:
             stacklevel=4,
         )
     return start
+
+
+def _absolute_time_column(names: list[str], first_row: str) -> int | None:
+    """Index of ``time/s`` when the first data row holds a date and clock time there, else None."""
+    stripped = [name.strip() for name in names]
+    if "time/s" not in stripped:
+        return None
+    index = stripped.index("time/s")
+    fields = first_row.split("\t")
+    if index < len(fields) and _absolute_time.looks_like_clock_time(fields[index]):
+        return index
+    return None
+
+
+def _take_column(text: str, index: int) -> tuple[str, list[str]]:
+    """``text`` with field ``index`` of each row set to ``0``, and the fields taken out (row order).
+
+    Rows too short to have the field keep their width, so that the table parser names them.
+    """
+    lines = text.split("\n")
+    cells = []
+    for k, line in enumerate(lines):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if index < len(fields):
+            cells.append(fields[index])
+            fields[index] = "0"
+            lines[k] = "\t".join(fields)
+    return "\n".join(lines), cells
+
+
+def _absolute_times(
+    where: str,
+    header: Mapping[str, Any],
+    text: str,
+    cells: list[str],
+    first_line: int,
+    column: str,
+    date_order: str | None,
+) -> _absolute_time.AbsoluteTimes:
+    """Resolve the absolute ``time/s`` cells (see :mod:`eisna.io._absolute_time`)."""
+    lines = [first_line + k for k, _ in _data_lines(text)]
+    time_format = next(
+        (v for k, v in header.items() if k.endswith("Time format") and isinstance(v, str)), None
+    )
+    return _absolute_time.resolve(
+        where,
+        cells,
+        lines[: len(cells)],
+        column.strip(),
+        start_text=header.get("Acquisition started on"),
+        time_format=time_format,
+        date_order=date_order,
+    )
 
 
 def _sequence_types(header: Mapping[str, Any]) -> dict[int, str]:
@@ -678,7 +779,10 @@ def _parse_table(
             found = str(cells.iloc[i])[:40]
             hint = f"The decimal separator was taken as {decimal!r}; check the export."
             if parse_ec_lab_datetime(found) is not None:
-                hint = "Export the text again with 'Time format : Elapsed' (absolute times are not read)."
+                hint = (
+                    "A date among numbers (the first row's cell is a number): export the text "
+                    "again from EC-Lab, with 'Time format : Elapsed' or 'Absolute' throughout."
+                )
             name = names[j].strip() if j < len(names) else ""
             raise ParseError(
                 where,
@@ -836,4 +940,11 @@ def _build_spectrum(
         "truncated": False,
         "header": mpt.header,
     }
+    if (absolute := mpt.absolute_time) is not None:
+        meta.update(
+            time_format="absolute",
+            date_order=absolute.date_order,
+            date_order_reason=absolute.reason,
+            time_origin=absolute.origin_source,
+        )
     return Spectrum(freq=freq[rows], z=z[rows], timestamp=timestamp, elapsed_s=elapsed, meta=meta)
