@@ -278,6 +278,13 @@ def resolve(
                 MetadataWarning,
                 stacklevel=4,
             )
+    if reason.startswith("ambiguous"):  # a guess the user should confirm, not only a meta entry
+        warnings.warn(
+            f"{where}: the dates of column {column!r} read both month first and day first; "
+            f"{reason}. Pass date_order='DMY' or 'MDY' to eisna.read if that is wrong.",
+            MetadataWarning,
+            stacklevel=4,
+        )
     return AbsoluteTimes(seconds - offset, origin, source, order, reason)
 
 
