@@ -8,7 +8,10 @@ How the circuit is chosen depends on the window (:func:`band_limited`):
   parameters (at a bound, beyond it, unidentifiable or below the resolution), the nested library
   circuits that keep the diffusion element (parameters a subset of the reported circuit's) are
   fitted too, seeded from the reported values, and ranked by AICc; the simplest within
-  ``max_delta_aicc`` of the best, with fewer flagged parameters, becomes the reported fit;
+  ``max_delta_aicc`` of the best, with fewer flagged parameters, becomes the reported fit. In a
+  series each candidate is also started from the neighbouring spectra's fits of it
+  (:func:`reseed_wide_fallbacks`): which minimum a nested solve reaches otherwise follows the
+  last bits of the arithmetic, and the chosen circuit with it;
 * on a band-limited window (``symmetric_cell`` in 0.8–500 Hz) every spectrum's window circuits
   (the reported circuit and all its nested ones, which may drop the diffusion tail:
   ``symmetric_cell_nodiff``, ``symmetric_two_arcs``) are fitted, from the reported values and
