@@ -444,20 +444,25 @@ def _window_fallbacks(fitter: _Fitter, plan: _Plan, outcomes: list[SpectrumOutco
 
     out = list(outcomes)
     cands: dict[int, dict[str, Any]] = {}
+    wide: dict[int, dict[str, Any]] = {}  # wide-window fallbacks: re-seeded from neighbours below
     for k, (spectrum, o) in enumerate(zip(plan.ordered, outcomes, strict=True)):
         if o is None or isinstance(o.result, FitFailure):
             continue
         interlayer = o.interlayer
-        if interlayer is True and not band_limited(fitter.definition(o.result.circuit_name), o.result.freq):
+        narrow = band_limited(fitter.definition(o.result.circuit_name), o.result.freq)
+        if interlayer is True and not narrow:
             new = flag_below_resolution(spectrum, o.result)
         else:
             new, fitted = _fallback(fitter, spectrum, o.result)
             if interlayer is True and fitter.options.interlayer_param not in new.params:
                 interlayer = False  # the window carries no interlayer arc (model_note says why)
-            if fitted and interlayer is not True:  # harmonised within its cell below
+            if fitted and not narrow:
+                wide[k] = fitted
+            elif fitted and interlayer is not True:  # harmonised within its cell below
                 cands[k] = fitted
         if new is not o.result:
             out[k] = replace(o, result=new, interlayer=interlayer)
+    _reseed_wide(fitter, plan, outcomes, out, wide)
     for positions in plan.cells.values():
         rows = [k for k in positions if k in cands]
         if len(rows) < 2:
@@ -469,6 +474,29 @@ def _window_fallbacks(fitter: _Fitter, plan: _Plan, outcomes: list[SpectrumOutco
             if r is not out[k].result:
                 out[k] = replace(out[k], result=r)
     return out
+
+
+def _reseed_wide(
+    fitter: _Fitter,
+    plan: _Plan,
+    before: list[SpectrumOutcome],
+    out: list[SpectrumOutcome],
+    wide: dict[int, dict[str, Any]],
+) -> None:
+    """Wide-window fallbacks of each cell re-solved from their neighbours' (``out`` updated):
+    which minimum of a nested circuit a solve reached followed the last bits of the arithmetic."""
+    from .window import reseed_wide_fallbacks
+
+    for positions in plan.cells.values():
+        rows = [k for k in positions if k in wide]
+        if len(rows) < 2:
+            continue
+        results = reseed_wide_fallbacks(
+            fitter, [plan.ordered[k] for k in rows], [before[k].result for k in rows], [wide[k] for k in rows]
+        )
+        for k, r in zip(rows, results, strict=True):
+            if r.circuit_name != out[k].result.circuit_name or r.chisqr != out[k].result.chisqr:
+                out[k] = replace(out[k], result=r)
 
 
 def _undo_swaps(fitter: _Fitter, plan: _Plan, outcomes: list[SpectrumOutcome]) -> list[SpectrumOutcome]:
