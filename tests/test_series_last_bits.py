@@ -75,3 +75,12 @@ def test_geis_wide_window_fallback_is_stable_against_a_last_bit_perturbation(cor
     assert set(models[39:56]) == {"symmetric_simple"}
     for a, b in zip(native.results, moved.results, strict=True):
         assert b.chisqr == pytest.approx(a.chisqr, rel=1e-3)
+    # R_b sits at its 1 mΩ bound in most of these rows, so R_SE is no identified resistance
+    # there: tracks.csv keeps its values but fits it no growth law, and the CLI's summary does
+    # not name it (it read "R_SE_ohm 0.001 -> 385.6 Ω (+38556722 %, jmak from 0.4 h)")
+    from eisna.cli.batch import _tracks_line
+
+    se = next(t for t in native.tracks if t.quantity == "R_SE_ohm")
+    assert not se.identified and se.kinetics is None
+    assert "R_SE not identified in" in se.note and "no growth law" in se.note
+    assert "R_SE_ohm" not in _tracks_line(native.tracks)

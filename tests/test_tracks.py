@@ -240,3 +240,34 @@ def test_quantity_in_few_spectra_is_not_named_as_changed_most():
     assert tracks[0].sparse and not tracks[1].sparse
     line = _tracks_line(tracks)
     assert "R_SE_ohm 10.18 -> 11.82 Ω (+16 %" in line and "R_W" not in line
+
+
+def test_r_se_whose_parts_all_sit_at_a_bound_gets_no_growth_law():
+    """R_SE of spectra whose R_b (and R_gb, where the circuit has one) are all flagged is a bound,
+    not a resistance: counted per spectrum, it is not identified past the flagged fraction."""
+    from types import SimpleNamespace
+
+    from eisna.cli.batch import _tracks_line
+    from eisna.series.tracks import Track, _se_flagged_fraction
+
+    def res(params, flags):
+        return SimpleNamespace(params=dict.fromkeys(params, 1.0), flags=tuple(flags))
+
+    results = [
+        res(["R_b"], ["at_bound:R_b"]),  # the only part at its bound: not identified
+        res(["R_b", "R_gb"], ["at_bound:R_b"]),  # R_gb carries it: identified
+        res(["R_b", "R_gb"], ["at_bound:R_b", "unidentifiable:R_gb"]),  # both flagged
+        res(["R_b"], []),
+        res(["R_ct"], ["at_bound:R_ct"]),  # no R_SE part: not counted
+    ]
+    series = SimpleNamespace(results=results)
+    assert _se_flagged_fraction(series, [0, 1, 2, 3, 4]) == pytest.approx(2 / 4)
+    assert _se_flagged_fraction(series, [1, 3]) == 0.0
+
+    t = np.arange(12.0)
+    tracks = [
+        Track(None, "R_SE_ohm", "Ω", t, np.geomspace(1e-3, 400.0, 12), np.full(12, np.nan), identified=False),
+        Track(None, "R_ct", "Ω", t, np.linspace(100.0, 200.0, 12), np.full(12, np.nan)),
+    ]
+    line = _tracks_line(tracks)
+    assert "R_ct 109.1 -> 190.9 Ω" in line and "R_SE_ohm" not in line

@@ -332,8 +332,13 @@ def _tracks_line(tracks: Any, n_max: int = 3) -> str:
     """The tracked quantities that changed most (|change| in %), with their growth law."""
     import math
 
-    # a quantity only some spectra's circuits have (a window fallback) is no trajectory
-    moved = [t for t in tracks if not t.sparse and math.isfinite(t.change_pct) and abs(t.change_pct) >= 1.0]
+    # a quantity only some spectra's circuits have (a window fallback), or one that sits at a
+    # bound in most spectra, is no trajectory
+    moved = [
+        t
+        for t in tracks
+        if not t.sparse and t.identified and math.isfinite(t.change_pct) and abs(t.change_pct) >= 1.0
+    ]
     if not moved:
         return ""
     moved.sort(key=lambda t: -abs(t.change_pct))

@@ -78,6 +78,10 @@ class Track:
         Growth laws fitted to the values (None with fewer than 6 points or when the fit failed).
     note : str
         Why the quantity is tracked this way (e.g. a split replaced by the identifiable sum).
+    identified : bool
+        False when the quantity sits at a bound or is unidentifiable in ``_FLAGGED_FRACTION`` of
+        the spectra (R_SE whose every part is flagged): no growth law, and first → final is no
+        trajectory.
     """
 
     cell: Any
@@ -88,6 +92,7 @@ class Track:
     stderr: np.ndarray = field(repr=False)
     kinetics: KineticsResult | None = None
     note: str = ""
+    identified: bool = True
 
     @property
     def model(self) -> str:
@@ -214,6 +219,23 @@ def _column(series: SeriesResult, name: str, rows: list[int]) -> tuple[np.ndarra
     return np.asarray(vals, float), np.asarray(errs, float), flagged / n if n else 0.0
 
 
+def _se_flagged_fraction(series: SeriesResult, rows: list[int]) -> float:
+    """Fraction of the fitted spectra whose R_SE parts (R_b, R_gb, those the circuit has) are
+    all flagged at a bound or unidentifiable, so that R_SE holds no identified resistance."""
+    flagged, n = 0, 0
+    for i in rows:
+        res = series.results[i]
+        if isinstance(res, FitFailure):
+            continue
+        parts = [p for p in _SE_PARTS if p in res.params]
+        if not parts:
+            continue
+        n += 1
+        marked = {str(f).split(":", 1)[-1] for f in res.flags if ":" in str(f)}
+        flagged += all(p in marked for p in parts)
+    return flagged / n if n else 0.0
+
+
 def _value(series: SeriesResult, i: int, res: Any, name: str) -> tuple[float, float]:
     if name == "R_dc_ohm":
         return float(np.real(res.predict(np.array([1e-6]))[0])), _total_stderr(res)
@@ -280,6 +302,7 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
         columns = {n: _column(series, n, rows) for n in names}
         apex = {p: _apex_outside_fraction(series, p, rows) for p in arcs if p in columns}
         notes = {} if track is not None else _unidentified_splits(columns, apex)
+        se_flagged = _se_flagged_fraction(series, rows) if "R_SE_ohm" in columns else 0.0
         if track is None:
             notes.update(_arcs_outside_window(columns, apex, series.interlayer_param))
         for name in names:
@@ -293,7 +316,21 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
             if n_found < max(3, 0.5 * v.size):
                 note = "; ".join(filter(None, [note, f"only in {n_found} of {v.size} spectra"]))
             kin = None
-            if name == series.interlayer_param and series.baseline is not None:
+            identified = not (name == "R_SE_ohm" and se_flagged >= _FLAGGED_FRACTION)
+            if not identified:
+                # R_b (+ R_gb) all at a bound or unidentifiable: the "sum" is a bound, and its
+                # change (1 mΩ → 386 Ω across circuits) no growth
+                note = "; ".join(
+                    filter(
+                        None,
+                        [
+                            note,
+                            f"R_SE not identified in {100 * se_flagged:.0f} % of spectra (every part at a "
+                            "bound or unidentifiable): no growth law",
+                        ],
+                    )
+                )
+            elif name == series.interlayer_param and series.baseline is not None:
                 kin = series.cell_kinetics.get(cell, series.kinetics) if cell is not None else series.kinetics
             elif np.isfinite(v).sum() >= 6:
                 keep = ~_outliers(v)
@@ -314,7 +351,7 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
                     kin = _growth_laws(fit_kinetics, t[keep], v[keep])
                 except KineticsError:
                     kin = None
-            out.append(Track(cell, name, _UNITS.get(name, "Ω"), t, v, e, kin, note))
+            out.append(Track(cell, name, _UNITS.get(name, "Ω"), t, v, e, kin, note, identified))
     _TABLES.clear()
     return tuple(out)
 
