@@ -6,7 +6,11 @@ the fit engine uses this to evaluate many parameter vectors in one call.
 
 The formulas and symbols are impedance.py's (``impedance.models.circuits.elements``,
 v1.7.1, MIT), rewritten for ``s`` and broadcasting; each is tested against its analytic
-formula in ``tests/test_circuit_elements.py``.
+formula in ``tests/test_circuit_elements.py``. eisna has every element of impedance.py 1.7.1
+(R, C, L, W, Wo, Ws, CPE, La, G, Gs, K, Zarc, TLMQ, T) and one more, the Havriliak–Negami
+relaxation ``HN`` (Z = R/(1 + (jωτ)^α)^β; S. Havriliak and S. Negami, Polymer 8, 161–210
+(1967), doi:10.1016/0032-3861(67)90021-3), for bulk and grain-boundary arcs of solid
+electrolytes that are both depressed (α) and skewed (β); α = β = 1 is an R‖C, β = 1 a Zarc.
 """
 
 from __future__ import annotations
@@ -137,6 +141,10 @@ def _T(s, A, B, a, b):
     return A / (beta * np.tanh(beta)) + B * inv_sinh / beta
 
 
+def _HN(s, R, tau, alpha, beta):
+    return R / (1.0 + (s * tau) ** alpha) ** beta
+
+
 def _g_R(s, z, R):
     return (np.ones(s.shape, dtype=complex),)
 
@@ -181,6 +189,13 @@ def _g_Zarc(s, z, R, tau, n):
     return z / R, -z2 * n * u / (R * tau), -z2 * u * np.log(s * tau) / R
 
 
+def _g_HN(s, z, R, tau, alpha, beta):
+    v = (s * tau) ** alpha
+    u = 1.0 + v  # Re u > 1 for 0 < α ≤ 1: log(u) and u^β stay on the principal branch
+    d = -beta * z * v / u  # dZ/d(log v)
+    return z / R, d * alpha / tau, d * np.log(s * tau), -z * np.log(u)
+
+
 _R_SPEC = ParamSpec("R", "Ohm", 100.0, (1e-4, 1e10))
 _TAU_SPEC = ParamSpec("tau", "s", 1e-3, (1e-12, 1e6))
 _N_SPEC = ParamSpec("n", "", 0.9, (0.3, 1.0), "linear")
@@ -219,6 +234,18 @@ ELEMENTS: dict[str, ElementSpec] = {
         ),
         ElementSpec("K", (_R_SPEC, _TAU_SPEC), _K, "Z = R/(1 + jωτ)", _g_K),
         ElementSpec("Zarc", (_R_SPEC, _TAU_SPEC, _N_SPEC), _Zarc, "Z = R/(1 + (jωτ)^n)", _g_Zarc),
+        ElementSpec(
+            "HN",
+            (
+                _R_SPEC,
+                _TAU_SPEC,
+                ParamSpec("alpha", "", 0.9, (0.3, 1.0), "linear"),
+                ParamSpec("beta", "", 0.9, (0.2, 1.0), "linear"),
+            ),
+            _HN,
+            "Z = R/(1 + (jωτ)^α)^β",
+            _g_HN,
+        ),
         ElementSpec(
             "TLMQ",
             (_R_SPEC, ParamSpec("Q", "F s^(n-1)", 1e-6, (1e-16, 10.0)), _N_SPEC),
