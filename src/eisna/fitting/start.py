@@ -8,7 +8,7 @@
    regularised NNLS solve weighted by 1/|Z| (about 1 ms for 80 points). Local maxima of the
    distribution are the peaks: each gives an apex τ and the resistance under it.
 3. **Assignment.** The circuit's top-level series items are classified (inductor, series
-   resistor, R‖C / R‖CPE / Zarc / K arc, blocking C/CPE, Warburg) and the peaks are mapped
+   resistor, R‖C / R‖CPE / Zarc / K / HN arc, blocking C/CPE, Warburg) and the peaks are mapped
    onto the arcs in frequency order (circuit strings list elements from high to low
    frequency). The lowest peak is the finite Warburg's (τ_W = π²τ/4), with variants. Arcs
    left without a peak go above the window (e.g. an NAS bulk arc) or sit small between their
@@ -241,10 +241,12 @@ def _classify(node: Node, circuit) -> _Item:
             return _Item("spike", {"Q": idx[0], "n": idx[1]})
         if sym in _DIFFUSION and len(idx) == 2:
             return _Item("diffusion", {"R": idx[0], "tau": idx[1], "sym": sym})
-        if sym in ("K", "Zarc"):
+        if sym in ("K", "Zarc", "HN"):
             p = {"R": idx[0], "tau": idx[1]}
-            if sym == "Zarc":
+            if sym in ("Zarc", "HN"):
                 p["n"] = idx[2]
+            if sym == "HN":  # started as the Zarc it is at β = 1 (R, τ, α from the sketch)
+                p["beta"] = idx[3]
             return _Item("arc", p)
     pair = node.kind == "parallel" and len(node.children) == 2
     if pair and all(c.kind == "element" for c in node.children):
@@ -296,6 +298,8 @@ def _apply(item: _Item, values: np.ndarray, coef: float, tau: float, floor: floa
             values[p["C"]] = tau / R
         if "tau" in p:
             values[p["tau"]] = tau
+        if "beta" in p:
+            values[p["beta"]] = 1.0
         if "Q" in p:
             values[p["Q"]] = tau ** values[p["n"]] / R
     elif item.kind == "diffusion":
