@@ -120,17 +120,34 @@ def test_hn_matches_its_definition_on_a_grid(values):
 def test_hn_reduces_to_zarc_and_rc():
     f = GRID_FREQ
     hn = parse_circuit("HN0")
-    np.testing.assert_allclose(
-        hn.impedance(f, [40.0, 1e-4, 0.8, 1.0]), parse_circuit("Zarc0").impedance(f, [40.0, 1e-4, 0.8]), rtol=1e-13
-    )
-    np.testing.assert_allclose(
-        hn.impedance(f, [40.0, 1e-4, 1.0, 1.0]), parse_circuit("p(R0,C0)").impedance(f, [40.0, 2.5e-6]), rtol=1e-13
-    )
+    zarc = parse_circuit("Zarc0").impedance(f, [40.0, 1e-4, 0.8])
+    np.testing.assert_allclose(hn.impedance(f, [40.0, 1e-4, 0.8, 1.0]), zarc, rtol=1e-13)
+    rc = parse_circuit("p(R0,C0)").impedance(f, [40.0, 2.5e-6])
+    np.testing.assert_allclose(hn.impedance(f, [40.0, 1e-4, 1.0, 1.0]), rc, rtol=1e-13)
 
 
 @pytest.mark.parametrize("values", [[40.0, 1e-4, 0.8, 0.6], [1e5, 1e-9, 0.3, 0.25], [7.0, 1e-2, 1.0, 0.4]])
 def test_hn_gradient_matches_finite_differences_on_a_grid(values):
     circuit = parse_circuit("R0-HN0")
+    vals = np.array([5.0, *values])
+    s = 2j * np.pi * GRID_FREQ
+    z, grad = circuit.gradient_s(s, vals)
+    for i, v in enumerate(vals):
+        h = 1e-6 * abs(v)
+        up, dn = vals.copy(), vals.copy()
+        up[i] += h
+        dn[i] -= h
+        numeric = (circuit.impedance(GRID_FREQ, up) - circuit.impedance(GRID_FREQ, dn)) / (2 * h)
+        np.testing.assert_allclose(grad[i], numeric, rtol=1e-5, atol=1e-9 * np.abs(z).max() / abs(v))
+
+
+def test_every_element_has_an_analytic_gradient():
+    assert [s for s, spec in ELEMENTS.items() if spec.grad is None] == []
+
+
+@pytest.mark.parametrize(("symbol", "values"), [(k, v) for k, vs in GRID.items() for v in vs])
+def test_gradient_matches_finite_differences_on_a_grid(symbol, values):
+    circuit = parse_circuit(f"R0-{symbol}0")
     vals = np.array([5.0, *values])
     s = 2j * np.pi * GRID_FREQ
     z, grad = circuit.gradient_s(s, vals)

@@ -179,6 +179,32 @@ def _g_La(s, z, L, n):
     return n * z / L, z * np.log(L * s)
 
 
+def _g_G(s, z, R, tau):
+    return z / R, -0.5 * z * s / (1.0 + s * tau)
+
+
+def _g_Gs(s, z, R, tau, phi):
+    x = np.sqrt(1.0 + s * tau)
+    t = np.tanh(phi * x)
+    k = (1.0 - t * t) / t  # coth − tanh of φx
+    return z / R, -z * (1.0 / x + phi * k) * s / (2.0 * x), -z * x * k
+
+
+def _g_TLMQ(s, z, R_ion, Q, n):
+    y = np.sqrt(R_ion * Q * s**n)  # z = (R_ion/y) coth(y)
+    c = 1.0 / np.tanh(y)
+    y_dz_dy = -z - R_ion * (c * c - 1.0)
+    return (2.0 * z + y_dz_dy) / (2.0 * R_ion), y_dz_dy / (2.0 * Q), 0.5 * y_dz_dy * np.log(s)
+
+
+def _g_T(s, z, A, B, a, b):
+    beta = np.sqrt(a + s * b)
+    coth = 1.0 / np.tanh(beta)
+    inv_sinh = 2.0 * np.exp(-beta) / (1.0 - np.exp(-2.0 * beta))  # (as in _T)
+    dz_dbeta = -(A * inv_sinh * inv_sinh + B * inv_sinh * coth + z) / beta
+    return coth / beta, inv_sinh / beta, dz_dbeta / (2.0 * beta), dz_dbeta * s / (2.0 * beta)
+
+
 def _g_K(s, z, R, tau):
     return z / R, -(z * z) * s / R
 
@@ -225,12 +251,13 @@ ELEMENTS: dict[str, ElementSpec] = {
         ElementSpec(
             "La", (ParamSpec("L", "H s^(n-1)", 1e-7, (1e-13, 1e-2)), _N_SPEC), _La, "Z = (jωL)^n", _g_La
         ),
-        ElementSpec("G", (_R_SPEC, _TAU_SPEC), _G, "Z = R/√(1 + jωτ)"),
+        ElementSpec("G", (_R_SPEC, _TAU_SPEC), _G, "Z = R/√(1 + jωτ)", _g_G),
         ElementSpec(
             "Gs",
             (_R_SPEC, _TAU_SPEC, ParamSpec("phi", "", 1.0, (1e-3, 1e3))),
             _Gs,
             "Z = R/(√(1 + jωτ) tanh(φ √(1 + jωτ)))",
+            _g_Gs,
         ),
         ElementSpec("K", (_R_SPEC, _TAU_SPEC), _K, "Z = R/(1 + jωτ)", _g_K),
         ElementSpec("Zarc", (_R_SPEC, _TAU_SPEC, _N_SPEC), _Zarc, "Z = R/(1 + (jωτ)^n)", _g_Zarc),
@@ -251,6 +278,7 @@ ELEMENTS: dict[str, ElementSpec] = {
             (_R_SPEC, ParamSpec("Q", "F s^(n-1)", 1e-6, (1e-16, 10.0)), _N_SPEC),
             _TLMQ,
             "Z = √(R_ion Z_s) coth(√(R_ion/Z_s)), Z_s = 1/(Q (jω)^n)",
+            _g_TLMQ,
         ),
         ElementSpec(
             "T",
@@ -262,6 +290,7 @@ ELEMENTS: dict[str, ElementSpec] = {
             ),
             _T,
             "Z = A coth(β)/β + B/(β sinh β), β = √(a + jωb)",
+            _g_T,
         ),
     )
 }
