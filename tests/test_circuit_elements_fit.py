@@ -36,16 +36,40 @@ def _hn(R, tau, alpha, beta):
 
 
 def _truth_spectra():
+    """Case id → (circuit string, truth in parameter order, impedance)."""
     ipy = _ipy()
     return {
-        "R0-TLMQ0": ([20.0, 300.0, 2e-5, 0.85], ipy.R([20.0], FREQ) + ipy.TLMQ([300.0, 2e-5, 0.85], FREQ)),
+        "R0-TLMQ0": (
+            "R0-TLMQ0",
+            [20.0, 300.0, 2e-5, 0.85],
+            ipy.R([20.0], FREQ) + ipy.TLMQ([300.0, 2e-5, 0.85], FREQ),
+        ),
+        # far from the element defaults (R 100 Ω, Q 1e-6): found by the start rules, not the defaults
+        "R0-TLMQ0 far": (
+            "R0-TLMQ0",
+            [20.0, 5e3, 1e-8, 0.8],
+            ipy.R([20.0], FREQ) + ipy.TLMQ([5e3, 1e-8, 0.8], FREQ),
+        ),
         "R0-p(R1,CPE1)-Gs0": (
+            "R0-p(R1,CPE1)-Gs0",
             [20.0, 150.0, 1e-7, 0.9, 200.0, 1e-2, 1.5],
             ipy.R([20.0], FREQ) + _rq(150.0, 1e-7, 0.9) + ipy.Gs([200.0, 1e-2, 1.5], FREQ),
         ),
+        "R0-p(R1,CPE1)-Gs0 far": (
+            "R0-p(R1,CPE1)-Gs0",
+            [20.0, 3e3, 1e-9, 0.9, 2e3, 1e-4, 0.7],
+            ipy.R([20.0], FREQ) + _rq(3e3, 1e-9, 0.9) + ipy.Gs([2e3, 1e-4, 0.7], FREQ),
+        ),
+        "R0-p(R1,CPE1)-G0": (
+            "R0-p(R1,CPE1)-G0",
+            [20.0, 3e3, 1e-9, 0.9, 2e3, 1e-3],
+            ipy.R([20.0], FREQ) + _rq(3e3, 1e-9, 0.9) + ipy.G([2e3, 1e-3], FREQ),
+        ),
+        "R0-HN0": ("R0-HN0", [20.0, 300.0, 1e-3, 0.8, 0.6], 20.0 + _hn(300.0, 1e-3, 0.8, 0.6)),
         # a skewed bulk arc (apex 110 kHz) and a grain-boundary R‖CPE (HN has no impedance.py
         # counterpart: written out from its definition)
         "R0-HN0-p(R1,CPE1)": (
+            "R0-HN0-p(R1,CPE1)",
             [20.0, 4e3, 2e-6, 0.9, 0.7, 800.0, 1e-5, 0.85],
             20.0 + _hn(4e3, 2e-6, 0.9, 0.7) + _rq(800.0, 1e-5, 0.85),
         ),
@@ -56,27 +80,32 @@ def _truth_spectra():
 # determined R0 under the skewed HN tail is checked against its own error instead (below)
 TOLERANCE = {
     "R0-TLMQ0": [0.01, 0.01, 0.01, 0.005],
+    "R0-TLMQ0 far": [None, 0.01, 0.01, 0.005],
     "R0-p(R1,CPE1)-Gs0": [0.02, 0.01, 0.06, 0.005, 0.03, 0.06, 0.08],
+    "R0-p(R1,CPE1)-Gs0 far": [None, 0.02, 0.1, 0.01, 0.03, 0.03, 0.03],
+    "R0-p(R1,CPE1)-G0": [None, 0.01, 0.05, 0.005, 0.01, 0.03],
+    "R0-HN0": [0.01, 0.005, 0.02, 0.01, 0.01],
     "R0-HN0-p(R1,CPE1)": [None, 0.01, 0.06, 0.02, 0.03, 0.03, 0.2, 0.03],
 }
 _ABSOLUTE = {"CPE1_1", "TLMQ0_2", "HN0_2", "HN0_3"}
+# None: R0 = 20 Ω under an arc of kΩ whose tail reaches 1 MHz; its own error says it is loose
 
 
 @pytest.mark.parametrize("noise", [0.002, 0.005])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-@pytest.mark.parametrize("text", list(TOLERANCE))
-def test_fit_recovers_truth(text, seed, noise):
-    truth, z = _truth_spectra()[text]
+@pytest.mark.parametrize("case", list(TOLERANCE))
+def test_fit_recovers_truth(case, seed, noise):
+    text, truth, z = _truth_spectra()[case]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r = eisna.fit(_noisy(z, noise, seed), text)
     assert r.success
     assert not r.flags
-    for name, true, tol in zip(r.param_names, truth, TOLERANCE[text], strict=True):
+    for name, true, tol in zip(r.param_names, truth, TOLERANCE[case], strict=True):
         got, err = r.params[name], r.stderr[name]
         assert abs(got - true) < 4 * err, (name, got, true, err)  # the error bars cover the truth
-        if tol is None:  # R0: 20 Ω under a 4 kΩ arc whose tail reaches 1 MHz; its error says so
-            assert err > 0.1 * got
+        if tol is None:
+            assert err > 0.02 * got
         elif name in _ABSOLUTE:
             assert got == pytest.approx(true, abs=tol), name
         else:
@@ -84,7 +113,7 @@ def test_fit_recovers_truth(text, seed, noise):
 
 
 def test_hn_arc_reports_its_true_apex():
-    truth, z = _truth_spectra()["R0-HN0-p(R1,CPE1)"]
+    _, _, z = _truth_spectra()["R0-HN0-p(R1,CPE1)"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r = eisna.fit(_noisy(z, 0.002, 1), "R0-HN0-p(R1,CPE1)")
@@ -112,7 +141,7 @@ def test_hn_apex_tau_is_the_apex(alpha, beta):
 def test_impedance_py_custom_circuit_converts_and_fits(text):
     from impedance.models.circuits import CustomCircuit
 
-    truth, z = _truth_spectra()[text]
+    _, truth, z = _truth_spectra()[text]
     guess = [v * 1.3 if not 0 < v <= 1 else v for v in truth]  # a rough user guess
     custom = CustomCircuit(text, initial_guess=guess[1:], constants={"R0": 20.0})
     got_text, start, held = from_impedance(custom)
@@ -125,13 +154,14 @@ def test_impedance_py_custom_circuit_converts_and_fits(text):
     for name, true in zip(r.param_names, truth, strict=True):
         assert r.params[name] == pytest.approx(true, rel=0.06), name
     back = to_impedance(r)
-    np.testing.assert_allclose(back.predict(FREQ), r.circuit.circuit.impedance(FREQ, [r.params[n] for n in r.param_names]), rtol=1e-10)
+    fitted = r.circuit.circuit.impedance(FREQ, [r.params[n] for n in r.param_names])
+    np.testing.assert_allclose(back.predict(FREQ), fitted, rtol=1e-10)
 
 
 def test_hn_result_does_not_convert_to_impedance_py():
-    truth, z = _truth_spectra()["R0-HN0-p(R1,CPE1)"]
+    _, _, z = _truth_spectra()["R0-HN0-p(R1,CPE1)"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r = eisna.fit(_noisy(z, 0.002, 1), "R0-HN0-p(R1,CPE1)")
-    with pytest.raises(EisnaError, match="HN0.*impedance.py"):
+    with pytest.raises(EisnaError, match=r"HN0.*impedance\.py"):
         to_impedance(r)

@@ -280,6 +280,8 @@ def _arcs(
     series_r_idx = [it.params["R"] for it in items if it.kind in ("R", "arc")]
     roles_seen: dict[str, int] = {}
     for it in items:
+        if it.kind == "arc" and "sym" in it.params:
+            continue  # a Gerischer arc: no capacitance sets its apex
         if it.kind == "arc":
             m = _measure_arc(defn, it.params, values, propagate)
         elif it.kind == "spike":
