@@ -262,18 +262,6 @@ ELEMENTS: dict[str, ElementSpec] = {
         ElementSpec("K", (_R_SPEC, _TAU_SPEC), _K, "Z = R/(1 + jωτ)", _g_K),
         ElementSpec("Zarc", (_R_SPEC, _TAU_SPEC, _N_SPEC), _Zarc, "Z = R/(1 + (jωτ)^n)", _g_Zarc),
         ElementSpec(
-            "HN",
-            (
-                _R_SPEC,
-                _TAU_SPEC,
-                ParamSpec("alpha", "", 0.9, (0.3, 1.0), "linear"),
-                ParamSpec("beta", "", 0.9, (0.2, 1.0), "linear"),
-            ),
-            _HN,
-            "Z = R/(1 + (jωτ)^α)^β",
-            _g_HN,
-        ),
-        ElementSpec(
             "TLMQ",
             (_R_SPEC, ParamSpec("Q", "F s^(n-1)", 1e-6, (1e-16, 10.0)), _N_SPEC),
             _TLMQ,
@@ -291,6 +279,19 @@ ELEMENTS: dict[str, ElementSpec] = {
             _T,
             "Z = A coth(β)/β + B/(β sinh β), β = √(a + jωb)",
             _g_T,
+        ),
+        # eisna's own (impedance.py's elements first: error messages list them in its order)
+        ElementSpec(
+            "HN",
+            (
+                _R_SPEC,
+                _TAU_SPEC,
+                ParamSpec("alpha", "", 0.9, (0.3, 1.0), "linear"),
+                ParamSpec("beta", "", 0.9, (0.2, 1.0), "linear"),
+            ),
+            _HN,
+            "Z = R/(1 + (jωτ)^α)^β",
+            _g_HN,
         ),
     )
 }
