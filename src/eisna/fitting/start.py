@@ -610,16 +610,18 @@ def _subtract_spike(
     RC elements would otherwise spend themselves on it.
     """
     spikes = [it for it in items if it.kind == "spike" and "n" in it.params]
+    # a TLMQ ends blocking too: R_ion/3 + 1/(Q (jω)^n) below its τ, the same Q and n
+    tlm = [it for it in items if it.kind == "diffusion" and it.params["sym"] == "TLMQ"]
     z_arcs = z
-    if spikes:
+    if spikes or tlm:
         spike = _fit_spike(freq, z)
         if spike is not None:
             q_el, n_el = spike
-            for it in spikes:
+            for it in spikes + tlm:
                 values[it.params["n"]] = n_el
                 values[it.params["Q"]] = q_el
             z_arcs = z - 1.0 / (q_el * s**n_el)
-    return spikes, z_arcs
+    return spikes + tlm, z_arcs
 
 
 def _relevant_peaks(
