@@ -165,3 +165,13 @@ def test_hn_result_does_not_convert_to_impedance_py():
         r = eisna.fit(_noisy(z, 0.002, 1), "R0-HN0-p(R1,CPE1)")
     with pytest.raises(EisnaError, match=r"HN0.*impedance\.py"):
         to_impedance(r)
+
+
+def test_gerischer_arcs_get_no_capacitance():
+    _, _, z = _truth_spectra()["R0-p(R1,CPE1)-Gs0 far"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = eisna.fit(_noisy(z, 0.002, 1), "R0-p(R1,CPE1)-Gs0")
+    # only the R‖CPE has a C_eff and an apex set by a capacitance; Gs is no RC relaxation
+    assert [a.name for a in r.arcs] == ["R1"]
+    assert r.arcs[0].formula == "Hsu-Mansfeld"
