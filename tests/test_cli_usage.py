@@ -43,7 +43,7 @@ def test_bad_circuit_string_is_one_line(capsys):
     assert main(["fit", LOOPED, "--circuit", "R0-p(R1,X1)"]) == 2
     assert _err(capsys) == (
         "eisna fit: error: --circuit: circuit 'R0-p(R1,X1)', column 9: unknown element type 'X' in "
-        "'X1'; known types: R, C, L, W, Wo, Ws, CPE, La, G, Gs, K, Zarc, TLMQ, T.\n"
+        "'X1'; known types: R, C, L, W, Wo, Ws, CPE, La, G, Gs, K, Zarc, TLMQ, T, HN.\n"
     )
 
 

@@ -6,7 +6,11 @@ the fit engine uses this to evaluate many parameter vectors in one call.
 
 The formulas and symbols are impedance.py's (``impedance.models.circuits.elements``,
 v1.7.1, MIT), rewritten for ``s`` and broadcasting; each is tested against its analytic
-formula in ``tests/test_circuit_elements.py``.
+formula in ``tests/test_circuit_elements.py``. eisna has every element of impedance.py 1.7.1
+(R, C, L, W, Wo, Ws, CPE, La, G, Gs, K, Zarc, TLMQ, T) and one more, the Havriliak–Negami
+relaxation ``HN`` (Z = R/(1 + (jωτ)^α)^β; S. Havriliak and S. Negami, Polymer 8, 161–210
+(1967), doi:10.1016/0032-3861(67)90021-3), for bulk and grain-boundary arcs of solid
+electrolytes that are both depressed (α) and skewed (β); α = β = 1 is an R‖C, β = 1 a Zarc.
 """
 
 from __future__ import annotations
@@ -137,6 +141,10 @@ def _T(s, A, B, a, b):
     return A / (beta * np.tanh(beta)) + B * inv_sinh / beta
 
 
+def _HN(s, R, tau, alpha, beta):
+    return R / (1.0 + (s * tau) ** alpha) ** beta
+
+
 def _g_R(s, z, R):
     return (np.ones(s.shape, dtype=complex),)
 
@@ -171,6 +179,32 @@ def _g_La(s, z, L, n):
     return n * z / L, z * np.log(L * s)
 
 
+def _g_G(s, z, R, tau):
+    return z / R, -0.5 * z * s / (1.0 + s * tau)
+
+
+def _g_Gs(s, z, R, tau, phi):
+    x = np.sqrt(1.0 + s * tau)
+    t = np.tanh(phi * x)
+    k = (1.0 - t * t) / t  # coth − tanh of φx
+    return z / R, -z * (1.0 / x + phi * k) * s / (2.0 * x), -z * x * k
+
+
+def _g_TLMQ(s, z, R_ion, Q, n):
+    y = np.sqrt(R_ion * Q * s**n)  # z = (R_ion/y) coth(y)
+    c = 1.0 / np.tanh(y)
+    y_dz_dy = -z - R_ion * (c * c - 1.0)
+    return (2.0 * z + y_dz_dy) / (2.0 * R_ion), y_dz_dy / (2.0 * Q), 0.5 * y_dz_dy * np.log(s)
+
+
+def _g_T(s, z, A, B, a, b):
+    beta = np.sqrt(a + s * b)
+    coth = 1.0 / np.tanh(beta)
+    inv_sinh = 2.0 * np.exp(-beta) / (1.0 - np.exp(-2.0 * beta))  # (as in _T)
+    dz_dbeta = -(A * inv_sinh * inv_sinh + B * inv_sinh * coth + z) / beta
+    return coth / beta, inv_sinh / beta, dz_dbeta / (2.0 * beta), dz_dbeta * s / (2.0 * beta)
+
+
 def _g_K(s, z, R, tau):
     return z / R, -(z * z) * s / R
 
@@ -179,6 +213,13 @@ def _g_Zarc(s, z, R, tau, n):
     u = (s * tau) ** n
     z2 = z * z  # (complex ** 2 is ten times slower than a product)
     return z / R, -z2 * n * u / (R * tau), -z2 * u * np.log(s * tau) / R
+
+
+def _g_HN(s, z, R, tau, alpha, beta):
+    v = (s * tau) ** alpha
+    u = 1.0 + v  # Re u > 1 for 0 < α ≤ 1: log(u) and u^β stay on the principal branch
+    d = -beta * z * v / u  # dZ/d(log v)
+    return z / R, d * alpha / tau, d * np.log(s * tau), -z * np.log(u)
 
 
 _R_SPEC = ParamSpec("R", "Ohm", 100.0, (1e-4, 1e10))
@@ -210,12 +251,13 @@ ELEMENTS: dict[str, ElementSpec] = {
         ElementSpec(
             "La", (ParamSpec("L", "H s^(n-1)", 1e-7, (1e-13, 1e-2)), _N_SPEC), _La, "Z = (jωL)^n", _g_La
         ),
-        ElementSpec("G", (_R_SPEC, _TAU_SPEC), _G, "Z = R/√(1 + jωτ)"),
+        ElementSpec("G", (_R_SPEC, _TAU_SPEC), _G, "Z = R/√(1 + jωτ)", _g_G),
         ElementSpec(
             "Gs",
             (_R_SPEC, _TAU_SPEC, ParamSpec("phi", "", 1.0, (1e-3, 1e3))),
             _Gs,
             "Z = R/(√(1 + jωτ) tanh(φ √(1 + jωτ)))",
+            _g_Gs,
         ),
         ElementSpec("K", (_R_SPEC, _TAU_SPEC), _K, "Z = R/(1 + jωτ)", _g_K),
         ElementSpec("Zarc", (_R_SPEC, _TAU_SPEC, _N_SPEC), _Zarc, "Z = R/(1 + (jωτ)^n)", _g_Zarc),
@@ -224,6 +266,7 @@ ELEMENTS: dict[str, ElementSpec] = {
             (_R_SPEC, ParamSpec("Q", "F s^(n-1)", 1e-6, (1e-16, 10.0)), _N_SPEC),
             _TLMQ,
             "Z = √(R_ion Z_s) coth(√(R_ion/Z_s)), Z_s = 1/(Q (jω)^n)",
+            _g_TLMQ,
         ),
         ElementSpec(
             "T",
@@ -235,6 +278,20 @@ ELEMENTS: dict[str, ElementSpec] = {
             ),
             _T,
             "Z = A coth(β)/β + B/(β sinh β), β = √(a + jωb)",
+            _g_T,
+        ),
+        # eisna's own (impedance.py's elements first: error messages list them in its order)
+        ElementSpec(
+            "HN",
+            (
+                _R_SPEC,
+                _TAU_SPEC,
+                ParamSpec("alpha", "", 0.9, (0.3, 1.0), "linear"),
+                ParamSpec("beta", "", 0.9, (0.2, 1.0), "linear"),
+            ),
+            _HN,
+            "Z = R/(1 + (jωτ)^α)^β",
+            _g_HN,
         ),
     )
 }

@@ -606,7 +606,8 @@ def parse_circuit(text: str) -> Circuit:
     ----------
     text : str
         E.g. ``"L0-R0-p(R1,CPE1)-p(R2,CPE2)-Ws0"``. ``-`` joins in series, ``p(a, b)``
-        in parallel. Element types: R, C, L, CPE, W, Wo, Ws, La, G, Gs, K, Zarc, TLMQ, T.
+        in parallel. Element types: impedance.py's R, C, L, CPE, W, Wo, Ws, La, G, Gs, K, Zarc,
+        TLMQ, T, and HN (Havriliak–Negami, :data:`eisna.circuit.ELEMENTS`).
 
     Returns
     -------

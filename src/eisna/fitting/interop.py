@@ -83,7 +83,8 @@ def to_impedance(result: FitResult) -> Any:
     Raises
     ------
     EisnaError
-        When impedance.py is not installed (``pip install impedance``).
+        When impedance.py is not installed (``pip install impedance``), or the circuit has an
+        element impedance.py lacks (``HN``).
     """
     try:
         from impedance.models.circuits import CustomCircuit
@@ -92,7 +93,16 @@ def to_impedance(result: FitResult) -> Any:
             "FitResult.to_impedance needs impedance.py: install it with "
             "`pip install impedance` (it is in eisna's `test` extra)."
         ) from exc
+    from impedance.models.circuits.elements import circuit_elements
+
     circ = result.circuit.circuit
+    foreign = [e.name for e in circ.elements if e.symbol not in circuit_elements]
+    if foreign:
+        raise EisnaError(
+            f"FitResult.to_impedance: element(s) {foreign} of {circ.text!r} are eisna's only "
+            f"(impedance.py {_impedance_version()} has no such element); use the eisna result, "
+            "or refit with impedance.py elements (HN with β = 1 is a Zarc)."
+        )
     own = list(circ.param_names)
     varied = set(result.varied) if result.varied else set(result.param_names)
     free = [(o, n) for o, n in zip(own, result.param_names, strict=True) if n in varied]
@@ -107,6 +117,15 @@ def to_impedance(result: FitResult) -> Any:
     model.parameters_ = np.array([result.params[n] for _, n in free], dtype=float)
     model.conf_ = np.array([result.stderr.get(n, np.nan) for _, n in free], dtype=float)
     return model
+
+
+def _impedance_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("impedance")
+    except PackageNotFoundError:  # (a source checkout without metadata)
+        return "(unknown version)"
 
 
 #: the warning classes :func:`fit` raises (each also a flag of the result)

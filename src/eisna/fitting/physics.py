@@ -32,6 +32,7 @@ __all__ = [
     "asr_per_interface",
     "column_name",
     "compute_physics",
+    "hn_apex_tau",
     "make_geometry",
 ]
 
@@ -140,10 +141,35 @@ _Measured = tuple[
 ]
 
 
+def hn_apex_tau(tau: float, alpha: float, beta: float) -> float:
+    """1/ω (s) at the apex (largest −Im Z) of a Havriliak–Negami arc R/(1 + (jωτ)^α)^β.
+
+    ω_apex τ = [sin(πα/(2β + 2)) / sin(παβ/(2β + 2))]^(1/α) (the HN loss-peak
+    frequency of dielectric spectroscopy, same function of ωτ): τ itself only
+    for β = 1 (Zarc, R‖C); a skewed arc (β < 1) peaks above 1/(2πτ).
+
+    Parameters
+    ----------
+    tau : float
+        The HN time constant τ (s).
+    alpha, beta : float
+        The HN exponents, 0 < α ≤ 1 and 0 < β ≤ 1.
+
+    Returns
+    -------
+    float
+        1/ω_apex (s); the apex frequency is 1/(2π·this) Hz and C_eff = this/R (F).
+    """
+    k = np.pi * alpha / (2.0 * beta + 2.0)
+    return tau * (np.sin(k * beta) / np.sin(k)) ** (1.0 / alpha)
+
+
 def _measure_arc(
     defn: CircuitDefinition, p: dict[str, int], values: np.ndarray, propagate: Propagate
 ) -> _Measured:
-    """An R‖C, R‖CPE or R‖τ arc: role, name, formula, R, C_eff, apex f (with errors), τ, τ(v)."""
+    """An R‖C, R‖CPE, R‖τ or HN arc: role, name, formula, R, C_eff, apex f (with errors), τ, τ(v).
+
+    τ is the apex's 1/ω and C_eff = τ/R (HN: τ at the apex, :func:`hn_apex_tau`)."""
     iR = p["R"]
     role = _role_of(defn, iR)
     if "C" in p:
@@ -160,6 +186,13 @@ def _measure_arc(
             return (v[iR] * v[iQ]) ** (1 / v[iN])
 
         formula = "Hsu-Mansfeld"
+    elif "beta" in p:
+        iT, iA, iB = p["tau"], p["n"], p["beta"]
+
+        def tau_fn(v, iT=iT, iA=iA, iB=iB):  # type: ignore[misc]
+            return hn_apex_tau(v[iT], v[iA], v[iB])
+
+        formula = "HN apex"
     else:
         iT = p["tau"]
 
@@ -247,6 +280,8 @@ def _arcs(
     series_r_idx = [it.params["R"] for it in items if it.kind in ("R", "arc")]
     roles_seen: dict[str, int] = {}
     for it in items:
+        if it.kind == "arc" and "sym" in it.params:
+            continue  # a Gerischer arc: no capacitance sets its apex
         if it.kind == "arc":
             m = _measure_arc(defn, it.params, values, propagate)
         elif it.kind == "spike":

@@ -8,8 +8,8 @@
    regularised NNLS solve weighted by 1/|Z| (about 1 ms for 80 points). Local maxima of the
    distribution are the peaks: each gives an apex τ and the resistance under it.
 3. **Assignment.** The circuit's top-level series items are classified (inductor, series
-   resistor, R‖C / R‖CPE / Zarc / K arc, blocking C/CPE, Warburg) and the peaks are mapped
-   onto the arcs in frequency order (circuit strings list elements from high to low
+   resistor, R‖C / R‖CPE / Zarc / K / HN / Gerischer arc, blocking C/CPE, Warburg or TLMQ) and
+   the peaks are mapped onto the arcs in frequency order (circuit strings list elements from high to low
    frequency). The lowest peak is the finite Warburg's (τ_W = π²τ/4), with variants. Arcs
    left without a peak go above the window (e.g. an NAS bulk arc) or sit small between their
    neighbours; order-preserving assignments are pre-ranked by how prominent the peaks they
@@ -241,10 +241,19 @@ def _classify(node: Node, circuit) -> _Item:
             return _Item("spike", {"Q": idx[0], "n": idx[1]})
         if sym in _DIFFUSION and len(idx) == 2:
             return _Item("diffusion", {"R": idx[0], "tau": idx[1], "sym": sym})
-        if sym in ("K", "Zarc"):
+        if sym == "TLMQ":  # (R/y) coth y, y = (sτ)^(n/2), τ = (R Q)^(1/n): an anomalous Wo
+            return _Item("diffusion", {"R": idx[0], "Q": idx[1], "n": idx[2], "sym": sym})
+        if sym in ("G", "Gs"):  # Gerischer arcs: linear in R at fixed τ (and φ), apex near τ
+            p = {"R": idx[0], "tau": idx[1], "sym": sym}
+            if sym == "Gs":
+                p["phi"] = idx[2]
+            return _Item("arc", p)
+        if sym in ("K", "Zarc", "HN"):
             p = {"R": idx[0], "tau": idx[1]}
-            if sym == "Zarc":
+            if sym in ("Zarc", "HN"):
                 p["n"] = idx[2]
+            if sym == "HN":  # started as the Zarc it is at β = 1 (R, τ, α from the sketch)
+                p["beta"] = idx[3]
             return _Item("arc", p)
     pair = node.kind == "parallel" and len(node.children) == 2
     if pair and all(c.kind == "element" for c in node.children):
@@ -269,6 +278,11 @@ def _basis(item: _Item, s: np.ndarray, tau: float, values: np.ndarray) -> np.nda
     if item.kind == "R":
         return np.ones_like(s)
     if item.kind == "arc":
+        if p.get("sym") == "G":
+            return 1.0 / np.sqrt(1.0 + s * tau)
+        if p.get("sym") == "Gs":
+            x = np.sqrt(1.0 + s * tau)
+            return 1.0 / (x * np.tanh(values[p["phi"]] * x))
         n = values[p["n"]] if "n" in p else 1.0
         return 1.0 / (1.0 + (s * tau) ** n)
     if item.kind == "diffusion":
@@ -277,6 +291,9 @@ def _basis(item: _Item, s: np.ndarray, tau: float, values: np.ndarray) -> np.nda
             return np.tanh(x) / x
         if p["sym"] == "Wo":
             return 1.0 / (x * np.tanh(x))
+        if p["sym"] == "TLMQ":
+            y = (s * tau) ** (values[p["n"]] / 2.0)
+            return 1.0 / (y * np.tanh(y))
         return None
     if item.kind == "spike":
         return 1.0 / s ** values[p["n"]] if "n" in p else 1.0 / s
@@ -296,11 +313,16 @@ def _apply(item: _Item, values: np.ndarray, coef: float, tau: float, floor: floa
             values[p["C"]] = tau / R
         if "tau" in p:
             values[p["tau"]] = tau
+        if "beta" in p:
+            values[p["beta"]] = 1.0
         if "Q" in p:
             values[p["Q"]] = tau ** values[p["n"]] / R
     elif item.kind == "diffusion":
-        values[p["R"]] = max(coef, floor)
-        values[p["tau"]] = tau
+        R = values[p["R"]] = max(coef, floor)
+        if "tau" in p:
+            values[p["tau"]] = tau
+        else:  # TLMQ: τ = (R Q)^(1/n)
+            values[p["Q"]] = tau ** values[p["n"]] / R
     elif item.kind == "spike":
         key = p["Q"] if "Q" in p else p["C"]
         if coef > 0:
@@ -588,16 +610,18 @@ def _subtract_spike(
     RC elements would otherwise spend themselves on it.
     """
     spikes = [it for it in items if it.kind == "spike" and "n" in it.params]
+    # a TLMQ ends blocking too: R_ion/3 + 1/(Q (jω)^n) below its τ, the same Q and n
+    tlm = [it for it in items if it.kind == "diffusion" and it.params["sym"] == "TLMQ"]
     z_arcs = z
-    if spikes:
+    if spikes or tlm:
         spike = _fit_spike(freq, z)
         if spike is not None:
             q_el, n_el = spike
-            for it in spikes:
+            for it in spikes + tlm:
                 values[it.params["n"]] = n_el
                 values[it.params["Q"]] = q_el
             z_arcs = z - 1.0 / (q_el * s**n_el)
-    return spikes, z_arcs
+    return spikes + tlm, z_arcs
 
 
 def _relevant_peaks(
@@ -619,7 +643,7 @@ def _diffusion_variants(
     """(arc peaks, τ of the diffusion element) variants: its peak the lowest, or below the window."""
     variants: list[tuple[list[tuple[float, float]], dict[int, float]]] = []
     if diffs and peak_list:
-        finite = items[diffs[0]].params["sym"] in ("Ws", "Wo")
+        finite = items[diffs[0]].params["sym"] in ("Ws", "Wo", "TLMQ")
         # the Warburg's main peak is the lowest peak, or the second-lowest when the lowest lies
         # beyond the low-frequency edge (a spurious tail of the sketch)
         lowest = [len(peak_list) - 1]
