@@ -64,6 +64,14 @@ def describe(path: str) -> list[str]:
             cyc = None
         except EisnaError as err:  # e.g. a zip bomb: say why, not "holds neither"
             cyc, cycling_error = None, err
+        if not spectra and cyc is not None and cyc[0] and not hasattr(reader, "read_cycling"):
+            # the cycling rows came from another reader (a BTSDA workbook renamed .dat is the
+            # table reader's by its extension, its rows Neware's): name that one
+            cycling_reader = find_reader(path, need="read_cycling")
+            description = getattr(cycling_reader, "DESCRIPTION", None)
+            lines[format_line] = f"  format: {cycling_reader.NAME}" + (
+                f" ({description})" if description else ""
+            )
     start = None
     if spectra:
         techniques = sorted({str(s.meta.get("technique") or "unknown") for s in spectra})
