@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -107,12 +108,12 @@ def describe(path: str) -> list[str]:
     return lines
 
 
-def _reader_decisions(metas: list[dict[str, Any]], cut_cycling_rows: int) -> list[str]:
+def _reader_decisions(metas: Sequence[Mapping[str, Any]], cut_cycling_rows: int) -> list[str]:
     """Lines for what the reader decided on its own: absolute-time reading, cut lines, header count.
 
     Parameters
     ----------
-    metas : list of dict
+    metas : sequence of mapping
         The spectra's ``meta``, in file order.
     cut_cycling_rows : int
         Cut last lines left out of the cycling rows (``frame.attrs["dropped"]``).
@@ -128,7 +129,9 @@ def _reader_decisions(metas: list[dict[str, Any]], cut_cycling_rows: int) -> lis
     where += [f"{cut_cycling_rows} left out of the cycling rows"] if cut_cycling_rows else []
     if where:  # the warning says it too, but only while warnings are shown
         lines.append(f"  cut last line: {', '.join(where)}")
-    header = next((m["header"] for m in metas if "header_lines_declared" in (m.get("header") or {})), {})
+    header: Mapping[str, Any] = next(
+        (m["header"] for m in metas if "header_lines_declared" in (m.get("header") or {})), {}
+    )
     if "header_lines_declared" in header:  # EC-Lab versions disagree by one on this count
         lines.append(
             f"  header lines: {header['header_lines_declared']} declared ('Nb header lines'), which is "
