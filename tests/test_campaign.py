@@ -61,6 +61,61 @@ def test_process_pool_campaign_equals_serial_batch(campaign_data, tmp_path, caps
     for folder in (out / "cells").iterdir():  # each cell is a complete one-cell batch output
         names = {p.name for p in folder.iterdir()}
         assert {"results.csv", "results.json", "kinetics.json", "analysis.json", "done.json"} <= names
+    _assert_joined_kinetics(out, info)
+
+
+def _assert_joined_kinetics(out: Path, info: dict) -> None:
+    """The joined kinetics.json: a batch's writer and style, each cell's block its own file's values."""
+    from eisna.batching import dump_bytes
+
+    joined = (out / "kinetics.json").read_bytes()
+    kinetics = json.loads(joined)
+    assert joined == dump_bytes(kinetics)  # orjson, two-space indent, as a batch's kinetics.json
+    cells = {
+        c["label"]: json.loads((out / c["folder"] / "kinetics.json").read_bytes()) for c in info["cells"]
+    }
+    assert list(kinetics["cells"]) == [c["label"] for c in info["cells"]]  # input order
+    for label, own in cells.items():
+        own.pop("cells", None)
+        assert kinetics["cells"][label] == {**own, "cell": label}
+    main_cell = max(info["cells"], key=lambda c: int(c.get("n_interlayer") or 0))["label"]
+    assert {k: v for k, v in kinetics.items() if k != "cells"} == kinetics["cells"][main_cell]
+
+
+def test_joined_kinetics_is_streamed_in_a_batchs_style(tmp_path):
+    """Unusual cell contents: non-ASCII labels, long arrays, nested lists, empty mappings."""
+    from eisna import _campaign_join
+    from eisna.batching import dump_bytes
+    from eisna.campaign import CampaignResult, CellRecord
+
+    kinetics = {
+        "Zürich cell/1": {"model": "jmak", "k_per_h": 1e-05, "t_h": [0.5 * k for k in range(12)], "fit": {}},
+        "b": {"cells": {"stale": 1}, "pairs": [[1.0, -2.5]] * 9, "note": 'a\nb "quoted"', "n": 2**70},
+        "c": {},
+    }
+    records = []
+    for k, (label, kin) in enumerate(kinetics.items()):
+        folder = tmp_path / "cells" / f"cell{k}"
+        folder.mkdir(parents=True)
+        (folder / "kinetics.json").write_bytes(dump_bytes(kin))
+        records.append(CellRecord(label, f"cell{k}", "fitted", {"n_interlayer": 3 if label == "b" else 1}))
+    records.append(CellRecord("failed", "cell9", "error", {"error": "boom"}))
+    result = CampaignResult(tmp_path, tuple(records), (), (), 1.0, 1)
+    _campaign_join._join_kinetics(tmp_path / "kinetics.json", result, [])
+    joined = (tmp_path / "kinetics.json").read_bytes()
+    cells = {
+        label: {**{k: v for k, v in kin.items() if k != "cells"}, "cell": label}
+        for label, kin in kinetics.items()
+    }
+    expected = {**cells["b"], "cells": cells}  # the cell with the most interlayer spectra on top
+    assert json.loads(joined) == expected
+    assert joined == dump_bytes(expected)
+    assert b'"k_per_h": 0.00001' in joined and b"Z\xc3\xbcrich" in joined  # orjson's floats, UTF-8
+    # no finished cell: an empty "cells" mapping
+    _campaign_join._join_kinetics(
+        tmp_path / "kinetics.json", CampaignResult(tmp_path, tuple(records[3:]), (), (), 1.0, 1), []
+    )
+    assert (tmp_path / "kinetics.json").read_bytes() == dump_bytes({"cells": {}})
 
 
 def test_interrupted_campaign_resumes_only_the_remaining_cells(campaign_data, tmp_path, monkeypatch):

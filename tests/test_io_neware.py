@@ -283,7 +283,8 @@ def test_parse_duration_forms() -> None:
         neware_csv.parse_duration("soon")
 
 
-def test_xlsx_export_reads_like_its_csv(corpus: Path, tmp_path: Path) -> None:
+def _interp_test_xlsx(corpus: Path, path: Path) -> Path:
+    """The first 40 records of interp-test.csv as BTSDA writes an .xlsx (time and date cells)."""
     import openpyxl
 
     source = corpus / "neware-csv" / "interp-test.csv"
@@ -298,8 +299,13 @@ def test_xlsx_export_reads_like_its_csv(corpus: Path, tmp_path: Path) -> None:
         cells[4] = dt.timedelta(seconds=neware_csv.parse_duration(values[4]))  # a time cell
         cells[20] = dt.datetime.fromisoformat(values[20])  # a date cell
         sheet.append(cells)
-    xlsx = tmp_path / "interp-test.xlsx"
-    book.save(xlsx)
+    book.save(path)
+    return path
+
+
+def test_xlsx_export_reads_like_its_csv(corpus: Path, tmp_path: Path) -> None:
+    source = corpus / "neware-csv" / "interp-test.csv"
+    xlsx = _interp_test_xlsx(corpus, tmp_path / "interp-test.xlsx")
     got = eisna.read_cycling(xlsx)
     want = eisna.read_cycling(source).iloc[:40]
     assert len(got) == 40
@@ -308,6 +314,80 @@ def test_xlsx_export_reads_like_its_csv(corpus: Path, tmp_path: Path) -> None:
     assert (got["timestamp"] == want["timestamp"]).all()
     with pytest.raises(NoImpedanceData, match=r"eisna\.read_cycling"):
         eisna.read(xlsx)
+
+
+@pytest.mark.parametrize("name", ["interp-test.dat", "interp-test"])
+def test_renamed_xlsx_export_is_read_by_content(corpus: Path, tmp_path: Path, capsys, name: str) -> None:
+    """A BTSDA .xlsx renamed .dat or saved without an extension is still cycling data."""
+    from eisna.cli import main
+
+    xlsx = _interp_test_xlsx(corpus, tmp_path / "interp-test.xlsx")
+    renamed = tmp_path / "renamed" / name
+    renamed.parent.mkdir()
+    renamed.write_bytes(xlsx.read_bytes())
+    assert find_reader(renamed, need="read_cycling") is neware_csv
+    got, want = eisna.read_cycling(renamed), eisna.read_cycling(xlsx)
+    assert len(got) == 40
+    pd.testing.assert_frame_equal(got, want)
+    # (.dat is the table reader's extension: it finds no impedance columns in the record sheet)
+    with pytest.raises(
+        NoImpedanceData, match=r"eisna\.read_cycling" if name == "interp-test" else "no impedance"
+    ):
+        eisna.read(renamed)
+    assert main(["info", str(renamed)]) == 0
+    out = capsys.readouterr().out
+    assert "  format: neware-csv" in out and "  cycling rows: 40\n" in out
+
+
+def test_renamed_synthetic_xlsx_export_is_read_by_content(tmp_path: Path) -> None:
+    """The same without the corpus: a flat record sheet in mA, V and mAh."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "record"
+    rows = [
+        HEADER.format(i="mA", v="V", q="mAh").rstrip(",\n").split(","),
+        [1, 1, 1, "Rest", "00:00:00", "00:00:00", 0.0, 3.70, 0.0, dt.datetime(2024, 1, 2, 3, 4, 5)],
+        [2, 1, 2, "CC_Chg", "00:00:10", "00:00:10", 2.5, 3.75, 0.0069, dt.datetime(2024, 1, 2, 3, 4, 15)],
+    ]
+    for row in rows:
+        book.active.append(row)
+    path = tmp_path / "export"
+    book.save(path.with_suffix(".xlsx"))
+    path.with_suffix(".xlsx").rename(path)
+    got = eisna.read_cycling(path)
+    np.testing.assert_allclose(got["time_s"], [0.0, 10.0])
+    np.testing.assert_allclose(got["voltage_V"], [3.70, 3.75])
+    np.testing.assert_allclose(got["current_A"], [0.0, 0.0025])
+    assert list(got["step_type"]) == ["Rest", "CC_Chg"]
+    assert got["timestamp"].iloc[1] == pd.Timestamp("2024-01-02 03:04:15")
+
+
+def test_renamed_workbooks_that_are_no_neware_export(corpus: Path, tmp_path: Path) -> None:
+    """A generic impedance workbook renamed .dat is still an impedance table; a renamed .xls
+    says it is one; a ZIP that is no workbook is not claimed."""
+    from eisna.errors import UnsupportedFormatError
+
+    source = corpus / "other-formats" / "pyimpspec" / "data.xlsx"
+    renamed = tmp_path / "data.dat"
+    renamed.write_bytes(source.read_bytes())
+    got, want = eisna.read(renamed), eisna.read(source)
+    assert len(got) == len(want) > 0
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a.freq, b.freq)
+        np.testing.assert_array_equal(a.z, b.z)
+    with pytest.raises(ParseError, match=r"data\.dat: no sheet has a Neware record header"):
+        eisna.read_cycling(renamed)
+    old = tmp_path / "old.dat"
+    old.write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + bytes(600))
+    with pytest.raises(ParseError, match=r"old\.dat: legacy Excel \.xls files are not supported"):
+        eisna.read_cycling(old)
+    archive = tmp_path / "notes.dat"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("notes.txt", "no workbook")
+    assert not neware_csv.sniff_fallback(archive.read_bytes()[:4096])
+    with pytest.raises(UnsupportedFormatError):
+        eisna.read_cycling(archive)
 
 
 def test_nested_xlsx_export_reads_like_its_csv(corpus: Path, tmp_path: Path) -> None:

@@ -74,6 +74,18 @@ def test_info_on_an_mpt_loads_no_heavy_library():
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
 
 
+def test_info_on_an_absolute_time_mpt_loads_no_heavy_library(tmp_path):
+    """Its date order, reason and time origin are printed from the spectra's meta, nothing more."""
+    from .test_io_biologic_abstime import _small
+
+    path = tmp_path / "abs.mpt"
+    rows = ["05/13/2023 10:00:00.0000", "05/13/2023 10:00:01.5000"]
+    path.write_bytes(_small(rows, "05/13/2023 09:59:00.000"))
+    body = _cli(["info", str(path)]) + "assert 'date order: MDY' in out.getvalue(), out.getvalue()\n"
+    loaded = _loaded(body)
+    assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
 @pytest.mark.parametrize("name", ["biologic-mpr/peis.mpr", "biologic-mpt/geis.mpt"])
 def test_info_on_corpus_impedance_files_loads_no_heavy_library(corpus, name):
     loaded = _loaded(_cli(["info", str(corpus / name)]))

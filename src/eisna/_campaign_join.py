@@ -98,22 +98,32 @@ def _error_rows(result: CampaignResult, cells: Sequence[_Cell]) -> list[dict[str
 
 
 def _join_kinetics(path: Path, result: CampaignResult, done: Sequence[Path]) -> None:
-    """The main cell's kinetics at the top level (as in a batch) and every cell under ``cells``."""
+    """The main cell's kinetics at the top level (as in a batch) and every cell under ``cells``.
+
+    Written in a batch's ``kinetics.json`` style (:func:`eisna.batching.dump_bytes`, two-space
+    indent), one cell at a time: the bytes equal ``dump_bytes`` of the whole document.
+    """
+    from .batching import dump_bytes
+
     with_files = [(r, path.parent / CELLS_DIRNAME / r.folder / "kinetics.json") for r in result.cells]
     with_files = [(r, f) for r, f in with_files if r.status != "error" and f.is_file()]
     if not with_files:
-        write_atomic(path, '{"cells": {}}\n')
+        write_atomic(path, dump_bytes({"cells": {}}))
         return
     main, main_file = max(with_files, key=lambda rf: int(rf[0].summary.get("n_interlayer") or 0))
-    top = _cell_kinetics(main, main_file)
-    head = json.dumps(top, ensure_ascii=False)[:-1]  # without the closing brace
+    top = dump_bytes(_cell_kinetics(main, main_file))
+    # '{\n  ...\n}\n' without its closing brace: the "cells" member goes after the last one
+    head = top[: top.rindex(b"}")].rstrip(b"\n")
+    head += b",\n" if head != b"{" else b"\n"
 
-    def chunks() -> Iterator[str]:
-        yield head + ', "cells": {\n'
+    def chunks() -> Iterator[bytes]:
+        yield head + b'  "cells": {\n'
         for k, (r, f) in enumerate(with_files):
-            text = json.dumps(_cell_kinetics(r, f), ensure_ascii=False)
-            yield ("," if k else "") + json.dumps(r.label, ensure_ascii=False) + ": " + text + "\n"
-        yield "}}\n"
+            # a cell two levels down: every line of its own indented text 4 spaces deeper (a JSON
+            # string holds no raw line end, so each line end is the encoder's)
+            block = dump_bytes(_cell_kinetics(r, f)).rstrip(b"\n").replace(b"\n", b"\n    ")
+            yield (b",\n" if k else b"") + b"    " + dump_bytes(r.label, compact=True)[:-1] + b": " + block
+        yield b"\n  }\n}\n"
 
     write_atomic_chunks(path, chunks())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -64,6 +65,14 @@ def describe(path: str) -> list[str]:
             cyc = None
         except EisnaError as err:  # e.g. a zip bomb: say why, not "holds neither"
             cyc, cycling_error = None, err
+        if not spectra and cyc is not None and cyc[0] and not hasattr(reader, "read_cycling"):
+            # the cycling rows came from another reader (a BTSDA workbook renamed .dat is the
+            # table reader's by its extension, its rows Neware's): name that one
+            cycling_reader = find_reader(path, need="read_cycling")
+            description = getattr(cycling_reader, "DESCRIPTION", None)
+            lines[format_line] = f"  format: {cycling_reader.NAME}" + (
+                f" ({description})" if description else ""
+            )
     start = None
     if spectra:
         techniques = sorted({str(s.meta.get("technique") or "unknown") for s in spectra})
@@ -89,6 +98,7 @@ def describe(path: str) -> list[str]:
     lines.append(f"  start time: {_when(start) if start is not None else 'unknown'}")
     if spectra and spectra[0].timestamp is not None:
         lines.append(f"  first spectrum at: {_when(spectra[0].timestamp)} (t = {spectra[0].elapsed_s:.6g} s)")
+    lines.extend(_reader_decisions([s.meta for s in spectra], cyc[2] if cyc is not None else 0))
     for message in dict.fromkeys(str(w.message).removeprefix(f"{path}: ") for w in caught):
         lines.append(f"  warning: {message}")
     if not spectra and cyc is None:
@@ -98,10 +108,43 @@ def describe(path: str) -> list[str]:
     return lines
 
 
-def _cycling(reader: Any, path: str) -> tuple[int, datetime | None]:
-    """The number of cycling rows and the start they give (first timestamp minus its ``time_s``).
+def _reader_decisions(metas: Sequence[Mapping[str, Any]], cut_cycling_rows: int) -> list[str]:
+    """Lines for what the reader decided on its own: absolute-time reading, cut lines, header count.
 
-    A reader with ``cycling_overview`` (Neware binaries) answers without a pandas frame.
+    Parameters
+    ----------
+    metas : sequence of mapping
+        The spectra's ``meta``, in file order.
+    cut_cycling_rows : int
+        Cut last lines left out of the cycling rows (``frame.attrs["dropped"]``).
+    """
+    lines = []
+    absolute = next((m for m in metas if m.get("time_format") == "absolute"), None)
+    if absolute is not None:  # the day/month order was inferred: say how, so that it can be checked
+        lines.append("  time format: absolute (dates and clock times in time/s)")
+        lines.append(f"  date order: {absolute.get('date_order')}; {absolute.get('date_order_reason')}")
+        lines.append(f"  time origin: {absolute.get('time_origin')} (t = 0 s)")
+    cut = sum(int((m.get("dropped") or {}).get("cut last line", 0)) for m in metas)
+    where = [f"{cut} left out of the spectra"] if cut else []
+    where += [f"{cut_cycling_rows} left out of the cycling rows"] if cut_cycling_rows else []
+    if where:  # the warning says it too, but only while warnings are shown
+        lines.append(f"  cut last line: {', '.join(where)}")
+    header: Mapping[str, Any] = next(
+        (m["header"] for m in metas if "header_lines_declared" in (m.get("header") or {})), {}
+    )
+    if "header_lines_declared" in header:  # EC-Lab versions disagree by one on this count
+        lines.append(
+            f"  header lines: {header['header_lines_declared']} declared ('Nb header lines'), which is "
+            "wrong; the column names were found within two lines of it"
+        )
+    return lines
+
+
+def _cycling(reader: Any, path: str) -> tuple[int, datetime | None, int]:
+    """The number of cycling rows, the start they give and the cut last lines left out of them.
+
+    The start is the first timestamp minus its ``time_s``. A reader with ``cycling_overview``
+    (Neware binaries) answers without a pandas frame.
     """
     from ..io import read_cycling
     from ..io._registry import call_reader
@@ -109,12 +152,13 @@ def _cycling(reader: Any, path: str) -> tuple[int, datetime | None]:
     overview = getattr(reader, "cycling_overview", None)
     if overview is not None and hasattr(reader, "read_cycling"):
         count, start = call_reader(overview, path)
-        return int(count), start
+        return int(count), start, 0
     cyc = read_cycling(path)
+    cut = int(cyc.attrs.get("dropped", {}).get("cut last line", 0))
     if len(cyc) and "timestamp" in cyc and "time_s" in cyc:
         start = cyc["timestamp"].iloc[0].to_pydatetime() - timedelta(seconds=float(cyc["time_s"].iloc[0]))
-        return len(cyc), start
-    return len(cyc), None
+        return len(cyc), start, cut
+    return len(cyc), None, cut
 
 
 def run(args: argparse.Namespace) -> int:

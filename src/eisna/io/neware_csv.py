@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
     from ..spectrum import Spectrum
 
-__all__ = ["EXTENSIONS", "NAME", "parse_duration", "read", "read_cycling", "sniff"]
+__all__ = ["EXTENSIONS", "NAME", "parse_duration", "read", "read_cycling", "sniff", "sniff_fallback"]
 
 NAME = "neware-csv"
 EXTENSIONS = (".csv", ".xlsx", ".xls")
@@ -187,7 +187,8 @@ def sniff(head: bytes) -> bool:
     Only Neware signatures are claimed (``DataPoint`` with ``Cycle Index``/``Step Index``/
     ``Step Type`` and a voltage or current column, or the nested cycle/step/record
     headers), so generic impedance tables fall through to the ``table`` reader. XLSX files
-    are ZIP archives whose sheets lie beyond the sniffed bytes: they are chosen by extension.
+    are ZIP archives whose sheets lie beyond the sniffed bytes: they are chosen by extension,
+    or by :func:`sniff_fallback` when renamed.
     """
     if head.startswith(b"PK"):
         return False
@@ -269,32 +270,60 @@ def _csv_rows(path: Path) -> tuple[list[list[str]], list[int], bool]:
 _DECIMAL_COMMA = re.compile(r"(?<=\d),(?=\d)")
 
 
-def _xlsx_rows(path: Path) -> tuple[list[list[Any]], list[int]]:
-    """Rows of the record sheet (``record``, else the first sheet with a Neware header)."""
-    if path.suffix.lower() == ".xls":
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the legacy Excel .xls (and other Office binaries)
+
+
+def sniff_fallback(head: bytes) -> bool:
+    """True for an Excel workbook's bytes (``.xlsx`` ZIP or legacy ``.xls``) under another extension.
+
+    The registry asks this only when no sniffer and no extension matched: a BTSDA ``.xlsx``
+    renamed ``.dat`` or saved without an extension comes here as its ``.xlsx`` name would
+    (:func:`read` hands a workbook that is not a Neware export to the generic table reader).
+    An XLSX is told from other ZIP files by its member names, which the first local headers
+    carry uncompressed (``[Content_Types].xml``, ``xl/…``).
+    """
+    if head.startswith(b"PK\x03\x04"):
+        return b"[Content_Types].xml" in head or b"xl/" in head
+    return head.startswith(_OLE2)
+
+
+def _xlsx_rows(path: Path, kind: str | None) -> tuple[list[list[Any]], list[int]]:
+    """Rows of the record sheet (``record``, else the first sheet with a Neware header).
+
+    ``kind`` is the workbook kind the bytes say (``".xlsx"``, ``".xls"``, ``".ods"``; None:
+    not a workbook); openpyxl gets a file object, so any file name is read.
+    """
+    if kind == ".xls":
         raise ParseError(
             path,
             "legacy Excel .xls files are not supported; expected .xlsx or .csv.",
             hint="Open the file in Excel or LibreOffice and save it as .xlsx, or export CSV from BTSDA.",
         )
+    if kind not in (".xlsx", None):
+        raise ParseError(
+            path,
+            f"is a {kind} spreadsheet, not a BTSDA export; expected an .xlsx workbook or a CSV.",
+            hint="Save the record sheet as .xlsx or CSV.",
+        )
     import openpyxl
 
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as err:
-        raise ParseError(path, f"is not a readable XLSX workbook ({type(err).__name__}: {err}).") from err
-    try:
-        names = sorted(book.sheetnames, key=lambda n: n.strip().lower() != "record")
-        for name in names:
-            rows = [list(r) for r in book[name].iter_rows(values_only=True)]
-            head = rows[: _NESTED_ROWS_MAX + 2]
-            if any(
-                _is_flat_header(r) or _is_nested_header(head, i)
-                for i, r in enumerate(head[:_NESTED_ROWS_MAX])
-            ):
-                return rows, list(range(1, len(rows) + 1))
-    finally:
-        book.close()
+    with path.open("rb") as fh:  # openpyxl refuses a file name without .xlsx/.xlsm, not a file object
+        try:
+            book = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+        except Exception as err:
+            raise ParseError(path, f"is not a readable XLSX workbook ({type(err).__name__}: {err}).") from err
+        try:  # (read-only sheets are read from the open file, row by row)
+            names = sorted(book.sheetnames, key=lambda n: n.strip().lower() != "record")
+            for name in names:
+                rows = [list(r) for r in book[name].iter_rows(values_only=True)]
+                head = rows[: _NESTED_ROWS_MAX + 2]
+                if any(
+                    _is_flat_header(r) or _is_nested_header(head, i)
+                    for i, r in enumerate(head[:_NESTED_ROWS_MAX])
+                ):
+                    return rows, list(range(1, len(rows) + 1))
+        finally:
+            book.close()
     raise ParseError(
         path,
         f"no sheet has a Neware record header; expected a 'record' sheet with DataPoint, "
@@ -304,16 +333,25 @@ def _xlsx_rows(path: Path) -> tuple[list[list[Any]], list[int]]:
 
 
 def _rows(path: Path) -> tuple[list[list[Any]], list[int], bool]:
-    """Rows, their 1-based line numbers, and whether a cut last line was left out."""
+    """Rows, their 1-based line numbers, and whether a cut last line was left out.
+
+    A workbook is told by its bytes, not its name (a renamed ``.xlsx`` is still one); a file
+    named ``.xlsx``/``.xls`` whose bytes are no workbook gets openpyxl's verdict.
+    """
     from ._limits import check_file, check_zip
+    from ._workbook import workbook_kind
 
     check_file(path)  # a regular file within the size limit, before it is opened
     with path.open("rb") as fh:
-        magic = fh.read(4)
+        magic = fh.read(8)
     if magic.startswith(b"PK"):
         check_zip(path)  # an .xlsx is a ZIP: bound its members before openpyxl unpacks them
-    if magic.startswith(b"PK") or path.suffix.lower() in (".xlsx", ".xls"):
-        return (*_xlsx_rows(path), False)
+        return (*_xlsx_rows(path, workbook_kind(str(path))), False)
+    if magic.startswith(_OLE2):
+        return (*_xlsx_rows(path, ".xls"), False)
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xls"):
+        return (*_xlsx_rows(path, suffix), False)
     return _csv_rows(path)
 
 
