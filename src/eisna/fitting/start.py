@@ -693,16 +693,24 @@ def _refine_tline(
         if len(per_a) >= len(_TLINE_A):
             break
     floors = []
+    offsets = np.array(_TLINE_SCAN)
     for taus in per_a.values():
         # the other items' columns (from the ranking's cache), then the T's two
         others = [cache[(i, tau)] for i, tau in enumerate(taus) if i != first]
         fixed = [col[0] for col in others if col is not None]
         n_cols = sum(block.shape[1] for block in fixed) + 2
         a0, b0 = taus[first]
-        scan = [np.log10([a0, b0 / a0]) + np.array([0.0, d]) for d in _TLINE_SCAN]
-        r_scan = [rnorm(x, fixed, n_cols) for x in scan]
+        scan = [ab_of(np.log10([a0, b0 / a0]) + np.array([0.0, d])) for d in offsets]
+        # the scan's columns in one pass (as rnorm computes them, point by point)
+        bases = _tline_bases(s, np.array([a for a, _ in scan]), np.array([b for _, b in scan]))
+        blocks = np.concatenate([bases.real * w, bases.imag * w], axis=2).transpose(0, 2, 1)
+        norms = np.abs(blocks).max(axis=1)
+        norms[norms == 0] = 1.0
+        blocks = blocks / norms[:, None, :]
+        r_scan = [_nnls(np.concatenate([*fixed, block], axis=1), bb, 50 * n_cols)[1] for block in blocks]
         j = int(np.argmin(r_scan))
-        floors.append((r_scan[j], scan[j], taus, fixed, n_cols))
+        x_floor = np.log10([a0, b0 / a0]) + np.array([0.0, offsets[j]])
+        floors.append((r_scan[j], x_floor, taus, fixed, n_cols))
     floors.sort(key=lambda t: t[0])
     refined = []
     for _, x0, taus, fixed, n_cols in floors[:_TLINE_REFINE]:
