@@ -700,16 +700,18 @@ def _refine_tline(
         fixed = [col[0] for col in others if col is not None]
         n_cols = sum(block.shape[1] for block in fixed) + 2
         a0, b0 = taus[first]
-        scan = [ab_of(np.log10([a0, b0 / a0]) + np.array([0.0, d])) for d in offsets]
-        # the scan's columns in one pass (as rnorm computes them, point by point)
-        bases = _tline_bases(s, np.array([a for a, _ in scan]), np.array([b for _, b in scan]))
+        x_grid = np.log10([a0, b0 / a0])
+        # the scan's columns in one pass (as rnorm computes them, point by point; as ab_of clips)
+        a_scan = np.full(offsets.size, 10.0 ** np.clip(x_grid[0], lo[0], hi[0]))
+        b_scan = 10.0 ** np.clip(x_grid[0] + x_grid[1] + offsets, lo[1], hi[1])
+        bases = _tline_bases(s, a_scan, b_scan)
         blocks = np.concatenate([bases.real * w, bases.imag * w], axis=2).transpose(0, 2, 1)
         norms = np.abs(blocks).max(axis=1)
         norms[norms == 0] = 1.0
         blocks = blocks / norms[:, None, :]
         r_scan = [_nnls(np.concatenate([*fixed, block], axis=1), bb, 50 * n_cols)[1] for block in blocks]
         j = int(np.argmin(r_scan))
-        x_floor = np.log10([a0, b0 / a0]) + np.array([0.0, offsets[j]])
+        x_floor = x_grid + np.array([0.0, offsets[j]])
         floors.append((r_scan[j], x_floor, taus, fixed, n_cols))
     floors.sort(key=lambda t: t[0])
     refined = []
