@@ -56,6 +56,9 @@ _ABOVE = 100.0
 # a diffusion element whose apex τ lies more than _OUTSIDE × outside the window is degenerate
 _OUTSIDE = 10.0
 _BEYOND = 10.0
+# diffusion elements whose τ is π²/4 × the apex τ of their DRT peak (finite-length Warburgs, and
+# TLMQ, an anomalous open Warburg: (R/y) coth y, y = (jωτ)^(n/2))
+_FINITE = ("Ws", "Wo", "TLMQ")
 # screening budget per re-seeded start; starts whose screened cost is within _PURSUE of the best
 # cost are continued with the full budget (at most _N_PURSUE of them)
 _SCREEN_NFEV = 25
@@ -79,7 +82,7 @@ def _item_tau(item: Any, values: np.ndarray) -> float:
         return float(values[p["tau"]])
     if item.kind == "arc" and "C" in p:
         return float(values[p["R"]] * values[p["C"]])
-    if item.kind == "arc" and "Q" in p:
+    if (item.kind == "arc" or p.get("sym") == "TLMQ") and "Q" in p:  # TLMQ: τ = (R_ion Q)^(1/n)
         return float((values[p["R"]] * values[p["Q"]]) ** (1.0 / values[p["n"]]))
     return 1.0
 
@@ -108,7 +111,7 @@ def symptoms(problem: _Problem, x: np.ndarray, noise: float) -> list[int]:
         if not idx or not idx <= free:
             continue  # an item with a fixed parameter is the user's choice
         if it.kind == "diffusion":
-            apex = _item_tau(it, values) * (4 / np.pi**2 if it.params["sym"] in ("Ws", "Wo") else 1.0)
+            apex = _item_tau(it, values) * (4 / np.pi**2 if it.params["sym"] in _FINITE else 1.0)
             outside = not tau_min / _OUTSIDE < apex < _OUTSIDE * tau_max
             if above_noise or outside or at & idx:
                 out.append(k)
@@ -163,7 +166,7 @@ def reseed_starts(
         partners = [j for j, it in enumerate(items) if it.kind == "arc" and set(it.params.values()) <= free]
         moves = [(k, j, f) for k in items_to_move for j in partners if j != k for f in partner_factors]
     for k, j, factor in moves:
-        finite_w = items[k].kind == "diffusion" and items[k].params.get("sym") in ("Ws", "Wo")
+        finite_w = items[k].kind == "diffusion" and items[k].params.get("sym") in _FINITE
         # an arc may also belong far above the window (an NAS bulk arc: then a resistance whose
         # capacitance trades against L)
         for tau in seeds if items[k].kind != "arc" else [tau_above, *seeds]:

@@ -18,6 +18,10 @@
    in 1/Q), so one NNLS solve gives all resistances, L and 1/Q of a candidate; each arc gets
    columns for n = 0.7…1.0 at its τ, whose NNLS weights also estimate n. The candidates are
    ranked by that solve's residual; the fit engine solves the best and, when needed, the next.
+5. **Transmission line T.** Linear in A and B at fixed (a, b): each candidate is repeated over
+   a grid of (a, b) from the window, ranked the same way; for the best values of a, b/a is
+   moved onto the narrow valley floor by a fine scan and the two best are refined by
+   Nelder–Mead on (log a, log b/a), every linear coefficient solved by NNLS at each point.
 """
 
 from __future__ import annotations
@@ -194,7 +198,7 @@ def _sketch(
 # --- structure of the circuit --------------------------------------------------------------
 @dataclass(frozen=True)
 class _Item:
-    kind: str  # "L", "R", "arc", "spike", "diffusion", "other"
+    kind: str  # "L", "R", "arc", "spike", "diffusion", "tline", "other"
     params: dict  # role of the item's parameters -> index into values
 
 
@@ -243,6 +247,8 @@ def _classify(node: Node, circuit) -> _Item:
             return _Item("diffusion", {"R": idx[0], "tau": idx[1], "sym": sym})
         if sym == "TLMQ":  # (R/y) coth y, y = (sτ)^(n/2), τ = (R Q)^(1/n): an anomalous Wo
             return _Item("diffusion", {"R": idx[0], "Q": idx[1], "n": idx[2], "sym": sym})
+        if sym == "T":  # linear in A and B at fixed (a, b): started from a grid of (a, b)
+            return _Item("tline", {"A": idx[0], "B": idx[1], "a": idx[2], "b": idx[3], "sym": sym})
         if sym in ("G", "Gs"):  # Gerischer arcs: linear in R at fixed τ (and φ), apex near τ
             p = {"R": idx[0], "tau": idx[1], "sym": sym}
             if sym == "Gs":
@@ -329,6 +335,40 @@ def _apply(item: _Item, values: np.ndarray, coef: float, tau: float, floor: floa
             values[key] = 1.0 / coef
 
 
+def _apply_tline(
+    item: _Item, values: np.ndarray, coefs: np.ndarray, ab: tuple[float, float], floor: float
+) -> None:
+    """A T's start: A and B from the NNLS coefficients (at least ``floor``), a and b from the grid."""
+    p = item.params
+    values[p["A"]] = max(float(coefs[0]), floor)
+    values[p["B"]] = max(float(coefs[1]), floor)
+    values[p["a"]], values[p["b"]] = ab
+
+
+def _tline_bases(s: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """A T's impedance per unit A and per unit B at each (a, b): coth(β)/β and 1/(β sinh β),
+    β = √(a + s b) (shape (n_ab, 2, n_freq)); from e^-β alone (one exp, no overflow)."""
+    beta = np.sqrt(a[:, None] + s[None, :] * b[:, None])
+    e = np.exp(-beta)
+    e2 = e * e
+    inv = 1.0 / (beta * (1.0 - e2))
+    return np.stack([(1.0 + e2) * inv, 2.0 * e * inv], axis=1)
+
+
+# grid of a T's start (a, b): a from 0.01 to 100 (2 per decade; beyond, one of its two terms
+# vanishes or it is a Gerischer of τ = b/a) and the time b/max(a, π²/4), where its spectrum
+# bends, from τ_min to τ_max (_TLINE_PER_DECADE per decade)
+_TLINE_A = tuple(np.geomspace(0.01, 100.0, 9).tolist())
+_TLINE_PER_DECADE = 2
+
+
+def _tline_grid(tau_min: float, tau_max: float) -> list[tuple[float, float]]:
+    """(a, b) start points of a T for a window of time constants τ_min…τ_max (s)."""
+    n = int(np.ceil(np.log10(tau_max / tau_min) * _TLINE_PER_DECADE)) + 1
+    bends = np.geomspace(tau_min, tau_max, n).tolist()
+    return [(a, t * max(a, np.pi**2 / 4)) for a in _TLINE_A for t in bends]
+
+
 _SPIKE_DN = (-0.1, -0.05, 0.0, 0.05, 0.1)
 _ARC_N = (0.7, 0.8, 0.9, 1.0)
 
@@ -346,6 +386,11 @@ def _columns(item: _Item, s: np.ndarray, tau: float, values: np.ndarray, w: np.n
         s_ref = float(np.abs(s).min())  # real: (ω_ref/jω)^n keeps the CPE phase
         ns = np.clip(n0 + np.array(_SPIKE_DN), 0.4, 1.0)
         bases = (s_ref / s)[None, :] ** ns[:, None]
+    elif item.kind == "tline":
+        if not isinstance(tau, tuple):  # (a re-seed keeps a T where it is)
+            return None
+        ns = np.array([math.nan, math.nan])
+        bases = _tline_bases(s, np.array([tau[0]]), np.array([tau[1]]))[0]
     elif item.kind == "arc" and "n" in item.params:
         # depressed arcs: a few exponents at the same tau; NNLS weighs them, which estimates n
         ns = np.array(_ARC_N)
@@ -390,6 +435,29 @@ def _arc_columns_batch(items, tau_sets: list[list[float]], s: np.ndarray, w: np.
     blocks = blocks / norms[:, None, :]
     for q, key in enumerate(keys):
         cache[key] = (blocks[q], norms[q], ns)
+
+
+def _tline_columns_batch(items, tau_sets: list[list[Any]], s: np.ndarray, w: np.ndarray, cache: dict) -> None:
+    """Put the columns of every T at every (a, b) it gets in ``tau_sets`` into ``cache`` (keyed
+    as :func:`_linear_start` looks them up), computed in one pass: as :func:`_columns`, without
+    its per-point overhead (a T's grid has some 200 points)."""
+    for i, it in enumerate(items):
+        if it.kind != "tline":
+            continue
+        keys = [(i, ab) for ab in dict.fromkeys(ts[i] for ts in tau_sets) if (i, ab) not in cache]
+        keys = [key for key in keys if isinstance(key[1], tuple)]
+        if not keys:
+            continue
+        a = np.array([ab[0] for _, ab in keys])
+        b = np.array([ab[1] for _, ab in keys])
+        bases = _tline_bases(s, a, b)  # (n_ab, 2, n_freq)
+        blocks = np.concatenate([bases.real * w, bases.imag * w], axis=2).transpose(0, 2, 1)
+        norms = np.abs(blocks).max(axis=1)  # (n_ab, 2)
+        norms[norms == 0] = 1.0
+        blocks = blocks / norms[:, None, :]
+        ns = np.array([math.nan, math.nan])
+        for q, key in enumerate(keys):
+            cache[key] = (blocks[q], norms[q], ns)
 
 
 def _fit_spike(freq: np.ndarray, z: np.ndarray) -> tuple[float, float] | None:
@@ -465,6 +533,9 @@ def _linear_start(
                 v[it.params["n"]] = min(max(float(np.sum(c * ns) / c_sum), 0.5), 1.0)
             _apply(it, v, float(c_sum), tau, floor)
             continue
+        if it.kind == "tline":
+            _apply_tline(it, v, coef[start : start + count], tau, floor)
+            continue
         if it.kind == "spike" and "n" in it.params:
             c = coef[start : start + count]
             ns = all_ns[start : start + count]
@@ -527,14 +598,18 @@ def start_candidates(
             for i, tau in zip(arcs, assign, strict=True):
                 taus[i] = tau
             tau_sets.append(taus)
+    tau_sets = _with_tline_grid(items, tau_sets, values, sk)
     _arc_columns_batch(items, tau_sets, s, w, cache)
+    _tline_columns_batch(items, tau_sets, s, w, cache)
     for taus in tau_sets:
         _, rnorm = _linear_start(items, taus, s, z, w, values, floor, cache, rank_only=True)
         scored.append((rnorm, taus))
     scored.sort(key=lambda t: t[0])
+    if any(it.kind == "tline" for it in items):
+        scored = _refine_tline(defn, items, scored, s, z, w, values, floor, cache)
     out: list[np.ndarray | Callable[[], np.ndarray]] = []
     seen: set[tuple] = set()
-    keys = np.round(np.log10([taus for _, taus in scored]), 3).tolist() if scored else []
+    keys = np.round(np.log10([_flat(taus) for _, taus in scored]), 3).tolist() if scored else []
     for (_, taus), key_list in zip(scored, keys, strict=True):  # distinct tau sets only
         key = tuple(key_list)  # (several variants can coincide)
         if key in seen:
@@ -546,6 +621,116 @@ def start_candidates(
         if len(out) >= max_candidates:
             break
     return Candidates(out or [values]), sk
+
+
+def _with_tline_grid(
+    items, tau_sets: list[list[Any]], values: np.ndarray, sk: SpectrumSketch
+) -> list[list[Any]]:
+    """Each τ set once per (a, b) of :func:`_tline_grid` for the circuit's first T (further T
+    keep their defaults' (a, b)); unchanged without a T."""
+    tlines = [i for i, it in enumerate(items) if it.kind == "tline"]
+    if not tlines:
+        return tau_sets
+    for i in tlines[1:]:
+        p = items[i].params
+        default = (float(values[p["a"]]), float(values[p["b"]]))
+        for taus in tau_sets:
+            taus[i] = default
+    first = tlines[0]
+    grid = _tline_grid(sk.tau_min, sk.tau_max)
+    return [[*taus[:first], ab, *taus[first + 1 :]] for taus in tau_sets for ab in grid]
+
+
+# the best _TLINE_REFINE (a, b) of the grid are refined (Nelder–Mead on log a and log b/a, at
+# most _TLINE_NFEV residuals each): a T's A, B, a and b correlate at up to 0.998 along a narrow
+# valley of nearly constant b/a (the time of the Gerischer-like corner, ω = a/b), and a start one
+# grid step from the truth can end in a side valley of several times its χ²
+_TLINE_REFINE = 2
+_TLINE_NFEV = 40
+# offsets (decades) of b/a scanned around each value of a's best grid point
+_TLINE_SCAN = tuple(np.linspace(-0.3, 0.3, 13).tolist())
+
+
+def _refine_tline(
+    defn: CircuitDefinition, items, scored: list[tuple[float, list]], s, z, w, values, floor, cache: dict
+) -> list[tuple[float, list]]:
+    """``scored`` (NNLS residual, τ set; sorted) with the best sets' T moved to the (a, b) of
+    least residual nearby (A and B, and every other linear coefficient, solved by NNLS at each
+    (a, b): a variable-projection fit of the T with the other τ held); sorted again."""
+    from scipy.optimize import minimize
+
+    first = next(i for i, it in enumerate(items) if it.kind == "tline")
+    names = defn.param_names
+    p = items[first].params
+    lo = np.log10([defn.defaults[names[p[k]]].min for k in ("a", "b")])
+    hi = np.log10([defn.defaults[names[p[k]]].max for k in ("a", "b")])
+    bb = np.concatenate([z.real * w, z.imag * w])
+
+    def ab_of(x: np.ndarray) -> tuple[float, float]:  # (log a, log b/a) -> (a, b), within bounds
+        log_ab = np.clip([x[0], x[0] + x[1]], lo, hi)
+        return float(10.0 ** log_ab[0]), float(10.0 ** log_ab[1])
+
+    def rnorm(x: np.ndarray, fixed: list, n_cols: int) -> float:
+        # (the columns of _tline_bases and _columns, written out for one point: ~200 calls)
+        a, b = ab_of(x)
+        beta = np.sqrt(a + s * b)
+        e = np.exp(-beta)
+        e2 = e * e
+        inv = 1.0 / (beta * (1.0 - e2))
+        col_a, col_b = (1.0 + e2) * inv, 2.0 * e * inv
+        block = np.array([np.concatenate([c.real * w, c.imag * w]) for c in (col_a, col_b)]).T
+        norms = np.abs(block).max(axis=0)
+        norms[norms == 0] = 1.0
+        return _nnls(np.concatenate([*fixed, block / norms], axis=1), bb, 50 * n_cols)[1]
+
+    # the best set of each value of a, its b/a moved to the valley's floor by a fine scan (the
+    # coarse grid can miss that narrow floor and rank a value of a too low); the
+    # _TLINE_REFINE best are refined
+    per_a: dict[tuple, list] = {}
+    for _, taus in scored:
+        key = (*_flat(taus[:first]), taus[first][0], *_flat(taus[first + 1 :]))
+        per_a.setdefault(key, taus)
+        if len(per_a) >= len(_TLINE_A):
+            break
+    floors = []
+    offsets = np.array(_TLINE_SCAN)
+    for taus in per_a.values():
+        # the other items' columns (from the ranking's cache), then the T's two
+        others = [cache[(i, tau)] for i, tau in enumerate(taus) if i != first]
+        fixed = [col[0] for col in others if col is not None]
+        n_cols = sum(block.shape[1] for block in fixed) + 2
+        a0, b0 = taus[first]
+        x_grid = np.log10([a0, b0 / a0])
+        # the scan's columns in one pass (as rnorm computes them, point by point; as ab_of clips)
+        a_scan = np.full(offsets.size, 10.0 ** np.clip(x_grid[0], lo[0], hi[0]))
+        b_scan = 10.0 ** np.clip(x_grid[0] + x_grid[1] + offsets, lo[1], hi[1])
+        bases = _tline_bases(s, a_scan, b_scan)
+        blocks = np.concatenate([bases.real * w, bases.imag * w], axis=2).transpose(0, 2, 1)
+        norms = np.abs(blocks).max(axis=1)
+        norms[norms == 0] = 1.0
+        blocks = blocks / norms[:, None, :]
+        r_scan = [_nnls(np.concatenate([*fixed, block], axis=1), bb, 50 * n_cols)[1] for block in blocks]
+        j = int(np.argmin(r_scan))
+        x_floor = x_grid + np.array([0.0, offsets[j]])
+        floors.append((r_scan[j], x_floor, taus, fixed, n_cols))
+    floors.sort(key=lambda t: t[0])
+    refined = []
+    for _, x0, taus, fixed, n_cols in floors[:_TLINE_REFINE]:
+        simplex = x0 + np.array([[0.0, 0.0], [0.25, 0.0], [0.0, 0.05]])
+        res = minimize(
+            rnorm,
+            x0,
+            args=(fixed, n_cols),
+            method="Nelder-Mead",
+            options={"initial_simplex": simplex, "maxfev": _TLINE_NFEV, "xatol": 0.005, "fatol": 0.0},
+        )
+        refined.append((float(res.fun), [*taus[:first], ab_of(res.x), *taus[first + 1 :]]))
+    return sorted(scored + refined, key=lambda t: t[0])
+
+
+def _flat(taus: list[Any]) -> list[float]:
+    """A τ set as plain numbers (a T's (a, b) as two)."""
+    return [x for t in taus for x in (t if isinstance(t, tuple) else (t,))]
 
 
 def _candidate(items, taus, s, z, w, values, floor, cache: dict) -> np.ndarray:
