@@ -71,18 +71,21 @@ def test_element_matches_impedance_py(symbol, values, expected):
 
 @pytest.mark.parametrize(("symbol", "values"), [(c[0], c[1]) for c in CASES], ids=[c[0] for c in CASES])
 def test_gradient_matches_finite_differences(symbol, values):
-    circuit = parse_circuit(f"p({symbol}0,R9)-R8")
-    vals = np.array([*values, 33.0, 5.0])
-    s = 2j * np.pi * FREQ
-    z, grad = circuit.gradient_s(s, vals)
-    np.testing.assert_allclose(z, circuit.impedance(FREQ, vals), rtol=1e-12)
+    _assert_gradient(f"p({symbol}0,R9)-R8", np.array([*values, 33.0, 5.0]), FREQ, rtol=1e-4)
+
+
+def _assert_gradient(text: str, vals: np.ndarray, freq: np.ndarray, rtol: float) -> None:
+    """The circuit's analytic (Z, gradient) against its impedance and central differences."""
+    circuit = parse_circuit(text)
+    z, grad = circuit.gradient_s(2j * np.pi * freq, vals)
+    np.testing.assert_allclose(z, circuit.impedance(freq, vals), rtol=1e-12)
     for i, v in enumerate(vals):
         h = 1e-6 * abs(v)
         up, dn = vals.copy(), vals.copy()
         up[i] += h
         dn[i] -= h
-        numeric = (circuit.impedance(FREQ, up) - circuit.impedance(FREQ, dn)) / (2 * h)
-        np.testing.assert_allclose(grad[i], numeric, rtol=1e-4, atol=1e-9 * np.abs(z).max() / abs(v))
+        numeric = (circuit.impedance(freq, up) - circuit.impedance(freq, dn)) / (2 * h)
+        np.testing.assert_allclose(grad[i], numeric, rtol=rtol, atol=1e-9 * np.abs(z).max() / abs(v))
 
 
 # a grid of parameter values per element (within its bounds; T's β kept where impedance.py's
@@ -130,17 +133,12 @@ def test_hn_reduces_to_zarc_and_rc():
 
 @pytest.mark.parametrize("values", [[40.0, 1e-4, 0.8, 0.6], [1e5, 1e-9, 0.3, 0.25], [7.0, 1e-2, 1.0, 0.4]])
 def test_hn_gradient_matches_finite_differences_on_a_grid(values):
-    circuit = parse_circuit("R0-HN0")
-    vals = np.array([5.0, *values])
-    s = 2j * np.pi * GRID_FREQ
-    z, grad = circuit.gradient_s(s, vals)
-    for i, v in enumerate(vals):
-        h = 1e-6 * abs(v)
-        up, dn = vals.copy(), vals.copy()
-        up[i] += h
-        dn[i] -= h
-        numeric = (circuit.impedance(GRID_FREQ, up) - circuit.impedance(GRID_FREQ, dn)) / (2 * h)
-        np.testing.assert_allclose(grad[i], numeric, rtol=1e-5, atol=1e-9 * np.abs(z).max() / abs(v))
+    _assert_gradient_matches_central_differences("HN", values)
+
+
+def _assert_gradient_matches_central_differences(symbol: str, values) -> None:
+    """R0-<symbol>0's analytic gradient against central differences on GRID_FREQ."""
+    _assert_gradient(f"R0-{symbol}0", np.array([5.0, *values]), GRID_FREQ, rtol=1e-5)
 
 
 def test_every_element_has_an_analytic_gradient():
@@ -149,14 +147,4 @@ def test_every_element_has_an_analytic_gradient():
 
 @pytest.mark.parametrize(("symbol", "values"), [(k, v) for k, vs in GRID.items() for v in vs])
 def test_gradient_matches_finite_differences_on_a_grid(symbol, values):
-    circuit = parse_circuit(f"R0-{symbol}0")
-    vals = np.array([5.0, *values])
-    s = 2j * np.pi * GRID_FREQ
-    z, grad = circuit.gradient_s(s, vals)
-    for i, v in enumerate(vals):
-        h = 1e-6 * abs(v)
-        up, dn = vals.copy(), vals.copy()
-        up[i] += h
-        dn[i] -= h
-        numeric = (circuit.impedance(GRID_FREQ, up) - circuit.impedance(GRID_FREQ, dn)) / (2 * h)
-        np.testing.assert_allclose(grad[i], numeric, rtol=1e-5, atol=1e-9 * np.abs(z).max() / abs(v))
+    _assert_gradient_matches_central_differences(symbol, values)

@@ -145,13 +145,10 @@ def test_info_says_a_cut_last_line_and_a_wrong_header_count(tmp_path, capsys):
 def test_info_says_a_cut_last_line_of_cycling_rows(corpus, tmp_path, capsys):
     import re
 
+    from .test_io_variants import cut_in_the_last_date
+
     src = corpus / "neware-csv" / "nw_regular_export_ife_example.csv"
-    data = src.read_bytes().rstrip(b"\r\n")
-    last = data[data.rindex(b"\n") + 1 :]
-    date = re.search(rb"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", last)
-    assert date is not None
-    path = tmp_path / "cut.csv"
-    path.write_bytes(data[: data.rindex(b"\n") + 1 + date.start() + 14])  # cut inside the Date cell
+    path = cut_in_the_last_date(src, tmp_path / "cut.csv")
     assert main(["info", str(src)]) == 0
     whole = capsys.readouterr().out
     rows = int(re.search(r"cycling rows: (\d+)", whole)[1])  # type: ignore[index]

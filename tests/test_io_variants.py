@@ -226,15 +226,21 @@ def test_gamry_cut_last_line(corpus, tmp_path):
     assert got.meta["truncated"] is True
 
 
-def test_nested_neware_csv_cut_in_the_date_is_not_read_as_another_time(corpus, tmp_path):
-    """The last record cut inside its Date cell was read with a wrong timestamp."""
-    src = corpus / "neware-csv" / "nw_regular_export_ife_example.csv"
+def cut_in_the_last_date(src: Path, dest: Path) -> Path:
+    """``src`` (a nested Neware CSV) written to ``dest`` cut inside its last record's Date cell
+    ('2020-..-.. 12:3'), as a file copied while BTSDA still wrote it."""
     data = src.read_bytes().rstrip(b"\r\n")
     last = data[data.rindex(b"\n") + 1 :]
     date = re.search(rb"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", last)
     assert date is not None
-    path = tmp_path / "cut.csv"
-    path.write_bytes(data[: data.rindex(b"\n") + 1 + date.start() + 14])  # '2020-..-.. 12:3'
+    dest.write_bytes(data[: data.rindex(b"\n") + 1 + date.start() + 14])
+    return dest
+
+
+def test_nested_neware_csv_cut_in_the_date_is_not_read_as_another_time(corpus, tmp_path):
+    """The last record cut inside its Date cell was read with a wrong timestamp."""
+    src = corpus / "neware-csv" / "nw_regular_export_ife_example.csv"
+    path = cut_in_the_last_date(src, tmp_path / "cut.csv")
     with pytest.warns(TruncatedDataWarning, match="the file looks truncated"):
         got = eisna.read_cycling(path)
     whole = eisna.read_cycling(src)
