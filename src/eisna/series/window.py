@@ -181,10 +181,10 @@ def reseed_wide_fallbacks(
     3-5 of 61 spectra between ``symmetric_simple`` and ``symmetric_cell``).
     """
     out = [dict(c) for c in candidates]
-    n = len(out)
-    for i, j in [(i, i - 1) for i in range(1, n)] + [(i, i + 1) for i in range(n - 2, -1, -1)]:
-        res = flag_below_resolution(spectra[i], results[i])
-        held = _wide_held(res, flagged_params(res))
+    flagged = [flag_below_resolution(s, r) for s, r in zip(spectra, results, strict=True)]
+    helds = [_wide_held(res, flagged_params(res)) for res in flagged]
+    for i, j in _forward_then_back(len(out)):
+        held = helds[i]
         for name, mine in list(out[i].items()):
             theirs = out[j].get(name)
             if theirs is None:
@@ -197,10 +197,12 @@ def reseed_wide_fallbacks(
             )
             if _ok(cand) and cand.chisqr < mine.chisqr:
                 out[i][name] = flag_below_resolution(spectra[i], cand)
-    return [
-        _wide_choice(flag_below_resolution(s, r), c, max_delta_aicc=max_delta_aicc)
-        for s, r, c in zip(spectra, results, out, strict=True)
-    ]
+    return [_wide_choice(res, c, max_delta_aicc=max_delta_aicc) for res, c in zip(flagged, out, strict=True)]
+
+
+def _forward_then_back(n: int) -> list[tuple[int, int]]:
+    """(spectrum, neighbour) pairs of a pass forward (each from its predecessor), then back."""
+    return [(i, i - 1) for i in range(1, n)] + [(i, i + 1) for i in range(n - 2, -1, -1)]
 
 
 def _window_choice(
@@ -351,8 +353,7 @@ def _neighbour_seeded(fitter: _Fitter, spectra: list[Spectrum], fits: list[Any])
     values, forward then back; a re-solve is kept where its χ² is lower."""
     out = list(fits)
     name = out[0].circuit_name
-    n = len(out)
-    for i, j in [(i, i - 1) for i in range(1, n)] + [(i, i + 1) for i in range(n - 2, -1, -1)]:
+    for i, j in _forward_then_back(len(out)):
         held = _held(out[i])
         start = {p: v for p, v in out[j].params.items() if p not in held}
         cand = _fit_held(fitter, spectra[i], name, start, held)
