@@ -106,9 +106,7 @@ def _eclab(lines: list[str]) -> Simple | None:
         cyc = _num(cells[i_c], comma) if i_c is not None and i_c < len(cells) else None
         rows.append((f, re_, -mim, cyc))
     out = _split_sweeps(rows)
-    out.start_stated = any(
-        re.match(r"Acquisition started on : \d", s) for s in lines[:head]
-    )
+    out.start_stated = any(re.match(r"Acquisition started on : \d", s) for s in lines[:head])
     out.layout = "EC-Lab text"
     return out
 
@@ -194,7 +192,7 @@ def _compare(spectra: Sequence[object], ref: Simple) -> str | None:
         for j in (0, len(freq) - 1):
             got = (float(freq[j]), float(z[j].real), float(z[j].imag))
             want = (f_ref[j], re_ref[j], im_ref[j])
-            if not all(_close(g, w) for g, w in zip(got, want)):
+            if not all(_close(g, w) for g, w in zip(got, want, strict=True)):
                 return f"spectrum {k} point {j}: read {got}, file {want}"
     if ref.start_stated and spectra[0].timestamp is None:  # type: ignore[attr-defined]
         return "the file states its start time; the spectra have none"
@@ -237,7 +235,7 @@ def audit(path: Path, root: Path) -> tuple[str, str]:
                 return "DEFECT", f"info prints a third-party warning: {stray[0].strip()}"
             reason = message.split(": ", 1)[-1]
             return "clear error", f"{type(err).__name__}: {reason[:150]}"
-        except Exception as err:  # noqa: BLE001 - the point is to catch what is not an EisnaError
+        except Exception as err:  # the point is to catch what is not an EisnaError
             return "DEFECT", f"crash {type(err).__name__}: {err}"
     if ref is not None and ref.spectra:
         diff = _compare(spectra, ref)
@@ -251,7 +249,7 @@ def audit(path: Path, root: Path) -> tuple[str, str]:
         kk_text = f"KK M={getattr(kk, 'M', getattr(kk, 'n_rc', '?'))}"
     except EisnaError as err:
         kk_text = f"KK refused: {str(err)[-80:]}"
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:  # a crash, not an EisnaError
         return "DEFECT", f"KK crash {type(err).__name__}: {err}"
     stamp = spectra[0].timestamp
     outcome = "read" if ref is not None and ref.spectra else "read (unchecked)"

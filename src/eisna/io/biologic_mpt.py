@@ -133,8 +133,21 @@ def sniff(head: bytes) -> bool:
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if text.startswith(_MAGICS):
         return True
-    first = text.split(b"\n", 1)[0]
-    return b"freq/Hz" in first and b"\t" in first
+    return _bare_names(text.split(b"\n", 1)[0].decode("latin-1"))
+
+
+# Names that only EC-Lab/BT-Lab write. A text export saved without its header starts with
+# the column-name line; "freq/Hz" alone marks impedance data, a cycling or CV export is
+# known by "time/s" next to one of EC-Lab's own columns.
+_BARE_CYCLING_NAMES = frozenset({"mode", "ox/red", "Ewe/V", "Ecell/V", "<Ewe>/V", "control/V"})
+
+
+def _bare_names(first: str) -> bool:
+    """True when ``first`` is an EC-Lab column-name line (an export saved without its header)."""
+    if "\t" not in first:
+        return False
+    names = {name.strip() for name in first.rstrip("\r").split("\t")}
+    return "freq/Hz" in names or ("time/s" in names and bool(names & _BARE_CYCLING_NAMES))
 
 
 @dataclass(frozen=True)
@@ -515,7 +528,7 @@ def _header_length(where: str, text: str) -> int:
     head = text[:200].encode("latin-1", "replace")
     if not head.startswith(_MAGICS):
         first = text.split("\n", 1)[0]
-        if "freq/Hz" in first and "\t" in first:
+        if _bare_names(first):
             return 1
         shown = first[:60].rstrip("\r")
         raise ParseError(

@@ -42,10 +42,13 @@ NAME = "gamry-dta"
 DESCRIPTION = "Gamry Framework .DTA"
 EXTENSIONS = (".dta",)
 
-_TECHNIQUES = {"EISPOT": "PEIS", "EISGALV": "GEIS", "EISMON": "PEIS"}
+# Framework tags: "Galvanostatic EIS.exp" writes GALVEIS (seen in a real export), older scripts EISGALV
+_TECHNIQUES = {"EISPOT": "PEIS", "EISGALV": "GEIS", "GALVEIS": "GEIS", "EISMON": "PEIS"}
 _DATE = re.compile(r"^\s*(\d{1,2})([/.\-])(\d{1,2})\2(\d{4})\s*$")
 _COMMA_NUMBER = re.compile(r"[-+]?\d+,\d+(?:[eE][-+]?\d+)?")
-_TIME = re.compile(r"^\s*(\d{1,2}):(\d{2}):(\d{2})\s*$")
+# a clock time, with fractional seconds (newer Framework writes ``21:09:58.727375``) and a
+# 12-hour suffix (``2:29:15 PM``) as Windows locales write them
+_TIME = re.compile(r"^\s*(\d{1,2}):(\d{2}):(\d{2})(?:[.,](\d+))?\s*([AaPp][Mm])?\s*$")
 
 
 def sniff(head: bytes) -> bool:
@@ -80,8 +83,12 @@ def _parse_date(path: str, date: str | None, clock: str | None) -> datetime | No
     month, day = (first, second) if sep == "/" else (second, first)
     if month > 12:
         month, day = day, month
+    hour = int(t[1])
+    if t[5] is not None and hour <= 12:  # 12 AM is midnight, 12 PM is noon
+        hour = hour % 12 + (12 if t[5].upper() == "PM" else 0)
+    microsecond = int((t[4] or "0")[:6].ljust(6, "0"))
     try:
-        return datetime(year, month, day, int(t[1]), int(t[2]), int(t[3]))
+        return datetime(year, month, day, hour, int(t[2]), int(t[3]), microsecond)
     except ValueError:
         warnings.warn(
             f"{path}: DATE {date!r} is not a valid date; timestamp set to None.",

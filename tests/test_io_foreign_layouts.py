@@ -1,0 +1,154 @@
+"""Layouts seen in real instrument files outside the corpus (benchmarks/audit_foreign_files.py).
+
+Each fixture is a minimal text written here that reproduces one structure found in a public
+export: a Gamry clock time with fractional seconds or AM/PM and the GALVEIS tag, a RelaxIS 3
+export (``Data:`` column prefixes, a label line per spectrum), an EC-Lab text export saved
+without its header, and ``eisna info`` on files holding neither spectra nor cycling rows.
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import eisna
+from eisna.cli.info import describe
+from eisna.errors import NoImpedanceData
+
+GAMRY = (
+    "EXPLAIN\nTAG\t{tag}\nTITLE\tLABEL\tGalvanostatic EIS\tTest Identifier\n"
+    "DATE\tLABEL\t{date}\tDate\nTIME\tLABEL\t{clock}\tTime\nNOTES\tNOTES\t1\tNotes...\n\t\n"
+    "ZCURVE\tTABLE\n\tPt\tTime\tFreq\tZreal\tZimag\tZsig\tZmod\tZphz\tIdc\tVdc\tIERange\n"
+    "\t#\ts\tHz\tohm\tohm\tV\tohm\t°\tA\tV\t#\n"
+    "\t0\t1.5\t100000\t0.047\t0.17\t1\t0.176\t74.5\t0.53\t1.46\t12\n"
+    "\t1\t2.5\t100\t0.026\t-0.0048\t1\t0.027\t-10.3\t0.50\t1.46\t12\n"
+)
+
+
+def _write(tmp_path: Path, name: str, text: str, encoding: str = "cp1252") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("date", "clock", "expected"),
+    [
+        ("10/25/2024", "21:09:58.727375", datetime(2024, 10, 25, 21, 9, 58, 727375)),
+        ("10/25/2024", "21:09:58,5", datetime(2024, 10, 25, 21, 9, 58, 500000)),
+        ("10/25/2024", "2:29:15 PM", datetime(2024, 10, 25, 14, 29, 15)),
+        ("10/25/2024", "12:05:00 AM", datetime(2024, 10, 25, 0, 5, 0)),
+        ("25.1.2024", "11:02:08", datetime(2024, 1, 25, 11, 2, 8)),
+    ],
+)
+def test_gamry_clock_times_with_fractions_and_am_pm_keep_the_start(tmp_path, date, clock, expected):
+    path = _write(tmp_path, "galv.DTA", GAMRY.format(tag="GALVEIS", date=date, clock=clock))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "not a date and time (anonymised?)" warning
+        (spectrum,) = eisna.read(path)
+    assert spectrum.timestamp == expected
+    assert spectrum.meta["technique"] == "GEIS"
+    np.testing.assert_array_equal(spectrum.freq, [100000.0, 100.0])
+    np.testing.assert_array_equal(spectrum.z, [0.047 + 0.17j, 0.026 - 0.0048j])
+
+
+RELAXIS = (
+    "RelaxIS 3.0 Spectrum export\n"
+    "Date: 12/16/2025 2:29:15 PM\n"
+    "Data: Frequency\tData: Z'\tData: Z''\tFit: Z'\tFit: Z''\n"
+    "DC=-0.08, TM=33.7, J=-5E-6\tModel: Unassigned Spectra\t(WE/RE Spectrum) cell_C01.mpr_1\t\t\n"
+    "0.1\t1800\t-8000\t1.0\t-1.0\n"
+    "1000\t1500\t-500\t1.0\t-1.0\n"
+    "DC=0.25, TM=90.5, J=0\tModel: RC\t(WE/RE Spectrum) cell_C01.mpr_2\t\t\n"
+    "0.1\t2800\t-9000\t1.0\t-1.0\n"
+    "1000\t2500\t-600\t1.0\t-1.0\n"
+)
+
+
+def test_relaxis_export_with_data_prefixes_and_label_lines(tmp_path):
+    path = _write(tmp_path, "export_RelaxIS.txt", RELAXIS, "utf-8")
+    first, second = eisna.read(path)
+    # the Data: columns, not the Fit: columns; Z'' is the physical imaginary part
+    np.testing.assert_array_equal(first.freq, [0.1, 1000.0])
+    np.testing.assert_array_equal(first.z, [1800 - 8000j, 1500 - 500j])
+    np.testing.assert_array_equal(second.z, [2800 - 9000j, 2500 - 600j])
+    assert [s.meta["name"] for s in (first, second)] == ["cell_C01.mpr_1", "cell_C01.mpr_2"]
+    assert [s.meta["Ewe_V"] for s in (first, second)] == [-0.08, 0.25]
+    assert second.meta["settings"]["Model"] == "RC"
+    assert [s.meta["index"] for s in (first, second)] == [0, 1]
+    # the Date: line is when the export was written, not when the spectrum was measured
+    assert first.timestamp is None
+
+
+CV_HEADERLESS = (
+    "\nmode\tox/red\terror\tcontrol changes\tNs changes\tcounter inc.\ttime/s\tEwe/V\tI/mA\t"
+    "cycle number\t\n"
+    "2\t0\t0\t1\t0\t0\t0.0508\t-0.39181\t-4.0969\t0\n"
+    "2\t0\t0\t1\t0\t0\t1.0508\t-0.39972\t-0.0339\t0\n"
+    "2\t1\t0\t1\t0\t0\t2.0508\t-0.39969\t0.0117\t1\n"
+)
+
+
+def test_ec_lab_export_without_header_is_known_as_ec_lab(tmp_path):
+    from eisna.io import biologic_mpt
+    from eisna.io._registry import find_reader
+
+    for name in ("ca_noheader.mpt", "ca_noheader.txt"):
+        path = _write(tmp_path, name, CV_HEADERLESS)
+        assert find_reader(path) is biologic_mpt
+        with pytest.raises(NoImpedanceData, match=rf"{name}: no impedance data: expected a 'freq/Hz'"):
+            eisna.read(path)
+        frame = eisna.read_cycling(path)
+        np.testing.assert_allclose(frame["time_s"], [0.0508, 1.0508, 2.0508])
+        np.testing.assert_allclose(frame["voltage_V"], [-0.39181, -0.39972, -0.39969])
+        np.testing.assert_allclose(frame["current_A"], [-4.0969e-3, -0.0339e-3, 0.0117e-3])
+
+
+def test_plain_table_with_time_columns_is_not_taken_for_ec_lab(tmp_path):
+    from eisna.io import table
+    from eisna.io._registry import find_reader
+
+    path = _write(tmp_path, "rest.txt", "time /s\tI /mA\tE /V\n0.0\t0.0\t3.0\n60.0\t0.0\t3.0005\n")
+    assert find_reader(path) is table
+
+
+def test_info_gives_the_impedance_reason_when_no_cycling_reader_knows_the_file(tmp_path):
+    path = _write(tmp_path, "rest.txt", "time /s\tI /mA\tE /V\n0.0\t0.0\t3.0\n60.0\t0.0\t3.0005\n")
+    with pytest.raises(NoImpedanceData) as caught:
+        describe(str(path))
+    message = str(caught.value)
+    assert message.startswith(f"{path}: no impedance columns")
+    assert "['time /s', 'I /mA', 'E /V']" in message
+    assert message.endswith("It holds no cycling data either.")
+    assert "no reader recognises" not in message
+
+
+def test_info_says_both_reasons_for_an_ec_lab_export_of_neither(tmp_path):
+    text = "time/s\tEwe/V\t\n907.63\t0.0244\n907.64\t0.0871\n"
+    path = _write(tmp_path, "gcpl_voltage_only.txt", text)
+    with pytest.raises(NoImpedanceData) as caught:
+        describe(str(path))
+    message = str(caught.value)
+    assert "no impedance data: expected a 'freq/Hz' column" in message
+    assert "Not cycling data either: cycling data needs the columns ['I/mA']" in message
+
+
+CV_WITH_START = (
+    "EC-Lab ASCII FILE\nNb header lines : 6\n\nCyclic Voltammetry Advanced\n"
+    "Acquisition started on : 07/29/2020 10:31:01\n"
+    "mode\tox/red\terror\ttime/s\tEwe/V\t<I>/mA\tcycle number\t\n"
+    "2\t0\t0\t3.289600104471901E+000\t8.7869531E-001\t-2.604324994466466E-003\t1\n"
+    "2\t0\t0\t3.955800087642274E+000\t8.1211144E-001\t-7.623703322329901E-003\t1\n"
+)
+
+
+def test_info_on_cycling_rows_prints_no_pandas_nanosecond_warning(tmp_path):
+    path = _write(tmp_path, "cv.mpt", CV_WITH_START)
+    lines = describe(str(path))
+    assert "  cycling rows: 2" in lines
+    assert "  start time: 2020-07-29 10:31:01" in lines
+    assert not [line for line in lines if "nanosecond" in line]
