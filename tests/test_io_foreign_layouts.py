@@ -152,3 +152,29 @@ def test_info_on_cycling_rows_prints_no_pandas_nanosecond_warning(tmp_path):
     assert "  cycling rows: 2" in lines
     assert "  start time: 2020-07-29 10:31:01" in lines
     assert not [line for line in lines if "nanosecond" in line]
+
+
+OCV_EXPORT = (
+    "EC-Lab ASCII FILE\nNb header lines : 6\n\nOpen Circuit Voltage\n"
+    "Acquisition started on : 01/16/2020 14:13:34\n"
+    "mode\terror\ttime/s\tEwe/V\t\n"
+    "3\t0\t0.000000000000000E+000\t2.5594452E-001\n"
+    "3\t0\t5.999999848427251E+001\t2.6079172E-001\n"
+)
+
+
+def test_ocv_export_is_cycling_data_at_zero_current(tmp_path):
+    path = _write(tmp_path, "rest_01_OCV_C13.mpt", OCV_EXPORT)
+    frame = eisna.read_cycling(path)
+    np.testing.assert_allclose(frame["time_s"], [0.0, 59.99999848427251])
+    np.testing.assert_allclose(frame["voltage_V"], [0.25594452, 0.26079172])
+    np.testing.assert_array_equal(frame["current_A"], [0.0, 0.0])
+    assert list(frame["step_type"]) == ["OCV", "OCV"]
+    assert frame["timestamp"].iloc[0] == datetime(2020, 1, 16, 14, 13, 34)
+
+
+def test_a_non_rest_export_without_current_still_says_what_is_missing(tmp_path):
+    text = OCV_EXPORT.replace("Open Circuit Voltage", "Chronopotentiometry")
+    path = _write(tmp_path, "cp_no_current.mpt", text)
+    with pytest.raises(eisna.ParseError, match=r"cycling data needs the columns \['I/mA'\]"):
+        eisna.read_cycling(path)

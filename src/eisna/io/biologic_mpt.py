@@ -99,6 +99,8 @@ TECHNIQUES: Mapping[str, str] = MappingProxyType(
     }
 )
 _EIS_TECHNIQUES = frozenset({"PEIS", "GEIS", "SPEIS", "SGEIS", "ZIR"})
+# Techniques that hold the cell at open circuit: no current is applied, so none is recorded
+_REST_TECHNIQUES = frozenset({"OCV"})
 
 # Column aliases, first match wins. EC-Lab's names vary with version and technique.
 _COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType(
@@ -446,6 +448,7 @@ def read_cycling(
         ``capacity_Ah`` (from ``(Q-Qo)/mA.h`` or ``Capacity/mA.h``), ``cycle``
         (``cycle number``), ``step`` (``Ns``), ``step_type`` (Modulo Bat ``ctrl_type``
         of the sequence, else the technique) and ``timestamp`` when the start is known.
+        An OCV export records no current: ``current_A`` is then 0 A (the cell rests).
 
     Raises
     ------
@@ -468,6 +471,9 @@ def read_cycling(
 
     time_s, voltage = mpt.column("time"), mpt.column("ewe")
     current = _current_A(mpt)
+    if current is None and mpt.technique in _REST_TECHNIQUES:
+        # an OCV export has no current column: the cell rests, so the current is 0 A
+        current = np.zeros(mpt.n_rows)
     missing = [
         role for role, col in (("time/s", time_s), ("Ewe/V", voltage), ("I/mA", current)) if col is None
     ]
