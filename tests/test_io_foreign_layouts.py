@@ -178,3 +178,20 @@ def test_a_non_rest_export_without_current_still_says_what_is_missing(tmp_path):
     path = _write(tmp_path, "cp_no_current.mpt", text)
     with pytest.raises(eisna.ParseError, match=r"cycling data needs the columns \['I/mA'\]"):
         eisna.read_cycling(path)
+
+
+CONSTANT_CURRENT = (
+    "EC-Lab ASCII FILE\nNb header lines : 6\n\nConstant Current\n"
+    "Acquisition started on : 10/09/2024 13:36:20.501\n"
+    "mode\tox/red\ttime/s\tcontrol/mA\t<Ewe/V>\tI/mA\t(Q-Qo)/mA.h\tNs\t\n"
+    "3\t1\t7.004999823038816E+001\t0.0\t2.7996334E-003\t0.0\t2.19E-008\t0\n"
+    "1\t1\t8.004999797776691E+001\t1.0E-002\t1.1801375E-002\t7.1624932E-003\t2.23E-008\t1\n"
+)
+
+
+def test_average_written_around_the_unit_is_the_potential(tmp_path):
+    path = _write(tmp_path, "cstc_02_CstC_C01.mpt", CONSTANT_CURRENT)
+    frame = eisna.read_cycling(path)
+    np.testing.assert_allclose(frame["voltage_V"], [2.7996334e-3, 1.1801375e-2])
+    np.testing.assert_allclose(frame["current_A"], [0.0, 7.1624932e-6])
+    np.testing.assert_array_equal(frame["step"], [0, 1])

@@ -71,6 +71,7 @@ EXTENSIONS = (".mpt",)
 _MAGICS = (b"EC-Lab ASCII FILE", b"BT-Lab ASCII FILE")
 _NB_HEADER = re.compile(r"^\s*Nb header lines\s*:\s*(\d{1,9})\s*$", re.IGNORECASE)
 _VERSION = re.compile(r"(?:EC|BT)-Lab for windows v(\S+)\s*\(software\)", re.IGNORECASE)
+_AVERAGE_AROUND_UNIT = re.compile(r"^<([^<>/]+)/([^<>]+)>$")  # "<Ewe/V>" for "<Ewe>/V"
 _LOOP = re.compile(r"^\s*Loop\s+(\d+)\s+from point number\s+(\d+)\s+to\s+(\d+)\s*$")
 _NUMBER = re.compile(r"^[-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][-+]?\d+)?$")
 _TABLE_WIDTH = 20  # EC-Lab technique tables use 20-character columns
@@ -205,10 +206,17 @@ class MptFile:
     absolute_time: _absolute_time.AbsoluteTimes | None = None
 
     def column(self, role: str) -> np.ndarray | None:
-        """Return the first column present among the aliases of ``role``, or None."""
+        """Return the first column present among the aliases of ``role``, or None.
+
+        An average written around the unit too (``<Ewe/V>``, EC-Lab 11.50 Constant Current)
+        counts as the usual ``<Ewe>/V``.
+        """
         for name in _COLUMNS[role]:
             if name in self.columns:
                 return self.columns[name]
+        for name, values in self.columns.items():
+            if _AVERAGE_AROUND_UNIT.sub(r"<\1>/\2", name) in _COLUMNS[role]:
+                return values
         return None
 
     @property
