@@ -16,9 +16,13 @@ Outcomes:
 ``read``
     Spectra read, and they agree with the simple parse (or the simple parse does not know
     the layout: ``read (unchecked)``).
+``cycling``
+    An EC-Lab DC export (time, potential and current, or an OCV rest): :func:`eisna.read`
+    says there is no impedance data, naming the file, and :func:`eisna.read_cycling` returns
+    every row.
 ``clear error``
     An :class:`eisna.EisnaError` naming the file, for a file the simple parse also finds
-    no impedance data in (a CV, a cycling export, an index file).
+    no impedance data in (a CV, an unsupported cycler export, an index file).
 ``DEFECT``
     A crash with another exception, values or spectrum counts that differ from the
     simple parse, impedance data the reader refused, a start time the file states but
@@ -50,6 +54,7 @@ class Simple:
     spectra: list[tuple[list[float], list[float], list[float]]] = field(default_factory=list)
     start_stated: bool = False
     layout: str = ""
+    cycling_rows: int = 0  # EC-Lab DC rows with time, potential and current (or an OCV rest)
 
 
 def _num(text: str, comma: bool) -> float | None:
@@ -83,11 +88,27 @@ def _split_sweeps(rows: list[tuple[float, float, float, float | None]]) -> Simpl
     return out
 
 
+_POTENTIALS = {"Ewe/V", "<Ewe>/V", "<Ewe/V>", "Ecell/V", "<Ecell>/V"}
+_CURRENTS = {"I/mA", "<I>/mA", "I/A", "<I>/A"}
+
+
+def _eclab_cycling(lines: list[str], head: int, names: list[str]) -> int:
+    """Rows of an EC-Lab DC export a cycling reader must return (0 when it is not one)."""
+    rest = any(s.strip() == "Open Circuit Voltage" for s in lines[:head])
+    if "time/s" not in names or not _POTENTIALS & set(names) or not (_CURRENTS & set(names) or rest):
+        return 0
+    return sum(1 for s in lines[head + 1 :] if s.strip() and s.lstrip()[:1] in "+-0123456789.")
+
+
 def _eclab(lines: list[str]) -> Simple | None:
-    """EC-Lab/BT-Lab text: the column line holds ``freq/Hz``; -Im(Z) is stored."""
+    """EC-Lab/BT-Lab text: the column line holds ``freq/Hz`` (or, for DC data, ``time/s``)."""
     head = next((i for i, s in enumerate(lines[:200]) if "freq/Hz" in s.split("\t")), None)
     if head is None:
-        return None
+        dc = next((i for i, s in enumerate(lines[:200]) if "time/s" in s.split("\t")), None)
+        if dc is None:
+            return None
+        names = [n.strip() for n in lines[dc].rstrip("\r\n").split("\t")]
+        return Simple(layout="EC-Lab text", cycling_rows=_eclab_cycling(lines, dc, names))
     names = lines[head].rstrip("\r\n").split("\t")
     try:
         i_f, i_re, i_im = names.index("freq/Hz"), names.index("Re(Z)/Ohm"), names.index("-Im(Z)/Ohm")
@@ -227,6 +248,15 @@ def audit(path: Path, root: Path) -> tuple[str, str]:
                 return "DEFECT", f"error without the file name: {message[:160]}"
             if ref is not None and ref.spectra:
                 return "DEFECT", f"{type(err).__name__} on a file with impedance data: {message[:200]}"
+            if ref is not None and ref.cycling_rows:
+                try:
+                    rows = len(eisna.read_cycling(path))
+                except EisnaError as cycling_err:
+                    reason = str(cycling_err).split(": ", 1)[-1]
+                    return "DEFECT", f"cycling rows refused: {reason[:150]}"
+                if rows != ref.cycling_rows:
+                    return "DEFECT", f"{rows} cycling rows read, the file holds {ref.cycling_rows}"
+                return "cycling", f"{rows} cycling rows; read(): {type(err).__name__} naming the file"
             info_error, info_warnings = _info(path)
             if isinstance(err, NoImpedanceData) and info_error not in (None, "NoImpedanceData"):
                 return "DEFECT", f"read: NoImpedanceData; info: {info_error} (another reason)"
