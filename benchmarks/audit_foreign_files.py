@@ -248,6 +248,12 @@ def audit(path: Path, root: Path) -> tuple[str, str]:
                 return "DEFECT", f"error without the file name: {message[:160]}"
             if ref is not None and ref.spectra:
                 return "DEFECT", f"{type(err).__name__} on a file with impedance data: {message[:200]}"
+            info_error, info_warnings = _info(path)
+            if isinstance(err, NoImpedanceData) and info_error not in (None, "NoImpedanceData"):
+                return "DEFECT", f"read: NoImpedanceData; info: {info_error} (another reason)"
+            stray = [w for w in info_warnings if "nanosecond" in w]
+            if stray:
+                return "DEFECT", f"info prints a third-party warning: {stray[0].strip()}"
             if ref is not None and ref.cycling_rows:
                 try:
                     rows = len(eisna.read_cycling(path))
@@ -257,12 +263,6 @@ def audit(path: Path, root: Path) -> tuple[str, str]:
                 if rows != ref.cycling_rows:
                     return "DEFECT", f"{rows} cycling rows read, the file holds {ref.cycling_rows}"
                 return "cycling", f"{rows} cycling rows; read(): {type(err).__name__} naming the file"
-            info_error, info_warnings = _info(path)
-            if isinstance(err, NoImpedanceData) and info_error not in (None, "NoImpedanceData"):
-                return "DEFECT", f"read: NoImpedanceData; info: {info_error} (another reason)"
-            stray = [w for w in info_warnings if "nanosecond" in w]
-            if stray:
-                return "DEFECT", f"info prints a third-party warning: {stray[0].strip()}"
             reason = message.split(": ", 1)[-1]
             return "clear error", f"{type(err).__name__}: {reason[:150]}"
         except Exception as err:  # the point is to catch what is not an EisnaError
