@@ -110,8 +110,10 @@ def _eclab(lines: list[str]) -> Simple | None:
         names = [n.strip() for n in lines[dc].rstrip("\r\n").split("\t")]
         return Simple(layout="EC-Lab text", cycling_rows=_eclab_cycling(lines, dc, names))
     names = lines[head].rstrip("\r\n").split("\t")
+    sign = -1.0 if "-Im(Z)/Ohm" in names else 1.0  # EC-Lab writes -Im(Z); a few exports Im(Z)
     try:
-        i_f, i_re, i_im = names.index("freq/Hz"), names.index("Re(Z)/Ohm"), names.index("-Im(Z)/Ohm")
+        i_f, i_re = names.index("freq/Hz"), names.index("Re(Z)/Ohm")
+        i_im = names.index("-Im(Z)/Ohm" if sign < 0 else "Im(Z)/Ohm")
     except ValueError:
         return None
     i_c = names.index("cycle number") if "cycle number" in names else None
@@ -121,11 +123,11 @@ def _eclab(lines: list[str]) -> Simple | None:
     for cells in body:
         if len(cells) <= max(i_f, i_re, i_im):
             continue
-        f, re_, mim = (_num(cells[i], comma) for i in (i_f, i_re, i_im))
-        if f is None or re_ is None or mim is None:
+        f, re_, im = (_num(cells[i], comma) for i in (i_f, i_re, i_im))
+        if f is None or re_ is None or im is None:
             continue
         cyc = _num(cells[i_c], comma) if i_c is not None and i_c < len(cells) else None
-        rows.append((f, re_, -mim, cyc))
+        rows.append((f, re_, sign * im, cyc))
     out = _split_sweeps(rows)
     out.start_stated = any(re.match(r"Acquisition started on : \d", s) for s in lines[:head])
     out.layout = "EC-Lab text"
