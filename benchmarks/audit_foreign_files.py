@@ -27,7 +27,10 @@ Outcomes:
     A crash with another exception, values or spectrum counts that differ from the
     simple parse, impedance data the reader refused, a start time the file states but
     the spectra lost, ``eisna info`` failing with another message than the reader (or
-    printing a third-party warning), or an error message that does not name the file.
+    printing a third-party warning), an error message that does not name the file, or the
+    generic "no reader recognises" or "no numeric data rows" for a file whose first line
+    names its instrument software (an EC-Lab log, settings or loop index file should be
+    said as such).
 
 Files named ``MANIFEST*`` or starting with ``_`` are skipped (the fetch manifest and
 helpers). Nothing here needs the files to be in the repository.
@@ -234,6 +237,15 @@ def _info(path: Path) -> tuple[str | None, list[str]]:
     return None, [s for s in lines if s.startswith("  warning:")]
 
 
+# First lines by which instrument software names its own files (exports, logs, settings).
+_INSTRUMENT_BANNER = re.compile(r"(EC-Lab|BT-Lab|VMP EXPERIMENT|EXPLAIN|ZPLOT|RelaxIS)", re.IGNORECASE)
+
+
+def _first_line(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return fh.readline(200).decode("latin-1").lstrip("\ufeff\xef\xbb\xbf").strip()
+
+
 def audit(path: Path, root: Path) -> tuple[str, str]:
     """Return (outcome, detail) for one file."""
     import eisna
@@ -250,6 +262,9 @@ def audit(path: Path, root: Path) -> tuple[str, str]:
                 return "DEFECT", f"error without the file name: {message[:160]}"
             if ref is not None and ref.spectra:
                 return "DEFECT", f"{type(err).__name__} on a file with impedance data: {message[:200]}"
+            generic = ("no reader recognises", "no numeric data rows")
+            if any(g in message for g in generic) and _INSTRUMENT_BANNER.match(_first_line(path)):
+                return "DEFECT", f"generic message on an instrument file: {message.split(': ', 1)[-1][:110]}"
             info_error, info_warnings = _info(path)
             if isinstance(err, NoImpedanceData) and info_error not in (None, "NoImpedanceData"):
                 return "DEFECT", f"read: NoImpedanceData; info: {info_error} (another reason)"

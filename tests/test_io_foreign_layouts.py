@@ -3,7 +3,9 @@
 Each fixture is a minimal text written here that reproduces one structure found in a public
 export: a Gamry clock time with fractional seconds or AM/PM and the GALVEIS tag, a RelaxIS 3
 export (``Data:`` column prefixes, a label line per spectrum), an EC-Lab text export saved
-without its header, and ``eisna info`` on files holding neither spectra nor cycling rows.
+without its header, ``eisna info`` on files holding neither spectra nor cycling rows, and
+the EC-Lab log (.mpl), settings (.mps) and loop index (_LOOP.txt) files, which hold no data
+and are said by name.
 """
 
 from __future__ import annotations
@@ -195,3 +197,37 @@ def test_average_written_around_the_unit_is_the_potential(tmp_path):
     np.testing.assert_allclose(frame["voltage_V"], [2.7996334e-3, 1.1801375e-2])
     np.testing.assert_allclose(frame["current_A"], [0.0, 7.1624932e-6])
     np.testing.assert_array_equal(frame["step"], [0, 1])
+
+
+EC_LAB_LOG = (
+    "EC-Lab LOG FILE\n\nPotentio Electrochemical Impedance Spectroscopy\n\n"
+    "Acquisition started on : 06/15/2023 16:30:52.260\nSaved on :\n\tFile : run_C01.mpr\n"
+    "fi                  5.000               \nunit fi             MHz                 \n"
+)
+EC_LAB_SETTINGS = (
+    "EC-LAB SETTING FILE\n\nNumber of linked techniques : 1\n\nTechnique : 1\n"
+    "Potentio Electrochemical Impedance Spectroscopy\nfi                  100.000             \n"
+)
+
+EC_LAB_LOOPS = "VMP EXPERIMENT LOOP INDEXES\r\n0\r\n9\r\n18\r\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "what"),
+    [
+        ("run_C01.mpl", EC_LAB_LOG, "EC-Lab log file (.mpl)"),
+        ("programme.mps", EC_LAB_SETTINGS, "EC-Lab settings file (.mps)"),
+        ("renamed.txt", EC_LAB_LOG, "EC-Lab log file (.mpl)"),  # not taken for a plain table
+        ("run_02_GEIS_C05_LOOP.txt", EC_LAB_LOOPS, "EC-Lab loop index file (_LOOP.txt)"),
+    ],
+)
+@pytest.mark.parametrize("reader", [eisna.read, eisna.read_cycling])
+def test_ec_lab_companion_files_are_named_and_pointed_to_the_data(tmp_path, name, text, what, reader):
+    path = _write(tmp_path, name, text)
+    with pytest.raises(eisna.errors.UnsupportedFormatError) as info:
+        reader(path)
+    message = str(info.value)
+    assert name in message
+    assert what in message
+    assert ".mpr" in message and ".mpt" in message  # what to read instead
+    assert "no reader recognises" not in message
