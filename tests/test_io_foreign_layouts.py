@@ -1,7 +1,8 @@
 """Layouts seen in real instrument files outside the corpus (benchmarks/audit_foreign_files.py).
 
 Each fixture is a minimal text written here that reproduces one structure found in a public
-export: a Gamry clock time with fractional seconds or AM/PM and the GALVEIS tag, a RelaxIS 3
+export: a Gamry clock time with fractional seconds or AM/PM and the GALVEIS tag, a Gamry
+record starting with its tag instead of EXPLAIN (Virtual Front Panel), a RelaxIS 3
 export (``Data:`` column prefixes, a label line per spectrum), an EC-Lab text export saved
 without its header, ``eisna info`` on files holding neither spectra nor cycling rows, and
 the EC-Lab log (.mpl), settings (.mps) and loop index (_LOOP.txt) files, which hold no data
@@ -231,3 +232,22 @@ def test_ec_lab_companion_files_are_named_and_pointed_to_the_data(tmp_path, name
     assert what in message
     assert ".mpr" in message and ".mpt" in message  # what to read instead
     assert "no reader recognises" not in message
+
+
+VFP_RECORD = (
+    "VFP600\r\nTAG\tVFP600\r\nCTRLMODE\tIQUANT\t1\tControl Mode\r\n"
+    "FREQ\tQUANT\t1.50000E+1\tAcquisition Frequency (Hz)\r\nVFPCURVE\tTABLE\r\n"
+    "\tVoltage\tCurrent\r\n\tV\tA\r\n\t0.029996\t5.303752E-11\r\n\t0.029981\t5.419374E-11\r\n"
+)
+
+
+def test_gamry_record_starting_with_its_tag_is_known_as_gamry(tmp_path):
+    path = _write(tmp_path, "vfp.dta", VFP_RECORD)
+    with pytest.raises(NoImpedanceData, match=r"vfp\.dta: Gamry VFP600 holds no impedance table"):
+        eisna.read(path)
+
+
+def test_foreign_text_under_the_gamry_extension_still_asks_for_explain(tmp_path):
+    path = _write(tmp_path, "other.dta", "VFP600\nCTRLMODE\tIQUANT\t1\n")  # no TAG line after it
+    with pytest.raises(eisna.errors.ParseError, match="starting with 'EXPLAIN'"):
+        eisna.read(path)

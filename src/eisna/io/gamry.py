@@ -14,6 +14,8 @@ curve: a line of column names, a line of units, then one indented row per point.
   drift-corrected impedance is used by default (``drift_corrected=False`` takes the raw
   ``Zreal``/``Zimag``); ``meta["impedance_columns"]`` records which pair was read;
 * a locale decimal comma (``1,00000E+000``) in the settings and the rows;
+* a record that starts with its tag instead of ``EXPLAIN`` (the Virtual Front Panel's
+  ``VFP600``, then ``TAG VFP600``): parsed alike, so it is told apart from a foreign file;
 * rows whose leading tab was replaced by spaces;
 * an anonymised date (``DD-M-YYYY``): a :class:`~eisna.errors.MetadataWarning`, timestamp None.
 
@@ -49,6 +51,8 @@ _COMMA_NUMBER = re.compile(r"[-+]?\d+,\d+(?:[eE][-+]?\d+)?")
 # a clock time, with fractional seconds (newer Framework writes ``21:09:58.727375``) and a
 # 12-hour suffix (``2:29:15 PM``) as Windows locales write them
 _TIME = re.compile(r"^\s*(\d{1,2}):(\d{2}):(\d{2})(?:[.,](\d+))?\s*([AaPp][Mm])?\s*$")
+# Virtual Front Panel records start with their tag instead of EXPLAIN ("VFP600", "TAG\tVFP600")
+_TAG_FIRST = re.compile(r"\A\s*(\w+)[ \t]*\r?\nTAG\t\1\b")
 
 
 def sniff(head: bytes) -> bool:
@@ -196,7 +200,7 @@ def read(path: str | os.PathLike[str], *, drift_corrected: bool = True) -> list[
     """
     path = str(path)
     text, _ = decode_text(read_bytes(path))
-    if not text.lstrip().startswith("EXPLAIN"):
+    if not text.lstrip().startswith("EXPLAIN") and not _TAG_FIRST.match(text):
         raise ParseError(path, "expected a Gamry .DTA file starting with 'EXPLAIN'.", line=1)
     lines = text.splitlines()
     last_table = max((k for k, ln in enumerate(lines) if "\tTABLE" in ln[:40]), default=None)
