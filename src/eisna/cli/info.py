@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..errors import EisnaError, NoCyclingData, NoImpedanceData
+from ..errors import EisnaError, NoCyclingData, NoImpedanceData, ParseError, UnsupportedFormatError
 from ._common import print_per_file
 
 EXAMPLES = """examples:
@@ -43,6 +43,7 @@ def describe(path: str) -> list[str]:
 
     lines = [f"{path}"]
     spectra = []
+    impedance_error: NoImpedanceData | None = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         reader = find_reader(path)
@@ -51,7 +52,8 @@ def describe(path: str) -> list[str]:
         lines.append(f"  format: {reader.NAME}" + (f" ({description})" if description else ""))
         try:
             spectra = read(path)
-        except NoImpedanceData:
+        except NoImpedanceData as err:
+            impedance_error = err
             lines.append("  spectra: none (no impedance data)")
         # a reader may hand a file on (a workbook picked by extension goes to the table reader,
         # which recognises e.g. an Autolab NOVA sheet): name what the spectra say they are
@@ -102,6 +104,13 @@ def describe(path: str) -> list[str]:
     for message in dict.fromkeys(str(w.message).removeprefix(f"{path}: ") for w in caught):
         lines.append(f"  warning: {message}")
     if not spectra and cyc is None:
+        # the impedance reader's reason (the columns it found, the technique) says more than
+        # "no reader recognises this file" from the cycling side: say both
+        if impedance_error is not None and (cycling_error is None or isinstance(cycling_error, ParseError)):
+            if cycling_error is None or isinstance(cycling_error, UnsupportedFormatError):
+                raise NoImpedanceData(f"{impedance_error} It holds no cycling data either.")
+            reason = str(cycling_error).removeprefix(f"{path}: ")
+            raise NoImpedanceData(f"{impedance_error} Not cycling data either: {reason}")
         if cycling_error is not None:
             raise cycling_error
         raise NoImpedanceData(f"{path}: holds neither impedance spectra nor cycling data.")
@@ -156,7 +165,10 @@ def _cycling(reader: Any, path: str) -> tuple[int, datetime | None, int]:
     cyc = read_cycling(path)
     cut = int(cyc.attrs.get("dropped", {}).get("cut last line", 0))
     if len(cyc) and "timestamp" in cyc and "time_s" in cyc:
-        start = cyc["timestamp"].iloc[0].to_pydatetime() - timedelta(seconds=float(cyc["time_s"].iloc[0]))
+        # the rows' timestamps carry nanoseconds (start + time_s); a datetime holds microseconds,
+        # and pandas warns when it drops the rest
+        first = cyc["timestamp"].iloc[0].round("us").to_pydatetime()
+        start = first - timedelta(seconds=float(cyc["time_s"].iloc[0]))
         return len(cyc), start, cut
     return len(cyc), None, cut
 

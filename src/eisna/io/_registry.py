@@ -63,6 +63,35 @@ READER_MODULES: tuple[str, ...] = (
 )
 
 
+# Instrument files that travel with the data but hold none: (first bytes, what the file is,
+# what to read instead). Said by name rather than "no reader recognises this file".
+_COMPANION_FILES: tuple[tuple[bytes, str, str], ...] = (
+    (
+        b"EC-Lab LOG FILE",
+        "an EC-Lab log file (.mpl): the run's settings, without its data points",
+        "Read the .mpr file of the same name, or export it from EC-Lab as text (.mpt).",
+    ),
+    (
+        b"EC-LAB SETTING FILE",
+        "an EC-Lab settings file (.mps): a technique programme, without data points",
+        "Read the .mpr file the run produced, or export it from EC-Lab as text (.mpt).",
+    ),
+    (
+        b"VMP EXPERIMENT LOOP INDEXES",
+        "an EC-Lab loop index file (_LOOP.txt): the first point of each loop, no data",
+        "Read the .mpr or .mpt file of the same name; eisna splits its loops itself.",
+    ),
+)
+
+
+def _companion(path: Path, head: bytes) -> None:
+    """Raise :class:`UnsupportedFormatError` naming a known data-less companion file."""
+    start = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    for signature, what, hint in _COMPANION_FILES:
+        if start[: len(signature)].upper() == signature.upper():
+            raise UnsupportedFormatError(path, f"this is {what}.", hint=hint)
+
+
 def _modules() -> list[ModuleType]:
     return list(_iter_modules())
 
@@ -112,7 +141,9 @@ def find_reader(path: str | os.PathLike[str], *, need: str = "read") -> ModuleTy
     ParseError
         The file is missing or empty.
     UnsupportedFormatError
-        No reader recognises the content or the extension.
+        No reader recognises the content or the extension, or the file is a known
+        companion file without data (an EC-Lab ``.mpl`` log, ``.mps`` settings or
+        ``_LOOP.txt`` loop index file).
     """
     path = Path(path)
     head = _head(path)
@@ -121,6 +152,7 @@ def find_reader(path: str | os.PathLike[str], *, need: str = "read") -> ModuleTy
     for mod in _iter_modules():  # by content, importing readers one by one until one knows it
         if hasattr(mod, need) and mod.sniff(head):
             return mod
+    _companion(path, head)
     mods = [m for m in _modules() if hasattr(m, need)]
     suffix = path.suffix.lower()
     for mod in mods:

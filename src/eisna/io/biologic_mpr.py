@@ -1026,6 +1026,8 @@ def read_cycling(path: str | os.PathLike[str], **options: Any) -> pd.DataFrame:
     time = mpr.column("time/s")
     voltage = mpr.column("Ewe/V", "<Ewe>/V")
     current = mpr.column("I/mA", "<I>/mA")
+    if current is None and mpr.technique == "OCV":  # the cell rests: no current column, 0 A
+        current = np.zeros(n)
     if time is None or voltage is None or current is None:
         needed = (("time/s", time), ("Ewe/V", voltage), ("I/mA", current))
         missing = [name for name, col in needed if col is None]

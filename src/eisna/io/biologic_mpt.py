@@ -71,6 +71,7 @@ EXTENSIONS = (".mpt",)
 _MAGICS = (b"EC-Lab ASCII FILE", b"BT-Lab ASCII FILE")
 _NB_HEADER = re.compile(r"^\s*Nb header lines\s*:\s*(\d{1,9})\s*$", re.IGNORECASE)
 _VERSION = re.compile(r"(?:EC|BT)-Lab for windows v(\S+)\s*\(software\)", re.IGNORECASE)
+_AVERAGE_AROUND_UNIT = re.compile(r"^<([^<>/]+)/([^<>]+)>$")  # "<Ewe/V>" for "<Ewe>/V"
 _LOOP = re.compile(r"^\s*Loop\s+(\d+)\s+from point number\s+(\d+)\s+to\s+(\d+)\s*$")
 _NUMBER = re.compile(r"^[-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][-+]?\d+)?$")
 _TABLE_WIDTH = 20  # EC-Lab technique tables use 20-character columns
@@ -99,6 +100,8 @@ TECHNIQUES: Mapping[str, str] = MappingProxyType(
     }
 )
 _EIS_TECHNIQUES = frozenset({"PEIS", "GEIS", "SPEIS", "SGEIS", "ZIR"})
+# Techniques that hold the cell at open circuit: no current is applied, so none is recorded
+_REST_TECHNIQUES = frozenset({"OCV"})
 
 # Column aliases, first match wins. EC-Lab's names vary with version and technique.
 _COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType(
@@ -133,8 +136,21 @@ def sniff(head: bytes) -> bool:
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if text.startswith(_MAGICS):
         return True
-    first = text.split(b"\n", 1)[0]
-    return b"freq/Hz" in first and b"\t" in first
+    return _bare_names(text.split(b"\n", 1)[0].decode("latin-1"))
+
+
+# Names that only EC-Lab/BT-Lab write. A text export saved without its header starts with
+# the column-name line; "freq/Hz" alone marks impedance data, a cycling or CV export is
+# known by "time/s" next to one of EC-Lab's own columns.
+_BARE_CYCLING_NAMES = frozenset({"mode", "ox/red", "Ewe/V", "Ecell/V", "<Ewe>/V", "control/V"})
+
+
+def _bare_names(first: str) -> bool:
+    """True when ``first`` is an EC-Lab column-name line (an export saved without its header)."""
+    if "\t" not in first:
+        return False
+    names = {name.strip() for name in first.rstrip("\r").split("\t")}
+    return "freq/Hz" in names or ("time/s" in names and bool(names & _BARE_CYCLING_NAMES))
 
 
 @dataclass(frozen=True)
@@ -190,10 +206,17 @@ class MptFile:
     absolute_time: _absolute_time.AbsoluteTimes | None = None
 
     def column(self, role: str) -> np.ndarray | None:
-        """Return the first column present among the aliases of ``role``, or None."""
+        """Return the first column present among the aliases of ``role``, or None.
+
+        An average written around the unit too (``<Ewe/V>``, EC-Lab 11.50 Constant Current)
+        counts as the usual ``<Ewe>/V``.
+        """
         for name in _COLUMNS[role]:
             if name in self.columns:
                 return self.columns[name]
+        for name, values in self.columns.items():
+            if _AVERAGE_AROUND_UNIT.sub(r"<\1>/\2", name) in _COLUMNS[role]:
+                return values
         return None
 
     @property
@@ -433,6 +456,7 @@ def read_cycling(
         ``capacity_Ah`` (from ``(Q-Qo)/mA.h`` or ``Capacity/mA.h``), ``cycle``
         (``cycle number``), ``step`` (``Ns``), ``step_type`` (Modulo Bat ``ctrl_type``
         of the sequence, else the technique) and ``timestamp`` when the start is known.
+        An OCV export records no current: ``current_A`` is then 0 A (the cell rests).
 
     Raises
     ------
@@ -455,6 +479,9 @@ def read_cycling(
 
     time_s, voltage = mpt.column("time"), mpt.column("ewe")
     current = _current_A(mpt)
+    if current is None and mpt.technique in _REST_TECHNIQUES:
+        # an OCV export has no current column: the cell rests, so the current is 0 A
+        current = np.zeros(mpt.n_rows)
     missing = [
         role for role, col in (("time/s", time_s), ("Ewe/V", voltage), ("I/mA", current)) if col is None
     ]
@@ -515,7 +542,7 @@ def _header_length(where: str, text: str) -> int:
     head = text[:200].encode("latin-1", "replace")
     if not head.startswith(_MAGICS):
         first = text.split("\n", 1)[0]
-        if "freq/Hz" in first and "\t" in first:
+        if _bare_names(first):
             return 1
         shown = first[:60].rstrip("\r")
         raise ParseError(

@@ -14,6 +14,8 @@ curve: a line of column names, a line of units, then one indented row per point.
   drift-corrected impedance is used by default (``drift_corrected=False`` takes the raw
   ``Zreal``/``Zimag``); ``meta["impedance_columns"]`` records which pair was read;
 * a locale decimal comma (``1,00000E+000``) in the settings and the rows;
+* a record that starts with its tag instead of ``EXPLAIN`` (the Virtual Front Panel's
+  ``VFP600``, then ``TAG VFP600``): parsed alike, so it is told apart from a foreign file;
 * rows whose leading tab was replaced by spaces;
 * an anonymised date (``DD-M-YYYY``): a :class:`~eisna.errors.MetadataWarning`, timestamp None.
 
@@ -42,10 +44,15 @@ NAME = "gamry-dta"
 DESCRIPTION = "Gamry Framework .DTA"
 EXTENSIONS = (".dta",)
 
-_TECHNIQUES = {"EISPOT": "PEIS", "EISGALV": "GEIS", "EISMON": "PEIS"}
+# Framework tags: "Galvanostatic EIS.exp" writes GALVEIS (seen in a real export), older scripts EISGALV
+_TECHNIQUES = {"EISPOT": "PEIS", "EISGALV": "GEIS", "GALVEIS": "GEIS", "EISMON": "PEIS"}
 _DATE = re.compile(r"^\s*(\d{1,2})([/.\-])(\d{1,2})\2(\d{4})\s*$")
 _COMMA_NUMBER = re.compile(r"[-+]?\d+,\d+(?:[eE][-+]?\d+)?")
-_TIME = re.compile(r"^\s*(\d{1,2}):(\d{2}):(\d{2})\s*$")
+# a clock time, with fractional seconds (newer Framework writes ``21:09:58.727375``) and a
+# 12-hour suffix (``2:29:15 PM``) as Windows locales write them
+_TIME = re.compile(r"^\s*(\d{1,2}):(\d{2}):(\d{2})(?:[.,](\d+))?\s*([AaPp][Mm])?\s*$")
+# Virtual Front Panel records start with their tag instead of EXPLAIN ("VFP600", "TAG\tVFP600")
+_TAG_FIRST = re.compile(r"\A\s*(\w+)[ \t]*\r?\nTAG\t\1\b")
 
 
 def sniff(head: bytes) -> bool:
@@ -80,8 +87,12 @@ def _parse_date(path: str, date: str | None, clock: str | None) -> datetime | No
     month, day = (first, second) if sep == "/" else (second, first)
     if month > 12:
         month, day = day, month
+    hour = int(t[1])
+    if t[5] is not None and hour <= 12:  # 12 AM is midnight, 12 PM is noon
+        hour = hour % 12 + (12 if t[5].upper() == "PM" else 0)
+    microsecond = int((t[4] or "0")[:6].ljust(6, "0"))
     try:
-        return datetime(year, month, day, int(t[1]), int(t[2]), int(t[3]))
+        return datetime(year, month, day, hour, int(t[2]), int(t[3]), microsecond)
     except ValueError:
         warnings.warn(
             f"{path}: DATE {date!r} is not a valid date; timestamp set to None.",
@@ -189,7 +200,7 @@ def read(path: str | os.PathLike[str], *, drift_corrected: bool = True) -> list[
     """
     path = str(path)
     text, _ = decode_text(read_bytes(path))
-    if not text.lstrip().startswith("EXPLAIN"):
+    if not text.lstrip().startswith("EXPLAIN") and not _TAG_FIRST.match(text):
         raise ParseError(path, "expected a Gamry .DTA file starting with 'EXPLAIN'.", line=1)
     lines = text.splitlines()
     last_table = max((k for k, ln in enumerate(lines) if "\tTABLE" in ln[:40]), default=None)
