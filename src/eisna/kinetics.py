@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -610,6 +610,22 @@ def fit_kinetics(
     >>> res.model, round(res.onset_h, 2)
     ('jmak', 1.0)
     """
+    return _fit_kinetics(t_h, R, stderr, models)
+
+
+_Fitted = dict[str, tuple[KineticsModelFit, _Profile]]
+
+
+def _fit_kinetics(
+    t_h: Sequence[float] | np.ndarray,
+    R: Sequence[float] | np.ndarray,
+    stderr: Sequence[float] | np.ndarray | None,
+    models: Sequence[str] | None,
+    known: _Fitted | None = None,
+    keep_fits: _Fitted | None = None,
+) -> KineticsResult:
+    """:func:`fit_kinetics`; the laws in ``known`` (fitted to the same data) are not fitted again,
+    and ``keep_fits`` (when given) receives every law's fit for such a later table."""
     t = np.asarray(t_h, dtype=float).ravel()
     y = np.asarray(R, dtype=float).ravel()
     if t.shape != y.shape:
@@ -644,7 +660,13 @@ def fit_kinetics(
         raise KineticsError(f"fit_kinetics: unknown model(s) {unknown}; choose from {list(MODELS)}.")
     if "constant" not in names:
         names.insert(0, "constant")
-    fitted = {name: _fit_law(_LAWS[name], t, y, w, not weighted) for name in names}
+    fitted = {name: (known or {}).get(name) or _fit_law(_LAWS[name], t, y, w, not weighted) for name in names}
+    if keep_fits is not None:
+        # each law's fit as _fit_law gave it (the ranking below fills the winner's t0 error into
+        # the stderr dict it shares): a later table of the same data reuses it (_screened)
+        keep_fits.update(
+            {name: (replace(f, stderr=dict(f.stderr)), prof) for name, (f, prof) in fitted.items()}
+        )
     best_aicc = min(f.aicc for f, _ in fitted.values())
     fits = sorted(
         (KineticsModelFit(**{**f.__dict__, "delta_aicc": f.aicc - best_aicc}) for f, _ in fitted.values()),
@@ -682,3 +704,30 @@ def fit_kinetics(
         stderr=s,
         weighted=weighted,
     )
+
+
+def screened_kinetics(t_h: np.ndarray, R: np.ndarray, screen: Sequence[str]) -> KineticsResult:
+    """Unweighted growth laws of R(t), all of them only when a ``screen`` law beats the constant.
+
+    The same result as ``fit_kinetics(t_h, R, models=screen)`` when its model is ``"none"``, else
+    as ``fit_kinetics(t_h, R)``; the laws of the screen are fitted once for both tables (the
+    fits are deterministic: the same numbers either way).
+
+    Parameters
+    ----------
+    t_h : numpy.ndarray
+        Times in hours.
+    R : numpy.ndarray
+        The tracked quantity (Ω).
+    screen : sequence of str
+        The cheap laws (of :data:`MODELS`) that decide whether the others are fitted.
+
+    Returns
+    -------
+    KineticsResult
+    """
+    fits: _Fitted = {}
+    first = _fit_kinetics(t_h, R, None, screen, keep_fits=fits)
+    if first.model == "none":
+        return first
+    return _fit_kinetics(t_h, R, None, None, known=fits)
