@@ -65,6 +65,8 @@ _STAGES = (  # (module, attribute, label): the stages --phases times (nested one
     ("eisna.batching", "_read_all", "read"),
     ("eisna.series.fitter", "_Fitter._fit", "circuit fits"),
     ("eisna.series.fitter", "_finished", "circuit fits"),  # (a candidate's statistics, when kept)
+    # (every law table, the screened tracks' too: the core of fit_kinetics where there is one)
+    ("eisna.kinetics", "_fit_kinetics", "growth laws (kinetics + tracks)"),
     ("eisna.kinetics", "fit_kinetics", "growth laws (kinetics + tracks)"),
     ("eisna.validation", "kk_test", "KK tests"),
     ("eisna.validation", "kk_tests", "KK tests (together)"),

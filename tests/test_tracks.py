@@ -215,11 +215,11 @@ def test_growth_law_must_beat_the_constant_clearly():
     # 0.01 Ω/h under σ = 0.1 Ω noise: the linear law beats the constant by ΔAICc 3.7 only
     weak = 10.0 + 0.01 * t + np.random.default_rng(16).normal(0.0, 0.1, t.size)
     assert fit_kinetics(t, weak, models=("linear", "parabolic")).model == "linear"
-    kin = _growth_laws(fit_kinetics, t, weak)
+    kin = _growth_laws(t, weak)
     assert kin.model == "none" and kin.best is None and kin.table[0].name == "constant"
     # 0.05 Ω/h (1.2 Ω over the day, 12× the noise): a clear trend keeps its law
     strong = 10.0 + 0.05 * t + np.random.default_rng(0).normal(0.0, 0.1, t.size)
-    kin = _growth_laws(fit_kinetics, t, strong)
+    kin = _growth_laws(t, strong)
     assert kin.model != "none" and kin.R_final == pytest.approx(11.2, abs=0.2)
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -272,11 +272,15 @@ def _small_lsq(
     eps = 1.4901161193847656e-08  # sqrt(machine epsilon), as SciPy's "2-point" rule
     S = np.zeros((x.size, x.size))  # secant estimate of the Hessian's residual term Σ rᵢ∇²rᵢ
     last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    # (one or two coordinates: the element-wise arithmetic and tests in Python floats, which
+    # round exactly as NumPy's; the products over the data stay NumPy's)
+    los, his = lo.tolist(), hi.tolist()
     while nfev < max_nfev:
+        xs = x.tolist()
         J = np.empty((r.size, x.size))
-        for j in range(x.size):
-            h = eps * max(1.0, abs(x[j]))
-            if x[j] + h > hi[j]:
+        for j, xj_value in enumerate(xs):
+            h = eps * max(1.0, abs(xj_value))
+            if xj_value + h > his[j]:
                 h = -h
             xj = x.copy()
             xj[j] += h
@@ -291,26 +295,27 @@ def _small_lsq(
             ys = float(y @ s_x)
             if ys > 1e-300:
                 v = (J - J_prev).T @ r - S @ s_x
-                S = S + (np.outer(v, y) + np.outer(y, v)) / ys - float(v @ s_x) * np.outer(y, y) / ys**2
+                yc = y[:, None]  # (outer products by broadcasting: np.outer's own arithmetic)
+                S = S + (v[:, None] * y + yc * v) / ys - float(v @ s_x) * (yc * y) / ys**2
         last = (x, J, g)
         JtJ = J.T @ J
         A = JtJ + S
         diag = np.maximum(JtJ.diagonal(), 1e-300)
-        # (one or two coordinates: the element-wise tests in Python floats, which is exact)
-        xs, gs = x.tolist(), g.tolist()
+        gs = g.tolist()
         # the gradient points out of the box at an active bound: that coordinate is done
         free = [
             not ((xi <= lo_i and gi > 0) or (xi >= hi_i and gi < 0))
-            for xi, gi, lo_i, hi_i in zip(xs, gs, lo.tolist(), hi.tolist(), strict=True)
+            for xi, gi, lo_i, hi_i in zip(xs, gs, los, his, strict=True)
         ]
         if not any(free):
             break
         slopes = [abs(gi) * max(abs(xi), 1.0) for xi, gi, f in zip(xs, gs, free, strict=True) if f]
         if not any(math.isnan(v) for v in slopes) and max(slopes) <= 1e-15 * max(cost, 1e-300):
             break
+        a_rows, diags = A.tolist(), diag.tolist()
         improved = False
         while nfev < max_nfev:
-            step = _damped_step(A, g, lam * diag, free)
+            step = _damped_step(a_rows, gs, [lam * d for d in diags], free)
             if step is None:  # singular
                 lam *= 10.0
                 continue
@@ -346,24 +351,27 @@ def _small_lsq(
     return x, r
 
 
-def _damped_step(A: np.ndarray, g: np.ndarray, damp: np.ndarray, free: Sequence[bool]) -> np.ndarray | None:
-    """−(A + diag(damp))⁻¹ g over the free coordinates (one or two: closed form); None if singular."""
-    step = np.zeros(g.size)
-    idx = [i for i in range(g.size) if free[i]]
+def _damped_step(
+    A: Sequence[Sequence[float]], g: Sequence[float], damp: Sequence[float], free: Sequence[bool]
+) -> np.ndarray | None:
+    """−(A + diag(damp))⁻¹ g over the free coordinates (one or two: closed form, in Python floats,
+    which round as NumPy's scalars); None if singular."""
+    step = [0.0] * len(g)
+    idx = [i for i in range(len(g)) if free[i]]
     if len(idx) == 1:
         (i,) = idx
-        m = float(A[i, i] + damp[i])
+        m = A[i][i] + damp[i]
         if m == 0.0 or not math.isfinite(m):
             return None
-        step[i] = -float(g[i]) / m
-        return step
-    a, b, c, d = A[0, 0] + damp[0], A[0, 1], A[1, 0], A[1, 1] + damp[1]
-    det = float(a * d - b * c)
+        step[i] = -g[i] / m
+        return np.array(step)
+    a, b, c, d = A[0][0] + damp[0], A[0][1], A[1][0], A[1][1] + damp[1]
+    det = a * d - b * c
     if det == 0.0 or not math.isfinite(det):
         return None
-    step[0] = -float(d * g[0] - b * g[1]) / det
-    step[1] = -float(a * g[1] - c * g[0]) / det
-    return step
+    step[0] = -(d * g[0] - b * g[1]) / det
+    step[1] = -(a * g[1] - c * g[0]) / det
+    return np.array(step)
 
 
 class _Profile:
@@ -602,6 +610,22 @@ def fit_kinetics(
     >>> res.model, round(res.onset_h, 2)
     ('jmak', 1.0)
     """
+    return _fit_kinetics(t_h, R, stderr, models)
+
+
+_Fitted = dict[str, tuple[KineticsModelFit, _Profile]]
+
+
+def _fit_kinetics(
+    t_h: Sequence[float] | np.ndarray,
+    R: Sequence[float] | np.ndarray,
+    stderr: Sequence[float] | np.ndarray | None,
+    models: Sequence[str] | None,
+    known: _Fitted | None = None,
+    keep_fits: _Fitted | None = None,
+) -> KineticsResult:
+    """:func:`fit_kinetics`; the laws in ``known`` (fitted to the same data) are not fitted again,
+    and ``keep_fits`` (when given) receives every law's fit for such a later table."""
     t = np.asarray(t_h, dtype=float).ravel()
     y = np.asarray(R, dtype=float).ravel()
     if t.shape != y.shape:
@@ -636,7 +660,13 @@ def fit_kinetics(
         raise KineticsError(f"fit_kinetics: unknown model(s) {unknown}; choose from {list(MODELS)}.")
     if "constant" not in names:
         names.insert(0, "constant")
-    fitted = {name: _fit_law(_LAWS[name], t, y, w, not weighted) for name in names}
+    fitted = {name: (known or {}).get(name) or _fit_law(_LAWS[name], t, y, w, not weighted) for name in names}
+    if keep_fits is not None:
+        # each law's fit as _fit_law gave it (the ranking below fills the winner's t0 error into
+        # the stderr dict it shares): a later table of the same data reuses it (_screened)
+        keep_fits.update(
+            {name: (replace(f, stderr=dict(f.stderr)), prof) for name, (f, prof) in fitted.items()}
+        )
     best_aicc = min(f.aicc for f, _ in fitted.values())
     fits = sorted(
         (KineticsModelFit(**{**f.__dict__, "delta_aicc": f.aicc - best_aicc}) for f, _ in fitted.values()),
@@ -674,3 +704,30 @@ def fit_kinetics(
         stderr=s,
         weighted=weighted,
     )
+
+
+def screened_kinetics(t_h: np.ndarray, R: np.ndarray, screen: Sequence[str]) -> KineticsResult:
+    """Unweighted growth laws of R(t), all of them only when a ``screen`` law beats the constant.
+
+    The same result as ``fit_kinetics(t_h, R, models=screen)`` when its model is ``"none"``, else
+    as ``fit_kinetics(t_h, R)``; the laws of the screen are fitted once for both tables (the
+    fits are deterministic: the same numbers either way).
+
+    Parameters
+    ----------
+    t_h : numpy.ndarray
+        Times in hours.
+    R : numpy.ndarray
+        The tracked quantity (Ω).
+    screen : sequence of str
+        The cheap laws (of :data:`MODELS`) that decide whether the others are fitted.
+
+    Returns
+    -------
+    KineticsResult
+    """
+    fits: _Fitted = {}
+    first = _fit_kinetics(t_h, R, None, screen, keep_fits=fits)
+    if first.model == "none":
+        return first
+    return _fit_kinetics(t_h, R, None, None, known=fits)

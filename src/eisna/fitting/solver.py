@@ -231,10 +231,7 @@ def _solve(problem: _Problem, x0: np.ndarray, max_nfev: int, hold: Sequence[int]
     lo, hi = problem.lo[act], problem.hi[act]
     half = (hi - lo) / 2
     x_full = np.array(x0, dtype=float)
-
-    def to_x(u):
-        x_full[act] = lo + half * (1.0 + np.sin(u))
-        return x_full
+    to_x = _sine_map(x_full, act, lo, half)
 
     def fun(u):
         return problem.residual(to_x(u))
@@ -304,15 +301,43 @@ def _plateau_release(problem: _Problem, res, max_nfev: int, hold: Sequence[int])
     return flat
 
 
+def _sine_map(x_full: np.ndarray, act: np.ndarray, lo: np.ndarray, half: np.ndarray):
+    """``to_x(u)``: ``x_full`` with its ``act`` coordinates set to lo + half (1 + sin u), returned
+    (the same array every call). MINPACK asks for the Jacobian at the point whose residual it
+    just evaluated: the last u's map is kept (by its bytes) rather than computed again."""
+    every = bool(act.all())
+    idx = np.flatnonzero(act)
+    last: list[bytes | None] = [None]
+
+    def to_x(u: np.ndarray) -> np.ndarray:
+        key = u.tobytes()
+        if key != last[0]:
+            mapped = lo + half * (1.0 + np.sin(u))
+            if every:
+                x_full[:] = mapped
+            else:
+                x_full[idx] = mapped
+            last[0] = key
+        return x_full
+
+    return to_x
+
+
 def _sine_jac_t(problem: _Problem, to_x, act: np.ndarray, half: np.ndarray):
     """The transposed Jacobian (n_active, m) in the sine-mapped coordinates u of the active
-    coordinates, x = lo + half (1 + sin u): MINPACK's own layout, without a transposing copy."""
+    coordinates, x = lo + half (1 + sin u): MINPACK's own layout, without a transposing copy.
+    ``jac_t.into(u, out)`` writes it into ``out`` (MINPACK's padded buffer) instead."""
     every = bool(act.all())
 
     def jac_t(u):
         jt = problem.jacobian(to_x(u)).T  # (n_free, m), C-contiguous
         return (jt if every else jt[act]) * (half * np.cos(u))[:, None]
 
+    def into(u, out):
+        jt = problem.jacobian(to_x(u)).T
+        np.multiply(jt if every else jt[act], (half * np.cos(u))[:, None], out=out)
+
+    jac_t.into = into  # type: ignore[attr-defined]
     return jac_t
 
 
@@ -438,14 +463,26 @@ def _padded_lmder(lmder):
 
         # u is a view of MINPACK's work memory, freed when it returns: callers (that keep the
         # last point) get a copy
+        size: list[int] = []  # the number of residuals, from the first evaluation
+
         def fun_n(u, *a):
             f = np.asarray(fun(u[:n].copy(), *a), dtype=float).ravel()
+            if not size:
+                size.append(f.size)
             out = np.empty(f.size + 1)
             out[:-1] = f
             out[-1] = _PAD_SCALE * u[n]
             return out
 
+        into = getattr(jac, "into", None) if col_deriv and not args else None
+
         def jac_n(u, *a):
+            if into is not None and size:
+                # (written straight into the padded buffer: the same products, one copy fewer)
+                out = np.zeros((n + 1, size[0] + 1))
+                into(u[:n].copy(), out[:n, :-1])
+                out[-1, -1] = _PAD_SCALE
+                return out
             j = np.asarray(jac(u[:n].copy(), *a), dtype=float)
             if col_deriv:  # (n, m)
                 j = j.reshape(n, -1)
@@ -583,10 +620,7 @@ def _polish_solve(
     lo, hi = problem.lo[act], problem.hi[act]
     half = (hi - lo) / 2
     x_full = np.clip(np.array(x_best, dtype=float), problem.lo, problem.hi)
-
-    def to_x(u):
-        x_full[act] = lo + half * (1.0 + np.sin(u))
-        return x_full
+    to_x = _sine_map(x_full, act, lo, half)
 
     best_x, best_cost, converged, success = np.array(x_best, dtype=float), float(cost), False, False
     start = x_full.copy()

@@ -288,7 +288,7 @@ def _cells(series: SeriesResult) -> list[Any]:
 
 def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> tuple[Track, ...]:
     """Tracks of every cell: the requested columns, or the default set (see module docstring)."""
-    from ..kinetics import KineticsError, fit_kinetics
+    from ..kinetics import KineticsError
 
     out: list[Track] = []
     _TABLES.clear()
@@ -348,7 +348,7 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
                 try:
                     # unweighted: fit σ of real spectra range over decades (an unidentified
                     # Warburg inflates some) and do not describe the scatter between neighbours
-                    kin = _growth_laws(fit_kinetics, t[keep], v[keep])
+                    kin = _growth_laws(t[keep], v[keep])
                 except KineticsError:
                     kin = None
             out.append(Track(cell, name, _UNITS.get(name, "Ω"), t, v, e, kin, note, identified))
@@ -359,14 +359,17 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
 _SCREEN = ("linear", "parabolic")  # cheap laws (no non-linear parameter besides the onset)
 
 
-def _growth_laws(fit_kinetics: Any, t: np.ndarray, v: np.ndarray) -> KineticsResult:
+def _growth_laws(t: np.ndarray, v: np.ndarray) -> KineticsResult:
     """All laws, but only after the cheap ones show a trend (a constant wins the screen: done).
 
     The saturating and logarithmic laws cost ~100× more; a quantity that does not move beats
-    neither the linear nor the parabolic law and is reported without growth at once.
+    neither the linear nor the parabolic law and is reported without growth at once. (The
+    screen's laws are not fitted again for the full table: :func:`eisna.kinetics.screened_kinetics`.)
     """
-    screen = fit_kinetics(t, v, models=_SCREEN)
-    return screen if screen.model == "none" else _clear_trend(fit_kinetics(t, v), t, v)
+    from ..kinetics import screened_kinetics
+
+    kin = screened_kinetics(t, v, _SCREEN)
+    return kin if kin.model == "none" else _clear_trend(kin, t, v)
 
 
 # a law is reported only when it beats the constant by this AICc margin (ΔAICc ≥ 4: "clearly
@@ -408,7 +411,13 @@ def _outliers(values: np.ndarray, k: float = 5.0) -> np.ndarray:
     if idx.size < 6:
         return out
     w = v[idx]
-    local = np.array([np.median(w[max(0, i - 2) : i + 3]) for i in range(w.size)])
+    # the median of each full window of 5 at once (its middle value: exact); the two windows
+    # cut short at each end (3 and 4 values) one by one
+    n = w.size
+    local = np.empty(n)
+    local[2 : n - 2] = np.median(np.lib.stride_tricks.sliding_window_view(w, 5), axis=1)
+    for i in (0, 1, n - 2, n - 1):
+        local[i] = np.median(w[max(0, i - 2) : i + 3])
     resid = w - local
     spread = 1.4826 * float(np.median(np.abs(resid)))
     if spread > 0:
