@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     for kind, line in result.fits.items():
         print(
             f"  {kind:15s} Ea = {line.Ea_eV:.4f} ± {line.Ea_stderr:.4f} eV; "
-            f"σ(25 °C) = {line.sigma_25C_S_cm:.3g} S/cm; R² = {line.r_squared:.4f}"
+            f"σ(25 °C) = {line.sigma_25C_text()}; R² = {line.r_squared:.4f}"
         )
     if args.out:
         out = Path(args.out)
