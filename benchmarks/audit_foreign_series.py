@@ -37,7 +37,12 @@ def _counts(series) -> tuple[int, int, Counter, list[str]]:
     flagged = int((frame.loc[ok, "flags"].fillna("").astype(str) != "").sum())
     circuits = Counter(str(m) for m in frame.loc[ok, "model"])
     kinds = sorted(
-        {f.split(":", 1)[0] for cell in frame.loc[ok, "flags"].fillna("").astype(str) for f in cell.split(";") if f}
+        {
+            f.split(":", 1)[0]
+            for cell in frame.loc[ok, "flags"].fillna("").astype(str)
+            for f in cell.split(";")
+            if f
+        }
     )
     return int(ok.sum()), flagged, circuits, kinds
 
@@ -84,7 +89,8 @@ def main() -> None:
     read = [r for r in rows if "error" not in r]
     n = sum(r["read"] for r in read)
     print(
-        f"totals: {len(files)} files, {len(read)} read, {n} spectra, {sum(r['fitted'] for r in read)} fitted, "
+        f"totals: {len(files)} files, {len(read)} read, {n} spectra, "
+        f"{sum(r['fitted'] for r in read)} fitted, "
         f"{sum(r['flagged'] for r in read)} flagged, {sum(r['kk_pass'] for r in read)} pass KK; "
         f"median {np.median([r['ms_per_spectrum'] for r in read]) if read else float('nan'):.0f} ms/spectrum"
     )

@@ -357,7 +357,11 @@ def _tracks_line(
         cell = f"[{t.cell}] " if t.cell is not None else ""
         onset = t.kinetics.onset_h if t.model != "none" else None
         cell_basis = (bases or {}).get(t.cell, basis)
-        law = f", {t.model} from {format_time(onset, cell_basis, '.1f')}" if onset is not None else ", no growth law"
+        law = (
+            f", {t.model} from {format_time(onset, cell_basis, '.1f')}"
+            if onset is not None
+            else ", no growth law"
+        )
         parts.append(
             f"{cell}{t.quantity} {t.first:.4g} -> {t.final:.4g} {t.unit} ({t.change_pct:+.0f} %{law})"
         )

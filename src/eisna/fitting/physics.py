@@ -364,7 +364,9 @@ def diffusion_above_window(defn: CircuitDefinition, values: np.ndarray, f_max: f
     for r_name, (sym, f_apex) in diffusion_apexes(defn, values).items():
         if not f_apex > f_max:
             continue
-        acts = "a series capacitance" if sym in ("Wo", "TLMQ") else f"a series resistance ({r_name} adds to R_b)"
+        acts = (
+            "a series capacitance" if sym in ("Wo", "TLMQ") else f"a series resistance ({r_name} adds to R_b)"
+        )
         out.append(
             f"RoleMismatchWarning: diffusion element {sym} ({r_name}) relaxes at {f_apex:.3g} Hz, above "
             f"the highest fitted frequency ({f_max:.3g} Hz): in this window it acts as {acts}, not as "
