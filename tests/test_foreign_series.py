@@ -102,6 +102,14 @@ def test_arrhenius_command_finds_deg_temperatures_and_says_extrapolated(tmp_path
     assert code == 0
     assert "140.00 °C" in out and "200.00 °C" in out
     assert "(extrapolated from 140–200 °C)" in out
+    # each temperature's line carries its fit's flags, as the report does
+    lines = [line for line in out.splitlines() if "°C  " in line]
+    assert len(lines) == 3
+    for path, line in zip(files, lines, strict=True):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            flags = eisna.fit(eisna.read(path)[0], "pellet_blocking").flags
+        assert (f"[flags: {', '.join(map(str, flags))}]" in line) if flags else ("[flags:" not in line)
 
 
 # --- a rank axis is no clock --------------------------------------------------------------------
