@@ -248,3 +248,39 @@ def test_drt_resistance_above_the_window_restores_the_high_frequency_intercept()
     # no fast process: nothing above the window to speak of
     slow = eisna.drt(Spectrum(freq, 2.8 + 1000.0 / (1 + s * 1000.0 * 1.7e-5), meta={"source": "s"}), n_boot=0)
     assert slow.R_above_window < 0.1 * 2.8 or slow.R_inf > slow.R_above_window
+
+
+def test_plots_of_a_cell_without_times_label_the_axis_as_ranks():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from eisna import plotting
+    from eisna.report.tracks import tracks_figure
+
+    spectra = [_spectrum(2.8 + 0.1 * k, seed=k) for k in range(3)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = eisna.fit_series(spectra, "symmetric_simple", progress=False)
+    assert series.time_basis == "file order"
+    axes = plotting.plot_trajectories(series)
+    assert axes[2].get_xlabel() == "spectrum rank (file order, no times)"
+    ax = plotting.plot_nyquist_series(series)
+    assert ax.figure.axes[-1].get_ylabel() == "spectrum rank (file order, no times)"  # the colorbar
+    plt.close("all")
+
+    track = {
+        "cell": "a",
+        "quantity": "R_ct",
+        "unit": "Ω",
+        "model": "none",
+        "t_h": [0, 1, 2],
+        "values": [1, 2, 3],
+    }
+    figs = []
+    for basis in ("file order", "timestamp"):
+        out = tracks_figure([track], lambda fig: fig, lambda w, h: plt.figure(figsize=(w, h)), {"a": basis})
+        figs.append(out[2].axes[0].get_xlabel())
+    assert figs == ["spectrum rank (file order, no times)", "t / h"]
+    plt.close("all")

@@ -30,6 +30,7 @@ __all__ = [
     "normalise_unit",
     "param_unit",
     "si_scale",
+    "time_axis_label",
     "time_unit",
     "unit_from_slug",
     "unit_slug",
@@ -217,6 +218,11 @@ def time_unit(basis: str | None) -> str:
     """Unit of a cell's time axis: ``"h"``, or ``"rank"`` for spectra put in file order (no
     timestamps, elapsed times or interval): an onset or t95 there is a position in the list."""
     return "rank" if basis == RANK_BASIS else "h"
+
+
+def time_axis_label(basis: str | None) -> str:
+    """Axis label of a cell's time axis: ``"t / h"``, or the rank of a cell without times."""
+    return "t / h" if time_unit(basis) == "h" else "spectrum rank (file order, no times)"
 
 
 def format_time(value: float, basis: str | None, spec: str = ".2f") -> str:

@@ -734,7 +734,9 @@ def _render_page(
         from .figures import _figure, _png
         from .tracks import tracks_figure
 
-        fig_tracks = tracks_figure(tracks, _png, _figure)
+        cells = kinetics.get("cells") or {}
+        bases = {c: v.get("time_basis") for c, v in cells.items() if isinstance(v, Mapping)}
+        fig_tracks = tracks_figure(tracks, _png, _figure, bases, kinetics.get("time_basis"))
         if fig_tracks is not None:
             figs.insert(0, fig_tracks)
     circuit = prov.get("circuit") or next((_get(it, "circuit_name") for it in items if _is_fit(it)), None)

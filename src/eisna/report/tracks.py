@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..units import time_unit
+from ..units import time_axis_label, time_unit
 
 __all__ = ["tracks_figure", "tracks_table"]
 
@@ -69,8 +69,15 @@ def tracks_table(
     return head, rows
 
 
-def tracks_figure(tracks: Sequence[Mapping[str, Any]], png: Any, figure: Any) -> tuple[str, str, str] | None:
-    """One panel per tracked quantity (and cell): values ± 1σ and the best growth law."""
+def tracks_figure(
+    tracks: Sequence[Mapping[str, Any]],
+    png: Any,
+    figure: Any,
+    bases: Mapping[Any, Any] | None = None,
+    basis: str | None = None,
+) -> tuple[str, str, str] | None:
+    """One panel per tracked quantity (and cell): values ± 1σ and the best growth law; a cell
+    without times (``bases``: cell → time basis, else ``basis``) is drawn against its ranks."""
     shown = [
         t
         for t in tracks
@@ -95,7 +102,7 @@ def tracks_figure(tracks: Sequence[Mapping[str, Any]], png: Any, figure: Any) ->
         cell = f" [{t['cell']}]" if t.get("cell") else ""
         ax.set_title(f"{t['quantity']}{cell}: {t.get('model')}", fontsize=9)
         ax.set_ylabel(f"{t['quantity']} / {t.get('unit', '')}", fontsize=8)
-        ax.set_xlabel("t / h", fontsize=8)
+        ax.set_xlabel(time_axis_label((bases or {}).get(t.get("cell"), basis)), fontsize=8)
     for ax in axes[len(shown) :]:
         ax.set_visible(False)
     return (
