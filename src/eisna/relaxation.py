@@ -177,6 +177,26 @@ class DRTResult:
             if isinstance(value, np.ndarray):
                 value.flags.writeable = False
 
+    @property
+    def R_above_window(self) -> float:
+        """Resistance (Ω) that γ holds at τ below 1/(2π f_max): processes faster than the window.
+
+        The DRT's τ grid reaches beyond the measured frequencies, so an ohmic intercept with a
+        high-frequency tail can be carried by γ there instead of by R_inf (R_inf = 0 while the
+        spectrum starts at a few Ω). R_inf + R_above_window is then the high-frequency intercept.
+        """
+        tau = np.asarray(self.tau, dtype=float)
+        gamma = np.asarray(self.gamma, dtype=float)
+        freq = np.asarray(self.freq, dtype=float)
+        if tau.size < 2 or freq.size == 0:
+            return 0.0
+        fast = tau < 1.0 / (2 * np.pi * float(freq.max()))
+        if fast.sum() < 2:
+            return 0.0
+        log_tau = np.log(tau[fast])
+        g = gamma[fast]
+        return float(np.sum(0.5 * (g[1:] + g[:-1]) * np.diff(log_tau)))
+
     def summary(self) -> str:
         """Short text: λ, R∞, R_pol and one line per peak."""
         lines = [

@@ -32,6 +32,7 @@ __all__ = ["K_B_EV", "ArrheniusFit", "ArrheniusResult", "arrhenius", "temperatur
 
 K_B_EV = 8.617333262e-5  # Boltzmann constant, eV/K
 FORM = "sigma*T = A*exp(-Ea/(k_B*T))"
+T_25C = 298.15  # K, the temperature σ is quoted at
 
 
 class ArrheniusError(EisnaError, ValueError):
@@ -57,7 +58,8 @@ class ArrheniusFit:
     r_squared : float
         Coefficient of determination of the straight line.
     sigma_25C_S_cm : float
-        Conductivity interpolated at 25 °C (S/cm).
+        Conductivity of the fitted line at 25 °C (S/cm); an extrapolation when 25 °C lies outside
+        the measured temperatures (:attr:`sigma_25C_extrapolated`).
     """
 
     kind: str
@@ -77,6 +79,21 @@ class ArrheniusFit:
         """Prefactor A in S·K/cm."""
         return math.exp(self.ln_A)
 
+    @property
+    def sigma_25C_extrapolated(self) -> bool:
+        """True when 25 °C lies outside the measured temperatures: σ(25 °C) is then read off the
+        line beyond the data (a change of mechanism or phase would not show)."""
+        T = np.asarray(self.T_K, dtype=float)
+        return bool(T.size) and not float(T.min()) <= T_25C <= float(T.max())
+
+    def sigma_25C_text(self) -> str:
+        """σ(25 °C) in S/cm as text, with the measured range when it is an extrapolation."""
+        text = f"{self.sigma_25C_S_cm:.3g} S/cm"
+        if self.sigma_25C_extrapolated:
+            T = np.asarray(self.T_K, dtype=float) - 273.15
+            text += f" (extrapolated from {T.min():.0f}–{T.max():.0f} °C)"
+        return text
+
     def predict(self, T_K: Any) -> np.ndarray:
         """σ (S/cm) of the fitted line at temperatures ``T_K``."""
         T = np.asarray(T_K, dtype=float)
@@ -94,6 +111,7 @@ class ArrheniusFit:
             "A_S_K_per_cm": self.A,
             "r_squared": self.r_squared,
             "sigma_25C_S_per_cm": self.sigma_25C_S_cm,
+            "sigma_25C_extrapolated": self.sigma_25C_extrapolated,
             "T_K": self.T_K.tolist(),
             "sigma_S_per_cm": self.sigma_S_cm.tolist(),
             "sigma_stderr_S_per_cm": self.sigma_stderr_S_cm.tolist(),
@@ -138,7 +156,8 @@ class ArrheniusResult:
 
 
 def temperature_from_text(text: str) -> float | None:
-    """Temperature in K named in a comment or file name (``"T = 25 °C"``, ``pellet_105C``, ``373K``)."""
+    """Temperature in K named in a comment or file name (``"T = 25 °C"``, ``pellet_105C``,
+    ``s04147-140deg``, ``373K``)."""
     m = re.search(r"\(\s*(\d+(?:\.\d+)?)\s*K\s*\)", text)
     if m:
         return float(m.group(1))
@@ -146,7 +165,8 @@ def temperature_from_text(text: str) -> float | None:
     if m:
         value = float(m.group(1))
         return value if m.group(2) == "K" else value + 273.15
-    m = re.search(r"(?:^|[_\-\s])(-?\d+(?:\.\d+)?)\s*(?:°\s*C|degC|C)(?:\b|_|$)", text)
+    # "deg"/"degrees" after a number in a name mean °C (``s04147-140deg``, ``pellet_25degrees``)
+    m = re.search(r"(?:^|[_\-\s])(-?\d+(?:\.\d+)?)\s*(?:°\s*C|degC|degrees|deg|C)(?:\b|_|$)", text)
     if m:
         return float(m.group(1)) + 273.15
     m = re.search(r"(?:^|[_\-\s])(\d+(?:\.\d+)?)\s*K(?:\b|_|$)", text)
@@ -174,8 +194,7 @@ def _fit_line(kind: str, T: np.ndarray, sigma: np.ndarray, sigma_err: np.ndarray
     yhat = X @ coef
     ss_tot = float(np.sum((y - y.mean()) ** 2))
     r2 = 1.0 - float(np.sum((y - yhat) ** 2)) / ss_tot if ss_tot > 0 else math.nan
-    T25 = 298.15
-    sigma25 = math.exp(coef[0] + coef[1] / T25) / T25
+    sigma25 = math.exp(coef[0] + coef[1] / T_25C) / T_25C
     return ArrheniusFit(
         kind=kind,
         T_K=T,

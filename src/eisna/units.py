@@ -26,9 +26,12 @@ from typing import Any
 __all__ = [
     "PREFIXES",
     "format_quantity",
+    "format_time",
     "normalise_unit",
     "param_unit",
     "si_scale",
+    "time_axis_label",
+    "time_unit",
     "unit_from_slug",
     "unit_slug",
 ]
@@ -206,3 +209,24 @@ def format_quantity(value: Any, stderr: Any = None, unit: str = "") -> str:
     e = err / scale
     dec = _decimals(e)
     return f"{v:.{dec}f} ± {e:.{dec}f}{suffix}"
+
+
+RANK_BASIS = "file order"  # a cell without times: its "hours" are the spectra's ranks
+
+
+def time_unit(basis: str | None) -> str:
+    """Unit of a cell's time axis: ``"h"``, or ``"rank"`` for spectra put in file order (no
+    timestamps, elapsed times or interval): an onset or t95 there is a position in the list."""
+    return "rank" if basis == RANK_BASIS else "h"
+
+
+def time_axis_label(basis: str | None) -> str:
+    """Axis label of a cell's time axis: ``"t / h"``, or the rank of a cell without times."""
+    return "t / h" if time_unit(basis) == "h" else "spectrum rank (file order, no times)"
+
+
+def format_time(value: float, basis: str | None, spec: str = ".2f") -> str:
+    """A time on a cell's axis as text: ``"0.40 h"``, or ``"rank 0.40 (file order, no times)"``."""
+    if time_unit(basis) == "rank":
+        return f"rank {value:{spec}} (file order, no times)"
+    return f"{value:{spec}} h"

@@ -107,11 +107,15 @@ def run(args: argparse.Namespace) -> int:
     for T, f, path in zip(temps, fits, args.files, strict=True):
         rb, rg = f.params.get("R_b"), f.params.get("R_gb")
         extra = f", R_gb = {rg:.4g} Ω" if rg is not None else ""
+        # the report lists each fit's flags; the terminal says them too (a flagged R_b or a
+        # poor fit moves the line)
+        flags = ", ".join(str(x) for x in getattr(f, "flags", ()) or ())
+        extra += f"  [flags: {flags}]" if flags else ""
         print(f"  {T - 273.15:7.2f} °C  {path}: R_b = {rb:.4g} Ω{extra}")
     for kind, line in result.fits.items():
         print(
             f"  {kind:15s} Ea = {line.Ea_eV:.4f} ± {line.Ea_stderr:.4f} eV; "
-            f"σ(25 °C) = {line.sigma_25C_S_cm:.3g} S/cm; R² = {line.r_squared:.4f}"
+            f"σ(25 °C) = {line.sigma_25C_text()}; R² = {line.r_squared:.4f}"
         )
     if args.out:
         out = Path(args.out)

@@ -9,6 +9,7 @@ import shlex
 import signal
 import sys
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -269,17 +270,21 @@ def _print_series(series: Any, args: argparse.Namespace) -> int:
     n, failed = len(series), series.n_failed
     print(f"eisna batch: {n - failed}/{n} spectra fitted with {series.circuit} -> {args.out}")
     if kin.get("model") not in (None, "none"):
+        from ..units import format_time
+
         onset = kin.get("onset_h")
         t95 = kin.get("t95_h")
+        basis = kin.get("time_basis")
         print(
             f"  interlayer in {kin['n_interlayer']} spectra; growth law {kin['model']}, onset "
-            f"{onset:.2f} h, t95 {t95:.2f} h, final R_int {kin['R_int_final']:.4g} Ω"
+            f"{format_time(onset, basis)}, t95 {format_time(t95, basis)}, final R_int "
+            f"{kin['R_int_final']:.4g} Ω"
             if onset is not None and t95 is not None
             else f"  interlayer in {kin['n_interlayer']} spectra; growth law {kin['model']}"
         )
     else:
         print(f"  no interlayer growth found (interlayer in {kin.get('n_interlayer', 0)} spectra)")
-    line = _tracks_line(series.tracks)
+    line = _tracks_line(series.tracks, series.time_sources, series.time_basis)
     if line:
         print(line)
     if args.cycling:
@@ -328,9 +333,14 @@ def _write_joint(series: Any, args: argparse.Namespace) -> None:
     print(f"  joint fit ({', '.join(shared)} shared): {len(table)} spectra -> {Path(args.out) / 'joint.csv'}")
 
 
-def _tracks_line(tracks: Any, n_max: int = 3) -> str:
-    """The tracked quantities that changed most (|change| in %), with their growth law."""
+def _tracks_line(
+    tracks: Any, bases: Mapping[Any, str] | None = None, basis: str | None = None, n_max: int = 3
+) -> str:
+    """The tracked quantities that changed most (|change| in %), with their growth law; the onset
+    in h, or as a rank for a cell without times (``bases``: cell -> time basis, else ``basis``)."""
     import math
+
+    from ..units import format_time
 
     # a quantity only some spectra's circuits have (a window fallback), or one that sits at a
     # bound in most spectra, is no trajectory
@@ -346,7 +356,12 @@ def _tracks_line(tracks: Any, n_max: int = 3) -> str:
     for t in moved[:n_max]:
         cell = f"[{t.cell}] " if t.cell is not None else ""
         onset = t.kinetics.onset_h if t.model != "none" else None
-        law = f", {t.model} from {onset:.1f} h" if onset is not None else ", no growth law"
+        cell_basis = (bases or {}).get(t.cell, basis)
+        law = (
+            f", {t.model} from {format_time(onset, cell_basis, '.1f')}"
+            if onset is not None
+            else ", no growth law"
+        )
         parts.append(
             f"{cell}{t.quantity} {t.first:.4g} -> {t.final:.4g} {t.unit} ({t.change_pct:+.0f} %{law})"
         )

@@ -78,6 +78,13 @@ def drt_lines(path: str, args: argparse.Namespace, curves: list[tuple[str, Any]]
             f"L = {res.L:.3g} H, lambda = {res.lam:.2g}, residual rms = {100 * res.residual_rms:.2f} %"
             + (f", C = {res.C:.3g} F" if np.isfinite(res.C) else "")
         )
+        above = res.R_above_window
+        if above > res.R_inf and above > 1e-3 * res.R_pol:
+            # R_inf alone would understate the ohmic intercept: γ carries it above f_max
+            lines.append(
+                f"    gamma holds {above:.4g} Ohm at tau below the window (faster than f_max): "
+                f"R_inf + that = {res.R_inf + above:.4g} Ohm is the high-frequency intercept"
+            )
         if not res.peaks:
             lines.append("    no peaks")
         if res.lam_at_edge:

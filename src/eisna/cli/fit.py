@@ -116,6 +116,10 @@ def physics_table(fit: Any, label: str) -> list[str]:
     lines.append(f"  fit: {status}; reduced χ² = {redchi:.4g}; AICc = {getattr(fit, 'aicc', math.nan):.4g}")
     flags = tuple(getattr(fit, "flags", ()) or ())
     lines.append(f"  flags: {', '.join(flags) if flags else 'none'}")
+    # the arcs table marks an arc's role mismatch; a diffusion element's is said here
+    for text in getattr(fit, "warnings", ()) or ():
+        if str(text).startswith("RoleMismatchWarning: diffusion"):
+            lines.append(f"    {str(text).split(': ', 1)[1]}")
     return lines
 
 

@@ -72,7 +72,7 @@ from ..circuit.parser import Circuit, parse_circuit
 from ..errors import EisnaError, FitError
 from ..spectrum import CellGeometry, Spectrum
 from .bounds import bound_advice, data_bounds
-from .physics import ISW_RANGES, compute_physics
+from .physics import ISW_RANGES, compute_physics, diffusion_above_window
 from .quality import estimate_noise, judge_misfit
 from .reseed import escape
 from .result import FitResult
@@ -977,7 +977,10 @@ def _assemble(
             defn, values, unc.propagate, geom, float(area) if area else None, eps_r, sym
         )
     warns.extend(phys_warn)
-    if any(not a.role_ok for a in arcs if a.role_ok is not None):
+    # a diffusion element relaxing above the window stands in for a faster process
+    above = diffusion_above_window(defn, values, float(np.max(freq))) if physics and freq.size else []
+    warns.extend(above)
+    if above or any(not a.role_ok for a in arcs if a.role_ok is not None):
         flags.append("role_mismatch")
 
     n_log = math.log(chisqr / n_res) if chisqr > 0 else -np.inf

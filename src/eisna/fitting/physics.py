@@ -32,6 +32,8 @@ __all__ = [
     "asr_per_interface",
     "column_name",
     "compute_physics",
+    "diffusion_above_window",
+    "diffusion_apexes",
     "hn_apex_tau",
     "make_geometry",
 ]
@@ -320,6 +322,57 @@ def _arcs(
                 v, e = propagate(tau_fn)
                 derived[f"tau_{short}"] = Quantity(v, e, "s")
     return arcs
+
+
+# finite-length diffusion elements: the −Z″ apex (first DRT peak) lies at τ·4/π² (as in reseed.py)
+_FINITE = ("Ws", "Wo", "TLMQ")
+
+
+def diffusion_apexes(defn: CircuitDefinition, values: np.ndarray) -> dict[str, tuple[str, float]]:
+    """Apex frequency of every diffusion element: its resistance name → (symbol, f_apex in Hz).
+
+    f_apex = 1/(2π τ_apex), with τ_apex = τ·4/π² for the finite-length elements (Ws, Wo, TLMQ,
+    whose first DRT peak lies there) and τ = (R Q)^(1/n) for TLMQ; NaN when not finite.
+    """
+    out: dict[str, tuple[str, float]] = {}
+    names = defn.param_names
+    for it in _items(defn):
+        p = it.params
+        if it.kind != "diffusion" or "R" not in p:
+            continue
+        with np.errstate(all="ignore"):
+            if "tau" in p:
+                tau = float(values[p["tau"]])
+            else:  # TLMQ: τ = (R Q)^(1/n)
+                tau = float((values[p["R"]] * values[p["Q"]]) ** (1.0 / values[p["n"]]))
+        apex_tau = tau * (4 / math.pi**2 if p.get("sym") in _FINITE else 1.0)
+        ok = math.isfinite(apex_tau) and apex_tau > 0
+        out[names[p["R"]]] = (str(p.get("sym")), 1.0 / (2 * math.pi * apex_tau) if ok else math.nan)
+    return out
+
+
+def diffusion_above_window(defn: CircuitDefinition, values: np.ndarray, f_max: float) -> list[str]:
+    """Warnings for the diffusion elements whose apex lies above the highest fitted frequency.
+
+    A finite-length Warburg relaxing above ``f_max`` (Hz) shows only its low-frequency limit in
+    the window: a plain resistance R_W (Ws) or a capacitance τ/R_W (Wo). It is then no diffusion
+    but a stand-in for something faster (the electrolyte resistance, a high-frequency arc): R_W
+    trades against R_b, and the fit can put R_b on its lower bound with R_W holding the whole
+    ohmic intercept. One ``RoleMismatchWarning`` per such element (empty list: none).
+    """
+    out = []
+    for r_name, (sym, f_apex) in diffusion_apexes(defn, values).items():
+        if not f_apex > f_max:
+            continue
+        acts = (
+            "a series capacitance" if sym in ("Wo", "TLMQ") else f"a series resistance ({r_name} adds to R_b)"
+        )
+        out.append(
+            f"RoleMismatchWarning: diffusion element {sym} ({r_name}) relaxes at {f_apex:.3g} Hz, above "
+            f"the highest fitted frequency ({f_max:.3g} Hz): in this window it acts as {acts}, not as "
+            "diffusion; fit a circuit without it or with a high-frequency arc instead."
+        )
+    return out
 
 
 def _resistances_by_role(defn: CircuitDefinition, items) -> dict[str, list[int]]:

@@ -34,9 +34,10 @@ _TEMP_LINE = re.compile(
     re.IGNORECASE,
 )
 # in a file name "-" separates words ("pellet-80C" is 80 °C) unless it follows "_", "=" or a
-# blank, or starts the name ("pellet_-20C" is -20 °C)
+# blank, or starts the name ("pellet_-20C" is -20 °C); "deg"/"degrees" mean °C ("s04-140deg")
 _TEMP_NAME = re.compile(
-    r"(?P<sign>(?:(?<=[_=\s(])|^)-)?(?<![\d.])(?P<value>\d+(?:[.,]\d+)?)\s*(?P<unit>K|°C|degC|C)(?![a-zA-Z])"
+    r"(?P<sign>(?:(?<=[_=\s(])|^)-)?(?<![\d.])(?P<value>\d+(?:[.,]\d+)?)\s*"
+    r"(?P<unit>K|°C|degC|degrees|deg|C)(?![a-zA-Z])"
 )
 
 

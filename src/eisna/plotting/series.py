@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..units import time_axis_label
 from ._data import fit_curve, get, impedance_of, is_fit
 from ._style import FIT_COLOR, SEQUENTIAL_CMAP, new_axes, style_axes
 from .nyquist import axes_ohm_unit
@@ -96,7 +97,8 @@ def plot_nyquist_series(
     ax.set_aspect("equal", adjustable="datalim")
     if colorbar:
         mappable = mpl.cm.ScalarMappable(norm=norm, cmap=colormap)
-        ax.figure.colorbar(mappable, ax=ax, label="t / h", shrink=0.85)
+        label = time_axis_label(_basis_of(series))
+        ax.figure.colorbar(mappable, ax=ax, label=label, shrink=0.85)
     style_axes(ax)
     return ax
 
@@ -340,8 +342,14 @@ def plot_trajectories(
     ax_r.set_ylabel("R_int / Ω")
     ax_c.set_ylabel(f"C_eff,int / {c_unit}")
     ax_tot.set_ylabel("R_total / Ω")
-    ax_tot.set_xlabel("t / h")
+    ax_tot.set_xlabel(time_axis_label(_basis_of(series) or _basis_of(kinetics)))
     ax_r.legend(fontsize="x-small", frameon=False, loc="center right")
     for ax in (ax_r, ax_c, ax_tot):
         style_axes(ax)
     return ax_r, ax_c, ax_tot
+
+
+def _basis_of(obj: Any) -> str | None:
+    """Time basis a series, a kinetics result or its mapping carries (``"file order"``: ranks)."""
+    basis = obj.get("time_basis") if isinstance(obj, Mapping) else getattr(obj, "time_basis", None)
+    return basis if isinstance(basis, str) else None

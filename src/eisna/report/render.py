@@ -47,7 +47,7 @@ import numpy as np
 from markupsafe import Markup
 
 from ..errors import EisnaError
-from ..units import format_quantity, normalise_unit, param_unit
+from ..units import format_quantity, normalise_unit, param_unit, time_unit
 from ._access import _celsius, _finite, _get, _is_fit, _label_of, _meta, _source_of
 from .figures import _cycling_figure, _figures, _rows_trajectories
 
@@ -167,7 +167,8 @@ def _arrhenius_html(arrhenius: Any) -> Markup | str:
             format_quantity(_get(line, "Ea_eV"), _get(line, "Ea_stderr"), "eV"),
             format_quantity(_get(line, "ln_A"), _get(line, "ln_A_stderr")),
             f"{float(_get(line, 'r_squared')):.4f}" if _finite(_get(line, "r_squared")) else "—",
-            format_quantity(_get(line, "sigma_25C_S_cm"), None, "S/cm"),
+            format_quantity(_get(line, "sigma_25C_S_cm"), None, "S/cm")
+            + (" (extrapolated)" if _get(line, "sigma_25C_extrapolated") else ""),
         ]
         for kind, line in fits.items()
     ]
@@ -351,14 +352,16 @@ def _kinetics_summary(kinetics: Mapping[str, Any]) -> list[tuple[Any, Any]]:
     r_final = next(
         (kinetics[k] for k in ("R_int_final", "R_int_final_ohm", "R_final_ohm") if k in kinetics), None
     )
+    # a cell without times is on a rank axis: its onset is a position in the list, not hours
+    unit = time_unit(kinetics.get("time_basis"))
     items: list[tuple[Any, Any]] = [
         ("best model", {"pre": f"{kinetics.get('model')}: ", **_code(kinetics.get("equation") or "")}),
         (
             Markup("onset t<sub>0</sub>"),
-            format_quantity(kinetics.get("onset_h"), kinetics.get("onset_stderr_h"), "h"),
+            format_quantity(kinetics.get("onset_h"), kinetics.get("onset_stderr_h"), unit),
         ),
-        (Markup("t<sub>95</sub> (95 % of final growth)"), format_quantity(kinetics.get("t95_h"), None, "h")),
-        ("first spectrum with the arc", format_quantity(kinetics.get("first_detected_h"), None, "h")),
+        (Markup("t<sub>95</sub> (95 % of final growth)"), format_quantity(kinetics.get("t95_h"), None, unit)),
+        ("first spectrum with the arc", format_quantity(kinetics.get("first_detected_h"), None, unit)),
         (Markup("R<sub>int</sub> at the end (cell total)"), format_quantity(r_final, None, "Ω")),
     ]
     eps = kinetics.get("eps_r_assumed")
@@ -447,20 +450,24 @@ def _cards(
     tested = [k for k in kk if k is not None]
     if tested:
         cards.append(("KK test passed", f"{sum(bool(_get(k, 'passed')) for k in tested)} / {len(tested)}"))
-    if time_h is not None and len(time_h):
-        cards.append(("time span", f"{np.nanmax(time_h) - np.nanmin(time_h):.1f} h"))
+    k: Mapping[str, Any] = {}
     if kinetics is not None:
         k = (
             kinetics
             if isinstance(kinetics, Mapping)
             else (kinetics.to_dict() if hasattr(kinetics, "to_dict") else {})
         )
+    unit = time_unit(k.get("time_basis"))
+    if time_h is not None and len(time_h):
+        span = np.nanmax(time_h) - np.nanmin(time_h)
+        cards.append(("time span", f"{span:.1f} h" if unit == "h" else f"{span + 1:.0f} spectra, no times"))
+    if kinetics is not None:
         model = k.get("model")
         cards.append(("growth law", "none detected" if model in (None, "none") else str(model)))
         if _finite(k.get("onset_h")):
-            cards.append(("onset", format_quantity(k["onset_h"], k.get("onset_stderr_h"), "h")))
+            cards.append(("onset", format_quantity(k["onset_h"], k.get("onset_stderr_h"), unit)))
         if _finite(k.get("t95_h")):
-            cards.append(("t95", format_quantity(k["t95_h"], None, "h")))
+            cards.append(("t95", format_quantity(k["t95_h"], None, unit)))
     return cards
 
 
@@ -685,7 +692,8 @@ def _tracks_html(tracks: list[Any], kinetics: Mapping[str, Any]) -> Markup:
     if source:
         extra.append(f"Electrode area: {f'{area:g} cm²' if area else 'none'} ({source}).")
     notes = Markup("").join(Markup('<p class="note">{}</p>').format(x) for x in extra)
-    head, rows = tracks_table(tracks)
+    bases = {c: v.get("time_basis") for c, v in cells.items() if isinstance(v, Mapping)}
+    head, rows = tracks_table(tracks, bases, kinetics.get("time_basis"))
     return notes + _table(head, rows)
 
 
@@ -726,7 +734,9 @@ def _render_page(
         from .figures import _figure, _png
         from .tracks import tracks_figure
 
-        fig_tracks = tracks_figure(tracks, _png, _figure)
+        cells = kinetics.get("cells") or {}
+        bases = {c: v.get("time_basis") for c, v in cells.items() if isinstance(v, Mapping)}
+        fig_tracks = tracks_figure(tracks, _png, _figure, bases, kinetics.get("time_basis"))
         if fig_tracks is not None:
             figs.insert(0, fig_tracks)
     circuit = prov.get("circuit") or next((_get(it, "circuit_name") for it in items if _is_fit(it)), None)

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ..units import time_axis_label, time_unit
+
 __all__ = ["tracks_figure", "tracks_table"]
 
 
@@ -23,9 +25,18 @@ def _fmt(x: Any, spec: str = ".4g") -> str:
     return format(v, spec) if math.isfinite(v) else "—"
 
 
-def tracks_table(tracks: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+def tracks_table(
+    tracks: Sequence[Mapping[str, Any]], bases: Mapping[Any, Any] | None = None, basis: str | None = None
+) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
     """Head and rows (plain text) of the table: cell, quantity, law, onset, t95, first → final,
-    change, scatter, note."""
+    change, scatter, note. A cell without times (``bases``: cell → time basis, else ``basis``,
+    ``"file order"``) gives its onset and t95 as ranks ("0.403 (rank)"), not hours."""
+
+    def when(t: Mapping[str, Any], key: str) -> str:
+        text = _fmt(t.get(key), ".3g")
+        cell_basis = (bases or {}).get(t.get("cell"), basis)
+        return f"{text} (rank)" if text != "—" and time_unit(cell_basis) == "rank" else text
+
     head = (
         "cell",
         "quantity",
@@ -44,8 +55,8 @@ def tracks_table(tracks: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, ...], 
             t.get("cell") or "—",
             t.get("quantity"),
             t.get("model"),
-            _fmt(t.get("onset_h"), ".3g"),
-            _fmt(t.get("t95_h"), ".3g"),
+            when(t, "onset_h"),
+            when(t, "t95_h"),
             f"{_fmt(t.get('first'))} {t.get('unit', '')}",
             f"{_fmt(t.get('final'))} {t.get('unit', '')}",
             _fmt(t.get("change_pct"), "+.1f"),
@@ -58,8 +69,15 @@ def tracks_table(tracks: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, ...], 
     return head, rows
 
 
-def tracks_figure(tracks: Sequence[Mapping[str, Any]], png: Any, figure: Any) -> tuple[str, str, str] | None:
-    """One panel per tracked quantity (and cell): values ± 1σ and the best growth law."""
+def tracks_figure(
+    tracks: Sequence[Mapping[str, Any]],
+    png: Any,
+    figure: Any,
+    bases: Mapping[Any, Any] | None = None,
+    basis: str | None = None,
+) -> tuple[str, str, str] | None:
+    """One panel per tracked quantity (and cell): values ± 1σ and the best growth law; a cell
+    without times (``bases``: cell → time basis, else ``basis``) is drawn against its ranks."""
     shown = [
         t
         for t in tracks
@@ -84,7 +102,7 @@ def tracks_figure(tracks: Sequence[Mapping[str, Any]], png: Any, figure: Any) ->
         cell = f" [{t['cell']}]" if t.get("cell") else ""
         ax.set_title(f"{t['quantity']}{cell}: {t.get('model')}", fontsize=9)
         ax.set_ylabel(f"{t['quantity']} / {t.get('unit', '')}", fontsize=8)
-        ax.set_xlabel("t / h", fontsize=8)
+        ax.set_xlabel(time_axis_label((bases or {}).get(t.get("cell"), basis)), fontsize=8)
     for ax in axes[len(shown) :]:
         ax.set_visible(False)
     return (

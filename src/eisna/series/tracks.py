@@ -427,7 +427,14 @@ def _outliers(values: np.ndarray, k: float = 5.0) -> np.ndarray:
 
 def _apex_outside_fraction(series: SeriesResult, name: str, rows: list[int]) -> float:
     """Fraction of fitted spectra whose arc with resistance ``name`` has its apex frequency
-    (f_apex = 1/(2πτ), Hz) outside [fmin, fmax] of the fitted spectrum (0 when unknown)."""
+    (f_apex = 1/(2πτ), Hz) outside [fmin, fmax] of the fitted spectrum (0 when unknown).
+
+    A diffusion element's resistance counts when the element relaxes above fmax: it then stands
+    in for the ohmic intercept (R_W trades against R_b). Below the window its R_W/√τ_W is what
+    the data give and it is left as it is.
+    """
+    from ..fitting.physics import diffusion_apexes
+
     outside, n = 0, 0
     for i in rows:
         res = series.results[i]
@@ -435,7 +442,16 @@ def _apex_outside_fraction(series: SeriesResult, name: str, rows: list[int]) -> 
             continue
         arc = _arc_of(res, name)
         freq = np.asarray(res.freq, dtype=float)
-        if arc is None or not np.isfinite(arc.f_apex) or freq.size == 0:
+        if freq.size == 0:
+            continue
+        if arc is None:
+            values = np.array([float(res.params[p]) for p in res.circuit.param_names])
+            _, f_apex = diffusion_apexes(res.circuit, values).get(name, ("", math.nan))
+            if np.isfinite(f_apex):
+                n += 1
+                outside += f_apex > float(np.max(freq))
+            continue
+        if not np.isfinite(arc.f_apex):
             continue
         n += 1
         if not float(np.min(freq)) <= float(arc.f_apex) <= float(np.max(freq)):
