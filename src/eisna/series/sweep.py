@@ -10,7 +10,7 @@ For every tracked quantity of every spectrum (:mod:`eisna.series.tracks`):
 
 * ``delay_s``: seconds from the sweep's first point to the moment the quantity was measured.
   For a fitted resistance, the time of each point weighted by that point's influence on the
-  fitted value (the fit's linear response, :func:`_response_delay_s`): a drift during the
+  fitted value (the fit's linear response, :func:`_response_delays_s`): a drift during the
   sweep moves the fitted R as if R had been measured at that moment. It falls at and below
   the arc's apex frequency, later than the apex itself (a ZARC's R is pinned by the points
   below its apex); when the response cannot be computed, the time at which the arc's apex
@@ -37,12 +37,12 @@ everywhere here: nothing is flagged.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..spectrum import Spectrum, time_at_frequency
+from ..spectrum import Spectrum
 from .outcome import FitFailure
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ __all__ = [
     "SweepClock",
     "arc_delays_s",
     "changed_during_sweep",
+    "delays_s",
     "growth_time_h",
     "sweep_change_pct",
 ]
@@ -83,6 +84,15 @@ class SweepClock:
 
     freq_hz: np.ndarray
     offset_s: np.ndarray
+    _log_f: np.ndarray = field(init=False, repr=False)
+    _at: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # the lookup of time_at_frequency, sorted once: log f ascending, first time of a repeat
+        ok = np.isfinite(self.freq_hz) & (self.freq_hz > 0) & np.isfinite(self.offset_s)
+        log_f, first = np.unique(np.log10(self.freq_hz[ok]), return_index=True)
+        object.__setattr__(self, "_log_f", log_f)
+        object.__setattr__(self, "_at", self.offset_s[ok][first])
 
     @classmethod
     def of(cls, spectrum: Spectrum) -> SweepClock | None:
@@ -97,10 +107,19 @@ class SweepClock:
         """Time from the first point to the last, s."""
         return float(self.offset_s[-1]) if self.offset_s.size else math.nan
 
+    def offsets_at(self, freq_hz: np.ndarray) -> np.ndarray:
+        """Seconds after the first point at which each of ``freq_hz`` was measured (as
+        :func:`eisna.spectrum.time_at_frequency`; NaN when unknown)."""
+        f = np.asarray(freq_hz, dtype=float)
+        if not self._log_f.size:
+            return np.full(f.shape, math.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.interp(np.log10(f), self._log_f, self._at)
+        return np.where(np.isfinite(f) & (f > 0), out, math.nan)
+
     def offset_at(self, freq_hz: float) -> float:
         """Seconds after the first point at which ``freq_hz`` was measured (NaN when unknown)."""
-        t = time_at_frequency(self.freq_hz, self.offset_s, freq_hz)
-        return math.nan if t is None else t
+        return float(self.offsets_at(np.array([freq_hz]))[0])
 
 
 def _apex_delay_s(res: Any, name: str, clock: SweepClock) -> float:
@@ -111,70 +130,85 @@ def _apex_delay_s(res: Any, name: str, clock: SweepClock) -> float:
     return clock.offset_at(float(arc.f_apex)) if arc is not None else math.nan
 
 
-def _response_delay_s(res: Any, name: str, clock: SweepClock) -> float:
-    """Seconds from the sweep's start at which the fitted parameter ``name`` was measured.
+def _response_delays_s(res: Any, clock: SweepClock) -> dict[str, float]:
+    """Seconds from the sweep's start at which each fitted resistance (``R_*``) was measured.
 
     The fit's linear response: a drift R(t) = R* + R'·(t − t*) during the sweep moves the fitted
     R by R'·(t_R − t*), where t_R = Σ_k a_k t_k weighs each point's time t_k by the influence
     a_k of that point on the fitted R (least-squares gain (JᵀJ)⁻¹Jᵀ at the fitted values, the
     fit's own weights; Σ a_k = 1). An arc's R is pinned by the points at and below its apex,
-    which a sweep from high to low frequency measures last. Clipped to the sweep; NaN when the
-    parameter was not varied or the Jacobian is singular.
+    which a sweep from high to low frequency measures last. Clipped to the sweep; a parameter
+    that was not varied, or that the gain does not resolve, is left out. One Jacobian and one
+    least-squares solve serve every resistance of the fit.
     """
     from ..fitting.weights import weights
 
     names = list(res.param_names)
     free = [n for n in (res.varied or names) if n in names]
-    if name not in free:
-        return math.nan
+    targets = [n for n in free if n.startswith("R_")]
     freq = np.asarray(res.freq, dtype=float)
-    t = np.array([clock.offset_at(f) for f in freq]) if freq.size else freq
+    if not targets or not freq.size:
+        return {}
     values = np.array([float(res.params[n]) for n in names])
     _, grad = res.circuit.circuit.gradient_s(2j * np.pi * freq, values)
     idx = [names.index(n) for n in free]
     w_re, w_im = weights(np.asarray(res.z), res.weighting)
     jac = np.concatenate([(grad[idx].real * w_re).T, (grad[idx].imag * w_im).T])
-    column = jac[:, free.index(name)]
-    tt = np.concatenate([t, t])
+    t = np.tile(clock.offsets_at(freq), 2)
+    cols = [free.index(n) for n in targets]
+    rhs = np.concatenate([jac[:, cols], jac[:, cols] * t[:, None]], axis=1)
     try:
-        gain = np.linalg.lstsq(jac, np.column_stack([column, column * tt]), rcond=None)[0]
+        gain = np.linalg.lstsq(jac, rhs, rcond=None)[0]
     except np.linalg.LinAlgError:
-        return math.nan
-    unit, moment = gain[free.index(name)]
-    if not (np.isfinite(unit) and np.isfinite(moment)) or abs(unit) < 0.5:  # R not resolved by the fit
-        return math.nan
-    return float(np.clip(moment / unit, 0.0, clock.duration_s))
+        return {}
+    out = {}
+    for k, (name, j) in enumerate(zip(targets, cols, strict=True)):
+        unit, moment = gain[j, k], gain[j, len(cols) + k]
+        if np.isfinite(unit) and np.isfinite(moment) and abs(unit) >= 0.5:  # R resolved by the fit
+            out[name] = float(np.clip(moment / unit, 0.0, clock.duration_s))
+    return out
 
 
-def _delay_s(res: Any, name: str, clock: SweepClock) -> float:
-    """Seconds from the sweep's start to the measurement of ``name`` (module docstring)."""
-    if name == "R_dc_ohm":  # the total: the low-frequency end of the sweep
-        freq = np.asarray(res.freq, dtype=float)
-        return clock.offset_at(float(np.min(freq))) if freq.size else math.nan
-    if name == "R_SE_ohm":
-        parts = [_delay_s(res, p, clock) for p in _SE_PARTS if p in res.params]
-        parts = [d for d in parts if math.isfinite(d)]
-        return max(parts) if parts else math.nan
-    if name not in res.params or not name.startswith("R_"):
-        return math.nan  # a derived quantity: no single resistance
+def _delays_of_fit(res: Any, names: list[str], clock: SweepClock) -> dict[str, float]:
+    """Seconds from the sweep's start to the measurement of each of ``names`` (module docstring)."""
     try:
-        delay = _response_delay_s(res, name, clock)
+        response = _response_delays_s(res, clock)
     except (AttributeError, ValueError, IndexError):  # a fit without its circuit's gradient
-        delay = math.nan
-    return delay if math.isfinite(delay) else _apex_delay_s(res, name, clock)
+        response = {}
+
+    def one(name: str) -> float:
+        if name == "R_dc_ohm":  # the total: the low-frequency end of the sweep
+            freq = np.asarray(res.freq, dtype=float)
+            return clock.offset_at(float(np.min(freq))) if freq.size else math.nan
+        if name == "R_SE_ohm":
+            parts = [one(p) for p in _SE_PARTS if p in res.params]
+            parts = [d for d in parts if math.isfinite(d)]
+            return max(parts) if parts else math.nan
+        if name not in res.params or not name.startswith("R_"):
+            return math.nan  # a derived quantity: no single resistance
+        return response[name] if name in response else _apex_delay_s(res, name, clock)
+
+    return {name: one(name) for name in names}
 
 
-def arc_delays_s(series: SeriesResult, name: str, rows: list[int]) -> np.ndarray:
-    """Seconds from each sweep's first point to the measurement of ``name`` (NaN when unknown)."""
+def delays_s(series: SeriesResult, names: list[str], rows: list[int]) -> dict[str, np.ndarray]:
+    """Seconds from each sweep's first point to the measurement of each of ``names``, per row
+    (NaN where unknown: a failed fit, no per-point times, no such resistance)."""
     clocks = series.sweeps
-    out = np.full(len(rows), math.nan)
+    out = {name: np.full(len(rows), math.nan) for name in names}
     for k, i in enumerate(rows):
         clock = clocks[i] if i < len(clocks) else None
         res = series.results[i]
         if clock is None or isinstance(res, FitFailure):
             continue
-        out[k] = _delay_s(res, name, clock)
+        for name, delay in _delays_of_fit(res, names, clock).items():
+            out[name][k] = delay
     return out
+
+
+def arc_delays_s(series: SeriesResult, name: str, rows: list[int]) -> np.ndarray:
+    """Seconds from each sweep's first point to the measurement of ``name`` (NaN when unknown)."""
+    return delays_s(series, [name], rows)[name]
 
 
 def growth_time_h(series: SeriesResult, name: str) -> np.ndarray:

@@ -324,7 +324,7 @@ def _cells(series: SeriesResult) -> list[Any]:
 def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> tuple[Track, ...]:
     """Tracks of every cell: the requested columns, or the default set (see module docstring)."""
     from ..kinetics import KineticsError, fit_kinetics
-    from .sweep import growth_time_h
+    from .sweep import delays_s, growth_time_h
 
     out: list[Track] = []
     _TABLES.clear()
@@ -337,6 +337,7 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
         axis = (series.options or {}).get("track_time", "start")
         names = list(track) if track is not None else [*arcs, "R_SE_ohm", "R_dc_ohm"]
         columns = {n: _column(series, n, rows) for n in names}
+        delays = delays_s(series, names, rows)  # when each quantity was measured in its sweep
         apex = {p: _apex_outside_fraction(series, p, rows) for p in arcs if p in columns}
         notes = {} if track is not None else _unidentified_splits(columns, apex)
         se_flagged = _se_flagged_fraction(series, rows) if "R_SE_ohm" in columns else 0.0
@@ -401,7 +402,7 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
                     note,
                     identified,
                     np.asarray(rows),
-                    **_sweep_fields(series, name, rows, t, v, e, kin if identified else _UNKNOWN),
+                    **_sweep_fields(delays[name], t, v, e, kin if identified else _UNKNOWN),
                     time_axis=axis,
                 )
             )
@@ -413,13 +414,12 @@ _UNKNOWN = object()  # no trajectory to read a change from (a quantity that is n
 
 
 def _sweep_fields(
-    series: SeriesResult, name: str, rows: list[int], t: np.ndarray, v: np.ndarray, e: np.ndarray, kin: Any
+    delay: np.ndarray, t: np.ndarray, v: np.ndarray, e: np.ndarray, kin: Any
 ) -> dict[str, np.ndarray]:
     """``t_arc_h``, ``sweep_change_pct`` and ``changed_during_sweep`` of one track (sweep.py)."""
-    from .sweep import arc_delays_s, changed_during_sweep, sweep_change_pct
+    from .sweep import changed_during_sweep, sweep_change_pct
 
-    delay = arc_delays_s(series, name, rows)
-    pct = np.full(len(rows), math.nan) if kin is _UNKNOWN else sweep_change_pct(t, v, delay, kin)
+    pct = np.full(delay.size, math.nan) if kin is _UNKNOWN else sweep_change_pct(t, v, delay, kin)
     return {
         "t_arc_h": t + delay / 3600.0,
         "sweep_change_pct": pct,
