@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,7 @@ def test_sweep_times_of_rows():
     assert out["point_time_s"] == pytest.approx((0.0, 2.5, 8.5))
     assert sweep_times(None) == {}
     assert sweep_times(t, np.array([2, 4])) == {}  # last point without a time: no known span
+    assert sweep_times(np.zeros(5)) == {}  # placeholder zeros: no sweep at all
 
 
 def test_time_at_frequency_interpolates_in_log_f():
@@ -127,3 +129,52 @@ def test_table_without_times_has_no_sweep(tmp_path):
     (s,) = eisna.read(path)
     assert "sweep_duration_s" not in s.meta and "point_time_s" not in s.meta
     assert s.measured_after_s(100.0) is None
+
+
+@pytest.mark.parametrize(
+    "relative",
+    [
+        "zahner/drift.ism",
+        "gamry-parser/eispot_data.dta",
+        "impedancepy/exampleDataGamry.DTA",
+        "impedancepy/exampleDataVersaStudio.par",
+        "impedancepy/exampleDataParstat.txt",
+        "nrel-osif/example_EIS_data.txt",
+        "impedancepy/Circuit1_EIS_1.z",
+        "impedancepy/exampleDataZPlot.z",
+    ],
+)
+def test_other_formats_keep_their_point_times(corpus, relative):
+    path = corpus_file("other-formats", relative)
+    if not path.exists():
+        pytest.skip(f"{path} not in the corpus")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # placeholder areas and the like: not what is tested here
+        spectra = eisna.read(path)
+    for s in spectra:
+        times = np.asarray(s.meta["point_time_s"])
+        assert times.size == len(s) and times[0] == 0.0
+        assert np.all(np.diff(times) >= 0), "a sweep's clock runs forward"
+        assert s.meta["sweep_duration_s"] == pytest.approx(times[-1]) and times[-1] > 0
+    if path.suffix == ".z":  # ZPlot: the Time(Sec) column, read here from the text
+        lines = path.read_text(encoding="latin-1").splitlines()
+        head = next(i for i, ln in enumerate(lines) if "Time(Sec)" in ln)
+        column = lines[head].split().index("Time(Sec)")
+        rows = [ln.split() for ln in lines[head + 1 :]]
+        values = [float(r[column]) for r in rows if len(r) > column and r[0][0].isdigit()]
+        assert spectra[0].elapsed_s == pytest.approx(values[0])
+        assert spectra[0].meta["sweep_duration_s"] == pytest.approx(values[-1] - values[0])
+
+
+@pytest.mark.parametrize(
+    "relative", ["impedancepy/exampleDataAutolab.txt", "pyimpspec/data.P00", "pyimpspec/data.mpt"]
+)
+def test_time_columns_of_zeros_give_no_sweep(corpus, relative):
+    path = corpus_file("other-formats", relative)
+    if not path.exists():
+        pytest.skip(f"{path} not in the corpus")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (s,) = eisna.read(path)
+    assert "sweep_duration_s" not in s.meta
+    assert s.measured_after_s(float(s.freq[0])) is None

@@ -30,14 +30,15 @@ def sweep_times(time_s: np.ndarray | None, rows: np.ndarray | None = None) -> di
     dict
         ``sweep_duration_s`` (last point's time minus the first's, s) and ``point_time_s``
         (tuple of each point's time after the first, s); empty when the first or last point
-        has no finite time, since the sweep then has no known span.
+        has no finite time, or the last is not later than the first (one point, or a column of
+        placeholder zeros as some exports write), since the sweep then has no known span.
     """
     if time_s is None:
         return {}
     t = np.asarray(time_s, dtype=float)
     if rows is not None:
         t = t[np.asarray(rows)]
-    if t.size == 0 or not (np.isfinite(t[0]) and np.isfinite(t[-1])):
-        return {}
+    if t.size < 2 or not (np.isfinite(t[0]) and np.isfinite(t[-1])) or not t[-1] > t[0]:
+        return {}  # one point, or a time column of placeholders (all 0 in some exports)
     offsets = t - t[0]
     return {"sweep_duration_s": float(offsets[-1]), "point_time_s": tuple(offsets.tolist())}
