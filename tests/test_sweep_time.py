@@ -189,3 +189,27 @@ def test_track_time_arc_removes_the_lag_from_the_onset():
 def test_track_time_must_be_known():
     with pytest.raises(EisnaError, match="track_time='end'; expected one of start, arc"):
         fit_series([], "symmetric_two_arcs", track_time="end")
+
+
+def test_cli_track_time_arc_on_the_sample(tmp_path, capsys):
+    """``eisna batch --track-time arc``: the laws on the arcs' times, said in kinetics.json; a bad
+    value is a usage error (exit 2) before any fitting."""
+    import orjson
+
+    from eisna.cli import main
+
+    from .conftest import SAMPLES
+
+    looped = str(SAMPLES / "nas_looped.mpt")
+    assert main(["batch", looped, "--track-time", "end", "--out", str(tmp_path / "bad")]) == 2
+    assert "--track-time: invalid choice: 'end'" in capsys.readouterr().err
+    out = tmp_path / "arc"
+    assert main(["batch", looped, "--track-time", "arc", "--out", str(out), "--no-report"]) == 0
+    kinetics = orjson.loads((out / "kinetics.json").read_bytes())
+    assert kinetics["time_axis"] == "arc"
+    assert {t["time_axis"] for t in kinetics["tracks"]} == {"arc"}
+    # the 10-kHz interlayer arc is taken 5-7 s into its 151.5-s sweep: the onset moves by seconds
+    assert kinetics["onset_h"] == pytest.approx(0.99, abs=0.02)
+    rows = pd.read_csv(out / "results.csv")
+    delay_s = 3600 * (rows["R_int_t_arc_h"] - rows["time_h"]).dropna()
+    assert delay_s.between(3.0, 10.0).all()

@@ -53,6 +53,7 @@ __all__ = [
     "TIME_AXES",
     "SweepClock",
     "arc_delays_s",
+    "arc_time_h",
     "changed_during_sweep",
     "delays_s",
     "growth_time_h",
@@ -217,25 +218,27 @@ def arc_delays_s(series: SeriesResult, name: str, rows: list[int]) -> np.ndarray
     return delays_s(series, [name], rows)[name]
 
 
-def growth_time_h(series: SeriesResult, name: str) -> np.ndarray:
-    """Hours on which the growth law of ``name`` is fitted, for every row of the series.
+def arc_time_h(t_h: np.ndarray, delay_s: np.ndarray) -> np.ndarray:
+    """``t_h`` plus each delay (s → h); a row without a delay (the arc absent, no per-point times)
+    takes the median delay of the others (0 without any), so that one axis holds every row."""
+    delay = np.asarray(delay_s, dtype=float)
+    known = delay[np.isfinite(delay)]
+    fill = float(np.median(known)) if known.size else 0.0
+    return np.asarray(t_h, dtype=float) + np.where(np.isfinite(delay), delay, fill) / 3600.0
 
-    ``series.time_h`` unless the series was fitted with ``track_time="arc"``: then each row's
-    ``time_h`` plus the delay of ``name`` in its sweep (:func:`arc_delays_s`); a row without a
-    delay (the arc absent, no per-point times) takes the median delay of its cell (0 without any).
-    """
+
+def growth_time_h(series: SeriesResult, name: str) -> np.ndarray:
+    """Hours on which the growth law of ``name`` is fitted, for every row of the series:
+    ``series.time_h``, or under ``track_time="arc"`` each cell's :func:`arc_time_h`."""
     t = np.asarray(series.time_h, dtype=float)
     if (series.options or {}).get("track_time", "start") != "arc":
         return t
-    rows = list(range(len(series.results)))
-    delay = arc_delays_s(series, name, rows)
-    labels = list(series.cells) if series.cells else [None] * len(rows)
+    out = t.copy()
+    labels = list(series.cells) if series.cells else [None] * len(t)
     for cell in set(labels):
-        mine = np.array([lab == cell for lab in labels], dtype=bool)
-        known = delay[mine & np.isfinite(delay)]
-        fill = float(np.median(known)) if known.size else 0.0
-        delay[mine & ~np.isfinite(delay)] = fill
-    return t + delay / 3600.0
+        rows = [i for i, lab in enumerate(labels) if lab == cell]
+        out[rows] = arc_time_h(t[rows], arc_delays_s(series, name, rows))
+    return out
 
 
 def _neighbour_rate(t_h: np.ndarray, values: np.ndarray) -> np.ndarray:

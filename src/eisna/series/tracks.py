@@ -324,7 +324,7 @@ def _cells(series: SeriesResult) -> list[Any]:
 def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> tuple[Track, ...]:
     """Tracks of every cell: the requested columns, or the default set (see module docstring)."""
     from ..kinetics import KineticsError, fit_kinetics
-    from .sweep import delays_s, growth_time_h
+    from .sweep import arc_time_h, delays_s
 
     out: list[Track] = []
     _TABLES.clear()
@@ -386,7 +386,7 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
                 try:
                     # unweighted: fit σ of real spectra range over decades (an unidentified
                     # Warburg inflates some) and do not describe the scatter between neighbours
-                    t_fit = growth_time_h(series, name)[rows]
+                    t_fit = arc_time_h(t, delays[name]) if axis == "arc" else t
                     kin = _growth_laws(fit_kinetics, t_fit[keep], v[keep])
                 except KineticsError:
                     kin = None
