@@ -572,13 +572,12 @@ def write_outputs(
     ``analysis.json`` (:func:`eisna.analysis.analyse_series`: KK verdicts, residuals, arcs, curves)
     is what the report renders, here and in ``eisna report DIR``.
     """
-    import pandas as pd
-
     from . import __version__
     from .analysis import analyse_series
+    from .series.export import rows_frame
 
     rows = series.rows()
-    frame = pd.DataFrame(rows)  # (SeriesResult.to_frame, without building the rows twice)
+    frame = rows_frame(rows)  # (SeriesResult.to_frame, without building the rows twice)
     provenance = {**provenance, "eisna_version": __version__, "finished": datetime.now(UTC).isoformat()}
     kinetics = series.kinetics_summary()
     tracks = [t.to_dict() for t in series.tracks]

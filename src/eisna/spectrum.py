@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from .errors import SpectrumError
 
-__all__ = ["CellGeometry", "Spectrum"]
+__all__ = ["CellGeometry", "Spectrum", "time_at_frequency"]
 
 FloatArray = npt.NDArray[np.float64]
 ComplexArray = npt.NDArray[np.complex128]
@@ -77,6 +77,15 @@ class Spectrum:
         ``truncated`` (True when the file ends early, see
         :class:`~eisna.errors.TruncatedDataWarning`),
         ``format`` (reader name) and ``header`` (raw header as a dict).
+
+        Acquisition times within the sweep, set by readers whose files hold a time for every
+        point (EC-Lab ``time/s``, Gamry ``Time``, Zahner point times, VersaStudio/Parstat
+        ``Elapsed Time (s)``, ZPlot ``Time(Sec)``, ``.P00`` ``time/s`` and any table with a time
+        column, e.g. a Neware or Autolab export) and absent otherwise:
+        ``sweep_duration_s`` (float, s: time of the last point minus time of the first, as read)
+        and ``point_time_s`` (tuple of float, s: time of each point after the first, in the order
+        of ``freq``; 0.0 first). :meth:`measured_after_s` reads the time at which a frequency was
+        measured from them.
 
     Notes
     -----
@@ -162,8 +171,62 @@ class Spectrum:
             keep &= self.freq <= fmax
         if not keep.any():
             raise SpectrumError(f"no points between {fmin} and {fmax} Hz")
+        times = self.meta.get("point_time_s")
+        if times is not None and len(times) == keep.size:  # keep the point times aligned with freq
+            kept = tuple(t for t, k in zip(times, keep, strict=True) if k)
+            return replace(
+                self, freq=self.freq[keep], z=self.z[keep], meta={**self.meta, "point_time_s": kept}
+            )
         return replace(self, freq=self.freq[keep], z=self.z[keep])
+
+    def measured_after_s(self, freq_hz: float) -> float | None:
+        """Seconds after the spectrum's first point at which ``freq_hz`` was measured.
+
+        Interpolated in log f between the measured points (``meta["point_time_s"]``); a
+        frequency outside the measured range takes the time of the nearest end.
+
+        Parameters
+        ----------
+        freq_hz : float
+            Frequency in Hz (e.g. an arc's apex frequency).
+
+        Returns
+        -------
+        float or None
+            Time in s; None when the reader gave no per-point times.
+        """
+        times = self.meta.get("point_time_s")
+        if times is None or len(times) != self.freq.size:
+            return None
+        return time_at_frequency(self.freq, np.asarray(times, dtype=float), freq_hz)
 
     def with_meta(self, **updates: Any) -> Spectrum:
         """Return a copy whose metadata is updated with ``updates``."""
         return replace(self, meta={**self.meta, **updates})
+
+
+def time_at_frequency(freq: npt.ArrayLike, times_s: npt.ArrayLike, freq_hz: float) -> float | None:
+    """Time at which ``freq_hz`` was measured, interpolated in log f between the points.
+
+    Parameters
+    ----------
+    freq : array_like of float
+        Measured frequencies in Hz (any order).
+    times_s : array_like of float
+        Time of each point in s (same order; NaN where unknown).
+    freq_hz : float
+        Frequency in Hz; outside the measured range the time of the nearest end is returned.
+
+    Returns
+    -------
+    float or None
+        Time in s, or None without a point of known time (or for a non-finite ``freq_hz``).
+    """
+    f = np.asarray(freq, dtype=float)
+    t = np.asarray(times_s, dtype=float)
+    ok = np.isfinite(f) & (f > 0) & np.isfinite(t)
+    if ok.sum() < 1 or not (np.isfinite(freq_hz) and freq_hz > 0):
+        return None
+    # np.unique keeps the first time a repeated frequency was measured
+    log_f, first = np.unique(np.log10(f[ok]), return_index=True)
+    return float(np.interp(np.log10(freq_hz), log_f, t[ok][first]))

@@ -123,6 +123,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(default: every identifiable arc resistance, R_SE and R_total); see tracks.csv",
     )
     p.add_argument(
+        "--track-time",
+        choices=("start", "arc"),
+        default="start",
+        help="time axis of the growth laws: each sweep's first point (default), or the moment "
+        "each quantity was measured within its sweep (results.csv Q_t_arc_h), which removes a "
+        "long sweep's lag from onset and t95",
+    )
+    p.add_argument(
         "--group-by",
         metavar="REGEX",
         help="files whose names give the same match (first group) are one cell (default: a "
@@ -238,6 +246,7 @@ def _call_batch(
         cycling=args.cycling,
         tz=args.tz,
         track=args.track,
+        **({"track_time": args.track_time} if args.track_time != "start" else {}),
         group_by=args.group_by,
         interval_h=args.interval_h,
         command=" ".join(
@@ -285,6 +294,9 @@ def _print_series(series: Any, args: argparse.Namespace) -> int:
     else:
         print(f"  no interlayer growth found (interlayer in {kin.get('n_interlayer', 0)} spectra)")
     line = _tracks_line(series.tracks, series.time_sources, series.time_basis)
+    if line:
+        print(line)
+    line = _sweep_line(series.tracks)
     if line:
         print(line)
     if args.cycling:
@@ -366,6 +378,31 @@ def _tracks_line(
             f"{cell}{t.quantity} {t.first:.4g} -> {t.final:.4g} {t.unit} ({t.change_pct:+.0f} %{law})"
         )
     return "  changed most: " + "; ".join(parts) + " (all in tracks.csv)"
+
+
+def _sweep_line(tracks: Any, n_max: int = 3) -> str:
+    """The tracked quantities that changed during their own sweeps (results.csv changed_during_sweep)."""
+    import math
+
+    parts = []
+    for t in tracks:
+        n = int(t.summary()["n_changed_during_sweep"])
+        if not n:
+            continue
+        hours = [float(h) for h, f in zip(t.t_h, t.changed_during_sweep, strict=True) if f]
+        cell = f"[{t.cell}] " if t.cell is not None else ""
+        worst = t.max_sweep_change_pct
+        when = f"{min(hours):.2g}–{max(hours):.2g} h"
+        text = f"{cell}{t.quantity} in {n} spectra ({when}, up to {worst:+.0f} %)"
+        parts.append((-abs(worst) if math.isfinite(worst) else 0.0, text))
+    if not parts:
+        return ""
+    parts.sort()
+    return (
+        "  changed during sweep: "
+        + "; ".join(p for _, p in parts[:n_max])
+        + " (not stationary; results.csv changed_during_sweep)"
+    )
 
 
 def _print_cycling(path: Path) -> None:

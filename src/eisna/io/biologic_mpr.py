@@ -51,6 +51,7 @@ from ..spectrum import Spectrum
 from ._limits import check_file
 from ._placeholders import mark_placeholder_area
 from ._points import classify, dropped_by_spectrum
+from ._sweep import sweep_times
 from ._text import split_spectra
 from .biologic_mpr_columns import COLUMNS
 
@@ -963,6 +964,8 @@ def read(path: str | os.PathLike[str], **options: Any) -> list[Spectrum]:
             "header": header,
             "truncated": mpr.truncated and index == len(groups) - 1,
         }
+        if elapsed is not None:  # a corrupt first time/s gives the sweep no known span
+            meta.update(sweep_times(time, rows))
         spectra.append(
             Spectrum(
                 freq=freq[rows].astype(np.float64), z=z[rows], timestamp=stamp, elapsed_s=elapsed, meta=meta

@@ -49,6 +49,7 @@ from ..spectrum import Spectrum
 from . import _absolute_time
 from ._placeholders import mark_placeholder_area
 from ._points import classify, dropped_by_spectrum
+from ._sweep import sweep_times
 from ._text import (
     decode_text,
     looks_cut,
@@ -967,6 +968,7 @@ def _build_spectrum(
         "truncated": False,
         "header": mpt.header,
     }
+    meta.update(sweep_times(time_s, rows))
     if (absolute := mpt.absolute_time) is not None:
         meta.update(
             time_format="absolute",

@@ -36,6 +36,7 @@ import numpy as np
 from ..errors import MetadataWarning, NoImpedanceData, ParseError
 from ..spectrum import Spectrum
 from ._points import finite_points
+from ._sweep import sweep_times
 from ._text import cut_last_line, decode_text, read_bytes
 
 __all__ = ["DESCRIPTION", "EXTENSIONS", "NAME", "read", "sniff"]
@@ -304,6 +305,7 @@ def _spectrum(
         meta["dropped"] = {"cut last line": 1}
         meta["truncated"] = True
     meta["curve_time_s"] = float(time_s[keep][0]) if time_s is not None else None
+    meta.update(sweep_times(time_s, np.flatnonzero(keep)))
     # DATE/TIME is the start of the experiment; the curve's Time column has no stated origin
     elapsed = 0.0 if start is not None else None
     return Spectrum(freq=freq[keep], z=z[keep], timestamp=start, elapsed_s=elapsed, meta=meta)

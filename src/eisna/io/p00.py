@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import MetadataWarning, NoImpedanceData, ParseError
 from ..spectrum import Spectrum
 from ._points import finite_points
+from ._sweep import sweep_times
 from ._text import decode_text, read_bytes
 
 __all__ = ["DESCRIPTION", "EXTENSIONS", "NAME", "read", "sniff"]
@@ -133,6 +134,7 @@ def read(path: str | os.PathLike[str]) -> list[Spectrum]:
         "I_A": float(np.nanmean(i[keep])) if i is not None else None,
         "header": tuple(lines[:at]),
         "n_dropped": int((~keep).sum()),
+        **sweep_times(t, np.flatnonzero(keep)),
     }
     timestamp = start + timedelta(seconds=elapsed) if start is not None and elapsed is not None else start
     return [Spectrum(freq=freq[keep], z=z[keep], timestamp=timestamp, elapsed_s=elapsed, meta=meta)]

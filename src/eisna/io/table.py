@@ -46,6 +46,7 @@ import numpy as np
 
 from ..errors import NoImpedanceData, ParseError
 from ..spectrum import Spectrum
+from ._sweep import sweep_times
 from ._text import (
     count_dropped,
     cut_last_line,
@@ -758,6 +759,7 @@ def spectra_from_table(
             info["truncated"] = True
         if split is not None and np.isfinite(split[first]):
             info["cycle"] = round(float(split[first]))
+        info.update(sweep_times(time, rows))
         if "temperature" in arrays:
             info["temperature_K"] = _temperature_k(arrays["temperature"][rows], temp_unit)
         for role, key in (("potential", "Ewe_V"), ("current", "I_A")):

@@ -26,6 +26,7 @@ import numpy as np
 from ..errors import MetadataWarning, NoImpedanceData, ParseError
 from ..spectrum import Spectrum
 from ._points import finite_points
+from ._sweep import sweep_times
 from ._text import decode_text, read_bytes
 
 __all__ = ["DESCRIPTION", "EXTENSIONS", "NAME", "read", "sniff"]
@@ -198,6 +199,7 @@ def _segment(
     meta["Ewe_V"] = float(np.nanmean(e[keep])) if e is not None else None
     meta["I_A"] = float(np.nanmean(i[keep])) if i is not None else None
     meta["n_dropped"] = int((~keep).sum())
+    meta.update(sweep_times(t, np.flatnonzero(keep)))
     elapsed = float(t[keep][0]) if t is not None else None
     timestamp = start + timedelta(seconds=elapsed) if start is not None and elapsed is not None else start
     return Spectrum(

@@ -31,6 +31,7 @@ import numpy as np
 
 from ..errors import NoImpedanceData, ParseError
 from ..spectrum import Spectrum
+from ._sweep import sweep_times
 from ._text import read_bytes
 
 __all__ = ["DESCRIPTION", "EXTENSIONS", "NAME", "read", "sniff"]
@@ -227,4 +228,6 @@ def _spectrum(
         "n_dropped": n_overlap + n_bad,
         "header": header,
     }
+    if elapsed is not None:  # simulated files hold no point times (zeros)
+        meta.update(sweep_times(seconds, rows))
     return Spectrum(freq=freq[rows], z=z[rows], timestamp=timestamp, elapsed_s=elapsed, meta=meta)

@@ -28,6 +28,7 @@ import numpy as np
 from ..errors import MetadataWarning, NoImpedanceData, ParseError
 from ..spectrum import Spectrum
 from ._points import finite_points
+from ._sweep import sweep_times
 from ._text import cut_last_line, decode_text, read_bytes
 
 __all__ = ["DESCRIPTION", "EXTENSIONS", "NAME", "read", "sniff"]
@@ -158,6 +159,7 @@ def read(path: str | os.PathLike[str]) -> list[Spectrum]:
     if cut_at is not None:
         meta["dropped"] = {"cut last line": 1}
         meta["truncated"] = True
+    meta.update(sweep_times(time_s, np.flatnonzero(keep)))
     return [Spectrum(freq=freq[keep], z=z[keep], timestamp=timestamp, elapsed_s=elapsed, meta=meta)]
 
 

@@ -29,13 +29,16 @@ def tracks_table(
     tracks: Sequence[Mapping[str, Any]], bases: Mapping[Any, Any] | None = None, basis: str | None = None
 ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
     """Head and rows (plain text) of the table: cell, quantity, law, onset, t95, first → final,
-    change, scatter, note. A cell without times (``bases``: cell → time basis, else ``basis``,
-    ``"file order"``) gives its onset and t95 as ranks ("0.403 (rank)"), not hours."""
+    change, scatter, the spectra that changed during their own sweep, note. A cell without times
+    (``bases``: cell → time basis, else ``basis``, ``"file order"``) gives its onset and t95 as
+    ranks ("0.403 (rank)"), not hours."""
 
     def when(t: Mapping[str, Any], key: str) -> str:
         text = _fmt(t.get(key), ".3g")
-        cell_basis = (bases or {}).get(t.get("cell"), basis)
-        return f"{text} (rank)" if text != "—" and time_unit(cell_basis) == "rank" else text
+        return f"{text} (rank)" if text != "—" and _unit(t) == "rank" else text
+
+    def _unit(t: Mapping[str, Any]) -> str:
+        return time_unit((bases or {}).get(t.get("cell"), basis))
 
     head = (
         "cell",
@@ -48,6 +51,7 @@ def tracks_table(
         "change / %",
         "median jump / %",
         "n",
+        "changed during sweep",
         "note",
     )
     rows = [
@@ -62,11 +66,23 @@ def tracks_table(
             _fmt(t.get("change_pct"), "+.1f"),
             _fmt(t.get("median_jump_pct"), ".2g"),
             str(t.get("n")),
+            _changed_cell(t),
             t.get("note") or "",
         )
         for t in tracks
     ]
     return head, rows
+
+
+def _changed_cell(track: Mapping[str, Any]) -> str:
+    """``"3 spectra, 0–1 h, up to +12 %"`` from the stored sweep fields; "—" when none changed
+    (always for a cell without times: its ranks take no delays, see ``series.sweep.delays_s``)."""
+    flags = track.get("changed_during_sweep") or []
+    hours = [h for h, f in zip(track.get("t_h") or [], flags, strict=False) if f]
+    if not hours:
+        return "—"
+    worst = _fmt(track.get("max_sweep_change_pct"), "+.0f")
+    return f"{len(hours)} spectra, {min(hours):.2g}–{max(hours):.2g} h, up to {worst} %"
 
 
 def tracks_figure(
@@ -93,21 +109,30 @@ def tracks_figure(
     axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
     for ax, t in zip(axes, shown, strict=False):
         x = np.asarray(t["t_h"], float)
+        arc = np.asarray(t.get("t_arc_h") or [math.nan] * len(x), float)
+        on_arc = t.get("time_axis") == "arc"
+        if on_arc:  # the law is on the arcs' times: so are the points (start time where unknown)
+            x = np.where(np.isfinite(arc), arc, x)
         y = np.asarray(t["values"], float)
         e = np.asarray(t.get("stderr") or [math.nan] * len(y), float)
         e = np.where(np.isfinite(e) & (e < np.abs(y)), e, 0.0)
         ax.errorbar(x, y, yerr=e, fmt="o", ms=3, lw=0.8, color="#1f4e79")
+        changed = np.asarray(t.get("changed_during_sweep") or [False] * len(y), bool)
+        if changed.size == y.size and changed.any():
+            ax.plot(x[changed], y[changed], "o", ms=7, mfc="none", mec="#e67e22", mew=1.2)
         if t.get("law_t_h"):
             ax.plot(t["law_t_h"], t["law_values"], "-", color="#c0392b", lw=1.2)
         cell = f" [{t['cell']}]" if t.get("cell") else ""
         ax.set_title(f"{t['quantity']}{cell}: {t.get('model')}", fontsize=9)
         ax.set_ylabel(f"{t['quantity']} / {t.get('unit', '')}", fontsize=8)
-        ax.set_xlabel(time_axis_label((bases or {}).get(t.get("cell"), basis)), fontsize=8)
+        label = time_axis_label((bases or {}).get(t.get("cell"), basis))
+        ax.set_xlabel("t (arc measured) / h" if on_arc else label, fontsize=8)
     for ax in axes[len(shown) :]:
         ax.set_visible(False)
     return (
         "Tracked quantities",
         "Every tracked quantity on its cell's own clock, with 1σ error bars; line: best growth law "
-        "(AICc); none: no growth law beats a constant.",
+        "(AICc); none: no growth law beats a constant; open orange circles: changed during its own "
+        "sweep by more than its error and 5 % (the spectrum is not stationary).",
         png(fig),
     )

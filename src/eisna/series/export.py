@@ -17,18 +17,57 @@ from .outcome import FitFailure
 from .result import _INTERLAYER_COLUMNS, _none_nan
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .result import SeriesResult
 
-__all__ = ["kinetics_summary", "series_rows"]
+__all__ = ["SWEEP_COLUMNS", "kinetics_summary", "rows_frame", "series_rows"]
+
+#: Columns of results.csv about the acquisition time within each sweep (:mod:`.sweep`), last in
+#: the table: ``sweep_duration_s``, ``changed_during_sweep`` (``"R_int +12.3 %; …"``, empty
+#: when nothing changed beyond its error and 5 %), and per tracked quantity Q ``Q_t_arc_h``
+#: (hours at which Q was measured) and ``Q_sweep_change_pct`` (its change during the sweep).
+SWEEP_COLUMNS = ("sweep_duration_s", "changed_during_sweep")
+_SWEEP_SUFFIXES = ("_t_arc_h", "_sweep_change_pct")
 
 
 def series_rows(series: SeriesResult) -> list[dict[str, Any]]:
     """One dict per spectrum: the ``results.csv`` row."""
     names = series.param_names()
-    return [
+    rows = [
         _failed_row(series, i, res, names) if isinstance(res, FitFailure) else _fit_row(series, i, res, names)
         for i, res in enumerate(series.results)
     ]
+    _add_sweep_columns(series, rows)
+    return rows
+
+
+def _add_sweep_columns(series: SeriesResult, rows: list[dict[str, Any]]) -> None:
+    """The :data:`SWEEP_COLUMNS` of every row, from the sweeps' clocks and the tracks."""
+    for i, row in enumerate(rows):
+        clock = series.sweeps[i] if i < len(series.sweeps) else None
+        row["sweep_duration_s"] = clock.duration_s if clock is not None else math.nan
+        row["changed_during_sweep"] = ""
+    changed: dict[int, list[str]] = {}
+    for track in series.tracks:
+        if not len(track.t_arc_h):
+            continue
+        for k, i in enumerate(track.rows):
+            rows[i][f"{track.quantity}_t_arc_h"] = float(track.t_arc_h[k])
+            rows[i][f"{track.quantity}_sweep_change_pct"] = float(track.sweep_change_pct[k])
+            if track.changed_during_sweep[k]:
+                changed.setdefault(int(i), []).append(f"{track.quantity} {track.sweep_change_pct[k]:+.1f} %")
+    for i, parts in changed.items():
+        rows[i]["changed_during_sweep"] = "; ".join(parts)
+
+
+def rows_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The ``results.csv`` table of ``rows``: columns in order of appearance, the sweep columns last."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    sweep = [c for c in frame.columns if c in SWEEP_COLUMNS or str(c).endswith(_SWEEP_SUFFIXES)]
+    return frame[[c for c in frame.columns if c not in sweep] + sweep]
 
 
 def _failed_row(series: SeriesResult, i: int, res: FitFailure, names: list[str]) -> dict[str, Any]:
@@ -118,6 +157,7 @@ def kinetics_summary(series: SeriesResult, cell: Any = None) -> dict[str, Any]:
         "area_cm2": series.area_cm2,
         "eps_r_assumed": series.eps_r,
         **_window_summary(series, mask),
+        "time_axis": (series.options or {}).get("track_time", "start"),
     }
     kin = series.cell_kinetics.get(cell, series.kinetics) if cell is not None else series.kinetics
     if kin is None or kin.model == "none":

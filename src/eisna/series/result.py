@@ -50,6 +50,9 @@ class SeriesResult:
         Geometry and the interlayer permittivity assumed for thicknesses.
     tracks : tuple of Track
         Every tracked quantity of every cell with its growth law (:mod:`.tracks`).
+    sweeps : tuple of SweepClock or None
+        Per spectrum, the acquisition time of each point of its sweep (None for failed rows and
+        readers without per-point times; :mod:`.sweep`).
     """
 
     results: tuple[Any, ...]
@@ -71,6 +74,7 @@ class SeriesResult:
     main_cell: Any = None
     tracks: tuple[Any, ...] = ()
     time_sources: Mapping[Any, str] = field(default_factory=dict)
+    sweeps: tuple[Any, ...] = field(repr=False, default=())
 
     def _cell_mask(self, cell: Any = None) -> np.ndarray:
         n = len(self.results)
@@ -164,9 +168,9 @@ class SeriesResult:
 
     def to_frame(self) -> pd.DataFrame:
         """The ``results.csv`` table as a DataFrame (one row per spectrum, time order)."""
-        import pandas as pd
+        from .export import rows_frame
 
-        return pd.DataFrame(self.rows())
+        return rows_frame(self.rows())
 
     def tracks_frame(self) -> pd.DataFrame:
         """The ``tracks.csv`` table: one row per cell and tracked quantity."""

@@ -20,6 +20,7 @@ from .fitter import _ChainTask, _Fitter, _idx, _run_chain, _src
 from .ordering import order_spectra
 from .outcome import BASELINES, FitFailure, SeriesOptions, SpectrumOutcome
 from .result import SeriesResult
+from .sweep import TIME_AXES, SweepClock, growth_time_h
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -83,6 +84,7 @@ def fit_series(
     track: str | Sequence[str] | None = None,
     interval_h: float | None = None,
     fallback: bool = True,
+    track_time: str = "start",
     **fit_options: Any,
 ) -> SeriesResult:
     """Fit a time series of spectra with warm starts and per-spectrum interlayer detection.
@@ -153,6 +155,12 @@ def fit_series(
         Quantities to follow with growth laws (``results.csv`` columns, or ``"R_SE"``,
         ``"R_total"``; a comma-separated string works). Default: every arc resistance the data
         identify, R_SE and the total resistance (see :mod:`eisna.series.tracks`).
+    track_time : {"start", "arc"}
+        Time axis of the growth laws (R_int's kinetics and every track): each sweep's first
+        point (default), or the moment each quantity was measured within its sweep
+        (``t_arc_h``, :mod:`eisna.series.sweep`), which removes the lag of a long sweep from the
+        onset and t95. Needs per-point times (``Spectrum.meta["point_time_s"]``); without them
+        both axes are the same.
     **fit_options
         Passed to :func:`eisna.fit` (``weighting``, ``fmin``, ``fmax``…).
 
@@ -161,6 +169,8 @@ def fit_series(
     SeriesResult
     """
     spectra = list(spectra)
+    if track_time not in TIME_AXES:
+        raise EisnaError(f"fit_series: track_time={track_time!r}; expected one of {', '.join(TIME_AXES)}")
     geometry = resolve_geometry(geometry, area_cm2, thickness_cm, "fit_series", spectra)
     if baseline == "auto":
         baseline = default_baseline(circuit)
@@ -192,6 +202,7 @@ def fit_series(
             "min_interlayer_ohm": min_interlayer_ohm,
             "min_interlayer_fraction": min_interlayer_fraction,
             **fit_options,
+            **({"track_time": track_time} if track_time != "start" else {}),
         },
     )
     series = _with_kinetics(series, plan.cells)
@@ -432,6 +443,7 @@ def _assemble(
         options=shown_options,
         cells=(*plan.labels, *([None] * len(failures))) if len(plan.cells) > 1 else (),
         time_sources=dict(plan.time_sources),
+        sweeps=(*(SweepClock.of(s) for s in plan.ordered), *([None] * len(failures))),
     )
 
 
@@ -578,7 +590,7 @@ def _series_kinetics(
     R, err = series.values(series.interlayer_param)
     ok = np.array([series.interlayer[i] is not None for i in range(len(series))]) & np.isfinite(R) & mask
     present = np.array([series.interlayer[i] is True for i in range(len(series))]) & mask
-    t = series.time_h
+    t = growth_time_h(series, series.interlayer_param)
     if present.sum() < 3 or ok.sum() < 6:
         return KineticsResult(
             model="none",

@@ -48,6 +48,8 @@ TRACK_COLUMNS = (
     "n",
     "median_jump_pct",
     "note",
+    "n_changed_during_sweep",
+    "max_sweep_change_pct",
 )
 # user names -> results.csv columns
 TRACK_ALIASES = {"R_SE": "R_SE_ohm", "R_total": "R_dc_ohm", "R_dc": "R_dc_ohm"}
@@ -82,6 +84,20 @@ class Track:
         False when the quantity sits at a bound or is unidentifiable in ``_FLAGGED_FRACTION`` of
         the spectra (R_SE whose every part is flagged): no growth law, and first → final is no
         trajectory.
+    rows : ndarray of int
+        Position of each value in the series (``SeriesResult.results``).
+    t_arc_h : ndarray
+        Hours at which the quantity was measured within each sweep (``t_h`` plus the delay of
+        its arc, :mod:`eisna.series.sweep`); NaN without per-point times.
+    sweep_change_pct : ndarray
+        Change of the quantity between the sweep's start and its measurement, % of the value
+        (NaN when unknown).
+    changed_during_sweep : ndarray of bool
+        True where |sweep_change_pct| exceeds both the value's relative standard error and
+        :data:`eisna.series.sweep.FLOOR_PCT`: the spectrum is not stationary for this quantity.
+    time_axis : str
+        ``"start"`` when the growth law (onset, t95) is on ``t_h``, ``"arc"`` when it is on
+        ``t_arc_h`` (``fit_series(track_time="arc")``).
     """
 
     cell: Any
@@ -93,6 +109,11 @@ class Track:
     kinetics: KineticsResult | None = None
     note: str = ""
     identified: bool = True
+    rows: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, dtype=int))
+    t_arc_h: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    sweep_change_pct: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    changed_during_sweep: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, dtype=bool))
+    time_axis: str = "start"
 
     @property
     def model(self) -> str:
@@ -134,6 +155,13 @@ class Track:
         return self.n < max(3, 0.5 * self.values.size)
 
     @property
+    def max_sweep_change_pct(self) -> float:
+        """The largest change during one sweep in % (signed; NaN without per-point times)."""
+        p = np.asarray(self.sweep_change_pct, dtype=float)
+        p = p[np.isfinite(p)]
+        return float(p[np.argmax(np.abs(p))]) if p.size else math.nan
+
+    @property
     def median_jump_pct(self) -> float:
         """Median relative change between neighbouring spectra in % (the scatter)."""
         return median_jump_pct(self.values)
@@ -154,6 +182,8 @@ class Track:
             "n": self.n,
             "median_jump_pct": self.median_jump_pct,
             "note": self.note,
+            "n_changed_during_sweep": int(np.count_nonzero(self.changed_during_sweep)),
+            "max_sweep_change_pct": self.max_sweep_change_pct,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -166,9 +196,14 @@ class Track:
             kinetics=self.kinetics.to_dict() if self.kinetics is not None else None,
             law_t_h=None,
             law_values=None,
+            t_arc_h=np.asarray(self.t_arc_h, float).tolist(),
+            sweep_change_pct=np.asarray(self.sweep_change_pct, float).tolist(),
+            changed_during_sweep=[bool(x) for x in self.changed_during_sweep],
+            time_axis=self.time_axis,
         )
         best = getattr(self.kinetics, "best", None)
-        t = self.t_h[np.isfinite(self.t_h)]
+        axis = self.t_arc_h if self.time_axis == "arc" and len(self.t_arc_h) else self.t_h
+        t = axis[np.isfinite(axis)]
         if best is not None and self.model != "none" and t.size:
             grid = np.linspace(float(t.min()), float(t.max()), 120)
             out.update(law_t_h=grid.tolist(), law_values=np.asarray(best.predict(grid), float).tolist())
@@ -289,6 +324,7 @@ def _cells(series: SeriesResult) -> list[Any]:
 def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> tuple[Track, ...]:
     """Tracks of every cell: the requested columns, or the default set (see module docstring)."""
     from ..kinetics import KineticsError
+    from .sweep import arc_time_h, delays_s
 
     out: list[Track] = []
     _TABLES.clear()
@@ -298,8 +334,10 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
         if not rows:
             continue
         t = series.time_h[rows]
+        axis = (series.options or {}).get("track_time", "start")
         names = list(track) if track is not None else [*arcs, "R_SE_ohm", "R_dc_ohm"]
         columns = {n: _column(series, n, rows) for n in names}
+        delays = delays_s(series, names, rows)  # when each quantity was measured in its sweep
         apex = {p: _apex_outside_fraction(series, p, rows) for p in arcs if p in columns}
         notes = {} if track is not None else _unidentified_splits(columns, apex)
         se_flagged = _se_flagged_fraction(series, rows) if "R_SE_ohm" in columns else 0.0
@@ -348,12 +386,45 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
                 try:
                     # unweighted: fit σ of real spectra range over decades (an unidentified
                     # Warburg inflates some) and do not describe the scatter between neighbours
-                    kin = _growth_laws(t[keep], v[keep])
+                    t_fit = arc_time_h(t, delays[name]) if axis == "arc" else t
+                    kin = _growth_laws(t_fit[keep], v[keep])
                 except KineticsError:
                     kin = None
-            out.append(Track(cell, name, _UNITS.get(name, "Ω"), t, v, e, kin, note, identified))
+            out.append(
+                Track(
+                    cell,
+                    name,
+                    _UNITS.get(name, "Ω"),
+                    t,
+                    v,
+                    e,
+                    kin,
+                    note,
+                    identified,
+                    np.asarray(rows),
+                    **_sweep_fields(delays[name], t, v, e, kin if identified else _UNKNOWN),
+                    time_axis=axis,
+                )
+            )
     _TABLES.clear()
     return tuple(out)
+
+
+_UNKNOWN = object()  # no trajectory to read a change from (a quantity that is not identified)
+
+
+def _sweep_fields(
+    delay: np.ndarray, t: np.ndarray, v: np.ndarray, e: np.ndarray, kin: Any
+) -> dict[str, np.ndarray]:
+    """``t_arc_h``, ``sweep_change_pct`` and ``changed_during_sweep`` of one track (sweep.py)."""
+    from .sweep import changed_during_sweep, sweep_change_pct
+
+    pct = np.full(delay.size, math.nan) if kin is _UNKNOWN else sweep_change_pct(t, v, delay, kin)
+    return {
+        "t_arc_h": t + delay / 3600.0,
+        "sweep_change_pct": pct,
+        "changed_during_sweep": changed_during_sweep(pct, v, e),
+    }
 
 
 _SCREEN = ("linear", "parabolic")  # cheap laws (no non-linear parameter besides the onset)
