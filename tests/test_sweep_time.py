@@ -213,3 +213,23 @@ def test_cli_track_time_arc_on_the_sample(tmp_path, capsys):
     rows = pd.read_csv(out / "results.csv")
     delay_s = 3600 * (rows["R_int_t_arc_h"] - rows["time_h"]).dropna()
     assert delay_s.between(3.0, 10.0).all()
+
+
+def test_cell_without_times_takes_no_delays():
+    """Spectra in file order (no start times): their axis holds ranks, and seconds within a
+    sweep cannot be added to a rank, so no arc time, change or flag is made up."""
+    rng = np.random.default_rng(3)
+    spectra = []
+    for i in range(8):
+        z = DEFN.circuit.impedance(FREQ, _params(_fast(0.25 * i)))
+        z = z + 0.002 * np.abs(z) * (rng.normal(size=z.size) + 1j * rng.normal(size=z.size))
+        meta = {"sweep_duration_s": float(OFFSETS_S[-1]), "point_time_s": tuple(OFFSETS_S)}
+        spectra.append(Spectrum(FREQ, z, meta=meta))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = fit_series(spectra, "symmetric_two_arcs", baseline=None)
+    assert series.time_basis == "file order"
+    track = _track(series, "R_ct")
+    assert np.isnan(track.t_arc_h).all()  # not rank + hours
+    assert np.isnan(track.sweep_change_pct).all()
+    assert not np.asarray(track.changed_during_sweep).any()
