@@ -44,18 +44,15 @@ def r_ct(t_h):
     return R0 + DR * (1.0 - np.exp(-h / TAU))
 
 
+def _arc(name: str, r: float, f_apex: float, n: float = 0.9) -> dict[str, float]:
+    """R, Q and n of an R‖CPE arc with its apex at ``f_apex`` (Hz): Q = τ^n / R."""
+    tau = 1.0 / (2.0 * np.pi * f_apex)
+    return {f"R_{name}": r, f"Q_{name}": tau**n / r, f"n_{name}": n}
+
+
 def params(r: float) -> dict[str, float]:
-    tau = 1.0 / (2.0 * np.pi * 0.05)
-    return {
-        "L": 1e-7,
-        "R_b": 50.0,
-        "R_gb": 30.0,
-        "Q_gb": (1.0 / (2.0 * np.pi * 1e5)) ** 0.9 / 30.0,
-        "n_gb": 0.9,
-        "R_ct": r,
-        "Q_ct": tau**0.9 / r,
-        "n_ct": 0.9,
-    }
+    """symmetric_two_arcs: bulk 50 Ω, grain boundary 30 Ω at 100 kHz, R_ct = ``r`` at 0.05 Hz."""
+    return {"L": 1e-7, "R_b": 50.0, **_arc("gb", 30.0, 1e5), **_arc("ct", r, 0.05)}
 
 
 def spectra(seed: int) -> list[Spectrum]:

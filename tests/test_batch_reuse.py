@@ -88,18 +88,17 @@ def test_damped_step_solves_the_damped_system():
 
 
 def _outliers_one_by_one(values, k=5.0):
+    """The former loop: each finite value against the median of its (up to) 5 finite neighbours."""
     v = np.asarray(values, float)
-    out = np.zeros(v.size, dtype=bool)
-    idx = np.flatnonzero(np.isfinite(v))
-    if idx.size < 6:
-        return out
-    w = v[idx]
-    local = np.array([np.median(w[max(0, i - 2) : i + 3]) for i in range(w.size)])
-    resid = w - local
+    where = [i for i in range(v.size) if np.isfinite(v[i])]
+    flags = np.zeros(v.size, dtype=bool)
+    if len(where) < 6:
+        return flags
+    resid = [v[j] - np.median([v[m] for m in where[max(0, p - 2) : p + 3]]) for p, j in enumerate(where)]
     spread = 1.4826 * float(np.median(np.abs(resid)))
-    if spread > 0:
-        out[idx] = np.abs(resid) > k * spread
-    return out
+    for j, r in zip(where, resid, strict=True):
+        flags[j] = spread > 0 and abs(r) > k * spread
+    return flags
 
 
 def test_outliers_from_windows_at_once_equal_the_windows_one_by_one():

@@ -166,12 +166,17 @@ OCV_EXPORT = (
 )
 
 
+def _cycling_rows(tmp_path, name, text, voltage_V, current_A):
+    """``read_cycling`` of ``text`` saved as ``name``, its voltages and currents checked."""
+    frame = eisna.read_cycling(_write(tmp_path, name, text))
+    np.testing.assert_allclose(frame["voltage_V"], voltage_V)
+    np.testing.assert_allclose(frame["current_A"], current_A)
+    return frame
+
+
 def test_ocv_export_is_cycling_data_at_zero_current(tmp_path):
-    path = _write(tmp_path, "rest_01_OCV_C13.mpt", OCV_EXPORT)
-    frame = eisna.read_cycling(path)
+    frame = _cycling_rows(tmp_path, "rest_01_OCV_C13.mpt", OCV_EXPORT, [0.25594452, 0.26079172], [0.0, 0.0])
     np.testing.assert_allclose(frame["time_s"], [0.0, 59.99999848427251])
-    np.testing.assert_allclose(frame["voltage_V"], [0.25594452, 0.26079172])
-    np.testing.assert_array_equal(frame["current_A"], [0.0, 0.0])
     assert list(frame["step_type"]) == ["OCV", "OCV"]
     assert frame["timestamp"].iloc[0] == datetime(2020, 1, 16, 14, 13, 34)
 
@@ -193,10 +198,8 @@ CONSTANT_CURRENT = (
 
 
 def test_average_written_around_the_unit_is_the_potential(tmp_path):
-    path = _write(tmp_path, "cstc_02_CstC_C01.mpt", CONSTANT_CURRENT)
-    frame = eisna.read_cycling(path)
-    np.testing.assert_allclose(frame["voltage_V"], [2.7996334e-3, 1.1801375e-2])
-    np.testing.assert_allclose(frame["current_A"], [0.0, 7.1624932e-6])
+    voltage_V, current_A = [2.7996334e-3, 1.1801375e-2], [0.0, 7.1624932e-6]
+    frame = _cycling_rows(tmp_path, "cstc_02_CstC_C01.mpt", CONSTANT_CURRENT, voltage_V, current_A)
     np.testing.assert_array_equal(frame["step"], [0, 1])
 
 
