@@ -128,6 +128,7 @@ def test_electrode_scale_gb_note_in_words(electrode_gb_fit):
     assert "an electrode-scale capacitance" in note
     assert "counted as interfacial (in the ASR), not in R_SE/σ; check the circuit roles" in note
     assert res.meta["physics_notes"] == (note,)
+    assert res.meta["interfacial_resistances"] == ("R_gb",)
     assert f"RoleMismatchWarning: {note}." in res.warnings
     assert res.has_flag("role_mismatch")
     # one warning for the arc: the note replaces the generic "outside the range" text
@@ -197,7 +198,7 @@ def test_normal_pellet_keeps_roles_and_numbers():
     assert 1e-10 < gb.C_eff < 1e-8  # a normal grain boundary (~nF)
     for arc in res.arcs:
         assert arc.effective_role == arc.role and arc.role_note == ""
-    assert "physics_notes" not in res.meta
+    assert "physics_notes" not in res.meta and "interfacial_resistances" not in res.meta
     assert not any("interfacial" in w for w in res.warnings)
     d = res.derived
     # the derived quantities of before: same keys, R_SE = R_b + R_gb and σ from it, exactly
@@ -264,3 +265,21 @@ def test_cache_round_trip_keeps_effective_role(electrode_gb_fit):
     assert back.arcs == res.arcs
     assert back.meta["physics_notes"] == res.meta["physics_notes"]
     assert back.derived["R_SE"].value == res.derived["R_SE"].value
+
+
+def test_series_rows_and_tracks_follow_the_effective_roles():
+    defn = load_circuit("symmetric_two_arcs")
+    spectra = [_cell_with_electrode_gb(seed)[2] for seed in (11, 12, 13)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = eisna.fit_series(spectra, defn.name, baseline=None, geometry=GEOMETRY, fallback=False)
+    rows = series.rows()
+    assert len(rows) == 3
+    for row, res in zip(rows, series.results, strict=True):
+        assert row["R_SE_ohm"] == row["R_b"] == res.params["R_b"]  # copied from physics, not R_b + R_gb
+        assert row["sigma_total_S_per_cm"] == pytest.approx(0.1 / (0.785 * 50.0), rel=0.01)
+        assert math.isnan(row["sigma_gb_S_per_cm"])
+        assert row["ASR_gb_per_interface_ohm_cm2"] == pytest.approx(row["R_gb"] * 0.785 / 2, rel=1e-12)
+        assert "role_mismatch" in row["flags"]
+    r_se = next(t for t in series.tracks if t.quantity == "R_SE_ohm")
+    np.testing.assert_array_equal(r_se.values, [r["R_b"] for r in rows])

@@ -972,9 +972,9 @@ def _assemble(
     arcs: tuple[Any, ...] = ()
     derived: dict[str, Any] = {}
     phys_warn: list[str] = []
-    notes: list[str] = []
+    role_meta: dict[str, tuple[str, ...]] = {}
     if physics:
-        arcs, derived, phys_warn, notes = compute_physics(
+        arcs, derived, phys_warn, role_meta = compute_physics(
             defn, values, unc.propagate, geom, float(area) if area else None, eps_r, sym
         )
     warns.extend(phys_warn)
@@ -1051,6 +1051,6 @@ def _assemble(
             "bound_probe": bound_probe,
             **({} if physics else {"statistics": False}),
             # arcs counted under another role than the circuit's (physics.effective_role)
-            **({"physics_notes": tuple(notes)} if notes else {}),
+            **role_meta,
         },
     )

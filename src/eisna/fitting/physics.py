@@ -559,12 +559,14 @@ def compute_physics(
     area_cm2: float | None,
     eps_r: float | None,
     symmetric: bool,
-) -> tuple[tuple[Arc, ...], dict[str, Quantity], list[str], list[str]]:
+) -> tuple[tuple[Arc, ...], dict[str, Quantity], list[str], dict[str, tuple[str, ...]]]:
     """Arcs, derived quantities, warnings and notes for fitted ``values`` (see module docstring).
 
-    The notes (empty for a circuit whose arcs all keep their roles) say in words which arcs the
-    physics counts under another role than the circuit's (:func:`effective_role`) and when R_SE
-    and σ are therefore not identified (:data:`SE_NOT_IDENTIFIED`); each is also a warning.
+    The last item is what the fit's ``meta`` gets when an arc is counted under another role than
+    the circuit's (:func:`effective_role`; empty otherwise): ``physics_notes`` (in words, each
+    also a warning; :data:`SE_NOT_IDENTIFIED` when no solid-electrolyte arc is left) and
+    ``interfacial_resistances`` (the names of the resistances counted as interfacial, which the
+    series leaves out of R_SE's parts).
     """
     items = _items(defn)
     derived: dict[str, Quantity] = {}
@@ -583,11 +585,17 @@ def compute_physics(
     area = geometry.area_cm2 if geometry is not None else area_cm2
     if area:
         _interface_quantities(r_by_role, area, arcs, eps_r, symmetric, quantity, derived, reassigned)
+    if not reassigned:
+        return tuple(arcs), derived, warn, {}
     notes = [a.role_note for a in arcs if a.role_note]
-    if reassigned and not (r_by_role.get("bulk") or r_by_role.get("grain_boundary")):
+    if not (r_by_role.get("bulk") or r_by_role.get("grain_boundary")):
         notes.append(SE_NOT_IDENTIFIED)
         warn.append(f"RoleMismatchWarning: {SE_NOT_IDENTIFIED}.")
-    return tuple(arcs), derived, warn, notes
+    meta = {
+        "physics_notes": tuple(notes),
+        "interfacial_resistances": tuple(defn.param_names[i] for i in reassigned),
+    }
+    return tuple(arcs), derived, warn, meta
 
 
 def _resistances(items) -> list[int]:
