@@ -290,23 +290,23 @@ def _check_role(
     return role_ok
 
 
-def effective_role(
-    role: str | None, c_eff_f: float, c_eff_stderr_f: float, cell_constant_per_cm: float | None
-) -> str | None:
+def effective_role(role: str | None, c_eff_f: float, cell_constant_per_cm: float | None) -> str | None:
     """The role the derived physics counts an arc under, from its effective capacitance.
 
     The circuit's ``role`` is kept unless it is a solid-electrolyte role (``"bulk"`` or
-    ``"grain_boundary"``) and the identified C_eff (relative error < 100 %), scaled to the
-    Irvine–Sinclair–West table by the cell constant l/A (taken as 1 cm⁻¹ without a thickness),
-    exceeds :data:`ELECTRODE_C_MIN_F`: such an arc is an electrode or interface process and
-    becomes :data:`INTERFACIAL` (not in R_SE or σ; in the area-specific resistance).
+    ``"grain_boundary"``) and the fitted C_eff, scaled to the Irvine–Sinclair–West table by the
+    cell constant l/A (taken as 1 cm⁻¹ without a thickness), exceeds :data:`ELECTRODE_C_MIN_F`:
+    such an arc is an electrode or interface process and becomes :data:`INTERFACIAL` (not in
+    R_SE or σ; in the area-specific resistance). The value decides even when its error is large:
+    an arc whose best estimate is electrode-scale is no solid-electrolyte arc to count in σ
+    (the note then says that C_eff is poorly determined).
 
     Parameters
     ----------
     role : str or None
         Role of the arc in the circuit file (None for circuit strings: kept as None).
-    c_eff_f, c_eff_stderr_f : float
-        Effective capacitance of the arc and its 1σ error, F.
+    c_eff_f : float
+        Effective capacitance of the arc, F (NaN: the role is kept).
     cell_constant_per_cm : float or None
         Cell constant L/A, 1/cm (None: no thickness known, taken as 1 cm⁻¹).
 
@@ -315,25 +315,23 @@ def effective_role(
     str or None
         ``role`` or :data:`INTERFACIAL`.
     """
-    if role not in _SE_ROLES:
+    if role not in _SE_ROLES or not (math.isfinite(c_eff_f) and c_eff_f > 0):
         return role
-    identified = (
-        math.isfinite(c_eff_f) and c_eff_f > 0 and math.isfinite(c_eff_stderr_f) and c_eff_stderr_f < c_eff_f
-    )
     c_table = c_eff_f * (cell_constant_per_cm if cell_constant_per_cm else 1.0)
-    return INTERFACIAL if identified and c_table > ELECTRODE_C_MIN_F else role
+    return INTERFACIAL if c_table > ELECTRODE_C_MIN_F else role
 
 
-def _reassigned_note(r_name: str, role: str, c_eff_f: float, cell_const: float | None) -> str:
+def _reassigned_note(r_name: str, role: str, c_eff_f: float, c_err_f: float, cell_const: float | None) -> str:
     """Why an SE arc is counted as interfacial, for the scientist reading the results."""
     from ..units import si_scale
 
     factor, unit = si_scale(c_eff_f, "F")
     scaled = f" ({c_eff_f * cell_const:.3g} F·cm⁻¹ with l/A = {cell_const:.3g} cm⁻¹)" if cell_const else ""
+    poorly = "" if math.isfinite(c_err_f) and c_err_f < c_eff_f else ", poorly determined (error > 100 %)"
     return (
         f"arc {r_name} ({role.replace('_', ' ')} in the circuit) has C_eff {c_eff_f / factor:.3g} {unit}"
-        f"{scaled}, an electrode-scale capacitance (> {ELECTRODE_C_MIN_F:.0e} F·cm⁻¹): counted as "
-        f"interfacial (in the ASR), not in R_SE/σ; check the circuit roles"
+        f"{scaled}{poorly}, an electrode-scale capacitance (> {ELECTRODE_C_MIN_F:.0e} F·cm⁻¹): counted "
+        f"as interfacial (in the ASR), not in R_SE/σ; check the circuit roles"
     )
 
 
@@ -375,11 +373,12 @@ def _arcs(
             roles_seen[role] = 1
         checked: list[str] = []
         role_ok = _check_role(role, name, C, C_err, cell_const, checked)
-        eff = effective_role(role, float(C), float(C_err), cell_const)
+        eff = effective_role(role, float(C), cell_const)
         note = ""
         if eff != role and role is not None:
             r_name = defn.param_names[it.params["R"]]
-            note = _reassigned_note(r_name, role, float(C), cell_const)
+            note = _reassigned_note(r_name, role, float(C), float(C_err), cell_const)
+            role_ok = False  # (judged even when C_eff is poorly determined)
             checked = [f"RoleMismatchWarning: {note}."]  # (replaces the generic mismatch text)
             reassigned[it.params["R"]] = _short_name(role, name)
         warn.extend(checked)
