@@ -354,7 +354,7 @@ def _arcs(
     """Every arc and spike with its role check and effective role; C_eff, apex f and τ by role
     into ``derived``; ``reassigned`` gets R index → key stem of each arc counted as interfacial."""
     arcs: list[Arc] = []
-    series_r_idx = [it.params["R"] for it in items if it.kind in ("R", "arc")]
+    series_r_idx = _resistances(items)
     roles_seen: dict[str, int] = {}
     for it in items:
         if it.kind == "arc" and "sym" in it.params:
@@ -483,12 +483,11 @@ def _conductivities(
 
     ``r_by_role`` is by effective role; a solid-electrolyte role of the circuit (in
     ``circuit_roles``) left without an arc gives NaN rather than a number from the wrong arcs."""
-    nan = Quantity(math.nan, math.nan, "")
     se_idx = r_by_role.get("bulk", []) + r_by_role.get("grain_boundary", [])
     if se_idx:
         derived["R_SE"] = quantity(lambda v: sum(v[i] for i in se_idx), "Ohm")
     elif circuit_roles & set(_SE_ROLES):
-        derived["R_SE"] = Quantity(nan.value, nan.stderr, "Ohm")
+        derived["R_SE"] = Quantity(math.nan, math.nan, "Ohm")
     if geometry is not None and geometry.thickness_cm is not None:
         L_cm, A = geometry.thickness_cm, geometry.area_cm2
         for role, key in (("bulk", "sigma_b"), ("grain_boundary", "sigma_gb")):
@@ -496,11 +495,11 @@ def _conductivities(
             if idx:
                 derived[key] = quantity(lambda v, idx=idx: L_cm / (A * sum(v[i] for i in idx)), "S/cm")
             elif role in circuit_roles:
-                derived[key] = Quantity(nan.value, nan.stderr, "S/cm")
+                derived[key] = Quantity(math.nan, math.nan, "S/cm")
         if se_idx:
             derived["sigma_total"] = quantity(lambda v: L_cm / (A * sum(v[i] for i in se_idx)), "S/cm")
         elif circuit_roles & set(_SE_ROLES):
-            derived["sigma_total"] = Quantity(nan.value, nan.stderr, "S/cm")
+            derived["sigma_total"] = Quantity(math.nan, math.nan, "S/cm")
         bulk_c = [a for a in arcs if a.effective_role == "bulk" and a.formula == "RC"]
         if bulk_c:
             c = bulk_c[0]
