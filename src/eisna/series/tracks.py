@@ -262,7 +262,9 @@ def _se_flagged_fraction(series: SeriesResult, rows: list[int]) -> float:
         res = series.results[i]
         if isinstance(res, FitFailure):
             continue
-        interfacial = (res.meta or {}).get("interfacial_resistances") or ()  # not in R_SE (physics.py)
+        interfacial = (getattr(res, "meta", None) or {}).get(
+            "interfacial_resistances"
+        ) or ()  # not in R_SE (physics.py)
         parts = [p for p in _SE_PARTS if p in res.params and p not in interfacial]
         if not parts:
             continue
