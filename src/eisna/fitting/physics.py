@@ -42,6 +42,7 @@ __all__ = [
     "diffusion_apexes",
     "effective_role",
     "hn_apex_tau",
+    "interfacial_resistances",
     "make_geometry",
 ]
 
@@ -594,6 +595,17 @@ def compute_physics(
         "interfacial_resistances": tuple(defn.param_names[i] for i in reassigned),
     }
     return tuple(arcs), derived, warn, meta
+
+
+def interfacial_resistances(fit: object) -> tuple[str, ...]:
+    """Names of the resistances of ``fit`` that :func:`compute_physics` counted as interfacial.
+
+    Read from ``fit.meta["interfacial_resistances"]`` (empty when every arc kept its role, or for
+    a result-like object without ``meta``), so that code building R_SE from parameter names
+    (the series' sweep timing and flagged-split check) leaves the same resistances out.
+    """
+    meta = getattr(fit, "meta", None) or {}
+    return tuple(meta.get("interfacial_resistances") or ())
 
 
 def _resistances(items) -> list[int]:
