@@ -78,7 +78,9 @@ def test_note_says_when_c_eff_is_poorly_determined():
 
     # the measured case: an unidentifiable 3.6 kΩ "grain boundary" at 34 µF is still not SE
     loose = _reassigned_note("R_gb", "grain_boundary", 34e-6, 50e-6, None)
-    assert loose.startswith("arc R_gb (grain boundary in the circuit) has C_eff 34 µF, poorly determined")
+    assert loose.startswith(
+        "arc R_gb (role grain_boundary in the circuit) has C_eff 34 µF, poorly determined"
+    )
     tight = _reassigned_note("R_gb", "grain_boundary", 34e-6, 1e-7, 0.127)
     assert "poorly determined" not in tight and "(4.32e-06 F·cm⁻¹ with l/A = 0.127 cm⁻¹)" in tight
 
@@ -133,7 +135,7 @@ def test_electrode_scale_gb_note_in_words(electrode_gb_fit):
     _, res = electrode_gb_fit
     gb = next(a for a in res.arcs if a.role == "grain_boundary")
     note = gb.role_note
-    assert note.startswith("arc R_gb (grain boundary in the circuit) has C_eff 30 µF")
+    assert note.startswith("arc R_gb (role grain_boundary in the circuit) has C_eff 30 µF")
     assert "an electrode-scale capacitance" in note
     assert "counted as interfacial (in the ASR), not in R_SE/σ; check the circuit roles" in note
     assert res.meta["physics_notes"] == (note,)

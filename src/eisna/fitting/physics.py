@@ -330,7 +330,7 @@ def _reassigned_note(r_name: str, role: str, c_eff_f: float, c_err_f: float, cel
     scaled = f" ({c_eff_f * cell_const:.3g} F·cm⁻¹ with l/A = {cell_const:.3g} cm⁻¹)" if cell_const else ""
     poorly = "" if math.isfinite(c_err_f) and c_err_f < c_eff_f else ", poorly determined (error > 100 %)"
     return (
-        f"arc {r_name} ({role.replace('_', ' ')} in the circuit) has C_eff {c_eff_f / factor:.3g} {unit}"
+        f"arc {r_name} (role {role} in the circuit) has C_eff {c_eff_f / factor:.3g} {unit}"
         f"{scaled}{poorly}, an electrode-scale capacitance (> {ELECTRODE_C_MIN_F:.0e} F·cm⁻¹): counted "
         f"as interfacial (in the ASR), not in R_SE/σ; check the circuit roles"
     )
