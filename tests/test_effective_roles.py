@@ -294,3 +294,13 @@ def test_series_rows_and_tracks_follow_the_effective_roles():
         assert "role_mismatch" in row["flags"]
     r_se = next(t for t in series.tracks if t.quantity == "R_SE_ohm")
     np.testing.assert_array_equal(r_se.values, [r["R_b"] for r in rows])
+
+
+def test_eisna_fit_table_marks_the_arc_and_prints_the_note(electrode_gb_fit):
+    from eisna.cli.fit import physics_table
+
+    _, res = electrode_gb_fit
+    lines = physics_table(res, "synthetic")
+    gb_line = next(line for line in lines if line.strip().startswith("grain_boundary"))
+    assert "! counted as interfacial (C_eff electrode-scale), not in R_SE/σ" in gb_line
+    assert f"    note: {res.arcs[0].role_note}" in lines
