@@ -113,9 +113,6 @@ def test_electrode_scale_gb_is_interfacial_and_left_out_of_r_se_and_sigma(electr
     truth, res = electrode_gb_fit
     gb = next(a for a in res.arcs if a.role == "grain_boundary")
     assert gb.C_eff == pytest.approx(C_GB_ELECTRODE, rel=0.05)  # the fit found the 30 µF arc
-    assert gb.effective_role == INTERFACIAL
-    ct = next(a for a in res.arcs if a.role == "charge_transfer")
-    assert ct.effective_role == "charge_transfer" and ct.role_note == ""
     d = res.derived
     # R_SE is the bulk resistance alone (before: R_b + R_gb = 90 Ω)
     assert d["R_SE"].value == res.params["R_b"]
@@ -129,6 +126,9 @@ def test_electrode_scale_gb_is_interfacial_and_left_out_of_r_se_and_sigma(electr
     assert d["ASR_gb"].value == pytest.approx(res.params["R_gb"] * A / 2, rel=1e-12)
     assert d["ASR_gb"].unit == "Ohm cm2"
     assert d["C_gb_per_area"].value == pytest.approx(gb.C_eff * 2 / A, rel=1e-12)
+    assert gb.effective_role == INTERFACIAL
+    ct = next(a for a in res.arcs if a.role == "charge_transfer")
+    assert ct.effective_role == "charge_transfer" and ct.role_note == ""
 
 
 def test_electrode_scale_gb_note_in_words(electrode_gb_fit):
