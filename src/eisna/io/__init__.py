@@ -76,9 +76,9 @@ def read_cycling(path: str | os.PathLike[str], *, potential: str = "auto", **opt
         Columns in SI units: ``time_s`` (total test time, s), ``voltage_V``,
         ``current_A``, ``capacity_Ah``, ``cycle``, ``step``, ``step_type``, and
         ``timestamp`` where the file has absolute times; EC-Lab files that record the
-        counter electrode add ``Ewe_V`` and ``Ece_V``. ``attrs["potential"]`` says what
-        ``voltage_V`` is (``"Ewe"``, ``"Ewe-Ece"``, or ``"cell"`` for two-terminal cyclers)
-        and ``attrs["potential_reason"]`` why.
+        counter electrode add ``Ewe_V`` and ``Ece_V``, and their ``attrs["potential"]`` says
+        what ``voltage_V`` is (``"Ewe"`` or ``"Ewe-Ece"``) and ``attrs["potential_reason"]``
+        why. Neware frames hold the cyclers' one (cell) voltage and no such attrs.
 
     Raises
     ------
@@ -101,10 +101,7 @@ def read_cycling(path: str | os.PathLike[str], *, potential: str = "auto", **opt
                 f"Ewe and Ece apart; this {reader.NAME} file records one voltage, the cell's, which "
                 "voltage_V holds. Leave potential at 'auto' (no --potential) for it."
             )
-        frame = call_reader(reader.read_cycling, path, **options)
-        frame.attrs.setdefault("potential", "cell")
-        frame.attrs.setdefault("potential_reason", f"{reader.NAME} records the cell voltage only")
-        return frame
+        return call_reader(reader.read_cycling, path, **options)
 
 
 def _limits_of(options: dict[str, Any]) -> Any:
