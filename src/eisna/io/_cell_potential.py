@@ -76,19 +76,20 @@ class CellPotential:
 
 
 def header_evidence(header: Mapping[str, Any]) -> str | None:
-    """The ``.mpt`` header line saying the counter electrode was measured, or None.
+    """``"the header says '<line>'"`` for the ``.mpt`` header line saying the counter electrode
+    was measured, or None.
 
-    ``Potential control : Ewe-Ece``, ``Electrode connection : CE to ground`` or the flag line
-    ``Record Ece``, in that order.
+    The lines are ``Potential control : Ewe-Ece``, ``Electrode connection : CE to ground`` and
+    the flag line ``Record Ece``, looked for in that order.
     """
     control = str(header.get("Potential control", "")).strip()
     if control.replace(" ", "").lower() == "ewe-ece":
-        return f"Potential control : {control}"
+        return f"the header says 'Potential control : {control}'"
     connection = str(header.get("Electrode connection", "")).strip()
     if "ce to ground" in connection.lower():
-        return f"Electrode connection : {connection}"
+        return f"the header says 'Electrode connection : {connection}'"
     if "Record Ece" in header:
-        return "Record Ece"
+        return "the header says 'Record Ece'"
     return None
 
 
@@ -114,7 +115,8 @@ def cell_potential(
     ece, ewe_minus_ece : (column name, ndarray) or None
         The counter-electrode potential and EC-Lab's ``Ewe-Ece`` column (V), when present.
     evidence : str or None
-        What in the header says the counter electrode was measured (:func:`header_evidence`).
+        Why the counter electrode counts as measured, as a phrase for the reason (``"the header
+        says 'Record Ece'"``, from :func:`header_evidence`); None when nothing says so.
 
     Raises
     ------
@@ -164,7 +166,7 @@ def cell_potential(
             "'CE to ground' nor 'Record Ece'",
             extra,
         )
-    return CellPotential(ewe - ece_values, "Ewe-Ece", f"Ewe minus {ece_name!r} ({evidence})", extra)
+    return CellPotential(ewe - ece_values, "Ewe-Ece", f"Ewe minus {ece_name!r}; {evidence}", extra)
 
 
 def _usable(raw: np.ndarray | None) -> np.ndarray | None:

@@ -1072,7 +1072,7 @@ def read_cycling(path: str | os.PathLike[str], *, potential: str = "auto", **opt
         ece=None if ece_name is None else (ece_name, mpr.data[ece_name]),
         ewe_minus_ece=next(((n, mpr.data[n]) for n in ("Ewe-Ece/V", "<Ewe-Ece>/V") if n in mpr.data), None),
         # an .mpr holds Ece only when it was recorded ('Record Ece' or an Ewe-Ece control)
-        evidence=None if ece_name is None else f"{ece_name} recorded in the .mpr",
+        evidence=None if ece_name is None else "an .mpr stores Ece only when it is recorded",
     )
     frame = pd.DataFrame(
         {
