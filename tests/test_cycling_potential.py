@@ -122,7 +122,11 @@ def _mpt(
     if ewe_ece is not None:
         columns["Ewe-Ece/V"] = ewe_ece
     columns["cycle number"] = (1.0, 1.0, 1.0, 1.0)
-    connection = [] if any(line.startswith("Electrode connection") for line in header) else ["Electrode connection : standard"]
+    connection = (
+        []
+        if any(line.startswith("Electrode connection") for line in header)
+        else ["Electrode connection : standard"]
+    )
     settings = ["Run on channel : 1 (SN 1)", *connection, *header]
     top = ["EC-Lab ASCII FILE", "", "", "Galvanostatic Cycling with Potential Limitation", "", *settings]
     n_header = len(top) + 1
@@ -177,8 +181,19 @@ def test_auto_takes_the_exported_ewe_minus_ece_column_first(tmp_path):
 
 def test_auto_without_ece_is_ewe_with_the_old_columns(tmp_path):
     frame = eisna.read_cycling(_mpt(tmp_path, ("Potential control : Ewe-Ece",), ece=None))
-    assert frame.attrs == {"potential": "Ewe", "potential_reason": "no Ece column (counter electrode not recorded)"}
-    assert list(frame.columns) == ["time_s", "voltage_V", "current_A", "capacity_Ah", "cycle", "step", "step_type"]
+    assert frame.attrs == {
+        "potential": "Ewe",
+        "potential_reason": "no Ece column (counter electrode not recorded)",
+    }
+    assert list(frame.columns) == [
+        "time_s",
+        "voltage_V",
+        "current_A",
+        "capacity_Ah",
+        "cycle",
+        "step",
+        "step_type",
+    ]
     np.testing.assert_allclose(frame["voltage_V"], _EWE)
 
 
@@ -228,14 +243,18 @@ def test_neware_takes_auto_only():
 def test_info_prints_the_cell_voltage_and_takes_potential(tmp_path, capsys):
     path = _mpt(tmp_path, ("Record Ece",))
     assert main(["info", str(path)]) == 0
-    assert "  cell voltage: Ewe-Ece (Ewe minus 'Ece/V'; the header says 'Record Ece')" in capsys.readouterr().out
+    assert (
+        "  cell voltage: Ewe-Ece (Ewe minus 'Ece/V'; the header says 'Record Ece')" in capsys.readouterr().out
+    )
     assert main(["info", "--potential", "Ewe", str(path)]) == 0
     assert "  cell voltage: Ewe (asked for (potential='Ewe'))" in capsys.readouterr().out
     bare = _mpt(tmp_path, ece=None, name="bare.mpt")
     assert main(["info", str(bare)]) == 0
     assert "cell voltage" not in capsys.readouterr().out  # files without Ece print what they did
     assert main(["info", "--potential", "Ewe-Ece", str(bare)]) == 2
-    assert "column 'Ece/V': potential='Ewe-Ece' needs the counter-electrode potential" in capsys.readouterr().err
+    assert (
+        "column 'Ece/V': potential='Ewe-Ece' needs the counter-electrode potential" in capsys.readouterr().err
+    )
 
 
 def test_batch_potential_needs_cycling(capsys):
@@ -255,7 +274,14 @@ def test_batch_passes_potential_to_the_cycling_reader(tmp_path, monkeypatch):
 
     monkeypatch.setattr(eisna.batching, "batch", fake_batch)
     cycling = _mpt(tmp_path, ("Record Ece",))
-    args = ["batch", str(SAMPLES / "nas_looped.mpt"), "--out", str(tmp_path / "out"), "--cycling", str(cycling)]
+    args = [
+        "batch",
+        str(SAMPLES / "nas_looped.mpt"),
+        "--out",
+        str(tmp_path / "out"),
+        "--cycling",
+        str(cycling),
+    ]
     assert main([*args, "--potential", "Ewe"]) == 2
     assert seen["cycling_potential"] == "Ewe"
     seen.clear()

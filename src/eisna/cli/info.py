@@ -7,7 +7,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..errors import EisnaError, NoCyclingData, NoImpedanceData, ParseError, UnsupportedFormatError, UsageError
+from ..errors import (
+    EisnaError,
+    NoCyclingData,
+    NoImpedanceData,
+    ParseError,
+    UnsupportedFormatError,
+    UsageError,
+)
 from ._common import print_per_file
 
 EXAMPLES = """examples:

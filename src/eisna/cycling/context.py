@@ -63,6 +63,11 @@ class CyclingContext:
         hc = self.summary.half_cycles
         ok = hc[~hc["short"]] if "short" in hc.columns else hc
 
+        # EC-Lab files: what voltage_V is (Ewe or Ewe-Ece) and why; Neware frames have no such attrs
+        voltage = {
+            key: value for key, value in self.data.attrs.items() if key in ("potential", "potential_reason")
+        }
+
         def at(row: int, col: str) -> float | None:
             return float(ok[col].iloc[row]) if len(ok) and col in ok.columns else None
 
@@ -78,8 +83,7 @@ class CyclingContext:
             "asr_dc_first_ohm_cm2": at(0, "asr_dc_ohm_cm2"),
             "asr_dc_last_ohm_cm2": at(-1, "asr_dc_ohm_cm2"),
             "first_short_h": self.summary.first_short_h,
-            # EC-Lab files: what voltage_V is (Ewe or Ewe-Ece) and why; Neware frames have no such attrs
-            **{key: self.data.attrs[key] for key in ("potential", "potential_reason") if key in self.data.attrs},
+            **voltage,
             "events": [
                 {"time_h": e.time_h, "half_cycle": e.half_cycle, "reason": e.reason, "detail": e.detail}
                 for e in self.summary.events
