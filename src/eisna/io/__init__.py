@@ -76,9 +76,10 @@ def read_cycling(path: str | os.PathLike[str], *, potential: str = "auto", **opt
         Columns in SI units: ``time_s`` (total test time, s), ``voltage_V``,
         ``current_A``, ``capacity_Ah``, ``cycle``, ``step``, ``step_type``, and
         ``timestamp`` where the file has absolute times; EC-Lab files that record the
-        counter electrode add ``Ewe_V`` and ``Ece_V``, and their ``attrs["potential"]`` says
-        what ``voltage_V`` is (``"Ewe"`` or ``"Ewe-Ece"``) and ``attrs["potential_reason"]``
-        why. Neware frames hold the cyclers' one (cell) voltage and no such attrs.
+        counter electrode add ``Ewe_V`` and ``Ece_V``. EC-Lab frames say what ``voltage_V``
+        is in ``attrs["potential"]`` (``"Ewe"`` or ``"Ewe-Ece"``) and why in
+        ``attrs["potential_reason"]``; Neware frames hold the cyclers' one (cell) voltage and
+        no such attrs.
 
     Raises
     ------
