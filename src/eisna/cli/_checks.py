@@ -93,6 +93,8 @@ def _paths(args: argparse.Namespace) -> str | None:
                 expand_inputs(args.paths)
             except Exception as err:  # UsageError: a path that matches nothing
                 return str(err)
+    if getattr(args, "potential", None) and args.command == "batch" and not cycling:
+        return f"--potential {args.potential}: applies to the --cycling file; give --cycling FILE"
     tz = getattr(args, "tz", None)
     if tz:
         try:

@@ -111,6 +111,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "overpotential, DC ASR and soft shorts on the impedance time axis",
     )
     p.add_argument(
+        "--potential",
+        choices=("auto", "Ewe", "Ewe-Ece"),
+        help="cell voltage of an EC-Lab --cycling file: Ewe-Ece when the file records the counter "
+        "electrode (auto, the default: an Ewe-Ece/V column, or Ece/V with Record Ece, an Ewe-Ece "
+        "control or CE to ground), else Ewe; or forced",
+    )
+    p.add_argument(
         "--tz",
         metavar="ZONE",
         help="time zone of zone-less timestamps (e.g. Europe/Berlin), needed when the "
@@ -244,6 +251,7 @@ def _call_batch(
         delta_bic=args.delta_bic,
         min_interlayer_ohm=args.min_interlayer_ohm,
         cycling=args.cycling,
+        **({"cycling_potential": args.potential} if args.potential else {}),
         tz=args.tz,
         track=args.track,
         **({"track_time": args.track_time} if args.track_time != "start" else {}),
