@@ -227,3 +227,11 @@ def test_real_non_blocking_files_keep_the_default_circuit(corpus, parts, why):
     verdicts = [blocking_tail(s) for s in spectra]
     assert verdicts, why
     assert not any(v.blocking for v in verdicts), [v.reason for v in verdicts]
+
+
+def test_report_says_how_many_spectra_the_automatic_choice_fitted_as_pellets():
+    from eisna.report.render import _tracks_html
+
+    html = str(_tracks_html([], {"n_auto_blocking": 5, "reported_circuits": {BLOCKING_CIRCUIT: 5}}))
+    assert "Automatic circuit choice: 5 spectra end in the capacitive spike" in html
+    assert "Automatic circuit choice" not in str(_tracks_html([], {"reported_circuits": {BLOCKING_CIRCUIT: 5}}))
