@@ -199,6 +199,11 @@ def test_batch_command_without_circuit_chooses_pellet_blocking(tmp_path, capsys)
     # truth of sample_spectra/pellet at 25 °C
     assert float(rows[0]["R_b"]) == pytest.approx(413.8, rel=0.02)
     assert float(rows[0]["R_gb"]) == pytest.approx(248.0, rel=0.03)
+    # blocking electrodes have no DC path: no R_dc (was Re Z of the spike at 1 µHz, ~2 GΩ)
+    assert all(r["R_dc_ohm"] == "" for r in rows)
+    with open(tmp_path / "out" / "tracks.csv", newline="") as fh:
+        tracked = [r["quantity"] for r in csv.DictReader(fh)]
+    assert "R_dc_ohm" not in tracked
 
 
 def test_sample_symmetric_cells_keep_their_automatic_choice():

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..fitting.physics import asr_per_interface, column_name
+from ..fitting.physics import asr_per_interface, column_name, dc_resistance
 from .outcome import FitFailure
 from .result import _INTERLAYER_COLUMNS, _none_nan
 
@@ -116,7 +116,7 @@ def _fit_row(series: SeriesResult, i: int, res: Any, names: list[str]) -> dict[s
     quantities = series.interlayer_quantities(i)
     row.update({c: quantities[c] for c in _INTERLAYER_COLUMNS})
     row["R_SE_ohm"] = math.nan
-    row["R_dc_ohm"] = float(np.real(res.predict(np.array([1e-6]))[0]))
+    row["R_dc_ohm"] = dc_resistance(res)
     for key, q in (res.derived or {}).items():  # one column per quantity, from physics.py
         col = column_name(key, q.unit)
         if col not in _INTERLAYER_COLUMNS or series.interlayer[i] is not False:
