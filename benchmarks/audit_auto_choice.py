@@ -52,7 +52,10 @@ def _fit(spectra, circuit: str) -> tuple[str, float, float]:
 
 
 def audit_files(paths: list[str]) -> None:
-    print("| file | spectra | blocking | tail (one spectrum) | before | after | ΣAICc before / after | CPU s before / after |")
+    print(
+        "| file | spectra | blocking | tail (one spectrum) | before | after "
+        "| ΣAICc before / after | CPU s before / after |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for path in _files(paths):
         try:
@@ -94,7 +97,9 @@ def audit_synthetic(n: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("paths", nargs="*")
     parser.add_argument("--synthetic", type=int, default=0, metavar="N")
     args = parser.parse_args()

@@ -34,7 +34,9 @@ PELLET = {
 
 def _pellet(noise: float = 0.0, seed: int = 1, **changes: float) -> Spectrum:
     values = {**PELLET, **changes}
-    return noisy_spectrum(load_circuit("pellet_blocking"), values, FREQ_PELLET, noise, np.random.default_rng(seed))
+    return noisy_spectrum(
+        load_circuit("pellet_blocking"), values, FREQ_PELLET, noise, np.random.default_rng(seed)
+    )
 
 
 def _spectrum(text: str, values: tuple[float, ...], freq: np.ndarray, noise: float = 0.0) -> Spectrum:
@@ -119,9 +121,7 @@ def test_tail_bending_back_to_the_real_axis_is_not_blocking():
 def test_intercalation_electrode_tail_is_not_blocking():
     # finite-space diffusion into a battery electrode: capacitive too, but with a farad-size
     # chemical capacitance, not a double layer
-    spectrum = _spectrum(
-        "R0-p(R1,CPE1)-Wo1", (0.02, 0.01, 0.5, 0.9, 0.06, 5.0), np.geomspace(1e4, 1e-3, 71)
-    )
+    spectrum = _spectrum("R0-p(R1,CPE1)-Wo1", (0.02, 0.01, 0.5, 0.9, 0.06, 5.0), np.geomspace(1e4, 1e-3, 71))
     tail = blocking_tail(spectrum)
     assert not tail.blocking
     assert "capacitance above" in tail.reason
@@ -239,4 +239,6 @@ def test_report_says_how_many_spectra_the_automatic_choice_fitted_as_pellets():
 
     html = str(_tracks_html([], {"n_auto_blocking": 5, "reported_circuits": {BLOCKING_CIRCUIT: 5}}))
     assert "Automatic circuit choice: 5 spectra end in the capacitive spike" in html
-    assert "Automatic circuit choice" not in str(_tracks_html([], {"reported_circuits": {BLOCKING_CIRCUIT: 5}}))
+    assert "Automatic circuit choice" not in str(
+        _tracks_html([], {"reported_circuits": {BLOCKING_CIRCUIT: 5}})
+    )

@@ -356,7 +356,8 @@ def _check_joint(args: argparse.Namespace) -> str | None:
         return None
     unknown = [s.strip() for s in args.joint.split(",") if s.strip() and s.strip() not in names]
     if unknown:
-        return f"--joint names {', '.join(unknown)}, not parameters of {args.circuit or DEFAULT_CIRCUIT} ({', '.join(names)})"
+        circuit = args.circuit or DEFAULT_CIRCUIT
+        return f"--joint names {', '.join(unknown)}, not parameters of {circuit} ({', '.join(names)})"
     return None
 
 
