@@ -20,6 +20,7 @@ EXAMPLES = """examples:
   eisna batch data/ --circuit symmetric_interlayer --out big --scheduler tcp://10.0.0.5:8786
   eisna batch data/ --out big --campaign --jobs 2 --no-report
   eisna batch sample_spectra/nas_looped.mpt --out nas-out --cycling sample_spectra/nas_cycling.csv
+  eisna batch sample_spectra/pellet --out pellet-out   # blocking electrodes: pellet_blocking chosen
   eisna batch cell7/ --out cell7 --cycling cell7.ndax --tz Europe/Berlin
 
 Writes DIR/results.csv (one row per spectrum: source, index, timestamp, time_h, status,
