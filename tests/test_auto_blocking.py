@@ -175,6 +175,17 @@ def test_auto_mixed_series_fits_each_spectrum_with_its_own_circuit():
     assert series.results[2].params["R_b"] + series.results[2].params["R_gb"] == pytest.approx(60.0, rel=0.1)
 
 
+def test_auto_leaves_a_warburg_tail_to_the_symmetric_cell_circuits():
+    spectrum = _spectrum(
+        "R0-p(R1,CPE1)-W1", (50.0, 100.0, 1e-6, 0.9, 200.0), np.geomspace(1e6, 0.01, 71), 0.002
+    )
+    series = _fit_auto([spectrum])
+    assert series.circuit == "symmetric_interlayer"
+    assert series.results[0].circuit_name.startswith("symmetric_")
+    assert "automatic choice" not in str(series.to_frame().iloc[0]["model_note"])
+    assert "n_auto_blocking" not in series.kinetics_summary()
+
+
 def test_an_explicit_circuit_is_kept():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
