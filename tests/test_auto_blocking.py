@@ -253,3 +253,14 @@ def test_report_says_how_many_spectra_the_automatic_choice_fitted_as_pellets():
     assert "Automatic circuit choice" not in str(
         _tracks_html([], {"reported_circuits": {BLOCKING_CIRCUIT: 5}})
     )
+
+
+def test_the_fit_window_is_the_window_judged():
+    spectrum = _pellet()
+    assert blocking_tail(spectrum).blocking
+    # with fmin above the spike the lowest decade is the grain-boundary arc's low-frequency side
+    assert not blocking_tail(spectrum, fmin=300.0).blocking
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = fit_series([spectrum], "auto", fmin=300.0)
+    assert series.results[0].circuit_name != BLOCKING_CIRCUIT

@@ -42,6 +42,7 @@ __all__ = [
     "BlockingTail",
     "automatic_circuit",
     "blocking_tail",
+    "fit_window",
     "mark_automatic_choices",
 ]
 
@@ -110,13 +111,17 @@ class BlockingTail:
         )
 
 
-def blocking_tail(spectrum: Spectrum) -> BlockingTail:
+def blocking_tail(
+    spectrum: Spectrum, *, fmin: float | None = None, fmax: float | None = None
+) -> BlockingTail:
     """Whether ``spectrum`` ends in the capacitive spike of ion-blocking electrodes.
 
     Parameters
     ----------
     spectrum : Spectrum
         Measured spectrum (Hz, Ω; capacitive Z″ < 0), in any frequency order.
+    fmin, fmax : float, optional
+        Only the points in this window (Hz) are read, as the fit's ``fmin``/``fmax``.
 
     Returns
     -------
@@ -127,6 +132,10 @@ def blocking_tail(spectrum: Spectrum) -> BlockingTail:
     f = np.asarray(spectrum.freq, dtype=float)
     z = np.asarray(spectrum.z, dtype=complex)
     good = np.isfinite(f) & (f > 0) & np.isfinite(z.real) & np.isfinite(z.imag)
+    if fmin is not None:
+        good &= f >= fmin
+    if fmax is not None:
+        good &= f <= fmax
     f, z = f[good], z[good]
     order = np.argsort(f, kind="stable")
     f, z = f[order], z[order]
@@ -179,29 +188,39 @@ def _first_failure(t: BlockingTail, positive: np.ndarray) -> str:
     return ""
 
 
+def fit_window(fit_options: Any) -> dict[str, float | None]:
+    """``fmin``/``fmax`` of a series' fit options (a mapping or ``(name, value)`` pairs)."""
+    opts = dict(fit_options or ())
+    return {"fmin": opts.get("fmin"), "fmax": opts.get("fmax")}
+
+
 def _with(t: BlockingTail, blocking: bool, reason: str) -> BlockingTail:
     return replace(t, blocking=blocking, reason=reason)
 
 
-def automatic_circuit(spectra: Sequence[Spectrum]) -> str:
+def automatic_circuit(spectra: Sequence[Spectrum], **window: float | None) -> str:
     """The series circuit of the automatic choice: :data:`BLOCKING_CIRCUIT` when every spectrum
-    ends in a blocking tail, else :data:`DEFAULT_CIRCUIT` (whose series then fits each blocking
-    spectrum with :data:`BLOCKING_CIRCUIT` on its own)."""
+    ends in a blocking tail (within ``window``: ``fmin``/``fmax`` in Hz), else
+    :data:`DEFAULT_CIRCUIT` (whose series then fits each blocking spectrum with
+    :data:`BLOCKING_CIRCUIT` on its own)."""
     spectra = list(spectra)
-    if spectra and all(blocking_tail(s).blocking for s in spectra):
+    if spectra and all(blocking_tail(s, **window).blocking for s in spectra):
         return BLOCKING_CIRCUIT
     return DEFAULT_CIRCUIT
 
 
-def mark_automatic_choices(spectra: Sequence[Spectrum], outcomes: Sequence[Any]) -> list[Any]:
+def mark_automatic_choices(
+    spectra: Sequence[Spectrum], outcomes: Sequence[Any], **window: float | None
+) -> list[Any]:
     """``outcomes`` (one per spectrum, same order) with the automatic choice's reason in each
-    blocking spectrum's fit: ``meta["circuit_choice"]`` (the ``model_note`` column)."""
+    blocking spectrum's fit: ``meta["circuit_choice"]`` (the ``model_note`` column);
+    ``window``: ``fmin``/``fmax`` (Hz) as for :func:`blocking_tail`."""
     out = list(outcomes)
     for k, (spectrum, o) in enumerate(zip(spectra, outcomes, strict=True)):
         res = getattr(o, "result", None)
         if res is None or not getattr(res, "success", False) or not hasattr(res, "meta"):
             continue
-        tail = blocking_tail(spectrum)
+        tail = blocking_tail(spectrum, **window)
         if not tail.blocking:
             continue
         note = f"automatic choice {BLOCKING_CIRCUIT}: {tail.reason}"

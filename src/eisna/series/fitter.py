@@ -15,7 +15,7 @@ from ..fitting.engine import PendingFit
 from ..fitting.result import Flag, FlagKind
 from ..spectrum import Spectrum
 from .cache import cache_store
-from .choice import BLOCKING_CIRCUIT, blocking_tail
+from .choice import BLOCKING_CIRCUIT, blocking_tail, fit_window
 from .outcome import FitFailure, SeriesOptions, SpectrumOutcome
 
 if TYPE_CHECKING:
@@ -271,7 +271,7 @@ class _Fitter:
         if self.options.auto_blocking and self.options.circuit != BLOCKING_CIRCUIT:
             # the automatic choice (choice.py): a blocking-electrode tail takes pellet_blocking,
             # warm-started only from a predecessor fitted with the same circuit
-            if blocking_tail(spectrum).blocking:
+            if blocking_tail(spectrum, **fit_window(self.options.fit_options)).blocking:
                 return self._fit_alone(spectrum, prev, BLOCKING_CIRCUIT)
             if prev is not None and _circuit_name(prev.result) == BLOCKING_CIRCUIT:
                 prev = None

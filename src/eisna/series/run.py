@@ -16,7 +16,7 @@ from ..errors import EisnaError
 from ..fitting.physics import DEFAULT_EPS_R, make_geometry
 from ..spectrum import CellGeometry, Spectrum
 from .cache import cache_load, cache_store, chain_keys
-from .choice import AUTO_CIRCUIT, automatic_circuit, mark_automatic_choices
+from .choice import AUTO_CIRCUIT, automatic_circuit, fit_window, mark_automatic_choices
 from .fitter import _ChainTask, _Fitter, _idx, _run_chain, _src
 from .ordering import order_spectra
 from .outcome import BASELINES, FitFailure, SeriesOptions, SpectrumOutcome
@@ -179,7 +179,7 @@ def fit_series(
     geometry = resolve_geometry(geometry, area_cm2, thickness_cm, "fit_series", spectra)
     auto = circuit == AUTO_CIRCUIT
     if auto:  # pellet_blocking when every spectrum ends in a blocking spike (else per spectrum)
-        circuit = automatic_circuit(spectra)
+        circuit = automatic_circuit(spectra, **fit_window(fit_options))
     if baseline == "auto":
         baseline = default_baseline(circuit)
     physics = {"eps_r": eps_r, **({"geometry": geometry} if geometry is not None else {})}
@@ -200,7 +200,7 @@ def fit_series(
         outcomes = _window_fallbacks(fitter, plan, outcomes)
     outcomes = _undo_swaps(fitter, plan, outcomes)
     if auto:
-        outcomes = mark_automatic_choices(plan.ordered, outcomes)
+        outcomes = mark_automatic_choices(plan.ordered, outcomes, **fit_window(fit_options))
     series = _assemble(
         plan,
         outcomes,
