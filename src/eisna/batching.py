@@ -311,7 +311,10 @@ def batch(
     paths : path or iterable of paths
         Files, folders (searched recursively) and glob patterns.
     circuit : str
-        Library circuit, e.g. ``"symmetric_interlayer"``.
+        Library circuit, e.g. ``"symmetric_interlayer"``, or ``"auto"`` (what ``eisna batch``
+        does without ``--circuit``): spectra ending in the capacitive spike of blocking
+        electrodes are fitted with ``pellet_blocking``, the others with
+        ``symmetric_interlayer`` (:mod:`eisna.series.choice`; ``model_note`` says why).
     out : path
         Output folder; gets ``results.csv``, ``results.json``, ``kinetics.json``,
         ``report.html`` and the resume cache ``.eisna-cache/``.

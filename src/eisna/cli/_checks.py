@@ -110,6 +110,8 @@ def _circuit(args: argparse.Namespace) -> str | None:
     text = getattr(args, "circuit", None)
     if not isinstance(text, str):
         return None
+    if text == "auto" and getattr(args, "command", None) == "batch":  # the automatic choice
+        return None
     from ..circuit import list_circuits
     from ..errors import EisnaError
     from ..fitting.engine import resolve_circuit

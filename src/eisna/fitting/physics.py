@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +33,7 @@ __all__ = [
     "asr_per_interface",
     "column_name",
     "compute_physics",
+    "dc_resistance",
     "diffusion_above_window",
     "diffusion_apexes",
     "hn_apex_tau",
@@ -64,6 +66,19 @@ ISW_RANGES = {
 _TOLERANCE = 10.0
 
 Propagate = Callable[[Callable[[np.ndarray], float]], tuple[float, float]]
+
+
+def dc_resistance(res: Any) -> float:
+    """Total resistance of a fit: Re Z at 1 µHz (Ω).
+
+    NaN for a circuit with a blocking electrode (an element of role ``electrode``): such a cell
+    has no DC path, and Re Z at 1 µHz is only the spike's CPE growing (GΩ on a pellet), which is
+    no resistance of the sample.
+    """
+    roles = getattr(getattr(res, "circuit", None), "param_roles", None) or {}
+    if "electrode" in roles.values():
+        return math.nan
+    return float(np.real(res.predict(np.array([1e-6]))[0]))
 
 
 def make_geometry(area_cm2: float | None, thickness_cm: float | None) -> CellGeometry | None:
