@@ -297,6 +297,7 @@ def batch(
     hook: Callable[[int], None] | None = None,
     command: str | None = None,
     cycling: str | os.PathLike[str] | None = None,
+    cycling_potential: str = "auto",
     tz: str | None = None,
     group_by: str | None = None,
     campaign: bool | None = None,
@@ -310,7 +311,10 @@ def batch(
     paths : path or iterable of paths
         Files, folders (searched recursively) and glob patterns.
     circuit : str
-        Library circuit, e.g. ``"symmetric_interlayer"``.
+        Library circuit, e.g. ``"symmetric_interlayer"``, or ``"auto"`` (what ``eisna batch``
+        does without ``--circuit``): spectra ending in the capacitive spike of blocking
+        electrodes are fitted with ``pellet_blocking``, the others with
+        ``symmetric_interlayer`` (:mod:`eisna.series.choice`; ``model_note`` says why).
     out : path
         Output folder; gets ``results.csv``, ``results.json``, ``kinetics.json``,
         ``report.html`` and the resume cache ``.eisna-cache/``.
@@ -345,6 +349,9 @@ def batch(
         half-cycle overpotentials, DC ASR and soft shorts go into ``cycling_summary.csv``,
         ``cycling.json`` and the report, on one time axis with the impedance series (from the
         absolute timestamps of both).
+    cycling_potential : {"auto", "Ewe", "Ewe-Ece"}
+        Cell voltage of an EC-Lab ``cycling`` file (:func:`eisna.read_cycling`'s ``potential``):
+        ``Ewe - Ece`` when it records the counter electrode (``"auto"``), or forced.
     tz : str, optional
         Time zone of zone-less timestamps (e.g. ``"Europe/Berlin"``), needed when the cycling
         file has zone-aware times (Neware binaries: UTC) and the spectra local ones.
@@ -430,6 +437,7 @@ def batch(
                 eis_start=earliest(s.timestamp for s in spectra),
                 area_cm2=geometry.area_cm2 if geometry else None,
                 tz=tz,
+                potential=cycling_potential,
             )
         # the chunks (chains that start cold) depend on chunk_size only, never on the number of
         # workers: a parallel run gives what a serial one gives

@@ -22,6 +22,7 @@ __all__ = [
     "FitError",
     "KKWarning",
     "MetadataWarning",
+    "MissingColumnError",
     "MissingInputError",
     "NoCyclingData",
     "NoImpedanceData",
@@ -175,6 +176,14 @@ class SkippedInputWarning(EisnaWarning):
 
 class MissingInputError(ParseError, UsageError):
     """An input path does not exist: a :class:`ParseError` for readers, bad usage (2) for the CLI."""
+
+
+class MissingColumnError(ParseError, UsageError):
+    """A column the call asks for is not in the file (``potential="Ewe-Ece"`` without ``Ece/V``).
+
+    A :class:`ParseError` naming the file and the column for readers, bad usage (exit status 2)
+    for the CLI: the file is valid, the option does not fit it.
+    """
 
 
 class CacheWarning(EisnaWarning):

@@ -93,6 +93,8 @@ def _paths(args: argparse.Namespace) -> str | None:
                 expand_inputs(args.paths)
             except Exception as err:  # UsageError: a path that matches nothing
                 return str(err)
+    if getattr(args, "potential", None) and args.command == "batch" and not cycling:
+        return f"--potential {args.potential}: applies to the --cycling file; give --cycling FILE"
     tz = getattr(args, "tz", None)
     if tz:
         try:
@@ -107,6 +109,8 @@ def _paths(args: argparse.Namespace) -> str | None:
 def _circuit(args: argparse.Namespace) -> str | None:
     text = getattr(args, "circuit", None)
     if not isinstance(text, str):
+        return None
+    if text == "auto" and getattr(args, "command", None) == "batch":  # the automatic choice
         return None
     from ..circuit import list_circuits
     from ..errors import EisnaError

@@ -20,6 +20,7 @@ EXAMPLES = """examples:
   eisna batch data/ --circuit symmetric_interlayer --out big --scheduler tcp://10.0.0.5:8786
   eisna batch data/ --out big --campaign --jobs 2 --no-report
   eisna batch sample_spectra/nas_looped.mpt --out nas-out --cycling sample_spectra/nas_cycling.csv
+  eisna batch sample_spectra/pellet --out pellet-out   # blocking electrodes: pellet_blocking chosen
   eisna batch cell7/ --out cell7 --cycling cell7.ndax --tz Europe/Berlin
 
 Writes DIR/results.csv (one row per spectrum: source, index, timestamp, time_h, status,
@@ -55,9 +56,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="files, folders (recursive) or glob patterns")
     p.add_argument(
         "--circuit",
-        default="symmetric_interlayer",
+        default=None,
         metavar="NAME",
-        help="library circuit (default: symmetric_interlayer)",
+        help="library circuit (default: automatic: pellet_blocking for spectra whose low-frequency "
+        "tail is the capacitive spike of blocking electrodes, symmetric_interlayer for the others; "
+        "results.csv model_note says why)",
     )
     p.add_argument("--out", default="eisna-out", metavar="DIR", help="output folder (default: eisna-out)")
     p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: 1; 2 above 50 spectra)")
@@ -109,6 +112,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="cycling file of the same cell (Neware .nda/.ndax/CSV/XLSX, EC-Lab GCPL): "
         "overpotential, DC ASR and soft shorts on the impedance time axis",
+    )
+    p.add_argument(
+        "--potential",
+        choices=("auto", "Ewe", "Ewe-Ece"),
+        help="cell voltage of an EC-Lab --cycling file: Ewe-Ece when the file records the counter "
+        "electrode (auto, the default: an Ewe-Ece/V column, or Ece/V with Record Ece, an Ewe-Ece "
+        "control or CE to ground), else Ewe; or forced",
     )
     p.add_argument(
         "--tz",
@@ -231,9 +241,11 @@ def _run(args: argparse.Namespace) -> int:
 def _call_batch(
     batch: Any, args: argparse.Namespace, geometry: dict[str, Any], fit_opts: dict[str, Any]
 ) -> Any:
+    from ..series.choice import AUTO_CIRCUIT
+
     return batch(
         args.paths,
-        args.circuit,
+        args.circuit or AUTO_CIRCUIT,
         out=args.out,
         jobs=args.jobs,
         scheduler=args.scheduler,
@@ -244,13 +256,20 @@ def _call_batch(
         delta_bic=args.delta_bic,
         min_interlayer_ohm=args.min_interlayer_ohm,
         cycling=args.cycling,
+        **({"cycling_potential": args.potential} if args.potential else {}),
         tz=args.tz,
         track=args.track,
         **({"track_time": args.track_time} if args.track_time != "start" else {}),
         group_by=args.group_by,
         interval_h=args.interval_h,
         command=" ".join(
-            ["eisna batch", *map(shlex.quote, args.paths), "--circuit", args.circuit, "--out", args.out]
+            [
+                "eisna batch",
+                *map(shlex.quote, args.paths),
+                *(["--circuit", args.circuit] if args.circuit else []),
+                "--out",
+                args.out,
+            ]
         ),
         **geometry,
         **fit_opts,
@@ -278,6 +297,9 @@ def _print_series(series: Any, args: argparse.Namespace) -> int:
     kin = series.kinetics_summary()
     n, failed = len(series), series.n_failed
     print(f"eisna batch: {n - failed}/{n} spectra fitted with {series.circuit} -> {args.out}")
+    line = _choice_line(kin)
+    if line:
+        print(line)
     if kin.get("model") not in (None, "none"):
         from ..units import format_time
 
@@ -312,6 +334,19 @@ def _print_series(series: Any, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _choice_line(kin: Mapping[str, Any]) -> str | None:
+    """What the automatic circuit choice did (None when it fitted no spectrum with a blocking tail)."""
+    n = kin.get("n_auto_blocking")
+    if not n:
+        return None
+    from ..series.choice import BLOCKING_CIRCUIT
+
+    return (
+        f"  automatic circuit: {n} spectra end in a blocking-electrode spike and were fitted with "
+        f"{BLOCKING_CIRCUIT} (results.csv model_note gives the tail's phase, slope and capacitance)"
+    )
+
+
 def _check_joint(args: argparse.Namespace) -> str | None:
     """Usage problems of --joint/--joint-law (before any fitting), or None."""
     if args.joint_law and not args.joint:
@@ -320,16 +355,18 @@ def _check_joint(args: argparse.Namespace) -> str | None:
         return None
     from ..fitting.engine import resolve_circuit
     from ..kinetics import MODELS
+    from ..series.choice import DEFAULT_CIRCUIT
 
     if args.joint_law and args.joint_law not in MODELS:
         return f"--joint-law {args.joint_law!r} is not a growth law; choose one of {', '.join(MODELS)}"
     try:
-        names = resolve_circuit(args.circuit).param_names
+        names = resolve_circuit(args.circuit or DEFAULT_CIRCUIT).param_names
     except Exception:  # the circuit check reports a bad --circuit itself
         return None
     unknown = [s.strip() for s in args.joint.split(",") if s.strip() and s.strip() not in names]
     if unknown:
-        return f"--joint names {', '.join(unknown)}, not parameters of {args.circuit} ({', '.join(names)})"
+        circuit = args.circuit or DEFAULT_CIRCUIT
+        return f"--joint names {', '.join(unknown)}, not parameters of {circuit} ({', '.join(names)})"
     return None
 
 

@@ -7,12 +7,20 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..errors import EisnaError, NoCyclingData, NoImpedanceData, ParseError, UnsupportedFormatError
+from ..errors import (
+    EisnaError,
+    NoCyclingData,
+    NoImpedanceData,
+    ParseError,
+    UnsupportedFormatError,
+    UsageError,
+)
 from ._common import print_per_file
 
 EXAMPLES = """examples:
   eisna info cell.mpt
   eisna info data/*.mpr run.ndax
+  eisna info cell_3electrode.mpt --potential Ewe-Ece
 """
 
 
@@ -26,6 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument(
+        "--potential",
+        choices=("auto", "Ewe", "Ewe-Ece"),
+        default="auto",
+        help="cell voltage of EC-Lab cycling rows: Ewe-Ece when the file records the counter "
+        "electrode (auto, the default), or Ewe / Ewe-Ece forced",
+    )
     p.set_defaults(run=run)
 
 
@@ -34,8 +49,11 @@ def _when(moment: datetime) -> str:
     return moment.isoformat(sep=" ", timespec="milliseconds" if moment.microsecond >= 1000 else "seconds")
 
 
-def describe(path: str) -> list[str]:
-    """Return the lines ``eisna info`` prints for one file."""
+def describe(path: str, potential: str = "auto") -> list[str]:
+    """Return the lines ``eisna info`` prints for one file.
+
+    ``potential`` is :func:`eisna.read_cycling`'s choice of cell voltage for EC-Lab cycling rows.
+    """
     import warnings
 
     from ..io import read
@@ -62,9 +80,11 @@ def describe(path: str) -> list[str]:
             lines[format_line] = f"  format: {', '.join(formats)}"
         cycling_error: EisnaError | None = None
         try:
-            cyc = _cycling(reader, path)
+            cyc = _cycling(reader, path, potential)
         except NoCyclingData:
             cyc = None
+        except UsageError:  # --potential that does not fit the file: said as such, exit status 2
+            raise
         except EisnaError as err:  # e.g. a zip bomb: say why, not "holds neither"
             cyc, cycling_error = None, err
         if not spectra and cyc is not None and cyc[0] and not hasattr(reader, "read_cycling"):
@@ -95,6 +115,8 @@ def describe(path: str) -> list[str]:
             start = first.timestamp - timedelta(seconds=first.elapsed_s or 0.0)
     if cyc is not None and cyc[0]:
         lines.append(f"  cycling rows: {cyc[0]}")
+        if cyc[3]:
+            lines.append(f"  cell voltage: {cyc[3]}")
         if start is None:
             start = cyc[1]
     lines.append(f"  start time: {_when(start) if start is not None else 'unknown'}")
@@ -149,8 +171,10 @@ def _reader_decisions(metas: Sequence[Mapping[str, Any]], cut_cycling_rows: int)
     return lines
 
 
-def _cycling(reader: Any, path: str) -> tuple[int, datetime | None, int]:
-    """The number of cycling rows, the start they give and the cut last lines left out of them.
+def _cycling(reader: Any, path: str, potential: str = "auto") -> tuple[int, datetime | None, int, str]:
+    """The number of cycling rows, the start they give, the cut last lines left out of them and
+    what the cell voltage is ("" unless the file records the counter electrode or ``potential``
+    was given).
 
     The start is the first timestamp minus its ``time_s``. A reader with ``cycling_overview``
     (Neware binaries) answers without a pandas frame.
@@ -159,19 +183,23 @@ def _cycling(reader: Any, path: str) -> tuple[int, datetime | None, int]:
     from ..io._registry import call_reader
 
     overview = getattr(reader, "cycling_overview", None)
-    if overview is not None and hasattr(reader, "read_cycling"):
+    if overview is not None and hasattr(reader, "read_cycling") and potential == "auto":
         count, start = call_reader(overview, path)
-        return int(count), start, 0
-    cyc = read_cycling(path)
+        return int(count), start, 0, ""
+    cyc = read_cycling(path, potential=potential)
     cut = int(cyc.attrs.get("dropped", {}).get("cut last line", 0))
+    voltage = ""
+    if "potential" in cyc.attrs and ("Ewe_V" in cyc.columns or potential != "auto"):
+        voltage = f"{cyc.attrs['potential']} ({cyc.attrs.get('potential_reason', '')})"
     if len(cyc) and "timestamp" in cyc and "time_s" in cyc:
         # the rows' timestamps carry nanoseconds (start + time_s); a datetime holds microseconds,
         # and pandas warns when it drops the rest
         first = cyc["timestamp"].iloc[0].round("us").to_pydatetime()
         start = first - timedelta(seconds=float(cyc["time_s"].iloc[0]))
-        return len(cyc), start, cut
-    return len(cyc), None, cut
+        return len(cyc), start, cut, voltage
+    return len(cyc), None, cut, voltage
 
 
 def run(args: argparse.Namespace) -> int:
-    return print_per_file(args.files, describe)
+    potential = getattr(args, "potential", "auto")
+    return print_per_file(args.files, lambda path: describe(path, potential))

@@ -63,6 +63,11 @@ class CyclingContext:
         hc = self.summary.half_cycles
         ok = hc[~hc["short"]] if "short" in hc.columns else hc
 
+        # EC-Lab files: what voltage_V is (Ewe or Ewe-Ece) and why; Neware frames have no such attrs
+        voltage = {
+            key: value for key, value in self.data.attrs.items() if key in ("potential", "potential_reason")
+        }
+
         def at(row: int, col: str) -> float | None:
             return float(ok[col].iloc[row]) if len(ok) and col in ok.columns else None
 
@@ -78,6 +83,7 @@ class CyclingContext:
             "asr_dc_first_ohm_cm2": at(0, "asr_dc_ohm_cm2"),
             "asr_dc_last_ohm_cm2": at(-1, "asr_dc_ohm_cm2"),
             "first_short_h": self.summary.first_short_h,
+            **voltage,
             "events": [
                 {"time_h": e.time_h, "half_cycle": e.half_cycle, "reason": e.reason, "detail": e.detail}
                 for e in self.summary.events
@@ -92,6 +98,7 @@ def cycling_context(
     area_cm2: float | None = None,
     tz: str | None = None,
     eis_offset: float | None = None,
+    potential: str = "auto",
 ) -> CyclingContext:
     """Read a cycling file, summarise it and place an impedance series on its clock.
 
@@ -108,6 +115,9 @@ def cycling_context(
         Zone of zone-less timestamps when the other side has one.
     eis_offset : float, optional
         The offset (h) when it is known already; used when ``eis_start`` is None.
+    potential : {"auto", "Ewe", "Ewe-Ece"}
+        Cell voltage of an EC-Lab file (:func:`eisna.read_cycling`): ``Ewe - Ece`` when the
+        file records the counter electrode (``"auto"``), or forced.
 
     Raises
     ------
@@ -122,7 +132,7 @@ def cycling_context(
             _zone(tz)
         except ClockMismatchError as err:
             raise ClockMismatchError(f"{path}: {err}") from err
-    data = read_cycling(path)
+    data = read_cycling(path, potential=potential)
     try:
         summary = cycling_summary(data, area_cm2=area_cm2)
     except CyclingDataError as err:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -38,6 +39,7 @@ __all__ = [
     "asr_per_interface",
     "column_name",
     "compute_physics",
+    "dc_resistance",
     "diffusion_above_window",
     "diffusion_apexes",
     "effective_role",
@@ -87,6 +89,19 @@ SE_NOT_IDENTIFIED = (
 _SE_ROLES = ("bulk", "grain_boundary")
 
 Propagate = Callable[[Callable[[np.ndarray], float]], tuple[float, float]]
+
+
+def dc_resistance(res: Any) -> float:
+    """Total resistance of a fit: Re Z at 1 µHz (Ω).
+
+    NaN for a circuit with a blocking electrode (an element of role ``electrode``): such a cell
+    has no DC path, and Re Z at 1 µHz is only the spike's CPE growing (GΩ on a pellet), which is
+    no resistance of the sample.
+    """
+    roles = getattr(getattr(res, "circuit", None), "param_roles", None) or {}
+    if "electrode" in roles.values():
+        return math.nan
+    return float(np.real(res.predict(np.array([1e-6]))[0]))
 
 
 def make_geometry(area_cm2: float | None, thickness_cm: float | None) -> CellGeometry | None:

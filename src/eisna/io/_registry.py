@@ -16,6 +16,9 @@ Each reader is a module in :mod:`eisna.io` that defines
     Every spectrum in the file, in acquisition order.
 ``read_cycling(path, **options) -> pandas.DataFrame`` (optional)
     Cycling data with the common columns (see :func:`eisna.read_cycling`).
+``CELL_POTENTIALS`` : tuple of str (optional)
+    Set by readers whose ``read_cycling`` takes ``potential=`` (EC-Lab: ``("Ewe", "Ewe-Ece")``);
+    :func:`eisna.read_cycling` refuses a forced ``potential`` for the others.
 """
 
 from __future__ import annotations

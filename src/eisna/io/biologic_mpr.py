@@ -48,6 +48,7 @@ import numpy as np
 
 from ..errors import MetadataWarning, NoCyclingData, NoImpedanceData, ParseError, TruncatedDataWarning
 from ..spectrum import Spectrum
+from ._cell_potential import cell_potential, check_potential
 from ._limits import check_file
 from ._placeholders import mark_placeholder_area
 from ._points import classify, dropped_by_spectrum
@@ -73,6 +74,8 @@ __all__ = [
 
 NAME = "biologic-mpr"
 EXTENSIONS = (".mpr",)
+# read_cycling(potential=...) chooses between these (eisna.io._cell_potential)
+CELL_POTENTIALS = ("Ewe", "Ewe-Ece")
 MAGIC = b"BIO-LOGIC MODULAR FILE"
 _MAGIC_LEN = 52  # magic, 0x1A, spaces up to 48 bytes, then 4 zero bytes
 _MODULE_TAG = b"MODULE"
@@ -990,25 +993,32 @@ def _technique(mpr: MprFile, ns: int | None) -> str | None:
     return mpr.technique
 
 
-def read_cycling(path: str | os.PathLike[str], **options: Any) -> pd.DataFrame:
+def read_cycling(path: str | os.PathLike[str], *, potential: str = "auto", **options: Any) -> pd.DataFrame:
     """Read the cycling rows of an EC-Lab ``.mpr`` file as the common cycling table.
 
     Parameters
     ----------
     path : str or PathLike
         The ``.mpr`` file (GCPL, Modulo Bat, or any technique with time/potential/current).
+    potential : {"auto", "Ewe", "Ewe-Ece"}
+        Which potential is the cell voltage ``voltage_V``. ``"auto"`` takes ``Ewe - Ece``
+        when the file stores ``Ece/V`` (or ``<Ece>/V``) with non-zero values: EC-Lab stores it
+        only with ``Record Ece`` or an ``Ewe-Ece`` control, and exports it as the
+        ``Ewe-Ece/V`` column the ``.mpt`` reader takes; else ``Ewe``.
     **options
         None are used; accepted for a uniform reader interface.
 
     Returns
     -------
     pandas.DataFrame
-        ``time_s`` (s), ``voltage_V`` (V), ``current_A`` (A), ``capacity_Ah`` (A·h, Q−Q0,
-        from ``(Q-Qo)/mA.h`` or else ``(Q-Qo)/C``),
+        ``time_s`` (s), ``voltage_V`` (V, the cell voltage), ``current_A`` (A),
+        ``capacity_Ah`` (A·h, Q−Q0, from ``(Q-Qo)/mA.h`` or else ``(Q-Qo)/C``),
         ``cycle`` (``cycle number``, else ``half cycle // 2``), ``step`` (sequence ``Ns``),
-        ``step_type`` (Modulo Bat sequence type, else the technique) and, when the log
+        ``step_type`` (Modulo Bat sequence type, else the technique), ``Ewe_V`` and
+        ``Ece_V`` (V) when the file records the counter electrode and, when the log
         module has a start, ``timestamp`` (NaT where ``time/s`` is corrupt). The same
-        columns and choices as :func:`eisna.io.biologic_mpt.read_cycling`.
+        columns and choices as :func:`eisna.io.biologic_mpt.read_cycling`;
+        ``attrs["potential"]`` (``"Ewe"`` or ``"Ewe-Ece"``) and ``attrs["potential_reason"]``.
 
     Raises
     ------
@@ -1016,7 +1026,12 @@ def read_cycling(path: str | os.PathLike[str], **options: Any) -> pd.DataFrame:
         An impedance-only file (PEIS, GEIS, ZIR).
     ParseError
         Corrupt bytes, or no time, potential or current column.
+    MissingColumnError
+        ``potential="Ewe-Ece"`` on a file without ``Ece/V``.
+    UsageError
+        ``potential`` is not one of the three choices.
     """
+    check_potential(potential)
     mpr = read_mpr(path)
     if mpr.technique in _IMPEDANCE_TECHNIQUES:
         raise NoCyclingData(
@@ -1049,10 +1064,20 @@ def read_cycling(path: str | os.PathLike[str], **options: Any) -> pd.DataFrame:
     step = ns.astype(np.int64) if ns is not None else np.zeros(n, dtype=np.int64)
     fallback = mpr.technique or ""
     step_type = [mpr.mb_sequences[k] if 0 <= k < len(mpr.mb_sequences) else fallback for k in step.tolist()]
+    ece_name = next((name for name in ("Ece/V", "<Ece>/V") if name in mpr.data), None)
+    cell = cell_potential(
+        str(path),
+        potential,
+        ewe=voltage,
+        ece=None if ece_name is None else (ece_name, mpr.data[ece_name]),
+        ewe_minus_ece=next(((n, mpr.data[n]) for n in ("Ewe-Ece/V", "<Ewe-Ece>/V") if n in mpr.data), None),
+        # an .mpr holds Ece only when it was recorded ('Record Ece' or an Ewe-Ece control)
+        evidence=None if ece_name is None else "an .mpr stores Ece only when it is recorded",
+    )
     frame = pd.DataFrame(
         {
             "time_s": time.astype(np.float64),
-            "voltage_V": voltage.astype(np.float64),
+            "voltage_V": cell.voltage_V,
             "current_A": current.astype(np.float64) / 1e3,
             "capacity_Ah": charge.astype(np.float64) / 1e3 if charge is not None else np.full(n, np.nan),
             "cycle": cycle_arr,
@@ -1060,6 +1085,7 @@ def read_cycling(path: str | os.PathLike[str], **options: Any) -> pd.DataFrame:
             "step_type": step_type,
         }
     )
+    cell.apply(frame)
     frame.attrs["truncated"] = mpr.truncated
     if mpr.start is not None:
         seconds = frame["time_s"].where(frame["time_s"].abs() <= _MAX_ELAPSED_S)  # NaT when corrupt

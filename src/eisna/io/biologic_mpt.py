@@ -47,6 +47,7 @@ import numpy as np
 from ..errors import MetadataWarning, NoCyclingData, NoImpedanceData, ParseError, TruncatedDataWarning
 from ..spectrum import Spectrum
 from . import _absolute_time
+from ._cell_potential import cell_potential, check_potential, header_evidence
 from ._placeholders import mark_placeholder_area
 from ._points import classify, dropped_by_spectrum
 from ._sweep import sweep_times
@@ -68,6 +69,8 @@ __all__ = ["EXTENSIONS", "NAME", "MptFile", "load", "read", "read_cycling", "sni
 
 NAME = "biologic-mpt"
 EXTENSIONS = (".mpt",)
+# read_cycling(potential=...) chooses between these (eisna.io._cell_potential)
+CELL_POTENTIALS = ("Ewe", "Ewe-Ece")
 
 _MAGICS = (b"EC-Lab ASCII FILE", b"BT-Lab ASCII FILE")
 _NB_HEADER = re.compile(r"^\s*Nb header lines\s*:\s*(\d{1,9})\s*$", re.IGNORECASE)
@@ -115,6 +118,8 @@ _COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "phase": ("Phase(Z)/deg",),
         "time": ("time/s",),
         "ewe": ("<Ewe>/V", "Ewe/V", "Ecell/V", "<Ecell>/V"),
+        "ece": ("<Ece>/V", "Ece/V"),
+        "ewe_ece": ("Ewe-Ece/V", "<Ewe-Ece>/V"),
         "i_mA": ("<I>/mA", "I/mA"),
         "i_A": ("<I>/A", "I/A"),
         "cycle": ("cycle number",),
@@ -212,12 +217,17 @@ class MptFile:
         An average written around the unit too (``<Ewe/V>``, EC-Lab 11.50 Constant Current)
         counts as the usual ``<Ewe>/V``.
         """
+        named = self.named_column(role)
+        return None if named is None else named[1]
+
+    def named_column(self, role: str) -> tuple[str, np.ndarray] | None:
+        """Like :meth:`column`, with the name the column has in the file."""
         for name in _COLUMNS[role]:
             if name in self.columns:
-                return self.columns[name]
+                return name, self.columns[name]
         for name, values in self.columns.items():
             if _AVERAGE_AROUND_UNIT.sub(r"<\1>/\2", name) in _COLUMNS[role]:
-                return values
+                return name, values
         return None
 
     @property
@@ -443,21 +453,37 @@ def _drop_cut_last_line(text: str) -> tuple[str, bool]:
 
 
 def read_cycling(
-    path: str | os.PathLike[str], *, decimal: str | None = None, date_order: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    decimal: str | None = None,
+    date_order: str | None = None,
+    potential: str = "auto",
 ) -> pd.DataFrame:
     """Read the DC rows of an EC-Lab cycling export (Modulo Bat, GCPL …) as a DataFrame.
 
     ``decimal`` and ``date_order`` are as for :func:`read`; absolute-time exports are read
     too (``time_s`` then counts from ``Acquisition started on``).
 
+    Parameters
+    ----------
+    potential : {"auto", "Ewe", "Ewe-Ece"}
+        Which potential is the cell voltage ``voltage_V``. ``"auto"`` takes the
+        ``Ewe-Ece/V`` column when there is one, else ``Ewe - Ece`` when ``Ece/V`` holds
+        non-zero values and the header says ``Potential control : Ewe-Ece``,
+        ``Electrode connection : CE to ground`` or ``Record Ece``, else ``Ewe``
+        (:mod:`eisna.io._cell_potential`).
+
     Returns
     -------
     pandas.DataFrame
-        Every data row, with ``time_s`` (s), ``voltage_V``, ``current_A``,
-        ``capacity_Ah`` (from ``(Q-Qo)/mA.h`` or ``Capacity/mA.h``), ``cycle``
+        Every data row, with ``time_s`` (s), ``voltage_V`` (V, the cell voltage),
+        ``current_A``, ``capacity_Ah`` (from ``(Q-Qo)/mA.h`` or ``Capacity/mA.h``), ``cycle``
         (``cycle number``), ``step`` (``Ns``), ``step_type`` (Modulo Bat ``ctrl_type``
-        of the sequence, else the technique) and ``timestamp`` when the start is known.
+        of the sequence, else the technique), ``Ewe_V`` and ``Ece_V`` (V) when the file
+        records the counter electrode, and ``timestamp`` when the start is known.
         An OCV export records no current: ``current_A`` is then 0 A (the cell rests).
+        ``attrs["potential"]`` is ``"Ewe"`` or ``"Ewe-Ece"``, ``attrs["potential_reason"]``
+        says why.
 
     Raises
     ------
@@ -465,7 +491,12 @@ def read_cycling(
         An impedance-only export (PEIS, GEIS …).
     ParseError
         Malformed file, or no time/voltage/current columns.
+    MissingColumnError
+        ``potential="Ewe-Ece"`` on a file without ``Ece/V`` (or ``Ewe-Ece/V``).
+    UsageError
+        ``potential`` is not one of the three choices.
     """
+    check_potential(potential)
     mpt = load(path, decimal=decimal, date_order=date_order)
     freq = mpt.column("freq")
     impedance_only = mpt.technique in _EIS_TECHNIQUES or (
@@ -486,7 +517,7 @@ def read_cycling(
     missing = [
         role for role, col in (("time/s", time_s), ("Ewe/V", voltage), ("I/mA", current)) if col is None
     ]
-    if missing or time_s is None:  # (time_s is None implies missing; the test narrows the type)
+    if missing or time_s is None or voltage is None:  # (None implies missing; the test narrows the types)
         raise ParseError(
             mpt.path,
             f"cycling data needs the columns {missing}; found {list(mpt.columns)}.",
@@ -511,10 +542,18 @@ def read_cycling(
         step_type = [mpt.sequence_types.get(int(s), mpt.technique or "") for s in step]
     else:
         step_type = [mpt.technique or ""] * n
+    cell = cell_potential(
+        mpt.path,
+        potential,
+        ewe=voltage,
+        ece=mpt.named_column("ece"),
+        ewe_minus_ece=mpt.named_column("ewe_ece"),
+        evidence=header_evidence(mpt.header),
+    )
     frame = pd.DataFrame(
         {
             "time_s": time_s,
-            "voltage_V": voltage,
+            "voltage_V": cell.voltage_V,
             "current_A": current,
             "capacity_Ah": capacity,
             "cycle": cycle,
@@ -522,6 +561,7 @@ def read_cycling(
             "step_type": step_type,
         }
     )
+    cell.apply(frame)
     if mpt.start is not None:
         try:
             frame["timestamp"] = pd.Timestamp(mpt.start) + pd.to_timedelta(time_s, unit="s")

@@ -699,6 +699,12 @@ def _tracks_html(tracks: list[Any], kinetics: Mapping[str, Any]) -> Markup:
             f"{kinetics.get('n_window_fallback', 0)} spectra fell back to what the measured window "
             "can carry (results.csv model_note says why)."
         )
+    if kinetics.get("n_auto_blocking"):
+        extra.append(
+            f"Automatic circuit choice: {kinetics['n_auto_blocking']} spectra end in the capacitive spike of "
+            "blocking electrodes and were fitted with pellet_blocking (results.csv model_note gives "
+            "the tail's phase, slope and capacitance)."
+        )
     area, source = kinetics.get("area_cm2"), kinetics.get("area_source")
     if source:
         extra.append(f"Electrode area: {f'{area:g} cm²' if area else 'none'} ({source}).")

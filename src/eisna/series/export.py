@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..fitting.physics import asr_per_interface, column_name
+from ..fitting.physics import asr_per_interface, column_name, dc_resistance
 from .outcome import FitFailure
 from .result import _INTERLAYER_COLUMNS, _none_nan
 
@@ -102,7 +102,7 @@ def _fit_row(series: SeriesResult, i: int, res: Any, names: list[str]) -> dict[s
         "reason": "",
         "interlayer": series.interlayer[i],
         "model": res.circuit_name,
-        "model_note": meta.get("fallback_reason", ""),
+        "model_note": "; ".join(n for n in (meta.get("circuit_choice"), meta.get("fallback_reason")) if n),
         "area_cm2": meta.get("area_cm2"),
         "area_source": meta.get("area_source"),
     }
@@ -116,7 +116,7 @@ def _fit_row(series: SeriesResult, i: int, res: Any, names: list[str]) -> dict[s
     quantities = series.interlayer_quantities(i)
     row.update({c: quantities[c] for c in _INTERLAYER_COLUMNS})
     row["R_SE_ohm"] = math.nan
-    row["R_dc_ohm"] = float(np.real(res.predict(np.array([1e-6]))[0]))
+    row["R_dc_ohm"] = dc_resistance(res)
     for key, q in (res.derived or {}).items():  # one column per quantity, from physics.py
         col = column_name(key, q.unit)
         if col not in _INTERLAYER_COLUMNS or series.interlayer[i] is not False:
@@ -179,7 +179,7 @@ def kinetics_summary(series: SeriesResult, cell: Any = None) -> dict[str, Any]:
 def _window_summary(series: SeriesResult, mask: np.ndarray) -> dict[str, Any]:
     """Circuits reported (with the window fallbacks) and where the area came from."""
     circuits: dict[str, int] = {}
-    fallbacks, sources = 0, set()
+    fallbacks, chosen, sources = 0, 0, set()
     for i in np.flatnonzero(mask):
         res = series.results[i]
         if isinstance(res, FitFailure):
@@ -187,13 +187,17 @@ def _window_summary(series: SeriesResult, mask: np.ndarray) -> dict[str, Any]:
         circuits[res.circuit_name] = circuits.get(res.circuit_name, 0) + 1
         meta = res.meta or {}
         fallbacks += bool(meta.get("fallback_reason"))
+        chosen += bool(meta.get("circuit_choice"))
         if meta.get("area_source"):
             sources.add(str(meta["area_source"]))
-    return {
+    summary = {
         "reported_circuits": circuits,
         "n_window_fallback": fallbacks,
         "area_source": "; ".join(sorted(sources)) or None,
     }
+    if chosen:  # (only then: series without a blocking spectrum keep their kinetics.json)
+        summary["n_auto_blocking"] = chosen
+    return summary
 
 
 def _final_state(series: SeriesResult, kin: Any, last: int) -> dict[str, Any]:

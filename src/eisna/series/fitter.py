@@ -15,6 +15,7 @@ from ..fitting.engine import PendingFit
 from ..fitting.result import Flag, FlagKind
 from ..spectrum import Spectrum
 from .cache import cache_store
+from .choice import BLOCKING_CIRCUIT, blocking_tail, fit_window
 from .outcome import FitFailure, SeriesOptions, SpectrumOutcome
 
 if TYPE_CHECKING:
@@ -267,6 +268,13 @@ class _Fitter:
         return SpectrumOutcome(full if present else base, present, dbic, floor, full, base, backfilled)
 
     def fit_one(self, spectrum: Spectrum, prev: SpectrumOutcome | None) -> SpectrumOutcome:
+        if self.options.auto_blocking and self.options.circuit != BLOCKING_CIRCUIT:
+            # the automatic choice (choice.py): a blocking-electrode tail takes pellet_blocking,
+            # warm-started only from a predecessor fitted with the same circuit
+            if blocking_tail(spectrum, **fit_window(self.options.fit_options)).blocking:
+                return self._fit_alone(spectrum, prev, BLOCKING_CIRCUIT)
+            if prev is not None and _circuit_name(prev.result) == BLOCKING_CIRCUIT:
+                prev = None
         out = self._fit_warm(spectrum, prev)
         if prev is None or not _jumped(prev, spectrum):
             return out
@@ -279,6 +287,17 @@ class _Fitter:
             again = self.safe_fit(spectrum, self.options.baseline, dict(base.params), pending=True)
             base = _better(cold.base, again)
         return self.decide(spectrum, full, base if self.options.baseline is not None else None)
+
+    def _fit_alone(self, spectrum: Spectrum, prev: SpectrumOutcome | None, name: str) -> SpectrumOutcome:
+        """``name`` fitted without a baseline comparison (``interlayer`` None), warm-started from
+        ``prev`` when that was fitted with ``name`` too (and cold as well after a jump)."""
+        same = prev is not None and _circuit_name(prev.full) == name
+        start = self.guarded_start(prev.full, name) if same and prev is not None else None
+        full = self.safe_fit(spectrum, name, start)
+        if start and (not _good(full) or (prev is not None and _jumped(prev, spectrum))):
+            full = _better(full, self.safe_fit(spectrum, name, None, pending=True))
+        full = _finished(full)
+        return SpectrumOutcome(full, None, math.nan, self.min_interlayer(spectrum), full, None)
 
     def _fit_warm(self, spectrum: Spectrum, prev: SpectrumOutcome | None) -> SpectrumOutcome:
         opt = self.options
@@ -392,6 +411,11 @@ def _finished(res, _tried: frozenset[int] = frozenset()):
         if id(other) not in tried:
             fallback = _better(fallback, other)
     return _finished(_better(failed, fallback), tried)
+
+
+def _circuit_name(res) -> str | None:
+    """Circuit of a fit (None for a failure or no fit)."""
+    return getattr(res, "circuit_name", None) if _ok(res) else None
 
 
 def _ok(res) -> bool:

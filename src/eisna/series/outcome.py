@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -81,9 +81,14 @@ class SeriesOptions:
     max_rel_stderr: float = 1.0
     drift_decades: float = 2.0
     fit_options: tuple[tuple[str, Any], ...] = ()
+    # the automatic circuit choice (series/choice.py): a spectrum with a blocking-electrode tail
+    # is fitted with pellet_blocking; outside repr, so the keys of other series stay as they were
+    auto_blocking: bool = field(default=False, repr=False)
 
     def key(self, definition_text: str, baseline_text: str) -> str:
         from .. import __version__
 
         raw = repr((self, definition_text, baseline_text, __version__))
+        if self.auto_blocking:
+            raw += " auto_blocking"
         return hashlib.sha256(raw.encode()).hexdigest()[:20]

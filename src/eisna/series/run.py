@@ -16,6 +16,7 @@ from ..errors import EisnaError
 from ..fitting.physics import DEFAULT_EPS_R, make_geometry
 from ..spectrum import CellGeometry, Spectrum
 from .cache import cache_load, cache_store, chain_keys
+from .choice import AUTO_CIRCUIT, automatic_circuit, fit_window, mark_automatic_choices
 from .fitter import _ChainTask, _Fitter, _idx, _run_chain, _src
 from .ordering import order_spectra
 from .outcome import BASELINES, FitFailure, SeriesOptions, SpectrumOutcome
@@ -94,7 +95,11 @@ def fit_series(
     spectra : iterable of Spectrum
         In any order; they are sorted by timestamp, elapsed time or natural file name.
     circuit : str
-        Library circuit name (e.g. ``"symmetric_interlayer"``).
+        Library circuit name (e.g. ``"symmetric_interlayer"``), or ``"auto"``: the automatic
+        choice (:mod:`eisna.series.choice`): a spectrum whose low-frequency tail is the
+        capacitive spike of blocking electrodes is fitted with ``pellet_blocking`` (a series of
+        only such spectra is a ``pellet_blocking`` series), every other one with
+        ``symmetric_interlayer``; ``model_note`` says why.
     baseline : str or None
         Circuit without the interlayer arc used for the model comparison. ``"auto"`` picks the
         library circuit whose parameters are the full ones minus the interlayer role
@@ -172,6 +177,9 @@ def fit_series(
     if track_time not in TIME_AXES:
         raise EisnaError(f"fit_series: track_time={track_time!r}; expected one of {', '.join(TIME_AXES)}")
     geometry = resolve_geometry(geometry, area_cm2, thickness_cm, "fit_series", spectra)
+    auto = circuit == AUTO_CIRCUIT
+    if auto:  # pellet_blocking when every spectrum ends in a blocking spike (else per spectrum)
+        circuit = automatic_circuit(spectra, **fit_window(fit_options))
     if baseline == "auto":
         baseline = default_baseline(circuit)
     physics = {"eps_r": eps_r, **({"geometry": geometry} if geometry is not None else {})}
@@ -183,6 +191,7 @@ def fit_series(
         min_interlayer_ohm=float(min_interlayer_ohm),
         min_interlayer_fraction=float(min_interlayer_fraction),
         fit_options=tuple(sorted({**fit_options, **physics}.items())),
+        auto_blocking=auto,
     )
     fitter = _Fitter(options, hook)
     plan = _plan_chains(spectra, groups, chunk_size, _options_key(fitter, options) + cache_salt, interval_h)
@@ -190,6 +199,8 @@ def fit_series(
     if fallback:
         outcomes = _window_fallbacks(fitter, plan, outcomes)
     outcomes = _undo_swaps(fitter, plan, outcomes)
+    if auto:
+        outcomes = mark_automatic_choices(plan.ordered, outcomes, **fit_window(fit_options))
     series = _assemble(
         plan,
         outcomes,

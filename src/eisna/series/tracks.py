@@ -275,7 +275,9 @@ def _se_flagged_fraction(series: SeriesResult, rows: list[int]) -> float:
 
 def _value(series: SeriesResult, i: int, res: Any, name: str) -> tuple[float, float]:
     if name == "R_dc_ohm":
-        return float(np.real(res.predict(np.array([1e-6]))[0])), _total_stderr(res)
+        from ..fitting.physics import dc_resistance
+
+        return dc_resistance(res), _total_stderr(res)
     if name == "R_SE_ohm":
         q = (res.derived or {}).get("R_SE")  # σ from the covariance (physics.py)
         return (float(q.value), float(q.stderr)) if q is not None else (math.nan, math.nan)

@@ -1,0 +1,238 @@
+"""The automatic circuit choice: a blocking-electrode spectrum is fitted with ``pellet_blocking``.
+
+When no circuit is given (``eisna batch`` without ``--circuit``, ``fit_series(spectra, "auto")``)
+every spectrum is fitted with ``symmetric_interlayer`` and the window fallback
+(:mod:`eisna.series.window`), except a spectrum whose low-frequency tail is the capacitive spike of
+ion-blocking electrodes (a solid-electrolyte pellet between Au, C or stainless steel): that one is
+fitted with :data:`BLOCKING_CIRCUIT`. An interfacial-arc circuit fitted to such a spike invents a
+charge-transfer arc and a Warburg that the data do not hold.
+
+:func:`blocking_tail` decides from the measured points alone, before any fit. Over the lowest
+:data:`TAIL_DECADES` decade (at least :data:`MIN_TAIL_POINTS` points), with medians and a
+Theil–Sen slope so that noise and a few outliers do not move the verdict:
+
+* the phase is capacitive: median below :data:`MAX_PHASE_DEG` (−60°), and so are the lowest
+  :data:`END_POINTS` points, which are also not more than :data:`MAX_PHASE_RISE_DEG` closer to
+  the real axis than the top of the tail (a tail bending back to the real axis is a second arc
+  or a finite diffusion, not a blocking electrode);
+* −Z″ rises steeply as f falls: slope d log(−Z″)/d log f at most :data:`MAX_SLOPE` (−n for a
+  CPE spike, −0.5 for a Warburg);
+* Z′ changes little relative to −Z″ across the tail: ΔZ′/Δ(−Z″) within
+  ±:data:`MAX_RE_OVER_IM` (cot of the spike's angle; 1 on a 45° Warburg line);
+* the capacitance of the lowest points, −1/(2πf Z″), is at most :data:`MAX_BLOCKING_C_F`: a
+  double layer on a blocking electrode (1–100 µF/cm²) and not the chemical capacitance of an
+  intercalation electrode (mF–F), whose finite-space diffusion tail is capacitive too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from ..spectrum import Spectrum
+
+__all__ = [
+    "AUTO_CIRCUIT",
+    "BLOCKING_CIRCUIT",
+    "DEFAULT_CIRCUIT",
+    "BlockingTail",
+    "automatic_circuit",
+    "blocking_tail",
+    "fit_window",
+    "mark_automatic_choices",
+]
+
+AUTO_CIRCUIT = "auto"  # circuit name that asks for the automatic choice
+DEFAULT_CIRCUIT = "symmetric_interlayer"  # the automatic choice for every other spectrum
+BLOCKING_CIRCUIT = "pellet_blocking"  # the automatic choice for a blocking-electrode spectrum
+
+TAIL_DECADES = 1.0  # the tail: points within this many decades of the lowest frequency
+MIN_TAIL_POINTS = 5  # ... and at least this many (the lowest ones) when the decade holds fewer
+MIN_POINTS = 8  # spectra with fewer points are never called blocking
+MIN_WINDOW_DECADES = 1.5  # nor are windows narrower than this: the tail needs something above it
+END_POINTS = 3  # the lowest points, whose phase says whether the tail bends back
+MAX_PHASE_DEG = -60.0  # median phase of the tail (and of its lowest points) at most this (deg)
+MAX_PHASE_RISE_DEG = 10.0  # lowest points at most this much closer to 0° than the top of the tail
+MAX_SLOPE = -0.6  # d log(-Z'')/d log f over the tail at most this (an ideal capacitor: -1)
+MAX_RE_OVER_IM = 0.6  # |ΔZ'/Δ(-Z'')| across the tail at most this (cot 59°)
+MAX_BLOCKING_C_F = 1e-3  # capacitance of the lowest points at most this (F)
+
+
+@dataclass(frozen=True)
+class BlockingTail:
+    """What :func:`blocking_tail` read off a spectrum's low-frequency tail.
+
+    Attributes
+    ----------
+    blocking : bool
+        True when every criterion holds: the spectrum is fitted with :data:`BLOCKING_CIRCUIT`.
+    reason : str
+        One line: the measured values and, when not blocking, the first criterion that failed.
+    n_tail : int
+        Points in the tail.
+    f_low_hz, f_high_hz : float
+        Frequency range of the tail (Hz).
+    phase_deg : float
+        Median phase of the tail (deg; capacitive < 0).
+    phase_end_deg : float
+        Median phase of the lowest :data:`END_POINTS` points (deg).
+    phase_top_deg : float
+        Median phase of the highest :data:`END_POINTS` points of the tail (deg).
+    slope : float
+        Theil–Sen slope of log10(−Z″) against log10 f over the tail (−n for a CPE spike).
+    re_over_im : float
+        ΔZ′/Δ(−Z″) from the top of the tail to its lowest points (dimensionless).
+    c_tail_F : float
+        Median −1/(2πf Z″) of the lowest points (F).
+    """
+
+    blocking: bool
+    reason: str
+    n_tail: int = 0
+    f_low_hz: float = math.nan
+    f_high_hz: float = math.nan
+    phase_deg: float = math.nan
+    phase_end_deg: float = math.nan
+    phase_top_deg: float = math.nan
+    slope: float = math.nan
+    re_over_im: float = math.nan
+    c_tail_F: float = math.nan
+
+    def summary(self) -> str:
+        """The measured values in one phrase (for ``model_note``)."""
+        return (
+            f"tail {self.f_low_hz:.3g}-{self.f_high_hz:.3g} Hz: phase {self.phase_deg:.0f} deg "
+            f"(lowest points {self.phase_end_deg:.0f}), -Z'' slope {self.slope:.2f}, "
+            f"dZ'/d(-Z'') {self.re_over_im:.2f}, C {self.c_tail_F:.2g} F"
+        )
+
+
+def blocking_tail(
+    spectrum: Spectrum, *, fmin: float | None = None, fmax: float | None = None
+) -> BlockingTail:
+    """Whether ``spectrum`` ends in the capacitive spike of ion-blocking electrodes.
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+        Measured spectrum (Hz, Ω; capacitive Z″ < 0), in any frequency order.
+    fmin, fmax : float, optional
+        Only the points in this window (Hz) are read, as the fit's ``fmin``/``fmax``.
+
+    Returns
+    -------
+    BlockingTail
+        The verdict (``blocking``), the values it rests on and the reason (see the module
+        docstring for the criteria and their thresholds).
+    """
+    f = np.asarray(spectrum.freq, dtype=float)
+    z = np.asarray(spectrum.z, dtype=complex)
+    good = np.isfinite(f) & (f > 0) & np.isfinite(z.real) & np.isfinite(z.imag)
+    if fmin is not None:
+        good &= f >= fmin
+    if fmax is not None:
+        good &= f <= fmax
+    f, z = f[good], z[good]
+    order = np.argsort(f, kind="stable")
+    f, z = f[order], z[order]
+    if f.size < MIN_POINTS or math.log10(f[-1] / f[0]) < MIN_WINDOW_DECADES:
+        return BlockingTail(False, f"{f.size} points over too narrow a window to judge the tail")
+    n_tail = max(int(np.count_nonzero(f <= f[0] * 10.0**TAIL_DECADES)), MIN_TAIL_POINTS)
+    ft, zt = f[:n_tail], z[:n_tail]
+    phase = np.degrees(np.angle(zt))
+    k = min(END_POINTS, n_tail // 2)
+    mim = -zt.imag
+    positive = mim > 0
+    slope = _theil_sen(np.log10(ft[positive]), np.log10(mim[positive])) if positive.sum() >= 3 else math.nan
+    d_im = float(np.median(mim[:k]) - np.median(mim[-k:]))
+    d_re = float(np.median(zt.real[:k]) - np.median(zt.real[-k:]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c_low = -1.0 / (2.0 * np.pi * ft[:k] * zt.imag[:k])
+    tail = BlockingTail(
+        blocking=False,
+        reason="",
+        n_tail=n_tail,
+        f_low_hz=float(ft[0]),
+        f_high_hz=float(ft[-1]),
+        phase_deg=float(np.median(phase)),
+        phase_end_deg=float(np.median(phase[:k])),
+        phase_top_deg=float(np.median(phase[-k:])),
+        slope=slope,
+        re_over_im=d_re / d_im if d_im > 0 else math.inf,
+        c_tail_F=float(np.median(c_low)),
+    )
+    failed = _first_failure(tail, positive)
+    if failed:
+        return _with(tail, False, f"not a blocking tail ({failed}); {tail.summary()}")
+    return _with(tail, True, f"blocking-electrode tail ({tail.summary()})")
+
+
+def _first_failure(t: BlockingTail, positive: np.ndarray) -> str:
+    """The first criterion ``t`` fails (empty when it passes them all)."""
+    if positive.mean() < 0.8:
+        return "-Z'' not positive over the tail"
+    if not t.phase_deg <= MAX_PHASE_DEG:
+        return f"phase above {MAX_PHASE_DEG:.0f} deg"
+    if not t.phase_end_deg <= MAX_PHASE_DEG or t.phase_end_deg - t.phase_top_deg > MAX_PHASE_RISE_DEG:
+        return "the tail bends back towards the real axis"
+    if not t.slope <= MAX_SLOPE:
+        return f"-Z'' rises slower than f^{MAX_SLOPE:g}"
+    if not abs(t.re_over_im) <= MAX_RE_OVER_IM:
+        return f"Z' changes by more than {MAX_RE_OVER_IM:g} of -Z''"
+    if not t.c_tail_F <= MAX_BLOCKING_C_F:
+        return f"capacitance above {MAX_BLOCKING_C_F:g} F (an intercalation electrode, not a double layer)"
+    return ""
+
+
+def fit_window(fit_options: Any) -> dict[str, float | None]:
+    """``fmin``/``fmax`` of a series' fit options (a mapping or ``(name, value)`` pairs)."""
+    opts = dict(fit_options or ())
+    return {"fmin": opts.get("fmin"), "fmax": opts.get("fmax")}
+
+
+def _with(t: BlockingTail, blocking: bool, reason: str) -> BlockingTail:
+    return replace(t, blocking=blocking, reason=reason)
+
+
+def automatic_circuit(spectra: Sequence[Spectrum], **window: float | None) -> str:
+    """The series circuit of the automatic choice: :data:`BLOCKING_CIRCUIT` when every spectrum
+    ends in a blocking tail (within ``window``: ``fmin``/``fmax`` in Hz), else
+    :data:`DEFAULT_CIRCUIT` (whose series then fits each blocking spectrum with
+    :data:`BLOCKING_CIRCUIT` on its own)."""
+    spectra = list(spectra)
+    if spectra and all(blocking_tail(s, **window).blocking for s in spectra):
+        return BLOCKING_CIRCUIT
+    return DEFAULT_CIRCUIT
+
+
+def mark_automatic_choices(
+    spectra: Sequence[Spectrum], outcomes: Sequence[Any], **window: float | None
+) -> list[Any]:
+    """``outcomes`` (one per spectrum, same order) with the automatic choice's reason in each
+    blocking spectrum's fit: ``meta["circuit_choice"]`` (the ``model_note`` column);
+    ``window``: ``fmin``/``fmax`` (Hz) as for :func:`blocking_tail`."""
+    out = list(outcomes)
+    for k, (spectrum, o) in enumerate(zip(spectra, outcomes, strict=True)):
+        res = getattr(o, "result", None)
+        if res is None or not getattr(res, "success", False) or not hasattr(res, "meta"):
+            continue
+        tail = blocking_tail(spectrum, **window)
+        if not tail.blocking:
+            continue
+        note = f"automatic choice {BLOCKING_CIRCUIT}: {tail.reason}"
+        out[k] = replace(o, result=replace(res, meta={**dict(res.meta or {}), "circuit_choice": note}))
+    return out
+
+
+def _theil_sen(x: np.ndarray, y: np.ndarray) -> float:
+    """Median of the pairwise slopes (robust to a few outliers)."""
+    i, j = np.triu_indices(x.size, k=1)
+    dx = x[j] - x[i]
+    use = dx != 0
+    if not use.any():
+        return math.nan
+    return float(np.median((y[j] - y[i])[use] / dx[use]))
