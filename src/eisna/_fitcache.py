@@ -1,8 +1,8 @@
 """The resume cache of :func:`eisna.batch`: finished spectra stored as data, never as code.
 
-Layout: ``DIR/.eisna-cache/v2/<key[:2]>/<key>.json``, one JSON document per spectrum::
+Layout: ``DIR/.eisna-cache/v3/<key[:2]>/<key>.json``, one JSON document per spectrum::
 
-    {"format": "eisna-fit-cache", "version": 2, "sha256": "<digest>", "payload": {...}}
+    {"format": "eisna-fit-cache", "version": 3, "sha256": "<digest>", "payload": {...}}
 
 ``payload`` holds the cache key and the spectrum's :class:`~eisna.series.SpectrumOutcome` with
 its fits as plain numbers, strings and lists (complex arrays as ``{"re": [...], "im": [...]}``,
@@ -38,7 +38,7 @@ from ._atomic import TMP_SUFFIX, write_atomic
 from .errors import CacheWarning, EisnaError
 
 FORMAT = "eisna-fit-cache"
-VERSION = 2
+VERSION = 3  # 3: arcs carry their effective role and its note (stop 22); v2 entries are pruned
 SUBDIR = f"v{VERSION}"
 MAX_ENTRY_BYTES = 16 << 20  # a real entry is tens of kB
 
@@ -141,6 +141,8 @@ def _encode_fit(res: Any) -> dict[str, Any]:
                 a.role_ok,
                 _f(a.f_apex_stderr),
                 a.formula,
+                a.effective_role,
+                a.role_note,
             ]
             for a in res.arcs
         ],
@@ -283,7 +285,7 @@ def _decode_fit(d: Any, definitions: dict[str, Any]) -> Any:
     _need(len(shape) == 2 and values.size == math.prod(shape), "correlation shape mismatch")
     arcs = []
     for a in d["arcs"]:
-        _need(isinstance(a, list) and len(a) == 11, "expected an arc")
+        _need(isinstance(a, list) and len(a) == 13, "expected an arc")
         arcs.append(
             Arc(
                 _str(a[0]),
@@ -297,6 +299,8 @@ def _decode_fit(d: Any, definitions: dict[str, Any]) -> Any:
                 _opt(a[8], bool),
                 _num(a[9]),
                 _str(a[10]),
+                _opt(a[11], _str),
+                _str(a[12]),
             )
         )
     derived = {}

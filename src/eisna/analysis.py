@@ -16,7 +16,9 @@ None), ``provenance`` (mapping) and ``spectra``: one record per spectrum, either
 
 * a fit: ``status`` "ok", ``source``, ``index``, ``circuit_name``, ``param_names``,
   ``params``/``stderr`` (name → value), ``derived`` (name → {value, stderr, unit}),
-  ``arcs`` (list of ``Arc.to_dict()``), ``flags``, ``redchi``, ``success``,
+  ``arcs`` (list of ``Arc.to_dict()``, each with its ``effective_role`` and ``role_note``),
+  ``notes`` (the physics notes: arcs counted under another role than the circuit's, R_SE/σ
+  not identified; ``FitResult.meta["physics_notes"]``), ``flags``, ``redchi``, ``success``,
   ``freq`` (Hz), ``z`` and ``z_fit`` ([re, im] pairs, Ω), ``curve_freq``/``curve_z``
   (dense fitted curve) and ``kk`` (None, or ``passed``, ``threshold``, ``res_re``,
   ``res_im``, ``M``, ``mu``, ``reason``, ``noise_level``, ``zhit_passed``), or
@@ -156,6 +158,7 @@ def _fit_record(fit: Any, kk: Any) -> dict[str, Any]:
         "stderr": {k: _num(v) for k, v in (_get(fit, "stderr") or {}).items()},
         "derived": derived,
         "arcs": arcs,
+        "notes": [str(n) for n in meta.get("physics_notes") or ()],
         "flags": list(_get(fit, "flags") or ()),
         "redchi": _num(_get(fit, "redchi")),
         "success": bool(_get(fit, "success", True)),

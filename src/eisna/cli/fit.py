@@ -99,6 +99,9 @@ def physics_table(fit: Any, label: str) -> list[str]:
         for arc in arcs:
             role = str(arc.role or arc.name)
             warn = "  ! C_eff unusual for this role" if getattr(arc, "role_ok", None) is False else ""
+            effective = getattr(arc, "effective_role", None)
+            if effective and effective != arc.role:  # physics.effective_role: not in R_SE/σ
+                warn = f"  ! counted as {effective} (C_eff electrode-scale), not in R_SE/σ"
             r_text = _fmt(arc.R, arc.R_stderr, "Ω")
             c_text = _fmt(arc.C_eff, arc.C_eff_stderr, "F")
             f_text = _fmt(arc.f_apex, getattr(arc, "f_apex_stderr", None), "Hz")
@@ -120,6 +123,8 @@ def physics_table(fit: Any, label: str) -> list[str]:
     for text in getattr(fit, "warnings", ()) or ():
         if str(text).startswith("RoleMismatchWarning: diffusion"):
             lines.append(f"    {str(text).split(': ', 1)[1]}")
+    for note in (getattr(fit, "meta", None) or {}).get("physics_notes") or ():  # physics.py's notes
+        lines.append(f"    note: {note}")
     return lines
 
 

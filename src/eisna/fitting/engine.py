@@ -972,8 +972,9 @@ def _assemble(
     arcs: tuple[Any, ...] = ()
     derived: dict[str, Any] = {}
     phys_warn: list[str] = []
+    role_meta: dict[str, tuple[str, ...]] = {}
     if physics:
-        arcs, derived, phys_warn = compute_physics(
+        arcs, derived, phys_warn, role_meta = compute_physics(
             defn, values, unc.propagate, geom, float(area) if area else None, eps_r, sym
         )
     warns.extend(phys_warn)
@@ -1049,5 +1050,7 @@ def _assemble(
             "starts_tried": tried,
             "bound_probe": bound_probe,
             **({} if physics else {"statistics": False}),
+            # arcs counted under another role than the circuit's (physics.effective_role)
+            **role_meta,
         },
     )

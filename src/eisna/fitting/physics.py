@@ -7,7 +7,10 @@ Formulas (eis-science.md §1.3 and §2):
 * R‖C arc: τ = R C, C_eff = C.
 * Blocking-electrode CPE (Brug, surface distribution): C_eff = Q^(1/n) R_e^((1−n)/n) with R_e the
   sum of all series resistances (R_b + R_gb + …).
-* σ = L/(R A) (S/cm) for bulk, grain boundary and total (R_b + R_gb).
+* σ = L/(R A) (S/cm) for bulk, grain boundary and total (R_b + R_gb), counting only the arcs whose
+  *effective* role is bulk or grain boundary (:func:`effective_role`): an arc the circuit calls
+  bulk or grain boundary but whose C_eff is electrode-scale is counted as interfacial (its ASR),
+  not in R_SE or σ; with no such arc left, R_SE and σ are NaN and a note says why.
 * ASR per interface = R A/2 in a symmetric cell (R A otherwise), Ω·cm².
 * Layer thickness d = ε0 εr A / C_1 with C_1 = 2 C_eff per interface in a symmetric cell.
 
@@ -29,14 +32,19 @@ from .start import _items
 
 __all__ = [
     "DEFAULT_EPS_R",
+    "ELECTRODE_C_MIN_F",
+    "INTERFACIAL",
     "ISW_RANGES",
+    "SE_NOT_IDENTIFIED",
     "asr_per_interface",
     "column_name",
     "compute_physics",
     "dc_resistance",
     "diffusion_above_window",
     "diffusion_apexes",
+    "effective_role",
     "hn_apex_tau",
+    "interfacial_resistances",
     "make_geometry",
 ]
 
@@ -64,6 +72,21 @@ ISW_RANGES = {
     "electrode": (1e-7, 1e-5),
 }
 _TOLERANCE = 10.0
+
+#: Lower edge of the Irvine–Sinclair–West "sample–electrode interface" range, in F for a cell
+#: constant l/A = 1 cm⁻¹ (10⁻⁷–10⁻⁵ F, eis-science.md §1.2; the grain-boundary range ends at
+#: 10⁻⁸ F, ×10 tolerance as for the role check): a bulk or grain-boundary arc whose C_eff (× l/A)
+#: lies above it is an electrode/interface process, not the solid electrolyte.
+ELECTRODE_C_MIN_F = 1e-7
+#: The effective role of such an arc: counted in the area-specific resistance, not in R_SE or σ.
+INTERFACIAL = "interfacial"
+#: Note of a fit whose circuit has solid-electrolyte arcs but none with an SE-scale capacitance.
+SE_NOT_IDENTIFIED = (
+    "R_SE and σ not identified (no bulk/grain-boundary arc in the window): every arc the circuit "
+    "calls bulk or grain boundary has an electrode-scale capacitance; check the circuit roles or "
+    "measure to higher frequency"
+)
+_SE_ROLES = ("bulk", "grain_boundary")
 
 Propagate = Callable[[Callable[[np.ndarray], float]], tuple[float, float]]
 
@@ -283,6 +306,57 @@ def _check_role(
     return role_ok
 
 
+def effective_role(role: str | None, c_eff_f: float, cell_constant_per_cm: float | None) -> str | None:
+    """The role the derived physics counts an arc under, from its effective capacitance.
+
+    The circuit's ``role`` is kept unless it is a solid-electrolyte role (``"bulk"`` or
+    ``"grain_boundary"``) and the fitted C_eff, scaled to the Irvine–Sinclair–West table by the
+    cell constant l/A (taken as 1 cm⁻¹ without a thickness), exceeds :data:`ELECTRODE_C_MIN_F`:
+    such an arc is an electrode or interface process and becomes :data:`INTERFACIAL` (not in
+    R_SE or σ; in the area-specific resistance). The value decides even when its error is large:
+    an arc whose best estimate is electrode-scale is no solid-electrolyte arc to count in σ
+    (the note then says that C_eff is poorly determined).
+
+    Parameters
+    ----------
+    role : str or None
+        Role of the arc in the circuit file (None for circuit strings: kept as None).
+    c_eff_f : float
+        Effective capacitance of the arc, F (NaN: the role is kept).
+    cell_constant_per_cm : float or None
+        Cell constant L/A, 1/cm (None: no thickness known, taken as 1 cm⁻¹).
+
+    Returns
+    -------
+    str or None
+        ``role`` or :data:`INTERFACIAL`.
+    """
+    if role not in _SE_ROLES or not (math.isfinite(c_eff_f) and c_eff_f > 0):
+        return role
+    c_table = c_eff_f * (cell_constant_per_cm if cell_constant_per_cm else 1.0)
+    return INTERFACIAL if c_table > ELECTRODE_C_MIN_F else role
+
+
+def _reassigned_note(r_name: str, role: str, c_eff_f: float, c_err_f: float, cell_const: float | None) -> str:
+    """Why an SE arc is counted as interfacial, for the scientist reading the results."""
+    from ..units import si_scale
+
+    factor, unit = si_scale(c_eff_f, "F")
+    scaled = f" ({c_eff_f * cell_const:.3g} F·cm⁻¹ with l/A = {cell_const:.3g} cm⁻¹)" if cell_const else ""
+    poorly = "" if math.isfinite(c_err_f) and c_err_f < c_eff_f else ", poorly determined (error > 100 %)"
+    return (
+        f"arc {r_name} (role {role} in the circuit) has C_eff {c_eff_f / factor:.3g} {unit}"
+        f"{scaled}{poorly}, an electrode-scale capacitance (> {ELECTRODE_C_MIN_F:.0e} F·cm⁻¹): counted "
+        f"as interfacial (in the ASR), not in R_SE/σ; check the circuit roles"
+    )
+
+
+def _short_name(role: str, name: str) -> str:
+    """Key stem of an arc's derived quantities: ``gb``, ``gb_2`` for a second grain-boundary arc."""
+    short = SHORT.get(role, role)
+    return f"{short}{name[len(role) :]}" if name != role else short
+
+
 def _arcs(
     defn: CircuitDefinition,
     items,
@@ -291,10 +365,12 @@ def _arcs(
     cell_const: float | None,
     derived: dict[str, Quantity],
     warn: list[str],
+    reassigned: dict[int, str],
 ) -> list[Arc]:
-    """Every arc and spike with its role check; C_eff, apex f and τ by role into ``derived``."""
+    """Every arc and spike with its role check and effective role; C_eff, apex f and τ by role
+    into ``derived``; ``reassigned`` gets R index → key stem of each arc counted as interfacial."""
     arcs: list[Arc] = []
-    series_r_idx = [it.params["R"] for it in items if it.kind in ("R", "arc")]
+    series_r_idx = _resistances(items)
     roles_seen: dict[str, int] = {}
     for it in items:
         if it.kind == "arc" and "sym" in it.params:
@@ -311,7 +387,17 @@ def _arcs(
             name = f"{name}_{roles_seen[role]}"
         elif role:
             roles_seen[role] = 1
-        role_ok = _check_role(role, name, C, C_err, cell_const, warn)
+        checked: list[str] = []
+        role_ok = _check_role(role, name, C, C_err, cell_const, checked)
+        eff = effective_role(role, float(C), cell_const)
+        note = ""
+        if eff != role and role is not None:
+            r_name = defn.param_names[it.params["R"]]
+            note = _reassigned_note(r_name, role, float(C), float(C_err), cell_const)
+            role_ok = False  # (judged even when C_eff is poorly determined)
+            checked = [f"RoleMismatchWarning: {note}."]  # (replaces the generic mismatch text)
+            reassigned[it.params["R"]] = _short_name(role, name)
+        warn.extend(checked)
         arcs.append(
             Arc(
                 name,
@@ -325,12 +411,12 @@ def _arcs(
                 role_ok,
                 float(f_err),
                 formula,
+                eff,
+                note,
             )
         )
         if role:
-            short = SHORT.get(role, role)
-            if name != role:
-                short = f"{short}{name[len(role) :]}"
+            short = _short_name(role, name)
             derived[f"C_eff_{short}"] = Quantity(C, C_err, "F")
             if np.isfinite(f) and tau_fn is not None:
                 derived[f"f_apex_{short}"] = Quantity(f, f_err, "Hz")
@@ -390,11 +476,12 @@ def diffusion_above_window(defn: CircuitDefinition, values: np.ndarray, f_max: f
     return out
 
 
-def _resistances_by_role(defn: CircuitDefinition, items) -> dict[str, list[int]]:
+def _resistances_by_role(defn: CircuitDefinition, items, reassigned: dict[int, str]) -> dict[str, list[int]]:
+    """Resistance indices by effective role (the circuit's, or :data:`INTERFACIAL`)."""
     r_by_role: dict[str, list[int]] = {}
     for it in items:
         if it.kind in ("R", "arc"):
-            role = _role_of(defn, it.params["R"])
+            role = INTERFACIAL if it.params["R"] in reassigned else _role_of(defn, it.params["R"])
             if role:
                 r_by_role.setdefault(role, []).append(it.params["R"])
     return r_by_role
@@ -406,22 +493,30 @@ def _conductivities(
     arcs: list[Arc],
     quantity: Callable[..., Quantity],
     derived: dict[str, Quantity],
+    circuit_roles: set[str],
 ) -> None:
-    """R_SE, and with a thickness σ_b, σ_gb, σ_total and the bulk permittivity, into ``derived``."""
+    """R_SE, and with a thickness σ_b, σ_gb, σ_total and the bulk permittivity, into ``derived``.
+
+    ``r_by_role`` is by effective role; a solid-electrolyte role of the circuit (in
+    ``circuit_roles``) left without an arc gives NaN rather than a number from the wrong arcs."""
     se_idx = r_by_role.get("bulk", []) + r_by_role.get("grain_boundary", [])
     if se_idx:
         derived["R_SE"] = quantity(lambda v: sum(v[i] for i in se_idx), "Ohm")
+    elif circuit_roles & set(_SE_ROLES):
+        derived["R_SE"] = Quantity(math.nan, math.nan, "Ohm")
     if geometry is not None and geometry.thickness_cm is not None:
         L_cm, A = geometry.thickness_cm, geometry.area_cm2
-        if r_by_role.get("bulk"):
-            ib = r_by_role["bulk"]
-            derived["sigma_b"] = quantity(lambda v: L_cm / (A * sum(v[i] for i in ib)), "S/cm")
-        if r_by_role.get("grain_boundary"):
-            ig = r_by_role["grain_boundary"]
-            derived["sigma_gb"] = quantity(lambda v: L_cm / (A * sum(v[i] for i in ig)), "S/cm")
+        for role, key in (("bulk", "sigma_b"), ("grain_boundary", "sigma_gb")):
+            idx = r_by_role.get(role)
+            if idx:
+                derived[key] = quantity(lambda v, idx=idx: L_cm / (A * sum(v[i] for i in idx)), "S/cm")
+            elif role in circuit_roles:
+                derived[key] = Quantity(math.nan, math.nan, "S/cm")
         if se_idx:
             derived["sigma_total"] = quantity(lambda v: L_cm / (A * sum(v[i] for i in se_idx)), "S/cm")
-        bulk_c = [a for a in arcs if a.role == "bulk" and a.formula == "RC"]
+        elif circuit_roles & set(_SE_ROLES):
+            derived["sigma_total"] = Quantity(math.nan, math.nan, "S/cm")
+        bulk_c = [a for a in arcs if a.effective_role == "bulk" and a.formula == "RC"]
         if bulk_c:
             c = bulk_c[0]
             derived["eps_r_b"] = Quantity(
@@ -437,14 +532,26 @@ def _interface_quantities(
     symmetric: bool,
     quantity: Callable[..., Quantity],
     derived: dict[str, Quantity],
+    reassigned: dict[int, str],
 ) -> None:
-    """ASR per interface, capacitance per area and interlayer thickness d, into ``derived``."""
+    """ASR per interface, capacitance per area and interlayer thickness d, into ``derived``.
+
+    An arc counted as interfacial (``reassigned``: R index → key stem) gets its own
+    ``ASR_<stem>`` and ``C_<stem>_per_area`` (``ASR_gb`` for an electrode-scale "grain boundary")."""
     factor = 2.0 if symmetric else 1.0
     for role in ("interlayer", "charge_transfer"):
         for i in r_by_role.get(role, []):
             short = SHORT[role]
             derived[f"ASR_{short}"] = quantity(
                 lambda v, i=i: asr_per_interface(v[i], area, symmetric), "Ohm cm2"
+            )
+    for i, short in reassigned.items():
+        derived[f"ASR_{short}"] = quantity(lambda v, i=i: asr_per_interface(v[i], area, symmetric), "Ohm cm2")
+    for a in arcs:
+        if a.effective_role == INTERFACIAL and a.role and np.isfinite(a.C_eff):
+            short = _short_name(a.role, a.name)
+            derived[f"C_{short}_per_area"] = Quantity(
+                a.C_eff * factor / area, a.C_eff_stderr * factor / area, "F/cm2"
             )
     for a in arcs:
         if a.role in ("interlayer", "charge_transfer") and np.isfinite(a.C_eff):
@@ -466,8 +573,15 @@ def compute_physics(
     area_cm2: float | None,
     eps_r: float | None,
     symmetric: bool,
-) -> tuple[tuple[Arc, ...], dict[str, Quantity], list[str]]:
-    """Arcs, derived quantities and warnings for fitted ``values`` (see module docstring)."""
+) -> tuple[tuple[Arc, ...], dict[str, Quantity], list[str], dict[str, tuple[str, ...]]]:
+    """Arcs, derived quantities, warnings and notes for fitted ``values`` (see module docstring).
+
+    The last item is what the fit's ``meta`` gets when an arc is counted under another role than
+    the circuit's (:func:`effective_role`; empty otherwise): ``physics_notes`` (in words, each
+    also a warning; :data:`SE_NOT_IDENTIFIED` when no solid-electrolyte arc is left) and
+    ``interfacial_resistances`` (the names of the resistances counted as interfacial, which the
+    series leaves out of R_SE's parts).
+    """
     items = _items(defn)
     derived: dict[str, Quantity] = {}
     warn: list[str] = []
@@ -477,10 +591,38 @@ def compute_physics(
         v, e = propagate(fn)
         return Quantity(v, e, unit)
 
-    arcs = _arcs(defn, items, values, propagate, cell_const, derived, warn)
-    r_by_role = _resistances_by_role(defn, items)
-    _conductivities(r_by_role, geometry, arcs, quantity, derived)
+    reassigned: dict[int, str] = {}
+    arcs = _arcs(defn, items, values, propagate, cell_const, derived, warn, reassigned)
+    r_by_role = _resistances_by_role(defn, items, reassigned)
+    circuit_roles = {r for r in (_role_of(defn, i) for i in _resistances(items)) if r}
+    _conductivities(r_by_role, geometry, arcs, quantity, derived, circuit_roles)
     area = geometry.area_cm2 if geometry is not None else area_cm2
     if area:
-        _interface_quantities(r_by_role, area, arcs, eps_r, symmetric, quantity, derived)
-    return tuple(arcs), derived, warn
+        _interface_quantities(r_by_role, area, arcs, eps_r, symmetric, quantity, derived, reassigned)
+    if not reassigned:
+        return tuple(arcs), derived, warn, {}
+    notes = [a.role_note for a in arcs if a.role_note]
+    if not (r_by_role.get("bulk") or r_by_role.get("grain_boundary")):
+        notes.append(SE_NOT_IDENTIFIED)
+        warn.append(f"RoleMismatchWarning: {SE_NOT_IDENTIFIED}.")
+    meta = {
+        "physics_notes": tuple(notes),
+        "interfacial_resistances": tuple(defn.param_names[i] for i in reassigned),
+    }
+    return tuple(arcs), derived, warn, meta
+
+
+def interfacial_resistances(fit: object) -> tuple[str, ...]:
+    """Names of the resistances of ``fit`` that :func:`compute_physics` counted as interfacial.
+
+    Read from ``fit.meta["interfacial_resistances"]`` (empty when every arc kept its role, or for
+    a result-like object without ``meta``), so that code building R_SE from parameter names
+    (the series' sweep timing and flagged-split check) leaves the same resistances out.
+    """
+    meta = getattr(fit, "meta", None) or {}
+    return tuple(meta.get("interfacial_resistances") or ())
+
+
+def _resistances(items) -> list[int]:
+    """Indices of every resistance of a plain resistor or an arc."""
+    return [it.params["R"] for it in items if it.kind in ("R", "arc")]

@@ -154,6 +154,13 @@ class Arc:
         Standard error of f_apex in Hz.
     formula : str
         "RC", "Hsu-Mansfeld" or "Brug".
+    effective_role : str or None
+        The role the derived physics counts the arc under (:func:`eisna.fitting.physics.effective_role`):
+        ``role``, or ``"interfacial"`` for a bulk or grain-boundary arc whose C_eff is
+        electrode-scale (not in R_SE or σ, in the area-specific resistance instead). None
+        (the default) means ``role``.
+    role_note : str
+        Why the effective role differs from ``role``, in words ("" when it does not).
     """
 
     name: str
@@ -167,6 +174,12 @@ class Arc:
     role_ok: bool | None
     f_apex_stderr: float = math.nan
     formula: str = ""
+    effective_role: str | None = None
+    role_note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.effective_role is None:  # (an Arc built without it: the circuit's role)
+            object.__setattr__(self, "effective_role", self.role)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -67,6 +67,7 @@ class StoredFit:
     meta: Mapping[str, Any]
     curve_freq: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
     curve_z: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, dtype=complex))
+    notes: tuple[str, ...] = ()  # physics notes (arcs counted under another role; R_SE not identified)
 
     def predict(self, freq: Any) -> np.ndarray:
         """The stored dense fitted curve (Ω), interpolated in log f when ``freq`` differs from it."""
@@ -96,7 +97,12 @@ class StoredFit:
             },
             arcs=tuple(
                 {
-                    k: (_nan(v) if v is None and k not in ("role", "role_ok", "name", "formula") else v)
+                    k: (
+                        _nan(v)
+                        if v is None
+                        and k not in ("role", "role_ok", "name", "formula", "effective_role", "role_note")
+                        else v
+                    )
                     for k, v in a.items()
                 }
                 for a in rec.get("arcs") or ()
@@ -108,6 +114,7 @@ class StoredFit:
             meta={"source": rec.get("source"), "index": rec.get("index")},
             curve_freq=np.asarray(rec.get("curve_freq") or [], dtype=float),
             curve_z=_complex(rec.get("curve_z")),
+            notes=tuple(str(n) for n in rec.get("notes") or ()),
         )
 
 

@@ -214,7 +214,12 @@ def _arc_part(fit: Any) -> Any:
     """
     from types import SimpleNamespace
 
-    arcs = [a for a in _get(fit, "arcs") or () if _get(a, "role") in ("bulk", "grain_boundary")]
+    # the arcs physics counts as solid electrolyte (effective role; stored fits before it: role)
+    arcs = [
+        a
+        for a in _get(fit, "arcs") or ()
+        if (_get(a, "effective_role") or _get(a, "role")) in ("bulk", "grain_boundary")
+    ]
     r_arcs = sum(float(_get(a, "R")) for a in arcs if _finite(_get(a, "R")))
     z = np.asarray(_get(fit, "z"), dtype=complex)
     if not r_arcs > 0 or z.size == 0:

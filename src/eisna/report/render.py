@@ -259,7 +259,9 @@ def _fit_cells(
     row.append(_kk_cell(kk))
     redchi = _get(it, "redchi")
     row.append(f"{redchi:.3g}" if _finite(redchi) else "—")
-    row.append(", ".join(_get(it, "flags") or ()) or "—")
+    flags = ", ".join(_get(it, "flags") or ()) or "—"
+    notes = _get(it, "notes") or ()  # the stored physics notes (analysis.json)
+    row.append({"text": flags, "note": "; ".join(notes)} if notes else flags)
     return row
 
 
@@ -324,7 +326,16 @@ def _arc_table(fit: Any) -> Markup | str:
     rows = []
     for arc in arcs:
         role: Any = str(_get(arc, "role", "")).replace("_", " ")
-        if _get(arc, "role_ok") is False:
+        effective = _get(arc, "effective_role")
+        if effective and effective != _get(arc, "role"):  # stored by physics.effective_role
+            counted = f"counted as {str(effective).replace('_', ' ')}"
+            role = {
+                "pre": role + " ",
+                "cls": "bad",
+                "text": f"({counted})",
+                "note": _get(arc, "role_note") or None,
+            }
+        elif _get(arc, "role_ok") is False:
             role = {"pre": role + " ", "cls": "bad", "text": "(C_eff outside the range for this role)"}
         rows.append(
             [

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..fitting.physics import interfacial_resistances
 from ..spectrum import Spectrum
 from ..units import time_unit
 from .outcome import FitFailure
@@ -189,7 +190,8 @@ def _delays_of_fit(res: Any, names: list[str], clock: SweepClock) -> dict[str, f
             freq = np.asarray(res.freq, dtype=float)
             return clock.offset_at(float(np.min(freq))) if freq.size else math.nan
         if name == "R_SE_ohm":
-            parts = [one(p) for p in _SE_PARTS if p in res.params]
+            interfacial = interfacial_resistances(res)  # not in R_SE (physics.effective_role)
+            parts = [one(p) for p in _SE_PARTS if p in res.params and p not in interfacial]
             parts = [d for d in parts if math.isfinite(d)]
             return max(parts) if parts else math.nan
         if name not in res.params or not name.startswith("R_"):

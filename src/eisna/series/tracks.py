@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..fitting.physics import interfacial_resistances
 from .outcome import FitFailure
 
 if TYPE_CHECKING:
@@ -262,7 +263,8 @@ def _se_flagged_fraction(series: SeriesResult, rows: list[int]) -> float:
         res = series.results[i]
         if isinstance(res, FitFailure):
             continue
-        parts = [p for p in _SE_PARTS if p in res.params]
+        interfacial = interfacial_resistances(res)  # not in R_SE (physics.effective_role)
+        parts = [p for p in _SE_PARTS if p in res.params and p not in interfacial]
         if not parts:
             continue
         n += 1
