@@ -60,6 +60,28 @@ def test_temperatures_can_be_supplied_and_failed_fits_are_skipped():
     assert res["bulk"].T_K.tolist() == temps
 
 
+def test_resistances_counted_as_interfacial_leave_the_electrolyte_lines():
+    """An arc the fit's physics moved to the interface (electrode-scale C_eff) is not the SE's."""
+    from eisna.errors import RoleMismatchWarning
+
+    temps = [298.15, 318.15, 338.15, 358.15]
+    fits = _fake_fits(temps)
+    # the lowest temperature's bulk arc is electrode-scale: that fit leaves the bulk line
+    fits[0].meta["interfacial_resistances"] = ("R_b",)
+    with pytest.warns(RoleMismatchWarning, match=r"p298\.mpt.*left out.*R_b"):
+        res = arrhenius(fits, 0.13, 0.785)
+    assert res["bulk"].T_K.tolist() == temps[1:]
+    assert res["bulk"].Ea_eV == pytest.approx(0.25, abs=1e-9)
+    assert "grain_boundary" in res.fits
+    # one R_gb electrode-scale: the grain-boundary and total lines are not drawn from it
+    fits = _fake_fits(temps)
+    fits[2].meta["interfacial_resistances"] = ("R_gb",)
+    with pytest.warns(RoleMismatchWarning, match=r"p338\.mpt.*R_gb.*no grain-boundary or total line"):
+        res = arrhenius(fits, 0.13, 0.785)
+    assert res["bulk"].T_K.tolist() == temps
+    assert "grain_boundary" not in res.fits and "total" not in res.fits
+
+
 def test_errors():
     fits = _fake_fits([300.0, 320.0])
     with pytest.raises(ArrheniusError, match="thickness_cm and area_cm2 must be positive"):

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .errors import EisnaError
+from .errors import EisnaError, RoleMismatchWarning
 
 __all__ = ["K_B_EV", "ArrheniusFit", "ArrheniusResult", "arrhenius", "temperature_from_text"]
 
@@ -225,6 +226,10 @@ def arrhenius(
     results : sequence of FitResult, or SeriesResult
         One fit per temperature (failed fits are skipped). Each needs ``R_b`` (and ``R_gb``
         for the grain-boundary and total lines) in ``params``, with ``stderr`` for weights.
+        A resistance the fit's physics counted as interfacial (``meta["interfacial_resistances"]``:
+        its arc has an electrode-scale C_eff) is not the electrolyte's: a fit whose ``R_b`` is
+        one is left out, one whose ``R_gb`` is one gives no grain-boundary or total line (each
+        with a :class:`~eisna.errors.RoleMismatchWarning`).
     thickness_cm : float
         Pellet thickness L in cm.
     area_cm2 : float
@@ -280,11 +285,30 @@ def arrhenius(
             )
         if bulk not in params:
             raise ArrheniusError(f"arrhenius: result {k} has no parameter {bulk!r}; fit a pellet circuit.")
+        # (names the fit's physics counted as interfacial: an electrode-scale C_eff, not the SE)
+        interfacial = set(meta.get("interfacial_resistances") or ())
+        where = f"result {k} ({meta.get('source', '?')}, {float(T):.1f} K)"
+        if bulk in interfacial:
+            warnings.warn(
+                f"arrhenius: {where} left out: its {bulk} arc has an electrode-scale capacitance "
+                "(counted as interfacial, not the bulk); check the circuit roles or the fit window.",
+                RoleMismatchWarning,
+                stacklevel=2,
+            )
+            continue
+        if grain_boundary in interfacial:
+            warnings.warn(
+                f"arrhenius: {where}: its {grain_boundary} arc has an electrode-scale capacitance "
+                "(counted as interfacial): no grain-boundary or total line; check the circuit roles.",
+                RoleMismatchWarning,
+                stacklevel=2,
+            )
         T_list.append(float(T))
         rb.append(float(params[bulk]))
         rb_e.append(float(errs.get(bulk, math.nan)))
-        rg.append(float(params.get(grain_boundary, math.nan)))
-        rg_e.append(float(errs.get(grain_boundary, math.nan)))
+        g_ok = grain_boundary not in interfacial
+        rg.append(float(params.get(grain_boundary, math.nan)) if g_ok else math.nan)
+        rg_e.append(float(errs.get(grain_boundary, math.nan)) if g_ok else math.nan)
         sources.append(str(meta.get("source", "")))
     if len(T_list) < 2:
         raise ArrheniusError(f"arrhenius: need fits at 2 or more temperatures; got {len(T_list)}.")
