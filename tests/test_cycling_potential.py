@@ -110,11 +110,12 @@ def _mpt(
     ece: tuple[float, ...] | None = _ECE,
     ewe_ece: tuple[float, ...] | None = None,
     name: str = "cell.mpt",
+    ewe_column: str = "Ewe/V",
 ) -> Path:
     """A four-row Galvanostatic Cycling export with the given settings lines and columns."""
     columns: dict[str, tuple[float, ...]] = {
         "time/s": (0.0, 1.0, 2.0, 3.0),
-        "Ewe/V": _EWE,
+        ewe_column: _EWE,
         "I/mA": (0.1, 0.1, -0.1, -0.1),
     }
     if ece is not None:
@@ -195,6 +196,19 @@ def test_auto_without_ece_is_ewe_with_the_old_columns(tmp_path):
         "step_type",
     ]
     np.testing.assert_allclose(frame["voltage_V"], _EWE)
+
+
+def test_bt_lab_ecell_is_the_cell_voltage(tmp_path):
+    # BT-Lab writes Ecell = Ewe − Ece itself, with no Ewe column
+    path = _mpt(tmp_path, ("Potential control : Ewe",), ece=None, ewe_column="Ecell/V")
+    for potential in ("auto", "Ewe-Ece"):
+        frame = eisna.read_cycling(path, potential=potential)
+        assert frame.attrs["potential"] == "Ewe-Ece"
+        assert "'Ecell/V'" in frame.attrs["potential_reason"]
+        assert "Ewe_V" not in frame.columns
+        np.testing.assert_allclose(frame["voltage_V"], _EWE)
+    with pytest.raises(MissingColumnError, match=r"cell\.mpt.*'Ewe/V'.*found only BT-Lab's 'Ecell/V'"):
+        eisna.read_cycling(path, potential="Ewe")
 
 
 def test_forced_ewe_minus_ece_without_the_header_line(tmp_path):

@@ -101,6 +101,7 @@ def cell_potential(
     ece: tuple[str, np.ndarray] | None,
     ewe_minus_ece: tuple[str, np.ndarray] | None,
     evidence: str | None,
+    ewe_name: str = "Ewe/V",
 ) -> CellPotential:
     """Choose the cell voltage of one file (see the module docstring for the rule).
 
@@ -117,6 +118,9 @@ def cell_potential(
     evidence : str or None
         Why the counter electrode counts as measured, as a phrase for the reason (``"the header
         says 'Record Ece'"``, from :func:`header_evidence`); None when nothing says so.
+    ewe_name : str
+        The name of ``ewe``'s column in the file. BT-Lab's ``Ecell/V`` (``<Ecell>/V``) is the
+        cell voltage itself (Ewe − Ece), so it is taken as ``"Ewe-Ece"``.
 
     Raises
     ------
@@ -127,6 +131,17 @@ def cell_potential(
     """
     check_potential(potential)
     ewe = np.asarray(ewe, dtype=np.float64)
+    if "Ecell" in ewe_name and ece is None and ewe_minus_ece is None:
+        if potential == "Ewe":
+            raise MissingColumnError(
+                where,
+                f"potential='Ewe' needs the working-electrode potential: expected an 'Ewe/V' column; "
+                f"found only BT-Lab's {ewe_name!r}, the cell voltage (Ewe - Ece).",
+                column="Ewe/V",
+                hint="Read the file with potential='auto' or 'Ewe-Ece' (--potential auto), which takes "
+                f"{ewe_name!r}; export Ewe in BT-Lab to see the working electrode alone.",
+            )
+        return CellPotential(ewe, "Ewe-Ece", f"the file's {ewe_name!r} column, BT-Lab's cell voltage", {})
     ece_name, ece_raw = ece if ece is not None else ("Ece/V", None)
     diff_name, diff_raw = ewe_minus_ece if ewe_minus_ece is not None else ("Ewe-Ece/V", None)
     extra: dict[str, np.ndarray] = {}

@@ -509,7 +509,7 @@ def read_cycling(
         )
     import pandas as pd  # after the impedance-only check: `eisna info` on a PEIS file needs no pandas
 
-    time_s, voltage = mpt.column("time"), mpt.column("ewe")
+    time_s, (ewe_name, voltage) = mpt.column("time"), mpt.named_column("ewe") or ("Ewe/V", None)
     current = _current_A(mpt)
     if current is None and mpt.technique in _REST_TECHNIQUES:
         # an OCV export has no current column: the cell rests, so the current is 0 A
@@ -549,6 +549,7 @@ def read_cycling(
         ece=mpt.named_column("ece"),
         ewe_minus_ece=mpt.named_column("ewe_ece"),
         evidence=header_evidence(mpt.header),
+        ewe_name=ewe_name,
     )
     frame = pd.DataFrame(
         {
