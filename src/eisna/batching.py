@@ -105,6 +105,7 @@ def _json_default(obj: Any) -> Any:
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _ONE_LINE = frozenset({float, int, type(None)})  # (None: a non-finite value cleaned)
 _LIST = {list}
+_LEAVES = frozenset({float, int, str, bool, type(None)})  # what _inline returns as it is
 _INT64 = (-(2**63), 2**64 - 1)  # the integers orjson writes (larger ones: as JSON text of their own)
 
 
@@ -147,7 +148,8 @@ def _inline(obj: Any) -> Any:
     which the indenting encoder writes on one line."""
     kind = type(obj)
     if kind is dict:
-        return {k: _inline(v) for k, v in obj.items()}
+        # (a scalar is its own result: not called for, the walk of a results.json costs half)
+        return {k: v if type(v) in _LEAVES else _inline(v) for k, v in obj.items()}
     if kind is list or kind is tuple:
         if len(obj) >= 8:
             types = set(map(type, obj))
@@ -155,7 +157,7 @@ def _inline(obj: Any) -> Any:
                 types == _LIST and all(obj) and set(map(type, chain.from_iterable(obj))) <= _ONE_LINE
             ):
                 return orjson.Fragment(_encode(obj, _OPTIONS))
-        return [_inline(v) for v in obj]
+        return [v if type(v) in _LEAVES else _inline(v) for v in obj]
     if kind is np.ndarray:
         return orjson.Fragment(_encode(obj, _OPTIONS))
     if isinstance(obj, dict):  # (a mapping subclass: walked as a dict)
