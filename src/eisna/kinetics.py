@@ -402,6 +402,7 @@ class _Profile:
             self.lo = self.hi = np.zeros(0)
             self.starts = [np.zeros(0)]
         self.last = self.starts[0]
+        self._inside = (self.lo + 1e-9, self.hi - 1e-9)  # where a start is moved to (solve)
 
     def _theta(self, x: np.ndarray) -> tuple[float, ...]:
         if x.size == 0:
@@ -422,8 +423,9 @@ class _Profile:
         starts = [self.last, *self.starts] if thorough else [self.last]
         best = (math.inf, self.last)
         tried: set[bytes] = set()
+        lo, hi = self._inside
         for x0 in starts:
-            x0 = np.clip(x0, self.lo + 1e-9, self.hi - 1e-9)
+            x0 = np.minimum(np.maximum(x0, lo), hi)  # (np.clip's values, without its ~4 µs wrapper)
             if x0.tobytes() in tried:  # (the same solve again: the same χ², which cannot win)
                 continue
             tried.add(x0.tobytes())
