@@ -32,8 +32,17 @@ _SWEEP_SUFFIXES = ("_t_arc_h", "_sweep_change_pct")
 
 
 def series_rows(series: SeriesResult) -> list[dict[str, Any]]:
-    """One dict per spectrum: the ``results.csv`` row."""
+    """One dict per spectrum: the ``results.csv`` row.
+
+    The parameter columns are the series circuit's, then those of any other circuit a row was
+    fitted with (``pellet_blocking``'s ``Q_el``/``n_el`` for an automatic choice in a mixed
+    series, a window fallback's own parameters): each row keeps every parameter of the circuit
+    in its ``model`` column, so its fitted curve can be rebuilt from the row alone.
+    """
     names = series.param_names()
+    for res in series.results:
+        if not isinstance(res, FitFailure):
+            names.extend(n for n in res.param_names if n not in names)
     rows = [
         _failed_row(series, i, res, names) if isinstance(res, FitFailure) else _fit_row(series, i, res, names)
         for i, res in enumerate(series.results)
