@@ -300,6 +300,8 @@ def _print_series(series: Any, args: argparse.Namespace) -> int:
     line = _choice_line(kin)
     if line:
         print(line)
+    for split in getattr(series, "sample_splits", ()):  # (also a MixedSampleWarning on stderr)
+        print(f"  two samples in one cell: {split.reason}")
     if kin.get("model") not in (None, "none"):
         from ..units import format_time
 

@@ -714,6 +714,9 @@ def _tracks_html(tracks: list[Any], kinetics: Mapping[str, Any]) -> Markup:
             "blocking electrodes and were fitted with pellet_blocking (results.csv model_note gives "
             "the tail's phase, slope and capacitance)."
         )
+    for split in kinetics.get("sample_splits") or ():  # stored by the series (choice.py)
+        if isinstance(split, Mapping) and split.get("reason"):
+            extra.append(f"Two samples in one cell: {split['reason']}.")
     area, source = kinetics.get("area_cm2"), kinetics.get("area_source")
     if source:
         extra.append(f"Electrode area: {f'{area:g} cm²' if area else 'none'} ({source}).")

@@ -150,6 +150,8 @@ def kinetics_summary(series: SeriesResult, cell: Any = None) -> dict[str, Any]:
     if cell is None and len(labels) > 1:
         main = kinetics_summary(series, series.main_cell if series.main_cell is not None else labels[0])
         main["cells"] = {str(c): kinetics_summary(series, c) for c in labels}
+        if series.sample_splits:  # a cell mixed two samples: tracked as two cells (choice.py)
+            main["sample_splits"] = [s.to_dict() for s in series.sample_splits]
         return main
     mask = series._cell_mask(cell)
     ok = np.array([series.interlayer[i] is True for i in range(len(series.results))]) & mask
@@ -168,6 +170,9 @@ def kinetics_summary(series: SeriesResult, cell: Any = None) -> dict[str, Any]:
         **_window_summary(series, mask),
         "time_axis": (series.options or {}).get("track_time", "start"),
     }
+    split = series.sample_split(cell) if cell is not None else None
+    if split is not None:
+        summary["sample_kind"] = split.kind_of(cell)
     kin = series.cell_kinetics.get(cell, series.kinetics) if cell is not None else series.kinetics
     if kin is None or kin.model == "none":
         summary.update(

@@ -99,6 +99,11 @@ class Track:
     time_axis : str
         ``"start"`` when the growth law (onset, t95) is on ``t_h``, ``"arc"`` when it is on
         ``t_arc_h`` (``fit_series(track_time="arc")``).
+    sample_kind : str
+        ``"blocking"`` or ``"non-blocking"`` when the cell is one part of a cell that mixed
+        blocking-electrode spectra with others (two samples, tracked apart:
+        :func:`eisna.series.choice.split_mixed_cells`); empty otherwise. Then the ``tracks.csv``
+        column ``sample_kind`` and the track's ``note`` say so.
     """
 
     cell: Any
@@ -115,6 +120,7 @@ class Track:
     sweep_change_pct: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
     changed_during_sweep: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, dtype=bool))
     time_axis: str = "start"
+    sample_kind: str = ""
 
     @property
     def model(self) -> str:
@@ -185,6 +191,7 @@ class Track:
             "note": self.note,
             "n_changed_during_sweep": int(np.count_nonzero(self.changed_during_sweep)),
             "max_sweep_change_pct": self.max_sweep_change_pct,
+            **({"sample_kind": self.sample_kind} if self.sample_kind else {}),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -337,6 +344,8 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
         rows = [int(i) for i in np.flatnonzero(series._cell_mask(cell)) if np.isfinite(series.time_h[i])]
         if not rows:
             continue
+        split = series.sample_split(cell)  # one kind of a cell that mixed two samples
+        kind = split.kind_of(cell) if split is not None else ""
         t = series.time_h[rows]
         axis = (series.options or {}).get("track_time", "start")
         names = list(track) if track is not None else [*arcs, "R_SE_ohm", "R_dc_ohm"]
@@ -354,6 +363,8 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
             if not np.isfinite(v).any():
                 continue
             note = notes.get(name) or ""
+            if split is not None:
+                note = "; ".join(filter(None, [split.track_note(cell), note]))
             n_found = int(np.isfinite(v).sum())
             if n_found < max(3, 0.5 * v.size):
                 note = "; ".join(filter(None, [note, f"only in {n_found} of {v.size} spectra"]))
@@ -408,6 +419,7 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
                     np.asarray(rows),
                     **_sweep_fields(delays[name], t, v, e, kin if identified else _UNKNOWN),
                     time_axis=axis,
+                    sample_kind=kind,
                 )
             )
     _TABLES.clear()
