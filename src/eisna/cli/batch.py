@@ -382,6 +382,12 @@ def _write_joint(series: Any, args: argparse.Namespace) -> None:
     table = joint_table(series, shared, law=args.joint_law)
     write_atomic(Path(args.out) / "joint.csv", frame_to_csv(table))
     print(f"  joint fit ({', '.join(shared)} shared): {len(table)} spectra -> {Path(args.out) / 'joint.csv'}")
+    if "R_SE_excluded" in table.columns:  # resistances the per-spectrum fits counted as interfacial
+        from ..series.tracks import se_sum_note
+
+        parts = [n for _, row in table.iterrows() for n in ("R_b", "R_gb") if n in row and row[n] == row[n]]
+        left_out = [tuple(filter(None, str(x).split(","))) for x in table["R_SE_excluded"].fillna("")]
+        print(f"  joint fit: {se_sum_note(parts, left_out)} (joint.csv R_SE_excluded)")
 
 
 def _tracks_line(

@@ -33,6 +33,7 @@ __all__ = [
     "Track",
     "median_jump_pct",
     "resolve_track_names",
+    "se_sum_note",
     "series_tracks",
 ]
 
@@ -352,7 +353,10 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
         columns = {n: _column(series, n, rows) for n in names}
         delays = delays_s(series, names, rows)  # when each quantity was measured in its sweep
         apex = {p: _apex_outside_fraction(series, p, rows) for p in arcs if p in columns}
-        notes = {} if track is not None else _unidentified_splits(columns, apex)
+        se_words = _se_words(series, rows) if "R_SE_ohm" in columns else ""
+        notes = {} if track is not None else _unidentified_splits(columns, apex, se_words)
+        if se_words and "R_SE_ohm" not in notes:  # a part counted as interfacial: say what R_SE is
+            notes["R_SE_ohm"] = se_words
         se_flagged = _se_flagged_fraction(series, rows) if "R_SE_ohm" in columns else 0.0
         if track is None:
             notes.update(_arcs_outside_window(columns, apex, series.interlayer_param))
@@ -572,15 +576,62 @@ def _arcs_outside_window(
     return out
 
 
+def se_sum_note(parts: Sequence[str], excluded: Sequence[Sequence[str]]) -> str:
+    """``"R_SE = R_b (R_gb counted as interfacial in N spectra)"``: R_SE's formula and the
+    resistances left out of it (``excluded``: per spectrum), or ``""`` when none was.
+
+    ``parts``: the R_SE resistances the spectra's circuits have (repeats allowed). A part left
+    out in every spectrum that has it drops from the formula; one left out in some keeps its
+    place and the count says in how many ("and left out, in 2 of 6 spectra").
+    """
+    counts: dict[str, int] = {}
+    for names in excluded:
+        for n in names:
+            counts[n] = counts.get(n, 0) + 1
+    if not counts:
+        return ""
+    having = {n: sum(1 for q in parts if q == n) for n in _SE_PARTS if n in parts}
+    always = [n for n in having if counts.get(n, 0) >= having[n]]
+    formula = " + ".join(n for n in having if n not in always)
+    said = []
+    for n in having:
+        k = counts.get(n, 0)
+        if not k:
+            continue
+        said.append(
+            f"{n} counted as interfacial in {k} spectra"
+            if n in always
+            else f"{n} counted as interfacial, and left out, in {k} of {having[n]} spectra"
+        )
+    head = f"R_SE = {formula}" if formula else "R_SE not identified"
+    return f"{head} ({'; '.join(said)})"
+
+
+def _se_words(series: SeriesResult, rows: list[int]) -> str:
+    """:func:`se_sum_note` of one cell's fits (their ``meta["interfacial_resistances"]``)."""
+    parts: list[str] = []
+    excluded: list[tuple[str, ...]] = []
+    for i in rows:
+        res = series.results[i]
+        if isinstance(res, FitFailure):
+            continue
+        parts.extend(n for n in _SE_PARTS if n in res.params)
+        excluded.append(tuple(n for n in interfacial_resistances(res) if n in _SE_PARTS))
+    return se_sum_note(parts, excluded)
+
+
 def _unidentified_splits(
-    columns: dict[str, tuple[np.ndarray, np.ndarray, float]], apex: dict[str, float] | None = None
+    columns: dict[str, tuple[np.ndarray, np.ndarray, float]],
+    apex: dict[str, float] | None = None,
+    se_words: str = "",
 ) -> dict[str, str | None]:
     """Bulk/grain-boundary resistances the series does not separate: None drops the track, and
     R_SE gets a note naming the split it replaces.
 
     A part is not separated when it is flagged in ``_FLAGGED_FRACTION`` of the spectra, when it
     scatters much more than the sum, or when its apex frequency lies outside the measured window
-    in ``_FLAGGED_FRACTION`` of the spectra (``apex``: that fraction per part).
+    in ``_FLAGGED_FRACTION`` of the spectra (``apex``: that fraction per part). ``se_words``
+    (:func:`se_sum_note`) says how R_SE was built when a fit counted a part as interfacial.
     """
     if "R_SE_ohm" not in columns:
         return {}
@@ -603,5 +654,5 @@ def _unidentified_splits(
         return {}
     why = "; ".join(reasons)
     notes: dict[str, str | None] = {p: None for p in _SE_PARTS if p in columns}
-    notes["R_SE_ohm"] = f"R_b/R_gb split not identified ({why}); R_SE = R_b + R_gb tracked instead"
+    notes["R_SE_ohm"] = f"R_b/R_gb split not identified ({why}); {se_words or 'R_SE = R_b + R_gb'} tracked instead"
     return notes
