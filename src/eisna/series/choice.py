@@ -221,6 +221,10 @@ def automatic_circuit(spectra: Sequence[Spectrum], **window: float | None) -> st
     return DEFAULT_CIRCUIT
 
 
+def _count(n: int) -> str:
+    return f"{n} spectrum" if n == 1 else f"{n} spectra"
+
+
 #: Appended to a cell's label for its blocking-electrode spectra when the cell mixes both kinds.
 SPLIT_SUFFIX = " [blocking electrodes]"
 #: Label of the non-blocking part of a mixed series given without cells.
@@ -253,7 +257,7 @@ class SampleSplit:
         """Why the cell was split, in words (the warning, the tracks' note, kinetics.json)."""
         where = f"cell {self.cell}" if self.cell is not None else "the series"
         return (
-            f"{where} mixes {self.n_blocking} spectra ending in a blocking-electrode spike "
+            f"{where} mixes {_count(self.n_blocking)} ending in a blocking-electrode spike "
             f"({BLOCKING_CIRCUIT}) with {self.n_other} without: almost surely two samples (a pellet "
             f"and a cell); tracked apart as cells '{self.blocking_cell}' and '{self.other_cell}', "
             "no growth law across the two (give them as separate folders or with --group-by)"

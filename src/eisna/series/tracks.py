@@ -599,7 +599,7 @@ def se_sum_note(parts: Sequence[str], excluded: Sequence[Sequence[str]]) -> str:
         if not k:
             continue
         said.append(
-            f"{n} counted as interfacial in {k} spectra"
+            f"{n} counted as interfacial in {k} spectr{'um' if k == 1 else 'a'}"
             if n in always
             else f"{n} counted as interfacial, and left out, in {k} of {having[n]} spectra"
         )
