@@ -271,7 +271,9 @@ def test_unidentified_split_note_names_the_reassigned_arc():
     }
     words = se_sum_note(["R_b", "R_gb"] * 6, [("R_gb",)] * 6)
     notes = _unidentified_splits(columns, None, words)
-    assert notes["R_SE_ohm"].endswith("; R_SE = R_b (R_gb counted as interfacial in 6 spectra) tracked instead")
+    assert notes["R_SE_ohm"].endswith(
+        "; R_SE = R_b (R_gb counted as interfacial in 6 spectra) tracked instead"
+    )
     assert "R_SE = R_b + R_gb" not in notes["R_SE_ohm"]
     # without a reassigned arc the note is as before
     assert _unidentified_splits(columns)["R_SE_ohm"].endswith("; R_SE = R_b + R_gb tracked instead")
@@ -285,6 +287,9 @@ def test_se_sum_note_in_words():
     )
     assert (
         se_sum_note(["R_b", "R_gb"] * 2, [("R_b", "R_gb")] * 2)
-        == "R_SE not identified (R_b counted as interfacial in 2 spectra; R_gb counted as interfacial in 2 spectra)"
+        == "R_SE not identified (R_b counted as interfacial in 2 spectra; "
+        "R_gb counted as interfacial in 2 spectra)"
     )
-    assert se_sum_note(["R_b"], [("R_b",)]) == "R_SE not identified (R_b counted as interfacial in 1 spectrum)"
+    assert (
+        se_sum_note(["R_b"], [("R_b",)]) == "R_SE not identified (R_b counted as interfacial in 1 spectrum)"
+    )

@@ -47,15 +47,15 @@ from ..spectrum import Spectrum
 __all__ = [
     "AUTO_CIRCUIT",
     "BLOCKING_CIRCUIT",
-    "SPLIT_SUFFIX",
-    "SampleSplit",
-    "split_mixed_cells",
     "DEFAULT_CIRCUIT",
+    "SPLIT_SUFFIX",
     "BlockingTail",
+    "SampleSplit",
     "automatic_circuit",
     "blocking_tail",
     "fit_window",
     "mark_automatic_choices",
+    "split_mixed_cells",
 ]
 
 AUTO_CIRCUIT = "auto"  # circuit name that asks for the automatic choice

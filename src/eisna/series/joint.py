@@ -58,8 +58,8 @@ from ..fitting.solver import (
 )
 from ..fitting.weights import weights
 from .joint_arrow import ArrowNormal
-from .tracks import _SE_PARTS, se_sum_note
 from .joint_errors import joint_profile, joint_sandwich
+from .tracks import _SE_PARTS, se_sum_note
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -654,5 +654,7 @@ def _unidentified_splits(
         return {}
     why = "; ".join(reasons)
     notes: dict[str, str | None] = {p: None for p in _SE_PARTS if p in columns}
-    notes["R_SE_ohm"] = f"R_b/R_gb split not identified ({why}); {se_words or 'R_SE = R_b + R_gb'} tracked instead"
+    notes["R_SE_ohm"] = (
+        f"R_b/R_gb split not identified ({why}); {se_words or 'R_SE = R_b + R_gb'} tracked instead"
+    )
     return notes
