@@ -293,3 +293,18 @@ def test_se_sum_note_in_words():
     assert (
         se_sum_note(["R_b"], [("R_b",)]) == "R_SE not identified (R_b counted as interfacial in 1 spectrum)"
     )
+
+
+def test_campaign_keeps_the_two_samples_apart(tmp_path, capsys):
+    """A campaign cell (one task) holding a pellet and a cell: split as in a single batch."""
+    from eisna.cli import main
+
+    folder = _mixed_folder(tmp_path)
+    code = main(["batch", str(folder), "--campaign", "--jobs", "1", "--out", str(tmp_path / "out")])
+    assert code == 0
+    assert "two samples in one cell: cell " in capsys.readouterr().out
+    rows = _csv(tmp_path / "out" / "tracks.csv")
+    r_se = {r["cell"]: r for r in rows if r["quantity"] == "R_SE_ohm"}
+    assert set(r_se) == {str(folder), str(folder) + SPLIT_SUFFIX}
+    assert r_se[str(folder)]["sample_kind"] == "non-blocking"
+    assert 55 < float(r_se[str(folder)]["final"]) < 70  # the cell's R_SE alone

@@ -286,6 +286,8 @@ def _print_campaign(result: Any, args: argparse.Namespace) -> int:
         "(results.csv, tracks.csv, kinetics.json, campaign.json; each cell in cells/)"
     )
     for r in result.cells:
+        for reason in (r.summary or {}).get("sample_splits") or ():  # (the workers' warnings are quiet)
+            print(f"  two samples in one cell: {reason}")
         if r.status == "error":
             print(f"  cell failed (re-run to retry): {r.label}: {r.summary.get('error')}", file=sys.stderr)
     for f in result.read_failures:
