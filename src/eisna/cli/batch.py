@@ -286,6 +286,8 @@ def _print_campaign(result: Any, args: argparse.Namespace) -> int:
         "(results.csv, tracks.csv, kinetics.json, campaign.json; each cell in cells/)"
     )
     for r in result.cells:
+        for reason in (r.summary or {}).get("sample_splits") or ():  # (the workers' warnings are quiet)
+            print(f"  two samples in one cell: {reason}")
         if r.status == "error":
             print(f"  cell failed (re-run to retry): {r.label}: {r.summary.get('error')}", file=sys.stderr)
     for f in result.read_failures:
@@ -300,6 +302,8 @@ def _print_series(series: Any, args: argparse.Namespace) -> int:
     line = _choice_line(kin)
     if line:
         print(line)
+    for split in getattr(series, "sample_splits", ()):  # (also a MixedSampleWarning on stderr)
+        print(f"  two samples in one cell: {split.reason}")
     if kin.get("model") not in (None, "none"):
         from ..units import format_time
 
@@ -380,6 +384,12 @@ def _write_joint(series: Any, args: argparse.Namespace) -> None:
     table = joint_table(series, shared, law=args.joint_law)
     write_atomic(Path(args.out) / "joint.csv", frame_to_csv(table))
     print(f"  joint fit ({', '.join(shared)} shared): {len(table)} spectra -> {Path(args.out) / 'joint.csv'}")
+    if "R_SE_excluded" in table.columns:  # resistances the per-spectrum fits counted as interfacial
+        from ..series.tracks import se_sum_note
+
+        parts = [n for _, row in table.iterrows() for n in ("R_b", "R_gb") if n in row and row[n] == row[n]]
+        left_out = [tuple(filter(None, str(x).split(","))) for x in table["R_SE_excluded"].fillna("")]
+        print(f"  joint fit: {se_sum_note(parts, left_out)} (joint.csv R_SE_excluded)")
 
 
 def _tracks_line(

@@ -491,19 +491,13 @@ def _kk_for(items: list[Any], kk: Sequence[Any] | None) -> list[Any]:
 
 
 def _reread_spectra(rows: list[dict[str, Any]], circuit: str | None) -> list[Any]:
-    """Spectra named by the rows' source/index, with the stored fit drawn when the circuit loads."""
+    """Spectra named by the rows' source/index, each with its stored fit drawn from the circuit
+    it was fitted with (the row's ``model``, else ``circuit``, the series') when that loads."""
     from ..io import read
 
     cache: dict[str, list[Any]] = {}
+    models: dict[str, Any] = {}
     out: list[Any] = []
-    model = None
-    if circuit:
-        try:
-            from ..circuit import load_circuit
-
-            model = load_circuit(circuit)
-        except (EisnaError, OSError, ImportError):
-            model = None
     for row in rows:
         src, index = row.get("source"), row.get("index")
         spec = None
@@ -523,6 +517,7 @@ def _reread_spectra(rows: list[dict[str, Any]], circuit: str | None) -> list[Any
             out.append(None)
             continue
         z_fit = None
+        model = _row_circuit(row.get("model"), models) or _row_circuit(circuit, models)
         if model is not None:
             values = {k: row[k] for k in _circuit_params(model) if _finite(row.get(k))}
             try:
@@ -535,6 +530,20 @@ def _reread_spectra(rows: list[dict[str, Any]], circuit: str | None) -> list[Any
             else {"freq": spec.freq, "z": spec.z}
         )
     return out
+
+
+def _row_circuit(name: Any, loaded: dict[str, Any]) -> Any:
+    """The circuit definition named ``name`` (loaded once into ``loaded``), or None."""
+    if not name or not isinstance(name, str):
+        return None
+    if name not in loaded:
+        try:
+            from ..circuit import load_circuit
+
+            loaded[name] = load_circuit(name)
+        except (EisnaError, OSError, ImportError):
+            loaded[name] = None
+    return loaded[name]
 
 
 def _circuit_params(definition: Any) -> list[str]:
@@ -705,6 +714,9 @@ def _tracks_html(tracks: list[Any], kinetics: Mapping[str, Any]) -> Markup:
             "blocking electrodes and were fitted with pellet_blocking (results.csv model_note gives "
             "the tail's phase, slope and capacitance)."
         )
+    for split in kinetics.get("sample_splits") or ():  # stored by the series (choice.py)
+        if isinstance(split, Mapping) and split.get("reason"):
+            extra.append(f"Two samples in one cell: {split['reason']}.")
     area, source = kinetics.get("area_cm2"), kinetics.get("area_source")
     if source:
         extra.append(f"Electrode area: {f'{area:g} cm²' if area else 'none'} ({source}).")
