@@ -308,3 +308,28 @@ def test_campaign_keeps_the_two_samples_apart(tmp_path, capsys):
     assert set(r_se) == {str(folder), str(folder) + SPLIT_SUFFIX}
     assert r_se[str(folder)]["sample_kind"] == "non-blocking"
     assert 55 < float(r_se[str(folder)]["final"]) < 70  # the cell's R_SE alone
+
+
+def test_fit_table_names_each_rows_circuit_when_a_series_used_several():
+    from types import SimpleNamespace
+
+    from eisna.report.render import _fit_table
+
+    def fit(circuit, params):
+        return SimpleNamespace(
+            circuit_name=circuit,
+            params=params,
+            stderr={},
+            z_fit=np.ones(3),
+            success=True,
+            redchi=1.0,
+            meta={},
+        )
+
+    mixed = [fit("symmetric_interlayer", {"R_b": 10.0}), fit("pellet_blocking", {"R_b": 20.0})]
+    html = _fit_table(mixed, np.array([0.0, 1.0]), [None, None])
+    assert "<th>circuit</th>" in html
+    assert html.index("symmetric_interlayer") < html.index("pellet_blocking")
+    # one circuit for every row: no column (the sample reports stay as they were)
+    same = _fit_table(mixed[:1] * 2, np.array([0.0, 1.0]), [None, None])
+    assert "<th>circuit</th>" not in same and "symmetric_interlayer" not in same

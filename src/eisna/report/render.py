@@ -294,9 +294,13 @@ def _fit_table(
     """
     names, derived = _table_columns(items)
     with_arc = bool(absent)
+    # a series fitted with more than one circuit (automatic choice, window fallback) names each row's
+    circuits = [_get(it, "circuit_name") if _is_fit(it) else None for it in items]
+    by_row = len({c for c in circuits if c}) > 1
     temps = [_meta(it).get("temperature_K") for it in items]  # Arrhenius sets: one temperature each
     use_temp = time_h is None and any(_finite(t) for t in temps)
     head: list[Any] = ["spectrum", "T / °C" if use_temp else "t / h", "status"]
+    head += ["circuit"] if by_row else []
     head += ["interlayer"] if with_arc else []
     head += [f"{n}{' / ' + param_unit(n) if param_unit(n) else ''}" for n in names]
     head += [f"{d}{' / ' + normalise_unit(u) if u else ''}" for d, u in derived]
@@ -309,13 +313,14 @@ def _fit_table(
         row: list[Any] = [_label_of(it, i), t]
         if _is_fit(it):
             no_arc = bool(i < len(absent) and absent[i]) if with_arc else None
-            row += _fit_cells(it, names, derived, kk[i] if i < len(kk) else None, no_arc, absent_param)
+            cells = _fit_cells(it, names, derived, kk[i] if i < len(kk) else None, no_arc, absent_param)
+            row += cells[:1] + ([circuits[i]] if by_row else []) + cells[1:]
         elif isinstance(it, Mapping):
             row += _row_cells(it, names)
         else:  # a failure object
             reason = _get(it, "reason") or _get(it, "message") or _get(it, "error") or "failed"
             row.append(_ok("failed", False, note=reason))
-            row += ["—"] * (len(names) + len(derived) + 3 + int(with_arc))
+            row += ["—"] * (len(names) + len(derived) + 3 + int(with_arc) + int(by_row))
         rows.append(row)
     return _table(head, rows, "fits")
 
