@@ -291,7 +291,7 @@ def _print_campaign(result: Any, args: argparse.Namespace) -> int:
         if r.status == "error":
             print(f"  cell failed (re-run to retry): {r.label}: {r.summary.get('error')}", file=sys.stderr)
     for f in result.read_failures:
-        print(f"  failed: {f.source}: {f.reason}", file=sys.stderr)
+        print(f"  failed: {f.source}: {_reason(f.reason, f.source)}", file=sys.stderr)
     return 1 if failed or result.count("error") else 0
 
 
@@ -332,7 +332,7 @@ def _print_series(series: Any, args: argparse.Namespace) -> int:
     for r in series.results:
         if getattr(r, "success", True) is False and hasattr(r, "reason"):
             where = r.source + (f" [{r.index}]" if r.index is not None else "")
-            print(f"  failed: {where}: {r.reason}", file=sys.stderr)
+            print(f"  failed: {where}: {_reason(r.reason, r.source)}", file=sys.stderr)
     if failed == n:
         return 1
     return 1 if failed else 0
@@ -461,3 +461,9 @@ def _print_cycling(path: Path) -> None:
         f"  cycling: {info['n_half_cycles']} half cycles, {clock}; "
         + (f"first soft short at {short:.2f} h" if short is not None else "no soft short")
     )
+
+
+def _reason(reason: str, source: str) -> str:
+    """``reason`` without a leading ``"<source>: "`` (a reader's error names its file; the line
+    already does)."""
+    return reason.removeprefix(f"{source}: ")

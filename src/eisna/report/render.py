@@ -474,7 +474,7 @@ def _cards(
             else (kinetics.to_dict() if hasattr(kinetics, "to_dict") else {})
         )
     unit = time_unit(k.get("time_basis"))
-    if time_h is not None and len(time_h):
+    if time_h is not None and np.isfinite(np.asarray(time_h, float)).any():  # (none: every fit failed)
         span = np.nanmax(time_h) - np.nanmin(time_h)
         cards.append(("time span", f"{span:.1f} h" if unit == "h" else f"{span + 1:.0f} spectra, no times"))
     if kinetics is not None:
