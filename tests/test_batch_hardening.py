@@ -451,3 +451,18 @@ def test_links_planted_in_the_output_folder_are_not_written_through(tmp_path):
     series = eisna.batch(folder, "symmetric_interlayer", out=out, report=False)
     assert series.results[0].success and (out / "results.csv").is_file()
     assert list(elsewhere.iterdir()) == []  # no cache entry written through the link
+
+
+def test_batch_of_only_unreadable_files_names_each_once_and_warns_of_nothing_else(tmp_path, capsys):
+    from eisna.cli import main
+
+    bad = tmp_path / "fit_result.json"
+    bad.write_text('{"overall": {"chi2": 1.0}}', encoding="utf-8")
+    rc = main(["batch", str(bad), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert rc == 1
+    # the reader's message names the file; the failed line does not name it a second time
+    assert f"failed: {bad}: expected frequency, real and imaginary columns" in err
+    assert err.count(str(bad)) == 1
+    # the report of a batch without a fit draws no time span from no times (no numpy warning)
+    assert "All-NaN" not in err

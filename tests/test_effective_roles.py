@@ -86,19 +86,21 @@ def test_note_says_when_c_eff_is_poorly_determined():
 
 
 # -- a fitted cell whose "grain boundary" arc is electrode-scale ---------------------------------
+#: The electrode-scale "grain boundary" arc (30 µF) and the charge-transfer arc of these cells.
+_ELECTRODE_GB_AND_CT = {
+    "R_gb": 40.0,
+    "Q_gb": _cpe_q(40.0, C_GB_ELECTRODE, 0.95),
+    "n_gb": 0.95,
+    "R_ct": 200.0,
+    "Q_ct": _cpe_q(200.0, 3e-4, 0.9),
+    "n_ct": 0.9,
+}
+
+
 def _cell_with_electrode_gb(seed: int = 1):
     """symmetric_two_arcs (L - R_b - gb arc - ct arc) with the gb arc at 30 µF (apex ~130 Hz)."""
     defn = load_circuit("symmetric_two_arcs")
-    truth = {
-        "L": 2e-7,
-        "R_b": 50.0,
-        "R_gb": 40.0,
-        "Q_gb": _cpe_q(40.0, C_GB_ELECTRODE, 0.95),
-        "n_gb": 0.95,
-        "R_ct": 200.0,
-        "Q_ct": _cpe_q(200.0, 3e-4, 0.9),
-        "n_ct": 0.9,
-    }
+    truth = {"L": 2e-7, "R_b": 50.0, **_ELECTRODE_GB_AND_CT}
     spectrum = noisy_spectrum(defn, truth, FREQ_CELL_WIDE, 0.002, np.random.default_rng(seed))
     return defn, truth, spectrum
 
@@ -176,15 +178,7 @@ def test_no_se_arc_left_gives_nan_r_se_and_sigma_with_note(tmp_path):
     path = tmp_path / "gb_ct_only.toml"
     path.write_text(text, encoding="utf-8")
     defn = load_circuit(str(path))
-    truth = {
-        "L": 2e-7,
-        "R_gb": 40.0,
-        "Q_gb": _cpe_q(40.0, C_GB_ELECTRODE, 0.95),
-        "n_gb": 0.95,
-        "R_ct": 200.0,
-        "Q_ct": _cpe_q(200.0, 3e-4, 0.9),
-        "n_ct": 0.9,
-    }
+    truth = {"L": 2e-7, **_ELECTRODE_GB_AND_CT}
     spectrum = noisy_spectrum(defn, truth, FREQ_CELL_WIDE, 0.002, np.random.default_rng(3))
     res = _quiet_fit(spectrum, defn, geometry=GEOMETRY)
     assert res.arcs[0].effective_role == INTERFACIAL

@@ -281,8 +281,13 @@ def test_fit_errors(kwargs, match):
 
 def test_too_few_points():
     s = Spectrum([1e3, 1e2, 10.0], [10 - 1j, 12 - 2j, 15 - 1j])
-    with pytest.raises(FitError, match="3 points give 6 residuals for 13 free parameters"):
+    with pytest.raises(FitError, match="3 points give 6 residuals for 13 free parameters") as err:
         eisna.fit(s, "symmetric_interlayer", fixed={"L": 1e-7})
+    # what the points can carry: the library circuits with at most 5 parameters
+    assert str(err.value).endswith("fewer parameters (their number in brackets): pellet_merged (4).")
+    five = Spectrum([1e4, 1e3, 1e2, 10.0, 1.0], [10 - 1j, 12 - 2j, 15 - 1j, 16 - 1j, 17 - 2j])
+    with pytest.raises(FitError, match=r"symmetric_simple \(7\), pellet_merged \(4\)\.$"):
+        eisna.fit(five, "symmetric_interlayer")
 
 
 def test_weights_formulas():

@@ -284,3 +284,11 @@ def test_plots_of_a_cell_without_times_label_the_axis_as_ranks():
         figs.append(out[2].axes[0].get_xlabel())
     assert figs == ["spectrum rank (file order, no times)", "t / h"]
     plt.close("all")
+    # a folder path as the cell label is cut in its middle, so two panels' titles do not overlap
+    cell = "/data/lab/2026/cells/NaSn_SE_NaSn_cell07 [blocking electrodes]"
+    out = tracks_figure([{**track, "cell": cell}], lambda fig: fig, lambda w, h: plt.figure(figsize=(w, h)))
+    title = out[2].axes[0].get_title()
+    assert title == "R_ct […/NaSn_…cell07 [blocking electrodes]]: none"
+    short = tracks_figure([{**track, "cell": "/data/x/cell07"}], lambda f: f, lambda w, h: plt.figure())
+    assert short[2].axes[0].get_title() == "R_ct [/data/x/cell07]: none"  # short labels stay whole
+    plt.close("all")

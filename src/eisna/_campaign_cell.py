@@ -85,12 +85,14 @@ def fit_cell(job: CellJob) -> CellOutput:
             **job.options,
         )
         # as in a multi-cell batch: every row names its cell, kinetics and tracks are per cell
-        series = replace(
-            series,
-            cells=(job.label,) * len(series),
-            cell_kinetics={job.label: series.kinetics},
-            main_cell=job.label,
-        )
+        # (a cell of a pellet and a cell is already two, series.choice.split_mixed_cells)
+        if not series.sample_splits:
+            series = replace(
+                series,
+                cells=(job.label,) * len(series),
+                cell_kinetics={job.label: series.kinetics},
+                main_cell=job.label,
+            )
         series = replace(series, tracks=series_tracks(series, resolve_track_names(job.track)))
         fit_seconds = time.perf_counter() - t0
         provenance = {
@@ -124,4 +126,6 @@ def _summary(series: Any, fit_seconds: float) -> dict[str, Any]:
         "R_int_final": kin.get("R_int_final"),
         "fit_seconds": round(fit_seconds, 3),  # fits, kinetics and tracks
         "worker": f"{socket.gethostname()}:{os.getpid()}",
+        # a pellet and a cell in one cell: tracked as two (only then, series.choice)
+        **({"sample_splits": [s.reason for s in series.sample_splits]} if series.sample_splits else {}),
     }

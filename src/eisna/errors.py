@@ -24,6 +24,7 @@ __all__ = [
     "MetadataWarning",
     "MissingColumnError",
     "MissingInputError",
+    "MixedSampleWarning",
     "NoCyclingData",
     "NoImpedanceData",
     "OutputError",
@@ -192,6 +193,11 @@ class CacheWarning(EisnaWarning):
 
 class UnidentifiableParameterWarning(EisnaWarning):
     """A fitted parameter is not determined by the data (flag ``unidentifiable:<param>``)."""
+
+
+class MixedSampleWarning(EisnaWarning):
+    """One cell holds spectra with a blocking-electrode spike and spectra without: almost surely
+    two samples (a pellet and a cell); the series tracks them as two cells."""
 
 
 class PoorFitWarning(EisnaWarning):

@@ -286,10 +286,12 @@ def _print_campaign(result: Any, args: argparse.Namespace) -> int:
         "(results.csv, tracks.csv, kinetics.json, campaign.json; each cell in cells/)"
     )
     for r in result.cells:
+        for reason in (r.summary or {}).get("sample_splits") or ():  # (the workers' warnings are quiet)
+            print(f"  two samples in one cell: {reason}")
         if r.status == "error":
             print(f"  cell failed (re-run to retry): {r.label}: {r.summary.get('error')}", file=sys.stderr)
     for f in result.read_failures:
-        print(f"  failed: {f.source}: {f.reason}", file=sys.stderr)
+        print(f"  failed: {f.source}: {_reason(f.reason, f.source)}", file=sys.stderr)
     return 1 if failed or result.count("error") else 0
 
 
@@ -300,6 +302,8 @@ def _print_series(series: Any, args: argparse.Namespace) -> int:
     line = _choice_line(kin)
     if line:
         print(line)
+    for split in getattr(series, "sample_splits", ()):  # (also a MixedSampleWarning on stderr)
+        print(f"  two samples in one cell: {split.reason}")
     if kin.get("model") not in (None, "none"):
         from ..units import format_time
 
@@ -328,7 +332,7 @@ def _print_series(series: Any, args: argparse.Namespace) -> int:
     for r in series.results:
         if getattr(r, "success", True) is False and hasattr(r, "reason"):
             where = r.source + (f" [{r.index}]" if r.index is not None else "")
-            print(f"  failed: {where}: {r.reason}", file=sys.stderr)
+            print(f"  failed: {where}: {_reason(r.reason, r.source)}", file=sys.stderr)
     if failed == n:
         return 1
     return 1 if failed else 0
@@ -380,6 +384,12 @@ def _write_joint(series: Any, args: argparse.Namespace) -> None:
     table = joint_table(series, shared, law=args.joint_law)
     write_atomic(Path(args.out) / "joint.csv", frame_to_csv(table))
     print(f"  joint fit ({', '.join(shared)} shared): {len(table)} spectra -> {Path(args.out) / 'joint.csv'}")
+    if "R_SE_excluded" in table.columns:  # resistances the per-spectrum fits counted as interfacial
+        from ..series.tracks import se_sum_note
+
+        parts = [n for _, row in table.iterrows() for n in ("R_b", "R_gb") if n in row and row[n] == row[n]]
+        left_out = [tuple(filter(None, str(x).split(","))) for x in table["R_SE_excluded"].fillna("")]
+        print(f"  joint fit: {se_sum_note(parts, left_out)} (joint.csv R_SE_excluded)")
 
 
 def _tracks_line(
@@ -451,3 +461,9 @@ def _print_cycling(path: Path) -> None:
         f"  cycling: {info['n_half_cycles']} half cycles, {clock}; "
         + (f"first soft short at {short:.2f} h" if short is not None else "no soft short")
     )
+
+
+def _reason(reason: str, source: str) -> str:
+    """``reason`` without a leading ``"<source>: "`` (a reader's error names its file; the line
+    already does)."""
+    return reason.removeprefix(f"{source}: ")

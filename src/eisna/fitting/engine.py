@@ -595,9 +595,25 @@ def _prepare(
     if 2 * freq.size <= k:
         raise FitError(
             f"fit: {freq.size} points give {2 * freq.size} residuals for {k} free parameters "
-            f"of {defn.name!r}; widen fmin/fmax or fix parameters."
+            f"of {defn.name!r}; widen fmin/fmax or fix parameters{_smaller_circuits(2 * freq.size)}."
         )
     return _Prepared(defn, names, fixed_v, initial_v, data, freq, z, problem, k)
+
+
+def _smaller_circuits(n_residuals: int) -> str:
+    """``", or fit a library circuit with fewer parameters: …"`` naming those that ``n_residuals``
+    residuals can carry (with room for one degree of freedom), smallest last; empty if none."""
+    sizes = []
+    for name in list_circuits():
+        try:
+            sizes.append((len(load_circuit(name).param_names), name))
+        except EisnaError:  # (a broken user file on the search path is not this fit's business)
+            continue
+    fits = sorted((s for s in sizes if s[0] < n_residuals), reverse=True)
+    if not fits:
+        return ""
+    listed = ", ".join(f"{n} ({k})" for k, n in fits)
+    return f", or fit a library circuit with fewer parameters (their number in brackets): {listed}"
 
 
 def _auto_candidates(prep: _Prepared) -> tuple[Candidates, SpectrumSketch]:

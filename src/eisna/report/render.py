@@ -294,9 +294,13 @@ def _fit_table(
     """
     names, derived = _table_columns(items)
     with_arc = bool(absent)
+    # a series fitted with more than one circuit (automatic choice, window fallback) names each row's
+    circuits = [_get(it, "circuit_name") if _is_fit(it) else None for it in items]
+    by_row = len({c for c in circuits if c}) > 1
     temps = [_meta(it).get("temperature_K") for it in items]  # Arrhenius sets: one temperature each
     use_temp = time_h is None and any(_finite(t) for t in temps)
     head: list[Any] = ["spectrum", "T / °C" if use_temp else "t / h", "status"]
+    head += ["circuit"] if by_row else []
     head += ["interlayer"] if with_arc else []
     head += [f"{n}{' / ' + param_unit(n) if param_unit(n) else ''}" for n in names]
     head += [f"{d}{' / ' + normalise_unit(u) if u else ''}" for d, u in derived]
@@ -309,13 +313,14 @@ def _fit_table(
         row: list[Any] = [_label_of(it, i), t]
         if _is_fit(it):
             no_arc = bool(i < len(absent) and absent[i]) if with_arc else None
-            row += _fit_cells(it, names, derived, kk[i] if i < len(kk) else None, no_arc, absent_param)
+            cells = _fit_cells(it, names, derived, kk[i] if i < len(kk) else None, no_arc, absent_param)
+            row += cells[:1] + ([circuits[i]] if by_row else []) + cells[1:]
         elif isinstance(it, Mapping):
             row += _row_cells(it, names)
         else:  # a failure object
             reason = _get(it, "reason") or _get(it, "message") or _get(it, "error") or "failed"
             row.append(_ok("failed", False, note=reason))
-            row += ["—"] * (len(names) + len(derived) + 3 + int(with_arc))
+            row += ["—"] * (len(names) + len(derived) + 3 + int(with_arc) + int(by_row))
         rows.append(row)
     return _table(head, rows, "fits")
 
@@ -469,7 +474,7 @@ def _cards(
             else (kinetics.to_dict() if hasattr(kinetics, "to_dict") else {})
         )
     unit = time_unit(k.get("time_basis"))
-    if time_h is not None and len(time_h):
+    if time_h is not None and np.isfinite(np.asarray(time_h, float)).any():  # (none: every fit failed)
         span = np.nanmax(time_h) - np.nanmin(time_h)
         cards.append(("time span", f"{span:.1f} h" if unit == "h" else f"{span + 1:.0f} spectra, no times"))
     if kinetics is not None:
@@ -491,19 +496,13 @@ def _kk_for(items: list[Any], kk: Sequence[Any] | None) -> list[Any]:
 
 
 def _reread_spectra(rows: list[dict[str, Any]], circuit: str | None) -> list[Any]:
-    """Spectra named by the rows' source/index, with the stored fit drawn when the circuit loads."""
+    """Spectra named by the rows' source/index, each with its stored fit drawn from the circuit
+    it was fitted with (the row's ``model``, else ``circuit``, the series') when that loads."""
     from ..io import read
 
     cache: dict[str, list[Any]] = {}
+    models: dict[str, Any] = {}
     out: list[Any] = []
-    model = None
-    if circuit:
-        try:
-            from ..circuit import load_circuit
-
-            model = load_circuit(circuit)
-        except (EisnaError, OSError, ImportError):
-            model = None
     for row in rows:
         src, index = row.get("source"), row.get("index")
         spec = None
@@ -523,6 +522,7 @@ def _reread_spectra(rows: list[dict[str, Any]], circuit: str | None) -> list[Any
             out.append(None)
             continue
         z_fit = None
+        model = _row_circuit(row.get("model"), models) or _row_circuit(circuit, models)
         if model is not None:
             values = {k: row[k] for k in _circuit_params(model) if _finite(row.get(k))}
             try:
@@ -535,6 +535,20 @@ def _reread_spectra(rows: list[dict[str, Any]], circuit: str | None) -> list[Any
             else {"freq": spec.freq, "z": spec.z}
         )
     return out
+
+
+def _row_circuit(name: Any, loaded: dict[str, Any]) -> Any:
+    """The circuit definition named ``name`` (loaded once into ``loaded``), or None."""
+    if not name or not isinstance(name, str):
+        return None
+    if name not in loaded:
+        try:
+            from ..circuit import load_circuit
+
+            loaded[name] = load_circuit(name)
+        except (EisnaError, OSError, ImportError):
+            loaded[name] = None
+    return loaded[name]
 
 
 def _circuit_params(definition: Any) -> list[str]:
@@ -705,6 +719,9 @@ def _tracks_html(tracks: list[Any], kinetics: Mapping[str, Any]) -> Markup:
             "blocking electrodes and were fitted with pellet_blocking (results.csv model_note gives "
             "the tail's phase, slope and capacitance)."
         )
+    for split in kinetics.get("sample_splits") or ():  # stored by the series (choice.py)
+        if isinstance(split, Mapping) and split.get("reason"):
+            extra.append(f"Two samples in one cell: {split['reason']}.")
     area, source = kinetics.get("area_cm2"), kinetics.get("area_source")
     if source:
         extra.append(f"Electrode area: {f'{area:g} cm²' if area else 'none'} ({source}).")

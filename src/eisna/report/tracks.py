@@ -85,6 +85,26 @@ def _changed_cell(track: Mapping[str, Any]) -> str:
     return f"{len(hours)} spectra, {min(hours):.2g}–{max(hours):.2g} h, up to {worst} %"
 
 
+TITLE_LABEL_CHARS = 36  # a cell label longer than this is shortened in a panel title (two panels a row)
+
+
+def _short_label(label: str) -> str:
+    """``label`` short enough for a panel title: a folder path as a cell label would run into
+    the next panel's title. Its folders go first (``…/cell07 [blocking electrodes]``), then the
+    middle of its name, whose start and end tell cells apart; a split cell's suffix stays."""
+    if len(label) <= TITLE_LABEL_CHARS:
+        return label
+    path = label.partition(" [")[0]  # (a split cell's label: the path, then " [kind]")
+    suffix = label[len(path) :]
+    name = path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    lead = "…/" if name != path else ""
+    room = max(TITLE_LABEL_CHARS - len(lead) - len(suffix), 12)
+    if len(name) > room:
+        head = (room - 1) // 2
+        name = f"{name[:head]}…{name[len(name) - (room - 1 - head) :]}"
+    return f"{lead}{name}{suffix}"
+
+
 def tracks_figure(
     tracks: Sequence[Mapping[str, Any]],
     png: Any,
@@ -122,7 +142,7 @@ def tracks_figure(
             ax.plot(x[changed], y[changed], "o", ms=7, mfc="none", mec="#e67e22", mew=1.2)
         if t.get("law_t_h"):
             ax.plot(t["law_t_h"], t["law_values"], "-", color="#c0392b", lw=1.2)
-        cell = f" [{t['cell']}]" if t.get("cell") else ""
+        cell = f" [{_short_label(str(t['cell']))}]" if t.get("cell") else ""
         ax.set_title(f"{t['quantity']}{cell}: {t.get('model')}", fontsize=9)
         ax.set_ylabel(f"{t['quantity']} / {t.get('unit', '')}", fontsize=8)
         label = time_axis_label((bases or {}).get(t.get("cell"), basis))

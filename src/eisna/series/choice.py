@@ -22,6 +22,14 @@ Theil–Sen slope so that noise and a few outliers do not move the verdict:
 * the capacitance of the lowest points, −1/(2πf Z″), is at most :data:`MAX_BLOCKING_C_F`: a
   double layer on a blocking electrode (1–100 µF/cm²) and not the chemical capacitance of an
   intercalation electrode (mF–F), whose finite-space diffusion tail is capacitive too.
+
+A cell (one ``--group-by`` group, or every file of a folder) whose spectra split into both kinds
+is almost surely two samples: a pellet between blocking electrodes and a cell with
+non-blocking ones. :func:`split_mixed_cells` gives the blocking spectra a cell of their own
+(``"<cell> [blocking electrodes]"``; the other spectra keep the cell's label, ``"cell"`` when
+there was none), so each kind is ordered on its own clock, warm-started, tracked and fitted
+with growth laws apart from the other, as if they had been given as two cells
+(:class:`SampleSplit`, a :class:`~eisna.errors.MixedSampleWarning`).
 """
 
 from __future__ import annotations
@@ -33,17 +41,21 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import MixedSampleWarning
 from ..spectrum import Spectrum
 
 __all__ = [
     "AUTO_CIRCUIT",
     "BLOCKING_CIRCUIT",
     "DEFAULT_CIRCUIT",
+    "SPLIT_SUFFIX",
     "BlockingTail",
+    "SampleSplit",
     "automatic_circuit",
     "blocking_tail",
     "fit_window",
     "mark_automatic_choices",
+    "split_mixed_cells",
 ]
 
 AUTO_CIRCUIT = "auto"  # circuit name that asks for the automatic choice
@@ -207,6 +219,121 @@ def automatic_circuit(spectra: Sequence[Spectrum], **window: float | None) -> st
     if spectra and all(blocking_tail(s, **window).blocking for s in spectra):
         return BLOCKING_CIRCUIT
     return DEFAULT_CIRCUIT
+
+
+def _count(n: int) -> str:
+    return f"{n} spectrum" if n == 1 else f"{n} spectra"
+
+
+#: Appended to a cell's label for its blocking-electrode spectra when the cell mixes both kinds.
+SPLIT_SUFFIX = " [blocking electrodes]"
+#: Label of the non-blocking part of a mixed series given without cells.
+DEFAULT_CELL = "cell"
+
+
+@dataclass(frozen=True)
+class SampleSplit:
+    """A cell whose spectra split into blocking-electrode and other spectra, tracked as two cells.
+
+    Attributes
+    ----------
+    cell : str or None
+        The cell as given (None: a series without cells, e.g. one folder without ``--group-by``).
+    blocking_cell, other_cell : str
+        Labels of its blocking-electrode spectra (fitted with :data:`BLOCKING_CIRCUIT`) and of
+        the others.
+    n_blocking, n_other : int
+        Number of spectra of each kind.
+    """
+
+    cell: Any
+    blocking_cell: str
+    other_cell: str
+    n_blocking: int
+    n_other: int
+
+    @property
+    def reason(self) -> str:
+        """Why the cell was split, in words (the warning, the tracks' note, kinetics.json)."""
+        where = f"cell {self.cell}" if self.cell is not None else "the series"
+        return (
+            f"{where} mixes {_count(self.n_blocking)} ending in a blocking-electrode spike "
+            f"({BLOCKING_CIRCUIT}) with {self.n_other} without: almost surely two samples (a pellet "
+            f"and a cell); tracked apart as cells '{self.blocking_cell}' and '{self.other_cell}', "
+            "no growth law across the two (give them as separate folders or with --group-by)"
+        )
+
+    def track_note(self, cell: Any) -> str:
+        """The note of a track of one of the two cells."""
+        where = f"cell {self.cell}" if self.cell is not None else "the series"
+        return (
+            f"{self.kind_of(cell)} spectra only: {where} mixed {self.n_blocking} blocking-electrode and "
+            f"{self.n_other} other spectra (two samples, tracked apart)"
+        )
+
+    def kind_of(self, cell: Any) -> str:
+        """``"blocking"`` or ``"non-blocking"`` for one of the two cells, else ``""``."""
+        if cell == self.blocking_cell:
+            return "blocking"
+        return "non-blocking" if cell == self.other_cell else ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``kinetics.json`` record (``sample_splits``)."""
+        return {
+            "cell": self.cell,
+            "blocking_cell": self.blocking_cell,
+            "other_cell": self.other_cell,
+            "n_blocking": self.n_blocking,
+            "n_other": self.n_other,
+            "reason": self.reason,
+        }
+
+
+def split_mixed_cells(
+    blocking: Sequence[bool], groups: Sequence[Any] | None
+) -> tuple[list[Any] | None, tuple[SampleSplit, ...]]:
+    """Cell labels with every mixed cell split into its blocking and other spectra.
+
+    Parameters
+    ----------
+    blocking : sequence of bool
+        :func:`blocking_tail` verdict of each spectrum.
+    groups : sequence or None
+        Cell label of each spectrum (None: one cell).
+
+    Returns
+    -------
+    labels : list or None
+        ``groups`` unchanged when no cell mixes both kinds, else the new labels (one per
+        spectrum): blocking spectra of a mixed cell get ``"<cell>"`` + :data:`SPLIT_SUFFIX`, the
+        others keep their cell's label (:data:`DEFAULT_CELL` without one).
+    splits : tuple of SampleSplit
+        One per mixed cell, in order of first appearance; a :class:`MixedSampleWarning` is
+        issued for each.
+    """
+    import warnings
+
+    labels = list(groups) if groups is not None else [None] * len(blocking)
+    kinds: dict[Any, list[bool]] = {}
+    for lab, b in zip(labels, blocking, strict=True):
+        kinds.setdefault(lab, []).append(bool(b))
+    splits: list[SampleSplit] = []
+    new_label: dict[Any, tuple[str, str]] = {}
+    for lab, verdicts in kinds.items():
+        n_block = sum(verdicts)
+        if 0 < n_block < len(verdicts):
+            other = DEFAULT_CELL if lab is None else str(lab)
+            new_label[lab] = (other + SPLIT_SUFFIX, other)
+            splits.append(SampleSplit(lab, other + SPLIT_SUFFIX, other, n_block, len(verdicts) - n_block))
+    if not splits:
+        return (list(groups) if groups is not None else None), ()
+    out = [
+        (new_label[lab][0] if b else new_label[lab][1]) if lab in new_label else lab
+        for lab, b in zip(labels, blocking, strict=True)
+    ]
+    for split in splits:
+        warnings.warn(split.reason, MixedSampleWarning, stacklevel=3)
+    return out, tuple(splits)
 
 
 def mark_automatic_choices(

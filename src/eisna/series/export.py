@@ -32,8 +32,17 @@ _SWEEP_SUFFIXES = ("_t_arc_h", "_sweep_change_pct")
 
 
 def series_rows(series: SeriesResult) -> list[dict[str, Any]]:
-    """One dict per spectrum: the ``results.csv`` row."""
+    """One dict per spectrum: the ``results.csv`` row.
+
+    The parameter columns are the series circuit's, then those of any other circuit a row was
+    fitted with (``pellet_blocking``'s ``Q_el``/``n_el`` for an automatic choice in a mixed
+    series, a window fallback's own parameters): each row keeps every parameter of the circuit
+    in its ``model`` column, so its fitted curve can be rebuilt from the row alone.
+    """
     names = series.param_names()
+    for res in series.results:
+        if not isinstance(res, FitFailure):
+            names.extend(n for n in res.param_names if n not in names)
     rows = [
         _failed_row(series, i, res, names) if isinstance(res, FitFailure) else _fit_row(series, i, res, names)
         for i, res in enumerate(series.results)
@@ -141,6 +150,8 @@ def kinetics_summary(series: SeriesResult, cell: Any = None) -> dict[str, Any]:
     if cell is None and len(labels) > 1:
         main = kinetics_summary(series, series.main_cell if series.main_cell is not None else labels[0])
         main["cells"] = {str(c): kinetics_summary(series, c) for c in labels}
+        if series.sample_splits:  # a cell mixed two samples: tracked as two cells (choice.py)
+            main["sample_splits"] = [s.to_dict() for s in series.sample_splits]
         return main
     mask = series._cell_mask(cell)
     ok = np.array([series.interlayer[i] is True for i in range(len(series.results))]) & mask
@@ -159,6 +170,9 @@ def kinetics_summary(series: SeriesResult, cell: Any = None) -> dict[str, Any]:
         **_window_summary(series, mask),
         "time_axis": (series.options or {}).get("track_time", "start"),
     }
+    split = series.sample_split(cell) if cell is not None else None
+    if split is not None:
+        summary["sample_kind"] = split.kind_of(cell)
     kin = series.cell_kinetics.get(cell, series.kinetics) if cell is not None else series.kinetics
     if kin is None or kin.model == "none":
         summary.update(

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import EisnaError, FitError
+from ..fitting.physics import interfacial_resistances
 from ..fitting.result import FitResult
 from ..fitting.solver import (
     _N_STDERR_LIMIT,
@@ -58,6 +59,7 @@ from ..fitting.solver import (
 from ..fitting.weights import weights
 from .joint_arrow import ArrowNormal
 from .joint_errors import joint_profile, joint_sandwich
+from .tracks import _SE_PARTS, se_sum_note
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,9 +87,10 @@ class JointFitResult:
         included) and its 1σ error (NaN when not determined, e.g. a held capacitance),
         including the sandwich and above-window-capacitance widening (module docstring).
     derived : tuple of dict
-        Per spectrum: ``R_SE`` (R_b + R_gb, Ω) and ``R_total`` (sum of all resistances R_*
-        of the circuit, Ω), each as ``(value, stderr)`` with the joint covariance (so the
-        anticorrelation of R_b and R_gb is accounted for).
+        Per spectrum: ``R_SE`` (R_b + R_gb, Ω, without the resistances in ``se_excluded``; NaN
+        when both are) and ``R_total`` (sum of all resistances R_* of the circuit, Ω), each as
+        ``(value, stderr)`` with the joint covariance (so the anticorrelation of R_b and R_gb
+        is accounted for).
     time_h : ndarray
         Hours of the fitted spectra.
     indices : tuple of int
@@ -117,6 +120,14 @@ class JointFitResult:
         Positions of spectra without a usable per-spectrum fit (not in the joint problem).
     initial : tuple of FitResult
         The per-spectrum fits the joint fit started from (same order as ``params``).
+    se_excluded : tuple of tuple of str
+        Per spectrum, the bulk/grain-boundary resistances left out of its ``R_SE``: those its
+        per-spectrum fit counted as interfacial (an electrode-scale C_eff,
+        :func:`eisna.fitting.physics.effective_role`; ``meta["interfacial_resistances"]``). The
+        decision is the per-spectrum fit's, spectrum by spectrum: the joint solve moves the
+        values little, and one spectrum's electrode-scale arc says nothing about its
+        neighbours'. A spectrum restored from a window fallback takes it from its fallback fit
+        (by name). Empty tuples when nothing was left out.
     """
 
     shared: dict[str, float]
@@ -142,9 +153,17 @@ class JointFitResult:
     message: str
     skipped: tuple[int, ...] = ()
     initial: tuple[FitResult, ...] = field(default=(), repr=False)
+    se_excluded: tuple[tuple[str, ...], ...] = ()
 
     def __len__(self) -> int:
         return len(self.params)
+
+    @property
+    def se_note(self) -> str:
+        """How ``R_SE`` was built when a spectrum left a resistance out, in words, else ``""``:
+        ``"R_SE = R_b (R_gb counted as interfacial in 6 spectra)"``, or ``"R_SE = R_b + R_gb
+        (R_gb counted as interfacial, and left out, in 2 of 6 spectra)"``."""
+        return se_sum_note([n for p in self.params for n in _SE_PARTS if n in p], self.se_excluded)
 
     def value(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Values and 1σ errors of parameter or derived quantity ``name`` over the series
@@ -182,6 +201,8 @@ class JointFitResult:
             for key, (v, e) in d.items():
                 row[key] = v
                 row[f"{key}_stderr"] = e
+            if self.se_excluded:  # (only then: joint.csv of other series unchanged)
+                row["R_SE_excluded"] = ",".join(self.se_excluded[i])
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -832,6 +853,7 @@ def _assemble(joint: _Joint, sol, fits, t, keep, skipped, jlaw, law_param) -> Jo
     cov_fin = np.where(np.isfinite(cov), cov, 0.0)
     law_sl = slice(joint.law0, joint.law0 + len(lay.law_names))
     params, stderr, derived, chis = [], [], [], []
+    excluded: list[tuple[str, ...]] = []
     for i, p in enumerate(lay.problems):
         xi = lay.local(i, x, t[i])
         values = p.to_values(xi)
@@ -849,10 +871,16 @@ def _assemble(joint: _Joint, sol, fits, t, keep, skipped, jlaw, law_param) -> Jo
         pv = {n: float(v) for n, v in zip(names, values, strict=True)}
         ps = {n: _sd(grads[n], cov, cov_fin) if n in grads else math.nan for n in names}
         r_names = [n for n in names if n.startswith("R_")]
-        se_names = [n for n in ("R_b", "R_gb") if n in names]
+        # R_SE leaves out what the per-spectrum fit counted as interfacial (physics.effective_role)
+        left_out = tuple(n for n in interfacial_resistances(fits[i]) if n in _SE_PARTS and n in names)
+        se_all = [n for n in _SE_PARTS if n in names]
+        se_names = [n for n in se_all if n not in left_out]
         der = {}
         if se_names:
             der["R_SE"] = (sum(pv[n] for n in se_names), _sd(_sum(grads, se_names), cov, cov_fin))
+        elif se_all:  # every SE arc electrode-scale: R_SE not identified (physics.SE_NOT_IDENTIFIED)
+            der["R_SE"] = (math.nan, math.nan)
+        excluded.append(left_out)
         der["R_total"] = (sum(pv[n] for n in r_names), _sd(_sum(grads, r_names), cov, cov_fin))
         params.append(pv)
         stderr.append(ps)
@@ -890,6 +918,7 @@ def _assemble(joint: _Joint, sol, fits, t, keep, skipped, jlaw, law_param) -> Jo
         message=str(sol.message),
         skipped=skipped,
         initial=tuple(fits),
+        se_excluded=tuple(excluded) if any(excluded) else (),
     )
 
 

@@ -53,6 +53,10 @@ class SeriesResult:
     sweeps : tuple of SweepClock or None
         Per spectrum, the acquisition time of each point of its sweep (None for failed rows and
         readers without per-point times; :mod:`.sweep`).
+    sample_splits : tuple of SampleSplit
+        Cells of the automatic choice whose spectra split into blocking-electrode spectra and
+        others, tracked as two cells (:func:`eisna.series.choice.split_mixed_cells`); empty
+        otherwise.
     """
 
     results: tuple[Any, ...]
@@ -75,6 +79,11 @@ class SeriesResult:
     tracks: tuple[Any, ...] = ()
     time_sources: Mapping[Any, str] = field(default_factory=dict)
     sweeps: tuple[Any, ...] = field(repr=False, default=())
+    sample_splits: tuple[Any, ...] = ()
+
+    def sample_split(self, cell: Any) -> Any:
+        """The :class:`~eisna.series.choice.SampleSplit` that made ``cell``, or None."""
+        return next((s for s in self.sample_splits if s.kind_of(cell)), None)
 
     def _cell_mask(self, cell: Any = None) -> np.ndarray:
         n = len(self.results)
@@ -178,7 +187,9 @@ class SeriesResult:
 
         from .tracks import TRACK_COLUMNS
 
-        return pd.DataFrame([t.summary() for t in self.tracks], columns=list(TRACK_COLUMNS))
+        # sample_kind only when a cell mixed blocking-electrode spectra with others (choice.py)
+        extra = ["sample_kind"] if any(getattr(t, "sample_kind", "") for t in self.tracks) else []
+        return pd.DataFrame([t.summary() for t in self.tracks], columns=[*TRACK_COLUMNS, *extra])
 
     def kinetics_summary(self, cell: Any = None) -> dict[str, Any]:
         """The ``kinetics.json`` content: best law, onset, t95, final R_int, ASR and thickness.

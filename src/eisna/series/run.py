@@ -16,7 +16,15 @@ from ..errors import EisnaError
 from ..fitting.physics import DEFAULT_EPS_R, make_geometry
 from ..spectrum import CellGeometry, Spectrum
 from .cache import cache_load, cache_store, chain_keys
-from .choice import AUTO_CIRCUIT, automatic_circuit, fit_window, mark_automatic_choices
+from .choice import (
+    AUTO_CIRCUIT,
+    BLOCKING_CIRCUIT,
+    automatic_circuit,
+    blocking_tail,
+    fit_window,
+    mark_automatic_choices,
+    split_mixed_cells,
+)
 from .fitter import _ChainTask, _Fitter, _idx, _run_chain, _src
 from .ordering import order_spectra
 from .outcome import BASELINES, FitFailure, SeriesOptions, SpectrumOutcome
@@ -178,8 +186,13 @@ def fit_series(
         raise EisnaError(f"fit_series: track_time={track_time!r}; expected one of {', '.join(TIME_AXES)}")
     geometry = resolve_geometry(geometry, area_cm2, thickness_cm, "fit_series", spectra)
     auto = circuit == AUTO_CIRCUIT
+    splits: tuple[Any, ...] = ()
     if auto:  # pellet_blocking when every spectrum ends in a blocking spike (else per spectrum)
         circuit = automatic_circuit(spectra, **fit_window(fit_options))
+        if circuit != BLOCKING_CIRCUIT:
+            # a cell of blocking-electrode and other spectra is two samples: two cells (choice.py)
+            verdicts = [blocking_tail(s, **fit_window(fit_options)).blocking for s in spectra]
+            groups, splits = split_mixed_cells(verdicts, groups)
     if baseline == "auto":
         baseline = default_baseline(circuit)
     physics = {"eps_r": eps_r, **({"geometry": geometry} if geometry is not None else {})}
@@ -216,6 +229,8 @@ def fit_series(
             **({"track_time": track_time} if track_time != "start" else {}),
         },
     )
+    if splits:
+        series = replace(series, sample_splits=splits)
     series = _with_kinetics(series, plan.cells)
     from .tracks import resolve_track_names, series_tracks
 

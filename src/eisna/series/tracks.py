@@ -33,6 +33,7 @@ __all__ = [
     "Track",
     "median_jump_pct",
     "resolve_track_names",
+    "se_sum_note",
     "series_tracks",
 ]
 
@@ -99,6 +100,11 @@ class Track:
     time_axis : str
         ``"start"`` when the growth law (onset, t95) is on ``t_h``, ``"arc"`` when it is on
         ``t_arc_h`` (``fit_series(track_time="arc")``).
+    sample_kind : str
+        ``"blocking"`` or ``"non-blocking"`` when the cell is one part of a cell that mixed
+        blocking-electrode spectra with others (two samples, tracked apart:
+        :func:`eisna.series.choice.split_mixed_cells`); empty otherwise. Then the ``tracks.csv``
+        column ``sample_kind`` and the track's ``note`` say so.
     """
 
     cell: Any
@@ -115,6 +121,7 @@ class Track:
     sweep_change_pct: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
     changed_during_sweep: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, dtype=bool))
     time_axis: str = "start"
+    sample_kind: str = ""
 
     @property
     def model(self) -> str:
@@ -185,6 +192,7 @@ class Track:
             "note": self.note,
             "n_changed_during_sweep": int(np.count_nonzero(self.changed_during_sweep)),
             "max_sweep_change_pct": self.max_sweep_change_pct,
+            **({"sample_kind": self.sample_kind} if self.sample_kind else {}),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -337,13 +345,18 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
         rows = [int(i) for i in np.flatnonzero(series._cell_mask(cell)) if np.isfinite(series.time_h[i])]
         if not rows:
             continue
+        split = series.sample_split(cell)  # one kind of a cell that mixed two samples
+        kind = split.kind_of(cell) if split is not None else ""
         t = series.time_h[rows]
         axis = (series.options or {}).get("track_time", "start")
         names = list(track) if track is not None else [*arcs, "R_SE_ohm", "R_dc_ohm"]
         columns = {n: _column(series, n, rows) for n in names}
         delays = delays_s(series, names, rows)  # when each quantity was measured in its sweep
         apex = {p: _apex_outside_fraction(series, p, rows) for p in arcs if p in columns}
-        notes = {} if track is not None else _unidentified_splits(columns, apex)
+        se_words = _se_words(series, rows) if "R_SE_ohm" in columns else ""
+        notes = {} if track is not None else _unidentified_splits(columns, apex, se_words)
+        if se_words and "R_SE_ohm" not in notes:  # a part counted as interfacial: say what R_SE is
+            notes["R_SE_ohm"] = se_words
         se_flagged = _se_flagged_fraction(series, rows) if "R_SE_ohm" in columns else 0.0
         if track is None:
             notes.update(_arcs_outside_window(columns, apex, series.interlayer_param))
@@ -354,6 +367,8 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
             if not np.isfinite(v).any():
                 continue
             note = notes.get(name) or ""
+            if split is not None:
+                note = "; ".join(filter(None, [split.track_note(cell), note]))
             n_found = int(np.isfinite(v).sum())
             if n_found < max(3, 0.5 * v.size):
                 note = "; ".join(filter(None, [note, f"only in {n_found} of {v.size} spectra"]))
@@ -408,6 +423,7 @@ def series_tracks(series: SeriesResult, track: Sequence[str] | None = None) -> t
                     np.asarray(rows),
                     **_sweep_fields(delays[name], t, v, e, kin if identified else _UNKNOWN),
                     time_axis=axis,
+                    sample_kind=kind,
                 )
             )
     _TABLES.clear()
@@ -560,15 +576,62 @@ def _arcs_outside_window(
     return out
 
 
+def se_sum_note(parts: Sequence[str], excluded: Sequence[Sequence[str]]) -> str:
+    """``"R_SE = R_b (R_gb counted as interfacial in N spectra)"``: R_SE's formula and the
+    resistances left out of it (``excluded``: per spectrum), or ``""`` when none was.
+
+    ``parts``: the R_SE resistances the spectra's circuits have (repeats allowed). A part left
+    out in every spectrum that has it drops from the formula; one left out in some keeps its
+    place and the count says in how many ("and left out, in 2 of 6 spectra").
+    """
+    counts: dict[str, int] = {}
+    for names in excluded:
+        for n in names:
+            counts[n] = counts.get(n, 0) + 1
+    if not counts:
+        return ""
+    having = {n: sum(1 for q in parts if q == n) for n in _SE_PARTS if n in parts}
+    always = [n for n in having if counts.get(n, 0) >= having[n]]
+    formula = " + ".join(n for n in having if n not in always)
+    said = []
+    for n in having:
+        k = counts.get(n, 0)
+        if not k:
+            continue
+        said.append(
+            f"{n} counted as interfacial in {k} spectr{'um' if k == 1 else 'a'}"
+            if n in always
+            else f"{n} counted as interfacial, and left out, in {k} of {having[n]} spectra"
+        )
+    head = f"R_SE = {formula}" if formula else "R_SE not identified"
+    return f"{head} ({'; '.join(said)})"
+
+
+def _se_words(series: SeriesResult, rows: list[int]) -> str:
+    """:func:`se_sum_note` of one cell's fits (their ``meta["interfacial_resistances"]``)."""
+    parts: list[str] = []
+    excluded: list[tuple[str, ...]] = []
+    for i in rows:
+        res = series.results[i]
+        if isinstance(res, FitFailure):
+            continue
+        parts.extend(n for n in _SE_PARTS if n in res.params)
+        excluded.append(tuple(n for n in interfacial_resistances(res) if n in _SE_PARTS))
+    return se_sum_note(parts, excluded)
+
+
 def _unidentified_splits(
-    columns: dict[str, tuple[np.ndarray, np.ndarray, float]], apex: dict[str, float] | None = None
+    columns: dict[str, tuple[np.ndarray, np.ndarray, float]],
+    apex: dict[str, float] | None = None,
+    se_words: str = "",
 ) -> dict[str, str | None]:
     """Bulk/grain-boundary resistances the series does not separate: None drops the track, and
     R_SE gets a note naming the split it replaces.
 
     A part is not separated when it is flagged in ``_FLAGGED_FRACTION`` of the spectra, when it
     scatters much more than the sum, or when its apex frequency lies outside the measured window
-    in ``_FLAGGED_FRACTION`` of the spectra (``apex``: that fraction per part).
+    in ``_FLAGGED_FRACTION`` of the spectra (``apex``: that fraction per part). ``se_words``
+    (:func:`se_sum_note`) says how R_SE was built when a fit counted a part as interfacial.
     """
     if "R_SE_ohm" not in columns:
         return {}
@@ -591,5 +654,7 @@ def _unidentified_splits(
         return {}
     why = "; ".join(reasons)
     notes: dict[str, str | None] = {p: None for p in _SE_PARTS if p in columns}
-    notes["R_SE_ohm"] = f"R_b/R_gb split not identified ({why}); R_SE = R_b + R_gb tracked instead"
+    notes["R_SE_ohm"] = (
+        f"R_b/R_gb split not identified ({why}); {se_words or 'R_SE = R_b + R_gb'} tracked instead"
+    )
     return notes
