@@ -9,6 +9,7 @@ Usage::
     python benchmarks/bench_series_cost.py --phases        # CPU time of each stage of the batch
     python benchmarks/bench_series_cost.py --rounds 5 --phases   # medians of 5 interleaved rounds
     python benchmarks/bench_series_cost.py --fit-kinds     # the batch's circuit fits by kind
+    python benchmarks/bench_series_cost.py --rounds 7 --gc # garbage collections within each batch
     python benchmarks/bench_series_cost.py --no-imp --fit-log new.json --against old.json
                                                           # every fit: nfev by stage, χ² moves
 
@@ -106,6 +107,32 @@ def _timed_stages() -> dict[str, float]:
         setattr(owner, name, wrapper)
         wrapped.add(label)
     return totals
+
+
+# garbage collections within the timed batches (--gc): generation -> [count, CPU s]
+_GC: dict[int, list[float]] = {}
+_GC_ON = [False]  # (True while a batch is timed)
+_GC_START = [0.0]
+
+
+def _gc_callback(phase: str, info: dict) -> None:
+    if not _GC_ON[0]:
+        return
+    if phase == "start":
+        _GC_START[0] = time.process_time()
+        return
+    row = _GC.setdefault(info["generation"], [0, 0.0])
+    row[0] += 1
+    row[1] += time.process_time() - _GC_START[0]
+
+
+def _count_collections() -> None:
+    """Count the garbage collections (and their CPU time) of every timed batch, by generation:
+    a full collection walks everything the process holds (the benchmark's impedance.py and
+    lmfit objects too), tens of ms that fall on whichever stage allocates at that moment."""
+    import gc
+
+    gc.callbacks.append(_gc_callback)
 
 
 def _timed_fit_kinds() -> dict[str, list[float]]:
@@ -247,9 +274,13 @@ def _batch(src: Path, profile: int = 0):
             prof = cProfile.Profile()
             prof.enable()
         c0 = time.process_time()
-        series = eisna.batch(
-            [src], "symmetric_interlayer", out=Path(tmp) / "out", jobs=1, resume=False, report=False
-        )
+        _GC_ON[0] = True
+        try:
+            series = eisna.batch(
+                [src], "symmetric_interlayer", out=Path(tmp) / "out", jobs=1, resume=False, report=False
+            )
+        finally:
+            _GC_ON[0] = False
         cpu = time.process_time() - c0
         if prof is not None:
             import pstats
@@ -300,8 +331,10 @@ def _rounds(args, src: Path, spectra, circuit: str, totals: dict[str, float] | N
         )
         if totals is not None:
             totals.clear()
+        _GC.clear()
         t_batch, series = _batch(src)
         phases = {lab: v / len(series) for lab, v in (totals or {}).items()}
+        collections = {g: (int(c), cpu / len(series)) for g, (c, cpu) in sorted(_GC.items())}
         if not args.no_imp:
             imp += _impedance_py_times(spectra, fits, circuit, args.imp_every, slice(1, None, 2))
         t_fit_b, _ = _cold_fits(spectra, circuit)
@@ -312,6 +345,7 @@ def _rounds(args, src: Path, spectra, circuit: str, totals: dict[str, float] | N
             "batch": t_batch,
             "load": os.getloadavg()[0],
             "phases": phases,
+            "gc": collections,
         }
         if imp:
             row["imp_mean"], row["imp_median"] = float(np.mean(imp)), float(np.median(imp))
@@ -329,6 +363,16 @@ def _rounds(args, src: Path, spectra, circuit: str, totals: dict[str, float] | N
         print(line, flush=True)
         if totals is not None:
             print("  " + ", ".join(f"{lab} {1e3 * v:.2f}" for lab, v in row["phases"].items()), "ms/spectrum")
+        if args.gc:
+            print(
+                "  garbage collections in the batch: "
+                + (
+                    ", ".join(
+                        f"gen {g}: {c} ({1e3 * v:.2f} ms/spectrum)" for g, (c, v) in collections.items()
+                    )
+                    or "none"
+                )
+            )
 
     def med(values) -> float:
         return statistics.median(values)
@@ -349,6 +393,14 @@ def _rounds(args, src: Path, spectra, circuit: str, totals: dict[str, float] | N
         print(
             "  stages: "
             + ", ".join(f"{lab} {1e3 * med(r['phases'][lab] for r in rows):.2f}" for lab in labels)
+        )
+    if args.gc:
+        full = [r["gc"].get(2, (0, 0.0))[0] for r in rows]
+        gc_ms = [sum(v for _, v in r["gc"].values()) for r in rows]
+        print(
+            f"  garbage collection in the batch: {sum(full)} full collection(s) in {args.rounds} rounds, "
+            f"median {1e3 * med(gc_ms):.2f} ms/spectrum "
+            f"(rounds {1e3 * min(gc_ms):.2f}-{1e3 * max(gc_ms):.2f})"
         )
     onset, plateau = kin.get("onset_h"), kin.get("R_int_final")
     print(
@@ -393,6 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         "--rounds", type=int, default=0, help="N interleaved rounds (fits, batch, impedance.py); medians"
     )
     ap.add_argument("--fit-kinds", action="store_true", help="the batch's circuit fits by kind")
+    ap.add_argument("--gc", action="store_true", help="garbage collections within each timed batch")
     ap.add_argument("--fit-log", metavar="FILE", help="write every fit of the last batch (JSON)")
     ap.add_argument("--against", metavar="FILE", help="with --fit-log: fits whose chi2 moved vs FILE")
     args = ap.parse_args(argv)
@@ -403,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     spectra = eisna.read(src)
     circuit = "symmetric_interlayer"
     _warm_imports()
+    if args.gc:
+        _count_collections()
     if args.rounds:
         return _rounds(args, src, spectra, circuit, _timed_stages() if args.phases else None)
     t_fit, fits = _cold_fits(spectra, circuit)

@@ -18,13 +18,15 @@ each cell written to ``out/cells/`` as it finishes (:mod:`eisna.campaign`).
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
@@ -105,6 +107,7 @@ def _json_default(obj: Any) -> Any:
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _ONE_LINE = frozenset({float, int, type(None)})  # (None: a non-finite value cleaned)
 _LIST = {list}
+_LEAVES = frozenset({float, int, str, bool, type(None)})  # what _inline returns as it is
 _INT64 = (-(2**63), 2**64 - 1)  # the integers orjson writes (larger ones: as JSON text of their own)
 
 
@@ -147,7 +150,8 @@ def _inline(obj: Any) -> Any:
     which the indenting encoder writes on one line."""
     kind = type(obj)
     if kind is dict:
-        return {k: _inline(v) for k, v in obj.items()}
+        # (a scalar is its own result: kept without a call, ~16 000 of them in a results.json)
+        return {k: v if type(v) in _LEAVES else _inline(v) for k, v in obj.items()}
     if kind is list or kind is tuple:
         if len(obj) >= 8:
             types = set(map(type, obj))
@@ -155,7 +159,7 @@ def _inline(obj: Any) -> Any:
                 types == _LIST and all(obj) and set(map(type, chain.from_iterable(obj))) <= _ONE_LINE
             ):
                 return orjson.Fragment(_encode(obj, _OPTIONS))
-        return [_inline(v) for v in obj]
+        return [v if type(v) in _LEAVES else _inline(v) for v in obj]
     if kind is np.ndarray:
         return orjson.Fragment(_encode(obj, _OPTIONS))
     if isinstance(obj, dict):  # (a mapping subclass: walked as a dict)
@@ -565,6 +569,54 @@ def _close_executor(owned: Any, *, abort: bool) -> None:
         proc.join(timeout=5)
 
 
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector (when it runs) for the ``with`` block.
+
+    For blocks that build large trees of objects which all stay alive until the block ends (the
+    output documents of a batch): a collection there frees none of them but walks all of them,
+    and a full collection also walks everything else the process holds (62–90 ms each in
+    ``benchmarks/bench_series_cost.py``, in 12 of 28 batches of 49 spectra; one per batch in a
+    fresh process). A tree dropped before the block ends is freed by reference counting and never
+    reaches the older generations, whose growth triggers the full collections. A collector the
+    caller turned off stays off; an error in the block resumes it.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _encoded_outputs(
+    series: SeriesResult, provenance: dict[str, Any], title: str, *, keep: bool
+) -> tuple[dict[str, str | bytes], dict[str, Any] | None, dict[str, Any] | None]:
+    """``results.csv``, ``tracks.csv``, ``kinetics.json``, ``results.json`` and
+    ``analysis.json`` (text or bytes, in that order), and the kinetics and analysis mappings the
+    report draws (``keep``; else None: every document is dropped here, once encoded)."""
+    from .analysis import analyse_series
+    from .series.export import rows_frame
+
+    rows = series.rows()
+    frame = rows_frame(rows)  # (SeriesResult.to_frame, without building the rows twice)
+    kinetics = series.kinetics_summary()
+    tracks = [t.to_dict() for t in series.tracks]
+    kinetics["tracks"] = tracks  # every tracked quantity with its trajectory and law (the report draws them)
+    fits = [r.to_dict() for r in series.results]
+    analysis = analyse_series(series, kinetics=kinetics, provenance=provenance, title=title)
+    encoded: dict[str, str | bytes] = {
+        "results.csv": frame_to_csv(frame),
+        "tracks.csv": frame_to_csv(series.tracks_frame()),
+        "kinetics.json": dump_bytes(kinetics),
+        "results.json": dump_bytes({"provenance": provenance, "rows": rows, "fits": fits, "tracks": tracks}),
+        "analysis.json": dump_bytes(analysis, compact=True),
+    }
+    return (encoded, kinetics, analysis) if keep else (encoded, None, None)
+
+
 def write_outputs(
     series: SeriesResult,
     out_dir: Path,
@@ -581,29 +633,16 @@ def write_outputs(
     is what the report renders, here and in ``eisna report DIR``.
     """
     from . import __version__
-    from .analysis import analyse_series
-    from .series.export import rows_frame
 
-    rows = series.rows()
-    frame = rows_frame(rows)  # (SeriesResult.to_frame, without building the rows twice)
     provenance = {**provenance, "eisna_version": __version__, "finished": datetime.now(UTC).isoformat()}
-    kinetics = series.kinetics_summary()
-    tracks = [t.to_dict() for t in series.tracks]
-    kinetics["tracks"] = tracks  # every tracked quantity with its trajectory and law (the report draws them)
-    fits = [r.to_dict() for r in series.results]
     title = f"eisna batch: {series.circuit}"
-    analysis = analyse_series(series, kinetics=kinetics, provenance=provenance, title=title)
+    with collection_paused():
+        encoded, kinetics, analysis = _encoded_outputs(series, provenance, title, keep=report)
     check_output_folder(out_dir)
     # staged, then moved into place together: a kill leaves the previous set or this one
     with OutputSet(out_dir) as outputs:
-        outputs.add("results.csv", frame_to_csv(frame))
-        outputs.add("tracks.csv", frame_to_csv(series.tracks_frame()))
-        outputs.add("kinetics.json", dump_bytes(kinetics))
-        outputs.add(
-            "results.json",
-            dump_bytes({"provenance": provenance, "rows": rows, "fits": fits, "tracks": tracks}),
-        )
-        outputs.add("analysis.json", dump_bytes(analysis, compact=True))
+        for name, data in encoded.items():
+            outputs.add(name, data)
         if cycling is not None:
             outputs.add("cycling_summary.csv", frame_to_csv(cycling.half_cycles_frame()))
             from .report.data import cycling_record  # the trace the report's cycling figure draws

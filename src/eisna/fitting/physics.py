@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -134,8 +135,12 @@ _UNIT_SLUGS = {
 }
 
 
+@lru_cache(maxsize=1024)
 def column_name(key: str, unit: str) -> str:
-    """``results.csv`` column of derived quantity ``key`` (``ASR_int``: ``ASR_int_per_interface_ohm_cm2``)."""
+    """``results.csv`` column of derived quantity ``key`` (``ASR_int``: ``ASR_int_per_interface_ohm_cm2``).
+
+    (Remembered: the rows of a batch ask for the same few dozen names ~35 times per spectrum.)
+    """
     stem = key
     for prefix, (new, suffix) in _COLUMN_STEMS.items():
         if key.startswith(prefix):

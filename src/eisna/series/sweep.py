@@ -171,10 +171,12 @@ def _response_delays_s(res: Any, clock: SweepClock) -> dict[str, float]:
     except np.linalg.LinAlgError:
         return {}
     out = {}
+    rows = gain.tolist()  # (Python floats: np.clip of a NumPy scalar costs ~4 µs)
+    duration = clock.duration_s
     for k, (name, j) in enumerate(zip(targets, cols, strict=True)):
-        unit, moment = gain[j, k], gain[j, len(cols) + k]
-        if np.isfinite(unit) and np.isfinite(moment) and abs(unit) >= 0.5:  # R resolved by the fit
-            out[name] = float(np.clip(moment / unit, 0.0, clock.duration_s))
+        unit, moment = rows[j][k], rows[j][len(cols) + k]
+        if math.isfinite(unit) and math.isfinite(moment) and abs(unit) >= 0.5:  # R resolved by the fit
+            out[name] = min(max(moment / unit, 0.0), duration)  # (np.clip's order: max, then min)
     return out
 
 
