@@ -36,6 +36,7 @@ __all__ = [
     "ELECTRODE_C_MIN_F",
     "INTERFACIAL",
     "ISW_RANGES",
+    "REASSIGN_C_MIN_F",
     "SE_NOT_IDENTIFIED",
     "asr_per_interface",
     "column_name",
@@ -79,6 +80,11 @@ _TOLERANCE = 10.0
 #: 10⁻⁸ F, ×10 tolerance as for the role check): a bulk or grain-boundary arc whose C_eff (× l/A)
 #: lies above it is an electrode/interface process, not the solid electrolyte.
 ELECTRODE_C_MIN_F = 1e-7
+#: An arc is reassigned only above ten times that edge: between 10⁻⁷ and 10⁻⁶ F·cm⁻¹ the
+#: grain-boundary (×10 tolerance), surface-layer and electrode ranges overlap, and a real cell's
+#: grain-boundary arc drifting up through 10⁻⁷ F over a series (corpus `vsp_peis_with`: 1e-8 →
+#: 1.9e-7 F without a thickness) flipped in and out of R_SE from one spectrum to the next.
+REASSIGN_C_MIN_F = 10.0 * ELECTRODE_C_MIN_F
 #: The effective role of such an arc: counted in the area-specific resistance, not in R_SE or σ.
 INTERFACIAL = "interfacial"
 #: Note of a fit whose circuit has solid-electrolyte arcs but none with an SE-scale capacitance.
@@ -316,7 +322,8 @@ def effective_role(role: str | None, c_eff_f: float, cell_constant_per_cm: float
 
     The circuit's ``role`` is kept unless it is a solid-electrolyte role (``"bulk"`` or
     ``"grain_boundary"``) and the fitted C_eff, scaled to the Irvine–Sinclair–West table by the
-    cell constant l/A (taken as 1 cm⁻¹ without a thickness), exceeds :data:`ELECTRODE_C_MIN_F`:
+    cell constant l/A (taken as 1 cm⁻¹ without a thickness), exceeds :data:`REASSIGN_C_MIN_F`
+    (ten times :data:`ELECTRODE_C_MIN_F`, so that only a clearly electrode-scale arc moves):
     such an arc is an electrode or interface process and becomes :data:`INTERFACIAL` (not in
     R_SE or σ; in the area-specific resistance). The value decides even when its error is large:
     an arc whose best estimate is electrode-scale is no solid-electrolyte arc to count in σ
@@ -339,7 +346,7 @@ def effective_role(role: str | None, c_eff_f: float, cell_constant_per_cm: float
     if role not in _SE_ROLES or not (math.isfinite(c_eff_f) and c_eff_f > 0):
         return role
     c_table = c_eff_f * (cell_constant_per_cm if cell_constant_per_cm else 1.0)
-    return INTERFACIAL if c_table > ELECTRODE_C_MIN_F else role
+    return INTERFACIAL if c_table > REASSIGN_C_MIN_F else role
 
 
 def _reassigned_note(r_name: str, role: str, c_eff_f: float, c_err_f: float, cell_const: float | None) -> str:
@@ -351,7 +358,7 @@ def _reassigned_note(r_name: str, role: str, c_eff_f: float, c_err_f: float, cel
     poorly = "" if math.isfinite(c_err_f) and c_err_f < c_eff_f else ", poorly determined (error > 100 %)"
     return (
         f"arc {r_name} (role {role} in the circuit) has C_eff {c_eff_f / factor:.3g} {unit}"
-        f"{scaled}{poorly}, an electrode-scale capacitance (> {ELECTRODE_C_MIN_F:.0e} F·cm⁻¹): counted "
+        f"{scaled}{poorly}, an electrode-scale capacitance (> {REASSIGN_C_MIN_F:.0e} F·cm⁻¹): counted "
         f"as interfacial (in the ASR), not in R_SE/σ; check the circuit roles"
     )
 
