@@ -264,3 +264,28 @@ def test_the_fit_window_is_the_window_judged():
         warnings.simplefilter("ignore")
         series = fit_series([spectrum], "auto", fmin=300.0)
     assert series.results[0].circuit_name != BLOCKING_CIRCUIT
+
+
+def test_one_file_is_one_sample_never_split_by_the_automatic_choice():
+    """A cell's interfacial arc that grows out of the window ends in a capacitive tail too: the
+    spectra of one file are called blocking only all together, so such a file stays one cell
+    fitted with one circuit; the same spectra from two files are two samples."""
+    from eisna.errors import MixedSampleWarning
+    from eisna.series.choice import file_verdicts
+
+    pellet, cell = _pellet(noise=0.002, seed=5), _interlayer_cell()
+    one_file = [cell.with_meta(source="cell.mpt", index=0), pellet.with_meta(source="cell.mpt", index=1)]
+    with pytest.warns(MixedSampleWarning, match=r"cell\.mpt: 1 of 2 spectra end in a capacitive.*one sample"):
+        verdicts, held = file_verdicts(one_file)
+    assert verdicts == [False, False] and held == frozenset({"cell.mpt"})
+    series = _fit_auto(one_file)
+    assert series.circuit == "symmetric_interlayer"
+    assert all(r.circuit_name != BLOCKING_CIRCUIT for r in series.results)
+    assert not series.sample_splits
+    assert "n_auto_blocking" not in series.kinetics_summary()
+    # from two files: the pellet is called blocking (and the cell split off, mixedseries)
+    two_files = [one_file[0], pellet.with_meta(source="pellet.mpt", index=0)]
+    assert file_verdicts(two_files) == ([False, True], frozenset())
+    series = _fit_auto(two_files)
+    assert [r.circuit_name for r in series.results].count(BLOCKING_CIRCUIT) == 1
+    assert len(series.sample_splits) == 1

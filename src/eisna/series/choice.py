@@ -30,6 +30,10 @@ non-blocking ones. :func:`split_mixed_cells` gives the blocking spectra a cell o
 there was none), so each kind is ordered on its own clock, warm-started, tracked and fitted
 with growth laws apart from the other, as if they had been given as two cells
 (:class:`SampleSplit`, a :class:`~eisna.errors.MixedSampleWarning`).
+
+One file is one sample: :func:`file_verdicts` calls a file's spectra blocking only when all of
+them are. A cell whose interfacial arc grows until its apex leaves the window ends in a
+capacitive tail too, and must stay one cell fitted with one circuit.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ __all__ = [
     "SampleSplit",
     "automatic_circuit",
     "blocking_tail",
+    "file_verdicts",
     "fit_window",
     "mark_automatic_choices",
     "split_mixed_cells",
@@ -210,6 +215,45 @@ def _with(t: BlockingTail, blocking: bool, reason: str) -> BlockingTail:
     return replace(t, blocking=blocking, reason=reason)
 
 
+def file_verdicts(spectra: Sequence[Spectrum], **window: float | None) -> tuple[list[bool], frozenset[str]]:
+    """Each spectrum's :func:`blocking_tail` verdict, a file's spectra decided together.
+
+    Parameters
+    ----------
+    spectra : sequence of Spectrum
+        The series; ``meta["source"]`` names each one's file (spectra without one are judged alone).
+    **window : float or None
+        ``fmin``/``fmax`` (Hz), as for :func:`blocking_tail`.
+
+    Returns
+    -------
+    verdicts : list of bool
+        True for a spectrum with a blocking tail whose file's spectra all have one.
+    held : frozenset of str
+        Files some of whose spectra have a blocking tail and some not: none of their spectra is
+        called blocking (one sample measured over time; the series fits them with its circuit).
+    """
+    own = [blocking_tail(s, **window).blocking for s in spectra]
+    by_file: dict[str, list[bool]] = {}
+    for s, b in zip(spectra, own, strict=True):
+        if s.meta.get("source") is not None:
+            by_file.setdefault(str(s.meta["source"]), []).append(b)
+    held = frozenset(f for f, v in by_file.items() if any(v) and not all(v))
+    import warnings
+
+    for f in sorted(held):
+        warnings.warn(
+            f"{f}: {sum(by_file[f])} of {len(by_file[f])} spectra end in a capacitive, blocking-like "
+            f"tail, the others not; one file is one sample, so all are fitted with the series' "
+            f"circuit (a growing arc whose apex left the window looks so). Give --circuit "
+            f"{BLOCKING_CIRCUIT} if the file is a pellet between blocking electrodes.",
+            MixedSampleWarning,
+            stacklevel=3,
+        )
+    verdicts = [b and str(s.meta.get("source")) not in held for s, b in zip(spectra, own, strict=True)]
+    return verdicts, held
+
+
 def automatic_circuit(spectra: Sequence[Spectrum], **window: float | None) -> str:
     """The series circuit of the automatic choice: :data:`BLOCKING_CIRCUIT` when every spectrum
     ends in a blocking tail (within ``window``: ``fmin``/``fmax`` in Hz), else
@@ -337,15 +381,21 @@ def split_mixed_cells(
 
 
 def mark_automatic_choices(
-    spectra: Sequence[Spectrum], outcomes: Sequence[Any], **window: float | None
+    spectra: Sequence[Spectrum],
+    outcomes: Sequence[Any],
+    held: frozenset[str] = frozenset(),
+    **window: float | None,
 ) -> list[Any]:
     """``outcomes`` (one per spectrum, same order) with the automatic choice's reason in each
     blocking spectrum's fit: ``meta["circuit_choice"]`` (the ``model_note`` column);
-    ``window``: ``fmin``/``fmax`` (Hz) as for :func:`blocking_tail`."""
+    ``held``: files not called blocking (:func:`file_verdicts`); ``window``: ``fmin``/``fmax``
+    (Hz) as for :func:`blocking_tail`."""
     out = list(outcomes)
     for k, (spectrum, o) in enumerate(zip(spectra, outcomes, strict=True)):
         res = getattr(o, "result", None)
         if res is None or not getattr(res, "success", False) or not hasattr(res, "meta"):
+            continue
+        if str(spectrum.meta.get("source")) in held:
             continue
         tail = blocking_tail(spectrum, **window)
         if not tail.blocking:

@@ -271,7 +271,8 @@ class _Fitter:
         if self.options.auto_blocking and self.options.circuit != BLOCKING_CIRCUIT:
             # the automatic choice (choice.py): a blocking-electrode tail takes pellet_blocking,
             # warm-started only from a predecessor fitted with the same circuit
-            if blocking_tail(spectrum, **fit_window(self.options.fit_options)).blocking:
+            held = _src(spectrum) in self.options.held_files  # (a file is one sample)
+            if not held and blocking_tail(spectrum, **fit_window(self.options.fit_options)).blocking:
                 return self._fit_alone(spectrum, prev, BLOCKING_CIRCUIT)
             if prev is not None and _circuit_name(prev.result) == BLOCKING_CIRCUIT:
                 prev = None

@@ -84,6 +84,8 @@ class SeriesOptions:
     # the automatic circuit choice (series/choice.py): a spectrum with a blocking-electrode tail
     # is fitted with pellet_blocking; outside repr, so the keys of other series stay as they were
     auto_blocking: bool = field(default=False, repr=False)
+    # files whose spectra are not all blocking: none of theirs is (choice.file_verdicts)
+    held_files: frozenset[str] = field(default=frozenset(), repr=False)
 
     def key(self, definition_text: str, baseline_text: str) -> str:
         from .. import __version__

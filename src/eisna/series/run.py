@@ -19,8 +19,8 @@ from .cache import cache_load, cache_store, chain_keys
 from .choice import (
     AUTO_CIRCUIT,
     BLOCKING_CIRCUIT,
-    automatic_circuit,
-    blocking_tail,
+    DEFAULT_CIRCUIT,
+    file_verdicts,
     fit_window,
     mark_automatic_choices,
     split_mixed_cells,
@@ -187,11 +187,12 @@ def fit_series(
     geometry = resolve_geometry(geometry, area_cm2, thickness_cm, "fit_series", spectra)
     auto = circuit == AUTO_CIRCUIT
     splits: tuple[Any, ...] = ()
-    if auto:  # pellet_blocking when every spectrum ends in a blocking spike (else per spectrum)
-        circuit = automatic_circuit(spectra, **fit_window(fit_options))
+    held: frozenset[str] = frozenset()
+    if auto:  # pellet_blocking when every spectrum ends in a blocking spike (else per file)
+        verdicts, held = file_verdicts(spectra, **fit_window(fit_options))
+        circuit = BLOCKING_CIRCUIT if spectra and all(verdicts) else DEFAULT_CIRCUIT
         if circuit != BLOCKING_CIRCUIT:
             # a cell of blocking-electrode and other spectra is two samples: two cells (choice.py)
-            verdicts = [blocking_tail(s, **fit_window(fit_options)).blocking for s in spectra]
             groups, splits = split_mixed_cells(verdicts, groups)
     if baseline == "auto":
         baseline = default_baseline(circuit)
@@ -205,6 +206,7 @@ def fit_series(
         min_interlayer_fraction=float(min_interlayer_fraction),
         fit_options=tuple(sorted({**fit_options, **physics}.items())),
         auto_blocking=auto,
+        held_files=held,
     )
     fitter = _Fitter(options, hook)
     plan = _plan_chains(spectra, groups, chunk_size, _options_key(fitter, options) + cache_salt, interval_h)
@@ -213,7 +215,7 @@ def fit_series(
         outcomes = _window_fallbacks(fitter, plan, outcomes)
     outcomes = _undo_swaps(fitter, plan, outcomes)
     if auto:
-        outcomes = mark_automatic_choices(plan.ordered, outcomes, **fit_window(fit_options))
+        outcomes = mark_automatic_choices(plan.ordered, outcomes, held, **fit_window(fit_options))
     series = _assemble(
         plan,
         outcomes,
