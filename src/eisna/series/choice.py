@@ -254,15 +254,13 @@ def file_verdicts(spectra: Sequence[Spectrum], **window: float | None) -> tuple[
     return verdicts, held
 
 
-def automatic_circuit(spectra: Sequence[Spectrum], **window: float | None) -> str:
-    """The series circuit of the automatic choice: :data:`BLOCKING_CIRCUIT` when every spectrum
-    ends in a blocking tail (within ``window``: ``fmin``/``fmax`` in Hz), else
-    :data:`DEFAULT_CIRCUIT` (whose series then fits each blocking spectrum with
+def automatic_circuit(verdicts: Sequence[bool]) -> str:
+    """The series circuit of the automatic choice, from each spectrum's verdict
+    (:func:`file_verdicts`): :data:`BLOCKING_CIRCUIT` when every spectrum ends in a blocking
+    tail, else :data:`DEFAULT_CIRCUIT` (whose series then fits each blocking spectrum with
     :data:`BLOCKING_CIRCUIT` on its own)."""
-    spectra = list(spectra)
-    if spectra and all(blocking_tail(s, **window).blocking for s in spectra):
-        return BLOCKING_CIRCUIT
-    return DEFAULT_CIRCUIT
+    verdicts = list(verdicts)
+    return BLOCKING_CIRCUIT if verdicts and all(verdicts) else DEFAULT_CIRCUIT
 
 
 def _count(n: int) -> str:

@@ -19,7 +19,7 @@ from .cache import cache_load, cache_store, chain_keys
 from .choice import (
     AUTO_CIRCUIT,
     BLOCKING_CIRCUIT,
-    DEFAULT_CIRCUIT,
+    automatic_circuit,
     file_verdicts,
     fit_window,
     mark_automatic_choices,
@@ -190,7 +190,7 @@ def fit_series(
     held: frozenset[str] = frozenset()
     if auto:  # pellet_blocking when every spectrum ends in a blocking spike (else per file)
         verdicts, held = file_verdicts(spectra, **fit_window(fit_options))
-        circuit = BLOCKING_CIRCUIT if spectra and all(verdicts) else DEFAULT_CIRCUIT
+        circuit = automatic_circuit(verdicts)
         if circuit != BLOCKING_CIRCUIT:
             # a cell of blocking-electrode and other spectra is two samples: two cells (choice.py)
             groups, splits = split_mixed_cells(verdicts, groups)
